@@ -1,0 +1,32 @@
+"""nasbench-lite: a tabular and surrogate benchmark for neural architecture search.
+
+Light at import: the table and the space load with numpy and h5py only; JAX, XGBoost and Ray
+are imported by the modules that need them, when they are first used.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> "module:attribute", resolved on first access (PEP 562).
+_LAZY = {
+    "get_space": "nasbench_lite.spaces:get_space",
+    "Table": "nasbench_lite.table:Table",
+    "TrainConfig": "nasbench_lite.train:TrainConfig",
+    "train_cells": "nasbench_lite.train:train_cells",
+    "load_dataset": "nasbench_lite.datasets:load_dataset",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'nasbench_lite' has no attribute {name!r}")
+    module_name, attr = _LAZY[name].split(":")
+    value = getattr(import_module(module_name), attr)
+    globals()[name] = value
+    return value
