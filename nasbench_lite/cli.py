@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk", type=int, default=None, help="classes per compiled batch")
     p.add_argument("--executor", choices=["local", "ray"], default="local")
     p.add_argument("--ray-address", default=None, help="Ray cluster address (default: local)")
+    p.add_argument("--cache-dir", default=None, help="JAX compilation cache (default: cache/jax)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
     p = sub.add_parser("merge", help="join shard tables into one")
@@ -75,6 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--jobs", type=int, default=None, help="parallel processes (default: cores)")
     p.add_argument("--out", default="compare_out")
+    p.add_argument("--preset", default=None, help="live: trainer preset (default: the table's)")
+    p.add_argument("--dataset", default=None, help="live: dataset (default: the table's)")
+    p.add_argument(
+        "--charge-overhead",
+        action="store_true",
+        help="add the strategies' measured ask/tell time to the simulated clock",
+    )
     p.add_argument("--no-progress", action="store_true")
     return parser
 

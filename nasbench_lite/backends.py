@@ -1,0 +1,190 @@
+"""Benchmark backends: one protocol answering "train this cell" by table lookup or real training.
+
+A strategy never sees which backend answers; the runner calls `evaluate_many` and hands only
+the validation accuracy and the cost on. Lookups are pure: a backend keeps no counters and no
+random state of its own; the run's generator is passed in and the runner spends the budget.
+NAS-Bench-101 style noise: a tabular query draws one of the table's training seeds.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Sequence
+from typing import Any, NamedTuple, Protocol
+
+import numpy as np
+
+
+class Evaluation(NamedTuple):
+    """One training run's outcome: final-epoch accuracies (fractions; NaN if it diverged) and
+    its cost in seconds (> 0)."""
+
+    valid_acc: float
+    test_acc: float
+    cost_seconds: float
+
+
+class Benchmark(Protocol):
+    """What the runner needs from a backend.
+
+    space: the search space its cells come from.
+    best_test_acc: best noise-free mean test accuracy in the space (regret's reference), NaN
+        when the backend does not know it.
+    """
+
+    space: Any
+    best_test_acc: float
+
+    def evaluate(self, raw: int, rng: np.random.Generator) -> Evaluation:
+        """Train (or look up) one raw cell once."""
+        ...
+
+    def evaluate_many(self, raws: Sequence[int], rng: np.random.Generator) -> list[Evaluation]:
+        """Evaluations of cells that start together (concurrent workers)."""
+        ...
+
+    def mean_test_acc(self, raws: np.ndarray) -> np.ndarray:
+        """(n,) float64 noise-free mean test accuracy of int raws (n,); NaN where unknown."""
+        ...
+
+
+class TabularBenchmark:
+    """Answers from a complete `Table`: the run's generator picks one training seed per query.
+
+    valid_acc and test_acc are that seed's final epoch, the cost is that seed's measured
+    train_seconds. Means for reports average the seeds that did not diverge.
+    """
+
+    def __init__(self, table: Any) -> None:
+        """table: a `nasbench_lite.table.Table` or the path of a table file."""
+        if isinstance(table, (str, os.PathLike)):
+            from nasbench_lite.table import Table
+
+            table = Table.open(table)
+        rows = np.asarray(table.raw_to_row)
+        missing = int(((rows < 0) | ~table.done[np.maximum(rows, 0)]).sum())
+        if missing:
+            raise ValueError(
+                f"table {table.source} is incomplete ({missing} of {len(table.raw_to_row)} raw "
+                f"cells have no trained row); a search may propose any cell, so the tabular "
+                f"backend needs every class trained"
+            )
+        seconds = table.metric("train_seconds")
+        if not (np.isfinite(seconds) & (seconds > 0)).all():
+            raise ValueError(
+                f"table {table.source} has train_seconds that are not finite and positive; "
+                f"a cost must be a measured positive time"
+            )
+        self.table = table
+        self.space = table.space
+        self.num_seeds = table.num_seeds
+        # Per raw cell, per seed: plain Python lists index faster than numpy for one element,
+        # and a query is one element.
+        self._valid = table.metric("valid_acc")[rows, :, -1].astype(np.float64).tolist()
+        self._test = table.metric("test_acc")[rows, :, -1].astype(np.float64).tolist()
+        self._cost = seconds[rows].astype(np.float64).tolist()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a row whose seeds all diverged
+            mean = np.nanmean(table.metric("test_acc")[:, :, -1].astype(np.float64), axis=1)
+        self._mean_test = mean[rows]
+        self._mean_test.flags.writeable = False
+        self.best_test_acc = float(np.nanmax(mean))
+
+    def evaluate(self, raw: int, rng: np.random.Generator) -> Evaluation:
+        # random() is a third of the cost of integers() for one draw; int(u * n) < n for u < 1.
+        seed = int(rng.random() * self.num_seeds)
+        return Evaluation(self._valid[raw][seed], self._test[raw][seed], self._cost[raw][seed])
+
+    def evaluate_many(self, raws: Sequence[int], rng: np.random.Generator) -> list[Evaluation]:
+        # Same draws as calling `evaluate` for each cell in turn.
+        return [self.evaluate(raw, rng) for raw in raws]
+
+    def mean_test_acc(self, raws: np.ndarray) -> np.ndarray:
+        return self._mean_test[np.asarray(raws, dtype=np.int64)]
+
+
+class LiveBenchmark:
+    """Answers by training: the cells asked together are trained together in one compiled
+    batch (`train_cells`) and all finish when the batch does, after its measured seconds
+    (compilation excluded, as in a table's train_seconds).
+
+    Without a reference table there is no noise-free mean: `mean_test_acc` is NaN, regret is
+    NaN, and the runner reports the incumbent's own measured test accuracy instead.
+    """
+
+    def __init__(
+        self,
+        config: Any = "tiny",
+        data: Any = "mnist1d",
+        *,
+        reference: Any = None,
+        space: Any = "nb201",
+    ) -> None:
+        """config: a TrainConfig or preset name; data: a Dataset or dataset name; reference:
+        an optional Table (or path) trained on the same dataset, for means and regret;
+        space: a space object or name."""
+        from nasbench_lite.datasets import load_dataset
+        from nasbench_lite.spaces import get_space
+        from nasbench_lite.train import get_preset
+
+        self.config = get_preset(config) if isinstance(config, str) else config
+        self.data = load_dataset(data) if isinstance(data, str) else data
+        self.space = get_space(space) if isinstance(space, str) else space
+        self._mean_test = np.full(self.space.num_cells, np.nan)
+        self.best_test_acc = float("nan")
+        if reference is not None:
+            self._use_reference(reference)
+
+    def _use_reference(self, reference: Any) -> None:
+        if isinstance(reference, (str, os.PathLike)):
+            from nasbench_lite.table import Table
+
+            reference = Table.open(reference)
+        if reference.attrs.get("dataset") != self.data.name:
+            raise ValueError(
+                f"reference table {reference.source} was trained on dataset "
+                f"{reference.attrs.get('dataset')!r}, not {self.data.name!r}"
+            )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean = np.nanmean(reference.metric("test_acc")[:, :, -1].astype(np.float64), axis=1)
+        mean[~reference.done] = np.nan
+        known = reference.raw_to_row >= 0
+        self._mean_test[known] = mean[reference.raw_to_row[known]]
+        self.best_test_acc = float(np.nanmax(mean))
+
+    def evaluate(self, raw: int, rng: np.random.Generator) -> Evaluation:
+        return self.evaluate_many([raw], rng)[0]
+
+    def evaluate_many(self, raws: Sequence[int], rng: np.random.Generator) -> list[Evaluation]:
+        from nasbench_lite.train import train_cells
+
+        raws = np.asarray(raws, dtype=np.int64)
+        seeds = rng.integers(0, 2**31 - 1, size=len(raws))
+        result = train_cells(self.config, self.space.cells(raws), seeds, self.data)
+        valid = result.metrics["valid_acc"][:, -1].astype(np.float64).tolist()
+        test = result.metrics["test_acc"][:, -1].astype(np.float64).tolist()
+        seconds = float(result.seconds)
+        return [Evaluation(v, t, seconds) for v, t in zip(valid, test, strict=True)]
+
+    def mean_test_acc(self, raws: np.ndarray) -> np.ndarray:
+        return self._mean_test[np.asarray(raws, dtype=np.int64)]
+
+
+# kind -> backend class. A new backend only needs to be added here: the runner and the
+# strategies talk to the protocol.
+BACKENDS: dict[str, type] = {"tabular": TabularBenchmark, "live": LiveBenchmark}
+PLANNED = ("surrogate",)
+
+
+def make_benchmark(kind: str, **kwargs: Any) -> Benchmark:
+    """Build backend `kind` ("tabular": table=Table|path; "live": config, data, reference,
+    space) with its keyword arguments."""
+    if kind in PLANNED:
+        raise ValueError(
+            f"benchmark backend {kind!r} is not available yet; available: {', '.join(BACKENDS)}"
+        )
+    if kind not in BACKENDS:
+        raise ValueError(f"unknown benchmark backend {kind!r}; available: {', '.join(BACKENDS)}")
+    return BACKENDS[kind](**kwargs)

@@ -1,0 +1,169 @@
+"""Executors that train the chunks of a table generation: in this process, or as Ray tasks.
+
+Both yield (task, result) pairs as chunks finish; the caller is the single writer of the table.
+Ray is optional and imported only when the Ray executor is built.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import platform
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ChunkJob:
+    """What every chunk of one generation shares (plain data, so Ray can ship it)."""
+
+    config: dict  # TrainConfig.to_dict()
+    dataset: str
+    data_dir: str | None = None
+    cache_dir: str | None = None  # JAX persistent compilation cache; None: off
+
+
+@dataclass(frozen=True)
+class ChunkTask:
+    """One `train_cells` call: `rows` (k,) table rows, padded to a fixed batch of pairs.
+
+    cells: (K*S, 6) int8 op ids, class-major (pair i*S + s is class i, seed s); rows beyond k
+    repeat earlier classes so that every call has the same shape. seeds: (K*S,) int64 values.
+    """
+
+    rows: np.ndarray
+    cells: np.ndarray
+    seeds: np.ndarray
+
+
+@functools.cache
+def enable_compilation_cache(cache_dir: str) -> None:
+    """Point JAX's persistent compilation cache at `cache_dir` (once per process), so a resumed
+    or parallel run loads the compiled trainer instead of compiling it again."""
+    import jax
+
+    os.makedirs(cache_dir, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", cache_dir)
+    # Cache every program: the trainer compiles once per batch shape, and it is always worth it.
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
+@functools.lru_cache(maxsize=2)
+def _dataset(name: str, data_dir: str | None):
+    from nasbench_lite.datasets import load_dataset
+
+    return load_dataset(name, data_dir)
+
+
+def hardware() -> dict[str, Any]:
+    """Accelerator and host of this process: device platform/kind/count, CPU count, OS."""
+    import jax
+
+    devices = jax.local_devices()
+    return {
+        "device_platform": devices[0].platform,
+        "device_kind": devices[0].device_kind,
+        "device_count": len(devices),
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+    }
+
+
+def run_chunk(job: ChunkJob, cells: np.ndarray, seeds: np.ndarray) -> dict[str, Any]:
+    """Train one chunk and return plain numpy results (the fields of `TrainResult`)."""
+    from nasbench_lite.train import TrainConfig, train_cells
+
+    if job.cache_dir:
+        enable_compilation_cache(job.cache_dir)
+    config = TrainConfig.from_dict(job.config)
+    result = train_cells(config, cells, seeds, _dataset(job.dataset, job.data_dir))
+    return {
+        "metrics": result.metrics,
+        "diverged": result.diverged,
+        "params": result.params,
+        "flops": result.flops,
+        "train_seconds": result.train_seconds,
+        "seconds": float(result.seconds),
+        "compile_seconds": float(result.compile_seconds),
+        "hardware": hardware(),
+    }
+
+
+class LocalExecutor:
+    """Trains chunks one after another in this process."""
+
+    name = "local"
+
+    def __init__(self, job: ChunkJob) -> None:
+        self.job = job
+
+    def run(self, tasks: Iterable[ChunkTask]) -> Iterator[tuple[ChunkTask, dict[str, Any]]]:
+        for task in tasks:
+            yield task, run_chunk(self.job, task.cells, task.seeds)
+
+    def close(self) -> None:
+        pass
+
+
+def import_ray():
+    """The `ray` module, or an ImportError saying how to install it."""
+    try:
+        import ray
+    except ImportError as err:
+        raise ImportError(
+            "the Ray executor needs the optional dependency ray: "
+            "pip install 'nasbench-lite[ray]' (or pip install ray)"
+        ) from err
+    return ray
+
+
+class RayExecutor:
+    """Chunks as Ray remote tasks (one GPU each if the cluster has GPUs, else one CPU),
+    gathered with `ray.wait` in the order they finish."""
+
+    name = "ray"
+
+    def __init__(self, job: ChunkJob, address: str | None = None) -> None:
+        self.ray = import_ray()
+        self.job = job
+        self._owns_ray = not self.ray.is_initialized()
+        if self._owns_ray:
+            self.ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        gpus = self.ray.cluster_resources().get("GPU", 0)
+        self.options = {"num_gpus": 1} if gpus else {"num_cpus": 1}
+        log.info("Ray executor: %s per chunk", self.options)
+
+    def run(self, tasks: Iterable[ChunkTask]) -> Iterator[tuple[ChunkTask, dict[str, Any]]]:
+        ray = self.ray
+        remote = ray.remote(run_chunk).options(**self.options)
+        job_ref = ray.put(self.job)
+        pending = {remote.remote(job_ref, t.cells, t.seeds): t for t in tasks}
+        try:
+            while pending:
+                finished, _ = ray.wait(list(pending), num_returns=1)
+                for ref in finished:
+                    yield pending.pop(ref), ray.get(ref)
+        finally:
+            for ref in pending:  # the driver stopped early: do not leave work running
+                ray.cancel(ref, force=True)
+
+    def close(self) -> None:
+        if self._owns_ray:
+            self.ray.shutdown()
+
+
+def make_executor(name: str, job: ChunkJob, ray_address: str | None = None):
+    """`local` or `ray` executor for `job`."""
+    if name == "local":
+        return LocalExecutor(job)
+    if name == "ray":
+        return RayExecutor(job, ray_address)
+    raise ValueError(f"unknown executor {name!r}; choose 'local' or 'ray'")

@@ -1,0 +1,349 @@
+"""Table generation: train the target classes in fixed-shape chunks, resumably, and merge shards.
+
+The target rows (all classes, a seeded uniform sample of classes, then a shard's share) are
+fixed when the file is created. After every chunk the whole table is rewritten atomically,
+so a run killed at any moment resumes from its last finished chunk. docs/table.md explains.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import shlex
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nasbench_lite.executors import ChunkJob, ChunkTask, make_executor
+from nasbench_lite.table import Table
+from nasbench_lite.tablefile import (
+    CURVE_METRICS,
+    base_attrs,
+    dataset_specs,
+    read_arrays,
+    row_index,
+    write_arrays,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CHUNK = 32  # classes per train_cells call (x seeds = pairs per compiled batch)
+# Attributes that must agree for a file to be resumed or merged.
+MATCH_FIELDS = ("schema_version", "space", "dataset", "config", "seeds")
+
+
+@dataclass(frozen=True)
+class GenerateConfig:
+    """Options of `nasbench-lite generate`; see docs/table.md."""
+
+    space: str = "nb201"
+    dataset: str = "mnist1d"
+    data_dir: str | None = None
+    preset: str = "small"
+    seeds: int = 3
+    epochs: int | None = None  # None: the preset's
+    fraction: float | None = None  # train this share of the classes ...
+    cells: int | None = None  # ... or this many (a seeded uniform sample)
+    sample_seed: int = 0
+    shard: tuple[int, int] | None = None  # (i, n): classes i::n of the selection
+    chunk: int | None = None  # classes per call; None: the file's, else DEFAULT_CHUNK
+    executor: str = "local"
+    ray_address: str | None = None
+    cache_dir: str | None = None  # JAX compilation cache; None: <data cache>/jax
+    command: str = ""
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """Parse "I/N" into (I, N), 0 <= I < N."""
+    try:
+        i, n = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise ValueError(f"--shard {text!r}: expected I/N, e.g. 0/4") from None
+    if not 0 <= i < n:
+        raise ValueError(f"--shard {text!r}: need 0 <= I < N")
+    return i, n
+
+
+def select_classes(space, config: GenerateConfig) -> np.ndarray:
+    """Sorted (rows,) int64 class ids this run trains: all, or a sample, then the shard's share.
+
+    The sample draws classes uniformly without replacement with default_rng(sample_seed);
+    shard i of n takes every n-th class of the sorted selection starting at i (strided, so
+    every shard spans the whole id range and gets a similar mix of cheap and costly cells).
+    """
+    total = space.num_unique
+    count = None
+    if config.cells is not None:
+        if not 1 <= config.cells <= total:
+            raise ValueError(f"--cells {config.cells}: must be in 1..{total} (number of classes)")
+        count = config.cells
+    elif config.fraction is not None:
+        if not 0 < config.fraction <= 1:
+            raise ValueError(f"--fraction {config.fraction}: must be in (0, 1]")
+        count = max(1, round(config.fraction * total))
+    if count is None or count == total:
+        classes = np.arange(total, dtype=np.int64)
+    else:
+        rng = np.random.default_rng(config.sample_seed)
+        classes = np.sort(np.asarray(space.sample_classes(rng, count), dtype=np.int64))
+    if config.shard is not None:
+        i, n = config.shard
+        classes = classes[i::n]
+        if len(classes) == 0:
+            raise ValueError(f"shard {i}/{n} of {count or total} classes is empty")
+    return classes
+
+
+def _new_table(space, config: GenerateConfig, train_config, data, classes) -> tuple[dict, dict]:
+    """Arrays (all rows pending, metrics NaN) and root attributes of a new file."""
+    rows, seeds, epochs = len(classes), config.seeds, train_config.epochs
+    arrays = _empty(dataset_specs(rows, seeds, epochs, 0, space.num_cells, space.num_edges))
+    row_raw = np.asarray(space.representatives, dtype=np.int64)[classes]
+    arrays["cells/row_raw"] = row_raw.astype(np.int32)
+    arrays.update(row_index(space.name, row_raw))
+    # The examples the trainer uses: each split cut to the config's limits (None: all).
+    n_train, n_eval = train_config.train_examples, train_config.eval_examples
+    splits = {"train": len(data.x_train[:n_train]), "valid": len(data.x_valid[:n_eval]),
+              "test": len(data.x_test[:n_eval])}  # fmt: skip
+    attrs = base_attrs(
+        space=space.name,
+        dataset=config.dataset,
+        seeds=list(range(seeds)),
+        epochs=epochs,
+        preset=config.preset,
+        config=train_config.to_dict(),
+        splits=splits,
+        command=config.command,
+    )
+    attrs["selection"] = {
+        "fraction": config.fraction,
+        "cells": config.cells,
+        "sample_seed": config.sample_seed,
+        "shard": list(config.shard) if config.shard else None,
+    }
+    attrs["chunk_classes"] = int(min(config.chunk or DEFAULT_CHUNK, rows))
+    return arrays, attrs
+
+
+def _empty(specs: dict) -> dict[str, np.ndarray]:
+    """Arrays of a table whose rows are all pending: metrics NaN (0 for ints), chunk -1."""
+    arrays = {name: np.zeros(shape, dtype) for name, (shape, dtype) in specs.items()}
+    for name, array in arrays.items():
+        if array.dtype.kind == "f" and name.startswith("metrics/"):
+            array[:] = np.nan
+    arrays["status/chunk"][:] = -1
+    return arrays
+
+
+def check_match(attrs: dict, expected: dict, context: str, names: tuple[str, str]) -> None:
+    """Raise ValueError "`context`: FIELD differs (names[0]: a; names[1]: b)" for the first of
+    MATCH_FIELDS on which `attrs` and `expected` disagree."""
+    for field in MATCH_FIELDS:
+        # Compare as stored: a JSON round trip turns tuples into lists, as in the file.
+        a, b = (json.loads(json.dumps(d.get(field), default=list)) for d in (attrs, expected))
+        if a != b:
+            raise ValueError(f"{context}: {field} differs ({names[0]}: {a!r}; {names[1]}: {b!r})")
+
+
+def _tasks(arrays: dict, attrs: dict, chunk: int) -> list[ChunkTask]:
+    """Pending rows in row order, `chunk` classes per task, the last one padded by repetition."""
+    pending = np.flatnonzero(~arrays["status/done"])
+    ops = arrays["cells/ops"]
+    seeds = np.asarray(attrs["seeds"], dtype=np.int64)
+    tasks = []
+    for start in range(0, len(pending), chunk):
+        rows = pending[start : start + chunk]
+        padded = np.resize(rows, chunk)  # repeats rows cyclically: same shape, one compile
+        cells = np.repeat(ops[padded], len(seeds), axis=0)
+        tasks.append(ChunkTask(rows=rows, cells=cells, seeds=np.tile(seeds, chunk)))
+    return tasks
+
+
+def _store(arrays: dict, attrs: dict, task: ChunkTask, result: dict[str, Any]) -> None:
+    """Copy a finished chunk's real pairs (padding dropped) into the table arrays."""
+    k, s = len(task.rows), len(attrs["seeds"])
+    n = k * s
+    for name in CURVE_METRICS:
+        arrays[f"metrics/{name}"][task.rows] = result["metrics"][name][:n].reshape(k, s, -1)
+    arrays["metrics/train_seconds"][task.rows] = result["train_seconds"][:n].reshape(k, s)
+    arrays["metrics/params"][task.rows] = result["params"][:n:s]
+    arrays["metrics/flops"][task.rows] = result["flops"][:n:s]
+    arrays["status/diverged"][task.rows] = result["diverged"][:n].reshape(k, s)
+    arrays["status/done"][task.rows] = True
+    arrays["status/chunk"][task.rows] = len(arrays["chunks/seconds"])
+    for name, value in (("seconds", result["seconds"]), ("pairs", n),
+                        ("compile_seconds", result["compile_seconds"])):  # fmt: skip
+        key = f"chunks/{name}"
+        arrays[key] = np.append(arrays[key], value).astype(arrays[key].dtype)
+    attrs["total_compute_seconds"] = float(
+        attrs["total_compute_seconds"] + result["seconds"] + result["compile_seconds"]
+    )
+
+
+def open_or_create(out: str | Path, config: GenerateConfig) -> tuple[dict, dict]:
+    """The state of the run: `out`'s arrays and attributes if it exists and matches `config`
+    (else a ValueError naming the file and field), or a new table with every row pending.
+    Nothing is written."""
+    from nasbench_lite.datasets import load_dataset
+    from nasbench_lite.spaces import get_space
+    from nasbench_lite.train import get_preset
+
+    out = Path(out)
+    space = get_space(config.space)
+    train_config = get_preset(config.preset)
+    if config.epochs is not None:
+        train_config = dataclasses.replace(train_config, epochs=config.epochs)
+    if config.seeds < 1:
+        raise ValueError(f"--seeds {config.seeds}: need at least one seed")
+    if config.chunk is not None and config.chunk < 1:
+        raise ValueError(f"--chunk {config.chunk}: need at least one class per chunk")
+    classes = select_classes(space, config)
+    data = load_dataset(config.dataset, config.data_dir)
+    arrays, attrs = _new_table(space, config, train_config, data, classes)
+    if not out.exists():
+        return arrays, attrs
+    expected = attrs
+    arrays, attrs = read_arrays(out)
+    check_match(attrs, expected, f"cannot resume {out}", ("file", "this run"))
+    if not np.array_equal(arrays["cells/row_class"], classes):
+        raise ValueError(
+            f"cannot resume {out}: its target rows ({len(arrays['cells/row_class'])} "
+            f"classes, selection {attrs.get('selection')}) differ from this run's "
+            f"({len(classes)} classes, selection {expected['selection']})"
+        )
+    return arrays, attrs
+
+
+def generate(out: str | Path, config: GenerateConfig, progress: bool = True) -> Table:
+    """Create or resume the table at `out` and train every pending row; returns the table."""
+    from tqdm import tqdm
+
+    from nasbench_lite.datasets import cache_dir
+
+    out = Path(out)
+    arrays, attrs = open_or_create(out, config)
+    rows = len(arrays["cells/row_raw"])
+    chunk = int(min(config.chunk or attrs.get("chunk_classes", DEFAULT_CHUNK), rows))
+    tasks = _tasks(arrays, attrs, chunk)
+    done = int(arrays["status/done"].sum())
+    log.info(
+        "%s: %d of %d rows done; training %d in %d chunks of %d classes x %d seeds",
+        out, done, rows, rows - done, len(tasks), chunk, config.seeds,
+    )  # fmt: skip
+    if not tasks:
+        return Table.open(out) if out.exists() else _write(out, arrays, attrs)
+    jax_cache = config.cache_dir or (str(cache_dir() / "jax") if cache_dir() else None)
+    job = ChunkJob(attrs["config"], config.dataset, config.data_dir, jax_cache)
+    executor = make_executor(config.executor, job, config.ray_address)
+    bar = tqdm(total=rows, initial=done, unit="cell", disable=not progress, file=sys.stderr)
+    try:
+        for task, result in executor.run(tasks):
+            _store(arrays, attrs, task, result)
+            _note_hardware(attrs, result["hardware"], config.executor)
+            write_arrays(out, arrays, attrs)
+            bar.update(len(task.rows))
+            log.debug("%s: chunk of %d rows in %.2f s", out, len(task.rows), result["seconds"])
+    finally:
+        bar.close()
+        executor.close()
+    return Table.open(out)
+
+
+def _write(out: Path, arrays: dict, attrs: dict) -> Table:
+    write_arrays(out, arrays, attrs)
+    return Table.open(out)
+
+
+def _note_hardware(attrs: dict, worker: dict, executor: str) -> None:
+    """Record the hardware that trained the chunks; warn when it changes within a file."""
+    worker = {**worker, "executor": executor}
+    previous = attrs["hardware"]
+    if "device_kind" not in previous:  # a new file: only the driver's defaults so far
+        attrs["hardware"] = worker
+    elif previous != worker:
+        seen = previous.get("others", [])
+        if worker not in seen:
+            log.warning("%s differs from the file's hardware %s", worker, previous)
+            attrs["hardware"] = {**previous, "others": [*seen, worker]}
+
+
+def merge(out: str | Path, inputs: list[str | Path], command: str = "") -> Table:
+    """Join shard tables into `out`: rows by class id; a class done in two inputs, or inputs
+    of different space, dataset, config, seeds or schema version, raise a ValueError naming
+    the files. total_compute_seconds is the sum of the inputs'."""
+    if not inputs:
+        raise ValueError("merge needs at least one input table")
+    loaded = [(Path(p), *read_arrays(p)) for p in inputs]
+    first_path, _, first_attrs = loaded[0]
+    for path, _, attrs in loaded[1:]:
+        context = f"cannot merge {path} with {first_path}"
+        check_match(attrs, first_attrs, context, (str(path), str(first_path)))
+    classes = np.unique(np.concatenate([a["cells/row_class"] for _, a, _ in loaded]))
+    space = first_attrs["space"]
+    seeds, epochs = len(first_attrs["seeds"]), int(first_attrs["epochs"])
+    num_cells = len(loaded[0][1]["cells/raw_to_row"])
+    specs = dataset_specs(
+        len(classes), seeds, epochs, 0, num_cells, loaded[0][1]["cells/ops"].shape[1]
+    )
+    merged = _empty(specs)
+    owner = np.full(len(classes), -1)
+    per_row = [n for n in specs if not n.startswith("chunks/") and n != "cells/raw_to_row"]
+    for i, (path, arrays, _) in enumerate(loaded):
+        rows = np.searchsorted(classes, arrays["cells/row_class"])
+        done = arrays["status/done"]
+        clash = rows[done & (owner[rows] >= 0)]
+        if len(clash):
+            other = loaded[owner[clash[0]]][0]
+            raise ValueError(
+                f"cannot merge: class {int(classes[clash[0]])} is done in both {other} and {path}"
+            )
+        fill = done | (owner[rows] < 0)  # a done row wins; else the first input's entry
+        for name in per_row:
+            value = arrays[name][fill]
+            if name == "status/chunk":
+                value = np.where(value >= 0, value + len(merged["chunks/seconds"]), -1)
+            merged[name][rows[fill]] = value
+        owner[rows[done]] = i
+        for name in ("chunks/seconds", "chunks/compile_seconds", "chunks/pairs"):
+            merged[name] = np.concatenate([merged[name], arrays[name]]).astype(specs[name][1])
+    merged.update(row_index(space, merged["cells/row_raw"]))
+    attrs = dict(first_attrs)
+    attrs.update(
+        total_compute_seconds=float(sum(a["total_compute_seconds"] for _, _, a in loaded)),
+        selection={"merged": [a.get("selection") for _, _, a in loaded]},
+        command=command,
+        created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    )
+    for field in ("hardware", "versions"):
+        distinct = [a[field] for _, _, a in loaded]
+        if any(d != distinct[0] for d in distinct):
+            attrs[field] = {"merged": distinct}
+    return _write(Path(out), merged, attrs)
+
+
+def cli_generate(args: argparse.Namespace) -> int:
+    """`nasbench-lite generate ...`: parse options into GenerateConfig and run `generate`."""
+    names = {f.name for f in dataclasses.fields(GenerateConfig)} - {"command"}
+    options = {name: getattr(args, name) for name in names}
+    options["shard"] = parse_shard(args.shard) if args.shard else None
+    config = GenerateConfig(**options, command=shlex.join(["nasbench-lite", *sys.argv[1:]]))
+    try:
+        table = generate(args.out, config, progress=not args.no_progress)
+    except ImportError as err:
+        print(f"nasbench-lite generate: error: {err}", file=sys.stderr)
+        return 2
+    print(f"{args.out}: {int(table.done.sum())} of {table.num_rows} rows done")
+    return 0
+
+
+def cli_merge(args: argparse.Namespace) -> int:
+    """`nasbench-lite merge OUT IN [IN ...]`."""
+    table = merge(args.out, args.inputs, command=shlex.join(["nasbench-lite", *sys.argv[1:]]))
+    print(f"{args.out}: merged {len(args.inputs)} tables, {table.num_rows} rows")
+    return 0

@@ -1,0 +1,251 @@
+"""The ``report.md`` of a comparison: setup, ranking, significance tests and embedded plots.
+
+Regret is shown in percentage points of test accuracy (``results.csv`` keeps fractions).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from nasbench_lite import stats
+from nasbench_lite.plots import REGRET_FLOOR
+
+ALPHA = 0.05
+CAPTIONS = {
+    "regret_vs_time": "Mean test regret over seeds vs simulated seconds (log-log), band: ± one "
+    "standard error. Each run is a step function (the incumbent's regret holds until the next "
+    "finished evaluation); a strategy's curve starts once every one of its seeds has an "
+    "incumbent.",
+    "regret_vs_evals": "Mean test regret over seeds vs finished evaluations (log-log), band: "
+    "± one standard error. A strategy's curve ends at the fewest evaluations any of its seeds "
+    "finished within the budget (cheap cells buy more evaluations than expensive ones).",
+    "final_regret_ecdf": "Empirical CDF over seeds of final regret: a curve further up and to "
+    "the left is better; its height at the far left is the share of seeds that found the "
+    "best cell.",
+}
+
+
+def _pp(value: float) -> str:
+    """A regret fraction as percentage points, or n/a."""
+    return "n/a" if not math.isfinite(value) else f"{100 * value:.3f}"
+
+
+def _p(value: float) -> str:
+    if not math.isfinite(value):
+        return "n/a"
+    return f"{value:.2e}" if value < 1e-3 else f"{value:.4f}"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def ranking_section(summary: pd.DataFrame) -> list[str]:
+    """Markdown lines of the ranking table, best average rank first."""
+    ordered = summary.sort_values(["avg_rank", "regret_mean"], kind="stable")
+    rows = [
+        [
+            place,
+            f"`{r.strategy}`",
+            f"{_pp(r.regret_mean)} ± {_pp(r.regret_sem)}",
+            _pp(r.regret_median),
+            f"{r.found_best:.0%}",
+            f"{r.avg_rank:.2f}",
+            f"{r.evals_mean:.1f}",
+        ]
+        for place, r in enumerate(ordered.itertuples(index=False), start=1)
+    ]
+    header = [
+        "#",
+        "strategy",
+        "final regret (pp), mean ± s.e.",
+        "median (pp)",
+        "found best",
+        "avg rank",
+        "final evals (mean)",
+    ]
+    return [
+        "## Ranking",
+        "",
+        *_table(header, rows),
+        "",
+        "Final regret is the test regret of each run's incumbent when the budget ran out, in "
+        "percentage points (pp) of test accuracy. Average rank: strategies are ranked on every "
+        "seed by final regret (1 = lowest, ties share the average rank), then averaged over "
+        "seeds. *Found best*: share of seeds whose final regret is exactly 0.",
+        "",
+    ]
+
+
+def friedman_section(result: stats.FriedmanResult, n_strategies: int, n_seeds: int) -> list[str]:
+    """Markdown lines for the Friedman test."""
+    lines = [
+        "## Friedman test",
+        "",
+        f"Null hypothesis: all {n_strategies} strategies have the same distribution of final "
+        f"regret; blocks are the {n_seeds} seeds.",
+        "",
+    ]
+    if not math.isfinite(result.pvalue):
+        return [*lines, f"n/a: {result.note}.", ""]
+    verdict = "reject" if result.pvalue < ALPHA else "cannot reject"
+    return [
+        *lines,
+        f"chi² = {result.statistic:.3f}, p = {_p(result.pvalue)}: {verdict} at α = {ALPHA}.",
+        "",
+    ]
+
+
+def wilcoxon_section(matrix: np.ndarray, strategies: list[str], baseline: str) -> list[str]:
+    """Markdown lines for the Wilcoxon tests of each strategy against ``baseline``."""
+    lines = [f"## Wilcoxon signed-rank tests vs `{baseline}` (Holm-corrected)", ""]
+    if baseline not in strategies:
+        return [*lines, f"n/a: `{baseline}` is not among the compared strategies.", ""]
+    if len(strategies) < 2:
+        return [*lines, "n/a: no other strategy to compare.", ""]
+    table = stats.wilcoxon_vs_baseline(matrix, strategies, baseline)
+    rows = []
+    for r in table.itertuples(index=False):
+        significant = r.pvalue_holm < ALPHA
+        # Direction from the median paired difference; wins vs losses break a zero median.
+        lower = r.median_diff < 0 or (r.median_diff == 0 and r.wins > r.losses)
+        verdict = ("lower" if lower else "higher") + " regret (significant)"
+        rows.append(
+            [
+                f"`{r.strategy}`",
+                f"{r.wins}/{r.ties}/{r.losses}",
+                _pp(r.median_diff),
+                _p(r.pvalue) + (f" ({r.note})" if r.note else ""),
+                _p(r.pvalue_holm),
+                verdict if significant else "no significant difference",
+            ]
+        )
+    header = ["strategy", "wins/ties/losses", "median diff (pp)", "p", "p (Holm)", "verdict"]
+    return [
+        *lines,
+        *_table(header, rows),
+        "",
+        f"Paired by seed on final regret. Wins: seeds where the strategy ended with lower "
+        f"regret than `{baseline}`. Zero differences are dropped (Wilcoxon's convention); when "
+        f"every difference is zero the test is undefined and p = 1 is reported. Holm's "
+        f"step-down correction controls the family-wise error over the {len(table)} tests at "
+        f"α = {ALPHA}.",
+        "",
+    ]
+
+
+def plots_section(plots: Mapping[str, Sequence[Path]], out_dir: Path) -> list[str]:
+    """Markdown lines embedding each PNG (relative path) with a link to its SVG."""
+    lines = ["## Plots", ""]
+    for name, paths in plots.items():
+        rel = {p.suffix.lstrip("."): Path(p).relative_to(out_dir).as_posix() for p in paths}
+        lines += [f"![{name}]({rel['png']})", ""]
+        caption = CAPTIONS.get(name, name)
+        lines += [f"*{caption}* Vector version: [{rel['svg']}]({rel['svg']}).", ""]
+    lines += [
+        f"Regret is often exactly 0 (the incumbent is the best cell), which a log axis cannot "
+        f"show: every regret in these plots is drawn as regret + {REGRET_FLOOR:g}, so a curve "
+        f"lying on {REGRET_FLOOR:g} means regret 0. Tables and `results.csv` are not shifted.",
+        "",
+    ]
+    return lines
+
+
+def library_versions() -> dict[str, str]:
+    """Python and the versions of the libraries a comparison depends on (no imports)."""
+    import platform
+    from importlib import metadata
+
+    versions = {"python": platform.python_version()}
+    for name in ("nasbench-lite", "numpy", "scipy", "pandas", "matplotlib"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def describe_run(
+    command: str,
+    spec: Mapping[str, Any],
+    table: Any,
+    rule: str,
+    seeds: int,
+    jobs: int,
+    wall_seconds: float,
+) -> dict[str, str]:
+    """Rows of the report's setup table.
+
+    spec: the comparison as run (keys backend, table, preset, dataset, labels, budget,
+    workers, charge_overhead; see `compare`); table: the opened Table whose attrs describe it.
+    """
+    rows = {"command (every option explicit)": f"`{command}`", **library_versions()}
+    rows["backend"] = spec["backend"]
+    if spec["backend"] == "live":
+        rows["live training"] = f"preset {spec['preset']}, dataset {spec['dataset']}"
+    attrs = table.attrs
+    rows["table"] = (
+        f"`{getattr(table, 'source', spec['table'])}`: space {attrs.get('space')}, dataset "
+        f"{attrs.get('dataset')}, preset {attrs.get('preset')}, seeds "
+        f"{[int(s) for s in table.seeds]}, epochs {table.num_epochs}, "
+        f"{int(np.sum(table.done))} trained classes"
+    )
+    budget = spec["budget"]
+    parts = [f"{budget.seconds:g} simulated seconds"] if budget.seconds else []
+    parts += [f"{budget.evals} evaluations"] if budget.evals else []
+    rows["budget"] = f"{' and '.join(parts)} ({rule})"
+    rows["workers"] = f"{spec['workers']} simulated worker(s) per run"
+    rows["seeds"] = f"{seeds} (0..{seeds - 1}), the same for every strategy"
+    rows["strategies"] = ", ".join(f"`{s}`" for s in spec["labels"])
+    rows["strategy overhead"] = (
+        "measured ask/tell time added to the simulated clock"
+        if spec["charge_overhead"]
+        else "not charged: simulated time is training time only, so runs are reproducible"
+    )
+    rows["processes"] = f"{jobs} (results do not depend on it)"
+    rows["wall time"] = f"{wall_seconds:.1f} s for the runs"
+    return rows
+
+
+def write_report(
+    out_dir: str | Path,
+    frame: pd.DataFrame,
+    setup: Mapping[str, str],
+    plots: Mapping[str, Sequence[Path]],
+    baseline: str = "random_search",
+) -> Path:
+    """Write ``out_dir/report.md`` from a results frame; returns its path.
+
+    setup: ordered {label: value} rows describing the run (command, versions, budget, ...).
+    plots: {plot name: [png path, svg path]} as returned by ``plots.plot_all``.
+    """
+    out_dir = Path(out_dir)
+    strategies, seeds, matrix = stats.final_matrix(frame)
+    summary = stats.summarise(frame, strategies)
+    lines = [
+        "# Strategy comparison",
+        "",
+        "Regret at time t = best mean test accuracy in the space minus the mean test accuracy "
+        "of the incumbent (the cell with the best validation accuracy seen so far). Strategies "
+        "see validation accuracy only; test accuracy is recorded for this report.",
+        "",
+        "## Setup",
+        "",
+        *_table(["setting", "value"], [[k, v] for k, v in setup.items()]),
+        "",
+        *ranking_section(summary),
+        *friedman_section(stats.friedman(matrix), len(strategies), len(seeds)),
+        *wilcoxon_section(matrix, strategies, baseline),
+        *plots_section(plots, out_dir),
+    ]
+    path = out_dir / "report.md"
+    path.write_text("\n".join(lines))
+    return path

@@ -1,0 +1,119 @@
+"""Search spaces: a small protocol, a registry of spaces by name, and the `space` command.
+
+Callers (trainer, table, surrogate, strategies) use only the `Space` protocol and
+`get_space(name)`, so a second space (e.g. an NB-101-style node-labelled DAG) is added by
+writing one module and registering it here; no caller changes. Numpy only: importing this
+package never imports JAX.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+__all__ = ["Space", "available_spaces", "cli_space", "get_space", "register_space"]
+
+
+@runtime_checkable
+class Space(Protocol):
+    """What every search space provides. Cells are fixed-shape int arrays; each cell also
+    has a raw index 0..num_cells-1, and cells computing the same function share a class id
+    0..num_unique-1. "cell" arguments accept a raw index, a cell array or the space's
+    string form. Random methods take an explicit `np.random.Generator`.
+    """
+
+    name: str
+    num_cells: int
+
+    @property
+    def num_unique(self) -> int: ...
+    @property
+    def canonical_ids(self) -> np.ndarray: ...  # (num_cells,) int64
+    @property
+    def representatives(self) -> np.ndarray: ...  # (num_unique,) int64 raw indices
+
+    def cell(self, raw: Any) -> np.ndarray: ...
+    def cells(self, raws: Any) -> np.ndarray: ...
+    def index(self, cell: Any) -> int: ...
+    def indices(self, cells: Any) -> np.ndarray: ...
+    def parse(self, text: str) -> np.ndarray: ...
+    def format(self, cell_or_raw: Any) -> str: ...
+    def to_raw(self, value: Any) -> int: ...
+    def canonical(self, raw: Any) -> int: ...
+    def class_members(self, class_id: Any) -> np.ndarray: ...
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray: ...
+    def sample_classes(
+        self, rng: np.random.Generator, n: int, replace: bool = False
+    ) -> np.ndarray: ...
+    def mutate(self, rng: np.random.Generator, raw: Any) -> int: ...
+    def neighbours(self, raw: Any) -> np.ndarray: ...
+    def onehot(self, raws: Any) -> np.ndarray: ...
+    def path_encoding(self, raws: Any) -> np.ndarray: ...
+    def summary(self) -> dict[str, Any]: ...
+
+
+# name -> "module:factory" (imported on first use) or a zero-argument callable.
+_FACTORIES: dict[str, str | Callable[[], Space]] = {
+    "nb201": "nasbench_lite.spaces.nb201:NB201Space",
+}
+# One instance per name, so the class tables a space caches are computed once per process.
+_INSTANCES: dict[str, Space] = {}
+
+
+def available_spaces() -> list[str]:
+    """Registered space names, sorted."""
+    return sorted(_FACTORIES)
+
+
+def register_space(name: str, factory: str | Callable[[], Space]) -> None:
+    """Register a space under `name`: a "module:attribute" path or a zero-argument factory."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"space name {name!r} is not a non-empty string")
+    if name in _FACTORIES:
+        raise ValueError(f"space {name!r} is already registered")
+    _FACTORIES[name] = factory
+    _INSTANCES.pop(name, None)
+
+
+def get_space(name: str = "nb201") -> Space:
+    """The space registered as `name` (the same object on every call)."""
+    if not isinstance(name, str) or name not in _FACTORIES:
+        raise ValueError(
+            f"unknown space {name!r}; available spaces: {', '.join(available_spaces())}"
+        )
+    if name not in _INSTANCES:
+        factory = _FACTORIES[name]
+        if isinstance(factory, str):
+            module_name, attr = factory.split(":")
+            factory = getattr(importlib.import_module(module_name), attr)
+        _INSTANCES[name] = factory()
+    return _INSTANCES[name]
+
+
+# Example cells printed by `nasbench-lite space` come from this fixed seed, so the output is
+# the same on every run and machine.
+EXAMPLE_SEED = 0
+
+
+def cli_space(args: argparse.Namespace) -> int:
+    """`nasbench-lite space [NAME] [--examples N]`: print what the space holds."""
+    space = get_space(args.name)
+    examples = getattr(args, "examples", 5)
+    if isinstance(examples, bool) or not isinstance(examples, int) or examples < 0:
+        raise ValueError(f"--examples {examples!r} is not a non-negative integer")
+    print(f"space {space.name}")
+    facts = space.summary()
+    width = max(len(key) for key in facts)
+    for key, value in facts.items():
+        print(f"  {key:<{width}}  {value}")
+    if examples:
+        rng = np.random.default_rng(EXAMPLE_SEED)
+        print(f"example cells (seed {EXAMPLE_SEED}):")
+        print(f"  {'raw':>6}  {'class':>6}  cell")
+        for raw in space.sample(rng, examples):
+            print(f"  {raw:>6}  {space.canonical(raw):>6}  {space.format(raw)}")
+    return 0

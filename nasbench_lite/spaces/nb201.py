@@ -1,0 +1,213 @@
+"""The NB-201 search space (Dong & Yang, NAS-Bench-201, ICLR 2020) behind the Space protocol.
+
+A 4-node cell with an edge i->j for every i < j, each edge one of 5 ops: 15,625 raw cells.
+Conversions live in `nb201_cells`, the canonical identity in `nb201_canonical` and the
+predictor features in `nb201_encodings`; this module ties them into one object and adds
+sampling. The class tables are computed on first use (about 0.1 s) and cached.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+
+from nasbench_lite.spaces import nb201_canonical, nb201_cells, nb201_encodings
+
+_NUM_NEIGHBOURS = nb201_cells.NUM_EDGES * (nb201_cells.NUM_OPS - 1)  # 24
+
+
+class NB201Space:
+    """NB-201 cells: conversions, canonical classes, sampling and encodings (numpy only).
+
+    Methods that take one cell accept a raw index (int or numpy integer), a (6,) op-id
+    array or an NB-201 string; bad input raises ValueError naming it. Random methods take
+    an explicit `np.random.Generator`.
+    """
+
+    name = "nb201"
+    ops = nb201_cells.OPS
+    edges = nb201_cells.EDGES
+    num_ops = nb201_cells.NUM_OPS
+    num_edges = nb201_cells.NUM_EDGES
+    num_cells = nb201_cells.NUM_CELLS
+    num_path_features = nb201_encodings.NUM_PATH_FEATURES
+
+    # ---- conversions -------------------------------------------------------------------
+
+    def cell(self, raw: Any) -> np.ndarray:
+        """Op ids of one cell: raw index (or string or cell) -> int64 (6,)."""
+        return nb201_cells.cells_of(self.to_raw(raw))
+
+    def cells(self, raws: Any) -> np.ndarray:
+        """Op ids of many cells: int (n,) raw indices -> int64 (n, 6)."""
+        return nb201_cells.cells_of(raws)
+
+    def index(self, cell: Any) -> int:
+        """Raw index of one (6,) cell."""
+        return int(nb201_cells.check_cell(cell) @ nb201_cells.PLACE)
+
+    def indices(self, cells: Any) -> np.ndarray:
+        """Raw indices of many cells: int (n, 6) -> int64 (n,)."""
+        return nb201_cells.indices_of(cells)
+
+    def parse(self, text: str) -> np.ndarray:
+        """NB-201 string -> int64 (6,) cell."""
+        return nb201_cells.parse_cell(text)
+
+    def format(self, cell_or_raw: Any) -> str:
+        """NB-201 string of a cell or raw index."""
+        return nb201_cells.format_cell(self.cell(cell_or_raw))
+
+    def to_raw(self, value: Any) -> int:
+        """Raw index of a raw index, a (6,) cell, an NB-201 string or a decimal string."""
+        return nb201_cells.to_raw_index(value)
+
+    # ---- canonical classes -------------------------------------------------------------
+
+    @functools.cached_property
+    def canonical_forms(self) -> tuple[str, ...]:
+        """Symbolic output expression of every raw cell (15,625 strings, raw order)."""
+        return tuple(nb201_canonical.canonical_forms())
+
+    @functools.cached_property
+    def canonical_ids(self) -> np.ndarray:
+        """Class id of every raw cell: int64 (15625,), read-only, dense 0..num_unique-1."""
+        ids = nb201_canonical.number_classes(self.canonical_forms)
+        ids.setflags(write=False)
+        return ids
+
+    @functools.cached_property
+    def representatives(self) -> np.ndarray:
+        """Raw index of each class's trained cell: int64 (num_unique,), read-only."""
+        all_cells = self.cells(np.arange(self.num_cells))
+        reps = nb201_canonical.choose_representatives(self.canonical_ids, all_cells)
+        reps.setflags(write=False)
+        return reps
+
+    @property
+    def num_unique(self) -> int:
+        """Number of canonical classes (5,044)."""
+        return len(self.representatives)
+
+    @functools.cached_property
+    def num_unique_nb201(self) -> int:
+        """Number of classes by NAS-Bench-201's `to_unique_str` convention (6,466)."""
+        all_cells = self.cells(np.arange(self.num_cells))
+        return len({nb201_canonical.nb201_unique_str(c) for c in all_cells})
+
+    def canonical(self, raw: Any) -> int:
+        """Class id of one cell (raw index, cell or string)."""
+        return int(self.canonical_ids[self.to_raw(raw)])
+
+    def canonical_form(self, raw: Any) -> str:
+        """Symbolic output expression of one cell, e.g. 'conv3x3(x) + x'."""
+        return self.canonical_forms[self.to_raw(raw)]
+
+    def class_members(self, class_id: Any) -> np.ndarray:
+        """Raw indices (int64, ascending) of every cell in class `class_id`."""
+        cid = self._check_class_id(class_id)
+        return np.flatnonzero(self.canonical_ids == cid).astype(np.int64)
+
+    def live_edges(self, cells: Any) -> np.ndarray:
+        """Edges whose op changes the output: int (..., 6) cells -> bool (..., 6)."""
+        return nb201_canonical.live_edges(cells)
+
+    @functools.cached_property
+    def _conv_counts(self) -> np.ndarray:
+        counts = nb201_canonical.conv_counts(self.cells(np.arange(self.num_cells)))
+        counts.setflags(write=False)
+        return counts
+
+    def conv_counts(self, raws: Any) -> np.ndarray:
+        """Built conv layers per cell: int (n,) raw indices -> int64 (n, 2).
+
+        Columns count the `nor_conv_1x1` and `nor_conv_3x3` edges whose input node is not
+        identically zero, as the trainer's cost model does; a conv whose output never
+        reaches the output node counts too. Read from a table over all cells (cached).
+        """
+        arr = nb201_cells.check_raws(raws)
+        if arr.ndim > 1:
+            raise ValueError(f"raw indices have shape {arr.shape}, expected (n,)")
+        return self._conv_counts[np.atleast_1d(arr)]
+
+    def _check_class_id(self, class_id: Any) -> int:
+        if isinstance(class_id, (bool, np.bool_)) or not isinstance(class_id, (int, np.integer)):
+            raise ValueError(f"class id {class_id!r} is not an integer")
+        if not 0 <= class_id < self.num_unique:
+            raise ValueError(f"class id {class_id} is out of range 0..{self.num_unique - 1}")
+        return int(class_id)
+
+    # ---- sampling ----------------------------------------------------------------------
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """`n` raw indices drawn uniformly (with replacement) over raw cells: int64 (n,)."""
+        _check_rng(rng)
+        return rng.integers(0, self.num_cells, size=_check_count(n), dtype=np.int64)
+
+    def sample_classes(self, rng: np.random.Generator, n: int, replace: bool = False) -> np.ndarray:
+        """`n` class ids drawn uniformly over classes: int64 (n,), distinct unless `replace`."""
+        _check_rng(rng)
+        n = _check_count(n)
+        if not replace and n > self.num_unique:
+            raise ValueError(f"cannot draw {n} distinct classes: the space has {self.num_unique}")
+        return rng.choice(self.num_unique, size=n, replace=replace).astype(np.int64)
+
+    def mutate(self, rng: np.random.Generator, raw: Any) -> int:
+        """Raw index of a copy of `raw` with one uniformly chosen edge set to another op."""
+        _check_rng(rng)
+        cell = self.cell(raw)
+        edge = int(rng.integers(self.num_edges))
+        # Adding 1..4 modulo 5 picks uniformly among the four other ops.
+        cell[edge] = (cell[edge] + rng.integers(1, self.num_ops)) % self.num_ops
+        return self.index(cell)
+
+    def neighbours(self, raw: Any) -> np.ndarray:
+        """Every one-edge edit of `raw`: int64 (24,), edge-major, ops ascending."""
+        cell = self.cell(raw)
+        edits = np.repeat(cell[None, :], _NUM_NEIGHBOURS, axis=0)
+        edges = np.repeat(np.arange(self.num_edges), self.num_ops - 1)
+        others = np.array([[op for op in range(self.num_ops) if op != c] for c in cell])
+        edits[np.arange(_NUM_NEIGHBOURS), edges] = others.reshape(-1)
+        return self.indices(edits)
+
+    # ---- encodings ---------------------------------------------------------------------
+
+    def onehot(self, raws: Any) -> np.ndarray:
+        """Edge-major one-hot ops: int (n,) raw indices -> float32 (n, 30)."""
+        return nb201_encodings.onehot(raws)
+
+    def path_encoding(self, raws: Any) -> np.ndarray:
+        """BANANAS path encoding: int (n,) raw indices -> float32 (n, 155)."""
+        return nb201_encodings.path_encoding(raws)
+
+    # ---- description -------------------------------------------------------------------
+
+    def summary(self) -> dict[str, Any]:
+        """Facts about the space, in display order, for `nasbench-lite space`."""
+        return {
+            "cells": self.num_cells,
+            "classes": self.num_unique,
+            "classes (NB-201 convention)": self.num_unique_nb201,
+            "ops": ", ".join(f"{i} {op}" for i, op in enumerate(self.ops)),
+            "edges": ", ".join(f"{e} {i}->{j}" for e, (i, j) in enumerate(self.edges)),
+        }
+
+    def __repr__(self) -> str:
+        return f"NB201Space(num_cells={self.num_cells})"
+
+
+def _check_rng(rng: Any) -> None:
+    # An int seed here would be a seed silently ignored or a hidden global stream; refuse it.
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), "
+            f"got {type(rng).__name__}"
+        )
+
+
+def _check_count(n: Any) -> int:
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"sample size {n!r} is not a non-negative integer")
+    return int(n)

@@ -1,0 +1,272 @@
+"""Statistics of a strategy comparison: final regret, ranks, Friedman and Wilcoxon-Holm tests.
+
+Follows the protocol of NAS-Bench-101 (Ying et al., 2019) for anytime regret and the
+rank-based tests recommended by Demsar (2006, "Statistical comparisons of classifiers over
+multiple data sets"): a Friedman test over all strategies, then paired Wilcoxon signed-rank
+tests of each strategy against random search with Holm's step-down correction. Seeds are the
+blocks: every strategy ran with the same seeds, so per-seed final regrets are paired.
+
+Input everywhere is a results frame in the ``results.csv`` format: one row per recorded step
+with columns ``strategy, seed, sim_seconds, evals, incumbent_valid, incumbent_test, regret``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+RESULT_COLUMNS = (
+    "strategy",
+    "seed",
+    "sim_seconds",
+    "evals",
+    "incumbent_valid",
+    "incumbent_test",
+    "regret",
+)
+
+
+WILCOXON_COLUMNS = [
+    "strategy",
+    "pairs",
+    "wins",
+    "ties",
+    "losses",
+    "median_diff",
+    "statistic",
+    "pvalue",
+    "pvalue_holm",
+    "note",
+]
+
+
+@dataclass(frozen=True)
+class FriedmanResult:
+    """Friedman test outcome: statistic and p-value are NaN when the test does not apply."""
+
+    name: str
+    statistic: float
+    pvalue: float
+    note: str = ""
+
+
+def check_results(frame: pd.DataFrame) -> None:
+    """Raise ValueError unless ``frame`` has the results columns and at least one row."""
+    missing = [c for c in RESULT_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"results frame lacks columns {missing}; has {list(frame.columns)}")
+    if len(frame) == 0:
+        raise ValueError("results frame has no rows")
+
+
+def strategy_order(frame: pd.DataFrame) -> list[str]:
+    """Strategy names in order of first appearance in ``frame``."""
+    return list(dict.fromkeys(frame["strategy"].tolist()))
+
+
+def final_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The last recorded step of every (strategy, seed) run, one row per run."""
+    check_results(frame)
+    ordered = frame.sort_values(["strategy", "seed", "sim_seconds", "evals"], kind="stable")
+    return ordered.groupby(["strategy", "seed"], sort=False).tail(1).reset_index(drop=True)
+
+
+def final_matrix(
+    frame: pd.DataFrame, strategies: list[str] | None = None, column: str = "regret"
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Final ``column`` value per seed and strategy.
+
+    Returns (strategies, seeds (n_seeds,) int64, matrix (n_seeds, n_strategies) float64).
+    Raises ValueError if a strategy lacks a seed another one has (the runs are not paired).
+    """
+    strategies = strategy_order(frame) if strategies is None else list(strategies)
+    last = final_rows(frame)
+    unknown = sorted(set(strategies) - set(last["strategy"]))
+    if unknown:
+        raise ValueError(f"strategies {unknown} have no rows in the results frame")
+    wide = last.pivot(index="seed", columns="strategy", values=column)[strategies]
+    if wide.isna().to_numpy().any():
+        gaps = {s: sorted(wide.index[wide[s].isna()].tolist()) for s in strategies}
+        gaps = {s: g for s, g in gaps.items() if g}
+        raise ValueError(f"runs are not paired: seeds missing per strategy {gaps}")
+    return strategies, wide.index.to_numpy(np.int64), wide.to_numpy(np.float64)
+
+
+def average_ranks(matrix: np.ndarray) -> np.ndarray:
+    """Mean rank of each column over rows, rank 1 = lowest value, ties get the average rank.
+
+    matrix: (n_blocks, n_strategies) float. Returns (n_strategies,) float64.
+    """
+    matrix = np.asarray(matrix, dtype=np.float64)
+    if matrix.ndim != 2 or matrix.shape[0] == 0:
+        raise ValueError(f"matrix must be 2-D with at least one row, got shape {matrix.shape}")
+    return sps.rankdata(matrix, method="average", axis=1).mean(axis=0)
+
+
+def summarise(frame: pd.DataFrame, strategies: list[str] | None = None) -> pd.DataFrame:
+    """Per-strategy summary of final regret, in the order of ``strategies``.
+
+    Columns: strategy, seeds, regret_mean, regret_sem (standard error, NaN for one seed),
+    regret_median, found_best (share of seeds with final regret 0), avg_rank, evals_mean.
+    """
+    strategies, _, regret = final_matrix(frame, strategies)
+    _, _, evals = final_matrix(frame, strategies, column="evals")
+    n = regret.shape[0]
+    sem = regret.std(axis=0, ddof=1) / np.sqrt(n) if n > 1 else np.full(len(strategies), np.nan)
+    return pd.DataFrame(
+        {
+            "strategy": strategies,
+            "seeds": n,
+            "regret_mean": regret.mean(axis=0),
+            "regret_sem": sem,
+            "regret_median": np.median(regret, axis=0),
+            "found_best": (regret <= 0.0).mean(axis=0),
+            "avg_rank": average_ranks(regret),
+            "evals_mean": evals.mean(axis=0),
+        }
+    )
+
+
+def friedman(matrix: np.ndarray) -> FriedmanResult:
+    """Friedman test that all strategies (columns) share one distribution over seeds (rows).
+
+    Needs >= 3 strategies and >= 2 seeds; reports NaN with a note otherwise, and when every
+    seed ties all strategies (the statistic is undefined there).
+    """
+    matrix = np.asarray(matrix, dtype=np.float64)
+    n, k = matrix.shape
+    name = "Friedman"
+    if k < 3:
+        return FriedmanResult(name, np.nan, np.nan, f"needs >= 3 strategies, got {k}")
+    if n < 2:
+        return FriedmanResult(name, np.nan, np.nan, f"needs >= 2 seeds, got {n}")
+    if np.all(matrix == matrix[:, :1]):
+        return FriedmanResult(name, np.nan, np.nan, "all strategies tied on every seed")
+    result = sps.friedmanchisquare(*matrix.T)
+    return FriedmanResult(name, float(result.statistic), float(result.pvalue))
+
+
+def holm(pvalues: np.ndarray) -> np.ndarray:
+    """Holm (1979) step-down adjusted p-values, in the input order.
+
+    The i-th smallest of m p-values is multiplied by (m - i + 1), capped at 1, and made
+    non-decreasing along the sorted order. pvalues: (m,) float in [0, 1].
+    """
+    p = np.asarray(pvalues, dtype=np.float64)
+    if p.ndim != 1 or np.any(~np.isfinite(p)) or np.any((p < 0) | (p > 1)):
+        raise ValueError(f"p-values must be a 1-D array of numbers in [0, 1], got {p}")
+    m = p.size
+    order = np.argsort(p, kind="stable")
+    stepped = np.minimum(1.0, (m - np.arange(m)) * p[order])
+    adjusted = np.empty(m)
+    adjusted[order] = np.maximum.accumulate(stepped) if m else stepped
+    return adjusted
+
+
+def wilcoxon_vs_baseline(
+    matrix: np.ndarray, strategies: list[str], baseline: str = "random_search"
+) -> pd.DataFrame:
+    """Paired Wilcoxon signed-rank test of each strategy against ``baseline``, Holm-corrected.
+
+    matrix: (n_seeds, n_strategies) final regret, columns in the order of ``strategies``.
+    Zero differences are dropped (Wilcoxon's convention); a strategy whose differences are
+    all zero, or that has fewer than two seeds, gets p = 1 and a note. Columns: strategy,
+    pairs (non-zero differences), wins, ties, losses (wins: lower regret than the baseline),
+    median_diff (strategy minus baseline), statistic, pvalue, pvalue_holm, note.
+    """
+    if baseline not in strategies:
+        raise ValueError(f"baseline {baseline!r} is not among the strategies {strategies}")
+    matrix = np.asarray(matrix, dtype=np.float64)
+    base = matrix[:, strategies.index(baseline)]
+    rows = []
+    for j, name in enumerate(strategies):
+        if name == baseline:
+            continue
+        diff = matrix[:, j] - base
+        nonzero = int(np.count_nonzero(diff))
+        statistic, pvalue, note = np.nan, 1.0, ""
+        if nonzero == 0:
+            note = "all differences zero"
+        elif diff.size < 2:
+            note = "needs >= 2 seeds"
+        else:
+            result = sps.wilcoxon(matrix[:, j], base, zero_method="wilcox")
+            statistic, pvalue = float(result.statistic), float(result.pvalue)
+        rows.append(
+            {
+                "strategy": name,
+                "pairs": nonzero,
+                "wins": int(np.sum(diff < 0)),
+                "ties": int(np.sum(diff == 0)),
+                "losses": int(np.sum(diff > 0)),
+                "median_diff": float(np.median(diff)),
+                "statistic": statistic,
+                "pvalue": pvalue,
+                "note": note,
+            }
+        )
+    table = pd.DataFrame(rows, columns=WILCOXON_COLUMNS[:-2] + WILCOXON_COLUMNS[-1:])
+    table.insert(len(table.columns) - 1, "pvalue_holm", holm(table["pvalue"].to_numpy()))
+    return table
+
+
+def step_values(times: np.ndarray, values: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Evaluate a right-continuous step function on ``grid``.
+
+    times: (k,) non-decreasing record times; values: (k,) value from each time on;
+    grid: (g,). Returns (g,) float64: the value of the last record with time <= grid point,
+    NaN before the first record (no incumbent yet).
+    """
+    times = np.asarray(times, dtype=np.float64)
+    if np.any(np.diff(times) < 0):
+        raise ValueError("step times must be non-decreasing")
+    idx = np.searchsorted(times, np.asarray(grid, dtype=np.float64), side="right") - 1
+    values = np.asarray(values, dtype=np.float64)
+    if values.shape != times.shape:
+        raise ValueError(f"times {times.shape} and values {values.shape} differ in shape")
+    if times.size == 0:
+        return np.full(idx.shape, np.nan)
+    return np.where(idx >= 0, values[np.maximum(idx, 0)], np.nan)
+
+
+def anytime_curves(frame: pd.DataFrame, axis: str, grid: np.ndarray) -> dict[str, np.ndarray]:
+    """Regret of every run resampled as a step function onto ``grid``.
+
+    axis: "sim_seconds" or "evals". Returns {strategy: (n_seeds, g) float64}, rows in seed
+    order, NaN before a run's first finished evaluation. On the time axis a run's last
+    incumbent holds to the end of the grid (it is what the run returns when the budget runs
+    out); on the evaluations axis a run is NaN beyond the evaluations it actually finished,
+    so no run is credited with evaluations it never made.
+    """
+    if axis not in ("sim_seconds", "evals"):
+        raise ValueError(f"axis must be 'sim_seconds' or 'evals', got {axis!r}")
+    check_results(frame)
+    grid = np.asarray(grid, dtype=np.float64)
+    ordered = frame.sort_values(["strategy", "seed", "sim_seconds", "evals"], kind="stable")
+    curves: dict[str, list[np.ndarray]] = {s: [] for s in strategy_order(frame)}
+    for (name, _), run in ordered.groupby(["strategy", "seed"], sort=True):
+        x = run[axis].to_numpy()
+        values = step_values(x, run["regret"].to_numpy(), grid)
+        if axis == "evals":
+            values[grid > x[-1]] = np.nan
+        curves[name].append(values)
+    return {name: np.vstack(rows) for name, rows in curves.items()}
+
+
+def mean_and_sem(curves: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard error over runs (axis 0) of (n_runs, g) curves.
+
+    A grid point is NaN in both outputs unless every run has a value there (an incumbent,
+    and on the evaluations axis not yet finished), so a mean is never taken over a subset
+    of seeds. The standard error is NaN for a single run.
+    """
+    curves = np.asarray(curves, dtype=np.float64)
+    complete = ~np.isnan(curves).any(axis=0)
+    filled = np.where(complete, curves, 0.0)
+    mean = np.where(complete, filled.mean(axis=0), np.nan)
+    n = curves.shape[0]
+    sem = filled.std(axis=0, ddof=1) / np.sqrt(n) if n > 1 else np.full(curves.shape[1], np.nan)
+    return mean, np.where(complete, sem, np.nan)

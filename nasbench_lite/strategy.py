@@ -1,0 +1,121 @@
+"""The search-strategy protocol (ask/tell over small immutable state) and its registry.
+
+A strategy follows the init/ask/tell shape of evosax and of syne-tune's schedulers: the object
+holds static structure only (the space, its parameters); everything that changes during a
+search lives in a small immutable state record that each call takes and returns. A strategy
+sees the validation accuracy and the cost (seconds) of the cells it proposed, nothing else: no
+test accuracy, no clue which backend answered.
+
+Strategies are found through the entry-point group ``nasbench_lite.strategies``; ours are
+registered in pyproject.toml exactly like a researcher's own package would register theirs.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import math
+from typing import Any, ClassVar, Protocol
+
+import numpy as np
+
+GROUP = "nasbench_lite.strategies"
+
+
+class Strategy(Protocol):
+    """What the runner calls. `raw` is a raw cell index of the space (a Python int).
+
+    ``ask`` returns ``(state, None)`` when the strategy has nothing to propose right now. The
+    runner then leaves that worker idle until the next result is told and asks again; if no
+    evaluation is in flight either, the strategy is finished and the run ends (random sampling
+    does this after its single draw). ``valid_acc`` is a fraction in [0, 1], or NaN when the
+    training diverged (see `fitness`); ``cost`` is the evaluation's simulated seconds.
+    Results are told in completion order, which with several workers is not the ask order.
+    """
+
+    name: ClassVar[str]
+
+    def __init__(self, space: Any, **params: Any) -> None: ...
+
+    def init(self, rng: np.random.Generator) -> Any: ...
+
+    def ask(self, state: Any, rng: np.random.Generator) -> tuple[Any, int | None]: ...
+
+    def tell(self, state: Any, raw: int, valid_acc: float, cost: float) -> Any: ...
+
+
+def fitness(valid_acc: float) -> float:
+    """`valid_acc` as a number to maximise: a diverged training (NaN) ranks below every cell."""
+    return -math.inf if math.isnan(valid_acc) else valid_acc
+
+
+def _entry_points() -> dict[str, importlib.metadata.EntryPoint]:
+    # Not cached: a package added to sys.path at run time must show up on the next call.
+    found: dict[str, importlib.metadata.EntryPoint] = {}
+    for entry in importlib.metadata.entry_points(group=GROUP):
+        found.setdefault(entry.name, entry)
+    return found
+
+
+def available_strategies() -> list[str]:
+    """Sorted names registered under the entry-point group ``nasbench_lite.strategies``."""
+    return sorted(_entry_points())
+
+
+def get_strategy(name_or_class: str | type) -> type:
+    """The strategy class registered as `name_or_class`, or the class itself if one is given.
+
+    Raises ValueError for an unknown name (listing the registered ones) or an entry point that
+    fails to import, TypeError for something that is not a strategy class.
+    """
+    if isinstance(name_or_class, type):
+        return _checked(name_or_class, name_or_class.__name__)
+    if not isinstance(name_or_class, str):
+        raise TypeError(
+            f"strategy must be a registered name or a strategy class, "
+            f"got {type(name_or_class).__name__} {name_or_class!r}"
+        )
+    entries = _entry_points()
+    if name_or_class not in entries:
+        raise ValueError(
+            f"unknown strategy {name_or_class!r}; available: {', '.join(sorted(entries))}"
+        )
+    entry = entries[name_or_class]
+    try:
+        cls = entry.load()
+    except Exception as err:  # any import-time failure of a plugin, reported by name
+        raise ValueError(
+            f"strategy {name_or_class!r} is registered as {entry.value!r} but failed to load: "
+            f"{type(err).__name__}: {err}"
+        ) from err
+    return _checked(cls, f"{name_or_class!r} ({entry.value})")
+
+
+def make_strategy(strategy: str | type | Any, space: Any, **params: Any) -> Any:
+    """A strategy instance for `space`: built from a registered name or a class with `params`,
+    or an instance returned as it is (it already holds its parameters, so `params` must be
+    empty)."""
+    if isinstance(strategy, (str, type)):
+        return get_strategy(strategy)(space, **params)
+    if missing := _lacks(strategy):
+        raise TypeError(f"{strategy!r} is not a strategy: lacks {', '.join(missing)}")
+    if params:
+        raise ValueError(
+            f"parameters {sorted(params)} given with an already built {type(strategy).__name__}; "
+            "pass the class or its registered name instead"
+        )
+    return strategy
+
+
+def _lacks(obj: Any) -> list[str]:
+    missing = [m for m in ("init", "ask", "tell") if not callable(getattr(obj, m, None))]
+    if not isinstance(getattr(obj, "name", None), str):
+        missing.append("name (a str attribute)")
+    return missing
+
+
+def _checked(cls: Any, origin: str) -> type:
+    if not isinstance(cls, type):
+        raise TypeError(f"strategy {origin} is {cls!r}, not a class")
+    if missing := _lacks(cls):
+        raise TypeError(f"strategy {origin} is not a strategy class: lacks {', '.join(missing)}")
+    return cls

@@ -1,0 +1,342 @@
+"""The tabular benchmark: an HDF5 table (schema v1) read once into numpy arrays, then pure lookups.
+
+Rows are canonical classes of the space; every raw cell maps to its class's row. Seed means
+are precomputed at open, so a lookup is a couple of array indexings. No JAX import here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import sys
+import warnings
+from typing import Any
+
+import numpy as np
+
+from nasbench_lite.tablefile import (
+    CURVE_METRICS,
+    METRICS,
+    complete_arrays,
+    read_arrays,
+    write_arrays,
+)
+
+
+class Table:
+    """In-memory tabular benchmark; `Table.open(path)` reads a file, `write(path)` saves one."""
+
+    def __init__(
+        self,
+        *,
+        raw_to_row: np.ndarray,
+        row_raw: np.ndarray,
+        curves: dict[str, np.ndarray],
+        train_seconds: np.ndarray,
+        params: np.ndarray,
+        flops: np.ndarray,
+        diverged: np.ndarray,
+        attrs: dict[str, Any],
+        done: np.ndarray | None = None,
+        extra: dict[str, np.ndarray] | None = None,
+        source: str = "<in-memory table>",
+    ) -> None:
+        """Arrays as in schema v1: curves name -> (rows, seeds, epochs) float32, train_seconds
+        (rows, seeds) float32, params/flops (rows,) int64, diverged (rows, seeds) bool,
+        done (rows,) bool (default all), raw_to_row (num_cells,) int, row_raw (rows,) int.
+        `extra` holds the remaining file datasets (cells/ops, status/chunk, chunks/...)."""
+        self.raw_to_row = _frozen(raw_to_row, np.int64)
+        self.row_raw = _frozen(row_raw, np.int64)
+        self._arrays = {m: _frozen(curves[m], np.float32) for m in CURVE_METRICS}
+        self._arrays["train_seconds"] = _frozen(train_seconds, np.float32)
+        self._arrays["params"] = _frozen(params, np.int64)
+        self._arrays["flops"] = _frozen(flops, np.int64)
+        self.diverged = _frozen(diverged, np.bool_)
+        self.done = _frozen(np.ones(len(self.row_raw), bool) if done is None else done, np.bool_)
+        self.attrs = dict(attrs)
+        self.extra = dict(extra or {})
+        self.source = source
+        self.num_rows = len(self.row_raw)
+        self.seeds = np.asarray(attrs["seeds"], dtype=np.int64)
+        self.num_seeds = len(self.seeds)
+        self.num_epochs = int(attrs["epochs"])
+        self._space = None
+        # Means over the seeds that did not diverge (their metrics are NaN), so lookups index
+        # one array. A row whose seeds all diverged keeps NaN.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            self._mean = {m: np.nanmean(self._arrays[m], axis=1) for m in CURVE_METRICS}
+            self._mean["train_seconds"] = np.nanmean(self._arrays["train_seconds"], axis=1)
+        self._final = {m: self._mean[m][:, -1].tolist() for m in CURVE_METRICS}
+        self._final["train_seconds"] = self._mean["train_seconds"].tolist()
+        self._final["params"] = self._arrays["params"].tolist()
+        self._final["flops"] = self._arrays["flops"].tolist()
+        self._row_list = self.raw_to_row.tolist()
+        self._done_list = self.done.tolist()
+        self._diverged_list = self.diverged.any(axis=1).tolist()
+
+    @classmethod
+    def open(cls, path: str | os.PathLike) -> Table:
+        """Read and validate a table file (errors name the file; see `tablefile.read_arrays`)."""
+        arrays, attrs = read_arrays(path)
+        return cls(
+            raw_to_row=arrays.pop("cells/raw_to_row"),
+            row_raw=arrays.pop("cells/row_raw"),
+            curves={m: arrays.pop(f"metrics/{m}") for m in CURVE_METRICS},
+            train_seconds=arrays.pop("metrics/train_seconds"),
+            params=arrays.pop("metrics/params"),
+            flops=arrays.pop("metrics/flops"),
+            diverged=arrays.pop("status/diverged"),
+            done=arrays.pop("status/done"),
+            attrs=attrs,
+            extra=arrays,
+            source=str(path),
+        )
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """All datasets of the file, HDF5 path -> array; cells/ops, row_class and the chunk
+        records come from `extra` (a table read from a file) or are derived (no chunks)."""
+        arrays = {**self.extra, **{f"metrics/{m}": self._arrays[m] for m in METRICS}}
+        arrays.update({
+            "cells/raw_to_row": self.raw_to_row, "cells/row_raw": self.row_raw,
+            "status/done": self.done, "status/diverged": self.diverged,
+        })  # fmt: skip
+        return complete_arrays(arrays, self.attrs["space"])
+
+    def write(self, path: str | os.PathLike) -> None:
+        """Write this table atomically to `path` (schema v1)."""
+        write_arrays(path, self.to_arrays(), self.attrs)
+
+    @property
+    def space(self):
+        """The search space named in attrs["space"] (built on first use)."""
+        if self._space is None:
+            from nasbench_lite.spaces import get_space
+
+            self._space = get_space(self.attrs["space"])
+        return self._space
+
+    def metric(self, name: str) -> np.ndarray:
+        """Full read-only array: curves (rows, seeds, epochs) float32, train_seconds (rows,
+        seeds) float32, params/flops (rows,) int64."""
+        self._check_metric(name)
+        return self._arrays[name]
+
+    def lookup(self, raw: int, metric: str = "valid_acc") -> float:
+        """Fast path: final-epoch seed mean of `metric` for one raw index (NaN if not done)."""
+        if (values := self._final.get(metric)) is None:
+            self._check_metric(metric)
+        if 0 <= raw < len(self._row_list) and (row := self._row_list[raw]) >= 0:
+            return values[row]
+        raise ValueError(self._not_in_table(raw))
+
+    def values(
+        self, name: str, raws, epoch: int | None = None, seed: int | None = None
+    ) -> np.ndarray:
+        """`name` for every raw index in `raws` (n,): float32/float64 or int64 (n,).
+
+        seed=None: mean over non-diverged seeds; epoch=None: last epoch (1-based otherwise).
+        train_seconds at epoch e is the measured time scaled by e/epochs (equal-length epochs).
+        """
+        self._check_metric(name)
+        rows = self._rows(np.asarray(raws, dtype=np.int64).reshape(-1))
+        if name in ("params", "flops"):
+            return self._arrays[name][rows]
+        e = self._epoch_index(epoch)
+        s = self._seed_index(seed)
+        if name == "train_seconds":
+            base = self._mean[name][rows] if s is None else self._arrays[name][rows, s]
+            return base * ((e + 1) / self.num_epochs)
+        return self._mean[name][rows, e] if s is None else self._arrays[name][rows, s, e]
+
+    def query(self, cell, epoch: int | None = None, seed: int | None = None) -> dict[str, Any]:
+        """All nine metrics of one cell (NB-201 string, raw index or ops array) plus "row" and
+        "diverged" (any seed diverged when seed=None). Semantics as in `values`."""
+        raw = self._to_raw(cell)
+        row = self._row(raw)
+        if not self._done_list[row]:
+            raise ValueError(f"cell {cell!r} (row {row}) is not trained yet in {self.source}")
+        if epoch is None and seed is None:  # the common case, from precomputed Python floats
+            out = {m: self._final[m][row] for m in METRICS}
+            out["row"], out["diverged"] = row, self._diverged_list[row]
+            return out
+        e, s = self._epoch_index(epoch), self._seed_index(seed)
+        if s is None:
+            out: dict[str, Any] = {m: float(self._mean[m][row, e]) for m in CURVE_METRICS}
+            seconds, diverged = self._mean["train_seconds"][row], self.diverged[row].any()
+        else:
+            out = {m: float(self._arrays[m][row, s, e]) for m in CURVE_METRICS}
+            seconds, diverged = self._arrays["train_seconds"][row, s], self.diverged[row, s]
+        out["train_seconds"] = float(seconds) * (e + 1) / self.num_epochs
+        out["params"] = self._final["params"][row]
+        out["flops"] = self._final["flops"][row]
+        out["row"] = row
+        out["diverged"] = bool(diverged)
+        return out
+
+    def to_dataframe(self, per: str = "class"):
+        """pandas DataFrame of final seed-mean metrics, one row per class (`per="class"`: the
+        representative raw cell) or per raw cell (`per="raw"`), with class_id, raw, arch,
+        members (raw cells in the class), done and diverged columns."""
+        import pandas as pd
+
+        if per not in ("class", "raw"):
+            raise ValueError(f"per must be 'class' or 'raw', got {per!r}")
+        members = np.bincount(self.raw_to_row[self.raw_to_row >= 0], minlength=self.num_rows)
+        if per == "class":
+            raws, rows = self.row_raw, np.arange(self.num_rows)
+        else:
+            raws = np.flatnonzero(self.raw_to_row >= 0)
+            rows = self.raw_to_row[raws]
+        row_class = self.extra.get("cells/row_class")  # as trained, even if the space changes
+        if row_class is None:
+            row_class = np.asarray(self.space.canonical_ids)[self.row_raw]
+        frame = {
+            "raw": raws,
+            "class_id": np.asarray(row_class, dtype=np.int64)[rows],
+            "arch": [self.space.format(int(r)) for r in raws],
+            "members": members[rows],
+            "done": self.done[rows],
+            "diverged": self.diverged[rows].any(axis=1),
+        }
+        frame.update({m: np.asarray(self._final[m])[rows] for m in METRICS})
+        return pd.DataFrame(frame)
+
+    def summary(self) -> dict[str, Any]:
+        """Statistics over done rows: counts, final test/valid accuracy quantiles, best cell by
+        mean valid accuracy, mean seed-to-seed and valid-to-test Spearman of final accuracy."""
+        from scipy.stats import spearmanr
+
+        done = np.flatnonzero(self.done)
+        valid, test = self._mean["valid_acc"][done, -1], self._mean["test_acc"][done, -1]
+        out: dict[str, Any] = {
+            "rows": self.num_rows,
+            "done": len(done),
+            "diverged_rows": int(self.diverged[done].any(axis=1).sum()),
+            "diverged_pairs": int(self.diverged[done].sum()),
+            "total_compute_seconds": float(self.attrs["total_compute_seconds"]),
+        }
+        ok = np.isfinite(valid) & np.isfinite(test)
+        if ok.sum() < 2:
+            return out
+        q = [0, 5, 25, 50, 75, 95, 100]
+        for name, acc in (("test_acc", test[ok]), ("valid_acc", valid[ok])):
+            out[f"{name}_quantiles"] = dict(zip(q, np.percentile(acc, q).round(4).tolist()))  # noqa: B905
+        best = int(done[np.flatnonzero(ok)[np.argmax(valid[ok])]])
+        out["best"] = {
+            "raw": int(self.row_raw[best]),
+            "arch": self.space.format(int(self.row_raw[best])),
+            "valid_acc": float(self._mean["valid_acc"][best, -1]),
+            "test_acc": float(self._mean["test_acc"][best, -1]),
+        }
+        out["best_test_acc"] = float(test[ok].max())
+        out["valid_test_spearman"] = float(spearmanr(valid[ok], test[ok])[0])
+        final = self._arrays["test_acc"][done, :, -1]
+        rhos = []
+        for a, b in itertools.combinations(range(self.num_seeds), 2):
+            both = np.isfinite(final[:, a]) & np.isfinite(final[:, b])
+            if both.sum() >= 2:
+                rhos.append(spearmanr(final[both, a], final[both, b])[0])
+        out["seed_spearman"] = float(np.mean(rhos)) if rhos else None
+        return out
+
+    # -- validation helpers -------------------------------------------------------------
+
+    def _check_metric(self, name: str) -> None:
+        if name not in self._arrays:
+            raise ValueError(f"unknown metric {name!r}; metrics: {', '.join(METRICS)}")
+
+    def _not_in_table(self, raw) -> str:
+        return f"raw cell {raw!r} is not in table {self.source} (its class was not trained)"
+
+    def _epoch_index(self, epoch) -> int:
+        if epoch is None:
+            return self.num_epochs - 1
+        return _check_index(epoch, 1, self.num_epochs, "epoch", "epochs") - 1
+
+    def _seed_index(self, seed) -> int | None:
+        return (
+            None
+            if seed is None
+            else _check_index(seed, 0, self.num_seeds - 1, "seed", "seed positions")
+        )
+
+    def _row(self, raw: int) -> int:
+        if not 0 <= raw < len(self._row_list):
+            raise ValueError(f"raw index {raw} is outside 0..{len(self._row_list) - 1}")
+        row = self._row_list[raw]
+        if row < 0:
+            raise ValueError(self._not_in_table(raw))
+        return row
+
+    def _rows(self, raws: np.ndarray) -> np.ndarray:
+        outside = (raws < 0) | (raws >= len(self.raw_to_row))
+        if outside.any():
+            raise ValueError(
+                f"raw index {int(raws[outside][0])} is outside 0..{len(self.raw_to_row) - 1}"
+            )
+        rows = self.raw_to_row[raws]
+        if (rows < 0).any():
+            raise ValueError(self._not_in_table(int(raws[rows < 0][0])))
+        return rows
+
+    def _to_raw(self, cell) -> int:
+        if isinstance(cell, (int, np.integer)) and not isinstance(cell, bool):
+            return int(cell)
+        if isinstance(cell, str) and cell.strip().isdigit():
+            return int(cell)
+        return int(self.space.to_raw(cell))
+
+
+def _check_index(value, low: int, high: int, name: str, plural: str) -> int:
+    if (
+        not isinstance(value, (int, np.integer))
+        or isinstance(value, bool)
+        or not low <= value <= high
+    ):
+        raise ValueError(f"{name} {value!r} out of range: {plural} are {low}..{high}")
+    return int(value)
+
+
+def _frozen(array, dtype) -> np.ndarray:
+    """A read-only copy-free view as `dtype`: lookups stay pure."""
+    array = np.asarray(array, dtype=dtype)
+    array.flags.writeable = False
+    return array
+
+
+def _fmt(value: Any) -> str:
+    return json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else str(value)
+
+
+def cli_info(args: argparse.Namespace) -> int:
+    """`nasbench-lite info FILE`: root attributes, then the table's statistics."""
+    table = Table.open(args.file)
+    print(f"table {args.file}")
+    for name in sorted(table.attrs):
+        print(f"  {name}: {_fmt(table.attrs[name])}")
+    print("summary")
+    for name, value in table.summary().items():
+        print(f"  {name}: {_fmt(value)}")
+    return 0
+
+
+def cli_query(args: argparse.Namespace) -> int:
+    """`nasbench-lite query FILE CELL [--epoch E] [--seed S]`: one cell's metrics."""
+    table = Table.open(args.file)
+    result = table.query(args.cell, epoch=args.epoch, seed=args.seed)
+    raw = table._to_raw(args.cell)
+    print(f"cell {table.space.format(raw)} (raw {raw}, row {result['row']})")
+    for name in METRICS:
+        print(f"  {name}: {result[name]}")
+    print(f"  diverged: {result['diverged']}")
+    if result["diverged"]:
+        seeds = np.flatnonzero(table.diverged[result["row"]]).tolist()
+        print(
+            f"warning: cell {args.cell} diverged in training (seed positions {seeds}); "
+            "a seed mean averages only the seeds that did not diverge",
+            file=sys.stderr,
+        )
+    return 0

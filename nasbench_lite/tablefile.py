@@ -1,0 +1,285 @@
+"""The table's HDF5 file format, schema v1: constants, validation, reading and atomic writing.
+
+Plain dense arrays and plain attributes, no pickles, no compression (a table is a few MB and
+must open in milliseconds). docs/table.md describes every dataset and attribute.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+SCHEMA_VERSION = 1
+CURVE_METRICS = ("train_loss", "train_acc", "valid_loss", "valid_acc", "test_loss", "test_acc")
+METRICS = (*CURVE_METRICS, "train_seconds", "params", "flops")
+# Root attributes stored as JSON strings; read back as Python objects.
+JSON_ATTRS = ("splits", "config", "versions", "hardware", "selection")
+REQUIRED_ATTRS = (
+    "schema_version", "space", "dataset", "splits", "preset", "config", "seeds", "epochs",
+    "versions", "hardware", "total_compute_seconds", "command", "created",
+)  # fmt: skip
+VERSION_PACKAGES = ("numpy", "jax", "jaxlib", "flax", "optax", "h5py", "nasbench-lite")
+
+
+def dataset_specs(
+    rows: int, seeds: int, epochs: int, chunks: int, num_cells: int, num_edges: int
+) -> dict[str, tuple[tuple[int, ...], type]]:
+    """Every dataset of schema v1: HDF5 path -> (shape, dtype)."""
+    specs: dict[str, tuple[tuple[int, ...], type]] = {
+        f"metrics/{m}": ((rows, seeds, epochs), np.float32) for m in CURVE_METRICS
+    }
+    specs.update({
+        "metrics/train_seconds": ((rows, seeds), np.float32),
+        "metrics/params": ((rows,), np.int64),
+        "metrics/flops": ((rows,), np.int64),
+        "cells/raw_to_row": ((num_cells,), np.int32),
+        "cells/row_raw": ((rows,), np.int32),
+        "cells/row_class": ((rows,), np.int32),
+        "cells/ops": ((rows, num_edges), np.int8),
+        "status/done": ((rows,), np.bool_),
+        "status/diverged": ((rows, seeds), np.bool_),
+        "status/chunk": ((rows,), np.int32),
+        "chunks/seconds": ((chunks,), np.float64),
+        "chunks/compile_seconds": ((chunks,), np.float64),
+        "chunks/pairs": ((chunks,), np.int32),
+    })  # fmt: skip
+    return specs
+
+
+def library_versions() -> dict[str, str]:
+    """Python and library versions, read from package metadata (imports nothing heavy)."""
+    versions = {"python": platform.python_version()}
+    for name in VERSION_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def base_attrs(
+    *,
+    space: str,
+    dataset: str,
+    seeds: list[int],
+    epochs: int,
+    preset: str = "",
+    config: dict | None = None,
+    splits: dict | None = None,
+    hardware: dict | None = None,
+    command: str = "",
+) -> dict[str, Any]:
+    """A complete set of required root attributes with versions and creation time filled in."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "space": space,
+        "dataset": dataset,
+        "splits": splits or {},
+        "preset": preset,
+        "config": config or {},
+        "seeds": [int(s) for s in seeds],
+        "epochs": int(epochs),
+        "versions": library_versions(),
+        "hardware": hardware or {"cpu_count": os.cpu_count(), "platform": platform.platform()},
+        "total_compute_seconds": 0.0,
+        "command": command,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def _attr_to_python(name: str, value: Any) -> Any:
+    if isinstance(value, bytes):
+        value = value.decode()
+    if name in JSON_ATTRS and isinstance(value, str):
+        return json.loads(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _attr_to_hdf5(name: str, value: Any) -> Any:
+    if name in JSON_ATTRS and not isinstance(value, str):
+        return json.dumps(value, sort_keys=True)
+    if name == "seeds":
+        return np.asarray(value, dtype=np.int64)
+    return value
+
+
+def check_arrays(arrays: dict[str, np.ndarray], attrs: dict[str, Any], source: str) -> None:
+    """Raise ValueError (naming `source`) unless arrays and attrs form a valid v1 table."""
+    # The version first: another schema may name its attributes differently.
+    if attrs.get("schema_version", SCHEMA_VERSION) != SCHEMA_VERSION:
+        raise ValueError(
+            f"{source}: schema_version {attrs['schema_version']!r} is not supported "
+            f"(this version of nasbench-lite reads schema_version {SCHEMA_VERSION})"
+        )
+    for name in REQUIRED_ATTRS:
+        if name not in attrs:
+            raise ValueError(f"{source}: missing root attribute {name!r} required by schema v1")
+    for name in ("cells/row_raw", "cells/raw_to_row", "cells/ops", "chunks/seconds"):
+        if name not in arrays:
+            raise ValueError(f"{source}: missing dataset /{name} required by schema v1")
+    specs = dataset_specs(
+        rows=len(arrays["cells/row_raw"]),
+        seeds=len(attrs["seeds"]),
+        epochs=int(attrs["epochs"]),
+        chunks=len(arrays["chunks/seconds"]),
+        num_cells=len(arrays["cells/raw_to_row"]),
+        num_edges=arrays["cells/ops"].shape[-1],
+    )
+    for name, (shape, dtype) in specs.items():
+        if name not in arrays:
+            raise ValueError(f"{source}: missing dataset /{name} required by schema v1")
+        array = arrays[name]
+        if array.shape != shape or array.dtype != np.dtype(dtype):
+            raise ValueError(
+                f"{source}: dataset /{name} has shape {array.shape} dtype {array.dtype}, "
+                f"schema v1 requires shape {shape} dtype {np.dtype(dtype)}"
+            )
+    row_raw, raw_to_row = arrays["cells/row_raw"], arrays["cells/raw_to_row"]
+    rows = len(row_raw)
+    if rows and (row_raw.min() < 0 or row_raw.max() >= len(raw_to_row)):
+        raise ValueError(f"{source}: /cells/row_raw holds a raw index outside the space")
+    if raw_to_row.min(initial=0) < -1 or raw_to_row.max(initial=-1) >= rows:
+        raise ValueError(f"{source}: /cells/raw_to_row holds a row outside 0..{rows - 1}")
+    if not np.array_equal(raw_to_row[row_raw], np.arange(rows)):
+        raise ValueError(f"{source}: /cells/raw_to_row does not map each row_raw to its own row")
+    if np.any(np.diff(arrays["cells/row_class"]) <= 0):
+        raise ValueError(f"{source}: /cells/row_class is not strictly increasing")
+
+
+def read_arrays(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Read and validate a table file: ({"metrics/test_acc": array, ...}, root attributes).
+
+    Raises FileNotFoundError if `path` does not exist and ValueError naming `path` if it is not
+    HDF5, is truncated, has another schema version, or lacks a dataset or attribute.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"table file {path} does not exist")
+    if not h5py.is_hdf5(path):
+        raise ValueError(f"{path} is not an HDF5 file (no HDF5 signature)")
+    arrays: dict[str, np.ndarray] = {}
+    try:
+        with h5py.File(path, "r") as f:
+            attrs = {k: _attr_to_python(k, v) for k, v in f.attrs.items()}
+            if "schema_version" not in attrs:
+                raise ValueError(
+                    f"{path} has no schema_version attribute: not a nasbench-lite table"
+                )
+            check_schema = attrs["schema_version"] == SCHEMA_VERSION
+            if check_schema:
+                f.visititems(
+                    lambda name, obj: (
+                        arrays.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None
+                    )
+                )
+    except OSError as err:
+        raise ValueError(f"{path} cannot be read as HDF5 (truncated or corrupt): {err}") from err
+    check_arrays(arrays, attrs, str(path))
+    return arrays, attrs
+
+
+def write_arrays(path: str | os.PathLike, arrays: dict[str, np.ndarray], attrs: dict) -> None:
+    """Validate, then write a table atomically: `path`.tmp, flush and fsync, rename onto `path`.
+
+    A crash at any moment leaves either the previous complete file or the new one at `path`.
+    """
+    path = Path(path)
+    check_arrays(arrays, attrs, str(path))
+    tmp = path.with_name(path.name + ".tmp")
+    with h5py.File(tmp, "w") as f:
+        for name in sorted(arrays):
+            f.create_dataset(name, data=arrays[name])
+        for name, value in attrs.items():
+            f.attrs[name] = _attr_to_hdf5(name, value)
+        f.flush()
+    fd = os.open(tmp, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    # Make the rename itself durable.
+    if sys.platform != "win32":
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def row_index(space_name: str, row_raw: np.ndarray) -> dict[str, np.ndarray]:
+    """The /cells datasets derived from the rows' raw cells: raw_to_row, row_class, ops."""
+    from nasbench_lite.spaces import get_space
+
+    space = get_space(space_name)
+    row_raw = np.asarray(row_raw, dtype=np.int64)
+    row_class = np.asarray(space.canonical_ids, dtype=np.int64)[row_raw]
+    class_to_row = np.full(space.num_unique, -1, dtype=np.int32)
+    class_to_row[row_class] = np.arange(len(row_raw), dtype=np.int32)
+    return {
+        "cells/raw_to_row": class_to_row[np.asarray(space.canonical_ids)],
+        "cells/row_class": row_class.astype(np.int32),
+        "cells/ops": np.asarray(space.cells(row_raw), dtype=np.int8).reshape(len(row_raw), -1),
+    }
+
+
+def complete_arrays(arrays: dict[str, Any], space_name: str) -> dict[str, np.ndarray]:
+    """`arrays` cast to the schema's dtypes, plus what it derives or defaults when absent:
+    /cells/raw_to_row, row_class and ops from row_raw; done all True; chunk -1; no chunks."""
+    rows = len(arrays["cells/row_raw"])
+    out: dict[str, Any] = {
+        "status/done": np.ones(rows, bool), "status/chunk": np.full(rows, -1),
+        "chunks/seconds": [], "chunks/compile_seconds": [], "chunks/pairs": [],
+    }  # fmt: skip
+    if "cells/ops" not in arrays:
+        out.update(row_index(space_name, arrays["cells/row_raw"]))
+    out.update(arrays)
+    dtypes = {name: dtype for name, (_, dtype) in dataset_specs(0, 0, 0, 0, 0, 0).items()}
+    return {name: np.asarray(value, dtype=dtypes.get(name)) for name, value in out.items()}
+
+
+def write_table(
+    path: str | os.PathLike,
+    *,
+    row_raw: np.ndarray,
+    curves: dict[str, np.ndarray],
+    train_seconds: np.ndarray,
+    params: np.ndarray,
+    flops: np.ndarray,
+    diverged: np.ndarray,
+    attrs: dict[str, Any],
+    done: np.ndarray | None = None,
+    chunk: np.ndarray | None = None,
+    chunk_seconds: np.ndarray | None = None,
+    chunk_compile_seconds: np.ndarray | None = None,
+    chunk_pairs: np.ndarray | None = None,
+) -> None:
+    """Write a schema v1 table atomically (see `write_arrays`).
+
+    row_raw: (rows,) representative raw cell of each row, rows ordered by class id.
+    curves: the six curve metrics, each (rows, seeds, epochs); train_seconds (rows, seeds);
+    params, flops (rows,); diverged (rows, seeds) bool; done (rows,) bool (default: all);
+    chunk (rows,) index into the chunk records (default -1: unknown); chunk_* (chunks,).
+    attrs: root attributes (see `base_attrs`); JSON attributes may be given as objects.
+    raw_to_row, row_class and ops are derived from the space named in attrs["space"].
+    """
+    arrays = {f"metrics/{m}": curves[m] for m in CURVE_METRICS}
+    given = {
+        "metrics/train_seconds": train_seconds, "metrics/params": params, "metrics/flops": flops,
+        "cells/row_raw": row_raw, "status/diverged": diverged, "status/done": done,
+        "status/chunk": chunk, "chunks/seconds": chunk_seconds,
+        "chunks/compile_seconds": chunk_compile_seconds, "chunks/pairs": chunk_pairs,
+    }  # fmt: skip
+    arrays.update({name: value for name, value in given.items() if value is not None})
+    write_arrays(path, complete_arrays(arrays, attrs["space"]), attrs)

@@ -1,0 +1,329 @@
+"""Train many NB-201 cells at once: ``jit(vmap(train))`` over (cell, seed) pairs.
+
+``make_train`` builds the training of ONE cell from ONE key (purejaxrl style): SGD with
+Nesterov momentum and a single cosine schedule over all epochs (NB-201's recipe), a
+``lax.scan`` over steps inside a ``lax.scan`` over epochs, and after every epoch an
+evaluation on the validation and test splits with running batch-norm statistics.
+``train_cells`` vmaps it over a batch of pairs, shards the batch over all local devices and
+returns numpy arrays. The key of a pair depends on its seed only, so every cell sees the
+same initialisation stream and data order for a given seed (common random numbers).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from nasbench_lite.cost import network_cost
+
+log = logging.getLogger(__name__)
+
+CURVES = ("train_loss", "train_acc", "valid_loss", "valid_acc", "test_loss", "test_acc")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Network size and training recipe. Variants are ``dataclasses.replace(config, ...)``."""
+
+    channels: int = 16  # width of the first stage; doubled at each reduction
+    cells_per_stage: int = 1
+    stages: int = 3
+    epochs: int = 12
+    batch_size: int = 128
+    learning_rate: float = 0.1  # peak of the cosine schedule
+    momentum: float = 0.9
+    nesterov: bool = True
+    weight_decay: float = 5e-4
+    eval_batch_size: int = 500
+    train_examples: int | None = None  # use only the first N training examples; None: all
+    eval_examples: int | None = None  # evaluate on the first N valid/test examples; None: all
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown TrainConfig field(s) {unknown}; known: {sorted(known)}")
+        return cls(**values)
+
+
+PRESETS: dict[str, TrainConfig] = {
+    # The shipped table's recipe on an accelerator: NB-201's skeleton at 16 channels.
+    "default": TrainConfig(channels=16, cells_per_stage=1, stages=3, epochs=12, batch_size=128),
+    # CPU-sized: two stages at 8 channels, 1,000 training sequences, 4 epochs.
+    "small": TrainConfig(
+        channels=8,
+        cells_per_stage=1,
+        stages=2,
+        epochs=4,
+        batch_size=50,
+        learning_rate=0.05,
+        train_examples=1000,
+    ),
+    # Tests only: a few seconds per compiled batch.
+    "tiny": TrainConfig(
+        channels=4,
+        cells_per_stage=1,
+        stages=2,
+        epochs=2,
+        batch_size=64,
+        eval_batch_size=128,
+        train_examples=256,
+        eval_examples=256,
+    ),
+}
+
+
+def get_preset(name: str) -> TrainConfig:
+    """The named preset; a ValueError names the unknown preset and lists the known ones."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown trainer preset {name!r}; available: {sorted(PRESETS)}")
+    return PRESETS[name]
+
+
+@dataclass
+class TrainResult:
+    """Per-pair results of one ``train_cells`` call (n pairs, E epochs)."""
+
+    metrics: dict[str, np.ndarray]  # CURVES name -> (n, E) float32; NaN after divergence
+    diverged: np.ndarray  # (n,) bool
+    params: np.ndarray  # (n,) int64
+    flops: np.ndarray  # (n,) int64, forward FLOPs for one example
+    train_seconds: np.ndarray  # (n,) float64: `seconds` apportioned by training FLOPs
+    seconds: float  # measured wall time of the compiled run, compilation excluded
+    compile_seconds: float  # 0 when this process had already compiled the same program
+
+
+def _splits(data, config: TrainConfig) -> tuple[np.ndarray, ...]:
+    """The six split arrays, cut to the config's example limits."""
+    n, m = config.train_examples, config.eval_examples
+    return (
+        np.asarray(data.x_train[:n]),
+        np.asarray(data.y_train[:n]),
+        np.asarray(data.x_valid[:m]),
+        np.asarray(data.y_valid[:m]),
+        np.asarray(data.x_test[:m]),
+        np.asarray(data.y_test[:m]),
+    )
+
+
+def _check_batch(config: TrainConfig, n_train: int) -> None:
+    if config.batch_size > n_train:
+        raise ValueError(f"batch_size {config.batch_size} exceeds the {n_train} training examples")
+
+
+def make_train(config: TrainConfig, num_classes: int, network=None):
+    """Returns ``train(key, cell, lr_scale, *splits) -> (E, 6) metrics`` for ONE cell.
+
+    ``network`` defaults to the masked model (op choice as data); the tests pass the plain
+    reference network instead. ``splits`` are the six arrays x/y train, valid, test.
+    """
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    from nasbench_lite.model import Network
+
+    if network is None:
+        network = Network(config.channels, config.cells_per_stage, config.stages, num_classes)
+
+    def cross_entropy(logits, labels):
+        return optax.softmax_cross_entropy_with_integer_labels(logits, labels)
+
+    def evaluate(params, stats, cell, x, y):
+        """Mean loss and accuracy over a split, in fixed-size batches (last one partial)."""
+        size = config.eval_batch_size
+        full, rest = divmod(x.shape[0], size)
+
+        def batch_sums(xb, yb):
+            logits = network.apply({"params": params, "batch_stats": stats}, xb, cell, False)
+            return cross_entropy(logits, yb).sum(), (logits.argmax(-1) == yb).sum()
+
+        def body(carry, batch):
+            loss, correct = batch_sums(*batch)
+            return (carry[0] + loss, carry[1] + correct), None
+
+        xs = x[: full * size].reshape(full, size, *x.shape[1:])
+        ys = y[: full * size].reshape(full, size)
+        (loss, correct), _ = jax.lax.scan(body, (0.0, 0), (xs, ys))
+        if rest:
+            extra_loss, extra_correct = batch_sums(x[full * size :], y[full * size :])
+            loss, correct = loss + extra_loss, correct + extra_correct
+        return loss / x.shape[0], correct / x.shape[0]
+
+    def train(key, cell, lr_scale, x_train, y_train, x_valid, y_valid, x_test, y_test):
+        steps = x_train.shape[0] // config.batch_size
+        schedule = optax.cosine_decay_schedule(config.learning_rate, steps * config.epochs)
+        tx = optax.chain(
+            optax.add_decayed_weights(config.weight_decay),
+            optax.sgd(schedule, momentum=config.momentum, nesterov=config.nesterov),
+            optax.scale(lr_scale),
+        )
+        init_key, order_key = jax.random.split(key)
+        variables = network.init(init_key, x_train[:2], cell, False)
+        carry = (variables["params"], variables["batch_stats"], tx.init(variables["params"]))
+
+        def step(carry, index):
+            params, stats, opt_state = carry
+            xb, yb = x_train[index], y_train[index]
+
+            def loss_fn(p):
+                logits, updates = network.apply(
+                    {"params": p, "batch_stats": stats}, xb, cell, True, mutable=["batch_stats"]
+                )
+                return cross_entropy(logits, yb).mean(), (updates["batch_stats"], logits)
+
+            (loss, (stats, logits)), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
+            updates, opt_state = tx.update(grads, opt_state, params)
+            params = optax.apply_updates(params, updates)
+            return (params, stats, opt_state), (loss, (logits.argmax(-1) == yb).mean())
+
+        def epoch(carry, epoch_key):
+            order = jax.random.permutation(epoch_key, x_train.shape[0])
+            order = order[: steps * config.batch_size].reshape(steps, config.batch_size)
+            carry, (losses, accs) = jax.lax.scan(step, carry, order)
+            params, stats, _ = carry
+            valid = evaluate(params, stats, cell, x_valid, y_valid)
+            test = evaluate(params, stats, cell, x_test, y_test)
+            return carry, jnp.stack([losses.mean(), accs.mean(), *valid, *test])
+
+        _, metrics = jax.lax.scan(epoch, carry, jax.random.split(order_key, config.epochs))
+        return metrics
+
+    return train
+
+
+@functools.lru_cache(maxsize=8)
+def _batched(config: TrainConfig, num_classes: int, devices: tuple):
+    """jit(vmap(train)) with the pair axis sharded over ``devices``."""
+    import jax
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+    mesh = Mesh(np.array(devices), ("pairs",))
+    pairs = NamedSharding(mesh, PartitionSpec("pairs"))
+    replicated = NamedSharding(mesh, PartitionSpec())
+    train = jax.vmap(make_train(config, num_classes), in_axes=(0, 0, 0) + (None,) * 6)
+    return jax.jit(
+        train,
+        in_shardings=(pairs, pairs, pairs) + (replicated,) * 6,
+        out_shardings=pairs,
+    )
+
+
+_COMPILED: dict = {}
+
+
+def _compiled(config: TrainConfig, num_classes: int, devices: tuple, args: tuple):
+    """The compiled batched program for these argument shapes, compiled once per process."""
+    signature = (config, num_classes, devices, tuple((a.shape, str(a.dtype)) for a in args))
+    if signature not in _COMPILED:
+        _COMPILED[signature] = _batched(config, num_classes, devices).lower(*args).compile()
+    return _COMPILED[signature]
+
+
+def pair_keys(seeds: np.ndarray):
+    """(n, 2) uint32 PRNG keys, one per seed: the stream depends on the seed alone."""
+    import jax
+
+    return jax.vmap(jax.random.PRNGKey)(np.asarray(seeds, dtype=np.uint32))
+
+
+def _as_cells(cells) -> np.ndarray:
+    cells = np.asarray(cells)
+    if cells.ndim != 2 or cells.shape[1] != 6:
+        raise ValueError(f"cells must have shape (n, 6), got {cells.shape}")
+    if cells.shape[0] == 0:
+        raise ValueError("train_cells needs at least one (cell, seed) pair")
+    if not np.issubdtype(cells.dtype, np.integer) or cells.min() < 0 or cells.max() > 4:
+        raise ValueError("cells must hold integer op ids in 0..4")
+    return cells.astype(np.int32)
+
+
+def train_cells(config: TrainConfig, cells, seeds, data, lr_scale=None) -> TrainResult:
+    """Trains every (cells[i], seeds[i]) pair in one compiled program.
+
+    cells: (n, 6) int op ids; seeds: (n,) int; data: a ``datasets.Dataset``; lr_scale: optional
+    (n,) float multiplier of each pair's learning rate (1.0 by default).
+    The batch is padded to a multiple of the local device count and sharded over devices.
+    """
+    import jax
+
+    cells = _as_cells(cells)
+    seeds = np.asarray(seeds).reshape(-1)
+    n = cells.shape[0]
+    if seeds.shape[0] != n:
+        raise ValueError(f"got {n} cells but {seeds.shape[0]} seeds; need one seed per cell")
+    if n == 0:
+        raise ValueError("train_cells needs at least one (cell, seed) pair")
+    scale = np.ones(n, np.float32) if lr_scale is None else np.asarray(lr_scale, np.float32)
+    splits = _splits(data, config)
+    _check_batch(config, splits[0].shape[0])
+
+    devices = tuple(jax.local_devices())
+    padded = -(-n // len(devices)) * len(devices)
+    pad = padded - n
+    args = (
+        pair_keys(np.concatenate([seeds, np.repeat(seeds[-1:], pad)])),
+        np.concatenate([cells, np.repeat(cells[-1:], pad, axis=0)]),
+        np.concatenate([scale, np.repeat(scale[-1:], pad)]),
+        *splits,
+    )
+    start = time.perf_counter()
+    compiled = _compiled(config, data.num_classes, devices, args)
+    compile_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    out = np.asarray(jax.block_until_ready(compiled(*args)))[:n]  # (n, E, 6)
+    seconds = time.perf_counter() - start
+    log.debug("trained %d pairs in %.2f s (+%.2f s compile)", n, seconds, compile_seconds)
+    return _result(config, cells, out, data, seconds, compile_seconds)
+
+
+def _result(config, cells, out, data, seconds, compile_seconds) -> TrainResult:
+    out = out.astype(np.float32)
+    # A pair diverged if any epoch's metric is not finite; everything from that epoch on is
+    # NaN so a diverged curve never looks like a (bad) trained one.
+    bad = ~np.isfinite(out).all(axis=2)  # (n, E)
+    diverged = bad.any(axis=1)
+    out[np.cumsum(bad, axis=1) > 0] = np.nan
+    shape = data.x_train.shape[1:]
+    costs = [network_cost(config, c, shape, data.num_classes) for c in cells]
+    params = np.array([c[0] for c in costs], np.int64)
+    flops = np.array([c[1] for c in costs], np.int64)
+    # Training FLOPs ~ 3x forward FLOPs for every pair alike, so FLOPs give the shares.
+    train_seconds = seconds * flops / flops.sum()
+    return TrainResult(
+        metrics={name: out[:, :, k] for k, name in enumerate(CURVES)},
+        diverged=diverged,
+        params=params,
+        flops=flops,
+        train_seconds=train_seconds,
+        seconds=seconds,
+        compile_seconds=compile_seconds,
+    )
+
+
+def train_one(cell, seed: int = 0, preset: str = "small", dataset: str = "mnist1d") -> dict:
+    """Trains one cell (NB-201 string, raw index or ops array) and returns final metrics."""
+    from nasbench_lite.datasets import load_dataset
+    from nasbench_lite.spaces import get_space
+
+    space = get_space("nb201")
+    ops = space.cell(space.to_raw(cell))
+    result = train_cells(get_preset(preset), ops[None], [seed], load_dataset(dataset))
+    final = {name: float(curve[0, -1]) for name, curve in result.metrics.items()}
+    final.update(
+        train_seconds=float(result.train_seconds[0]),
+        params=int(result.params[0]),
+        flops=int(result.flops[0]),
+        diverged=bool(result.diverged[0]),
+    )
+    return final

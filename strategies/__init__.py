@@ -1,0 +1,7 @@
+"""Search strategies shipped with nasbench-lite, one per module.
+
+Each module defines one ask/tell strategy class (protocol: `nasbench_lite.strategy.Strategy`)
+and is registered under the entry-point group ``nasbench_lite.strategies`` in pyproject.toml;
+look them up with `nasbench_lite.strategy.get_strategy(name)` rather than importing them, so
+that ours and a researcher's own strategies are found the same way. Nothing is imported here.
+"""

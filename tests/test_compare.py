@@ -1,0 +1,327 @@
+"""`compare`: every registered strategy end to end (API and CLI), equal budgets, determinism,
+an external strategy plugged in through its entry point, errors, plots and the report."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nasbench_lite import compare as cmp
+from nasbench_lite import plots, report, stats
+from nasbench_lite.backends import make_benchmark
+from nasbench_lite.cli import main
+from nasbench_lite.runner import run_search
+from nasbench_lite.strategy import available_strategies
+from nasbench_lite.table import Table
+
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+SEEDS = 3
+SECTIONS = [
+    "## Setup",
+    "## Ranking",
+    "## Friedman test",
+    "## Wilcoxon signed-rank tests vs `random_search` (Holm-corrected)",
+    "## Plots",
+]
+PLOTS = ["regret_vs_time", "regret_vs_evals", "final_regret_ecdf"]
+EXTERNAL = "ext_greedy_mutation"
+
+
+def write_synthetic_table(path: Path) -> Path:
+    """A complete nb201 table file: accuracy grows with the convolutions in a cell, training
+    time too, plus per-seed noise (so strategies differ and costs vary)."""
+    from nasbench_lite.spaces import get_space
+    from nasbench_lite.tablefile import CURVE_METRICS, base_attrs, write_table
+
+    space = get_space("nb201")
+    rng = np.random.default_rng(0)
+    rows, seeds, epochs = space.num_unique, 3, 2
+    ops = space.cells(space.representatives)
+    quality = 0.3 + np.array([0.0, 0.05, 0.08, 0.12, 0.03])[ops].sum(1)
+    valid = quality[:, None, None] + rng.normal(0, 0.02, (rows, seeds, epochs))
+    curves = {m: np.clip(valid + 0.01 * i, 0, 1) for i, m in enumerate(CURVE_METRICS)}
+    convs = (ops == 3).sum(1) * 4 + (ops == 2).sum(1) * 2 + 5.0
+    write_table(
+        path,
+        row_raw=space.representatives,
+        curves={m: c.astype(np.float32) for m, c in curves.items()},
+        train_seconds=(convs[:, None] * rng.uniform(0.9, 1.1, (rows, seeds))).astype(np.float32),
+        params=np.full(rows, 1000),
+        flops=np.full(rows, 10_000),
+        diverged=np.zeros((rows, seeds), bool),
+        attrs=base_attrs(space="nb201", dataset="mnist1d", seeds=[0, 1, 2], epochs=epochs),
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
+def table_path(tmp_path_factory) -> Path:
+    """A shipped table when data/ holds a complete one, else a synthetic table file."""
+    for path in sorted(DATA_DIR.glob("*.h5")):
+        table = Table.open(path)
+        if table.done.all() and (table.raw_to_row >= 0).all():
+            return path
+    return write_synthetic_table(tmp_path_factory.mktemp("table") / "synthetic.h5")
+
+
+@pytest.fixture(scope="module")
+def budget(table_path) -> str:
+    """Simulated seconds for ~20 median evaluations: fast, yet the strategies differ."""
+    median = np.median(Table.open(table_path).metric("train_seconds"))
+    return str(round(20 * float(median)))
+
+
+@pytest.fixture(scope="module")
+def external_strategy_pkg(tmp_path_factory):
+    """A researcher's own strategy package, registered only by its dist-info entry point."""
+    root = tmp_path_factory.mktemp("external")
+    (root / "nbl_compare_ext").mkdir()
+    (root / "nbl_compare_ext" / "__init__.py").write_text(
+        textwrap.dedent(
+            f"""
+            import math
+
+            class GreedyMutation:
+                '''Mutate the incumbent; state: (incumbent raw or -1, its valid_acc).'''
+
+                name = "{EXTERNAL}"
+
+                def __init__(self, space):
+                    self.space = space
+
+                def init(self, rng):
+                    return (-1, -math.inf)
+
+                def ask(self, state, rng):
+                    if state[0] < 0:
+                        return state, int(self.space.sample(rng, 1)[0])
+                    return state, int(self.space.mutate(rng, state[0]))
+
+                def tell(self, state, raw, valid_acc, cost):
+                    score = -math.inf if math.isnan(valid_acc) else valid_acc
+                    return (raw, score) if score > state[1] else state
+            """
+        )
+    )
+    info = root / "nbl_compare_ext-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: nbl-compare-ext\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(
+        f"[nasbench_lite.strategies]\n{EXTERNAL} = nbl_compare_ext:GreedyMutation\n"
+    )
+    sys.path.insert(0, str(root))
+    importlib.invalidate_caches()
+    yield root
+    sys.path.remove(str(root))
+    sys.modules.pop("nbl_compare_ext", None)
+    importlib.invalidate_caches()
+
+
+def check_outputs(out: Path, strategies: list[str], budget_seconds: float) -> pd.DataFrame:
+    """Assert results.csv, report.md and the plots of one comparison; return the results."""
+    frame = pd.read_csv(out / "results.csv")
+    assert list(frame.columns) == list(stats.RESULT_COLUMNS)
+    assert stats.strategy_order(frame) == strategies
+    runs = frame.groupby(["strategy", "seed"]).size()
+    assert len(runs) == len(strategies) * SEEDS  # every (strategy, seed) ran
+    for (_, _), run in frame.groupby(["strategy", "seed"]):
+        assert run.evals.tolist() == list(range(1, len(run) + 1))  # one row per evaluation
+        assert np.all(np.diff(run.sim_seconds) >= 0)
+    # Equal budgets: nothing is recorded after the budget, for any strategy.
+    assert (frame.groupby("strategy").sim_seconds.max() <= budget_seconds).all()
+    assert (frame.regret >= -1e-6).all() and frame.regret.notna().all()
+    text = (out / "report.md").read_text()
+    positions = [text.index(section) for section in SECTIONS]
+    assert positions == sorted(positions)
+    for name in strategies:
+        assert f"`{name}`" in text
+    for name in PLOTS:
+        assert f"![{name}]({name}.png)" in text
+        png, svg = out / f"{name}.png", out / f"{name}.svg"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+        assert b"<svg" in svg.read_bytes()[:1000] and svg.stat().st_size > 5000
+    return frame
+
+
+def test_all_strategies_compare_end_to_end_and_match_direct_runs(
+    table_path, budget, external_strategy_pkg, tmp_path
+):
+    config = cmp.CompareConfig(
+        table=str(table_path), seeds=SEEDS, budget=budget, jobs=2, out=tmp_path / "api"
+    )
+    result = cmp.compare(config)
+    names = available_strategies()
+    assert EXTERNAL in names and "random_search" in names
+    assert result.strategies == names
+    frame = check_outputs(tmp_path / "api", names, float(budget))
+    # The files hold what the API returned, and the pooled runs equal direct runs.
+    pd.testing.assert_frame_equal(frame, result.results, check_dtype=False)
+    bench = make_benchmark("tabular", table=table_path)
+    for name in names:
+        for seed in range(SEEDS):
+            direct = run_search(name, bench, budget, seed).to_frame(name, seed)
+            got = result.results[(result.results.strategy == name) & (result.results.seed == seed)]
+            pd.testing.assert_frame_equal(got.reset_index(drop=True), direct)
+    assert result.summary.strategy.tolist() == names
+    assert set(result.files) >= {tmp_path / "api" / "results.csv", result.report}
+
+
+def test_cli_same_command_twice_gives_identical_results(table_path, budget, tmp_path, capsys):
+    args = [
+        "compare",
+        "--table",
+        str(table_path),
+        "--seeds",
+        str(SEEDS),
+        "--budget",
+        budget,
+        "--no-progress",
+    ]
+    # Run-to-run identity (processes vs in-process runs is checked above).
+    assert main([*args, "--jobs", "1", "--out", str(tmp_path / "a")]) == 0
+    printed = capsys.readouterr().out
+    assert f"report: {tmp_path / 'a' / 'report.md'}" in printed
+    assert main([*args, "--jobs", "1", "--out", str(tmp_path / "b")]) == 0
+    first = (tmp_path / "a" / "results.csv").read_bytes()
+    assert first == (tmp_path / "b" / "results.csv").read_bytes()
+    check_outputs(tmp_path / "a", available_strategies(), float(budget))
+    text = (tmp_path / "a" / "report.md").read_text()
+    assert f"--budget {budget}" in text and "numpy" in text and "dataset mnist1d" in text
+
+
+def test_external_strategy_class_and_workers(table_path, budget, external_strategy_pkg, tmp_path):
+    from nbl_compare_ext import GreedyMutation
+
+    config = cmp.CompareConfig(
+        table=str(table_path),
+        strategies=(GreedyMutation, "random_search"),
+        seeds=SEEDS,
+        budget=budget,
+        workers=3,
+        jobs=1,
+        out=tmp_path,
+    )
+    result = cmp.compare(config)
+    frame = check_outputs(tmp_path, [EXTERNAL, "random_search"], float(budget))
+    # Three simulated workers finish about three times as many evaluations as one.
+    single = cmp.compare(
+        cmp.CompareConfig(
+            table=str(table_path),
+            strategies=("random_search",),
+            seeds=SEEDS,
+            budget=budget,
+            jobs=1,
+            out=None,
+        )
+    )
+    evals = frame[frame.strategy == "random_search"].groupby("seed").evals.max()
+    assert (evals > 2 * single.results.groupby("seed").evals.max()).all()
+    assert "Friedman" in result.report.read_text() and "n/a: needs >= 3" in (
+        result.report.read_text()
+    )
+
+
+def test_default_budget_rule_and_table_path(table_path, monkeypatch, tmp_path):
+    table = Table.open(table_path)
+    budget, rule = cmp.default_budget(table)
+    median = float(np.median(table.metric("train_seconds")))
+    assert budget.seconds == round(cmp.DEFAULT_BUDGET_CELLS * median) and budget.evals is None
+    assert "median train_seconds" in rule
+    monkeypatch.setenv(cmp.TABLE_ENV, str(table_path))
+    assert cmp.default_table_path() == table_path
+    monkeypatch.setenv(cmp.TABLE_ENV, str(tmp_path / "gone.h5"))
+    with pytest.raises(FileNotFoundError, match="NASBENCH_LITE_TABLE=.*gone.h5"):
+        cmp.default_table_path()
+    monkeypatch.delenv(cmp.TABLE_ENV)
+    monkeypatch.setattr(cmp, "DATA_DIR", tmp_path)
+    with pytest.raises(FileNotFoundError, match="no shipped table found"):
+        cmp.default_table_path()
+    (tmp_path / "nb201_mnist1d_small.h5").write_bytes(b"")
+    assert cmp.default_table_path() == tmp_path / "nb201_mnist1d_small.h5"
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "message"),
+    [
+        ({"seeds": 0}, ValueError, "seeds must be an int >= 1, got 0"),
+        ({"seeds": 2.5}, ValueError, "seeds must be an int >= 1, got 2.5"),
+        ({"workers": 0}, ValueError, "workers must be an int >= 1"),
+        ({"jobs": 0}, ValueError, "jobs must be an int >= 1"),
+        ({"backend": "oracle"}, ValueError, "unknown backend 'oracle'"),
+        ({"backend": "surrogate"}, ValueError, "surrogate"),
+        ({"strategies": ("nope",)}, ValueError, "unknown strategy 'nope'"),
+        ({"strategies": ()}, ValueError, "no strategies"),
+        ({"strategies": ("random_search",) * 2}, ValueError, "must be distinct"),
+        ({"budget": "soon"}, ValueError, "budget 'soon' is not valid"),
+        ({"budget": "0.001"}, ValueError, "ended before the first evaluation"),
+        ({"table": "/no/such/table.h5"}, FileNotFoundError, "/no/such/table.h5"),
+    ],
+)
+def test_errors_name_the_input(table_path, change, error, message):
+    base = {
+        "table": str(table_path),
+        "strategies": ("random_search",),
+        "seeds": 1,
+        "budget": "5evals",
+        "jobs": 1,
+        "out": None,
+    }
+    with pytest.raises(error, match=message):
+        cmp.compare(cmp.CompareConfig(**{**base, **change}))
+
+
+def test_cli_errors_are_reported_without_traceback(table_path, tmp_path, capsys):
+    common = ["--no-progress", "--out", str(tmp_path)]
+    assert main(["compare", "--table", str(tmp_path / "missing.h5"), *common]) == 2
+    assert "missing.h5" in capsys.readouterr().err
+    assert main(["compare", "--table", str(table_path), "--strategies", "nope", *common]) == 2
+    assert "unknown strategy 'nope'" in capsys.readouterr().err
+    assert main(["compare", "--table", str(table_path), "--seeds", "-1", *common]) == 2
+    assert "seeds must be an int >= 1, got -1" in capsys.readouterr().err
+
+
+def test_report_and_plots_handle_zero_regret_and_missing_baseline(tmp_path):
+    rows = []
+    for name in ("a", "b"):
+        for seed in range(4):
+            rows += [(name, seed, 10.0, 1, 0.8, 0.8, 0.05), (name, seed, 30.0, 2, 0.9, 0.9, 0.0)]
+    frame = pd.DataFrame(rows, columns=list(stats.RESULT_COLUMNS))
+    figures = plots.plot_all(frame, tmp_path, budget_seconds=40.0)
+    assert all(p.stat().st_size > 0 for paths in figures.values() for p in paths)
+    path = report.write_report(tmp_path, frame, {"command": "`x`"}, figures)
+    text = path.read_text()
+    assert "n/a: needs >= 3 strategies, got 2" in text
+    assert "n/a: `random_search` is not among the compared strategies" in text
+    assert "| 0.000 ± 0.000 | 0.000 | 100% | 1.50 |" in text  # both found the best cell
+    assert f"regret + {plots.REGRET_FLOOR:g}" in text
+    # Against the baseline: all differences zero -> p = 1, no crash.
+    tied = frame.assign(strategy=frame.strategy.replace({"a": "random_search"}))
+    text = report.write_report(tmp_path, tied, {}, figures).read_text()
+    assert "1.0000 (all differences zero) | 1.0000 | no significant difference" in text
+    with pytest.raises(ValueError, match="sim_seconds > 0"):
+        plots.time_grid(frame.assign(sim_seconds=0.0))
+
+
+@pytest.mark.slow
+def test_live_backend_compare_on_tiny_training(table_path, tmp_path):
+    config = cmp.CompareConfig(
+        table=str(table_path),
+        backend="live",
+        preset="tiny",
+        strategies=("random_search", "regularized_evolution"),
+        seeds=2,
+        budget="3evals",
+        out=tmp_path,
+    )
+    result = cmp.compare(config)
+    frame = pd.read_csv(tmp_path / "results.csv")
+    assert len(frame) == 2 * 2 * 3 and frame.regret.notna().all()
+    assert frame.groupby(["strategy", "seed"]).evals.max().eq(3).all()
+    text = result.report.read_text()
+    assert "preset tiny, dataset mnist1d" in text and "--backend live" in text

@@ -1,0 +1,289 @@
+"""Table generation: row selection, resume after SIGKILL, mismatch errors, shards and merge.
+
+Every run here trains with the same compiled program (tiny preset, 2 classes x 2 seeds per
+chunk), so the session compiles it at most once; JAX's persistent cache serves the rest.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from nasbench_lite.cli import main
+from nasbench_lite.executors import ChunkJob, make_executor
+from nasbench_lite.generate import (
+    GenerateConfig,
+    generate,
+    merge,
+    open_or_create,
+    parse_shard,
+    select_classes,
+)
+from nasbench_lite.spaces import get_space
+from nasbench_lite.table import Table
+from nasbench_lite.tablefile import CURVE_METRICS, read_arrays, write_arrays, write_table
+
+SPACE = get_space("nb201")
+CELLS, SEEDS, CHUNK = 12, 2, 2  # 6 chunks of 2 classes x 2 seeds
+TINY = GenerateConfig(preset="tiny", cells=CELLS, seeds=SEEDS, chunk=CHUNK)
+CLI_ARGS = ["--preset", "tiny", "--cells", str(CELLS), "--seeds", str(SEEDS), "--chunk",
+            str(CHUNK), "--no-progress"]  # fmt: skip
+VALUES = [f"metrics/{m}" for m in (*CURVE_METRICS, "params", "flops")] + [
+    "status/done", "status/diverged", "cells/row_raw", "cells/row_class", "cells/raw_to_row",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> Path:
+    """An uninterrupted run."""
+    path = tmp_path_factory.mktemp("gen") / "reference.h5"
+    generate(path, TINY, progress=False)
+    return path
+
+
+def assert_same_values(path_a, path_b):
+    a, _ = read_arrays(path_a)
+    b, _ = read_arrays(path_b)
+    for name in VALUES:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+@pytest.mark.slow
+def test_reference_run_is_complete_and_consistent(reference):
+    table = Table.open(reference)
+    arrays, attrs = read_arrays(reference)
+    assert table.done.all() and table.num_rows == CELLS
+    classes = np.sort(SPACE.sample_classes(np.random.default_rng(0), CELLS))
+    np.testing.assert_array_equal(arrays["cells/row_class"], classes)
+    np.testing.assert_array_equal(table.row_raw, np.asarray(SPACE.representatives)[classes])
+    assert np.isfinite(table.metric("test_acc")).all() and (table.metric("params") > 0).all()
+    # Every row was trained exactly once, in chunks of CHUNK classes x SEEDS seeds.
+    chunk = arrays["status/chunk"]
+    np.testing.assert_array_equal(chunk, np.arange(CELLS) // CHUNK)
+    np.testing.assert_array_equal(arrays["chunks/pairs"], np.full(CELLS // CHUNK, CHUNK * SEEDS))
+    assert (arrays["chunks/seconds"] > 0).all() and (arrays["chunks/compile_seconds"] >= 0).all()
+    total = arrays["chunks/seconds"].sum() + arrays["chunks/compile_seconds"].sum()
+    assert attrs["total_compute_seconds"] == pytest.approx(total)
+    # Batch time is apportioned to pairs: a chunk's pair times sum to at most its wall time.
+    per_chunk = np.bincount(chunk, table.metric("train_seconds").sum(axis=1))
+    assert (per_chunk <= arrays["chunks/seconds"] * (1 + 1e-5)).all() and (per_chunk > 0).all()
+    for key in ("python", "numpy", "jax", "jaxlib", "flax", "optax", "h5py"):
+        assert attrs["versions"][key]
+    assert attrs["hardware"]["device_kind"] and attrs["hardware"]["cpu_count"] >= 1
+    assert attrs["config"]["epochs"] == attrs["epochs"] == table.num_epochs
+    assert (
+        attrs["seeds"] == [0, 1] and attrs["splits"]["train"] == attrs["config"]["train_examples"]
+    )
+
+
+def _done_rows(path: Path) -> int:
+    if not path.exists():
+        return 0
+    with h5py.File(path, "r") as f:
+        return int(f["status/done"][()].sum())
+
+
+# subprocess/Ray start processes with fork + exec, which is safe; JAX warns about any fork.
+@pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")
+@pytest.mark.slow
+def test_sigkill_at_random_moments_then_resume(reference, tmp_path):
+    out = tmp_path / "killed.h5"
+    command = [sys.executable, "-m", "nasbench_lite", "generate", *CLI_ARGS, "--out", str(out)]
+    rng = np.random.default_rng(20240611)
+    chunk_seconds = float(np.median(read_arrays(reference)[0]["chunks/seconds"]))
+    kills = []  # (moment, rows done before, rows done after, process alive at kill)
+    for moment in ("any", "mid-chunk", "mid-chunk"):
+        before = _done_rows(out)
+        if before >= CELLS - CHUNK:
+            break
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if moment == "any":  # start-up, compilation, or training
+            time.sleep(rng.uniform(0.5, 6.0))
+        else:  # wait for a chunk to land, then kill inside the next one
+            deadline = time.monotonic() + 180
+            while _done_rows(out) == before and proc.poll() is None:
+                assert time.monotonic() < deadline, "no chunk finished in 180 s"
+                time.sleep(0.02)
+            time.sleep(rng.uniform(0.0, 0.8 * chunk_seconds))
+        alive = proc.poll() is None
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        if out.exists():  # whatever the moment, the file is a complete, valid table
+            Table.open(out)
+        kills.append((moment, before, _done_rows(out), alive))
+    print("kills (moment, done before, done after, alive):", kills)
+    assert len(kills) >= 3
+    # At least one kill hit a live run that had finished chunks and still had work to do.
+    assert any(m == "mid-chunk" and a and 0 < after < CELLS for m, _, after, a in kills), kills
+    subprocess.run(command, check=True, capture_output=True)
+    assert not Path(str(out) + ".tmp").exists()
+    assert_same_values(out, reference)
+    arrays, _ = read_arrays(out)
+    # No row trained twice: the chunk records account for each pair exactly once.
+    assert arrays["chunks/pairs"].sum() == CELLS * SEEDS
+    used = np.bincount(arrays["status/chunk"], minlength=len(arrays["chunks/pairs"]))
+    np.testing.assert_array_equal(used * SEEDS, arrays["chunks/pairs"])
+
+
+@pytest.mark.slow
+def test_rerun_of_a_finished_file_trains_nothing(reference, tmp_path):
+    copy = tmp_path / "copy.h5"
+    copy.write_bytes(reference.read_bytes())
+    before = os.stat(copy).st_mtime_ns
+    table = generate(copy, TINY, progress=False)
+    assert table.done.all() and os.stat(copy).st_mtime_ns == before
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"epochs": 3}, "config differs"),
+        ({"seeds": 3}, "seeds differs"),
+        ({"dataset": "digits"}, "dataset differs"),
+        ({"cells": CELLS + 1}, "target rows"),
+        ({"sample_seed": 1}, "target rows"),
+    ],
+)
+def test_resume_refuses_a_different_run(tmp_path, change, field):
+    copy = tmp_path / "copy.h5"
+    write_arrays(copy, *open_or_create(copy, TINY))  # a new file, every row pending
+    assert _done_rows(copy) == 0 and open_or_create(copy, TINY)[1]["selection"]["cells"] == CELLS
+    config = GenerateConfig(**{**TINY.__dict__, **change})
+    with pytest.raises(ValueError, match=f"cannot resume .*copy.h5: .*{field}"):
+        generate(copy, config, progress=False)
+
+
+def test_select_classes_samples_and_shards():
+    full = select_classes(SPACE, GenerateConfig())
+    np.testing.assert_array_equal(full, np.arange(SPACE.num_unique))
+    sample = select_classes(SPACE, GenerateConfig(cells=100, sample_seed=3))
+    assert len(np.unique(sample)) == 100 and (np.diff(sample) > 0).all()
+    np.testing.assert_array_equal(
+        sample, select_classes(SPACE, GenerateConfig(cells=100, sample_seed=3))
+    )
+    assert not np.array_equal(
+        sample, select_classes(SPACE, GenerateConfig(cells=100, sample_seed=4))
+    )
+    assert len(select_classes(SPACE, GenerateConfig(fraction=0.1))) == round(0.1 * SPACE.num_unique)
+    shards = [
+        select_classes(SPACE, GenerateConfig(cells=100, sample_seed=3, shard=(i, 3)))
+        for i in range(3)
+    ]
+    np.testing.assert_array_equal(np.sort(np.concatenate(shards)), sample)
+    np.testing.assert_array_equal(shards[1], sample[1::3])
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (GenerateConfig(cells=0), "--cells 0: must be in 1.."),
+        (GenerateConfig(cells=10**6), "--cells 1000000: must be in 1.."),
+        (GenerateConfig(fraction=1.5), r"--fraction 1.5: must be in \(0, 1\]"),
+        (GenerateConfig(cells=2, shard=(2, 3)), "shard 2/3 of 2 classes is empty"),
+    ],
+)
+def test_select_classes_errors(config, message):
+    with pytest.raises(ValueError, match=message):
+        select_classes(SPACE, config)
+
+
+@pytest.mark.parametrize(("text", "message"), [("3/2", "need 0 <= I < N"), ("a", "expected I/N")])
+def test_parse_shard_errors(text, message):
+    with pytest.raises(ValueError, match=f"--shard '{text}': {message}"):
+        parse_shard(text)
+    assert parse_shard("1/4") == (1, 4)
+
+
+def test_option_errors(tmp_path):
+    with pytest.raises(ValueError, match="--seeds 0: need at least one seed"):
+        generate(tmp_path / "x.h5", GenerateConfig(preset="tiny", seeds=0), progress=False)
+    with pytest.raises(ValueError, match="--chunk 0: need at least one class per chunk"):
+        generate(tmp_path / "x.h5", GenerateConfig(preset="tiny", chunk=0), progress=False)
+    with pytest.raises(ValueError, match="unknown executor 'dask'"):
+        make_executor("dask", ChunkJob({}, "mnist1d"))
+    with pytest.raises(ValueError, match="merge needs at least one input table"):
+        merge(tmp_path / "m.h5", [])
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.slow
+def test_shards_merge_into_the_unsharded_table(reference, tmp_path):
+    shards = []
+    for i in range(2):
+        shards.append(tmp_path / f"shard{i}.h5")
+        generate(shards[-1], GenerateConfig(**{**TINY.__dict__, "shard": (i, 2)}), progress=False)
+    assert main(["merge", str(tmp_path / "merged.h5"), *map(str, shards)]) == 0
+    merged, attrs = read_arrays(tmp_path / "merged.h5")
+    ref, _ = read_arrays(reference)
+    for name in VALUES:  # other chunk neighbours, same program: same numbers
+        np.testing.assert_array_equal(merged[name], ref[name], err_msg=name)
+    totals = [read_arrays(s)[1]["total_compute_seconds"] for s in shards]
+    assert attrs["total_compute_seconds"] == pytest.approx(sum(totals))
+    assert len(merged["chunks/seconds"]) == CELLS // CHUNK
+    # A row's chunk index points at the merged chunk records of its own shard.
+    assert (merged["chunks/pairs"][merged["status/chunk"]] == CHUNK * SEEDS).all()
+
+
+def _synthetic(path, classes, config=None, seeds=(0, 1), done=None):
+    from nasbench_lite.tablefile import base_attrs
+
+    rows, rng = len(classes), np.random.default_rng(len(classes))
+    write_table(
+        path,
+        row_raw=np.asarray(SPACE.representatives)[classes],
+        curves={m: rng.random((rows, len(seeds), 2), dtype=np.float32) for m in CURVE_METRICS},
+        train_seconds=np.ones((rows, len(seeds))),
+        params=np.arange(rows),
+        flops=np.arange(rows),
+        diverged=np.zeros((rows, len(seeds)), bool),
+        done=done,
+        attrs=base_attrs(
+            space="nb201",
+            dataset="mnist1d",
+            seeds=list(seeds),
+            epochs=2,
+            config=config or {"epochs": 2},
+        ),  # fmt: skip
+    )
+
+
+def test_merge_errors_name_the_files(tmp_path):
+    a, b, c, d = (tmp_path / f"{n}.h5" for n in "abcd")
+    _synthetic(a, np.arange(0, 10))
+    _synthetic(b, np.arange(5, 15))
+    with pytest.raises(ValueError, match=r"class 5 is done in both .*a.h5 and .*b.h5"):
+        merge(tmp_path / "m.h5", [a, b])
+    _synthetic(c, np.arange(20, 30), config={"epochs": 2, "channels": 8})
+    with pytest.raises(ValueError, match=r"cannot merge .*c.h5 with .*a.h5: config differs"):
+        merge(tmp_path / "m.h5", [a, c])
+    _synthetic(d, np.arange(20, 30), seeds=(0, 1, 2))
+    with pytest.raises(ValueError, match=r"cannot merge .*d.h5 with .*a.h5: seeds differs"):
+        merge(tmp_path / "m.h5", [a, d])
+    with h5py.File(d, "a") as f:
+        f.attrs["schema_version"] = 2
+    with pytest.raises(ValueError, match=r"d.h5: schema_version 2 is not supported"):
+        merge(tmp_path / "m.h5", [a, d])
+    assert not (tmp_path / "m.h5").exists()
+    # Overlapping targets are fine when each class is done in one input only.
+    _synthetic(b, np.arange(5, 15), done=np.arange(10) >= 5)
+    table = merge(tmp_path / "m.h5", [a, b])
+    assert table.num_rows == 15 and table.done.all()
+    np.testing.assert_array_equal(table.metric("params"), [*range(10), *range(5, 10)])
+
+
+def test_missing_ray_gives_install_hint(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
+    config = GenerateConfig(**{**TINY.__dict__, "executor": "ray"})
+    with pytest.raises(ImportError, match=r"pip install 'nasbench-lite\[ray\]'"):
+        generate(tmp_path / "r.h5", config, progress=False)
+    assert main(["generate", *CLI_ARGS, "--executor", "ray", "--out", str(tmp_path / "r.h5")]) == 2
+    assert "nasbench-lite[ray]" in capsys.readouterr().err
+    assert not (tmp_path / "r.h5").exists()

@@ -1,0 +1,353 @@
+"""The runner: budgets, workers and the event queue, reproducibility, what reaches a strategy,
+incumbents and regret, overhead accounting."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pytest
+from test_backends import synthetic_table
+
+from nasbench_lite.backends import TabularBenchmark
+from nasbench_lite.runner import Budget, Trajectory, run_search
+from nasbench_lite.strategy import available_strategies, get_strategy
+
+COLUMNS = [
+    "strategy",
+    "seed",
+    "sim_seconds",
+    "evals",
+    "incumbent_valid",
+    "incumbent_test",
+    "regret",
+]
+SAME = ("sim_seconds", "evals", "raw", "valid_acc", "test_acc", "incumbent", "incumbent_valid",
+        "incumbent_test", "regret")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def table():
+    return synthetic_table()
+
+
+@pytest.fixture(scope="module")
+def bench(table):
+    return TabularBenchmark(table)
+
+
+class Recording:
+    """A benchmark that passes every call on to a real one and keeps what it answered."""
+
+    def __init__(self, inner):
+        self.inner, self.space, self.best_test_acc = inner, inner.space, inner.best_test_acc
+        self.answers = []  # (raw, Evaluation) in dispatch order
+
+    def evaluate(self, raw, rng):
+        return self.evaluate_many([raw], rng)[0]
+
+    def evaluate_many(self, raws, rng):
+        results = self.inner.evaluate_many(raws, rng)
+        self.answers.extend(zip(raws, results, strict=True))
+        return results
+
+    def mean_test_acc(self, raws):
+        return self.inner.mean_test_acc(raws)
+
+
+class Spy:
+    """Wraps a strategy instance and records every argument the runner hands it."""
+
+    def __init__(self, inner, delay: float = 0.0):
+        self.inner, self.name, self.delay = inner, inner.name, delay
+        self.told = []
+
+    def init(self, rng):
+        return self.inner.init(rng)
+
+    def ask(self, state, rng):
+        time.sleep(self.delay)
+        return self.inner.ask(state, rng)
+
+    def tell(self, *args, **kwargs):
+        assert not kwargs
+        self.told.append(args[1:])
+        return self.inner.tell(*args)
+
+
+def cost_of(recording: Recording) -> dict:
+    """(raw, valid_acc, test_acc) -> cost of every answer (one seed's numbers: unique)."""
+    return {(raw, e.valid_acc, e.test_acc): e.cost_seconds for raw, e in recording.answers}
+
+
+def row_costs(recording: Recording, trajectory: Trajectory) -> np.ndarray:
+    """(n,) cost of each trajectory row, matched through what the benchmark answered."""
+    cost = cost_of(recording)
+    rows = zip(trajectory.raw.tolist(), trajectory.valid_acc.tolist(),
+               trajectory.test_acc.tolist(), strict=True)  # fmt: skip
+    return np.array([cost[row] for row in rows])
+
+
+# -- budgets --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds", "evals"),
+    [("3000", 3000.0, None), (" 3000s ", 3000.0, None), ("1.5e3", 1500.0, None),
+     (250, 250.0, None), ("100evals", None, 100), ("100 evals", None, 100), ("1eval", None, 1)],
+)  # fmt: skip
+def test_budget_parse(text, seconds, evals):
+    budget = Budget.parse(text)
+    assert (budget.seconds, budget.evals) == (seconds, evals)
+    assert Budget.parse(str(budget)) == budget
+    assert Budget.parse(budget) is budget
+
+
+@pytest.mark.parametrize("text", ["", "abc", "0", "-5", "0evals", "nan", "inf", "10 sec", "3e"])
+def test_budget_parse_rejects(text):
+    with pytest.raises(ValueError, match=f"budget {text!r} is not valid"):
+        Budget.parse(text)
+
+
+def test_budget_rejects():
+    with pytest.raises(ValueError, match="budget None"):
+        Budget.parse(None)
+    with pytest.raises(ValueError, match="budget True"):
+        Budget.parse(True)
+    with pytest.raises(ValueError, match="needs seconds or evals"):
+        Budget()
+    with pytest.raises(ValueError, match="evals must be an int >= 1, got 2.5"):
+        Budget(evals=2.5)
+    assert str(Budget(seconds=60, evals=7)) == "60 and 7evals"
+
+
+@pytest.mark.parametrize("name", available_strategies())
+@pytest.mark.parametrize("workers", [1, 2, 4])
+def test_no_strategy_overspends(name, workers, bench):
+    # Seconds: about 40 evaluations per worker. Nothing recorded after the budget, and the
+    # run ends at the budget unless the strategy had stopped asking.
+    trajectory = run_search(name, bench, "2000", seed=workers, workers=workers)
+    assert len(trajectory) >= 1
+    assert trajectory.sim_seconds.max() <= 2000.0
+    assert np.all(np.diff(trajectory.sim_seconds) >= 0)
+    np.testing.assert_array_equal(trajectory.evals, np.arange(1, len(trajectory) + 1))
+    assert trajectory.end_seconds == 2000.0 or trajectory.strategy_done
+    if not trajectory.strategy_done:
+        assert len(trajectory) >= 10 * workers
+    # Evaluations: exactly the budget when the strategy keeps asking.
+    trajectory = run_search(name, bench, "37evals", seed=workers, workers=workers)
+    assert len(trajectory) == (1 if trajectory.strategy_done else 37)
+    # Both: whichever runs out first.
+    trajectory = run_search(name, bench, Budget(seconds=2000, evals=15), seed=0, workers=workers)
+    assert len(trajectory) <= 15 and trajectory.sim_seconds.max() <= 2000.0
+
+
+@pytest.mark.parametrize("workers", [1, 2, 4])
+def test_workers_overlap_but_never_exceed_w(workers, bench):
+    recording = Recording(bench)
+    trajectory = run_search("random_search", recording, "3000", seed=0, workers=workers)
+    costs = row_costs(recording, trajectory)
+    starts = trajectory.sim_seconds - costs
+    assert starts.min() >= -1e-9
+    # Busy workers at every start time: never more than W; random search keeps all W busy.
+    # (1e-6: a start recomputed as finish - cost may differ from the finish before it by
+    # rounding.)
+    ends = trajectory.sim_seconds
+    busy = [(starts <= t + 1e-6).sum() - (ends <= t + 1e-6).sum() for t in starts]
+    assert max(busy) <= workers
+    if workers == 1:
+        np.testing.assert_allclose(trajectory.sim_seconds, np.cumsum(costs), rtol=1e-12)
+    first = starts[: len(starts) // 2]
+    assert all(b == workers for b, s in zip(busy, starts, strict=True) if s in first)
+
+
+def test_a_waiting_strategy_idles_workers(bench):
+    # Local search asks a whole neighbourhood (25 cells) then waits: with 40 workers at most
+    # 25 evaluations are ever in flight, and the second step starts after the first ends.
+    recording = Recording(bench)
+    trajectory = run_search("local_search", recording, "100evals", seed=0, workers=40)
+    assert len(trajectory) == 100
+    cost = cost_of(recording)
+    first = [cost[(raw, e.valid_acc, e.test_acc)] for raw, e in recording.answers[:25]]
+    np.testing.assert_allclose(trajectory.sim_seconds[:25], np.sort(first), rtol=1e-12)
+    assert trajectory.sim_seconds[25] > max(first)
+
+
+# -- reproducibility ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", available_strategies())
+@pytest.mark.parametrize("workers", [1, 3])
+def test_same_seed_same_trajectory(name, workers, bench):
+    a = run_search(name, bench, "3000", seed=11, workers=workers)
+    b = run_search(name, bench, "3000", seed=11, workers=workers)
+    for field in SAME:
+        np.testing.assert_array_equal(getattr(a, field), getattr(b, field), err_msg=field)
+    assert (a.end_seconds, a.strategy_done) == (b.end_seconds, b.strategy_done)
+    c = run_search(name, bench, "3000", seed=12, workers=workers)
+    assert a.raw.tolist() != c.raw.tolist()
+
+
+# -- what the strategy sees; incumbents and regret ----------------------------------------------
+
+
+@pytest.mark.parametrize("name", available_strategies())
+def test_strategy_sees_validation_accuracy_and_cost_only(name, table, bench):
+    spy = Spy(get_strategy(name)(bench.space))
+    recording = Recording(bench)
+    trajectory = run_search(spy, recording, "60evals", seed=0, workers=3)
+    assert len(spy.told) == len(trajectory)
+    cost = cost_of(recording)
+    for (raw, valid_acc, spent), row in zip(spy.told, range(len(trajectory)), strict=True):
+        # Told in completion order, with exactly the validation accuracy and cost measured.
+        assert raw == trajectory.raw[row] and valid_acc == trajectory.valid_acc[row]
+        assert type(valid_acc) is float and type(spent) is float
+        # Validation accuracies of the synthetic table lie below 0.5, test ones above.
+        assert valid_acc < 0.5 <= trajectory.test_acc[row]
+        assert spent == cost[(raw, valid_acc, trajectory.test_acc[row])]
+
+
+@pytest.mark.parametrize("workers", [1, 4])
+def test_incumbent_and_regret_brute_force(workers, table, bench):
+    trajectory = run_search("regularized_evolution", bench, "300evals", seed=4, workers=workers)
+    means = table.values("test_acc", np.arange(15625)).astype(np.float64)
+    assert trajectory.best_test_acc == pytest.approx(means.max())
+    best, incumbent = -math.inf, -1
+    for row in range(len(trajectory)):
+        if trajectory.valid_acc[row] > best:
+            best, incumbent = trajectory.valid_acc[row], trajectory.raw[row]
+        assert trajectory.incumbent[row] == incumbent
+        assert trajectory.incumbent_valid[row] == best
+        assert trajectory.incumbent_test[row] == pytest.approx(means[incumbent], abs=1e-6)
+    np.testing.assert_allclose(
+        trajectory.regret, trajectory.best_test_acc - trajectory.incumbent_test
+    )
+    assert np.all(trajectory.regret >= -1e-6) and np.all(np.diff(trajectory.incumbent_valid) >= 0)
+
+
+def test_diverged_evaluations_never_become_incumbent(bench):
+    class Diverging(Recording):
+        def evaluate_many(self, raws, rng):
+            out = super().evaluate_many(raws, rng)
+            return [
+                e._replace(valid_acc=math.nan) if raw % 2 else e
+                for raw, e in zip(raws, out, strict=True)
+            ]
+
+    trajectory = run_search("random_search", Diverging(bench), "200evals", seed=1)
+    odd = trajectory.raw % 2 == 1
+    assert np.isnan(trajectory.valid_acc[odd]).all() and odd.any()
+    known = trajectory.incumbent >= 0
+    assert np.all(trajectory.incumbent[known] % 2 == 0)
+    before = ~known  # leading diverged evaluations: no incumbent yet
+    assert np.isnan(trajectory.regret[before]).all() and known[-1]
+
+
+def test_measured_test_accuracy_stands_in_without_means(bench):
+    class NoMeans(Recording):
+        best_test_acc = math.nan
+
+        def __init__(self, inner):
+            super().__init__(inner)
+            self.best_test_acc = math.nan
+
+        def mean_test_acc(self, raws):
+            return np.full(len(raws), np.nan)
+
+    trajectory = run_search("random_search", NoMeans(bench), "50evals", seed=0)
+    which = [int(np.flatnonzero(trajectory.raw[: row + 1] == inc)[0])
+             for row, inc in enumerate(trajectory.incumbent)]  # fmt: skip
+    np.testing.assert_array_equal(trajectory.incumbent_test, trajectory.test_acc[which])
+    assert np.isnan(trajectory.regret).all()
+
+
+# -- overhead -----------------------------------------------------------------------------------
+
+
+def test_overhead_is_measured_and_charged_only_on_request(bench):
+    cls = get_strategy("random_search")
+    runs = {}
+    for charge in (False, True):
+        recording = Recording(bench)
+        spy = Spy(cls(bench.space), delay=0.002)
+        runs[charge] = (run_search(spy, recording, "20evals", 0, charge_overhead=charge),
+                        np.cumsum([e.cost_seconds for _, e in recording.answers]))  # fmt: skip
+    plain, costs = runs[False]
+    np.testing.assert_allclose(plain.sim_seconds, costs, rtol=1e-12)  # not charged
+    assert np.all(plain.overhead_seconds >= 0.002 * plain.evals)  # but measured
+    assert np.all(np.diff(plain.overhead_seconds) > 0)
+    charged, costs = runs[True]
+    np.testing.assert_array_equal(charged.raw, plain.raw)  # W=1: the same cells, later
+    assert np.all(charged.sim_seconds - costs >= 0.002 * charged.evals)
+    assert np.all(charged.sim_seconds - costs <= charged.overhead_seconds + 1e-9)
+
+
+def test_charged_overhead_still_respects_the_budget(bench):
+    spy = Spy(get_strategy("random_search")(bench.space), delay=0.02)
+    trajectory = run_search(spy, bench, "100", 0, workers=2, charge_overhead=True)
+    assert trajectory.sim_seconds.max() <= 100.0 and trajectory.end_seconds == 100.0
+
+
+# -- results and errors -------------------------------------------------------------------------
+
+
+def test_to_frame(bench):
+    trajectory = run_search("local_search", bench, "40evals", seed=3, workers=2)
+    frame = trajectory.to_frame("local_search", 3)
+    assert list(frame.columns) == COLUMNS and len(frame) == 40
+    assert (frame["strategy"] == "local_search").all() and (frame["seed"] == 3).all()
+    np.testing.assert_array_equal(frame["regret"].to_numpy(), trajectory.regret)
+    np.testing.assert_array_equal(frame["evals"].to_numpy(), np.arange(1, 41))
+
+
+def test_a_budget_too_small_for_one_evaluation(bench):
+    # Every synthetic cost is >= 10 s: nothing finishes within 5 s.
+    trajectory = run_search("random_sampling", bench, "5", seed=0)
+    assert isinstance(trajectory, Trajectory) and len(trajectory) == 0
+    assert trajectory.end_seconds == 5.0 and not trajectory.strategy_done
+    frame = trajectory.to_frame("random_sampling", 0)
+    assert list(frame.columns) == COLUMNS and frame.empty
+
+
+def test_run_search_errors(bench):
+    with pytest.raises(ValueError, match="workers must be an int >= 1, got 0"):
+        run_search("random_search", bench, "10evals", seed=0, workers=0)
+    with pytest.raises(ValueError, match="seed must be a non-negative int, got -1"):
+        run_search("random_search", bench, "10evals", seed=-1)
+    with pytest.raises(ValueError, match="budget 'soon' is not valid"):
+        run_search("random_search", bench, "soon", seed=0)
+
+    class OutOfSpace:
+        name = "out_of_space"
+
+        def __init__(self, space):
+            pass
+
+        def init(self, rng):
+            return ()
+
+        def ask(self, state, rng):
+            return state, 15625
+
+        def tell(self, state, raw, valid_acc, cost):
+            return state
+
+    with pytest.raises(ValueError, match="'out_of_space' asked for raw cell 15625, not in"):
+        run_search(OutOfSpace, bench, "10evals", seed=0)
+
+    class Free(Recording):
+        def evaluate_many(self, raws, rng):
+            return [e._replace(cost_seconds=0.0) for e in super().evaluate_many(raws, rng)]
+
+    with pytest.raises(ValueError, match="cost 0.0 s for raw cell"):
+        run_search("random_search", Free(bench), "10evals", seed=0)
+
+
+def test_harness_speed(bench):
+    # The default suite must not depend on machine load; this only guards against a gross
+    # regression (the target is >= 50,000 evaluations/s; see docs/search.md).
+    start = time.perf_counter()
+    trajectory = run_search("random_search", bench, "20000evals", seed=0)
+    rate = len(trajectory) / (time.perf_counter() - start)
+    assert rate > 5_000, rate

@@ -1,0 +1,372 @@
+"""Table file format (schema v1) and queries: round trips, brute-force lookups, errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import h5py
+import numpy as np
+import pytest
+
+from nasbench_lite.cli import main
+from nasbench_lite.spaces import get_space
+from nasbench_lite.table import Table
+from nasbench_lite.tablefile import CURVE_METRICS, METRICS, base_attrs, read_arrays, write_table
+
+SPACE = get_space("nb201")
+SEEDS, EPOCHS = 3, 4
+
+
+def synthetic(classes, seed=0, diverged_rows=()):
+    """Random table contents for `classes` (sorted class ids); diverged_rows: (row, seed)."""
+    rng = np.random.default_rng(seed)
+    rows = len(classes)
+    curves = {m: rng.random((rows, SEEDS, EPOCHS), dtype=np.float32) for m in CURVE_METRICS}
+    diverged = np.zeros((rows, SEEDS), bool)
+    for row, s in diverged_rows:
+        diverged[row, s] = True
+        for m in CURVE_METRICS:
+            curves[m][row, s] = np.nan
+    return dict(
+        row_raw=np.asarray(SPACE.representatives)[classes],
+        curves=curves,
+        train_seconds=rng.random((rows, SEEDS), dtype=np.float32) * 10,
+        params=rng.integers(0, 10**6, rows),
+        flops=rng.integers(0, 10**8, rows),
+        diverged=diverged,
+        attrs=base_attrs(
+            space="nb201",
+            dataset="mnist1d",
+            seeds=list(range(SEEDS)),
+            epochs=EPOCHS,
+            preset="tiny",
+            config={"epochs": EPOCHS, "channels": 4},
+            splits={"train": 3000, "valid": 1000, "test": 1000},
+            command="test",
+        ),
+    )
+
+
+@pytest.fixture(scope="module")
+def full(tmp_path_factory):
+    path = tmp_path_factory.mktemp("table") / "full.h5"
+    contents = synthetic(np.arange(SPACE.num_unique))
+    write_table(path, **contents)
+    return path, contents
+
+
+@pytest.fixture(scope="module")
+def sampled(tmp_path_factory):
+    path = tmp_path_factory.mktemp("table") / "sampled.h5"
+    classes = np.sort(SPACE.sample_classes(np.random.default_rng(1), 50))
+    contents = synthetic(classes, seed=1)
+    write_table(path, **contents)
+    return path, contents, classes
+
+
+def test_round_trip_arrays_and_attrs(full, tmp_path):
+    path, contents = full
+    table = Table.open(path)
+    for m in CURVE_METRICS:
+        np.testing.assert_array_equal(table.metric(m), contents["curves"][m])
+        assert table.metric(m).dtype == np.float32
+    for m in ("train_seconds", "params", "flops"):
+        np.testing.assert_array_equal(table.metric(m), contents[m])
+    np.testing.assert_array_equal(table.diverged, contents["diverged"])
+    np.testing.assert_array_equal(table.row_raw, contents["row_raw"])
+    assert table.attrs == contents["attrs"]
+    assert table.done.all() and table.num_rows == SPACE.num_unique
+    # Writing the opened table again reproduces every dataset bit for bit.
+    table.write(tmp_path / "again.h5")
+    first, attrs1 = read_arrays(path)
+    second, attrs2 = read_arrays(tmp_path / "again.h5")
+    assert sorted(first) == sorted(second) and attrs1 == attrs2
+    for name in first:
+        np.testing.assert_array_equal(first[name], second[name], err_msg=name)
+        assert first[name].dtype == second[name].dtype
+    # A table built in memory (no file) writes the same file.
+    memory = Table(
+        raw_to_row=table.raw_to_row,
+        row_raw=contents["row_raw"],
+        curves=contents["curves"],
+        train_seconds=contents["train_seconds"],
+        params=contents["params"],
+        flops=contents["flops"],
+        diverged=contents["diverged"],
+        attrs=contents["attrs"],
+    )
+    memory.write(tmp_path / "memory.h5")
+    third, attrs3 = read_arrays(tmp_path / "memory.h5")
+    assert attrs3 == attrs1
+    for name in first:
+        np.testing.assert_array_equal(first[name], third[name], err_msg=name)
+    with h5py.File(path) as f:  # plain, uncompressed, dense
+        assert f["metrics/test_acc"].compression is None and f["metrics/test_acc"].chunks is None
+
+
+def test_every_raw_cell_maps_to_its_class_row(full):
+    path, contents = full
+    table = Table.open(path)
+    canonical = np.asarray(SPACE.canonical_ids)
+    np.testing.assert_array_equal(table.raw_to_row, canonical)  # full table: row == class
+    mean_valid = contents["curves"]["valid_acc"].mean(axis=1)[:, -1]
+    for raw in range(SPACE.num_cells):
+        got = table.query(raw)
+        row = canonical[raw]
+        assert got["row"] == row
+        assert got["valid_acc"] == pytest.approx(float(mean_valid[row]), rel=1e-6)
+        assert got["params"] == contents["params"][row]
+    raws = np.arange(SPACE.num_cells)
+    for m in METRICS:
+        lookups = np.array([table.lookup(r, m) for r in raws[::97]])
+        np.testing.assert_allclose(lookups, table.values(m, raws[::97]), rtol=1e-6)
+
+
+def test_query_forms_epochs_and_seeds(full):
+    path, contents = full
+    table = Table.open(path)
+    raw = 1234
+    row = SPACE.canonical(raw)
+    by_string, by_cell = table.query(SPACE.format(raw)), table.query(SPACE.cell(raw))
+    assert by_string == table.query(raw) == by_cell
+    assert set(by_string) == {*METRICS, "row", "diverged"}
+    assert by_string == table.query(raw, epoch=EPOCHS)  # fast path == general path
+    for epoch in range(1, EPOCHS + 1):
+        for seed in range(SEEDS):
+            got = table.query(raw, epoch=epoch, seed=seed)
+            for m in CURVE_METRICS:
+                assert got[m] == contents["curves"][m][row, seed, epoch - 1]
+            expected = contents["train_seconds"][row, seed] * epoch / EPOCHS
+            assert got["train_seconds"] == pytest.approx(float(expected), rel=1e-6)
+        mean = table.query(raw, epoch=epoch)["test_acc"]
+        assert mean == pytest.approx(
+            float(contents["curves"]["test_acc"][row, :, epoch - 1].mean())
+        )
+    raws = np.random.default_rng(0).integers(0, SPACE.num_cells, 500)
+    rows = np.asarray(SPACE.canonical_ids)[raws]
+    np.testing.assert_array_equal(
+        table.values("valid_loss", raws, epoch=2, seed=1),
+        contents["curves"]["valid_loss"][rows, 1, 1],
+    )
+
+
+def test_sampled_table_rows_and_missing_cells(sampled):
+    path, contents, classes = sampled
+    table = Table.open(path)
+    canonical = np.asarray(SPACE.canonical_ids)
+    inside = np.isin(canonical, classes)
+    np.testing.assert_array_equal(table.raw_to_row >= 0, inside)
+    np.testing.assert_array_equal(classes[table.raw_to_row[inside]], canonical[inside])
+    missing = int(np.flatnonzero(~inside)[0])
+    for call in (lambda: table.query(missing), lambda: table.values("test_acc", [0, missing]),
+                 lambda: table.lookup(missing)):  # fmt: skip
+        with pytest.raises(ValueError, match=f"raw cell {missing} is not in table .*sampled.h5"):
+            call()
+    present = int(np.flatnonzero(inside)[0])
+    assert table.query(present)["row"] == int(np.searchsorted(classes, canonical[present]))
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda t: t.values("accuracy", [0]), "unknown metric 'accuracy'"),
+        (lambda t: t.metric("test_accuracy"), "unknown metric 'test_accuracy'"),
+        (lambda t: t.lookup(0, "acc"), "unknown metric 'acc'"),
+        (lambda t: t.query(0, epoch=0), "epoch 0 out of range"),
+        (lambda t: t.query(0, epoch=EPOCHS + 1), f"epoch {EPOCHS + 1} out of range"),
+        (lambda t: t.values("test_acc", [0], epoch=1.5), "epoch 1.5 out of range"),
+        (lambda t: t.query(0, seed=SEEDS), f"seed {SEEDS} out of range"),
+        (lambda t: t.query(0, seed=-1), "seed -1 out of range"),
+        (lambda t: t.query(15625), "raw index 15625 is outside"),
+        (lambda t: t.values("test_acc", [-1]), "raw index -1 is outside"),
+        (lambda t: t.lookup(-3), "raw cell -3 is not in table"),
+        (lambda t: t.to_dataframe(per="arch"), "per must be 'class' or 'raw'"),
+    ],
+)
+def test_query_errors_name_the_input(full, call, message):
+    with pytest.raises(ValueError, match=message):
+        call(Table.open(full[0]))
+
+
+def test_diverged_rows_are_flagged(tmp_path, capsys):
+    classes = np.arange(20)
+    contents = synthetic(classes, seed=3, diverged_rows=[(5, 1)])
+    path = tmp_path / "div.h5"
+    write_table(path, **contents)
+    table = Table.open(path)
+    raw = int(table.row_raw[5])
+    assert table.query(raw)["diverged"] is True
+    assert table.query(raw, seed=1)["diverged"] is True
+    assert table.query(raw, seed=0)["diverged"] is False
+    assert np.isnan(table.query(raw, seed=1)["test_acc"])
+    # The seed mean averages the seeds that did not diverge.
+    expected = contents["curves"]["test_acc"][5, [0, 2], -1].mean()
+    assert table.query(raw)["test_acc"] == pytest.approx(float(expected))
+    assert table.query(int(table.row_raw[4]))["diverged"] is False
+    assert table.summary()["diverged_rows"] == 1 and table.summary()["diverged_pairs"] == 1
+    assert main(["query", str(path), str(raw)]) == 0
+    out, err = capsys.readouterr()
+    assert "diverged: True" in out and "warning" in err and "diverged" in err
+    assert main(["query", str(path), str(int(table.row_raw[4]))]) == 0
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_unfinished_rows_cannot_be_queried(tmp_path):
+    contents = synthetic(np.arange(10))
+    done = np.arange(10) < 6
+    write_table(tmp_path / "part.h5", done=done, **contents)
+    table = Table.open(tmp_path / "part.h5")
+    assert table.query(int(table.row_raw[5]))["row"] == 5
+    with pytest.raises(ValueError, match="row 7.* not trained yet in .*part.h5"):
+        table.query(int(table.row_raw[7]))
+    assert table.summary()["done"] == 6
+
+
+def test_summary_and_dataframe(full):
+    path, contents = full
+    table = Table.open(path)
+    summary = table.summary()
+    from scipy.stats import spearmanr
+
+    valid = contents["curves"]["valid_acc"].mean(axis=1)[:, -1]
+    test = contents["curves"]["test_acc"].mean(axis=1)[:, -1]
+    best = int(np.argmax(valid))
+    assert summary["best"]["raw"] == contents["row_raw"][best]
+    assert summary["best"]["arch"] == SPACE.format(int(contents["row_raw"][best]))
+    assert summary["valid_test_spearman"] == pytest.approx(spearmanr(valid, test)[0], abs=1e-6)
+    final = contents["curves"]["test_acc"][:, :, -1]
+    rho = np.mean([spearmanr(final[:, a], final[:, b])[0] for a, b in [(0, 1), (0, 2), (1, 2)]])
+    assert summary["seed_spearman"] == pytest.approx(rho, abs=1e-6)
+    assert summary["test_acc_quantiles"][50] == pytest.approx(np.median(test), abs=1e-4)
+    assert summary["rows"] == summary["done"] == SPACE.num_unique
+    frame = table.to_dataframe()
+    assert len(frame) == SPACE.num_unique and frame["members"].sum() == SPACE.num_cells
+    np.testing.assert_allclose(frame["test_acc"], test, rtol=1e-6)
+    assert [SPACE.to_raw(a) for a in frame["arch"][:50]] == list(frame["raw"][:50])
+    per_raw = table.to_dataframe(per="raw")
+    assert len(per_raw) == SPACE.num_cells
+    np.testing.assert_allclose(per_raw["valid_acc"], table.values("valid_acc", per_raw["raw"]))
+    np.testing.assert_array_equal(per_raw["class_id"], np.asarray(SPACE.canonical_ids))
+
+
+def test_cli_info_and_query(full, capsys):
+    path, contents = full
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    for text in ("schema_version: 1", "dataset: mnist1d", "seed_spearman", "best", "versions"):
+        assert text in out
+    arch = SPACE.format(77)
+    assert main(["query", str(path), arch, "--epoch", "2", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    row = SPACE.canonical(77)
+    assert f"test_acc: {float(contents['curves']['test_acc'][row, 1, 1])}" in out
+    assert main(["query", str(path), "77", "--epoch", "9"]) == 2
+    assert "epoch 9 out of range" in capsys.readouterr().err
+
+
+def _write_variant(path, contents, edit):
+    write_table(path, **contents)
+    with h5py.File(path, "a") as f:
+        edit(f)
+
+
+def test_bad_files_give_clear_errors(full, tmp_path):
+    path, contents = full
+    with pytest.raises(FileNotFoundError, match="nothere.h5 does not exist"):
+        Table.open(tmp_path / "nothere.h5")
+    text = tmp_path / "notes.h5"
+    text.write_text("not a table")
+    with pytest.raises(ValueError, match="notes.h5 is not an HDF5 file"):
+        Table.open(text)
+    data = path.read_bytes()
+    truncated = tmp_path / "truncated.h5"
+    truncated.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="truncated.h5 cannot be read as HDF5 .truncated"):
+        Table.open(truncated)
+    small = synthetic(np.arange(5))
+    v2 = tmp_path / "v2.h5"
+    _write_variant(v2, small, lambda f: f.attrs.__setitem__("schema_version", 2))
+    with pytest.raises(ValueError, match="v2.h5: schema_version 2 is not supported"):
+        Table.open(v2)
+    lacking = tmp_path / "lacking.h5"
+    _write_variant(lacking, small, lambda f: f.__delitem__("metrics/valid_loss"))
+    with pytest.raises(ValueError, match="lacking.h5: missing dataset /metrics/valid_loss"):
+        Table.open(lacking)
+    no_attr = tmp_path / "noattr.h5"
+    _write_variant(no_attr, small, lambda f: f.attrs.__delitem__("seeds"))
+    with pytest.raises(ValueError, match="noattr.h5: missing root attribute 'seeds'"):
+        Table.open(no_attr)
+    unversioned = tmp_path / "plain.h5"
+    with h5py.File(unversioned, "w") as f:
+        f["x"] = np.zeros(3)
+    with pytest.raises(ValueError, match="plain.h5 has no schema_version"):
+        Table.open(unversioned)
+
+
+def _edit_dataset(name, value):
+    def edit(f):
+        data = f[name][()]
+        data[0] = value
+        del f[name]
+        f[name] = data
+
+    return edit
+
+
+def _replace(name, array):
+    def edit(f):
+        del f[name]
+        f[name] = array
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda f: f.__delitem__("cells/row_raw"), "missing dataset /cells/row_raw"),
+        (lambda f: f.__delitem__("chunks/pairs"), "missing dataset /chunks/pairs"),
+        (_edit_dataset("cells/row_raw", 20000), "row_raw holds a raw index outside the space"),
+        (_edit_dataset("cells/raw_to_row", 99), "raw_to_row holds a row outside 0..4"),
+        (_edit_dataset("cells/raw_to_row", -1), "raw_to_row does not map each row_raw"),
+        (_replace("status/done", np.ones(5)), r"status/done has shape \(5,\) dtype float64"),
+        (_replace("metrics/test_acc", np.ones((5, 3))), "test_acc has shape"),
+    ],
+)
+def test_inconsistent_files_give_clear_errors(tmp_path, edit, message):
+    path = tmp_path / "bad.h5"
+    _write_variant(path, synthetic(np.arange(5)), edit)
+    with pytest.raises(ValueError, match=f"bad.h5: .*{message}"):
+        Table.open(path)
+
+
+def test_write_table_rejects_bad_contents(tmp_path):
+    contents = synthetic(np.arange(6))
+    shuffled = dict(contents, row_raw=contents["row_raw"][::-1])
+    with pytest.raises(ValueError, match="row_class is not strictly increasing"):
+        write_table(tmp_path / "a.h5", **shuffled)
+    short = dict(contents, params=contents["params"][:3])
+    with pytest.raises(ValueError, match=r"/metrics/params has shape \(3,\)"):
+        write_table(tmp_path / "b.h5", **short)
+    attrs = dict(contents["attrs"])
+    del attrs["dataset"]
+    with pytest.raises(ValueError, match="missing root attribute 'dataset'"):
+        write_table(tmp_path / "c.h5", **dict(contents, attrs=attrs))
+    assert not any(tmp_path.iterdir())  # nothing written, not even a temporary file
+
+
+def test_lookups_do_not_import_jax(full):
+    code = textwrap.dedent(
+        f"""
+        import sys
+        from nasbench_lite.table import Table
+        t = Table.open({str(full[0])!r})
+        t.query(5); t.query(t.space.format(5)); t.values("test_acc", [1, 2]); t.summary()
+        t.to_dataframe()
+        bad = [m for m in ("jax", "jaxlib", "flax", "optax") if m in sys.modules]
+        assert not bad, bad
+        """
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,202 @@
+"""The batched, masked trainer against the plain reference network, cell by cell."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+
+from nasbench_lite.cost import network_cost
+from nasbench_lite.datasets import load_dataset
+from nasbench_lite.reference import reference_network
+from nasbench_lite.train import (
+    CURVES,
+    PRESETS,
+    TrainConfig,
+    _splits,
+    get_preset,
+    make_train,
+    pair_keys,
+    train_cells,
+    train_one,
+)
+
+TINY = get_preset("tiny")
+# Six different cells: all-conv, pool/skip only, a zero cell, mixed; two share a seed.
+CELLS = np.array(
+    [
+        [3, 3, 3, 3, 3, 3],
+        [1, 4, 1, 4, 1, 4],
+        [0, 0, 0, 0, 0, 0],
+        [2, 3, 4, 1, 0, 3],
+        [3, 0, 2, 4, 3, 1],
+        [3, 3, 3, 3, 3, 3],
+    ]
+)
+SEEDS = np.array([0, 0, 1, 2, 0, 1])
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_dataset("mnist1d")
+
+
+@pytest.fixture(scope="module")
+def batch(data):
+    return train_cells(TINY, CELLS, SEEDS, data)
+
+
+def train_reference(config: TrainConfig, cell, seed: int, data) -> np.ndarray:
+    """(epochs, 6) metrics of ``cell`` trained alone by the plain, unmasked network."""
+    net = reference_network(cell, config.channels, config.cells_per_stage, config.stages, 10)
+    train = jax.jit(make_train(config, data.num_classes, network=net))
+    key = pair_keys(np.array([seed]))[0]
+    return np.asarray(train(key, np.asarray(cell), 1.0, *_splits(data, config)))
+
+
+def metrics_of(result, i: int) -> np.ndarray:
+    return np.stack([result.metrics[name][i] for name in CURVES], axis=1)
+
+
+@pytest.mark.parametrize("i", [0, 3, 4])
+def test_batched_cell_matches_reference_trained_alone(batch, data, i):
+    ref = train_reference(TINY, CELLS[i], int(SEEDS[i]), data)
+    got = metrics_of(batch, i)
+    losses, accs = [0, 2, 4], [1, 3, 5]
+    np.testing.assert_allclose(got[:, losses], ref[:, losses], rtol=1e-3, atol=1e-4)
+    # Float-rounding noise (summation order) can move an example whose top two logits are
+    # nearly tied: allow at most 3 of the 256 examples to flip.
+    assert np.abs(got[:, accs] - ref[:, accs]).max() <= 3 / 256 + 1e-6
+
+
+def test_result_shapes_and_ranges(batch):
+    n, epochs = CELLS.shape[0], TINY.epochs
+    for name in CURVES:
+        assert batch.metrics[name].shape == (n, epochs)
+        assert batch.metrics[name].dtype == np.float32
+    for name in ("train_acc", "valid_acc", "test_acc"):
+        assert ((batch.metrics[name] >= 0) & (batch.metrics[name] <= 1)).all()
+    assert not batch.diverged.any()
+    assert batch.seconds > 0 and batch.train_seconds.shape == (n,)
+    np.testing.assert_allclose(batch.train_seconds.sum(), batch.seconds)
+    # Same cell and seed inside one batch: identical rows. Same cell, other seed: not.
+    np.testing.assert_array_equal(metrics_of(batch, 0), metrics_of(batch, 0))
+    assert not np.array_equal(metrics_of(batch, 0), metrics_of(batch, 5))
+
+
+def test_same_seeds_identical_and_cell_alone_equals_cell_in_batch(batch, data):
+    again = train_cells(TINY, CELLS, SEEDS, data)
+    for name in CURVES:
+        np.testing.assert_array_equal(again.metrics[name], batch.metrics[name])
+    alone = train_cells(TINY, CELLS[3:4], SEEDS[3:4], data)
+    np.testing.assert_allclose(metrics_of(alone, 0), metrics_of(batch, 3), rtol=1e-4, atol=1e-5)
+
+
+def test_different_seeds_differ(batch, data):
+    other = train_cells(TINY, CELLS, SEEDS + 10, data)
+    for i in range(len(CELLS)):
+        if i == 2:
+            continue  # the zero cell's curve can coincide across seeds
+        assert not np.array_equal(metrics_of(other, i), metrics_of(batch, i))
+
+
+def test_divergence_is_flagged_and_isolated(batch, data):
+    scale = np.ones(len(CELLS), np.float32)
+    scale[4] = 1e9  # explodes this pair only
+    result = train_cells(TINY, CELLS, SEEDS, data, lr_scale=scale)
+    assert result.diverged.tolist() == [False, False, False, False, True, False]
+    assert np.isnan(result.metrics["valid_acc"][4]).any()
+    assert np.isnan(result.metrics["valid_acc"][4, -1])
+    for i in (0, 1, 2, 3, 5):
+        np.testing.assert_array_equal(metrics_of(result, i), metrics_of(batch, i))
+
+
+def count_reference(config: TrainConfig, cell, input_shape, num_classes=10):
+    """(params, FLOPs) counted from the layers the reference network actually runs."""
+    import flax.linen as nn
+
+    net = reference_network(cell, config.channels, config.cells_per_stage, config.stages, 10)
+    x = np.zeros((1, *input_shape), np.float32)
+    variables = net.init(jax.random.PRNGKey(0), x, None, False)
+    params = sum(v.size for v in jax.tree_util.tree_leaves(variables["params"]))
+    flops = 0
+
+    def count(next_fun, args, kwargs, context):
+        nonlocal flops
+        out = next_fun(*args, **kwargs)
+        if isinstance(context.module, nn.Conv) and context.method_name == "__call__":
+            kernel = context.module.variables["params"]["kernel"]
+            flops += 2 * kernel.size * int(np.prod(out.shape[1:-1]))
+        if isinstance(context.module, nn.Dense) and context.method_name == "__call__":
+            flops += 2 * context.module.variables["params"]["kernel"].size
+        return out
+
+    with nn.intercept_methods(count):
+        net.apply(variables, x, None, False)
+    return params, flops
+
+
+@pytest.mark.parametrize("preset", ["tiny", "small", "default"])
+def test_cost_matches_direct_count(preset):
+    config = get_preset(preset)
+    rng = np.random.default_rng(0)
+    cells = np.concatenate([CELLS, rng.integers(0, 5, size=(14, 6))])
+    for shape in [(40, 1), (8, 8, 1)]:
+        for cell in cells:
+            assert network_cost(config, cell, shape, 10) == count_reference(config, cell, shape)
+
+
+def test_sharded_over_two_host_devices_matches_one_device(batch):
+    code = (
+        "import json, numpy as np, jax\n"
+        "from nasbench_lite.datasets import load_dataset\n"
+        "from nasbench_lite.train import train_cells, get_preset\n"
+        "assert len(jax.local_devices()) == 2\n"
+        f"cells = np.array({CELLS[:3].tolist()}); seeds = np.array({SEEDS[:3].tolist()})\n"
+        "r = train_cells(get_preset('tiny'), cells, seeds, load_dataset('mnist1d'))\n"
+        "print(json.dumps(r.metrics['valid_loss'].tolist()))\n"
+    )
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2")
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    sharded = np.array(json.loads(out.stdout.strip().splitlines()[-1]))
+    np.testing.assert_allclose(sharded, batch.metrics["valid_loss"][:3], rtol=1e-4, atol=1e-5)
+
+
+def test_train_one_is_a_one_liner():
+    final = train_one(
+        "|nor_conv_3x3~0|+|nor_conv_3x3~0|skip_connect~1|+|none~0|none~1|nor_conv_1x1~2|",
+        seed=0,
+        preset="tiny",
+    )
+    assert set(CURVES) <= set(final) and final["params"] > 0 and final["flops"] > 0
+    assert 0 <= final["test_acc"] <= 1 and final["diverged"] is False
+
+
+def test_bad_input_errors(data):
+    with pytest.raises(ValueError, match=r"shape \(n, 6\)"):
+        train_cells(TINY, np.zeros((2, 5), int), [0, 1], data)
+    with pytest.raises(ValueError, match="op ids in 0..4"):
+        train_cells(TINY, np.full((1, 6), 7), [0], data)
+    with pytest.raises(ValueError, match="2 cells but 1 seeds"):
+        train_cells(TINY, np.zeros((2, 6), int), [0], data)
+    with pytest.raises(ValueError, match="at least one"):
+        train_cells(TINY, np.zeros((0, 6), int), [], data)
+    with pytest.raises(ValueError, match="batch_size 512 exceeds the 256"):
+        train_cells(dataclasses.replace(TINY, batch_size=512), np.zeros((1, 6), int), [0], data)
+    with pytest.raises(ValueError, match="unknown trainer preset 'huge'"):
+        get_preset("huge")
+    with pytest.raises(ValueError, match="unknown TrainConfig field"):
+        TrainConfig.from_dict({"channels": 4, "colour": "red"})
+
+
+def test_config_round_trip():
+    for config in PRESETS.values():
+        assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
