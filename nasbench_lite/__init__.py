@@ -17,7 +17,15 @@ _LAZY = {
     "Table": "nasbench_lite.table:Table",
     "TrainConfig": "nasbench_lite.train:TrainConfig",
     "train_cells": "nasbench_lite.train:train_cells",
+    "train_one": "nasbench_lite.train:train_one",
+    "get_preset": "nasbench_lite.train:get_preset",
     "load_dataset": "nasbench_lite.datasets:load_dataset",
+    "run_search": "nasbench_lite.runner:run_search",
+    "Budget": "nasbench_lite.runner:Budget",
+    "make_benchmark": "nasbench_lite.backends:make_benchmark",
+    "available_strategies": "nasbench_lite.strategy:available_strategies",
+    "get_strategy": "nasbench_lite.strategy:get_strategy",
+    "compare": "nasbench_lite.compare:compare",
 }
 
 __all__ = ["__version__", *_LAZY]

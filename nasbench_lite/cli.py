@@ -94,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    # JAX reports at INFO which accelerator plugins it did not find; that is not news here.
+    logging.getLogger("jax").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     module_name, func_name = HANDLERS[args.command].split(":")
     handler = getattr(importlib.import_module(module_name), func_name)
     try:

@@ -152,8 +152,15 @@ def check_match(attrs: dict, expected: dict, context: str, names: tuple[str, str
 
 
 def _tasks(arrays: dict, attrs: dict, chunk: int) -> list[ChunkTask]:
-    """Pending rows in row order, `chunk` classes per task, the last one padded by repetition."""
-    pending = np.flatnonzero(~arrays["status/done"])
+    """Pending rows in a fixed shuffled order, `chunk` classes per task, the last one padded.
+
+    The order is one seeded permutation of all rows, so the rows done at any moment of a
+    long run are a uniform random sample of the selection (a usable partial table), and a
+    resumed run continues the same sequence.
+    """
+    done = arrays["status/done"]
+    order = np.random.default_rng(0).permutation(len(done))
+    pending = order[~done[order]]
     ops = arrays["cells/ops"]
     seeds = np.asarray(attrs["seeds"], dtype=np.int64)
     tasks = []
