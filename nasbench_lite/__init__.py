@@ -25,7 +25,6 @@ _LAZY = {
     "make_benchmark": "nasbench_lite.backends:make_benchmark",
     "available_strategies": "nasbench_lite.strategy:available_strategies",
     "get_strategy": "nasbench_lite.strategy:get_strategy",
-    "compare": "nasbench_lite.compare:compare",
 }
 
 __all__ = ["__version__", *_LAZY]

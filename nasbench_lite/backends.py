@@ -15,6 +15,8 @@ from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
+from nasbench_lite.spaces.subspace import SubSpace
+
 
 class Evaluation(NamedTuple):
     """One training run's outcome: final-epoch accuracies (fractions; NaN if it diverged) and
@@ -30,7 +32,8 @@ class Benchmark(Protocol):
 
     space: the search space its cells come from.
     best_test_acc: best noise-free mean test accuracy in the space (regret's reference), NaN
-        when the backend does not know it.
+        when the backend does not know it. A backend answering only part of the space has the
+        restricted view as `space` and the best over that part here.
     """
 
     space: Any
@@ -49,11 +52,48 @@ class Benchmark(Protocol):
         ...
 
 
+class Coverage(NamedTuple):
+    """How much of the space a table answers: available classes and raw cells, of all."""
+
+    classes: int
+    total_classes: int
+    cells: int
+    total_cells: int
+
+    @property
+    def complete(self) -> bool:
+        """Every raw cell of the space is answered."""
+        return self.cells == self.total_cells
+
+    @property
+    def class_fraction(self) -> float:
+        return self.classes / self.total_classes
+
+    @property
+    def cell_fraction(self) -> float:
+        return self.cells / self.total_cells
+
+    def describe(self) -> str:
+        """The sentence reports and the CLI print for a partial table."""
+        return (
+            f"search restricted to {self.classes:,} of {self.total_classes:,} classes "
+            f"({self.cells:,} of {self.total_cells:,} raw cells) available in this table; "
+            f"regret is relative to the best available cell"
+        )
+
+
 class TabularBenchmark:
-    """Answers from a complete `Table`: the run's generator picks one training seed per query.
+    """Answers from a `Table`: the run's generator picks one training seed per query.
 
     valid_acc and test_acc are that seed's final epoch, the cost is that seed's measured
     train_seconds. Means for reports average the seeds that did not diverge.
+
+    A table may hold only some classes (a sampled table, or one still being generated): a
+    raw cell is available when its class has a row that is done. `space` is then the full
+    space restricted to the available cells (`SubSpace`), so a strategy built on it never
+    proposes a missing cell, `coverage` says how much is available, and `best_test_acc`
+    (regret's reference) is the best over the available cells: regret within the sub-space.
+    Evaluating a missing cell raises ValueError.
     """
 
     def __init__(self, table: Any) -> None:
@@ -63,38 +103,60 @@ class TabularBenchmark:
 
             table = Table.open(table)
         rows = np.asarray(table.raw_to_row)
-        missing = int(((rows < 0) | ~table.done[np.maximum(rows, 0)]).sum())
-        if missing:
+        available = rows >= 0
+        available[available] = table.done[rows[available]]
+        if not available.any():
             raise ValueError(
-                f"table {table.source} is incomplete ({missing} of {len(table.raw_to_row)} raw "
-                f"cells have no trained row); a search may propose any cell, so the tabular "
-                f"backend needs every class trained"
+                f"table {table.source} has no trained class yet: there is nothing to search"
             )
+        used = np.unique(rows[available])  # the rows that answer
         seconds = table.metric("train_seconds")
-        if not (np.isfinite(seconds) & (seconds > 0)).all():
+        if not (np.isfinite(seconds[used]) & (seconds[used] > 0)).all():
             raise ValueError(
                 f"table {table.source} has train_seconds that are not finite and positive; "
                 f"a cost must be a measured positive time"
             )
+        space = table.space
         self.table = table
-        self.space = table.space
+        self.coverage = Coverage(
+            classes=len(np.unique(np.asarray(space.canonical_ids)[available])),
+            total_classes=int(space.num_unique),
+            cells=int(available.sum()),
+            total_cells=int(space.num_cells),
+        )
+        self.space = space if self.coverage.complete else SubSpace(space, available)
         self.num_seeds = table.num_seeds
         # Per raw cell, per seed: plain Python lists index faster than numpy for one element,
-        # and a query is one element.
-        self._valid = table.metric("valid_acc")[rows, :, -1].astype(np.float64).tolist()
-        self._test = table.metric("test_acc")[rows, :, -1].astype(np.float64).tolist()
-        self._cost = seconds[rows].astype(np.float64).tolist()
+        # and a query is one element. Cells of one class share their row's list; a missing
+        # cell holds None.
+        final = {
+            m: table.metric(m)[:, :, -1].astype(np.float64).tolist()
+            for m in ("valid_acc", "test_acc")
+        }
+        final["cost"] = seconds.astype(np.float64).tolist()
+        pairs = list(zip(rows.tolist(), available.tolist(), strict=True))
+        self._valid = [final["valid_acc"][r] if ok else None for r, ok in pairs]
+        self._test = [final["test_acc"][r] if ok else None for r, ok in pairs]
+        self._cost = [final["cost"][r] if ok else None for r, ok in pairs]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # a row whose seeds all diverged
             mean = np.nanmean(table.metric("test_acc")[:, :, -1].astype(np.float64), axis=1)
-        self._mean_test = mean[rows]
+        self._mean_test = np.where(available, mean[rows], np.nan)
         self._mean_test.flags.writeable = False
-        self.best_test_acc = float(np.nanmax(mean))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # every available seed diverged
+            self.best_test_acc = float(np.nanmax(self._mean_test))
 
     def evaluate(self, raw: int, rng: np.random.Generator) -> Evaluation:
+        valid = self._valid[raw]
+        if valid is None:
+            raise ValueError(
+                f"raw cell {raw} is not available in table {self.table.source} (its class is "
+                f"not in the table or not trained yet); propose cells of the benchmark's space"
+            )
         # random() is a third of the cost of integers() for one draw; int(u * n) < n for u < 1.
         seed = int(rng.random() * self.num_seeds)
-        return Evaluation(self._valid[raw][seed], self._test[raw][seed], self._cost[raw][seed])
+        return Evaluation(valid[seed], self._test[raw][seed], self._cost[raw][seed])
 
     def evaluate_many(self, raws: Sequence[int], rng: np.random.Generator) -> list[Evaluation]:
         # Same draws as calling `evaluate` for each cell in turn.

@@ -20,6 +20,7 @@ HANDLERS = {
     "info": "nasbench_lite.table:cli_info",
     "query": "nasbench_lite.table:cli_query",
     "compare": "nasbench_lite.compare:cli_compare",
+    "card": "nasbench_lite.card:cli_card",
 }
 
 
@@ -84,6 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="add the strategies' measured ask/tell time to the simulated clock",
     )
     p.add_argument("--no-progress", action="store_true")
+
+    p = sub.add_parser("card", help="write a table's dataset card (markdown and plot)")
+    p.add_argument("file", help="HDF5 table")
+    p.add_argument("--out", default="data/README.md", help="card .md file or directory")
+    p.add_argument("--plot", default=None, help="PNG path (default: next to the card)")
     return parser
 
 

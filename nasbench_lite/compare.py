@@ -12,6 +12,7 @@ the number of processes.
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 import os
 import shlex
@@ -38,6 +39,8 @@ DEFAULT_BUDGET_CELLS = 100
 # Live training times depend on the machine, not the table: the default is a count.
 DEFAULT_LIVE_BUDGET = "10evals"
 BASELINE = "random_search"
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,9 @@ class CompareConfig:
 @dataclass
 class CompareResult:
     """results: the ``results.csv`` frame (rows in strategy, then seed order); summary: one
-    row per strategy (see `stats.summarise`); files: everything written into out_dir."""
+    row per strategy (see `stats.summarise`); files: everything written into out_dir;
+    restriction: for a table holding only some classes, the sentence saying what the search
+    was restricted to (None for a complete table)."""
 
     results: pd.DataFrame
     summary: pd.DataFrame
@@ -85,14 +90,30 @@ class CompareResult:
     budget: Budget
     budget_rule: str
     wall_seconds: float
+    restriction: str | None = None
     out_dir: Path | None = None
     report: Path | None = None
     files: list[Path] = field(default_factory=list)
 
 
+def table_is_complete(path: str | os.PathLike) -> bool:
+    """Whether the table file at `path` answers every cell (every raw cell has a row and every
+    row is done), read from /cells/raw_to_row and /status/done only. An unreadable file is
+    not complete (opening it later names the problem)."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            return bool(f["status/done"][()].all() and (f["cells/raw_to_row"][()] >= 0).all())
+    except (OSError, KeyError):
+        return False
+
+
 def default_table_path() -> Path:
     """The table `compare` uses when none is given: $NASBENCH_LITE_TABLE if set, else the
-    first of data/nb201_mnist1d.h5, data/nb201_mnist1d_small.h5 at the repository root.
+    first complete one of data/nb201_mnist1d.h5, data/nb201_mnist1d_small.h5 at the
+    repository root, else the first of them that exists (a partial table: the search is then
+    restricted to the classes it holds).
 
     Raises FileNotFoundError when there is none.
     """
@@ -101,9 +122,9 @@ def default_table_path() -> Path:
         if not Path(env).is_file():
             raise FileNotFoundError(f"{TABLE_ENV}={env}: no such table file")
         return Path(env)
-    for name in TABLE_NAMES:
-        if (DATA_DIR / name).is_file():
-            return DATA_DIR / name
+    found = [DATA_DIR / name for name in TABLE_NAMES if (DATA_DIR / name).is_file()]
+    if found:
+        return next((path for path in found if table_is_complete(path)), found[0])
     raise FileNotFoundError(
         f"no table given and no shipped table found (looked for {', '.join(TABLE_NAMES)} in "
         f"{DATA_DIR}); pass --table FILE or set {TABLE_ENV}"
@@ -210,10 +231,14 @@ def _resolve(config: CompareConfig) -> tuple[dict[str, Any], Any, str]:
         budget, rule = Budget.parse(DEFAULT_LIVE_BUDGET), "default for live training"
     else:
         budget, rule = default_budget(opened)
+    partial = bool((opened.raw_to_row < 0).any() or not opened.done.all())
     spec = {
         "backend": config.backend,
-        # Workers reopen a file themselves (once each); an in-memory table is pickled to them.
-        "table": table if isinstance(table, Table) else str(table),
+        # Workers reopen a complete file themselves (once each). An in-memory table, or a
+        # partial one (it may be growing while generation runs), is pickled to them, so every
+        # run of the comparison sees the same classes.
+        "table": opened if partial or isinstance(table, Table) else str(table),
+        "path": None if isinstance(table, Table) else str(table),
         "preset": config.preset or opened.attrs.get("preset") or "tiny",
         "dataset": config.dataset or opened.attrs.get("dataset") or "mnist1d",
         "strategies": names,
@@ -271,10 +296,9 @@ def _default_jobs(backend: str, tasks: int) -> int:
 
 def command_line(config: CompareConfig, spec: dict[str, Any], jobs: int) -> str:
     """The CLI command that repeats this comparison, with every option explicit."""
-    table = spec["table"]
     parts = ["nasbench-lite", "compare", "--backend", spec["backend"]]
-    if isinstance(table, str):
-        parts += ["--table", table]
+    if spec["path"] is not None:
+        parts += ["--table", spec["path"]]
     parts += ["--strategies", *spec["labels"], "--seeds", str(config.seeds)]
     parts += ["--budget", str(spec["budget"]), "--workers", str(spec["workers"])]
     if spec["backend"] == "live":
@@ -298,6 +322,10 @@ def compare(config: CompareConfig) -> CompareResult:
     # Built here even when processes will run the tasks: a backend that cannot be built
     # fails with its own error before any process starts.
     local = _Worker(spec, table)
+    coverage = getattr(local.benchmark, "coverage", None)
+    restriction = None if coverage is None or coverage.complete else coverage.describe()
+    if restriction:
+        logger.warning("%s: %s", table.source, restriction)
     results = run_tasks(spec, config.seeds, jobs, config.progress, local)
     wall = time.perf_counter() - started
     result = CompareResult(
@@ -308,6 +336,7 @@ def compare(config: CompareConfig) -> CompareResult:
         budget=spec["budget"],
         budget_rule=rule,
         wall_seconds=wall,
+        restriction=restriction,
     )
     if config.out is None:
         return result
@@ -320,7 +349,9 @@ def compare(config: CompareConfig) -> CompareResult:
     figures = plots.plot_all(results, out, spec["budget"].seconds)
     command = command_line(config, spec, jobs)
     setup = report.describe_run(command, spec, table, rule, config.seeds, jobs, wall)
-    result.report = report.write_report(out, results, setup, figures, baseline=BASELINE)
+    result.report = report.write_report(
+        out, results, setup, figures, baseline=BASELINE, notice=restriction
+    )
     result.out_dir = out
     result.files = [csv, result.report, *(p for paths in figures.values() for p in paths)]
     return result
@@ -344,6 +375,8 @@ def cli_compare(args: argparse.Namespace) -> int:
     )
     result = compare(config)
     shown = result.summary.sort_values("avg_rank", kind="stable")
+    if result.restriction:
+        print(result.restriction)
     print(f"budget: {result.budget} ({result.budget_rule}); {len(result.seeds)} seeds")
     print(f"{'strategy':<24} {'final regret (pp)':>20} {'avg rank':>9}")
     for row in shown.itertuples(index=False):

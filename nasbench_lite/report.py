@@ -221,21 +221,25 @@ def write_report(
     setup: Mapping[str, str],
     plots: Mapping[str, Sequence[Path]],
     baseline: str = "random_search",
+    notice: str | None = None,
 ) -> Path:
     """Write ``out_dir/report.md`` from a results frame; returns its path.
 
     setup: ordered {label: value} rows describing the run (command, versions, budget, ...).
     plots: {plot name: [png path, svg path]} as returned by ``plots.plot_all``.
+    notice: a sentence shown first, in bold, e.g. that the table holds only some classes.
     """
     out_dir = Path(out_dir)
     strategies, seeds, matrix = stats.final_matrix(frame)
     summary = stats.summarise(frame, strategies)
-    lines = [
-        "# Strategy comparison",
-        "",
-        "Regret at time t = best mean test accuracy in the space minus the mean test accuracy "
-        "of the incumbent (the cell with the best validation accuracy seen so far). Strategies "
-        "see validation accuracy only; test accuracy is recorded for this report.",
+    lines = ["# Strategy comparison", ""]
+    if notice:
+        lines += [f"**Partial table: {notice}.**", ""]
+    lines += [
+        "Regret at time t = best mean test accuracy in the searched space (for a partial "
+        "table: over the cells it holds) minus the mean test accuracy of the incumbent (the "
+        "cell with the best validation accuracy seen so far). Strategies see validation "
+        "accuracy only; test accuracy is recorded for this report.",
         "",
         "## Setup",
         "",

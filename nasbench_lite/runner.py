@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from nasbench_lite.spaces.subspace import SubSpace
 from nasbench_lite.strategy import make_strategy
 
 _EVALS = re.compile(r"(\d+)\s*evals?")
@@ -145,6 +146,9 @@ def run_search(
 ) -> Trajectory:
     """Run `strategy` (registered name, class, or instance) against `benchmark` until `budget`.
 
+    A name or class is built for `benchmark.space` (for a partial table: the view restricted
+    to the cells it answers); an instance must have been built for that space.
+
     seed: non-negative int; SeedSequence(seed) is split into the strategy's generator and the
     benchmark's (training-noise) generator. workers: concurrent evaluations. params: strategy
     constructor parameters. charge_overhead: advance the simulated clock by the measured
@@ -155,7 +159,17 @@ def run_search(
         raise ValueError(f"workers must be an int >= 1, got {workers!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    # The strategy searches the benchmark's space: for a partial table, the restricted view
+    # of the cells the table answers. An instance built for another space would propose
+    # cells the benchmark cannot answer.
     search = make_strategy(strategy, benchmark.space, **(params or {}))
+    own_space = getattr(search, "space", benchmark.space)
+    if isinstance(benchmark.space, SubSpace) and own_space is not benchmark.space:
+        raise ValueError(
+            f"strategy {search.name!r} was built for {own_space!r}, but the benchmark answers "
+            f"only {benchmark.space!r}; pass the strategy's class or registered name so it is "
+            f"built for the benchmark's space"
+        )
     strategy_seq, benchmark_seq = np.random.SeedSequence(int(seed)).spawn(2)
     srng, brng = np.random.default_rng(strategy_seq), np.random.default_rng(benchmark_seq)
     max_seconds = math.inf if budget.seconds is None else float(budget.seconds)

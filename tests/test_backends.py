@@ -10,63 +10,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import partial_table, replaced_table, synthetic_table
 
 from nasbench_lite.backends import Evaluation, LiveBenchmark, TabularBenchmark, make_benchmark
+from nasbench_lite.runner import run_search
 from nasbench_lite.spaces import get_space
+from nasbench_lite.spaces.subspace import SubSpace
+from nasbench_lite.strategy import available_strategies, get_strategy
 from nasbench_lite.table import Table
-from nasbench_lite.tablefile import CURVE_METRICS, base_attrs, write_table
+from nasbench_lite.tablefile import CURVE_METRICS, write_table
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
-
-
-def synthetic_table(
-    seed: int = 0, num_seeds: int = 3, epochs: int = 2, diverged: np.ndarray | None = None
-) -> Table:
-    """A complete in-memory nb201 table with random but structured numbers.
-
-    Every validation accuracy lies in [0.05, 0.45] and every test accuracy is the same seed's
-    validation accuracy + 0.5, so a test accuracy can never pass for a validation one. Each
-    seed's numbers differ, so a lookup reveals which seed it drew. `diverged` (rows, seeds)
-    bool marks pairs whose metrics are NaN.
-    """
-    space = get_space("nb201")
-    rng = np.random.default_rng(seed)
-    rows = space.num_unique
-    quality = rng.uniform(0.1, 0.4, rows)
-    valid = quality[:, None, None] + rng.uniform(-0.05, 0.05, (rows, num_seeds, epochs))
-    valid = np.sort(valid, axis=2)  # curves improve over epochs
-    div = np.zeros((rows, num_seeds), bool) if diverged is None else diverged
-    valid[div] = np.nan
-    curves = {
-        "valid_acc": valid,
-        "test_acc": valid + 0.5,
-        "train_acc": valid + 0.1,
-        "train_loss": 2.0 - valid,
-        "valid_loss": 2.1 - valid,
-        "test_loss": 2.1 - valid,
-    }
-    return Table(
-        raw_to_row=space.canonical_ids,
-        row_raw=space.representatives,
-        curves={name: values.astype(np.float32) for name, values in curves.items()},
-        train_seconds=rng.uniform(10.0, 100.0, (rows, num_seeds)).astype(np.float32),
-        params=np.full(rows, 1000, np.int64),
-        flops=np.full(rows, 10_000, np.int64),
-        diverged=div,
-        attrs=base_attrs(
-            space="nb201", dataset="mnist1d", seeds=list(range(num_seeds)), epochs=epochs
-        ),
-    )
-
-
-@pytest.fixture(scope="module")
-def table() -> Table:
-    return synthetic_table()
-
-
-@pytest.fixture(scope="module")
-def bench(table) -> TabularBenchmark:
-    return TabularBenchmark(table)
 
 
 def test_every_lookup_is_one_seeds_final_epoch(table, bench):
@@ -147,24 +101,12 @@ def test_table_path_is_opened(table, tmp_path):
     assert bench.evaluate_many(raws, rng_a) == TabularBenchmark(table).evaluate_many(raws, rng_b)
 
 
-def test_incomplete_table_is_refused(table):
-    partial = synthetic_table()
-    raw_to_row = partial.raw_to_row.copy()
-    raw_to_row[7] = -1
-    with pytest.raises(ValueError, match="incomplete"):
-        TabularBenchmark(_replaced(partial, raw_to_row=raw_to_row))
-    done = np.ones(partial.num_rows, bool)
-    done[3] = False
-    with pytest.raises(ValueError, match="incomplete"):
-        TabularBenchmark(_replaced(partial, done=done))
-
-
 def test_nonpositive_train_seconds_are_refused():
     table = synthetic_table()
     seconds = table.metric("train_seconds").copy()
     seconds[5, 1] = 0.0
     with pytest.raises(ValueError, match="train_seconds"):
-        TabularBenchmark(_replaced(table, train_seconds=seconds))
+        TabularBenchmark(replaced_table(table, train_seconds=seconds))
 
 
 def test_make_benchmark_errors():
@@ -175,18 +117,18 @@ def test_make_benchmark_errors():
 
 
 def test_shipped_tables_answer_a_search():
-    from nasbench_lite.runner import run_search
-
     files = sorted(DATA_DIR.glob("*.h5"))
     if not files:
         pytest.skip("no table file in data/")
     for path in files:
-        table = Table.open(path)
-        if (table.raw_to_row < 0).any() or not table.done.all():
-            continue  # a partial table is for the surrogate
-        bench = make_benchmark("tabular", table=path)
+        table = Table.open(path)  # a partial one too: the search stays in its classes
+        if not table.done.any():
+            continue  # generation has not finished its first chunk yet
+        bench = make_benchmark("tabular", table=table)
         trajectory = run_search("random_search", bench, "50evals", seed=0, workers=2)
         assert len(trajectory) == 50
+        rows = table.raw_to_row[trajectory.raw]
+        assert (rows >= 0).all() and table.done[rows].all()  # only cells of done classes
         assert np.all((trajectory.regret >= -1e-6) & (trajectory.regret <= 1))
 
 
@@ -225,27 +167,126 @@ def test_live_backend_trains_cells_asked_together(table):
     assert np.isfinite(trajectory.regret).all()
 
 
-def _replaced(table: Table, **changes) -> Table:
-    """A copy of `table` with some constructor arrays replaced."""
-    args = {
-        "raw_to_row": table.raw_to_row,
-        "row_raw": table.row_raw,
-        "curves": {m: table.metric(m) for m in CURVE_METRICS},
-        "train_seconds": table.metric("train_seconds"),
-        "params": table.metric("params"),
-        "flops": table.metric("flops"),
-        "diverged": table.diverged,
-        "attrs": table.attrs,
-        "done": table.done,
-    }  # fmt: skip
-    args.update(changes)
-    return Table(**args)
+# -- partial tables: only some classes trained -----------------------------------------------
+
+
+def available_mask(table: Table) -> np.ndarray:
+    """bool (15625,): raw cells whose class has a row that is done, cell by cell."""
+    rows, done = table.raw_to_row.tolist(), table.done.tolist()
+    return np.array([row >= 0 and done[row] for row in rows])
+
+
+@pytest.fixture(scope="module")
+def partial() -> Table:
+    return partial_table(0.3)
+
+
+@pytest.fixture(scope="module")
+def partial_bench(partial) -> TabularBenchmark:
+    return TabularBenchmark(partial)
+
+
+@pytest.mark.parametrize("sampled", [False, True], ids=["pending_rows", "sampled_rows"])
+def test_partial_table_restricts_the_space_and_the_regret_reference(sampled):
+    table = partial_table(0.3, seed=1, sampled=sampled)
+    bench = TabularBenchmark(table)
+    space = get_space("nb201")
+    allowed = available_mask(table)
+    assert isinstance(bench.space, SubSpace) and bench.space.base is space
+    np.testing.assert_array_equal(bench.space.allowed, allowed)
+    classes = len({space.canonical(raw) for raw in np.flatnonzero(allowed).tolist()})
+    assert classes == round(0.3 * space.num_unique)
+    cov = bench.coverage
+    assert (cov.classes, cov.total_classes, cov.cells, cov.total_cells) == (
+        classes, 5044, int(allowed.sum()), 15625
+    )  # fmt: skip
+    assert not cov.complete and cov.class_fraction == pytest.approx(0.3, abs=1e-3)
+    assert cov.cell_fraction == allowed.mean()
+    assert cov.describe() == (
+        f"search restricted to {classes:,} of 5,044 classes ({allowed.sum():,} of 15,625 raw "
+        f"cells) available in this table; regret is relative to the best available cell"
+    )
+    means = bench.mean_test_acc(np.arange(15625))
+    np.testing.assert_array_equal(np.isnan(means), ~allowed)
+    expected = table.values("test_acc", np.flatnonzero(allowed)).astype(np.float64)
+    np.testing.assert_allclose(means[allowed], expected, atol=1e-6)
+    assert bench.best_test_acc == pytest.approx(expected.max(), abs=1e-6)
+    # Every available cell answers from its own row; every missing one raises.
+    rng = np.random.default_rng(0)
+    for raw in range(15625):
+        if allowed[raw]:
+            valid = bench.evaluate(raw, rng).valid_acc
+            assert valid in table.metric("valid_acc")[table.raw_to_row[raw], :, -1]
+        elif raw % 7 == 0:  # a sample of the missing ones (each raise costs a traceback)
+            with pytest.raises(ValueError, match=f"raw cell {raw} is not available in table"):
+                bench.evaluate(raw, rng)
+
+
+def test_complete_table_keeps_the_full_space(bench):
+    assert bench.space is get_space("nb201")
+    assert bench.coverage.complete and bench.coverage.class_fraction == 1.0
+
+
+def test_table_without_a_trained_class_is_refused():
+    table = synthetic_table(done=np.zeros(5044, bool))
+    with pytest.raises(ValueError, match="has no trained class yet"):
+        TabularBenchmark(table)
+
+
+class Checked:
+    """A benchmark that passes calls on and asserts that every cell asked is available."""
+
+    def __init__(self, inner):
+        self.inner, self.space, self.best_test_acc = inner, inner.space, inner.best_test_acc
+        self.asked = []
+
+    def evaluate(self, raw, rng):
+        return self.evaluate_many([raw], rng)[0]
+
+    def evaluate_many(self, raws, rng):
+        assert self.space.allowed[raws].all(), raws
+        self.asked.extend(raws)
+        return self.inner.evaluate_many(raws, rng)
+
+    def mean_test_acc(self, raws):
+        return self.inner.mean_test_acc(raws)
+
+
+@pytest.mark.parametrize("name", available_strategies())
+@pytest.mark.parametrize("workers", [1, 3])
+def test_every_strategy_searches_only_available_cells(name, workers, partial, partial_bench):
+    allowed = available_mask(partial)
+    checked = Checked(partial_bench)
+    a = run_search(name, checked, "3000", seed=5, workers=workers)
+    assert checked.asked and allowed[checked.asked].all()
+    assert len(a) and a.sim_seconds.max() <= 3000
+    assert a.end_seconds == 3000 or a.strategy_done
+    b = run_search(name, partial_bench, "3000", seed=5, workers=workers)
+    for field in ("sim_seconds", "raw", "valid_acc", "test_acc", "incumbent", "regret"):
+        np.testing.assert_array_equal(getattr(a, field), getattr(b, field), err_msg=field)
+    c = run_search(name, partial_bench, "3000", seed=6, workers=workers)
+    assert a.raw.tolist() != c.raw.tolist()
+    # Regret within the sub-space: from the best available cell, never negative.
+    means = partial_bench.mean_test_acc(a.incumbent)
+    np.testing.assert_allclose(a.regret, partial_bench.best_test_acc - means, atol=1e-12)
+    assert (a.regret >= 0).all()
+    counted = run_search(name, checked, "150evals", seed=5, workers=workers)
+    assert len(counted) == 150 or counted.strategy_done
+    assert allowed[counted.raw].all()
+
+
+def test_a_strategy_built_for_the_full_space_is_refused(partial_bench):
+    strategy = get_strategy("random_search")(get_space("nb201"))
+    with pytest.raises(ValueError, match="built for NB201Space.*answers only SubSpace"):
+        run_search(strategy, partial_bench, "10evals", seed=0)
+    built = get_strategy("random_search")(partial_bench.space)  # built for its space: fine
+    assert len(run_search(built, partial_bench, "10evals", seed=0)) == 10
 
 
 def test_tabular_search_never_imports_jax():
     code = (
         "import sys\n"
-        "from test_backends import synthetic_table\n"
+        "from conftest import synthetic_table\n"
         "from nasbench_lite.backends import make_benchmark\n"
         "from nasbench_lite.runner import run_search\n"
         "from nasbench_lite.strategy import available_strategies\n"

@@ -4,21 +4,25 @@ an external strategy plugged in through its entry point, errors, plots and the r
 from __future__ import annotations
 
 import importlib
+import logging
+import shutil
 import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import write_strategy_package, write_synthetic_table
 
-from nasbench_lite import compare as cmp
 from nasbench_lite import plots, report, stats
-from nasbench_lite.backends import make_benchmark
+from nasbench_lite.backends import TabularBenchmark, make_benchmark
 from nasbench_lite.cli import main
 from nasbench_lite.runner import run_search
 from nasbench_lite.strategy import available_strategies
 from nasbench_lite.table import Table
+
+# The module, whatever the package's lazy `compare` attribute (the function) resolved to.
+cmp = importlib.import_module("nasbench_lite.compare")
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 SEEDS = 3
@@ -33,41 +37,24 @@ PLOTS = ["regret_vs_time", "regret_vs_evals", "final_regret_ecdf"]
 EXTERNAL = "ext_greedy_mutation"
 
 
-def write_synthetic_table(path: Path) -> Path:
-    """A complete nb201 table file: accuracy grows with the convolutions in a cell, training
-    time too, plus per-seed noise (so strategies differ and costs vary)."""
-    from nasbench_lite.spaces import get_space
-    from nasbench_lite.tablefile import CURVE_METRICS, base_attrs, write_table
-
-    space = get_space("nb201")
-    rng = np.random.default_rng(0)
-    rows, seeds, epochs = space.num_unique, 3, 2
-    ops = space.cells(space.representatives)
-    quality = 0.3 + np.array([0.0, 0.05, 0.08, 0.12, 0.03])[ops].sum(1)
-    valid = quality[:, None, None] + rng.normal(0, 0.02, (rows, seeds, epochs))
-    curves = {m: np.clip(valid + 0.01 * i, 0, 1) for i, m in enumerate(CURVE_METRICS)}
-    convs = (ops == 3).sum(1) * 4 + (ops == 2).sum(1) * 2 + 5.0
-    write_table(
-        path,
-        row_raw=space.representatives,
-        curves={m: c.astype(np.float32) for m, c in curves.items()},
-        train_seconds=(convs[:, None] * rng.uniform(0.9, 1.1, (rows, seeds))).astype(np.float32),
-        params=np.full(rows, 1000),
-        flops=np.full(rows, 10_000),
-        diverged=np.zeros((rows, seeds), bool),
-        attrs=base_attrs(space="nb201", dataset="mnist1d", seeds=[0, 1, 2], epochs=epochs),
-    )
-    return path
-
-
 @pytest.fixture(scope="module")
 def table_path(tmp_path_factory) -> Path:
     """A shipped table when data/ holds a complete one, else a synthetic table file."""
     for path in sorted(DATA_DIR.glob("*.h5")):
-        table = Table.open(path)
-        if table.done.all() and (table.raw_to_row >= 0).all():
+        if cmp.table_is_complete(path):
             return path
     return write_synthetic_table(tmp_path_factory.mktemp("table") / "synthetic.h5")
+
+
+@pytest.fixture(scope="module")
+def partial_path(tmp_path_factory) -> Path:
+    """A table file with 1,500 of the 5,044 classes done, as one still being generated."""
+    from nasbench_lite.spaces import get_space
+
+    space = get_space("nb201")
+    present = space.sample_classes(np.random.default_rng(7), 1500)
+    done = np.isin(np.arange(space.num_unique), present)
+    return write_synthetic_table(tmp_path_factory.mktemp("partial") / "partial.h5", done=done)
 
 
 @pytest.fixture(scope="module")
@@ -81,10 +68,11 @@ def budget(table_path) -> str:
 def external_strategy_pkg(tmp_path_factory):
     """A researcher's own strategy package, registered only by its dist-info entry point."""
     root = tmp_path_factory.mktemp("external")
-    (root / "nbl_compare_ext").mkdir()
-    (root / "nbl_compare_ext" / "__init__.py").write_text(
-        textwrap.dedent(
-            f"""
+    write_strategy_package(
+        root,
+        "nbl-compare-ext",
+        {
+            "nbl_compare_ext/__init__.py": f"""
             import math
 
             class GreedyMutation:
@@ -107,13 +95,8 @@ def external_strategy_pkg(tmp_path_factory):
                     score = -math.inf if math.isnan(valid_acc) else valid_acc
                     return (raw, score) if score > state[1] else state
             """
-        )
-    )
-    info = root / "nbl_compare_ext-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: nbl-compare-ext\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text(
-        f"[nasbench_lite.strategies]\n{EXTERNAL} = nbl_compare_ext:GreedyMutation\n"
+        },
+        f"{EXTERNAL} = nbl_compare_ext:GreedyMutation",
     )
     sys.path.insert(0, str(root))
     importlib.invalidate_caches()
@@ -193,6 +176,37 @@ def test_cli_same_command_twice_gives_identical_results(table_path, budget, tmp_
     check_outputs(tmp_path / "a", available_strategies(), float(budget))
     text = (tmp_path / "a" / "report.md").read_text()
     assert f"--budget {budget}" in text and "numpy" in text and "dataset mnist1d" in text
+    assert "restricted" not in printed and "Partial table" not in text  # a complete table
+
+
+def test_compare_on_a_partial_table_states_the_restriction(partial_path, tmp_path, capsys, caplog):
+    bench = TabularBenchmark(str(partial_path))
+    line = bench.coverage.describe()
+    assert line.startswith("search restricted to 1,500 of 5,044 classes (")
+    table = Table.open(partial_path)
+    assert bench.best_test_acc == pytest.approx(
+        float(table.values("test_acc", table.row_raw[table.done]).max()), abs=1e-6
+    )
+    budget = "300"
+    args = ["compare", "--table", str(partial_path), "--seeds", "2", "--budget", budget]
+    args += ["--strategies", "local_search", "random_search"]  # all of them: test_backends
+    with caplog.at_level(logging.WARNING, logger="nasbench_lite.compare"):
+        assert main([*args, "--jobs", "1", "--no-progress", "--out", str(tmp_path)]) == 0
+    assert line in capsys.readouterr().out.splitlines()  # the CLI prints it
+    assert any(line in record.getMessage() for record in caplog.records)  # and logs it
+    report_lines = (tmp_path / "report.md").read_text().splitlines()
+    assert report_lines[:3] == ["# Strategy comparison", "", f"**Partial table: {line}.**"]
+    # Worker processes get the table as opened here, not its path (a file still being
+    # generated could hold more classes by the time they start): every run sees one table.
+    spec, opened, _ = cmp._resolve(cmp.CompareConfig(table=str(partial_path)))
+    assert spec["table"] is opened and spec["path"] == str(partial_path)
+    # The runs equal direct runs on the restricted benchmark: same cells, same regret.
+    frame = pd.read_csv(tmp_path / "results.csv")
+    assert len(frame.groupby(["strategy", "seed"])) == 4
+    for (name, seed), run in frame.groupby(["strategy", "seed"], sort=False):
+        direct = run_search(name, bench, budget, seed).to_frame(name, seed)
+        pd.testing.assert_frame_equal(run.reset_index(drop=True), direct, check_dtype=False)
+    assert (frame.regret >= 0).all()
 
 
 def test_external_strategy_class_and_workers(table_path, budget, external_strategy_pkg, tmp_path):
@@ -244,6 +258,20 @@ def test_default_budget_rule_and_table_path(table_path, monkeypatch, tmp_path):
         cmp.default_table_path()
     (tmp_path / "nb201_mnist1d_small.h5").write_bytes(b"")
     assert cmp.default_table_path() == tmp_path / "nb201_mnist1d_small.h5"
+    assert not cmp.table_is_complete(tmp_path / "nb201_mnist1d_small.h5")  # unreadable
+
+
+def test_default_table_path_prefers_a_complete_table(
+    table_path, partial_path, monkeypatch, tmp_path
+):
+    monkeypatch.delenv(cmp.TABLE_ENV, raising=False)
+    monkeypatch.setattr(cmp, "DATA_DIR", tmp_path)
+    first, second = (tmp_path / name for name in cmp.TABLE_NAMES)
+    shutil.copy(partial_path, first)
+    assert cmp.default_table_path() == first  # only a partial one: it is used
+    shutil.copy(table_path, second)
+    assert cmp.table_is_complete(second) and not cmp.table_is_complete(first)
+    assert cmp.default_table_path() == second  # the complete one wins, though listed later
 
 
 @pytest.mark.parametrize(

@@ -213,13 +213,12 @@ def test_conv_counts_match_the_cost_model(space):
         space.conv_counts([0, 15625])
 
 
-def test_canonical_ids_are_fast_and_identical_in_another_process():
+def test_canonical_ids_are_identical_in_another_process():
     """A fresh process with a different hash seed computes the same ids and representatives."""
     code = (
-        "import sys, time, hashlib\n"
+        "import sys, hashlib\n"
         "from nasbench_lite.spaces import get_space\n"
-        "s = get_space('nb201'); t = time.perf_counter(); ids = s.canonical_ids\n"
-        "print(time.perf_counter() - t)\n"
+        "s = get_space('nb201'); ids = s.canonical_ids\n"
         "print(hashlib.sha256(ids.tobytes() + s.representatives.tobytes()).hexdigest())\n"
         "print('jax' in sys.modules)\n"
     )
@@ -227,11 +226,10 @@ def test_canonical_ids_are_fast_and_identical_in_another_process():
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     )
-    seconds, digest, has_jax = result.stdout.split()
+    digest, has_jax = result.stdout.split()
     space = get_space("nb201")
     local = hashlib.sha256(space.canonical_ids.tobytes() + space.representatives.tobytes())
     assert digest == local.hexdigest()
-    assert float(seconds) < 2.0
     assert has_jax == "False"
 
 

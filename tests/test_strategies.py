@@ -8,13 +8,11 @@ import math
 import os
 import subprocess
 import sys
-import textwrap
 
 import numpy as np
 import pytest
-from test_backends import synthetic_table
+from conftest import write_strategy_package
 
-from nasbench_lite.backends import TabularBenchmark
 from nasbench_lite.runner import run_search
 from nasbench_lite.spaces import get_space
 from nasbench_lite.strategy import available_strategies, get_strategy, make_strategy
@@ -25,11 +23,6 @@ OURS = ["local_search", "random_sampling", "random_search", "regularized_evoluti
 @pytest.fixture(scope="module")
 def space():
     return get_space("nb201")
-
-
-@pytest.fixture(scope="module")
-def bench():
-    return TabularBenchmark(synthetic_table())
 
 
 def run_loop(strategy, objective, n: int, seed: int) -> list[int]:
@@ -299,12 +292,8 @@ class Sweep:
 
 
 def write_plugin(root, entries: str) -> None:
-    """A tiny installed-looking distribution: a module and its dist-info with entry points."""
-    (root / "sweep_strategy.py").write_text(textwrap.dedent(PLUGIN))
-    info = root / "sweep_strategy-0.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: sweep-strategy\nVersion: 0.0\n")
-    (info / "entry_points.txt").write_text(f"[nasbench_lite.strategies]\n{entries}\n")
+    """A tiny installed-looking distribution: one module and its dist-info's entry points."""
+    write_strategy_package(root, "sweep-strategy", {"sweep_strategy.py": PLUGIN}, entries)
 
 
 def test_strategy_from_an_outside_package(tmp_path, monkeypatch, bench):

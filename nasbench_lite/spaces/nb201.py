@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from nasbench_lite.spaces import nb201_canonical, nb201_cells, nb201_encodings
+from nasbench_lite.spaces.subspace import SubSpace
 
 _NUM_NEIGHBOURS = nb201_cells.NUM_EDGES * (nb201_cells.NUM_OPS - 1)  # 24
 
@@ -171,6 +172,27 @@ class NB201Space:
         others = np.array([[op for op in range(self.num_ops) if op != c] for c in cell])
         edits[np.arange(_NUM_NEIGHBOURS), edges] = others.reshape(-1)
         return self.indices(edits)
+
+    @functools.cached_property
+    def neighbour_table(self) -> np.ndarray:
+        """`neighbours` of every raw cell at once: int64 (15625, 24), read-only, row = raw.
+
+        Vectorised (a few milliseconds), for callers that need every neighbourhood, such as
+        a restricted view of the space (`restrict`).
+        """
+        cells = self.cells(np.arange(self.num_cells))[:, :, None]  # (N, 6, 1)
+        # The k-th other op of an edge holding op c is k below c and k + 1 from c on, so
+        # the edits come out edge-major, ops ascending, exactly as in `neighbours`.
+        k = np.arange(self.num_ops - 1)
+        delta = (k + (k >= cells) - cells) * nb201_cells.PLACE[:, None]  # (N, 6, 4)
+        table = (np.arange(self.num_cells)[:, None, None] + delta).reshape(self.num_cells, -1)
+        table.setflags(write=False)
+        return table
+
+    def restrict(self, allowed: Any) -> SubSpace:
+        """A view of this space that proposes only `allowed` cells (a bool mask over raw
+        cells or int raw indices); see `nasbench_lite.spaces.subspace.SubSpace`."""
+        return SubSpace(self, allowed)
 
     # ---- encodings ---------------------------------------------------------------------
 

@@ -1,0 +1,370 @@
+"""Dataset card of a table: markdown and an accuracy plot, every number computed from the file.
+
+Rows not done (a table still being generated) are left out of every statistic, and the card
+says how many rows its statistics cover. Accuracies are final-epoch values; "seed mean" is the
+mean over the seeds that did not diverge, as in `Table.query`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import logging
+import os
+import shlex
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nasbench_lite.table import Table
+from nasbench_lite.train import PRESETS
+
+log = logging.getLogger(__name__)
+
+QUANTILES = (0, 5, 25, 50, 75, 95, 100)
+TOP = 10
+
+
+def card_paths(table_path: str | Path, out: str | Path, plot: str | Path | None = None):
+    """(markdown path, PNG path): `out` is a .md file or a directory (README.md inside it);
+    the plot defaults to `<table stem>_accuracy.png` next to the markdown."""
+    out = Path(out)
+    if out.suffix.lower() != ".md":
+        if out.exists() and not out.is_dir():
+            raise ValueError(f"--out {out}: neither a directory nor a .md file")
+        out = out / "README.md"
+    png = Path(plot) if plot else out.parent / f"{Path(table_path).stem}_accuracy.png"
+    return out, png
+
+
+def regenerate_command(attrs: dict[str, Any], path: str) -> str:
+    """The command that (re)creates or resumes the table: attrs["command"] from its
+    subcommand on, spelt `nasbench-lite ...`; rebuilt from the attributes when absent."""
+    words = shlex.split(attrs.get("command") or "")
+    for sub in ("generate", "merge"):
+        if sub in words:
+            return shlex.join(["nasbench-lite", *words[words.index(sub) :]])
+    selection = attrs.get("selection") or {}
+    words = ["nasbench-lite", "generate", "--space", attrs["space"], "--dataset",
+             attrs["dataset"], "--preset", attrs["preset"], "--seeds",
+             str(len(attrs["seeds"])), "--epochs", str(attrs["epochs"]), "--out", path]  # fmt: skip
+    for flag in ("fraction", "cells"):
+        if selection.get(flag) is not None:
+            words += [f"--{flag}", str(selection[flag]), "--sample-seed",
+                      str(selection.get("sample_seed", 0))]  # fmt: skip
+    if selection.get("shard"):
+        words += ["--shard", "{}/{}".format(*selection["shard"])]
+    return shlex.join(words)
+
+
+def card_statistics(table: Table) -> dict[str, Any]:
+    """Statistics over done rows whose seed-mean final valid and test accuracy are finite
+    ("used" rows; a row whose seeds all diverged is not used). Arrays are float64 over used
+    rows unless named otherwise. Raises ValueError when fewer than 2 rows are usable."""
+    from scipy import stats
+
+    done = np.flatnonzero(table.done)
+    valid = table.values("valid_acc", table.row_raw[done]).astype(np.float64)
+    test = table.values("test_acc", table.row_raw[done]).astype(np.float64)
+    ok = np.isfinite(valid) & np.isfinite(test)
+    if ok.sum() < 2:
+        raise ValueError(
+            f"{table.source}: {int(ok.sum())} trained rows with a finite accuracy; "
+            "a card needs at least 2"
+        )
+    used, valid, test = done[ok], valid[ok], test[ok]
+    in_used = np.zeros(table.num_rows, bool)
+    in_used[used] = True
+    raws = np.flatnonzero((table.raw_to_row >= 0) & in_used[np.maximum(table.raw_to_row, 0)])
+    raw_test = table.values("test_acc", raws).astype(np.float64)
+    seed_valid = table.metric("valid_acc")[done, :, -1].astype(np.float64)
+    pairs = []
+    for a, b in itertools.combinations(range(table.num_seeds), 2):
+        both = np.isfinite(seed_valid[:, a]) & np.isfinite(seed_valid[:, b])
+        rho = stats.spearmanr(seed_valid[both, a], seed_valid[both, b])[0]
+        pairs.append((a, b, int(both.sum()), float(rho)))
+    seed_test = table.metric("test_acc")[used, :, -1].astype(np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        test_std = np.nanstd(seed_test, axis=1)
+    seconds = table.metric("train_seconds")[done].astype(np.float64)
+    diverged = table.diverged[done]
+    members = np.bincount(table.raw_to_row[table.raw_to_row >= 0], minlength=table.num_rows)
+    return {
+        "done": len(done), "used": used, "valid": valid, "test": test, "raw_test": raw_test,
+        "quantiles": {
+            "test acc, classes": np.percentile(test, QUANTILES),
+            "valid acc, classes": np.percentile(valid, QUANTILES),
+            "test acc, raw cells": np.percentile(raw_test, QUANTILES),
+        },
+        "means": {"test acc, classes": test.mean(), "valid acc, classes": valid.mean(),
+                  "test acc, raw cells": raw_test.mean()},
+        "seed_spearman": pairs,
+        "seed_spearman_mean": float(np.mean([p[3] for p in pairs])) if pairs else float("nan"),
+        "valid_test": {"Spearman": float(stats.spearmanr(valid, test)[0]),
+                       "Pearson": float(stats.pearsonr(valid, test)[0]),
+                       "Kendall tau": float(stats.kendalltau(valid, test)[0])},
+        "best": np.argsort(-test, kind="stable")[:TOP],  # positions into `used`
+        "test_std": test_std, "seeds_used": np.isfinite(seed_test).sum(axis=1),
+        "members": members, "train_seconds_sum": float(np.nansum(seconds)),
+        "diverged_pairs": int(diverged.sum()), "diverged_rows": int(diverged.any(axis=1).sum()),
+        "all_diverged_rows": int(diverged.all(axis=1).sum()),
+        "chunk_seconds": float(np.sum(table.extra.get("chunks/seconds", 0.0))),
+        "compile_seconds": float(np.sum(table.extra.get("chunks/compile_seconds", 0.0))),
+        "chunks": len(table.extra.get("chunks/seconds", ())),
+    }  # fmt: skip
+
+
+def plot_accuracy(table: Table, st: dict[str, Any], path: str | Path) -> Path:
+    """PNG: histogram of seed-mean final test accuracy (classes, and raw cells weighted by
+    class size) and a valid-vs-test scatter over classes."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 4.2), layout="constrained")
+    FigureCanvasAgg(fig)
+    hist, scatter = fig.subplots(1, 2)
+    low = min(st["test"].min(), st["valid"].min())
+    high = max(st["test"].max(), st["valid"].max())
+    pad = max(0.01, 0.02 * (high - low))
+    bins = np.linspace(low - pad, min(high + pad, 1.0), 41)
+    hist.hist(st["test"], bins=bins, density=True, alpha=0.6,
+              label=f"classes (n={len(st['test'])})")  # fmt: skip
+    hist.hist(st["raw_test"], bins=bins, density=True, histtype="step", linewidth=1.5,
+              label=f"raw cells (n={len(st['raw_test'])})")  # fmt: skip
+    hist.set_xlabel("final test accuracy (seed mean)")
+    hist.set_ylabel("density")
+    hist.legend(fontsize="small", loc="upper left")
+    scatter.scatter(st["valid"], st["test"], s=6, alpha=0.5)
+    scatter.plot(bins[[0, -1]], bins[[0, -1]], color="grey", linewidth=0.8, linestyle="--")
+    scatter.set_xlabel("final valid accuracy (seed mean)")
+    scatter.set_ylabel("final test accuracy (seed mean)")
+    scatter.set_title(f"Spearman {st['valid_test']['Spearman']:.4f}", fontsize="medium")
+    name, covered = Path(table.source).name, f"{len(st['used'])} of {table.num_rows} rows"
+    fig.suptitle(f"{name}: {covered}, {table.num_seeds} seeds, epoch {table.num_epochs}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="png", dpi=120, metadata={"Software": None})
+    return path
+
+
+TIME_TEXT = """\
+Cells are trained in batches: one compiled program trains a chunk of (cell, seed) pairs at once.
+The wall time of each batch is measured (compilation excluded, `/chunks/seconds`) and
+apportioned to its pairs in proportion to their training FLOPs, so a pair's `train_seconds` is
+its share of a measured batch (docs/table.md, "Training time"): the time inside a batch on the
+hardware above, not the time of training one cell alone.
+
+Sum of `train_seconds` over the done pairs: {pairs:,.1f} s ({pair_hours:.3f} h). Measured batch
+time: {batches:,.1f} s (the difference, {padding:,.1f} s, is the share of the padding pairs that
+fill a last, short chunk). Compilation: {compile:,.1f} s. `total_compute_seconds`:
+{total:,.1f} s ({hours:.3f} h)."""
+
+CAVEAT_TEXT = """\
+Per-epoch curves come from one cosine schedule of {epochs} epochs; a query at epoch
+e < {epochs} reads that run's curve after e epochs, not the result of a run trained for e epochs
+(whose schedule would have decayed). NAS-Bench-101 found low rank correlation between short
+and full budgets (Spearman 0.365 between 36 and 108 epochs on its top 10%); treat early epochs
+as a learning-curve signal, not as a shorter benchmark."""
+
+
+def _f(x: float, digits: int = 4) -> str:
+    return f"{x:.{digits}f}" if np.isfinite(x) else "n/a"
+
+
+def _json(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    """A markdown table; "|" inside a cell (NB-201 strings) is escaped as the syntax needs."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |")
+    return lines + [""]
+
+
+def _selection(selection: Any) -> str:
+    """Which classes the table targets, in words, from attrs["selection"]."""
+    if not isinstance(selection, dict) or "merged" in selection:
+        return f"selection `{_json(selection)}`" if selection else "all classes"
+    words = []
+    if selection.get("cells") is not None or selection.get("fraction") is not None:
+        size = selection.get("cells") or f"a fraction {selection['fraction']} of the"
+        words.append(f"a uniform sample of {size} classes, sample seed {selection['sample_seed']}")
+    if selection.get("shard"):
+        i, n = selection["shard"]
+        words.append(f"shard {i}/{n} (classes {i}::{n} of the selection)")
+    return ", ".join(words) or "all classes"
+
+
+def _overview(table: Table, st: dict[str, Any]) -> list[str]:
+    a, space, total = table.attrs, table.space, table.num_rows
+    order = sorted(a["splits"], key=lambda k: ["train", "valid", "test", k].index(k))
+    seconds = float(a["total_compute_seconds"])
+    rows = [
+        ["space", f"`{a['space']}`: {space.num_cells:,} raw cells, {space.num_unique:,} classes; "
+         f"this table targets {total:,} classes ({_selection(a.get('selection'))})"],
+        ["dataset", f"`{a['dataset']}`, examples per split: "
+         + ", ".join(f"{k} {a['splits'][k]:,}" for k in order)],
+        ["preset", f"`{a['preset']}`"],
+        ["seeds", ", ".join(str(s) for s in a["seeds"])],
+        ["epochs", f"{a['epochs']} (one cosine schedule)"],
+        ["schema version", a["schema_version"]],
+        ["created", a["created"]],
+        ["rows done", f"{st['done']:,} of {total:,} ({100 * st['done'] / total:.1f}%)"],
+        ["raw cells covered", f"{len(st['raw_test']):,} of {space.num_cells:,} (by used rows)"],
+        ["chunks", f"{st['chunks']} finished `train_cells` calls of "
+         f"{a.get('chunk_classes', '?')} classes x {table.num_seeds} seeds"],
+        ["total compute", f"{seconds / 3600:.3f} h ({seconds:,.1f} s: batches "
+         f"{st['chunk_seconds']:,.1f} s + compilation {st['compile_seconds']:,.1f} s)"],
+        ["diverged", f"{st['diverged_pairs']} (cell, seed) pairs in {st['diverged_rows']} rows "
+         f"({st['all_diverged_rows']} rows with every seed diverged)"],
+        ["hardware", f"`{_json(a['hardware'])}`"],
+    ]  # fmt: skip
+    lines = ["## What the file is", "", *_table(["field", "value"], rows)]
+    lines += ["Training configuration (`TrainConfig`):", ""]
+    lines += _table(["field", "value"], [[k, f"`{_json(v)}`"] for k, v in a["config"].items()])
+    lines += ["Library versions:", ""]
+    return lines + _table(["package", "version"], [[k, v] for k, v in a["versions"].items()])
+
+
+def _distribution(st: dict[str, Any], png: str) -> list[str]:
+    lines = [
+        "## Accuracy distribution", "",
+        f"Final-epoch seed-mean accuracy over the {len(st['used'])} used classes, and test "
+        f"accuracy over their {len(st['raw_test']):,} raw cells (each class weighted by its "
+        "size).", "",
+    ]  # fmt: skip
+    rows = [[k, _f(st["means"][k]), *map(_f, q)] for k, q in st["quantiles"].items()]
+    lines += _table(["distribution", "mean", *(f"q{q}" for q in QUANTILES)], rows)
+    return lines + [f"![accuracy distribution]({png})", ""]
+
+
+def _best(table: Table, st: dict[str, Any]) -> list[str]:
+    rows = []
+    for rank, i in enumerate(st["best"], 1):
+        row = int(st["used"][i])
+        raw = int(table.row_raw[row])
+        q = table.query(raw)
+        rows.append([
+            rank, f"`{table.space.format(raw)}`", raw, st["members"][row],
+            f"{_f(st['test'][i])} ± {_f(st['test_std'][i])}", _f(st["valid"][i]),
+            st["seeds_used"][i], f"{q['params']:,}", f"{q['flops']:,}",
+            _f(q["train_seconds"], 3),
+        ])  # fmt: skip
+    header = ["#", "cell", "raw", "raw cells", "test acc", "valid acc", "seeds", "params",
+              "FLOPs", "train_seconds"]  # fmt: skip
+    return [
+        f"## Best {len(rows)} classes", "",
+        "By seed-mean final test accuracy. The cell is the class's trained representative; "
+        "mean ± std (ddof 0) over the seeds that did not diverge (`seeds`); train_seconds is "
+        "the seed mean.", "", *_table(header, rows),
+    ]  # fmt: skip
+
+
+def _correlations(st: dict[str, Any]) -> list[str]:
+    rows = [[f"{a} vs {b}", n, _f(rho)] for a, b, n, rho in st["seed_spearman"]]
+    rows.append(["mean", "", _f(st["seed_spearman_mean"])])
+    return [
+        "## Rank correlations", "",
+        "Seed-to-seed Spearman of final validation accuracy across done classes (those where "
+        "both seeds did not diverge):", "", *_table(["seeds", "classes", "Spearman"], rows),
+        f"Validation vs test, seed-mean final accuracy over {len(st['used'])} classes:", "",
+        *_table(["statistic", "value"], [[k, _f(v)] for k, v in st["valid_test"].items()]),
+    ]  # fmt: skip
+
+
+def _padding(st: dict[str, Any]) -> float:
+    """Batch time not apportioned to a real pair; float32 rounding of the shares is noise."""
+    diff = st["chunk_seconds"] - st["train_seconds_sum"]
+    return diff if abs(diff) >= 0.05 else 0.0
+
+
+def render_card(table: Table, st: dict[str, Any], png: str, card_command: str) -> str:
+    """The markdown card; `png` is the plot's path relative to the markdown file."""
+    a, total = table.attrs, table.num_rows
+    command = regenerate_command(a, table.source)
+    lines = [f"# Dataset card: `{Path(table.source).name}`", ""]
+    if st["done"] < total:
+        lines += [
+            f"> **Incomplete table: {st['done']} of {total} classes trained so far; generation "
+            f"continues (resume with: `{command}`).** `generate` trains rows in one fixed "
+            "shuffled order, so the rows done are a uniform random sample of the target "
+            "classes.", "",
+        ]  # fmt: skip
+    lines += [
+        f"Written by `nasbench-lite card` from the table file alone. Statistics cover the "
+        f"**{len(st['used'])} rows** that are trained and have a finite seed-mean accuracy "
+        f"({st['done']} of {total} rows done); rows not trained yet are left out everywhere.", "",
+        *_overview(table, st), *_distribution(st, png), *_best(table, st), *_correlations(st),
+        "## Training time", "",
+        TIME_TEXT.format(
+            pairs=st["train_seconds_sum"], pair_hours=st["train_seconds_sum"] / 3600,
+            batches=st["chunk_seconds"], padding=_padding(st),
+            compile=st["compile_seconds"], total=float(a["total_compute_seconds"]),
+            hours=float(a["total_compute_seconds"]) / 3600,
+        ), "",
+        "## Regenerating", "", "The table (the same command resumes a partial file):", "",
+        "```", command, "```", "", "This card:", "", "```", card_command, "```", "",
+        "## Caveat: epochs", "", CAVEAT_TEXT.format(epochs=table.num_epochs),
+        *_still_owed(table),
+    ]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def _still_owed(table: Table) -> list[str]:
+    """A section naming the default-preset table when this table used another preset."""
+    a = table.attrs
+    if a["preset"] == "default":
+        return []
+    name = f"{a['space']}_{a['dataset']}.h5"
+    device = a["hardware"].get("device_platform")
+    device = f"{device.upper()} " if isinstance(device, str) and device else ""
+    if (Path(table.source).parent / name).is_file():
+        status = f"exists next to this file (`{name}`) and has its own card"
+    else:
+        status = "has not been generated yet"
+    default = PRESETS["default"].to_dict()
+    differs = [
+        f"{k} {_json(v)} (default: {_json(default[k])})"
+        for k, v in a["config"].items()
+        if k in default and default[k] != v
+    ]
+    return [
+        "", "## Still owed", "",
+        f"The default-preset table (`data/{name}`, preset `default`, sized for one H200-class "
+        f"GPU) {status}; this card describes the {device}`{a['preset']}` preset table. Its "
+        f"training configuration differs from `default` in: "
+        f"{'; '.join(differs) or 'nothing but the preset name'}.",
+    ]  # fmt: skip
+
+
+def write_card(
+    table_path: str | Path, out: str | Path = "data/README.md", plot: str | Path | None = None
+) -> tuple[Path, Path]:
+    """Write the markdown card and its PNG plot; returns (markdown path, PNG path).
+    Raises FileNotFoundError / ValueError naming `table_path` (see `Table.open`)."""
+    table = Table.open(table_path)
+    md, png = card_paths(table_path, out, plot)
+    st = card_statistics(table)
+    plot_accuracy(table, st, png)
+    card_command = ["nasbench-lite", "card", str(table_path), "--out", str(out)]
+    if plot:
+        card_command += ["--plot", str(plot)]
+    rel = Path(os.path.relpath(png.resolve(), md.parent.resolve())).as_posix()
+    text = render_card(table, st, rel, shlex.join(card_command))
+    md.parent.mkdir(parents=True, exist_ok=True)
+    md.write_text(text)
+    log.debug("card of %s (%d of %d rows): %s, %s", table_path, st["done"], table.num_rows, md, png)
+    return md, png
+
+
+def cli_card(args: argparse.Namespace) -> int:
+    """`nasbench-lite card FILE [--out DIR_OR_MD] [--plot PNG]`."""
+    md, png = write_card(args.file, args.out, args.plot)
+    print(f"wrote {md} and {png}")
+    return 0

@@ -1,0 +1,218 @@
+"""Dataset card: statistics on the card equal independent computations; partial tables, errors."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import shlex
+import warnings
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from nasbench_lite.card import card_paths, regenerate_command, write_card
+from nasbench_lite.cli import build_parser, main
+from nasbench_lite.spaces import get_space
+from nasbench_lite.tablefile import CURVE_METRICS, base_attrs, write_table
+
+SPACE = get_space("nb201")
+ROWS, SEEDS, EPOCHS = 40, 3, 3
+COMMAND = (
+    "/opt/env/bin/nasbench-lite -v generate --space nb201 --dataset mnist1d --preset small "
+    "--seeds 3 --cells 40 --sample-seed 3 --out data/t.h5"
+)
+
+
+def build(path, *, done_rows=25, preset="small", command=COMMAND, seed=0):
+    """A synthetic table of ROWS sampled classes; the first `done_rows` rows are trained.
+    Row 2 seed 1 diverged, row 5 diverged in every seed. Returns the arrays written."""
+    rng = np.random.default_rng(seed)
+    classes = np.sort(SPACE.sample_classes(np.random.default_rng(3), ROWS))
+    quality = rng.uniform(0.2, 0.95, ROWS)
+    shape = (ROWS, SEEDS, EPOCHS)
+    noise = rng.normal(0, 0.03, shape)
+    ramp = np.linspace(0.5, 1.0, EPOCHS)
+    curves = {m: rng.random(shape) for m in CURVE_METRICS}
+    curves["valid_acc"] = quality[:, None, None] * ramp + noise
+    curves["test_acc"] = curves["valid_acc"] + rng.normal(0, 0.02, shape)
+    curves = {m: v.astype(np.float32) for m, v in curves.items()}
+    diverged = np.zeros((ROWS, SEEDS), bool)
+    diverged[2, 1] = diverged[5] = True
+    done = np.arange(ROWS) < done_rows
+    seconds = rng.uniform(1, 3, (ROWS, SEEDS)).astype(np.float32)
+    for m in CURVE_METRICS:
+        curves[m][diverged] = np.nan
+        curves[m][~done] = np.nan
+    seconds[~done] = np.nan
+    attrs = base_attrs(
+        space="nb201", dataset="mnist1d", seeds=list(range(SEEDS)), epochs=EPOCHS,
+        preset=preset, config={"channels": 8, "epochs": EPOCHS, "batch_size": 50},
+        splits={"train": 1000, "valid": 1000, "test": 1000},
+        hardware={"device_platform": "cpu", "device_kind": "cpu"}, command=command,
+    )  # fmt: skip
+    attrs["selection"] = {"cells": ROWS, "fraction": None, "sample_seed": 3, "shard": None}
+    attrs["chunk_classes"] = 5
+    chunks = done_rows // 5
+    chunk_seconds = np.array([seconds[5 * c : 5 * c + 5].sum() for c in range(chunks)])
+    compile_seconds = np.full(chunks, 4.0)
+    attrs["total_compute_seconds"] = float(chunk_seconds.sum() + compile_seconds.sum())
+    arrays = dict(
+        row_raw=np.asarray(SPACE.representatives)[classes], curves=curves,
+        train_seconds=seconds, params=rng.integers(1000, 5000, ROWS),
+        flops=rng.integers(10**5, 10**6, ROWS), diverged=diverged, attrs=attrs, done=done,
+        chunk=np.where(done, np.arange(ROWS) // 5, -1), chunk_seconds=chunk_seconds,
+        chunk_compile_seconds=compile_seconds, chunk_pairs=np.full(chunks, 5 * SEEDS),
+    )  # fmt: skip
+    write_table(path, **arrays)
+    return arrays
+
+
+def table_rows(text: str, first_cell: str) -> list[list[str]]:
+    """Cells of every markdown table line whose first cell matches `first_cell` (a regex)."""
+    out = []
+    for line in text.splitlines():
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+        if cells and re.fullmatch(first_cell, cells[0]):
+            out.append(cells)
+    return out
+
+
+@pytest.fixture(scope="module")
+def partial(tmp_path_factory):
+    root = tmp_path_factory.mktemp("card")
+    arrays = build(root / "t.h5")
+    md, png = write_card(root / "t.h5", root / "out")
+    return arrays, md.read_text(), md, png
+
+
+def test_card_statistics_match_independent_computation(partial):
+    arrays, text, md, png = partial
+    done = arrays["done"]
+    final = {m: arrays["curves"][m][:, :, -1] for m in ("valid_acc", "test_acc")}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # rows not done are all NaN
+        mean = {m: np.nanmean(v, axis=1).astype(np.float64) for m, v in final.items()}
+    used = np.flatnonzero(done & np.isfinite(mean["test_acc"]))
+    assert len(used) == 24  # 25 done, row 5 diverged in every seed
+    assert f"Statistics cover the **{len(used)} rows**" in text
+    assert "| rows done | 25 of 40 (62.5%) |" in text
+    assert "| diverged | 4 (cell, seed) pairs in 2 rows (1 rows with every seed diverged) |" in text
+    # Seed-to-seed Spearman of final validation accuracy, pair by pair and the mean.
+    rhos = []
+    for a, b in itertools.combinations(range(SEEDS), 2):
+        v = final["valid_acc"][done]
+        both = np.isfinite(v[:, a]) & np.isfinite(v[:, b])
+        rho = stats.spearmanr(v[both, a], v[both, b])[0]
+        rhos.append(rho)
+        assert table_rows(text, f"{a} vs {b}") == [[f"{a} vs {b}", str(both.sum()), f"{rho:.4f}"]]
+    assert table_rows(text, "mean")[0][2] == f"{np.mean(rhos):.4f}"
+    valid, test = mean["valid_acc"][used], mean["test_acc"][used]
+    for name, fn in (("Spearman", stats.spearmanr), ("Pearson", stats.pearsonr),
+                     ("Kendall tau", stats.kendalltau)):  # fmt: skip
+        assert table_rows(text, name) == [[name, f"{fn(valid, test)[0]:.4f}"]]
+    # Quantiles over classes and over raw cells weighted by class size.
+    q = (0, 5, 25, 50, 75, 95, 100)
+    members = np.bincount(SPACE.canonical_ids)[SPACE.canonical_ids[arrays["row_raw"][used]]]
+    weighted = np.repeat(test, members)
+    for name, values in (("test acc, classes", test), ("test acc, raw cells", weighted)):
+        expected = [f"{values.mean():.4f}", *(f"{x:.4f}" for x in np.percentile(values, q))]
+        assert table_rows(text, name) == [[name, *expected]]
+    assert f"| raw cells covered | {members.sum()} of 15,625 (by used rows) |" in text
+    # The best ten classes, in order, as escaped NB-201 strings with mean ± std.
+    best = table_rows(text, r"\d+")
+    order = used[np.argsort(-test)][:10]
+    assert len(best) == 10
+    for rank, (cells, row) in enumerate(zip(best, order, strict=True), 1):
+        seeds = final["test_acc"][row][np.isfinite(final["test_acc"][row])]
+        arch = SPACE.format(int(arrays["row_raw"][row])).replace("|", "\\|")
+        assert cells[:3] == [str(rank), f"`{arch}`", str(arrays["row_raw"][row])]
+        assert cells[4] == f"{seeds.astype(np.float64).mean():.4f} ± {seeds.std():.4f}"
+        assert cells[6] == str(len(seeds))
+    pair_seconds = np.nansum(arrays["train_seconds"][done].astype(np.float64))
+    assert f"Sum of `train_seconds` over the done pairs: {pair_seconds:,.1f} s" in text
+    hours = arrays["attrs"]["total_compute_seconds"] / 3600
+    assert f"| total compute | {hours:.3f} h" in text
+    assert f"| chunks | {25 // 5} finished" in text
+
+
+def test_card_partial_line_commands_and_plot(partial):
+    _, text, md, png = partial
+    resume = (
+        "nasbench-lite generate --space nb201 --dataset mnist1d --preset small --seeds 3 "
+        "--cells 40 --sample-seed 3 --out data/t.h5"
+    )
+    assert (
+        f"> **Incomplete table: 25 of 40 classes trained so far; generation continues "
+        f"(resume with: `{resume}`).**" in text
+    )
+    assert f"```\n{resume}\n```" in text
+    assert f"nasbench-lite card {md.parent.parent / 't.h5'} --out {md.parent}" in text
+    assert md.name == "README.md" and png == md.parent / "t_accuracy.png"
+    assert "![accuracy distribution](t_accuracy.png)" in text
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+    assert "schedule of 3 epochs" in text
+    assert "## Still owed" in text and "`data/nb201_mnist1d.h5`" in text
+    assert "describes the CPU `small` preset table" in text
+    assert "channels 8 (default: 16)" in text
+
+
+def test_complete_default_table_has_no_partial_or_owed_lines(tmp_path):
+    build(tmp_path / "d.h5", done_rows=ROWS, preset="default", command="")
+    md, png = write_card(tmp_path / "d.h5", tmp_path / "card.md", plot=tmp_path / "p" / "a.png")
+    text = md.read_text()
+    assert "Incomplete" not in text and "Still owed" not in text
+    assert "| rows done | 40 of 40 (100.0%) |" in text
+    assert "![accuracy distribution](p/a.png)" in text and png.stat().st_size > 0
+
+
+def test_regenerate_command_round_trips_through_the_parser():
+    attrs = base_attrs(space="nb201", dataset="mnist1d", seeds=[0, 1], epochs=7, preset="tiny")
+    attrs["selection"] = {"cells": None, "fraction": 0.25, "sample_seed": 9, "shard": [1, 4]}
+    command = regenerate_command(attrs, "x y.h5")
+    words = shlex.split(command)
+    assert words[:2] == ["nasbench-lite", "generate"]
+    args = build_parser().parse_args(words[1:])
+    assert (args.space, args.dataset, args.preset, args.out) == (
+        "nb201",
+        "mnist1d",
+        "tiny",
+        "x y.h5",
+    )
+    assert (args.seeds, args.epochs, args.fraction, args.cells) == (2, 7, 0.25, None)
+    assert (args.sample_seed, args.shard) == (9, "1/4")
+    attrs["command"] = "python -m nasbench_lite merge out.h5 a.h5 b.h5"
+    assert regenerate_command(attrs, "out.h5") == "nasbench-lite merge out.h5 a.h5 b.h5"
+
+
+def test_missing_file_is_named(tmp_path, capsys):
+    missing = tmp_path / "nope.h5"
+    with pytest.raises(FileNotFoundError, match="nope.h5"):
+        write_card(missing, tmp_path)
+    assert main(["card", str(missing), "--out", str(tmp_path)]) == 2
+    assert str(missing) in capsys.readouterr().err
+    assert not (tmp_path / "README.md").exists()
+
+
+def test_cli_writes_card_and_reports_paths(tmp_path, capsys):
+    build(tmp_path / "t.h5", done_rows=10)
+    build(tmp_path / "nb201_mnist1d.h5", done_rows=ROWS, preset="default")
+    assert main(["card", str(tmp_path / "t.h5"), "--out", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert str(tmp_path / "o" / "README.md") in out and "t_accuracy.png" in out
+    text = (tmp_path / "o" / "README.md").read_text()
+    assert "10 of 40 classes trained so far" in text
+    assert "exists next to this file (`nb201_mnist1d.h5`)" in text
+    assert "has not been generated yet" not in text
+
+
+def test_errors_for_bad_out_and_too_few_rows(tmp_path):
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(ValueError, match="notes.txt: neither a directory nor a .md file"):
+        card_paths(tmp_path / "t.h5", tmp_path / "notes.txt")
+    build(tmp_path / "t.h5", done_rows=2)  # the least a card accepts: 2 usable rows
+    write_card(tmp_path / "t.h5", tmp_path / "ok.md")
+    build(tmp_path / "u.h5", done_rows=1)
+    with pytest.raises(ValueError, match=r"u\.h5: 1 trained rows .* at least 2"):
+        write_card(tmp_path / "u.h5", tmp_path / "bad.md")
+    assert not (tmp_path / "bad.md").exists()
