@@ -65,10 +65,10 @@ def single_cell_args(config, cell: np.ndarray, data) -> tuple:
     """Arguments of ``make_train``'s train(key, cell, lr_scale, *splits), splits on device."""
     import jax
 
-    from nasbench_lite.train import _splits, pair_keys
+    from nasbench_lite.train import pair_keys, splits
 
-    splits = tuple(jax.device_put(s) for s in _splits(data, config))
-    return (pair_keys(np.array([0]))[0], cell, np.float32(1.0), *splits)
+    arrays = tuple(jax.device_put(s) for s in splits(data, config))
+    return (pair_keys(np.array([0]))[0], cell, np.float32(1.0), *arrays)
 
 
 def run_each(compiled, args: tuple, cells: np.ndarray) -> float:

@@ -103,7 +103,7 @@ class TrainResult:
     compile_seconds: float  # 0 when this process had already compiled the same program
 
 
-def _splits(data, config: TrainConfig) -> tuple[np.ndarray, ...]:
+def splits(data, config: TrainConfig) -> tuple[np.ndarray, ...]:
     """The six split arrays, cut to the config's example limits."""
     n, m = config.train_examples, config.eval_examples
     return (
@@ -265,8 +265,8 @@ def train_cells(config: TrainConfig, cells, seeds, data, lr_scale=None) -> Train
     if n == 0:
         raise ValueError("train_cells needs at least one (cell, seed) pair")
     scale = np.ones(n, np.float32) if lr_scale is None else np.asarray(lr_scale, np.float32)
-    splits = _splits(data, config)
-    _check_batch(config, splits[0].shape[0])
+    arrays = splits(data, config)
+    _check_batch(config, arrays[0].shape[0])
 
     devices = tuple(jax.local_devices())
     padded = -(-n // len(devices)) * len(devices)
@@ -275,7 +275,7 @@ def train_cells(config: TrainConfig, cells, seeds, data, lr_scale=None) -> Train
         pair_keys(np.concatenate([seeds, np.repeat(seeds[-1:], pad)])),
         np.concatenate([cells, np.repeat(cells[-1:], pad, axis=0)]),
         np.concatenate([scale, np.repeat(scale[-1:], pad)]),
-        *splits,
+        *arrays,
     )
     start = time.perf_counter()
     compiled = _compiled(config, data.num_classes, devices, args)

@@ -19,10 +19,10 @@ from nasbench_lite.train import (
     CURVES,
     PRESETS,
     TrainConfig,
-    _splits,
     get_preset,
     make_train,
     pair_keys,
+    splits,
     train_cells,
     train_one,
 )
@@ -57,7 +57,7 @@ def train_reference(config: TrainConfig, cell, seed: int, data) -> np.ndarray:
     net = reference_network(cell, config.channels, config.cells_per_stage, config.stages, 10)
     train = jax.jit(make_train(config, data.num_classes, network=net))
     key = pair_keys(np.array([seed]))[0]
-    return np.asarray(train(key, np.asarray(cell), 1.0, *_splits(data, config)))
+    return np.asarray(train(key, np.asarray(cell), 1.0, *splits(data, config)))
 
 
 def metrics_of(result, i: int) -> np.ndarray:
