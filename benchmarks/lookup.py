@@ -114,10 +114,13 @@ def child(kind: str, path: str, quick: bool) -> dict:
     n_single = 20_000 if quick else 200_000
     n_vector = 1_000_000
     if kind == "table":
-        raws = store.row_raw[rng.integers(0, store.num_rows, n_single)].tolist()
+        # Only trained rows: a partial table (generation still running) refuses the others.
+        trained = np.flatnonzero(store.done)
+        raws = store.row_raw[trained[rng.integers(0, len(trained), n_single)]].tolist()
         lookup_us = _per_call_us(lambda r: store.lookup(r, "valid_acc"), raws)
         query_us = _per_call_us(store.query, raws[: n_single // 10])
-        vec = np.flatnonzero(store.raw_to_row >= 0)
+        rows = store.raw_to_row
+        vec = np.flatnonzero((rows >= 0) & store.done[np.maximum(rows, 0)])
         vec = vec[rng.integers(0, len(vec), n_vector)]
         store.values("valid_acc", vec[:1000])
         started = time.perf_counter()
