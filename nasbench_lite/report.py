@@ -161,16 +161,9 @@ def plots_section(plots: Mapping[str, Sequence[Path]], out_dir: Path) -> list[st
 
 def library_versions() -> dict[str, str]:
     """Python and the versions of the libraries a comparison depends on (no imports)."""
-    import platform
-    from importlib import metadata
+    from nasbench_lite.tablefile import library_versions as versions_of
 
-    versions = {"python": platform.python_version()}
-    for name in ("nasbench-lite", "numpy", "scipy", "pandas", "matplotlib"):
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
+    return versions_of(("nasbench-lite", "numpy", "scipy", "pandas", "matplotlib"))
 
 
 def describe_run(

@@ -22,7 +22,8 @@ from nasbench_lite.spaces.subspace import SubSpace
 from nasbench_lite.strategy import make_strategy
 
 _EVALS = re.compile(r"(\d+)\s*evals?")
-_COLUMNS = [
+# The columns of results.csv, one row per finished evaluation (the public contract).
+RESULT_COLUMNS = (
     "strategy",
     "seed",
     "sim_seconds",
@@ -30,7 +31,7 @@ _COLUMNS = [
     "incumbent_valid",
     "incumbent_test",
     "regret",
-]
+)
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,7 @@ class Trajectory:
                 "incumbent_test": self.incumbent_test,
                 "regret": self.regret,
             },
-            columns=_COLUMNS,
+            columns=list(RESULT_COLUMNS),
         )
 
 

@@ -18,16 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-RESULT_COLUMNS = (
-    "strategy",
-    "seed",
-    "sim_seconds",
-    "evals",
-    "incumbent_valid",
-    "incumbent_test",
-    "regret",
-)
-
+from nasbench_lite.runner import RESULT_COLUMNS
 
 WILCOXON_COLUMNS = [
     "strategy",

@@ -55,10 +55,10 @@ def dataset_specs(
     return specs
 
 
-def library_versions() -> dict[str, str]:
+def library_versions(packages: tuple[str, ...] = VERSION_PACKAGES) -> dict[str, str]:
     """Python and library versions, read from package metadata (imports nothing heavy)."""
     versions = {"python": platform.python_version()}
-    for name in VERSION_PACKAGES:
+    for name in packages:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

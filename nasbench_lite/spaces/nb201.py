@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from nasbench_lite.spaces import nb201_canonical, nb201_cells, nb201_encodings
+from nasbench_lite.spaces.checks import check_count, check_rng
 from nasbench_lite.spaces.subspace import SubSpace
 
 _NUM_NEIGHBOURS = nb201_cells.NUM_EDGES * (nb201_cells.NUM_OPS - 1)  # 24
@@ -144,20 +145,20 @@ class NB201Space:
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """`n` raw indices drawn uniformly (with replacement) over raw cells: int64 (n,)."""
-        _check_rng(rng)
-        return rng.integers(0, self.num_cells, size=_check_count(n), dtype=np.int64)
+        check_rng(rng)
+        return rng.integers(0, self.num_cells, size=check_count(n), dtype=np.int64)
 
     def sample_classes(self, rng: np.random.Generator, n: int, replace: bool = False) -> np.ndarray:
         """`n` class ids drawn uniformly over classes: int64 (n,), distinct unless `replace`."""
-        _check_rng(rng)
-        n = _check_count(n)
+        check_rng(rng)
+        n = check_count(n)
         if not replace and n > self.num_unique:
             raise ValueError(f"cannot draw {n} distinct classes: the space has {self.num_unique}")
         return rng.choice(self.num_unique, size=n, replace=replace).astype(np.int64)
 
     def mutate(self, rng: np.random.Generator, raw: Any) -> int:
         """Raw index of a copy of `raw` with one uniformly chosen edge set to another op."""
-        _check_rng(rng)
+        check_rng(rng)
         cell = self.cell(raw)
         edge = int(rng.integers(self.num_edges))
         # Adding 1..4 modulo 5 picks uniformly among the four other ops.
@@ -218,18 +219,3 @@ class NB201Space:
 
     def __repr__(self) -> str:
         return f"NB201Space(num_cells={self.num_cells})"
-
-
-def _check_rng(rng: Any) -> None:
-    # An int seed here would be a seed silently ignored or a hidden global stream; refuse it.
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(
-            f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), "
-            f"got {type(rng).__name__}"
-        )
-
-
-def _check_count(n: Any) -> int:
-    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"sample size {n!r} is not a non-negative integer")
-    return int(n)

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from nasbench_lite.spaces.checks import check_count, check_rng
+
 
 class SubSpace:
     """The cells of `space` marked in `allowed`, behind the same methods as the space.
@@ -87,15 +89,15 @@ class SubSpace:
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """`n` raw indices drawn uniformly (with replacement) over allowed cells: int64 (n,)."""
-        _check_rng(rng)
-        picks = rng.integers(0, self.num_allowed, size=_check_count(n), dtype=np.int64)
+        check_rng(rng)
+        picks = rng.integers(0, self.num_allowed, size=check_count(n), dtype=np.int64)
         return self.allowed_raws[picks]
 
     def sample_classes(self, rng: np.random.Generator, n: int, replace: bool = False) -> np.ndarray:
         """`n` class ids drawn uniformly over classes with an allowed cell: int64 (n,),
         distinct unless `replace`."""
-        _check_rng(rng)
-        n = _check_count(n)
+        check_rng(rng)
+        n = check_count(n)
         if not replace and n > self.num_allowed_classes:
             raise ValueError(
                 f"cannot draw {n} distinct classes: the restricted space has "
@@ -113,7 +115,7 @@ class SubSpace:
     def mutate(self, rng: np.random.Generator, raw: Any) -> int:
         """A uniformly chosen allowed one-edge edit of `raw` (a raw index); if `raw` has none,
         a uniformly chosen allowed cell other than `raw` (a restart rather than a repeat)."""
-        _check_rng(rng)
+        check_rng(rng)
         raw = self._raw(raw)
         low = self._start_list[raw]
         count = self._start_list[raw + 1] - low
@@ -202,18 +204,3 @@ def _neighbour_table(space: Any) -> np.ndarray:
 def _frozen(array: np.ndarray) -> np.ndarray:
     array.setflags(write=False)
     return array
-
-
-def _check_rng(rng: Any) -> None:
-    # The same rule as the full space: an int seed would be a seed silently ignored.
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(
-            f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), "
-            f"got {type(rng).__name__}"
-        )
-
-
-def _check_count(n: Any) -> int:
-    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"sample size {n!r} is not a non-negative integer")
-    return int(n)
