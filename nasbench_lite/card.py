@@ -159,8 +159,8 @@ its share of a measured batch (docs/table.md, "Training time"): the time inside 
 hardware above, not the time of training one cell alone.
 
 Sum of `train_seconds` over the done pairs: {pairs:,.1f} s ({pair_hours:.3f} h). Measured batch
-time: {batches:,.1f} s (the difference, {padding:,.1f} s, is the share of the padding pairs that
-fill a last, short chunk). Compilation: {compile:,.1f} s. `total_compute_seconds`:
+time: {batches:,.1f} s (the difference, {padding:,.1f} s, is the share of padding pairs that
+fill a last, short chunk and of chunks whose rows were reset and trained again). Compilation: {compile:,.1f} s. `total_compute_seconds`:
 {total:,.1f} s ({hours:.3f} h)."""
 
 CAVEAT_TEXT = """\
@@ -279,7 +279,8 @@ def _correlations(st: dict[str, Any]) -> list[str]:
 
 
 def _padding(st: dict[str, Any]) -> float:
-    """Batch time not apportioned to a real pair; float32 rounding of the shares is noise."""
+    """Batch time not in any done pair's share (padding, retrained rows); float32 rounding of
+    the shares is noise."""
     diff = st["chunk_seconds"] - st["train_seconds_sum"]
     return diff if abs(diff) >= 0.05 else 0.0
 
