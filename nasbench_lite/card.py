@@ -160,8 +160,8 @@ hardware above, not the time of training one cell alone.
 
 Sum of `train_seconds` over the done pairs: {pairs:,.1f} s ({pair_hours:.3f} h). Measured batch
 time: {batches:,.1f} s (the difference, {padding:,.1f} s, is the share of padding pairs that
-fill a last, short chunk and of chunks whose rows were reset and trained again). Compilation: {compile:,.1f} s. `total_compute_seconds`:
-{total:,.1f} s ({hours:.3f} h)."""
+fill a last, short chunk and of chunks whose rows were reset and trained again).
+Compilation: {compile:,.1f} s. `total_compute_seconds`: {total:,.1f} s ({hours:.3f} h)."""
 
 CAVEAT_TEXT = """\
 Per-epoch curves come from one cosine schedule of {epochs} epochs; a query at epoch

@@ -20,7 +20,9 @@ import pytest
 from nasbench_lite.cli import main
 from nasbench_lite.executors import ChunkJob, make_executor
 from nasbench_lite.generate import (
+    DEFAULT_CHUNK,
     GenerateConfig,
+    default_chunk,
     generate,
     merge,
     open_or_create,
@@ -291,3 +293,11 @@ def test_missing_ray_gives_install_hint(tmp_path, monkeypatch, capsys):
     assert main(["generate", *CLI_ARGS, "--executor", "ray", "--out", str(tmp_path / "r.h5")]) == 2
     assert "nasbench-lite[ray]" in capsys.readouterr().err
     assert not (tmp_path / "r.h5").exists()
+
+
+def test_default_chunk_is_small_on_a_cpu_and_large_on_an_accelerator(monkeypatch):
+    import jax
+
+    assert default_chunk() == DEFAULT_CHUNK["cpu"] == 4
+    monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
+    assert default_chunk() == DEFAULT_CHUNK["accelerator"] == 64
