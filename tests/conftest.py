@@ -16,6 +16,12 @@ from nasbench_lite.table import Table
 from nasbench_lite.tablefile import CURVE_METRICS, base_attrs, write_table
 
 
+@pytest.fixture(scope="session")
+def space():
+    """The nb201 space (every test file that needs it shares this one)."""
+    return get_space("nb201")
+
+
 def synthetic_table(
     seed: int = 0,
     num_seeds: int = 3,

@@ -22,11 +22,6 @@ VALID = (
 )
 
 
-@pytest.fixture(scope="module")
-def space():
-    return get_space("nb201")
-
-
 def digits(raw: int) -> list[int]:
     """Base-5 digits of `raw`, most significant first, computed the slow way."""
     out = []

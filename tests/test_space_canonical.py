@@ -19,11 +19,6 @@ from nasbench_lite.spaces.nb201_cells import EDGES
 ALL = np.arange(15625)
 
 
-@pytest.fixture(scope="module")
-def space():
-    return get_space("nb201")
-
-
 def evaluate_all_cells(dim: int = 8, seed: int = 0, separate_shared: bool = True) -> np.ndarray:
     """Output of every cell on one random input with stand-in ops: float64 (15625, dim).
 

@@ -16,17 +16,11 @@ import re
 import numpy as np
 import pytest
 
-from nasbench_lite.spaces import get_space
 from nasbench_lite.spaces.nb201_canonical import nb201_unique_str
 from nasbench_lite.spaces.nb201_cells import EDGES, OPS
 
 ALL = np.arange(15625)
 FIXES = ("drop_zero", "flatten", "distribute")
-
-
-@pytest.fixture(scope="module")
-def space():
-    return get_space("nb201")
 
 
 @pytest.fixture(scope="module")

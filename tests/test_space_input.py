@@ -15,11 +15,6 @@ from nasbench_lite.spaces import get_space
 OPS = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
 
 
-@pytest.fixture(scope="module")
-def space():
-    return get_space("nb201")
-
-
 BAD_STRINGS = [
     ("|none~0|+|none~0|none~1|", "has 2 node groups separated by '+', expected 3"),
     ("none~0|+|none~0|none~1|+|none~0|none~1|none~2|", "node 1 group 'none~0|' is not enclosed"),

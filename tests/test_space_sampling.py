@@ -7,18 +7,11 @@ import re
 import numpy as np
 import pytest
 
-from nasbench_lite.spaces import get_space
-
 ALL = np.arange(15625)
 VALID = (
     "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|"
     "+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
 )
-
-
-@pytest.fixture(scope="module")
-def space():
-    return get_space("nb201")
 
 
 def test_neighbours_brute_force(space):

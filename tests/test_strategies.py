@@ -14,15 +14,9 @@ import pytest
 from conftest import write_strategy_package
 
 from nasbench_lite.runner import run_search
-from nasbench_lite.spaces import get_space
 from nasbench_lite.strategy import available_strategies, get_strategy, make_strategy
 
 OURS = ["local_search", "random_sampling", "random_search", "regularized_evolution"]
-
-
-@pytest.fixture(scope="module")
-def space():
-    return get_space("nb201")
 
 
 def run_loop(strategy, objective, n: int, seed: int) -> list[int]:

@@ -7,15 +7,10 @@ import numpy as np
 import pytest
 from scipy.stats import chisquare
 
-from nasbench_lite.spaces import Space, get_space
+from nasbench_lite.spaces import Space
 from nasbench_lite.spaces.subspace import SubSpace
 
 N = 15625
-
-
-@pytest.fixture(scope="module")
-def space():
-    return get_space("nb201")
 
 
 @pytest.fixture(scope="module")
