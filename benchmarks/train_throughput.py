@@ -102,9 +102,7 @@ def sequential_plain(config, cells: np.ndarray, data) -> Row:
 
     seconds = compile_seconds = 0.0
     for cell in cells:
-        net = reference_network(
-            cell, config.channels, config.cells_per_stage, config.stages, data.num_classes
-        )
+        net = reference_network(cell, config, data.num_classes)
         args = single_cell_args(config, cell, data)
         start = time.perf_counter()
         train = jax.jit(make_train(config, data.num_classes, network=net))

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from nasbench_lite.table import Table
-from nasbench_lite.train import PRESETS
+from nasbench_lite.train import PRESETS, TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -227,7 +227,8 @@ def _overview(table: Table, st: dict[str, Any]) -> list[str]:
     ]  # fmt: skip
     lines = ["## What the file is", "", *_table(["field", "value"], rows)]
     lines += ["Training configuration (`TrainConfig`):", ""]
-    lines += _table(["field", "value"], [[k, f"`{_json(v)}`"] for k, v in a["config"].items()])
+    config = TrainConfig.from_dict(a["config"]).to_dict()  # older files: later fields' defaults
+    lines += _table(["field", "value"], [[k, f"`{_json(v)}`"] for k, v in config.items()])
     lines += ["Library versions:", ""]
     return lines + _table(["package", "version"], [[k, v] for k, v in a["versions"].items()])
 
@@ -332,8 +333,8 @@ def _still_owed(table: Table) -> list[str]:
     default = PRESETS["default"].to_dict()
     differs = [
         f"{k} {_json(v)} (default: {_json(default[k])})"
-        for k, v in a["config"].items()
-        if k in default and default[k] != v
+        for k, v in TrainConfig.from_dict(a["config"]).to_dict().items()
+        if default[k] != v
     ]
     return [
         "", "## Still owed", "",

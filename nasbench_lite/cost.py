@@ -50,9 +50,10 @@ def network_cost(config, cell, input_shape: tuple[int, ...], num_classes: int) -
     for stage in range(config.stages):
         if stage > 0:
             wide, small = config.channels * 2**stage, _halve(spatial)
-            conv(taps3, width, wide, small)  # conv_a, stride 2
-            conv(taps3, wide, wide, small)  # conv_b
-            conv(1, width, wide, small)  # shortcut
+            if config.reduction == "residual":
+                conv(taps3, width, wide, small)  # conv_a, stride 2
+                conv(taps3, wide, wide, small)  # conv_b
+            conv(1, width, wide, small)  # shortcut (the whole "pool" reduction)
             width, spatial = wide, small
         for _ in range(config.cells_per_stage):
             for e in range(len(EDGES)):

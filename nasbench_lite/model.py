@@ -204,11 +204,34 @@ class Reduction(nn.Module):
         return y + shortcut
 
 
+class PoolReduction(nn.Module):
+    """The residual block's shortcut alone: 2-wide stride-2 average pool, then a 1x1 conv.
+
+    Halves the resolution and doubles the channels with no spatial convolution, so the
+    network's only spatial processing outside the cells is the stem.
+    """
+
+    channels: int
+    conv_type: Callable[..., nn.Module] = Conv
+    pool: Callable[..., jnp.ndarray] = avg_pool
+
+    @nn.compact
+    def __call__(self, x: jnp.ndarray, train: bool) -> jnp.ndarray:
+        del train  # no batch norm
+        return self.conv_type(self.channels, (1,) * (x.ndim - 2), name="shortcut")(
+            self.pool(x, 2, 2)
+        )
+
+
+REDUCTIONS = {"residual": Reduction, "pool": PoolReduction}
+
+
 class Network(nn.Module):
     """Stem -> (cells, reduction) per stage -> norm/ReLU -> global average pool -> dense.
 
     Stage s has ``cells_per_stage`` cells of ``channels * 2**s`` channels; a reduction
-    block halves the resolution and doubles the channels between stages. ``cell_type``
+    block (``reduction``: a key of ``REDUCTIONS``) halves the resolution and doubles the
+    channels between stages. ``cell_type``
     builds a cell (``cell_type(width, name=...)``), ``conv_type`` a bias-free conv and
     ``pool`` the shortcut's average pool, so the reference network can swap in plain
     Flax layers under the same parameter names.
@@ -218,6 +241,7 @@ class Network(nn.Module):
     cells_per_stage: int
     stages: int
     num_classes: int
+    reduction: str = "residual"
     cell_type: Callable[..., nn.Module] = MaskedCell
     conv_type: Callable[..., nn.Module] = Conv
     pool: Callable[..., jnp.ndarray] = avg_pool
@@ -230,7 +254,8 @@ class Network(nn.Module):
         for stage in range(self.stages):
             width = self.channels * 2**stage
             if stage > 0:
-                x = Reduction(width, self.conv_type, self.pool, name=f"reduce_{stage}")(x, train)
+                block = REDUCTIONS[self.reduction]
+                x = block(width, self.conv_type, self.pool, name=f"reduce_{stage}")(x, train)
             for k in range(self.cells_per_stage):
                 x = self.cell_type(width, name=f"cell_{stage}_{k}")(x, cell, train)
         x = nn.relu(batch_norm(train, name="head_norm")(x))

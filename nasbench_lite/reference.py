@@ -68,10 +68,8 @@ class _ConvEdge(nn.Module):
         return ReLUConvNorm(self.channels, kernel, conv_type=flax_conv, name=self.op)(x, train)
 
 
-def reference_network(
-    ops, channels: int, cells_per_stage: int, stages: int, num_classes: int
-) -> Network:
-    """The NB-201 skeleton with a plain cell fixed to ``ops``."""
+def reference_network(ops, config, num_classes: int) -> Network:
+    """The network of ``config`` (a ``TrainConfig``) with a plain cell fixed to ``ops``."""
 
     fixed = tuple(int(o) for o in ops)
 
@@ -79,10 +77,11 @@ def reference_network(
         return ReferenceCell(width, fixed, name=name)
 
     return Network(
-        channels,
-        cells_per_stage,
-        stages,
+        config.channels,
+        config.cells_per_stage,
+        config.stages,
         num_classes,
+        reduction=config.reduction,
         cell_type=cell_type,
         conv_type=flax_conv,
         pool=flax_pool,

@@ -34,6 +34,7 @@ class TrainConfig:
     channels: int = 16  # width of the first stage; doubled at each reduction
     cells_per_stage: int = 1
     stages: int = 3
+    reduction: str = "residual"  # between stages: "residual" (NB-201's block) or "pool"
     epochs: int = 12
     batch_size: int = 128
     learning_rate: float = 0.1  # peak of the cosine schedule
@@ -43,6 +44,16 @@ class TrainConfig:
     eval_batch_size: int = 500
     train_examples: int | None = None  # use only the first N training examples; None: all
     eval_examples: int | None = None  # evaluate on the first N valid/test examples; None: all
+
+    def __post_init__(self) -> None:
+        if self.reduction not in ("residual", "pool"):
+            raise ValueError(
+                f"TrainConfig.reduction must be 'residual' or 'pool', got {self.reduction!r}"
+            )
+        for name in ("channels", "cells_per_stage", "stages", "epochs", "batch_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"TrainConfig.{name} must be a positive int, got {value!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -134,7 +145,13 @@ def make_train(config: TrainConfig, num_classes: int, network=None):
     from nasbench_lite.model import Network
 
     if network is None:
-        network = Network(config.channels, config.cells_per_stage, config.stages, num_classes)
+        network = Network(
+            config.channels,
+            config.cells_per_stage,
+            config.stages,
+            num_classes,
+            reduction=config.reduction,
+        )
 
     def cross_entropy(logits, labels):
         return optax.softmax_cross_entropy_with_integer_labels(logits, labels)

@@ -167,6 +167,20 @@ def test_resume_refuses_a_different_run(tmp_path, change, field):
         generate(copy, config, progress=False)
 
 
+def test_resume_accepts_a_file_written_before_a_config_field_existed(tmp_path):
+    """A file whose stored config lacks a later TrainConfig field (its default) resumes."""
+    copy = tmp_path / "old.h5"
+    arrays, attrs = open_or_create(copy, TINY)
+    del attrs["config"]["reduction"]  # written before the field was added
+    write_arrays(copy, arrays, attrs)
+    assert "reduction" not in read_arrays(copy)[1]["config"]
+    open_or_create(copy, TINY)  # no error
+    attrs["config"]["reduction"] = "pool"  # a real difference is still refused
+    write_arrays(copy, arrays, attrs)
+    with pytest.raises(ValueError, match="cannot resume .*old.h5: config differs"):
+        open_or_create(copy, TINY)
+
+
 def test_select_classes_samples_and_shards():
     full = select_classes(SPACE, GenerateConfig())
     np.testing.assert_array_equal(full, np.arange(SPACE.num_unique))

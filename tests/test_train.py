@@ -28,6 +28,7 @@ from nasbench_lite.train import (
 )
 
 TINY = get_preset("tiny")
+TINY_POOL = dataclasses.replace(TINY, reduction="pool")
 # Six different cells: all-conv, pool/skip only, a zero cell, mixed; two share a seed.
 CELLS = np.array(
     [
@@ -54,7 +55,7 @@ def batch(data):
 
 def train_reference(config: TrainConfig, cell, seed: int, data) -> np.ndarray:
     """(epochs, 6) metrics of ``cell`` trained alone by the plain, unmasked network."""
-    net = reference_network(cell, config.channels, config.cells_per_stage, config.stages, 10)
+    net = reference_network(cell, config, 10)
     train = jax.jit(make_train(config, data.num_classes, network=net))
     key = pair_keys(np.array([seed]))[0]
     return np.asarray(train(key, np.asarray(cell), 1.0, *splits(data, config)))
@@ -73,6 +74,19 @@ def test_batched_cell_matches_reference_trained_alone(batch, data, i):
     # Float-rounding noise (summation order) can move an example whose top two logits are
     # nearly tied: allow at most 3 of the 256 examples to flip.
     assert np.abs(got[:, accs] - ref[:, accs]).max() <= 3 / 256 + 1e-6
+
+
+def test_pool_reduction_matches_reference(data):
+    """The "pool" reduction, batched among other cells, against the plain network."""
+    result = train_cells(TINY_POOL, CELLS[[3, 1]], SEEDS[[3, 1]], data)
+    for i, row in enumerate((3, 1)):
+        ref = train_reference(TINY_POOL, CELLS[row], int(SEEDS[row]), data)
+        got = metrics_of(result, i)
+        np.testing.assert_allclose(got[:, [0, 2, 4]], ref[:, [0, 2, 4]], rtol=1e-3, atol=1e-4)
+        assert np.abs(got[:, [1, 3, 5]] - ref[:, [1, 3, 5]]).max() <= 3 / 256 + 1e-6
+    # Fewer parameters than the residual skeleton: no stride-2 conv pair.
+    residual = train_cells(TINY, CELLS[[3]], SEEDS[[3]], data)
+    assert result.params[0] < residual.params[0]
 
 
 def test_result_shapes_and_ranges(batch):
@@ -121,7 +135,7 @@ def count_reference(config: TrainConfig, cell, input_shape, num_classes=10):
     """(params, FLOPs) counted from the layers the reference network actually runs."""
     import flax.linen as nn
 
-    net = reference_network(cell, config.channels, config.cells_per_stage, config.stages, 10)
+    net = reference_network(cell, config, 10)
     x = np.zeros((1, *input_shape), np.float32)
     variables = net.init(jax.random.PRNGKey(0), x, None, False)
     params = sum(v.size for v in jax.tree_util.tree_leaves(variables["params"]))
@@ -142,9 +156,14 @@ def count_reference(config: TrainConfig, cell, input_shape, num_classes=10):
     return params, flops
 
 
-@pytest.mark.parametrize("preset", ["tiny", "small", "default"])
+@pytest.mark.parametrize(
+    "preset", ["tiny", "small", "default", "tiny-pool", "default-residual", "default-pool"]
+)
 def test_cost_matches_direct_count(preset):
-    config = get_preset(preset)
+    name, _, reduction = preset.partition("-")
+    config = get_preset(name)
+    if reduction:
+        config = dataclasses.replace(config, reduction=reduction)
     rng = np.random.default_rng(0)
     cells = np.concatenate([CELLS, rng.integers(0, 5, size=(14, 6))])
     for shape in [(40, 1), (8, 8, 1)]:
@@ -193,6 +212,10 @@ def test_bad_input_errors(data):
         train_cells(dataclasses.replace(TINY, batch_size=512), np.zeros((1, 6), int), [0], data)
     with pytest.raises(ValueError, match="unknown trainer preset 'huge'"):
         get_preset("huge")
+    with pytest.raises(ValueError, match="reduction must be 'residual' or 'pool', got 'max'"):
+        dataclasses.replace(TINY, reduction="max")
+    with pytest.raises(ValueError, match="TrainConfig.epochs must be a positive int, got 0"):
+        dataclasses.replace(TINY, epochs=0)
     with pytest.raises(ValueError, match="unknown TrainConfig field"):
         TrainConfig.from_dict({"channels": 4, "colour": "red"})
 
