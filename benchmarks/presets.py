@@ -3,6 +3,7 @@
     python benchmarks/presets.py --preset default              # 8 landmark cells, seed 0
     python benchmarks/presets.py --preset small --seeds 0 1 2
     python benchmarks/presets.py --preset default --reduction residual --epochs 4
+    python benchmarks/presets.py --preset default --cells 1 3 5 6 7   # landmarks 1, 3, 5-7
 
 The landmark cells span the space: the best-known kinds (all-conv, conv chains), cells
 with no convolution at all (skip-only, pool-only, skip+pool) that a preset should rank far
@@ -44,7 +45,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataset", default="mnist1d")
     parser.add_argument("--reduction", choices=["residual", "pool"], default=None)
     parser.add_argument("--epochs", type=int, default=None, help="default: the preset's")
+    parser.add_argument(
+        "--cells", nargs="+", type=int, default=None, help="landmark numbers (1-based; default all)"
+    )
     args = parser.parse_args(argv)
+    from nasbench_lite.devices import use_cpu_cores
+
+    use_cpu_cores()  # as the command line does; XLA_FLAGS set by the caller wins
+    names = list(LANDMARKS)
+    if args.cells is not None:
+        bad = [i for i in args.cells if not 1 <= i <= len(names)]
+        if bad:
+            parser.error(f"--cells {bad}: landmarks are numbered 1..{len(names)}")
+        names = [names[i - 1] for i in args.cells]
 
     import jax
 
@@ -56,7 +69,6 @@ def main(argv: list[str] | None = None) -> int:
     changes = {"reduction": args.reduction, "epochs": args.epochs}
     config = dataclasses.replace(config, **{k: v for k, v in changes.items() if v is not None})
     space = get_space("nb201")
-    names = list(LANDMARKS)
     cells = np.array([space.cell(space.to_raw(LANDMARKS[n])) for n in names])
     seeds = np.array(args.seeds)
     pairs = np.repeat(cells, len(seeds), axis=0)

@@ -1,6 +1,6 @@
 """Training throughput: batched ``train_cells`` against one-cell-at-a-time jitted training.
 
-    python benchmarks/train_throughput.py --quick    # small preset, 1 epoch, B=8 (CPU, ~1.5 min)
+    python benchmarks/train_throughput.py --quick    # small preset, B=12 (2-core CPU: ~1 min)
     python benchmarks/train_throughput.py [--preset small default] [--batch-sizes 1 4 16 64]
         [--cells N] [--plain-cells N] [--epochs E]
 
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import sys
 import time
 
@@ -157,7 +156,9 @@ def table(results: dict[str, list[Row]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small preset, 1 epoch, B=8")
+    parser.add_argument(
+        "--quick", action="store_true", help="small preset, B=12 (generate's CPU batch)"
+    )
     parser.add_argument("--preset", nargs="+", default=None, help="default: small default")
     parser.add_argument("--batch-sizes", nargs="+", type=int, default=None)
     parser.add_argument("--cells", type=int, default=None, help="cells trained sequentially")
@@ -165,16 +166,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=None, help="default: the preset's")
     parser.add_argument("--seed", type=int, default=0, help="seed of the cell sample")
     args = parser.parse_args(argv)
-    # --quick keeps to ~1.5 minutes on 2 busy cores: every compile costs 10-40 s there.
-    quick = {"preset": ["small"], "batch_sizes": [8], "cells": 8, "plain_cells": 1}
+    from nasbench_lite.devices import cpu_cores, use_cpu_cores
+
+    use_cpu_cores()  # as the command line does; XLA_FLAGS set by the caller wins
+    # --quick keeps to about a minute on 2 cores (a compile costs 10-40 s there) while each
+    # timed run still lasts seconds: 12 pairs (generate's CPU batch), the preset's 4 epochs.
+    quick = {"preset": ["small"], "batch_sizes": [12], "cells": 12, "plain_cells": 1}
     full = {"preset": ["small", "default"], "batch_sizes": [1, 4, 16, 64], "cells": 16}
     full["plain_cells"] = 4
     defaults = quick if args.quick else full
     for name, value in defaults.items():
         if getattr(args, name) is None:
             setattr(args, name, value)
-    if args.quick and args.epochs is None:
-        args.epochs = 1
     if min(args.batch_sizes + [args.cells, args.plain_cells]) < 1:
         parser.error("--batch-sizes, --cells and --plain-cells must be positive")
     args.batch_sizes = sorted(set(args.batch_sizes))
@@ -189,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     data = load_dataset("mnist1d")
     cells = sample_cells(max(args.cells, *args.batch_sizes), args.seed)
     device = jax.devices()[0]
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = cpu_cores()
     print(f"device: {device.device_kind} ({device.platform}, {jax.local_device_count()} local)")
     print(f"cpu cores: {cores}; jax {jax.__version__}; dataset mnist1d {data.splits}")
     results: dict[str, list[Row]] = {}

@@ -11,6 +11,8 @@ import importlib
 import logging
 import sys
 
+from nasbench_lite.devices import use_cpu_cores
+
 # command -> "module:function"; the function takes the parsed argparse.Namespace and returns
 # an exit code (or None for 0).
 HANDLERS = {
@@ -94,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    use_cpu_cores()  # before any handler imports JAX: one CPU device per core
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

@@ -294,17 +294,13 @@ def _default_jobs(backend: str, tasks: int) -> int:
     return max(1, min(cores or 1, tasks))
 
 
-def _shown_path(path: str | Path) -> str:
-    """``path`` relative to the working directory when it lies inside it, else as given."""
-    relative = os.path.relpath(path)
-    return str(path) if relative.startswith("..") else relative
-
-
 def command_line(config: CompareConfig, spec: dict[str, Any], jobs: int) -> str:
     """The CLI command that repeats this comparison, with every option explicit."""
     parts = ["nasbench-lite", "compare", "--backend", spec["backend"]]
     if spec["path"] is not None:
-        parts += ["--table", _shown_path(spec["path"])]
+        from nasbench_lite.report import shown_path
+
+        parts += ["--table", shown_path(spec["path"])]
     parts += ["--strategies", *spec["labels"], "--seeds", str(config.seeds)]
     parts += ["--budget", str(spec["budget"]), "--workers", str(spec["workers"])]
     if spec["backend"] == "live":

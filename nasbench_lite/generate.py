@@ -34,7 +34,9 @@ from nasbench_lite.train import TrainConfig
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CHUNK = {"cpu": 4, "accelerator": 64}  # classes per train_cells call (x seeds)
+# Classes per train_cells call (x seeds) and local device; on a CPU at least MIN_CPU_CHUNK.
+DEFAULT_CHUNK = {"cpu": 2, "accelerator": 64}
+MIN_CPU_CHUNK = 4
 # Attributes that must agree for a file to be resumed or merged.
 MATCH_FIELDS = ("schema_version", "space", "dataset", "config", "seeds")
 
@@ -63,13 +65,18 @@ class GenerateConfig:
 def default_chunk() -> int:
     """Classes per compiled batch when none is given: small on a CPU, large on a GPU/TPU.
 
-    On a CPU one cell already keeps every core busy, and a batch of 4 classes x 3 seeds ran
-    about 20% faster per cell than 32 classes x 3 seeds (its working set stays in cache;
-    benchmarks/train_throughput.py); an accelerator needs large batches to fill it.
+    Scaled by the local device count, since ``train_cells`` shards a batch over devices.
+    On a CPU (one device per core, ``nasbench_lite.devices``) a few pairs per core run
+    fastest per cell: 2 classes x 3 seeds per core, and at least 4 classes, ran 1.6x the
+    one-cell-at-a-time rate on 2 cores while 64-pair batches lose cache
+    (benchmarks/train_throughput.py); an accelerator needs large batches to fill it.
     """
     import jax
 
-    return DEFAULT_CHUNK["cpu" if jax.default_backend() == "cpu" else "accelerator"]
+    devices = jax.local_device_count()
+    if jax.default_backend() == "cpu":
+        return max(MIN_CPU_CHUNK, DEFAULT_CHUNK["cpu"] * devices)
+    return DEFAULT_CHUNK["accelerator"] * devices
 
 
 def parse_shard(text: str) -> tuple[int, int]:

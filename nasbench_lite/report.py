@@ -6,6 +6,7 @@ Regret is shown in percentage points of test accuracy (``results.csv`` keeps fra
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,12 @@ CAPTIONS = {
     "the left is better; its height at the far left is the share of seeds that found the "
     "best cell.",
 }
+
+
+def shown_path(path: str | Path) -> str:
+    """``path`` relative to the working directory when it lies inside it, else as given."""
+    relative = os.path.relpath(path)
+    return str(path) if relative.startswith("..") else relative
 
 
 def _pp(value: float) -> str:
@@ -185,8 +192,9 @@ def describe_run(
     if spec["backend"] == "live":
         rows["live training"] = f"preset {spec['preset']}, dataset {spec['dataset']}"
     attrs = table.attrs
+    source = shown_path(getattr(table, "source", spec["table"]))
     rows["table"] = (
-        f"`{getattr(table, 'source', spec['table'])}`: space {attrs.get('space')}, dataset "
+        f"`{source}`: space {attrs.get('space')}, dataset "
         f"{attrs.get('dataset')}, preset {attrs.get('preset')}, seeds "
         f"{[int(s) for s in table.seeds]}, epochs {table.num_epochs}, "
         f"{int(np.sum(table.done))} trained classes"

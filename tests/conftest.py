@@ -11,9 +11,15 @@ import numpy as np
 import pytest
 
 from nasbench_lite.backends import TabularBenchmark
+from nasbench_lite.devices import use_cpu_cores
 from nasbench_lite.spaces import get_space
 from nasbench_lite.table import Table
 from nasbench_lite.tablefile import CURVE_METRICS, base_attrs, write_table
+
+# As the command line does, fix the CPU devices before anything imports JAX (none of the
+# imports above does): two, whatever the machine, so every batch is sharded and CLI
+# subprocesses, which inherit XLA_FLAGS, see the same devices as the tests.
+use_cpu_cores(2)
 
 
 @pytest.fixture(scope="session")

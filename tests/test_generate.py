@@ -20,7 +20,6 @@ import pytest
 from nasbench_lite.cli import main
 from nasbench_lite.executors import ChunkJob, make_executor
 from nasbench_lite.generate import (
-    DEFAULT_CHUNK,
     GenerateConfig,
     default_chunk,
     generate,
@@ -312,6 +311,9 @@ def test_missing_ray_gives_install_hint(tmp_path, monkeypatch, capsys):
 def test_default_chunk_is_small_on_a_cpu_and_large_on_an_accelerator(monkeypatch):
     import jax
 
-    assert default_chunk() == DEFAULT_CHUNK["cpu"] == 4
-    monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
-    assert default_chunk() == DEFAULT_CHUNK["accelerator"] == 64
+    for devices, cpu, gpu in [(1, 4, 64), (2, 4, 128), (16, 32, 1024)]:
+        monkeypatch.setattr(jax, "local_device_count", lambda n=devices: n)
+        monkeypatch.setattr(jax, "default_backend", lambda: "cpu")
+        assert default_chunk() == cpu
+        monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
+        assert default_chunk() == gpu

@@ -172,21 +172,24 @@ def test_cost_matches_direct_count(preset):
 
 
 def test_sharded_over_two_host_devices_matches_one_device(batch):
+    # The suite runs with two CPU devices (conftest); train the same pairs on one.
+    if len(jax.local_devices()) != 2:
+        pytest.skip("XLA_FLAGS set another CPU device count")
     code = (
         "import json, numpy as np, jax\n"
         "from nasbench_lite.datasets import load_dataset\n"
         "from nasbench_lite.train import train_cells, get_preset\n"
-        "assert len(jax.local_devices()) == 2\n"
+        "assert len(jax.local_devices()) == 1\n"
         f"cells = np.array({CELLS[:3].tolist()}); seeds = np.array({SEEDS[:3].tolist()})\n"
         "r = train_cells(get_preset('tiny'), cells, seeds, load_dataset('mnist1d'))\n"
         "print(json.dumps(r.metrics['valid_loss'].tolist()))\n"
     )
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2")
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=1")
     out = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
-    sharded = np.array(json.loads(out.stdout.strip().splitlines()[-1]))
-    np.testing.assert_allclose(sharded, batch.metrics["valid_loss"][:3], rtol=1e-4, atol=1e-5)
+    single = np.array(json.loads(out.stdout.strip().splitlines()[-1]))
+    np.testing.assert_allclose(single, batch.metrics["valid_loss"][:3], rtol=1e-4, atol=1e-5)
 
 
 def test_train_one_is_a_one_liner():
