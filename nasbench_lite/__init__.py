@@ -19,6 +19,7 @@ _LAZY = {
     "train_cells": "nasbench_lite.train:train_cells",
     "train_one": "nasbench_lite.train:train_one",
     "get_preset": "nasbench_lite.train:get_preset",
+    "use_cpu_cores": "nasbench_lite.devices:use_cpu_cores",
     "load_dataset": "nasbench_lite.datasets:load_dataset",
     "run_search": "nasbench_lite.runner:run_search",
     "Budget": "nasbench_lite.runner:Budget",
