@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -370,3 +371,40 @@ def test_lookups_do_not_import_jax(full):
         """
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def complete_shipped_tables():
+    data = Path(__file__).resolve().parents[1] / "data"
+    return [p for p in sorted(data.glob("*.h5")) if Table.open(p).done.all()]
+
+
+@pytest.mark.parametrize("path", complete_shipped_tables(), ids=lambda p: p.name)
+def test_complete_shipped_table_answers_every_raw_cell(path):
+    """Brute force over a shipped table: every one of the 15,625 raw cells answers, from
+    its class's row, with values the file's own training config accounts for."""
+    from nasbench_lite.cost import network_cost
+    from nasbench_lite.train import TrainConfig
+
+    table = Table.open(path)
+    raws = np.arange(SPACE.num_cells)
+    rows = table.raw_to_row[raws]
+    assert (rows >= 0).all() and table.done.all() and table.num_rows == SPACE.num_unique
+    # The row of a raw cell holds its canonical class; the representative is in the class.
+    canonical = np.asarray(SPACE.canonical_ids)
+    np.testing.assert_array_equal(canonical[table.row_raw][rows], canonical[raws])
+    ok = ~table.diverged.any(axis=1)[rows]
+    for name in ("train_acc", "valid_acc", "test_acc"):
+        values = table.values(name, raws)
+        assert np.isfinite(values[ok]).all() and ((values[ok] > 0) & (values[ok] <= 1)).all()
+    assert (table.values("train_seconds", raws)[ok] > 0).all()
+    for raw in raws:  # the one-cell API agrees with the vectorised one, for every cell
+        answer = table.query(int(raw))
+        assert answer["row"] == rows[raw]
+        assert answer["test_acc"] == pytest.approx(table.lookup(int(raw), "test_acc"))
+    # params and FLOPs are the representative's, as the file's TrainConfig computes them.
+    config = TrainConfig.from_dict(table.attrs["config"])
+    shape = (40, 1) if table.attrs["dataset"] == "mnist1d" else None
+    if shape is not None:
+        for row, raw in enumerate(table.row_raw):
+            expected = network_cost(config, SPACE.cell(int(raw)), shape, 10)
+            assert (table.metric("params")[row], table.metric("flops")[row]) == expected
