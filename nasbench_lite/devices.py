@@ -4,8 +4,9 @@ XLA runs the many small ops of one tiny network with little intra-op parallelism
 machine training a batch on one CPU device keeps about one and a half cores busy.
 ``train_cells`` already shards its pairs over all local devices, so asking XLA for one host
 device per core (``--xla_force_host_platform_device_count``) lets each core train its own
-share of the batch. On the 2-core development machine this makes batched training about
-1.4-1.6x faster per cell (docs/throughput.md). Accelerators are not affected: the flag only
+share of the batch. On the 2-core development machine batched training then ran 1.2-1.4x
+the one-cell-at-a-time rate per cell, where on a single CPU device it was only at parity
+(docs/throughput.md). Accelerators are not affected: the flag only
 sets how many CPU devices exist, and JAX uses a GPU or TPU first when there is one.
 
 The flag is read when JAX starts its CPU backend, so ``use_cpu_cores`` must run before

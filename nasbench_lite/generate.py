@@ -67,8 +67,8 @@ def default_chunk() -> int:
 
     Scaled by the local device count, since ``train_cells`` shards a batch over devices.
     On a CPU (one device per core, ``nasbench_lite.devices``) a few pairs per core run
-    fastest per cell: 2 classes x 3 seeds per core, and at least 4 classes, ran 1.6x the
-    one-cell-at-a-time rate on 2 cores while 64-pair batches lose cache
+    fastest per cell: 4-16 pairs ran 1.2-1.4x the one-cell-at-a-time rate on 2 cores,
+    while 64-pair batches lose cache
     (benchmarks/train_throughput.py); an accelerator needs large batches to fill it.
     """
     import jax

@@ -231,10 +231,9 @@ class Network(nn.Module):
 
     Stage s has ``cells_per_stage`` cells of ``channels * 2**s`` channels; a reduction
     block (``reduction``: a key of ``REDUCTIONS``) halves the resolution and doubles the
-    channels between stages. ``cell_type``
-    builds a cell (``cell_type(width, name=...)``), ``conv_type`` a bias-free conv and
-    ``pool`` the shortcut's average pool, so the reference network can swap in plain
-    Flax layers under the same parameter names.
+    channels between stages. ``cell_type`` builds a cell (``cell_type(width, name=...)``),
+    ``conv_type`` a bias-free conv and ``pool`` the shortcut's average pool, so the
+    reference network can swap in plain Flax layers under the same parameter names.
     """
 
     channels: int
