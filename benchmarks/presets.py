@@ -1,9 +1,9 @@
 """What a trainer preset reaches: final accuracies of landmark cells, trained for real.
 
-    python benchmarks/presets.py --preset default              # 8 landmark cells, seed 0
+    python benchmarks/presets.py --preset gpu              # 8 landmark cells, seed 0
     python benchmarks/presets.py --preset small --seeds 0 1 2
-    python benchmarks/presets.py --preset default --reduction residual --epochs 4
-    python benchmarks/presets.py --preset default --cells 1 3 5 6 7   # landmarks 1, 3, 5-7
+    python benchmarks/presets.py --preset gpu --reduction residual --epochs 4
+    python benchmarks/presets.py --preset gpu --cells 1 3 5 6 7   # landmarks 1, 3, 5-7
 
 The landmark cells span the space: the best-known kinds (all-conv, conv chains), cells
 with no convolution at all (skip-only, pool-only, skip+pool) that a preset should rank far
@@ -40,7 +40,7 @@ LANDMARKS = {
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--preset", default="default")
+    parser.add_argument("--preset", default="cpu")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--dataset", default="mnist1d")
     parser.add_argument("--reduction", choices=["residual", "pool"], default=None)

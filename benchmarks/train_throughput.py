@@ -1,8 +1,8 @@
 """Training throughput: batched ``train_cells`` against one-cell-at-a-time jitted training.
 
-    python benchmarks/train_throughput.py --quick    # small preset, B=12 (2-core CPU: ~1 min)
-    python benchmarks/train_throughput.py [--preset small default] [--batch-sizes 1 4 16 64]
-        [--cells N] [--plain-cells N] [--epochs E]    # B default: 1 16 64 256 1024 on a GPU
+    python benchmarks/train_throughput.py --quick    # table preset, 2 epochs, batched only
+    python benchmarks/train_throughput.py [--preset cpu gpu] [--classes 4 8] [--seeds 3]
+        [--cells N] [--plain-cells N] [--epochs E]    # classes default: 64 256 on a GPU
 
 Every path trains a prefix of one seeded random sample of nb201 class representatives on
 mnist1d, seed 0 for every pair, and is timed on its own (compilation reported apart):
@@ -11,10 +11,17 @@ mnist1d, seed 0 for every pair, and is timed on its own (compilation reported ap
   the cell as a traced argument, run for one cell after another;
 - sequential, plain: ``reference_network`` of each cell (only its active ops), jitted and
   compiled once per cell: the natural way to train one cell alone;
-- batched: ``train_cells`` with B pairs in one compiled program, for each batch size B.
+- batched, all ops: ``train_cells(..., layout="vmap")``, B pairs in one program, every op
+  of every edge computed for every pair (the op choice a select): the trainer before the
+  "grouped" layout existed;
+- batched, chosen ops: ``train_cells`` (layout "grouped", the default): the same B pairs as
+  K classes x S seeds, each device looping over its classes and running only the ops each
+  cell uses, ``vmap`` over a class's seeds.
 
-Throughput is cell-epochs per second: pairs x epochs / run seconds. A masked program costs
-the same for every cell, so paths that train different numbers of cells still compare.
+Throughput is cell-epochs per second: pairs x epochs / run seconds. The batched paths are
+also timed in process CPU seconds per pair, and their useful FLOP rate (``network_cost``
+FLOPs of the ops a cell uses, x3 for a training step, plus the evaluations) is printed
+beside the machine's measured float32 matrix-product rate.
 """
 
 from __future__ import annotations
@@ -37,6 +44,8 @@ class Row:
     epochs: int
     seconds: float  # run time, compilation excluded
     compile_seconds: float
+    cpu_seconds: float = float("nan")  # process CPU time of the run (batched paths)
+    flops: float = float("nan")  # useful FLOPs of the run (batched paths)
 
     @property
     def rate(self) -> float:
@@ -111,56 +120,104 @@ def sequential_plain(config, cells: np.ndarray, data) -> Row:
     return Row("sequential, plain", 1, len(cells), config.epochs, seconds, compile_seconds)
 
 
-def batched(config, cells: np.ndarray, data) -> Row:
-    """All ``cells`` in one ``train_cells`` program; its own compile and run timings."""
+def useful_flops(config, cells: np.ndarray, data) -> float:
+    """FLOPs the pairs' own networks need: 3x forward for every training example seen,
+    1x for every evaluated example, every epoch (``cost.network_cost`` per example)."""
+    from nasbench_lite.cost import network_cost
+    from nasbench_lite.train import splits
+
+    x_train, _, x_valid, _, x_test, _ = splits(data, config)
+    steps = len(x_train) // config.batch_size
+    examples = 3 * steps * config.batch_size + len(x_valid) + len(x_test)
+    shape = data.x_train.shape[1:]
+    forward = sum(network_cost(config, c, shape, data.num_classes)[1] for c in cells)
+    return float(forward) * examples * config.epochs
+
+
+def batched(config, cells: np.ndarray, seeds: int, data, layout: str) -> Row:
+    """Each of ``cells`` with ``seeds`` seeds, all in one ``train_cells`` program."""
     from nasbench_lite.train import train_cells
 
-    result = train_cells(config, cells, np.zeros(len(cells), np.int64), data)
-    n = len(cells)
-    return Row("batched", n, n, config.epochs, result.seconds, result.compile_seconds)
+    pairs = np.repeat(cells, seeds, axis=0)
+    result = train_cells(config, pairs, np.tile(np.arange(seeds), len(cells)), data, layout=layout)
+    name = {"vmap": "batched, all ops", "grouped": "batched, chosen ops"}[layout]
+    n = len(pairs)
+    row = Row(name, n, n, config.epochs, result.seconds, result.compile_seconds)
+    row.cpu_seconds = result.cpu_seconds
+    row.flops = useful_flops(config, pairs, data)
+    return row
 
 
-def measure(config, cells: np.ndarray, sequential: int, plain: int, batch_sizes: list[int], data):
-    """Rows for the two sequential baselines and every batch size, in that order.
+def matmul_rate(size: int = 1024, repeats: int = 20) -> float:
+    """Measured float32 matrix-product rate of this machine's default JAX device, FLOP/s."""
+    import jax
+    import jax.numpy as jnp
+
+    a = jax.random.normal(jax.random.PRNGKey(0), (size, size), jnp.float32)
+    product = jax.jit(lambda a: a @ a)
+    product(a).block_until_ready()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        product(a).block_until_ready()
+    return 2 * size**3 * repeats / (time.perf_counter() - start)
+
+
+def measure(config, cells, sequential: int, plain: int, classes: list[int], seeds: int, data):
+    """Rows for the two sequential baselines, then both batched layouts per program size.
 
     Each path trains a prefix of ``cells``: the first ``sequential`` (masked), ``plain``
-    (plain) and B (batched) cells.
+    (plain) and K (batched, K classes x ``seeds`` seeds) cells.
     """
-    progress(f"  sequential, masked: {sequential} cells")
-    rows = [sequential_masked(config, cells[:sequential], data)]
-    progress(f"  sequential, plain: {plain} cells, one compile each")
-    rows.append(sequential_plain(config, cells[:plain], data))
-    for size in batch_sizes:
-        progress(f"  batched: {size} pairs in one program")
-        rows.append(batched(config, cells[:size], data))
+    rows = []
+    if sequential:
+        progress(f"  sequential, masked: {sequential} cells")
+        rows.append(sequential_masked(config, cells[:sequential], data))
+    if plain:
+        progress(f"  sequential, plain: {plain} cells, one compile each")
+        rows.append(sequential_plain(config, cells[:plain], data))
+    for k in classes:
+        for layout in ("vmap", "grouped"):
+            progress(f"  batched ({layout}): {k} classes x {seeds} seeds in one program")
+            rows.append(batched(config, cells[:k], seeds, data, layout))
     return rows
 
 
-def table(results: dict[str, list[Row]]) -> str:
-    """Markdown table of every preset's rows; speedups are relative to sequential, masked."""
+def table(results: dict[str, list[Row]], peak: float) -> str:
+    """Markdown table of every preset's rows; speedups are relative to the first row."""
     lines = [
-        "| preset | path | pairs/program | pairs | epochs | run s | compile s "
-        "| cell-epochs/s | cell-epochs/s incl. compile | vs seq. masked |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| preset | path | pairs/program | epochs | run s | compile s | cell-epochs/s "
+        "| incl. compile | vs first row | wall s/pair | CPU s/pair | useful GFLOP/s "
+        "| of matmul peak |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for preset, rows in results.items():
         base = rows[0].rate
         for r in rows:
+            gflops = r.flops / r.seconds / 1e9
             lines.append(
-                f"| {preset} | {r.path} | {r.per_program} | {r.pairs} | {r.epochs} "
+                f"| {preset} | {r.path} | {r.per_program} | {r.epochs} "
                 f"| {r.seconds:.2f} | {r.compile_seconds:.1f} | {r.rate:.2f} "
-                f"| {r.rate_with_compile:.3f} | {r.rate / base:.2f}x |"
+                f"| {r.rate_with_compile:.3f} | {r.rate / base:.2f}x "
+                f"| {r.seconds / r.pairs:.3f} | {r.cpu_seconds / r.pairs:.3f} "
+                f"| {gflops:.2f} | {100 * gflops * 1e9 / peak:.1f}% |"
             )
-    return "\n".join(lines)
+    return "\n".join(lines).replace("| nan |", "| |").replace("| nan% |", "| |")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    from nasbench_lite.train import DEFAULT_PRESET
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument(
-        "--quick", action="store_true", help="small preset, B=12 (generate's CPU batch)"
+        "--quick", action="store_true", help="the table preset, 2 epochs, batched paths only"
     )
-    parser.add_argument("--preset", nargs="+", default=None, help="default: small default")
-    parser.add_argument("--batch-sizes", nargs="+", type=int, default=None)
+    parser.add_argument("--preset", nargs="+", default=None, help=f"default: {DEFAULT_PRESET}")
+    parser.add_argument(
+        "--classes", nargs="+", type=int, default=None,
+        help="classes per batched program, each with --seeds seeds (default: generate's "
+        "CPU chunk, 4; 64 256 on an accelerator)",
+    )  # fmt: skip
+    parser.add_argument("--seeds", type=int, default=3, help="seeds per class (default 3)")
     parser.add_argument("--cells", type=int, default=None, help="cells trained sequentially")
     parser.add_argument("--plain-cells", type=int, default=None, help="cells of the plain path")
     parser.add_argument("--epochs", type=int, default=None, help="default: the preset's")
@@ -169,24 +226,21 @@ def main(argv: list[str] | None = None) -> int:
     from nasbench_lite.devices import cpu_cores, use_cpu_cores
 
     use_cpu_cores()  # as the command line does; XLA_FLAGS set by the caller wins
-    # --quick keeps to about a minute on 2 cores (a compile costs 10-40 s there) while each
-    # timed run still lasts seconds: 12 pairs (generate's CPU batch), the preset's 4 epochs.
-    quick = {"preset": ["small"], "batch_sizes": [12], "cells": 12, "plain_cells": 1}
-    full = {"preset": ["small", "default"], "batch_sizes": [1, 4, 16, 64], "cells": 16}
-    full["plain_cells"] = 4
+    quick = {"preset": [DEFAULT_PRESET], "classes": [4], "cells": 0, "plain_cells": 0,
+             "epochs": 2}  # fmt: skip
+    full = {"preset": [DEFAULT_PRESET], "classes": [4, 8], "cells": 4, "plain_cells": 2}
     import jax
 
     if jax.default_backend() != "cpu":
-        # An accelerator fills up only with hundreds of pairs; 1,024 default-preset pairs
-        # need about 40 GB of temporaries.
-        full["batch_sizes"] = [1, 16, 64, 256, 1024]
+        # An accelerator fills up only with hundreds of pairs.
+        full["classes"] = [64, 256]
     defaults = quick if args.quick else full
     for name, value in defaults.items():
         if getattr(args, name) is None:
             setattr(args, name, value)
-    if min(args.batch_sizes + [args.cells, args.plain_cells]) < 1:
-        parser.error("--batch-sizes, --cells and --plain-cells must be positive")
-    args.batch_sizes = sorted(set(args.batch_sizes))
+    if min(args.classes + [args.seeds]) < 1 or min(args.cells, args.plain_cells) < 0:
+        parser.error("--classes and --seeds must be positive, --cells and --plain-cells >= 0")
+    args.classes = sorted(set(args.classes))
     if args.plain_cells > args.cells:
         parser.error(f"--plain-cells {args.plain_cells} exceeds --cells {args.cells}")
 
@@ -194,11 +248,13 @@ def main(argv: list[str] | None = None) -> int:
     from nasbench_lite.train import get_preset
 
     data = load_dataset("mnist1d")
-    cells = sample_cells(max(args.cells, *args.batch_sizes), args.seed)
+    cells = sample_cells(max(args.cells, *args.classes), args.seed)
     device = jax.devices()[0]
     cores = cpu_cores()
     print(f"device: {device.device_kind} ({device.platform}, {jax.local_device_count()} local)")
     print(f"cpu cores: {cores}; jax {jax.__version__}; dataset mnist1d {data.splits}")
+    peak = matmul_rate()
+    print(f"float32 matrix product (1024 x 1024, jit): {peak / 1e9:.1f} GFLOP/s")
     results: dict[str, list[Row]] = {}
     for preset in args.preset:
         config = get_preset(preset)
@@ -210,20 +266,24 @@ def main(argv: list[str] | None = None) -> int:
             config = dataclasses.replace(config, epochs=args.epochs)
         progress(f"{preset}: {config}")
         results[preset] = measure(
-            config, cells, args.cells, args.plain_cells, args.batch_sizes, data
+            config, cells, args.cells, args.plain_cells, args.classes, args.seeds, data
         )
     print()
-    print(table(results))
+    print(table(results, peak))
     print()
     for preset, rows in results.items():
-        masked, plain, largest = rows[0], rows[1], rows[-1]
         tag = "" if len(results) == 1 else f" ({preset})"
-        print(
-            f"batched B={largest.per_program} / sequential plain{tag}: "
-            f"{largest.rate / plain.rate:.2f} (run only), "
-            f"{largest.rate_with_compile / plain.rate_with_compile:.2f} (run + compile)"
-        )
-        print(f"batched/sequential speedup{tag}: {largest.rate / masked.rate:.2f}")
+        for k in args.classes:
+            pairs = k * args.seeds
+            old, new = (
+                next(r for r in rows if r.path == f"batched, {p}" and r.per_program == pairs)
+                for p in ("all ops", "chosen ops")
+            )
+            print(
+                f"chosen ops / all ops{tag}, {k} classes x {args.seeds} seeds: "
+                f"{old.seconds / new.seconds:.2f}x fewer wall seconds, "
+                f"{old.cpu_seconds / new.cpu_seconds:.2f}x fewer CPU seconds per pair"
+            )
     return 0
 
 

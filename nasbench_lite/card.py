@@ -319,28 +319,28 @@ def render_card(table: Table, st: dict[str, Any], png: str, card_command: str) -
 
 
 def _still_owed(table: Table) -> list[str]:
-    """A section naming the default-preset table when this table used another preset."""
+    """A section naming the gpu-preset table when this table used another preset."""
     a = table.attrs
-    if a["preset"] == "default":
+    if a["preset"] == "gpu":
         return []
-    name = f"{a['space']}_{a['dataset']}.h5"
+    name = f"{a['space']}_{a['dataset']}_gpu.h5"
     device = a["hardware"].get("device_platform")
     device = f"{device.upper()} " if isinstance(device, str) and device else ""
     if (Path(table.source).parent / name).is_file():
         status = f"exists next to this file (`{name}`) and has its own card"
     else:
         status = "has not been generated yet"
-    default = PRESETS["default"].to_dict()
+    gpu = PRESETS["gpu"].to_dict()
     differs = [
-        f"{k} {_json(v)} (default: {_json(default[k])})"
+        f"{k} {_json(v)} (gpu: {_json(gpu[k])})"
         for k, v in TrainConfig.from_dict(a["config"]).to_dict().items()
-        if default[k] != v
+        if gpu[k] != v
     ]
     return [
         "", "## Still owed", "",
-        f"The default-preset table (`data/{name}`, preset `default`, sized for one H200-class "
+        f"The gpu-preset table (`data/{name}`, preset `gpu`, sized for one H200-class "
         f"GPU) {status}; this card describes the {device}`{a['preset']}` preset table. Its "
-        f"training configuration differs from `default` in: "
+        f"training configuration differs from `gpu` in: "
         f"{'; '.join(differs) or 'nothing but the preset name'}.",
     ]  # fmt: skip
 

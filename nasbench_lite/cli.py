@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--space", default="nb201")
     p.add_argument("--dataset", default="mnist1d")
     p.add_argument("--data-dir", default=None, help="directory with local dataset files")
-    p.add_argument("--preset", default="small", help="trainer preset (default: small)")
+    p.add_argument("--preset", default="cpu", help="trainer preset (default: cpu)")
     p.add_argument("--seeds", type=int, default=3, help="number of training seeds")
     p.add_argument("--epochs", type=int, default=None, help="override the preset's epochs")
     p.add_argument("--out", required=True, help="output HDF5 file (resumed if it exists)")

@@ -30,7 +30,7 @@ from nasbench_lite.strategy import available_strategies, get_strategy
 
 BACKENDS = ("tabular", "surrogate", "live")
 TABLE_ENV = "NASBENCH_LITE_TABLE"
-TABLE_NAMES = ("nb201_mnist1d.h5", "nb201_mnist1d_small.h5")
+TABLE_NAMES = ("nb201_mnist1d_cpu.h5", "nb201_mnist1d_small.h5")
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 DEFAULT_SEEDS = 25
 # Default budget: the simulated time one worker needs to train this many cells of median
@@ -111,7 +111,7 @@ def table_is_complete(path: str | os.PathLike) -> bool:
 
 def default_table_path() -> Path:
     """The table `compare` uses when none is given: $NASBENCH_LITE_TABLE if set, else the
-    first complete one of data/nb201_mnist1d.h5, data/nb201_mnist1d_small.h5 at the
+    first complete one of data/nb201_mnist1d_cpu.h5, data/nb201_mnist1d_small.h5 at the
     repository root, else the first of them that exists (a partial table: the search is then
     restricted to the classes it holds).
 

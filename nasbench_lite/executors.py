@@ -92,6 +92,7 @@ def run_chunk(job: ChunkJob, cells: np.ndarray, seeds: np.ndarray) -> dict[str, 
         "flops": result.flops,
         "train_seconds": result.train_seconds,
         "seconds": float(result.seconds),
+        "cpu_seconds": float(result.cpu_seconds),
         "compile_seconds": float(result.compile_seconds),
         "hardware": hardware(),
     }

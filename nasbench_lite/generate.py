@@ -35,7 +35,7 @@ from nasbench_lite.train import TrainConfig
 log = logging.getLogger(__name__)
 
 # Classes per train_cells call (x seeds) and local device; on a CPU at least MIN_CPU_CHUNK.
-DEFAULT_CHUNK = {"cpu": 2, "accelerator": 64}
+DEFAULT_CHUNK = {"cpu": 4, "accelerator": 64}
 MIN_CPU_CHUNK = 4
 # Attributes that must agree for a file to be resumed or merged.
 MATCH_FIELDS = ("schema_version", "space", "dataset", "config", "seeds")
@@ -48,7 +48,7 @@ class GenerateConfig:
     space: str = "nb201"
     dataset: str = "mnist1d"
     data_dir: str | None = None
-    preset: str = "small"
+    preset: str = "cpu"  # train.DEFAULT_PRESET (not imported: train is heavy to import)
     seeds: int = 3
     epochs: int | None = None  # None: the preset's
     fraction: float | None = None  # train this share of the classes ...
@@ -208,6 +208,7 @@ def _store(arrays: dict, attrs: dict, task: ChunkTask, result: dict[str, Any]) -
     arrays["status/done"][task.rows] = True
     arrays["status/chunk"][task.rows] = len(arrays["chunks/seconds"])
     for name, value in (("seconds", result["seconds"]), ("pairs", n),
+                        ("cpu_seconds", result["cpu_seconds"]),
                         ("compile_seconds", result["compile_seconds"])):  # fmt: skip
         key = f"chunks/{name}"
         arrays[key] = np.append(arrays[key], value).astype(arrays[key].dtype)
@@ -340,7 +341,8 @@ def merge(out: str | Path, inputs: list[str | Path], command: str = "") -> Table
                 value = np.where(value >= 0, value + len(merged["chunks/seconds"]), -1)
             merged[name][rows[fill]] = value
         owner[rows[done]] = i
-        for name in ("chunks/seconds", "chunks/compile_seconds", "chunks/pairs"):
+        for name in ("chunks/seconds", "chunks/cpu_seconds", "chunks/compile_seconds",
+                     "chunks/pairs"):  # fmt: skip
             merged[name] = np.concatenate([merged[name], arrays[name]]).astype(specs[name][1])
     merged.update(row_index(space, merged["cells/row_raw"]))
     attrs = dict(first_attrs)

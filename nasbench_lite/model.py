@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -147,14 +148,19 @@ class ReLUConvNorm(nn.Module):
 class Edge(nn.Module):
     """All five candidate ops of one edge; ``op`` (a traced int) selects the output.
 
-    Both convs share one ReLU -> conv -> norm pass: the 1x1 kernel is embedded as the
-    centre tap of a 3-wide kernel and the op id selects which kernel runs. Zero taps add
-    exact zeros, so this equals a 1x1 conv, at half the cost of running both convs.
-    Parameters live at ``nor_conv_1x1/conv/kernel`` and ``nor_conv_3x3/conv/kernel``, as
-    in a plain network, so the same key initialises the same weights.
+    ``branch=True`` runs only the chosen op (``lax.switch``): when the op id is the same for
+    the whole computation (one cell per program, or several seeds of one cell under
+    ``vmap``) the unchosen ops cost nothing. Under a ``vmap`` over *cells* the switch turns
+    into a select over all five branches, so the batched-over-cells path uses
+    ``branch=False``: both convs then share one ReLU -> conv -> norm pass, the 1x1 kernel
+    embedded as the centre tap of a 3-wide kernel (zero taps add exact zeros), at half
+    the cost of running both convs. Parameters live at ``nor_conv_1x1/conv/kernel`` and
+    ``nor_conv_3x3/conv/kernel``, as in a plain network, so the same key initialises the
+    same weights in both modes.
     """
 
     channels: int
+    branch: bool = True
 
     @nn.compact
     def __call__(self, x: jnp.ndarray, op: jnp.ndarray, train: bool) -> jnp.ndarray:
@@ -162,10 +168,25 @@ class Edge(nn.Module):
         io = (x.shape[-1], self.channels)
         k1 = _OpKernel((1,) * spatial + io, name="nor_conv_1x1")()
         k3 = _OpKernel((3,) * spatial + io, name="nor_conv_3x3")()
+        norm = batch_norm(train, name="norm")
+        is_conv = (op == CONV1) | (op == CONV3)
+        if self.branch:
+            # Branch outputs before the norm; only a conv's output is normalised (the norm
+            # of another op's output is computed but never selected, and its running
+            # statistics are never read, since an edge's op is fixed for a cell).
+            branches = [
+                lambda x, k1, k3: jnp.zeros_like(x),
+                lambda x, k1, k3: x,
+                lambda x, k1, k3: conv_same(nn.relu(x), k1),
+                lambda x, k1, k3: conv_same(nn.relu(x), k3),
+                lambda x, k1, k3: avg_pool3(x),
+            ]
+            raw = jax.lax.switch(jnp.clip(op, 0, POOL), branches, x, k1, k3)
+            return jnp.where(is_conv, norm(raw), raw)
         centred = jnp.pad(k1, [(1, 1)] * spatial + [(0, 0), (0, 0)])
         kernel = jnp.where(op == CONV3, k3, centred)
-        conv = batch_norm(train, name="norm")(conv_same(nn.relu(x), kernel))
-        choices = [op == SKIP, (op == CONV1) | (op == CONV3), op == POOL]
+        conv = norm(conv_same(nn.relu(x), kernel))
+        choices = [op == SKIP, is_conv, op == POOL]
         return jnp.select(choices, [x, conv, avg_pool3(x)], jnp.zeros_like(x))
 
 
@@ -173,6 +194,7 @@ class MaskedCell(nn.Module):
     """The NB-201 cell: node j = sum over i<j of edge(i, j)(node i); node 3 is the output."""
 
     channels: int
+    branch: bool = True  # see Edge
 
     @nn.compact
     def __call__(self, x: jnp.ndarray, cell: jnp.ndarray, train: bool) -> jnp.ndarray:
@@ -181,7 +203,7 @@ class MaskedCell(nn.Module):
             total = jnp.zeros_like(x)
             for e, (source, dest) in enumerate(EDGES):
                 if dest == target:
-                    total = total + Edge(self.channels, name=f"edge_{e}")(
+                    total = total + Edge(self.channels, self.branch, name=f"edge_{e}")(
                         nodes[source], cell[e], train
                     )
             nodes.append(total)

@@ -49,6 +49,7 @@ def dataset_specs(
         "status/diverged": ((rows, seeds), np.bool_),
         "status/chunk": ((rows,), np.int32),
         "chunks/seconds": ((chunks,), np.float64),
+        "chunks/cpu_seconds": ((chunks,), np.float64),
         "chunks/compile_seconds": ((chunks,), np.float64),
         "chunks/pairs": ((chunks,), np.int32),
     })  # fmt: skip
@@ -185,6 +186,9 @@ def read_arrays(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[st
                 )
     except OSError as err:
         raise ValueError(f"{path} cannot be read as HDF5 (truncated or corrupt): {err}") from err
+    if "chunks/seconds" in arrays and "chunks/cpu_seconds" not in arrays:
+        # Files written before chunks recorded CPU time: unknown, not zero.
+        arrays["chunks/cpu_seconds"] = np.full(len(arrays["chunks/seconds"]), np.nan)
     check_arrays(arrays, attrs, str(path))
     return arrays, attrs
 
@@ -240,11 +244,14 @@ def complete_arrays(arrays: dict[str, Any], space_name: str) -> dict[str, np.nda
     rows = len(arrays["cells/row_raw"])
     out: dict[str, Any] = {
         "status/done": np.ones(rows, bool), "status/chunk": np.full(rows, -1),
-        "chunks/seconds": [], "chunks/compile_seconds": [], "chunks/pairs": [],
+        "chunks/seconds": [], "chunks/cpu_seconds": [], "chunks/compile_seconds": [],
+        "chunks/pairs": [],
     }  # fmt: skip
     if "cells/ops" not in arrays:
         out.update(row_index(space_name, arrays["cells/row_raw"]))
     out.update(arrays)
+    if "chunks/cpu_seconds" not in arrays:  # unknown, not zero
+        out["chunks/cpu_seconds"] = np.full(len(out["chunks/seconds"]), np.nan)
     dtypes = {name: dtype for name, (_, dtype) in dataset_specs(0, 0, 0, 0, 0, 0).items()}
     return {name: np.asarray(value, dtype=dtypes.get(name)) for name, value in out.items()}
 
@@ -262,6 +269,7 @@ def write_table(
     done: np.ndarray | None = None,
     chunk: np.ndarray | None = None,
     chunk_seconds: np.ndarray | None = None,
+    chunk_cpu_seconds: np.ndarray | None = None,
     chunk_compile_seconds: np.ndarray | None = None,
     chunk_pairs: np.ndarray | None = None,
 ) -> None:
@@ -279,6 +287,7 @@ def write_table(
         "metrics/train_seconds": train_seconds, "metrics/params": params, "metrics/flops": flops,
         "cells/row_raw": row_raw, "status/diverged": diverged, "status/done": done,
         "status/chunk": chunk, "chunks/seconds": chunk_seconds,
+        "chunks/cpu_seconds": chunk_cpu_seconds,
         "chunks/compile_seconds": chunk_compile_seconds, "chunks/pairs": chunk_pairs,
     }  # fmt: skip
     arrays.update({name: value for name, value in given.items() if value is not None})

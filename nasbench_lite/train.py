@@ -68,12 +68,19 @@ class TrainConfig:
 
 
 PRESETS: dict[str, TrainConfig] = {
-    # The shipped table's recipe on an accelerator: NB-201's skeleton at 16 channels, with
-    # pooling reductions so that all spatial processing past the stem is the cell's.
-    "default": TrainConfig(
+    # The shipped table's recipe, chosen by measurement on a 2-core CPU
+    # (benchmarks/preset_candidates.py, docs/trainer.md): NB-201's skeleton at 8 channels
+    # with pooling reductions (all spatial processing past the stem is the cell's),
+    # 8 epochs of batch 128 at peak learning rate 0.1, all 3,000 training sequences.
+    "cpu": TrainConfig(
+        channels=8, cells_per_stage=1, stages=3, reduction="pool", epochs=8, batch_size=128
+    ),
+    # For an accelerator: the same skeleton at 16 channels, 12 epochs.
+    "gpu": TrainConfig(
         channels=16, cells_per_stage=1, stages=3, reduction="pool", epochs=12, batch_size=128
     ),
-    # CPU-sized: two stages at 8 channels, 1,000 training sequences, 4 epochs.
+    # The first CPU table's recipe: two stages at 8 channels, 1,000 training sequences,
+    # 4 epochs (data/nb201_mnist1d_small.h5).
     "small": TrainConfig(
         channels=8,
         cells_per_stage=1,
@@ -97,6 +104,10 @@ PRESETS: dict[str, TrainConfig] = {
 }
 
 
+# What `generate`, `train_one` and the live backend use unless told otherwise.
+DEFAULT_PRESET = "cpu"
+
+
 def get_preset(name: str) -> TrainConfig:
     """The named preset; a ValueError names the unknown preset and lists the known ones."""
     if name not in PRESETS:
@@ -112,8 +123,9 @@ class TrainResult:
     diverged: np.ndarray  # (n,) bool
     params: np.ndarray  # (n,) int64
     flops: np.ndarray  # (n,) int64, forward FLOPs for one example
-    train_seconds: np.ndarray  # (n,) float64: `seconds` apportioned by training FLOPs
+    train_seconds: np.ndarray  # (n,) float64: `cpu_seconds` apportioned by FLOPs
     seconds: float  # measured wall time of the compiled run, compilation excluded
+    cpu_seconds: float  # this process's CPU time (all threads) during the same run
     compile_seconds: float  # 0 when this process had already compiled the same program
 
 
@@ -135,17 +147,19 @@ def _check_batch(config: TrainConfig, n_train: int) -> None:
         raise ValueError(f"batch_size {config.batch_size} exceeds the {n_train} training examples")
 
 
-def make_train(config: TrainConfig, num_classes: int, network=None):
+def make_train(config: TrainConfig, num_classes: int, network=None, branch: bool = True):
     """Returns ``train(key, cell, lr_scale, *splits) -> (E, 6) metrics`` for ONE cell.
 
     ``network`` defaults to the masked model (op choice as data); the tests pass the plain
     reference network instead. ``splits`` are the six arrays x/y train, valid, test.
+    ``branch``: the masked model runs only each edge's chosen op (``model.Edge``); pass
+    False when the cell will be batched by ``vmap``, where a branch turns into a select.
     """
     import jax
     import jax.numpy as jnp
     import optax
 
-    from nasbench_lite.model import Network
+    from nasbench_lite.model import MaskedCell, Network
 
     if network is None:
         network = Network(
@@ -154,6 +168,7 @@ def make_train(config: TrainConfig, num_classes: int, network=None):
             config.stages,
             num_classes,
             reduction=config.reduction,
+            cell_type=functools.partial(MaskedCell, branch=branch),
         )
 
     def cross_entropy(logits, labels):
@@ -222,31 +237,59 @@ def make_train(config: TrainConfig, num_classes: int, network=None):
     return train
 
 
+LAYOUTS = ("grouped", "vmap")
+
+
 @functools.lru_cache(maxsize=8)
-def _batched(config: TrainConfig, num_classes: int, devices: tuple):
-    """jit(vmap(train)) with the pair axis sharded over ``devices``."""
+def _batched(config: TrainConfig, num_classes: int, devices: tuple, layout: str):
+    """The batched trainer, sharded over ``devices`` along its leading axis.
+
+    "grouped": ``train(keys (G, S, 2), cells (G, 6), lr_scale (G, S), *splits)``: G groups
+    of S seeds of one cell each. Every device loops (``lax.map``) over its groups and
+    ``vmap``s over a group's seeds; the cell is the same for the whole vmap, so each edge
+    runs only its chosen op. "vmap": ``train(keys (n, 2), cells (n, 6), lr_scale (n,),
+    *splits)``: ``vmap`` over all pairs, every op computed on every edge (the op choice is
+    then a select).
+    """
     import jax
     from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
     mesh = Mesh(np.array(devices), ("pairs",))
-    pairs = NamedSharding(mesh, PartitionSpec("pairs"))
-    replicated = NamedSharding(mesh, PartitionSpec())
-    train = jax.vmap(make_train(config, num_classes), in_axes=(0, 0, 0) + (None,) * 6)
+    split = PartitionSpec("pairs")
+    if layout == "vmap":
+        train = jax.vmap(make_train(config, num_classes, branch=False), (0, 0, 0) + (None,) * 6)
+        pairs = NamedSharding(mesh, split)
+        replicated = NamedSharding(mesh, PartitionSpec())
+        return jax.jit(train, in_shardings=(pairs,) * 3 + (replicated,) * 6, out_shardings=pairs)
+    if layout != "grouped":
+        raise ValueError(f"unknown trainer layout {layout!r}; available: {LAYOUTS}")
+    seeds = jax.vmap(make_train(config, num_classes, branch=True), (0, None, 0) + (None,) * 6)
+
+    def local(keys, cells, lr_scale, *data):
+        return jax.lax.map(lambda group: seeds(*group, *data), (keys, cells, lr_scale))
+
     return jax.jit(
-        train,
-        in_shardings=(pairs, pairs, pairs) + (replicated,) * 6,
-        out_shardings=pairs,
+        jax.shard_map(
+            local,
+            mesh=mesh,
+            in_specs=(split,) * 3 + (PartitionSpec(),) * 6,
+            out_specs=split,
+            check_vma=False,  # every value is per-device; no collectives to check
+        )
     )
 
 
 _COMPILED: dict = {}
 
 
-def _compiled(config: TrainConfig, num_classes: int, devices: tuple, args: tuple):
+def _compiled(config: TrainConfig, num_classes: int, devices: tuple, layout: str, args: tuple):
     """The compiled batched program for these argument shapes, compiled once per process."""
-    signature = (config, num_classes, devices, tuple((a.shape, str(a.dtype)) for a in args))
+    signature = (config, num_classes, devices, layout) + tuple(
+        (a.shape, str(a.dtype)) for a in args
+    )
     if signature not in _COMPILED:
-        _COMPILED[signature] = _batched(config, num_classes, devices).lower(*args).compile()
+        program = _batched(config, num_classes, devices, layout)
+        _COMPILED[signature] = program.lower(*args).compile()
     return _COMPILED[signature]
 
 
@@ -268,12 +311,47 @@ def _as_cells(cells) -> np.ndarray:
     return cells.astype(np.int32)
 
 
-def train_cells(config: TrainConfig, cells, seeds, data, lr_scale=None) -> TrainResult:
+def _groups(cells: np.ndarray) -> tuple[np.ndarray, int]:
+    """(order, S): pairs ``order`` (n,) fall into consecutive groups of S pairs of one cell.
+
+    S is the largest size that splits every distinct cell's pairs evenly (the gcd of their
+    counts): 3 when every cell comes with 3 seeds, 1 for pairs of all-different cells.
+    """
+    _, inverse, counts = np.unique(cells, axis=0, return_inverse=True, return_counts=True)
+    return np.argsort(inverse.reshape(-1), kind="stable"), int(np.gcd.reduce(counts))
+
+
+def _balance(costs: np.ndarray, devices: int) -> np.ndarray:
+    """Slots (D * P,) of group indices, device-major, P = ceil(G / D) per device, so that
+    every device's total cost is about equal (longest first, onto the least-loaded device).
+
+    A device runs its groups one after another, so without balancing the devices that drew
+    the costly cells finish last while the others idle. Free slots are filled with the
+    cheapest group again (padding: trained and thrown away).
+    """
+    per_device = -(-len(costs) // devices)
+    slots: list[list[int]] = [[] for _ in range(devices)]
+    load = np.zeros(devices)
+    for g in np.argsort(-costs, kind="stable"):
+        open_ = [d for d in range(devices) if len(slots[d]) < per_device]
+        d = min(open_, key=lambda d: load[d])
+        slots[d].append(int(g))
+        load[d] += costs[g]
+    cheapest = int(np.argmin(costs))
+    return np.array([g for s in slots for g in s + [cheapest] * (per_device - len(s))])
+
+
+def train_cells(
+    config: TrainConfig, cells, seeds, data, lr_scale=None, layout: str = "grouped"
+) -> TrainResult:
     """Trains every (cells[i], seeds[i]) pair in one compiled program.
 
     cells: (n, 6) int op ids; seeds: (n,) int; data: a ``datasets.Dataset``; lr_scale: optional
-    (n,) float multiplier of each pair's learning rate (1.0 by default).
-    The batch is padded to a multiple of the local device count and sharded over devices.
+    (n,) float multiplier of each pair's learning rate (1.0 by default). ``layout`` (see
+    ``_batched``): "grouped" (default) groups the pairs by cell and runs only the ops each
+    cell uses; "vmap" computes every op for every pair. Both train the same networks from
+    the same keys. The batch is padded to a multiple of the local device count and sharded
+    over the devices.
     """
     import jax
 
@@ -282,44 +360,59 @@ def train_cells(config: TrainConfig, cells, seeds, data, lr_scale=None) -> Train
     n = cells.shape[0]
     if seeds.shape[0] != n:
         raise ValueError(f"got {n} cells but {seeds.shape[0]} seeds; need one seed per cell")
-    if n == 0:
-        raise ValueError("train_cells needs at least one (cell, seed) pair")
     scale = np.ones(n, np.float32) if lr_scale is None else np.asarray(lr_scale, np.float32)
+    if scale.shape != (n,):
+        raise ValueError(f"lr_scale must have shape ({n},), got {scale.shape}")
     arrays = splits(data, config)
     _check_batch(config, arrays[0].shape[0])
 
     devices = tuple(jax.local_devices())
-    padded = -(-n // len(devices)) * len(devices)
-    pad = padded - n
-    args = (
-        pair_keys(np.concatenate([seeds, np.repeat(seeds[-1:], pad)])),
-        np.concatenate([cells, np.repeat(cells[-1:], pad, axis=0)]),
-        np.concatenate([scale, np.repeat(scale[-1:], pad)]),
-        *arrays,
-    )
+    costs = _costs(config, cells, data)
+    if layout == "grouped":
+        order, size = _groups(cells)
+        groups = order.reshape(-1, size)
+        slots = _balance(costs[0][groups[:, 0]], len(devices))
+        order = groups[slots].reshape(-1)
+    else:
+        padded = -(-n // len(devices)) * len(devices)
+        order, size = np.resize(np.arange(n), padded), 1  # pads with the first pairs again
+    keys = pair_keys(seeds[order]).reshape(-1, size, 2)
+    if layout == "grouped":
+        args = (keys, cells[order[::size]], scale[order].reshape(-1, size), *arrays)
+    else:
+        args = (keys.reshape(-1, 2), cells[order], scale[order], *arrays)
     start = time.perf_counter()
-    compiled = _compiled(config, data.num_classes, devices, args)
+    compiled = _compiled(config, data.num_classes, devices, layout, args)
     compile_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    out = np.asarray(jax.block_until_ready(compiled(*args)))[:n]  # (n, E, 6)
-    seconds = time.perf_counter() - start
+    start, cpu_start = time.perf_counter(), time.process_time()
+    out = np.asarray(jax.block_until_ready(compiled(*args)))
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+    out = out.reshape(len(order), *out.shape[-2:])  # (padded n, E, 6), pairs as in `order`
+    unsorted = np.empty((n, *out.shape[1:]), out.dtype)
+    unsorted[order] = out  # a padding pair repeats a real one: same key and cell, same result
     log.debug("trained %d pairs in %.2f s (+%.2f s compile)", n, seconds, compile_seconds)
-    return _result(config, cells, out, data, seconds, compile_seconds)
+    return _result(cells, unsorted, costs, seconds, cpu_seconds, compile_seconds)
 
 
-def _result(config, cells, out, data, seconds, compile_seconds) -> TrainResult:
+def _costs(config: TrainConfig, cells: np.ndarray, data) -> tuple[np.ndarray, np.ndarray]:
+    """(flops, params) (n,) int64 of each pair's network (``cost.network_cost``)."""
+    shape = data.x_train.shape[1:]
+    costs = [network_cost(config, c, shape, data.num_classes) for c in cells]
+    return np.array([c[1] for c in costs], np.int64), np.array([c[0] for c in costs], np.int64)
+
+
+def _result(cells, out, costs, seconds, cpu_seconds, compile_seconds) -> TrainResult:
     out = out.astype(np.float32)
     # A pair diverged if any epoch's metric is not finite; everything from that epoch on is
     # NaN so a diverged curve never looks like a (bad) trained one.
     bad = ~np.isfinite(out).all(axis=2)  # (n, E)
     diverged = bad.any(axis=1)
     out[np.cumsum(bad, axis=1) > 0] = np.nan
-    shape = data.x_train.shape[1:]
-    costs = [network_cost(config, c, shape, data.num_classes) for c in cells]
-    params = np.array([c[0] for c in costs], np.int64)
-    flops = np.array([c[1] for c in costs], np.int64)
-    # Training FLOPs ~ 3x forward FLOPs for every pair alike, so FLOPs give the shares.
-    train_seconds = seconds * flops / flops.sum()
+    flops, params = costs
+    # Process CPU time does not grow when another process shares the cores (wall time
+    # would); a pair's share is in proportion to its FLOPs, since only the ops a cell
+    # uses run and training FLOPs are ~3x forward FLOPs for every pair alike.
+    train_seconds = cpu_seconds * flops / flops.sum()
     return TrainResult(
         metrics={name: out[:, :, k] for k, name in enumerate(CURVES)},
         diverged=diverged,
@@ -327,11 +420,12 @@ def _result(config, cells, out, data, seconds, compile_seconds) -> TrainResult:
         flops=flops,
         train_seconds=train_seconds,
         seconds=seconds,
+        cpu_seconds=cpu_seconds,
         compile_seconds=compile_seconds,
     )
 
 
-def train_one(cell, seed: int = 0, preset: str = "small", dataset: str = "mnist1d") -> dict:
+def train_one(cell, seed: int = 0, preset: str = DEFAULT_PRESET, dataset: str = "mnist1d") -> dict:
     """Trains one cell (NB-201 string, raw index or ops array) and returns final metrics."""
     from nasbench_lite.datasets import load_dataset
     from nasbench_lite.spaces import get_space

@@ -152,13 +152,13 @@ def test_card_partial_line_commands_and_plot(partial):
     assert "![accuracy distribution](t_accuracy.png)" in text
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
     assert "schedule of 3 epochs" in text
-    assert "## Still owed" in text and "`data/nb201_mnist1d.h5`" in text
+    assert "## Still owed" in text and "`data/nb201_mnist1d_gpu.h5`" in text
     assert "describes the CPU `small` preset table" in text
-    assert "channels 8 (default: 16)" in text
+    assert "channels 8 (gpu: 16)" in text
 
 
 def test_complete_default_table_has_no_partial_or_owed_lines(tmp_path):
-    build(tmp_path / "d.h5", done_rows=ROWS, preset="default", command="")
+    build(tmp_path / "d.h5", done_rows=ROWS, preset="gpu", command="")
     md, png = write_card(tmp_path / "d.h5", tmp_path / "card.md", plot=tmp_path / "p" / "a.png")
     text = md.read_text()
     assert "Incomplete" not in text and "Still owed" not in text
@@ -196,13 +196,13 @@ def test_missing_file_is_named(tmp_path, capsys):
 
 def test_cli_writes_card_and_reports_paths(tmp_path, capsys):
     build(tmp_path / "t.h5", done_rows=10)
-    build(tmp_path / "nb201_mnist1d.h5", done_rows=ROWS, preset="default")
+    build(tmp_path / "nb201_mnist1d_gpu.h5", done_rows=ROWS, preset="gpu")
     assert main(["card", str(tmp_path / "t.h5"), "--out", str(tmp_path / "o")]) == 0
     out = capsys.readouterr().out
     assert str(tmp_path / "o" / "README.md") in out and "t_accuracy.png" in out
     text = (tmp_path / "o" / "README.md").read_text()
     assert "10 of 40 classes trained so far" in text
-    assert "exists next to this file (`nb201_mnist1d.h5`)" in text
+    assert "exists next to this file (`nb201_mnist1d_gpu.h5`)" in text
     assert "has not been generated yet" not in text
 
 

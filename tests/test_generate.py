@@ -77,9 +77,12 @@ def test_reference_run_is_complete_and_consistent(reference):
     assert (arrays["chunks/seconds"] > 0).all() and (arrays["chunks/compile_seconds"] >= 0).all()
     total = arrays["chunks/seconds"].sum() + arrays["chunks/compile_seconds"].sum()
     assert attrs["total_compute_seconds"] == pytest.approx(total)
-    # Batch time is apportioned to pairs: a chunk's pair times sum to at most its wall time.
+    # A chunk's process CPU time is apportioned to its pairs: the real pairs' times sum to at
+    # most the chunk's CPU time (padding pairs take the rest).
+    assert (arrays["chunks/cpu_seconds"] > 0).all()
     per_chunk = np.bincount(chunk, table.metric("train_seconds").sum(axis=1))
-    assert (per_chunk <= arrays["chunks/seconds"] * (1 + 1e-5)).all() and (per_chunk > 0).all()
+    cpu = arrays["chunks/cpu_seconds"]
+    assert (per_chunk <= cpu * (1 + 1e-5)).all() and (per_chunk > 0).all()
     for key in ("python", "numpy", "jax", "jaxlib", "flax", "optax", "h5py"):
         assert attrs["versions"][key]
     assert attrs["hardware"]["device_kind"] and attrs["hardware"]["cpu_count"] >= 1

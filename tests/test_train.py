@@ -98,7 +98,7 @@ def test_result_shapes_and_ranges(batch):
         assert ((batch.metrics[name] >= 0) & (batch.metrics[name] <= 1)).all()
     assert not batch.diverged.any()
     assert batch.seconds > 0 and batch.train_seconds.shape == (n,)
-    np.testing.assert_allclose(batch.train_seconds.sum(), batch.seconds)
+    np.testing.assert_allclose(batch.train_seconds.sum(), batch.cpu_seconds)
     # Same cell and seed inside one batch: identical rows. Same cell, other seed: not.
     np.testing.assert_array_equal(metrics_of(batch, 0), metrics_of(batch, 0))
     assert not np.array_equal(metrics_of(batch, 0), metrics_of(batch, 5))
@@ -157,7 +157,7 @@ def count_reference(config: TrainConfig, cell, input_shape, num_classes=10):
 
 
 @pytest.mark.parametrize(
-    "preset", ["tiny", "small", "default", "tiny-pool", "default-residual", "default-pool"]
+    "preset", ["tiny", "small", "cpu", "gpu", "tiny-pool", "gpu-residual", "cpu-residual"]
 )
 def test_cost_matches_direct_count(preset):
     name, _, reduction = preset.partition("-")
