@@ -366,6 +366,8 @@ def train_cells(
     arrays = splits(data, config)
     _check_batch(config, arrays[0].shape[0])
 
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown trainer layout {layout!r}; available: {LAYOUTS}")
     devices = tuple(jax.local_devices())
     costs = _costs(config, cells, data)
     if layout == "grouped":
