@@ -66,10 +66,11 @@ def default_chunk() -> int:
     """Classes per compiled batch when none is given: small on a CPU, large on a GPU/TPU.
 
     Scaled by the local device count, since ``train_cells`` shards a batch over devices.
-    On a CPU (one device per core, ``nasbench_lite.devices``) a few pairs per core run
-    fastest per cell: 4-16 pairs ran 1.2-1.4x the one-cell-at-a-time rate on 2 cores,
-    while 64-pair batches lose cache
-    (benchmarks/train_throughput.py); an accelerator needs large batches to fill it.
+    On a CPU (one device per core, ``nasbench_lite.devices``) each core loops over its
+    classes, so the batch size barely changes the rate per pair (4 and 8 classes per
+    program trained within 5% of each other, benchmarks/train_throughput.py); 4 classes per
+    core let the cost-balanced dealing of classes to cores even out the cores' loads. An
+    accelerator needs large batches to fill it.
     """
     import jax
 
@@ -270,7 +271,7 @@ def generate(out: str | Path, config: GenerateConfig, progress: bool = True) -> 
     if not tasks:
         return Table.open(out) if out.exists() else _write(out, arrays, attrs)
     jax_cache = config.cache_dir or (str(cache_dir() / "jax") if cache_dir() else None)
-    job = ChunkJob(attrs["config"], config.dataset, config.data_dir, jax_cache)
+    job = ChunkJob(attrs["config"], config.dataset, config.data_dir, jax_cache, config.space)
     executor = make_executor(config.executor, job, config.ray_address)
     bar = tqdm(total=rows, initial=done, unit="cell", disable=not progress, file=sys.stderr)
     try:

@@ -314,7 +314,7 @@ def test_missing_ray_gives_install_hint(tmp_path, monkeypatch, capsys):
 def test_default_chunk_is_small_on_a_cpu_and_large_on_an_accelerator(monkeypatch):
     import jax
 
-    for devices, cpu, gpu in [(1, 4, 64), (2, 4, 128), (16, 32, 1024)]:
+    for devices, cpu, gpu in [(1, 4, 64), (2, 8, 128), (16, 64, 1024)]:
         monkeypatch.setattr(jax, "local_device_count", lambda n=devices: n)
         monkeypatch.setattr(jax, "default_backend", lambda: "cpu")
         assert default_chunk() == cpu
