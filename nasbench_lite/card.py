@@ -153,10 +153,10 @@ def plot_accuracy(table: Table, st: dict[str, Any], path: str | Path) -> Path:
 
 TIME_TEXT = """\
 Cells are trained in batches: one compiled program trains a chunk of (cell, seed) pairs at once.
-The wall time of each batch is measured (compilation excluded, `/chunks/seconds`) and
-apportioned to its pairs in proportion to their training FLOPs, so a pair's `train_seconds` is
-its share of a measured batch (docs/table.md, "Training time"): the time inside a batch on the
-hardware above, not the time of training one cell alone.
+{measure} is measured (compilation excluded) and apportioned to its pairs in proportion to their
+training FLOPs, so a pair's `train_seconds` is its share of a measured batch (docs/table.md,
+"Training time"), the same for every seed of a class: the time inside a batch on the hardware
+above, not a stopwatch reading of one cell trained alone (see the calibration below).
 
 Sum of `train_seconds` over the done pairs: {pairs:,.1f} s ({pair_hours:.3f} h). Measured batch
 time: {batches:,.1f} s (the difference, {padding:,.1f} s, is the share of padding pairs that
@@ -305,17 +305,47 @@ def render_card(table: Table, st: dict[str, Any], png: str, card_command: str) -
         *_overview(table, st), *_distribution(st, png), *_best(table, st), *_correlations(st),
         "## Training time", "",
         TIME_TEXT.format(
+            measure=_time_measure(table),
             pairs=st["train_seconds_sum"], pair_hours=st["train_seconds_sum"] / 3600,
             batches=st["chunk_seconds"], padding=_padding(st),
             compile=st["compile_seconds"], total=float(a["total_compute_seconds"]),
             hours=float(a["total_compute_seconds"]) / 3600,
-        ), "",
+        ), "", *_calibration(a.get("calibration")),
         "## Regenerating", "", "The table (the same command resumes a partial file):", "",
         "```", command, "```", "", "This card:", "", "```", card_command, "```", "",
         "## Caveat: epochs", "", CAVEAT_TEXT.format(epochs=table.num_epochs),
         *_still_owed(table),
     ]  # fmt: skip
     return "\n".join(lines) + "\n"
+
+
+def _time_measure(table: Table) -> str:
+    """What a batch's time apportioned to its pairs is: CPU time where the file has it."""
+    cpu = np.asarray(table.extra.get("chunks/cpu_seconds", []), dtype=float)
+    if len(cpu) and np.isfinite(cpu).all():
+        return ("The process CPU time of each batch (all threads, `/chunks/cpu_seconds`: "
+                "it does not grow when another process shares the cores; wall time, "
+                "`/chunks/seconds`, would)")  # fmt: skip
+    return "The wall time of each batch (`/chunks/seconds`; this file predates CPU time)"
+
+
+def _calibration(calibration: dict | None) -> list[str]:
+    """The calibration paragraph: table train_seconds against the same cells trained alone."""
+    if not calibration:
+        return [
+            "Calibration: not measured for this file (`python benchmarks/calibrate_seconds.py "
+            "FILE --write` trains a sample of its classes alone and stores the comparison).", "",
+        ]  # fmt: skip
+    c = calibration
+    return [
+        f"Calibration: {c['classes']} classes sampled from the done rows (seed "
+        f"{c['sample_seed']}) were trained alone, one at a time, seed 0, on one device "
+        f"(`{c['command']}`, {c['created']}). Against those solo runs the table's per-pair "
+        f"`train_seconds` have Spearman rank correlation **{c['spearman_cpu']:.3f}** with the "
+        f"solo process CPU time (median ratio table/solo {c['median_ratio_cpu']:.3f}) and "
+        f"{c['spearman_wall']:.3f} with the solo wall time (median ratio "
+        f"{c['median_ratio_wall']:.3f}).", "",
+    ]  # fmt: skip
 
 
 def _still_owed(table: Table) -> list[str]:

@@ -22,7 +22,7 @@ SCHEMA_VERSION = 1
 CURVE_METRICS = ("train_loss", "train_acc", "valid_loss", "valid_acc", "test_loss", "test_acc")
 METRICS = (*CURVE_METRICS, "train_seconds", "params", "flops")
 # Root attributes stored as JSON strings; read back as Python objects.
-JSON_ATTRS = ("splits", "config", "versions", "hardware", "selection")
+JSON_ATTRS = ("splits", "config", "versions", "hardware", "selection", "calibration")
 REQUIRED_ATTRS = (
     "schema_version", "space", "dataset", "splits", "preset", "config", "seeds", "epochs",
     "versions", "hardware", "total_compute_seconds", "command", "created",

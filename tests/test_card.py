@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import shlex
 import warnings
@@ -216,3 +217,27 @@ def test_errors_for_bad_out_and_too_few_rows(tmp_path):
     with pytest.raises(ValueError, match=r"u\.h5: 1 trained rows .* at least 2"):
         write_card(tmp_path / "u.h5", tmp_path / "bad.md")
     assert not (tmp_path / "bad.md").exists()
+
+
+def test_card_reports_time_measure_and_calibration(tmp_path):
+    import h5py
+
+    build(tmp_path / "t.h5", done_rows=ROWS)
+    md, _ = write_card(tmp_path / "t.h5", tmp_path / "a")
+    text = md.read_text()
+    # The synthetic file has no CPU time per chunk: the card says what was apportioned.
+    assert "The wall time of each batch (`/chunks/seconds`; this file predates CPU time)" in text
+    assert "Calibration: not measured for this file" in text
+    calibration = {
+        "classes": 7, "sample_seed": 3, "command": "python benchmarks/calibrate_seconds.py t.h5",
+        "created": "2026-01-01", "spearman_cpu": 0.9123, "median_ratio_cpu": 1.25,
+        "spearman_wall": 0.8, "median_ratio_wall": 0.6,
+    }  # fmt: skip
+    with h5py.File(tmp_path / "t.h5", "r+") as f:
+        f.attrs["calibration"] = json.dumps(calibration)
+        f["chunks/cpu_seconds"][...] = 2.0
+    md, _ = write_card(tmp_path / "t.h5", tmp_path / "b")
+    text = md.read_text()
+    assert "The process CPU time of each batch" in text
+    assert "Calibration: 7 classes sampled from the done rows (seed 3)" in text
+    assert "Spearman rank correlation **0.912**" in text and "median ratio table/solo 1.250" in text
