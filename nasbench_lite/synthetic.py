@@ -59,6 +59,9 @@ def synthetic_table(
         done = np.arange(n) < (n if done is None else done)
     done = np.asarray(done, dtype=bool)
     div = np.zeros((n, seeds), bool) if diverged is None else np.asarray(diverged, bool)
+    for name, mask, shape in (("done", done, (n,)), ("diverged", div, (n, seeds))):
+        if mask.shape != shape:
+            raise ValueError(f"{name} has shape {mask.shape}, expected {shape}")
     row_raw = np.asarray(space_obj.representatives)[classes]
     names = np.asarray(space_obj.ops)[space_obj.cells(row_raw)]  # (n, edges) op names
     gain = np.vectorize(lambda op: GAIN.get(op, GAIN["skip_connect"]))(names).sum(axis=1)
