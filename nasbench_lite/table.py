@@ -27,7 +27,8 @@ from nasbench_lite.tablestats import QUANTILES, table_statistics
 
 
 class Table:
-    """In-memory tabular benchmark; `Table.open(path)` reads a file, `write(path)` saves one."""
+    """In-memory tabular benchmark; `Table.open(path)` reads a file, `write(path)` saves one.
+    `arrays` holds every dataset of the file, read-only, by HDF5 path."""
 
     def __init__(
         self,
@@ -179,7 +180,8 @@ class Table:
     def summary(self) -> dict[str, Any]:
         """Statistics over done rows (`tablestats` defines each): counts, quantiles of final
         test/valid accuracy, the best class (highest seed-mean test accuracy), and the
-        valid-to-test and mean seed-to-seed Spearman (None with one seed)."""
+        valid-to-test and mean seed-to-seed Spearman (None without a finite one, e.g. with one
+        seed)."""
         st = table_statistics(self)
         out: dict[str, Any] = {
             "rows": self.num_rows,
