@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(done) < max(args.classes, 3):
         parser.error(f"{args.table}: {len(done)} done rows, need at least {args.classes}")
     rows = np.sort(np.random.default_rng(args.sample_seed).choice(done, args.classes, False))
-    cells = np.asarray(table.extra["cells/ops"])[rows]
+    cells = np.asarray(table.arrays["cells/ops"])[rows]
     data = load_dataset(table.attrs["dataset"])
     print(f"{args.table}: {args.classes} classes trained alone (seed 0), config {config}")
     wall, cpu = solo_times(config, table.space, cells, data)
