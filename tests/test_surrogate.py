@@ -1,0 +1,137 @@
+"""The XGBoost surrogate: round trips, determinism, held-out classes, valid predictions,
+and every error it raises."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from scipy.stats import kendalltau
+
+from nasbench_lite import surrogate as sur
+from nasbench_lite.surrogate import Surrogate, SurrogateConfig, SurrogateError
+from nasbench_lite.synthetic import synthetic_table
+
+FAST = SurrogateConfig(members=2, folds=2, grid=({"max_depth": 4, "learning_rate": 0.3},))
+
+
+@pytest.fixture(scope="module")
+def table():
+    return synthetic_table(rows=400, seeds=3, epochs=3, rng=1)
+
+
+@pytest.fixture(scope="module")
+def model(table):
+    return Surrogate.fit(table, train_fraction=0.5, seed=0, config=FAST)
+
+
+def test_split_is_by_class_and_recorded(table, model):
+    train, held = set(model.meta["train_classes"]), set(model.meta["held_out_classes"])
+    done = set(np.asarray(table.space.canonical_ids)[table.row_raw[table.done]].tolist())
+    assert not train & held and train | held == done and len(train) == 200
+
+
+def test_held_out_classes_never_reach_cross_validation(table, monkeypatch):
+    seen = []
+    original = sur.cross_validate
+
+    def spy(x, y, groups, *args, **kwargs):
+        seen.append(set(np.unique(groups).tolist()))
+        return original(x, y, groups, *args, **kwargs)
+
+    monkeypatch.setattr(sur, "cross_validate", spy)
+    model = Surrogate.fit(table, train_fraction=0.3, seed=5, config=FAST)
+    assert seen == [set(model.meta["train_classes"])]
+    assert not seen[0] & set(model.meta["held_out_classes"])
+
+
+def test_predictions_are_valid_and_learn_something(table, model):
+    space = table.space
+    raws = np.arange(space.num_cells)
+    curves = np.stack([model.predict(raws, epoch=e)[0] for e in (1, 2, 3)])
+    assert ((curves >= 0) & (curves <= 1)).all()
+    assert (np.diff(curves, axis=0) >= -1e-7).all()  # every curve non-decreasing
+    final, std = model.predict(raws)
+    np.testing.assert_array_equal(final, curves[-1])
+    assert (std > 0).all()
+    # Cells of one class get one prediction.
+    members = space.class_members(space.canonical(1234))
+    assert len(set(model.predict(members)[0].tolist())) == 1
+    # Time: the same cell costs the same whatever is asked with it, scaled by epochs.
+    t3, _ = model.predict([5, 77], metric="train_seconds")
+    t1, _ = model.predict([77], epoch=1, metric="train_seconds")
+    np.testing.assert_allclose(t1[0] * 3, t3[1], rtol=1e-6)
+    assert (t3 > 0).all()
+    held = np.asarray(space.representatives)[model.meta["held_out_classes"]]
+    assert kendalltau(model.predict(held)[0], table.values("valid_acc", held))[0] > 0.5
+    draws = model.sample(held[:50], np.random.default_rng(0))
+    assert ((draws >= 0) & (draws <= 1)).all() and not np.array_equal(draws, final[held[:50]])
+
+
+def test_save_load_round_trip_and_determinism(table, model, tmp_path):
+    model.save(tmp_path / "m")
+    assert not list((tmp_path / "m").glob("*.pkl"))
+    loaded = Surrogate.load(tmp_path / "m")
+    raws = np.arange(0, 15625, 7)
+    for metric in ("valid_acc", "test_acc", "train_seconds"):
+        for a, b in zip(model.predict(raws, metric=metric), loaded.predict(raws, metric=metric),
+                        strict=True):  # fmt: skip
+            np.testing.assert_array_equal(a, b)
+    assert "training classes" in repr(loaded)
+    again = Surrogate.fit(table, train_fraction=0.5, seed=0, config=FAST)
+    for name, booster in model.boosters.items():
+        assert bytes(booster.save_raw("ubj")) == bytes(again.boosters[name].save_raw("ubj"))
+    other = Surrogate.fit(table, train_fraction=0.5, seed=1, config=FAST)
+    assert other.meta["held_out_classes"] != model.meta["held_out_classes"]
+
+
+def test_fit_errors(table):
+    for fraction in (0, 1, 1.5, -0.1, "half"):
+        with pytest.raises(SurrogateError, match="is not in \\(0, 1\\)"):
+            Surrogate.fit(table, train_fraction=fraction, config=FAST)
+    with pytest.raises(SurrogateError, match="too few to cross-validate"):
+        Surrogate.fit(table, train_fraction=0.005, config=FAST)
+    with pytest.raises(SurrogateError, match="unknown feature group 'colour'"):
+        Surrogate.fit(table, 0.5, config=SurrogateConfig(members=1, folds=2,
+                                                          features=("colour",)))  # fmt: skip
+
+
+def test_predict_errors(model):
+    with pytest.raises(SurrogateError, match="raw index 15625 is outside 0..15624"):
+        model.predict([15625])
+    with pytest.raises(SurrogateError, match="epoch 4 is outside 1..3"):
+        model.predict([1], epoch=4)
+    with pytest.raises(SurrogateError, match="unknown metric 'train_acc'"):
+        model.predict([1], metric="train_acc")
+
+
+def test_load_errors_name_the_file(model, tmp_path):
+    with pytest.raises(SurrogateError, match="no surrogate.json; not a saved surrogate"):
+        Surrogate.load(tmp_path / "nothing")
+    path = model.save(tmp_path / "m")
+    meta_path = path / "surrogate.json"
+    text = meta_path.read_text()
+    meta_path.write_text(text[: len(text) // 2])
+    with pytest.raises(SurrogateError, match="surrogate.json is not valid JSON"):
+        Surrogate.load(path)
+    meta_path.write_text(json.dumps({"hello": 1}))
+    with pytest.raises(SurrogateError, match="no format_version: not a surrogate model"):
+        Surrogate.load(path)
+    meta_path.write_text(text.replace('"format_version": 1', '"format_version": 99'))
+    with pytest.raises(SurrogateError, match="format_version 99; this nasbench-lite reads 1"):
+        Surrogate.load(path)
+    meta_path.write_text(text)
+    booster = next(path.glob("valid_acc-mean-0.ubj"))
+    booster.write_bytes(booster.read_bytes()[:100])
+    with pytest.raises(SurrogateError, match="valid_acc-mean-0.ubj cannot be read"):
+        Surrogate.load(path)
+
+
+def test_table_mismatch_is_named(model):
+    other = synthetic_table(rows=50, seeds=3, epochs=5, rng=2)
+    with pytest.raises(SurrogateError, match="fitted on train_config .*epochs.: 3.*, but .* has .*epochs.: 5"):
+        model.check_table(other)
+    digits = synthetic_table(rows=50, seeds=3, epochs=3, rng=2, attrs={"dataset": "digits"})
+    with pytest.raises(SurrogateError, match="fitted on dataset 'mnist1d', but .* 'digits'"):
+        model.check_table(digits)
