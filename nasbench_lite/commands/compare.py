@@ -32,12 +32,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
     try:
         result = compare(config)
     except Interrupted as stop:
-        if stop.saved is None:
-            kept = "nothing was written"
-        else:
-            kept = f"kept the {plural(stop.done, 'finished run')} in {stop.saved}, no report"
+        kept = (
+            f"kept the finished ones in {stop.saved} (no report or plots)"
+            if stop.saved
+            else "nothing was written"
+        )
         print(
-            f"nasbench-lite compare: interrupted after {stop.done} of {stop.total} runs; {kept}",
+            f"nasbench-lite compare: interrupted after {stop.done:,} of "
+            f"{plural(stop.total, 'run')}; {kept}",
             file=sys.stderr,
         )
         return 130
