@@ -20,6 +20,7 @@ import numpy as np
 
 from nasbench_lite.errors import InputError, OutputExistsError
 from nasbench_lite.table import Table
+from nasbench_lite.text import plural
 from nasbench_lite.train import PRESETS, TrainConfig
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ def card_statistics(table: Table) -> dict[str, Any]:
     ok = np.isfinite(valid) & np.isfinite(test)
     if ok.sum() < 2:
         raise InputError(
-            f"{table.source}: {int(ok.sum())} trained rows with a finite accuracy; "
+            f"{table.source}: {plural(int(ok.sum()), 'trained row')} with a finite accuracy; "
             "a card needs at least 2"
         )
     used, valid, test = done[ok], valid[ok], test[ok]

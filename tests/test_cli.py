@@ -262,6 +262,9 @@ def test_query_info_and_card_default_to_the_shipped_table(shipped_table, tmp_pat
     assert args.file is None and args.out is None
     args = build_parser().parse_args(["query", "a.h5", "77"])
     assert (args.file, args.cell) == ("a.h5", "77")
+    capsys.readouterr()
+    assert main(["query", "mine.h5"]) == 2  # the table given, the cell forgotten
+    assert "mine.h5 looks like a table file, not a cell; give both" in capsys.readouterr().err
 
 
 def test_missing_shipped_table_is_one_line(monkeypatch, tmp_path, capsys):

@@ -72,9 +72,12 @@ def _finite(value: Any) -> Any:
 
 def cmd_query(args: argparse.Namespace) -> int:
     """`nasbench-lite query [FILE] CELL [--epoch E] [--seed S] [--rank-by M] [--json]`."""
+    from nasbench_lite.errors import InputError
     from nasbench_lite.table import Table
     from nasbench_lite.tablefile import METRICS
 
+    if args.file is None and args.cell.lower().endswith((".h5", ".hdf5")):
+        raise InputError(f"{args.cell} looks like a table file, not a cell; give both: FILE CELL")
     path = table_path(args.file)
     table = Table.open(path)
     raw = int(table.space.to_raw(args.cell))
