@@ -54,7 +54,7 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescript
 
     def _get_help_string(self, action: argparse.Action) -> str:
         help_text = action.help or ""
-        if action.default in (None, False) or "default" in help_text:
+        if action.default is None or action.default is False or "default" in help_text:
             return help_text
         return super()._get_help_string(action)
 
@@ -95,11 +95,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=None, help="override the preset's epochs")
     p.add_argument("--out", required=True, help="output HDF5 file (resumed if it exists)")
     frac = p.add_mutually_exclusive_group()
-    frac.add_argument("--fraction", type=float, default=None, help="train this share of classes")
+    frac.add_argument(
+        "--fraction", type=float, default=None, help="train this share of classes (default: all)"
+    )
     frac.add_argument("--cells", type=int, default=None, help="train this many classes")
     p.add_argument("--sample-seed", type=int, default=0, help="seed of the class sample")
     p.add_argument("--shard", default=None, help="I/N: train only shard I of N (0-based)")
-    p.add_argument("--chunk", type=int, default=None, help="classes per compiled batch")
+    p.add_argument(
+        "--chunk",
+        type=int,
+        default=None,
+        help="classes per compiled batch (default: the file's, else by device)",
+    )
     p.add_argument("--executor", choices=["local", "ray"], default="local", help="who trains")
     p.add_argument("--ray-address", default=None, help="Ray cluster address (default: local)")
     p.add_argument("--cache-dir", default=None, help="JAX compilation cache (default: cache/jax)")

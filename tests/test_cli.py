@@ -225,6 +225,7 @@ def test_version_help_defaults_examples_and_backends(capsys):
         assert "(default: None)" not in text and "(default: False)" not in text, name
     compare_help = subparsers(parser)["compare"].format_help()
     assert "(default: 25)" in compare_help and "(default: compare_out)" in compare_help
+    assert "seed of the class sample (default: 0)" in subparsers(parser)["generate"].format_help()
     assert "{tabular,live}" in compare_help and "surrogate" not in compare_help
     backend = next(a for a in subparsers(parser)["compare"]._actions if a.dest == "backend")
     assert list(backend.choices) == list(BACKENDS)
