@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--table", default=None, help="table file (default: the shipped one)")
     args = parser.parse_args(argv)
 
-    from nasbench_lite.compare import default_table_path
+    from nasbench_lite.shipped import default_table_path
 
     with tempfile.TemporaryDirectory() as scratch:
         if args.table:

@@ -26,6 +26,7 @@ _LAZY = {
     "make_benchmark": "nasbench_lite.backends:make_benchmark",
     "available_strategies": "nasbench_lite.strategy:available_strategies",
     "get_strategy": "nasbench_lite.strategy:get_strategy",
+    "InputError": "nasbench_lite.errors:InputError",
 }
 
 __all__ = ["__version__", *_LAZY]
@@ -38,3 +39,8 @@ def __getattr__(name: str) -> Any:
     value = getattr(import_module(module_name), attr)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    # The public API, lazy names included (PEP 562), for dir() and tab completion.
+    return sorted(__all__)

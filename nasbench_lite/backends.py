@@ -15,6 +15,7 @@ from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
+from nasbench_lite.errors import InputError
 from nasbench_lite.spaces.subspace import SubSpace
 
 
@@ -106,13 +107,13 @@ class TabularBenchmark:
         available = rows >= 0
         available[available] = table.done[rows[available]]
         if not available.any():
-            raise ValueError(
+            raise InputError(
                 f"table {table.source} has no trained class yet: there is nothing to search"
             )
         used = np.unique(rows[available])  # the rows that answer
         seconds = table.metric("train_seconds")
         if not (np.isfinite(seconds[used]) & (seconds[used] > 0)).all():
-            raise ValueError(
+            raise InputError(
                 f"table {table.source} has train_seconds that are not finite and positive; "
                 f"a cost must be a measured positive time"
             )
@@ -147,10 +148,17 @@ class TabularBenchmark:
             warnings.simplefilter("ignore", RuntimeWarning)  # every available seed diverged
             self.best_test_acc = float(np.nanmax(self._mean_test))
 
+    def __repr__(self) -> str:
+        c = self.coverage
+        return (
+            f"TabularBenchmark({self.table!r}, {c.classes:,} of {c.total_classes:,} classes "
+            f"answered)"
+        )
+
     def evaluate(self, raw: int, rng: np.random.Generator) -> Evaluation:
         valid = self._valid[raw]
         if valid is None:
-            raise ValueError(
+            raise InputError(
                 f"raw cell {raw} is not available in table {self.table.source} (its class is "
                 f"not in the table or not trained yet); propose cells of the benchmark's space"
             )
@@ -190,6 +198,7 @@ class LiveBenchmark:
         from nasbench_lite.spaces import get_space
         from nasbench_lite.train import get_preset
 
+        self.preset = config if isinstance(config, str) else None
         self.config = get_preset(config) if isinstance(config, str) else config
         self.data = load_dataset(data) if isinstance(data, str) else data
         self.space = get_space(space) if isinstance(space, str) else space
@@ -198,13 +207,21 @@ class LiveBenchmark:
         if reference is not None:
             self._use_reference(reference)
 
+    def __repr__(self) -> str:
+        recipe = f"preset {self.preset!r}" if self.preset else "a custom TrainConfig"
+        reference = "with" if np.isfinite(self.best_test_acc) else "without"
+        return (
+            f"LiveBenchmark({self.space.name}/{self.data.name}, {recipe}, "
+            f"{self.config.epochs} epochs, {reference} a reference table)"
+        )
+
     def _use_reference(self, reference: Any) -> None:
         if isinstance(reference, (str, os.PathLike)):
             from nasbench_lite.table import Table
 
             reference = Table.open(reference)
         if reference.attrs.get("dataset") != self.data.name:
-            raise ValueError(
+            raise InputError(
                 f"reference table {reference.source} was trained on dataset "
                 f"{reference.attrs.get('dataset')!r}, not {self.data.name!r}"
             )
@@ -246,9 +263,9 @@ def make_benchmark(kind: str, **kwargs: Any) -> Benchmark:
     """Build backend `kind` ("tabular": table=Table|path; "live": config, data, reference,
     space) with its keyword arguments."""
     if kind in PLANNED:
-        raise ValueError(
+        raise InputError(
             f"benchmark backend {kind!r} is not available yet; available: {', '.join(BACKENDS)}"
         )
     if kind not in BACKENDS:
-        raise ValueError(f"unknown benchmark backend {kind!r}; available: {', '.join(BACKENDS)}")
+        raise InputError(f"unknown benchmark backend {kind!r}; available: {', '.join(BACKENDS)}")
     return BACKENDS[kind](**kwargs)

@@ -7,7 +7,6 @@ mean over the seeds that did not diverge, as in `Table.query`.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
@@ -17,8 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from nasbench_lite.errors import InputError, OutputExistsError
 from nasbench_lite.table import Table
 from nasbench_lite.tablestats import QUANTILES, table_statistics
+from nasbench_lite.text import plural
 from nasbench_lite.train import PRESETS, TrainConfig
 
 log = logging.getLogger(__name__)
@@ -26,13 +27,18 @@ log = logging.getLogger(__name__)
 TOP = 10
 
 
-def card_paths(table_path: str | Path, out: str | Path, plot: str | Path | None = None):
-    """(markdown path, PNG path): `out` is a .md file or a directory (README.md inside it);
-    the plot defaults to `<table stem>_accuracy.png` next to the markdown."""
+def card_paths(
+    table_path: str | Path, out: str | Path | None = None, plot: str | Path | None = None
+) -> tuple[Path, Path]:
+    """(markdown path, PNG path): `out` is a .md file, a directory (README.md inside it) or
+    None (`<table stem>_card.md` next to the table); the plot defaults to
+    `<table stem>_accuracy.png` next to the markdown."""
+    if out is None:
+        out = Path(table_path).with_name(f"{Path(table_path).stem}_card.md")
     out = Path(out)
     if out.suffix.lower() != ".md":
         if out.exists() and not out.is_dir():
-            raise ValueError(f"--out {out}: neither a directory nor a .md file")
+            raise InputError(f"--out {out}: neither a directory nor a .md file")
         out = out / "README.md"
     png = Path(plot) if plot else out.parent / f"{Path(table_path).stem}_accuracy.png"
     return out, png
@@ -63,8 +69,8 @@ def card_statistics(table: Table) -> dict[str, Any]:
     too); raises ValueError when fewer than 2 rows are usable."""
     st = table_statistics(table)
     if "valid" not in st:
-        raise ValueError(
-            f"{table.source}: {len(st['used'])} trained rows with a finite accuracy; "
+        raise InputError(
+            f"{table.source}: {plural(len(st['used']), 'trained row')} with a finite accuracy; "
             "a card needs at least 2"
         )
     return st
@@ -328,27 +334,31 @@ def _still_owed(table: Table) -> list[str]:
 
 
 def write_card(
-    table_path: str | Path, out: str | Path = "data/README.md", plot: str | Path | None = None
+    table_path: str | Path,
+    out: str | Path | None = None,
+    plot: str | Path | None = None,
+    overwrite: bool = False,
 ) -> tuple[Path, Path]:
-    """Write the markdown card and its PNG plot; returns (markdown path, PNG path).
-    Raises FileNotFoundError / ValueError naming `table_path` (see `Table.open`)."""
+    """Write the markdown card and its PNG plot (paths: `card_paths`); returns (markdown
+    path, PNG path). Raises FileNotFoundError / ValueError naming `table_path` (see
+    `Table.open`), and OutputExistsError when either file exists, unless `overwrite`."""
     table = Table.open(table_path)
     md, png = card_paths(table_path, out, plot)
+    if not overwrite:
+        for path in (md, png):
+            if path.exists():
+                raise OutputExistsError(f"{path} exists; pass --force to replace it")
     st = card_statistics(table)
     plot_accuracy(table, st, png)
-    card_command = ["nasbench-lite", "card", str(table_path), "--out", str(out)]
+    card_command = ["nasbench-lite", "card", str(table_path)]
+    if out is not None:
+        card_command += ["--out", str(out)]
     if plot:
         card_command += ["--plot", str(plot)]
+    card_command.append("--force")  # the command replaces this card
     rel = Path(os.path.relpath(png.resolve(), md.parent.resolve())).as_posix()
     text = render_card(table, st, rel, shlex.join(card_command))
     md.parent.mkdir(parents=True, exist_ok=True)
     md.write_text(text)
     log.debug("card of %s (%d of %d rows): %s, %s", table_path, st["done"], table.num_rows, md, png)
     return md, png
-
-
-def cli_card(args: argparse.Namespace) -> int:
-    """`nasbench-lite card FILE [--out DIR_OR_MD] [--plot PNG]`."""
-    md, png = write_card(args.file, args.out, args.plot)
-    print(f"wrote {md} and {png}")
-    return 0

@@ -1,7 +1,9 @@
 """Command-line interface: parses arguments and calls one library function per command.
 
-Each handler lives beside the code it drives (``nasbench_lite.<module>:cli_<command>``) and is
-imported only when its command runs, so ``nasbench-lite query`` never pays for JAX.
+The handlers live in `nasbench_lite.commands` and import the library only when their command
+runs, so ``nasbench-lite query`` never pays for JAX. A library error about the input
+(`nasbench_lite.errors.InputError`) is printed as one line with exit code 2; Ctrl-C exits
+with 130; anything else keeps its traceback.
 """
 
 from __future__ import annotations
@@ -9,76 +11,145 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
+from nasbench_lite import __version__
+from nasbench_lite.backends import BACKENDS
 from nasbench_lite.devices import use_cpu_cores
+from nasbench_lite.errors import InputError
 
 # command -> "module:function"; the function takes the parsed argparse.Namespace and returns
 # an exit code (or None for 0).
 HANDLERS = {
-    "space": "nasbench_lite.spaces:cli_space",
-    "generate": "nasbench_lite.generate:cli_generate",
-    "merge": "nasbench_lite.generate:cli_merge",
-    "info": "nasbench_lite.table:cli_info",
-    "query": "nasbench_lite.table:cli_query",
-    "compare": "nasbench_lite.compare:cli_compare",
-    "card": "nasbench_lite.card:cli_card",
+    "space": "nasbench_lite.commands.space:cmd_space",
+    "generate": "nasbench_lite.commands.generate:cmd_generate",
+    "merge": "nasbench_lite.commands.generate:cmd_merge",
+    "info": "nasbench_lite.commands.tables:cmd_info",
+    "query": "nasbench_lite.commands.tables:cmd_query",
+    "card": "nasbench_lite.commands.tables:cmd_card",
+    "compare": "nasbench_lite.commands.compare:cmd_compare",
 }
+SHIPPED = "default: the shipped table, or $NASBENCH_LITE_TABLE"
+CELL = (
+    "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|"
+    "+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+)
+EXAMPLES = {
+    "space": "nasbench-lite space nb201 --examples 3",
+    "generate": "nasbench-lite generate --preset tiny --cells 40 --seeds 2 --out tiny.h5\n"
+    "  (the same command resumes an interrupted run)",
+    "merge": "nasbench-lite merge all.h5 part0.h5 part1.h5",
+    "info": "nasbench-lite info data/nb201_mnist1d_small.h5",
+    "query": f"nasbench-lite query '{CELL}'\n  nasbench-lite query my.h5 1234 --epoch 4 --json",
+    "compare": "nasbench-lite compare --strategies random_search regularized_evolution "
+    "--seeds 10 --budget 100evals --out runs/rs_vs_re",
+    "card": "nasbench-lite card my.h5            # writes my_card.md and my_accuracy.png",
+}
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Shows each option's default (unless None, False or already in its help) and keeps the
+    examples' line breaks."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        help_text = action.help or ""
+        if action.default is None or action.default is False or "default" in help_text:
+            return help_text
+        return super()._get_help_string(action)
+
+
+def _add(sub, name: str, help_text: str) -> argparse.ArgumentParser:
+    return sub.add_parser(
+        name,
+        help=help_text,
+        description=help_text[:1].upper() + help_text[1:] + ".",
+        epilog=f"example:\n  {EXAMPLES[name]}",
+        formatter_class=HelpFormatter,
+        allow_abbrev=False,  # --seed must never be taken for --seeds
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nasbench-lite",
         description="Tabular NAS benchmark: generate, query and compare search strategies.",
+        epilog="Run 'nasbench-lite COMMAND --help' for a command's options and an example.",
+        formatter_class=HelpFormatter,
+        allow_abbrev=False,
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("space", help="summarise a search space")
-    p.add_argument("name", nargs="?", default="nb201", help="space name (default: nb201)")
+    p = _add(sub, "space", "summarise a search space")
+    p.add_argument("name", nargs="?", default="nb201", help="space name")
     p.add_argument("--examples", type=int, default=5, help="example cells to print")
 
-    p = sub.add_parser("generate", help="train cells and write (or resume) an HDF5 table")
-    p.add_argument("--space", default="nb201")
-    p.add_argument("--dataset", default="mnist1d")
+    p = _add(sub, "generate", "train cells and write (or resume) an HDF5 table")
+    p.add_argument("--space", default="nb201", help="search space")
+    p.add_argument("--dataset", default="mnist1d", help="dataset name")
     p.add_argument("--data-dir", default=None, help="directory with local dataset files")
-    p.add_argument("--preset", default="cpu", help="trainer preset (default: cpu)")
+    p.add_argument("--preset", default="cpu", help="trainer preset")
     p.add_argument("--seeds", type=int, default=3, help="number of training seeds")
     p.add_argument("--epochs", type=int, default=None, help="override the preset's epochs")
     p.add_argument("--out", required=True, help="output HDF5 file (resumed if it exists)")
     frac = p.add_mutually_exclusive_group()
-    frac.add_argument("--fraction", type=float, default=None, help="train this share of classes")
+    frac.add_argument(
+        "--fraction", type=float, default=None, help="train this share of classes (default: all)"
+    )
     frac.add_argument("--cells", type=int, default=None, help="train this many classes")
     p.add_argument("--sample-seed", type=int, default=0, help="seed of the class sample")
     p.add_argument("--shard", default=None, help="I/N: train only shard I of N (0-based)")
-    p.add_argument("--chunk", type=int, default=None, help="classes per compiled batch")
-    p.add_argument("--executor", choices=["local", "ray"], default="local")
+    p.add_argument(
+        "--chunk",
+        type=int,
+        default=None,
+        help="classes per compiled batch (default: the file's, else by device)",
+    )
+    p.add_argument("--executor", choices=["local", "ray"], default="local", help="who trains")
     p.add_argument("--ray-address", default=None, help="Ray cluster address (default: local)")
     p.add_argument("--cache-dir", default=None, help="JAX compilation cache (default: cache/jax)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
-    p = sub.add_parser("merge", help="join shard tables into one")
+    p = _add(sub, "merge", "join shard tables into one")
     p.add_argument("out", help="output HDF5 file")
     p.add_argument("inputs", nargs="+", help="shard files to merge")
 
-    p = sub.add_parser("info", help="describe a table and its statistics")
-    p.add_argument("file")
+    p = _add(sub, "info", "describe a table and its statistics")
+    p.add_argument("file", nargs="?", default=None, help=f"HDF5 table ({SHIPPED})")
 
-    p = sub.add_parser("query", help="look up one cell")
-    p.add_argument("file")
+    p = _add(sub, "query", "look up one cell")
+    p.add_argument("file", nargs="?", default=None, help=f"HDF5 table ({SHIPPED})")
     p.add_argument("cell", help="NB-201 string or raw index")
-    p.add_argument("--epoch", type=int, default=None, help="epoch (1-based; default: last)")
-    p.add_argument("--seed", type=int, default=None, help="seed position (default: mean)")
+    p.add_argument("--epoch", type=int, default=None, help="epoch, 1-based (default: the last)")
+    p.add_argument("--seed", type=int, default=None, help="seed position (default: seed mean)")
+    p.add_argument(
+        "--rank-by",
+        choices=["test_acc", "valid_acc"],
+        default="test_acc",
+        help="rank the cell's class among the table's by this seed-mean final accuracy",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object")
 
-    p = sub.add_parser("compare", help="compare search strategies on identical budgets")
-    p.add_argument("--table", default=None, help="HDF5 table (default: the shipped one)")
-    p.add_argument("--backend", choices=["tabular", "surrogate", "live"], default="tabular")
-    p.add_argument("--strategies", nargs="+", default=None, help="registry names (default: all)")
-    p.add_argument("--seeds", type=int, default=25)
-    p.add_argument("--budget", default=None, help="simulated seconds (e.g. 3000) or Nevals")
-    p.add_argument("--workers", type=int, default=1)
+    p = _add(sub, "compare", "compare search strategies on identical budgets")
+    p.add_argument("--table", default=None, help=f"HDF5 table ({SHIPPED})")
+    p.add_argument("--backend", choices=list(BACKENDS), default="tabular", help="benchmark backend")
+    p.add_argument(
+        "--strategies", nargs="+", default=None, help="registry names (default: all that load)"
+    )
+    p.add_argument("--seeds", type=int, default=25, help="runs per strategy (seeds 0..N-1)")
+    p.add_argument(
+        "--budget",
+        default=None,
+        help="simulated seconds (e.g. 3000) or Nevals (default: 100 median training times)",
+    )
+    p.add_argument("--workers", type=int, default=1, help="simulated workers per run")
     p.add_argument("--jobs", type=int, default=None, help="parallel processes (default: cores)")
-    p.add_argument("--out", default="compare_out")
+    p.add_argument("--out", default="compare_out", help="output directory")
+    p.add_argument(
+        "--force", action="store_true", help="write into --out even if it holds other files"
+    )
     p.add_argument("--preset", default=None, help="live: trainer preset (default: the table's)")
     p.add_argument("--dataset", default=None, help="live: dataset (default: the table's)")
     p.add_argument(
@@ -86,19 +157,26 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="add the strategies' measured ask/tell time to the simulated clock",
     )
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
-    p = sub.add_parser("card", help="write a table's dataset card (markdown and plot)")
-    p.add_argument("file", help="HDF5 table")
-    p.add_argument("--out", default="data/README.md", help="card .md file or directory")
+    p = _add(sub, "card", "write a table's dataset card (markdown and plot)")
+    p.add_argument("file", nargs="?", default=None, help=f"HDF5 table ({SHIPPED})")
+    p.add_argument(
+        "--out",
+        default=None,
+        help="card .md file or directory (default: <table stem>_card.md next to the table)",
+    )
     p.add_argument("--plot", default=None, help="PNG path (default: next to the card)")
+    p.add_argument("--force", action="store_true", help="replace an existing card and plot")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     use_cpu_cores()  # before any handler imports JAX: one CPU device per core
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    args.argv = argv  # handlers record the command that made a file
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",
@@ -106,13 +184,20 @@ def main(argv: list[str] | None = None) -> int:
     # JAX reports at INFO which accelerator plugins it did not find; that is not news here.
     logging.getLogger("jax").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     module_name, func_name = HANDLERS[args.command].split(":")
-    handler = getattr(importlib.import_module(module_name), func_name)
     try:
+        handler = getattr(importlib.import_module(module_name), func_name)
         code = handler(args)
-    except (ValueError, FileNotFoundError, KeyError) as err:
+    except InputError as err:
         # Library errors already name the input and the problem; show them without a traceback.
         print(f"nasbench-lite {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"nasbench-lite {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader went away (`nasbench-lite info | head`): stop quietly, as `cat` does.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     return int(code or 0)
 
 

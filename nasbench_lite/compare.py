@@ -6,18 +6,21 @@ Fair by construction: every (strategy, seed) run gets the same backend, the same
 same number of simulated workers and the same seed list; seed s seeds the run's strategy and
 benchmark-noise generators identically for every strategy. Runs execute in spawned worker
 processes, each of which opens the table once and runs many runs; results do not depend on
-the number of processes.
+the number of processes. Ctrl-C stops the processes at once and keeps the finished runs.
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
 import math
 import os
 import shlex
+import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,13 +28,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nasbench_lite.runner import Budget, run_search
-from nasbench_lite.strategy import available_strategies, get_strategy
+from nasbench_lite.backends import BACKENDS
+from nasbench_lite.errors import InputError, Interrupted, OutputExistsError
+from nasbench_lite.runner import RESULT_COLUMNS, Budget, run_search
+from nasbench_lite.shipped import default_table_path
+from nasbench_lite.strategy import available_strategies, from_other_packages, get_strategy
 
-BACKENDS = ("tabular", "surrogate", "live")
-TABLE_ENV = "NASBENCH_LITE_TABLE"
-TABLE_NAMES = ("nb201_mnist1d_cpu.h5", "nb201_mnist1d_small.h5")
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 DEFAULT_SEEDS = 25
 # Default budget: the simulated time one worker needs to train this many cells of median
 # training time (JAHS-Bench-201 normalises its runtime axis to ~100 evaluations the same way).
@@ -50,16 +52,19 @@ class CompareConfig:
     table: file path or in-memory `Table` (None: `default_table_path`); it answers tabular
         queries and is the regret reference of live runs.
     backend: "tabular", "surrogate" or "live".
-    strategies: registered names or strategy classes (None: every registered one).
+    strategies: registered names or strategy classes (None: every registered one that
+        loads; one that fails to load is skipped with a warning).
     seeds: runs per strategy, with seeds 0..seeds-1.
     budget: "SECONDS" or "Nevals" (None: `default_budget`; "10evals" for live).
     workers: simulated concurrent evaluations inside each run.
     jobs: processes running the runs (None: CPU cores, 1 for live); never changes results.
-    out: output folder (None: write nothing).
+    out: output folder (None: write nothing). It must be new, empty or written by an
+        earlier comparison (its results.csv), unless `force`.
     preset, dataset: trainer preset and dataset of live runs (None: the table's).
     charge_overhead: add the strategies' measured ask/tell time to the simulated clock
         (runs are then no longer bit-for-bit reproducible).
     progress: a progress bar on stderr.
+    force: write into `out` even when it holds files a comparison did not write.
     """
 
     table: Any = None
@@ -74,6 +79,7 @@ class CompareConfig:
     dataset: str | None = None
     charge_overhead: bool = False
     progress: bool = False
+    force: bool = False
 
 
 @dataclass
@@ -81,7 +87,9 @@ class CompareResult:
     """results: the ``results.csv`` frame (rows in strategy, then seed order); summary: one
     row per strategy (see `stats.summarise`); files: everything written into out_dir;
     restriction: for a table holding only some classes, the sentence saying what the search
-    was restricted to (None for a complete table)."""
+    was restricted to (None for a complete table); skipped: registered strategies left out
+    because they failed to load, name -> reason; external: compared strategies registered by
+    other packages, name -> "distribution version"."""
 
     results: pd.DataFrame
     summary: pd.DataFrame
@@ -91,40 +99,11 @@ class CompareResult:
     budget_rule: str
     wall_seconds: float
     restriction: str | None = None
+    skipped: dict[str, str] = field(default_factory=dict)
+    external: dict[str, str] = field(default_factory=dict)
     out_dir: Path | None = None
     report: Path | None = None
     files: list[Path] = field(default_factory=list)
-
-
-def table_is_complete(path: str | os.PathLike) -> bool:
-    """Whether the table file at `path` answers every cell (every raw cell has a row and every
-    row is done), read from /cells/raw_to_row and /status/done only. An unreadable file is
-    not complete (opening it later names the problem); see `tablefile.file_is_complete`."""
-    from nasbench_lite.tablefile import file_is_complete
-
-    return file_is_complete(path)
-
-
-def default_table_path() -> Path:
-    """The table `compare` uses when none is given: $NASBENCH_LITE_TABLE if set, else the
-    first complete one of data/nb201_mnist1d_cpu.h5, data/nb201_mnist1d_small.h5 at the
-    repository root, else the first of them that exists (a partial table: the search is then
-    restricted to the classes it holds).
-
-    Raises FileNotFoundError when there is none.
-    """
-    env = os.environ.get(TABLE_ENV)
-    if env:
-        if not Path(env).is_file():
-            raise FileNotFoundError(f"{TABLE_ENV}={env}: no such table file")
-        return Path(env)
-    found = [DATA_DIR / name for name in TABLE_NAMES if (DATA_DIR / name).is_file()]
-    if found:
-        return next((path for path in found if table_is_complete(path)), found[0])
-    raise FileNotFoundError(
-        f"no table given and no shipped table found (looked for {', '.join(TABLE_NAMES)} in "
-        f"{DATA_DIR}); pass --table FILE or set {TABLE_ENV}"
-    )
 
 
 def default_budget(table: Any) -> tuple[Budget, str]:
@@ -182,20 +161,31 @@ class _Worker:
 
 
 _PROCESS_WORKER: _Worker | None = None  # set once per pool process by `_init_process`
+_INIT_ERROR: BaseException | None = None
 
 
 def _init_process(spec: dict[str, Any]) -> None:
-    global _PROCESS_WORKER
-    _PROCESS_WORKER = _Worker(spec)
+    global _PROCESS_WORKER, _INIT_ERROR
+    # Ctrl-C is the main process's to handle: it terminates the pool.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        _PROCESS_WORKER = _Worker(spec)
+    except Exception as err:
+        # Raised by the first task instead: a Pool restarts a process whose initializer
+        # fails, again and again.
+        _INIT_ERROR = err
 
 
-def _run_in_process(task: tuple[int, int]) -> pd.DataFrame:
-    return _PROCESS_WORKER.run(task)
+def _run_in_process(item: tuple[int, tuple[int, int]]) -> tuple[int, pd.DataFrame]:
+    if _PROCESS_WORKER is None:
+        raise _INIT_ERROR or RuntimeError("compare worker process was not initialised")
+    index, task = item
+    return index, _PROCESS_WORKER.run(task)
 
 
 def _check_int(name: str, value: Any, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+        raise InputError(f"{name} must be an int >= {minimum}, got {value!r}")
     return int(value)
 
 
@@ -204,20 +194,18 @@ def _resolve(config: CompareConfig) -> tuple[dict[str, Any], Any, str]:
     from nasbench_lite.table import Table
 
     if config.backend not in BACKENDS:
-        raise ValueError(f"unknown backend {config.backend!r}; choose one of {BACKENDS}")
+        raise InputError(f"unknown backend {config.backend!r}; choose one of {', '.join(BACKENDS)}")
     _check_int("seeds", config.seeds, 1)
     _check_int("workers", config.workers, 1)
     if config.jobs is not None:
         _check_int("jobs", config.jobs, 1)
-    names = available_strategies() if config.strategies is None else list(config.strategies)
-    if not names:
-        raise ValueError("no strategies to compare (none given and none registered)")
-    for name in names:
-        get_strategy(name)  # raises, naming an unknown strategy and the registered ones
+    names, skipped = _strategies(config.strategies)
     labels = [strategy_label(s) for s in names]
     if len(set(labels)) != len(labels):
-        raise ValueError(f"strategies must be distinct, got {labels}")
+        raise InputError(f"strategies must be distinct, got {labels}")
 
+    if config.out is not None:
+        check_out_dir(config.out, config.force)
     # Live runs need a table too: it is the reference for regret (the space's best cell).
     table = default_table_path() if config.table is None else config.table
     opened = table if isinstance(table, Table) else Table.open(table)
@@ -239,48 +227,149 @@ def _resolve(config: CompareConfig) -> tuple[dict[str, Any], Any, str]:
         "dataset": config.dataset or opened.attrs.get("dataset") or "mnist1d",
         "strategies": names,
         "labels": labels,
+        "skipped": skipped,
+        "external": from_other_packages([s for s in names if isinstance(s, str)]),
         "budget": budget,
         "workers": int(config.workers),
         "charge_overhead": bool(config.charge_overhead),
     }
+    if config.backend == "live":
+        from nasbench_lite.train import PRESETS
+
+        if spec["preset"] not in PRESETS:
+            raise InputError(
+                f"unknown trainer preset {spec['preset']!r}; available: {', '.join(PRESETS)}"
+            )
     return spec, opened, rule
+
+
+def _strategies(chosen: tuple[Any, ...] | None) -> tuple[list[Any], dict[str, str]]:
+    """The strategies to compare and the registered ones skipped (name -> why). Every
+    registered one that loads when none are chosen; a chosen one that fails raises."""
+    if chosen is not None:
+        names = list(chosen)
+        for name in names:
+            try:
+                get_strategy(name)  # raises, naming an unknown strategy and the registered ones
+            except TypeError as err:
+                if not isinstance(name, str):
+                    raise
+                raise InputError(str(err)) from err  # a registered plugin that is no strategy
+        if not names:
+            raise InputError("no strategies to compare (an empty list was given)")
+        return names, {}
+    names, skipped = [], {}
+    for name in available_strategies():
+        try:
+            get_strategy(name)
+        except (ValueError, TypeError) as err:
+            logger.warning("skipping strategy %r: %s", name, err)
+            skipped[name] = str(err)
+        else:
+            names.append(name)
+    if not names:
+        raise InputError(
+            "no strategies to compare (none given and none registered"
+            + (f" that loads; skipped: {', '.join(skipped)})" if skipped else ")")
+        )
+    return names, skipped
+
+
+def written_by_compare(path: str | os.PathLike) -> bool:
+    """Whether directory `path` holds a comparison's results.csv (its header row)."""
+    csv = Path(path) / "results.csv"
+    try:
+        with open(csv, encoding="utf-8") as f:
+            return f.readline().strip() == ",".join(RESULT_COLUMNS)
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def check_out_dir(out: str | os.PathLike, force: bool = False) -> Path:
+    """`out` as a Path if a comparison may write into it: a new or empty directory, or one an
+    earlier comparison wrote (any directory with `force`). Raises InputError for an empty
+    path, OutputExistsError for a file or a directory of other files."""
+    if not str(out).strip():
+        raise InputError("out directory is an empty string; name a directory")
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise OutputExistsError(f"out directory {out}: a file of that name exists")
+    if path.is_dir() and not force and any(path.iterdir()) and not written_by_compare(path):
+        raise OutputExistsError(
+            f"out directory {out} is not empty and holds no earlier comparison's results.csv; "
+            "choose a new directory or pass --force to write into it anyway"
+        )
+    return path
+
+
+def _pool_results(
+    spec: dict[str, Any], tasks: list[tuple[int, int]], jobs: int
+) -> Iterator[tuple[int, pd.DataFrame]]:
+    """(task index, frame) pairs from `jobs` spawned processes, in completion order. Closing
+    the generator early (an error, Ctrl-C) terminates the processes at once."""
+    import multiprocessing
+
+    # Chunks amortise the per-task round trip; four per process keep the bar moving and
+    # balance strategies of unequal cost.
+    chunk = max(1, math.ceil(len(tasks) / (4 * jobs)))
+    context = multiprocessing.get_context("spawn")
+    # The processes start with SIGINT ignored (inherited), so a Ctrl-C during their start-up
+    # cannot print a traceback from each of them; the main process handles it alone.
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    try:
+        pool = context.Pool(jobs, _init_process, (spec,))
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
+    try:
+        yield from pool.imap_unordered(_run_in_process, enumerate(tasks), chunksize=chunk)
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
 
 
 def run_tasks(
     spec: dict[str, Any], seeds: int, jobs: int, progress: bool, worker: _Worker | None = None
 ) -> pd.DataFrame:
     """Run every (strategy, seed) of `spec`; rows in strategy, then seed order. With one
-    job the runs execute here, on `worker` if one is given (else a new one)."""
+    job the runs execute here, on `worker` if one is given (else a new one).
+
+    Ctrl-C raises `Interrupted` whose `partial` holds the finished runs (same order)."""
     from tqdm import tqdm
 
     tasks = [(i, seed) for i in range(len(spec["strategies"])) for seed in range(seeds)]
     bar = tqdm(total=len(tasks), desc="compare", unit="run", file=sys.stderr, disable=not progress)
-    frames = []
-    if jobs == 1:
-        worker = worker or _Worker(spec)
-        for task in tasks:
-            frames.append(worker.run(task))
-            bar.update()
-    else:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        # Chunks amortise the per-task round trip; four per process keep the bar moving and
-        # balance strategies of unequal cost.
-        chunk = max(1, math.ceil(len(tasks) / (4 * jobs)))
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(jobs, context, _init_process, (spec,)) as pool:
-            for frame in pool.map(_run_in_process, tasks, chunksize=chunk):
-                frames.append(frame)
+    frames: dict[int, pd.DataFrame] = {}
+    try:
+        if jobs == 1:
+            worker = worker or _Worker(spec)
+            for index, task in enumerate(tasks):
+                frames[index] = worker.run(task)
                 bar.update()
+        else:
+            with closing(_pool_results(spec, tasks, jobs)) as results:
+                for index, frame in results:
+                    frames[index] = frame
+                    bar.update()
+    except KeyboardInterrupt:
+        bar.close()
+        kept = [frames[i] for i in sorted(frames)]
+        partial = pd.concat(kept, ignore_index=True) if kept else None
+        message = f"interrupted after {len(frames)} of {len(tasks)} runs"
+        raise Interrupted(message, len(frames), len(tasks), partial) from None
     bar.close()
-    empty = [(spec["labels"][i], s) for (i, s), f in zip(tasks, frames, strict=True) if f.empty]
+    ordered = [frames[i] for i in range(len(tasks))]
+    empty = [(spec["labels"][i], s) for (i, s), f in zip(tasks, ordered, strict=True) if f.empty]
     if empty:
-        raise ValueError(
+        raise InputError(
             f"budget {spec['budget']} ended before the first evaluation finished in runs "
             f"(strategy, seed) {empty[:5]}: give a larger budget"
         )
-    return pd.concat(frames, ignore_index=True)
+    return pd.concat(ordered, ignore_index=True)
 
 
 def _default_jobs(backend: str, tasks: int) -> int:
@@ -288,6 +377,16 @@ def _default_jobs(backend: str, tasks: int) -> int:
         return 1  # JAX already uses every core for one training batch
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return max(1, min(cores or 1, tasks))
+
+
+def _remove_outputs(out: Path) -> None:
+    """Delete the files a comparison writes into `out` (results, report, plots)."""
+    from nasbench_lite.plots import PLOT_NAMES
+
+    names = ["results.csv", "report.md"]
+    names += [f"{name}.{ext}" for name in PLOT_NAMES for ext in ("png", "svg")]
+    for name in names:
+        (out / name).unlink(missing_ok=True)
 
 
 def command_line(config: CompareConfig, spec: dict[str, Any], jobs: int) -> str:
@@ -324,7 +423,16 @@ def compare(config: CompareConfig) -> CompareResult:
     restriction = None if coverage is None or coverage.complete else coverage.describe()
     if restriction:
         logger.warning("%s: %s", table.source, restriction)
-    results = run_tasks(spec, config.seeds, jobs, config.progress, local)
+    try:
+        results = run_tasks(spec, config.seeds, jobs, config.progress, local)
+    except Interrupted as stop:
+        if config.out is not None and stop.partial is not None:
+            out = Path(config.out)
+            out.mkdir(parents=True, exist_ok=True)
+            _remove_outputs(out)  # a report of an earlier run would not describe these runs
+            stop.saved = out / "results.csv"
+            stop.partial.to_csv(stop.saved, index=False)
+        raise
     wall = time.perf_counter() - started
     result = CompareResult(
         results=results,
@@ -335,6 +443,8 @@ def compare(config: CompareConfig) -> CompareResult:
         budget_rule=rule,
         wall_seconds=wall,
         restriction=restriction,
+        skipped=spec["skipped"],
+        external=spec["external"],
     )
     if config.out is None:
         return result
@@ -353,32 +463,3 @@ def compare(config: CompareConfig) -> CompareResult:
     result.out_dir = out
     result.files = [csv, result.report, *(p for paths in figures.values() for p in paths)]
     return result
-
-
-def cli_compare(args: argparse.Namespace) -> int:
-    """`nasbench-lite compare ...`: run, print the ranking and where the report is."""
-    config = CompareConfig(
-        table=args.table,
-        backend=args.backend,
-        strategies=tuple(args.strategies) if args.strategies else None,
-        seeds=args.seeds,
-        budget=args.budget,
-        workers=args.workers,
-        jobs=args.jobs,
-        out=args.out,
-        preset=args.preset,
-        dataset=args.dataset,
-        charge_overhead=args.charge_overhead,
-        progress=not args.no_progress,
-    )
-    result = compare(config)
-    shown = result.summary.sort_values("avg_rank", kind="stable")
-    if result.restriction:
-        print(result.restriction)
-    print(f"budget: {result.budget} ({result.budget_rule}); {len(result.seeds)} seeds")
-    print(f"{'strategy':<24} {'final regret (pp)':>20} {'avg rank':>9}")
-    for row in shown.itertuples(index=False):
-        regret = f"{100 * row.regret_mean:.3f} ± {100 * row.regret_sem:.3f}"
-        print(f"{row.strategy:<24} {regret:>20} {row.avg_rank:>9.2f}")
-    print(f"report: {result.report}")
-    return 0

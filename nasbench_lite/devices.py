@@ -18,6 +18,8 @@ from __future__ import annotations
 import os
 import sys
 
+from nasbench_lite.errors import InputError
+
 FLAG = "--xla_force_host_platform_device_count"
 
 
@@ -40,6 +42,6 @@ def use_cpu_cores(count: int | None = None) -> int | None:
         return None
     count = cpu_cores() if count is None else count
     if count < 1:
-        raise ValueError(f"use_cpu_cores: count must be at least 1, got {count}")
+        raise InputError(f"use_cpu_cores: count must be at least 1, got {count}")
     os.environ["XLA_FLAGS"] = f"{flags} {FLAG}={count}".strip()
     return count

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from nasbench_lite.errors import InputError
+
 log = logging.getLogger(__name__)
 
 
@@ -169,4 +171,4 @@ def make_executor(name: str, job: ChunkJob, ray_address: str | None = None):
         return LocalExecutor(job)
     if name == "ray":
         return RayExecutor(job, ray_address)
-    raise ValueError(f"unknown executor {name!r}; choose 'local' or 'ray'")
+    raise InputError(f"unknown executor {name!r}; choose 'local' or 'ray'")

@@ -7,11 +7,9 @@ so a run killed at any moment resumes from its last finished chunk. docs/table.m
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import logging
-import shlex
 import sys
 import time
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from nasbench_lite.errors import InputError, MissingFileError
 from nasbench_lite.executors import ChunkJob, ChunkTask, make_executor
 from nasbench_lite.schema import FIELDS, PER_CHUNK, PER_ROW, pending_arrays
 from nasbench_lite.table import Table
@@ -79,9 +78,9 @@ def parse_shard(text: str) -> tuple[int, int]:
     try:
         i, n = (int(part) for part in text.split("/"))
     except ValueError:
-        raise ValueError(f"--shard {text!r}: expected I/N, e.g. 0/4") from None
+        raise InputError(f"--shard {text!r}: expected I/N, e.g. 0/4") from None
     if not 0 <= i < n:
-        raise ValueError(f"--shard {text!r}: need 0 <= I < N")
+        raise InputError(f"--shard {text!r}: need 0 <= I < N")
     return i, n
 
 
@@ -96,11 +95,11 @@ def select_classes(space, config: GenerateConfig) -> np.ndarray:
     count = None
     if config.cells is not None:
         if not 1 <= config.cells <= total:
-            raise ValueError(f"--cells {config.cells}: must be in 1..{total} (number of classes)")
+            raise InputError(f"--cells {config.cells}: must be in 1..{total} (number of classes)")
         count = config.cells
     elif config.fraction is not None:
         if not 0 < config.fraction <= 1:
-            raise ValueError(f"--fraction {config.fraction}: must be in (0, 1]")
+            raise InputError(f"--fraction {config.fraction}: must be in (0, 1]")
         count = max(1, round(config.fraction * total))
     if count is None or count == total:
         classes = np.arange(total, dtype=np.int64)
@@ -111,7 +110,7 @@ def select_classes(space, config: GenerateConfig) -> np.ndarray:
         i, n = config.shard
         classes = classes[i::n]
         if len(classes) == 0:
-            raise ValueError(f"shard {i}/{n} of {count or total} classes is empty")
+            raise InputError(f"shard {i}/{n} of {count or total} classes is empty")
     return classes
 
 
@@ -157,7 +156,7 @@ def check_match(attrs: dict, expected: dict, context: str, names: tuple[str, str
             # Fields added to TrainConfig later take their defaults in older files.
             a, b = (TrainConfig.from_dict(c).to_dict() for c in (a, b))
         if a != b:
-            raise ValueError(f"{context}: {field} differs ({names[0]}: {a!r}; {names[1]}: {b!r})")
+            raise InputError(f"{context}: {field} differs ({names[0]}: {a!r}; {names[1]}: {b!r})")
 
 
 def _tasks(arrays: dict, attrs: dict, chunk: int) -> list[ChunkTask]:
@@ -221,9 +220,9 @@ def open_or_create(out: str | Path, config: GenerateConfig) -> tuple[dict, dict]
     if config.epochs is not None:
         train_config = dataclasses.replace(train_config, epochs=config.epochs)
     if config.seeds < 1:
-        raise ValueError(f"--seeds {config.seeds}: need at least one seed")
+        raise InputError(f"--seeds {config.seeds}: need at least one seed")
     if config.chunk is not None and config.chunk < 1:
-        raise ValueError(f"--chunk {config.chunk}: need at least one class per chunk")
+        raise InputError(f"--chunk {config.chunk}: need at least one class per chunk")
     classes = select_classes(space, config)
     data = load_dataset(config.dataset, config.data_dir)
     arrays, attrs = _new_table(space, config, train_config, data, classes)
@@ -233,7 +232,7 @@ def open_or_create(out: str | Path, config: GenerateConfig) -> tuple[dict, dict]
     arrays, attrs = read_arrays(out)
     check_match(attrs, expected, f"cannot resume {out}", ("file", "this run"))
     if not np.array_equal(arrays["cells/row_class"], classes):
-        raise ValueError(
+        raise InputError(
             f"cannot resume {out}: its target rows ({len(arrays['cells/row_class'])} "
             f"classes, selection {attrs.get('selection')}) differ from this run's "
             f"({len(classes)} classes, selection {expected['selection']})"
@@ -247,7 +246,7 @@ def generate(out: str | Path, config: GenerateConfig, progress: bool = True) -> 
 
     from nasbench_lite.datasets import cache_dir
 
-    out = Path(out)
+    out = _check_out(out)
     arrays, attrs = open_or_create(out, config)
     rows = len(arrays["cells/row_raw"])
     chunk = int(min(config.chunk or attrs.get("chunk_classes") or default_chunk(), rows))
@@ -276,6 +275,14 @@ def generate(out: str | Path, config: GenerateConfig, progress: bool = True) -> 
     return Table.open(out)
 
 
+def _check_out(out: str | Path) -> Path:
+    """`out` as a Path; raises MissingFileError before any work if its directory is missing."""
+    out = Path(out)
+    if not out.parent.is_dir():
+        raise MissingFileError(f"output {out}: directory {out.parent} does not exist")
+    return out
+
+
 def _write(out: Path, arrays: dict, attrs: dict) -> Table:
     write_arrays(out, arrays, attrs)
     return Table.open(out)
@@ -299,7 +306,8 @@ def merge(out: str | Path, inputs: list[str | Path], command: str = "") -> Table
     of different space, dataset, config, seeds or schema version, raise a ValueError naming
     the files. total_compute_seconds is the sum of the inputs'."""
     if not inputs:
-        raise ValueError("merge needs at least one input table")
+        raise InputError("merge needs at least one input table")
+    out = _check_out(out)
     loaded = [(Path(p), *read_arrays(p)) for p in inputs]
     first_path, _, first_attrs = loaded[0]
     for path, _, attrs in loaded[1:]:
@@ -319,7 +327,7 @@ def merge(out: str | Path, inputs: list[str | Path], command: str = "") -> Table
         clash = rows[done & (owner[rows] >= 0)]
         if len(clash):
             other = loaded[owner[clash[0]]][0]
-            raise ValueError(
+            raise InputError(
                 f"cannot merge: class {int(classes[clash[0]])} is done in both {other} and {path}"
             )
         fill = done | (owner[rows] < 0)  # a done row wins; else the first input's entry
@@ -344,25 +352,3 @@ def merge(out: str | Path, inputs: list[str | Path], command: str = "") -> Table
         if any(d != distinct[0] for d in distinct):
             attrs[field] = {"merged": distinct}
     return _write(Path(out), merged, attrs)
-
-
-def cli_generate(args: argparse.Namespace) -> int:
-    """`nasbench-lite generate ...`: parse options into GenerateConfig and run `generate`."""
-    names = {f.name for f in dataclasses.fields(GenerateConfig)} - {"command"}
-    options = {name: getattr(args, name) for name in names}
-    options["shard"] = parse_shard(args.shard) if args.shard else None
-    config = GenerateConfig(**options, command=shlex.join(["nasbench-lite", *sys.argv[1:]]))
-    try:
-        table = generate(args.out, config, progress=not args.no_progress)
-    except ImportError as err:
-        print(f"nasbench-lite generate: error: {err}", file=sys.stderr)
-        return 2
-    print(f"{args.out}: {int(table.done.sum())} of {table.num_rows} rows done")
-    return 0
-
-
-def cli_merge(args: argparse.Namespace) -> int:
-    """`nasbench-lite merge OUT IN [IN ...]`."""
-    table = merge(args.out, args.inputs, command=shlex.join(["nasbench-lite", *sys.argv[1:]]))
-    print(f"{args.out}: merged {len(args.inputs)} tables, {table.num_rows} rows")
-    return 0

@@ -14,10 +14,13 @@ import numpy as np
 import pandas as pd
 
 from nasbench_lite import stats
+from nasbench_lite.errors import InputError
 
 # 1e-4 = 0.01 percentage points of accuracy: below the resolution of a seed-mean test
 # accuracy on mnist1d's 1,000 test examples, so a curve at the floor means "regret 0".
 REGRET_FLOOR = 1e-4
+# The plots `plot_all` writes, each as <name>.png and <name>.svg.
+PLOT_NAMES = ("regret_vs_time", "regret_vs_evals", "final_regret_ecdf")
 FORMATS = ("png", "svg")
 GRID_POINTS = 200
 _STYLES = ("-", "--", "-.", ":")
@@ -29,7 +32,7 @@ def time_grid(frame: pd.DataFrame, budget_seconds: float | None = None) -> np.nd
     positive = frame["sim_seconds"].to_numpy(np.float64)
     positive = positive[positive > 0]
     if positive.size == 0:
-        raise ValueError("results have no record with sim_seconds > 0 to place on a log axis")
+        raise InputError("results have no record with sim_seconds > 0 to place on a log axis")
     stop = float(budget_seconds) if budget_seconds else float(positive.max())
     start = min(float(positive.min()), stop)
     return np.geomspace(start, max(stop, start * (1 + 1e-9)), GRID_POINTS)

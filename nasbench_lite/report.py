@@ -16,6 +16,7 @@ import pandas as pd
 
 from nasbench_lite import stats
 from nasbench_lite.plots import REGRET_FLOOR
+from nasbench_lite.text import plural
 
 ALPHA = 0.05
 CAPTIONS = {
@@ -185,7 +186,8 @@ def describe_run(
     """Rows of the report's setup table.
 
     spec: the comparison as run (keys backend, table, preset, dataset, labels, budget,
-    workers, charge_overhead; see `compare`); table: the opened Table whose attrs describe it.
+    workers, charge_overhead, and optionally external and skipped; see `compare`); table:
+    the opened Table whose attrs describe it.
     """
     rows = {"command (every option explicit)": f"`{command}`", **library_versions()}
     rows["backend"] = spec["backend"]
@@ -203,9 +205,18 @@ def describe_run(
     parts = [f"{budget.seconds:g} simulated seconds"] if budget.seconds else []
     parts += [f"{budget.evals} evaluations"] if budget.evals else []
     rows["budget"] = f"{' and '.join(parts)} ({rule})"
-    rows["workers"] = f"{spec['workers']} simulated worker(s) per run"
+    rows["workers"] = f"{plural(spec['workers'], 'simulated worker')} per run"
     rows["seeds"] = f"{seeds} (0..{seeds - 1}), the same for every strategy"
     rows["strategies"] = ", ".join(f"`{s}`" for s in spec["labels"])
+    external = spec.get("external") or {}
+    rows["strategies from other packages"] = (
+        ", ".join(f"`{name}` ({dist})" for name, dist in external.items()) or "none"
+    )
+    skipped = spec.get("skipped") or {}
+    if skipped:
+        rows["skipped (failed to load)"] = "; ".join(
+            f"`{name}`: {reason}" for name, reason in skipped.items()
+        )
     rows["strategy overhead"] = (
         "measured ask/tell time added to the simulated clock"
         if spec["charge_overhead"]

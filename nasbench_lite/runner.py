@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from nasbench_lite.errors import InputError
 from nasbench_lite.spaces.subspace import SubSpace
 from nasbench_lite.strategy import make_strategy
 
@@ -43,13 +44,13 @@ class Budget:
 
     def __post_init__(self) -> None:
         if self.seconds is None and self.evals is None:
-            raise ValueError("a budget needs seconds or evals (or both)")
+            raise InputError("a budget needs seconds or evals (or both)")
         if self.seconds is not None and not (0 < self.seconds < math.inf):
-            raise ValueError(f"budget seconds must be finite and > 0, got {self.seconds!r}")
+            raise InputError(f"budget seconds must be finite and > 0, got {self.seconds!r}")
         if self.evals is not None and (
             isinstance(self.evals, bool) or not isinstance(self.evals, int) or self.evals < 1
         ):
-            raise ValueError(f"budget evals must be an int >= 1, got {self.evals!r}")
+            raise InputError(f"budget evals must be an int >= 1, got {self.evals!r}")
 
     @classmethod
     def parse(cls, text: str | float | Budget) -> Budget:
@@ -58,14 +59,14 @@ class Budget:
         if isinstance(text, Budget):
             return text
         if isinstance(text, bool) or not isinstance(text, (str, int, float)):
-            raise ValueError(f"budget {text!r}: expected seconds (e.g. '3000') or 'Nevals'")
+            raise InputError(f"budget {text!r}: expected seconds (e.g. '3000') or 'Nevals'")
         stripped = str(text).strip().lower()
         try:
             if match := _EVALS.fullmatch(stripped):
                 return cls(evals=int(match[1]))
             return cls(seconds=float(stripped.removesuffix("s")))
         except ValueError as err:
-            raise ValueError(
+            raise InputError(
                 f"budget {text!r} is not valid: expected simulated seconds (e.g. '3000') or a "
                 f"number of evaluations (e.g. '100evals'), both positive ({err})"
             ) from None
@@ -157,16 +158,16 @@ def run_search(
     """
     budget = Budget.parse(budget)
     if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
-        raise ValueError(f"workers must be an int >= 1, got {workers!r}")
+        raise InputError(f"workers must be an int >= 1, got {workers!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+        raise InputError(f"seed must be a non-negative int, got {seed!r}")
     # The strategy searches the benchmark's space: for a partial table, the restricted view
     # of the cells the table answers. An instance built for another space would propose
     # cells the benchmark cannot answer.
     search = make_strategy(strategy, benchmark.space, **(params or {}))
     own_space = getattr(search, "space", benchmark.space)
     if isinstance(benchmark.space, SubSpace) and own_space is not benchmark.space:
-        raise ValueError(
+        raise InputError(
             f"strategy {search.name!r} was built for {own_space!r}, but the benchmark answers "
             f"only {benchmark.space!r}; pass the strategy's class or registered name so it is "
             f"built for the benchmark's space"
@@ -201,7 +202,7 @@ def run_search(
             if raw is None:  # nothing to propose until a result comes back
                 break
             if not 0 <= raw < num_cells:
-                raise ValueError(
+                raise InputError(
                     f"strategy {search.name!r} asked for raw cell {raw!r}, not in "
                     f"0..{num_cells - 1}"
                 )
@@ -211,7 +212,7 @@ def run_search(
             for raw, result in zip(batch, results, strict=True):
                 cost = result[2]
                 if not 0.0 < cost < math.inf:
-                    raise ValueError(
+                    raise InputError(
                         f"benchmark returned cost {cost!r} s for raw cell {raw}; "
                         f"costs must be finite and > 0"
                     )

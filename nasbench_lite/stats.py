@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from nasbench_lite.errors import InputError
 from nasbench_lite.runner import RESULT_COLUMNS
 
 WILCOXON_COLUMNS = [
@@ -48,9 +49,9 @@ def check_results(frame: pd.DataFrame) -> None:
     """Raise ValueError unless ``frame`` has the results columns and at least one row."""
     missing = [c for c in RESULT_COLUMNS if c not in frame.columns]
     if missing:
-        raise ValueError(f"results frame lacks columns {missing}; has {list(frame.columns)}")
+        raise InputError(f"results frame lacks columns {missing}; has {list(frame.columns)}")
     if len(frame) == 0:
-        raise ValueError("results frame has no rows")
+        raise InputError("results frame has no rows")
 
 
 def strategy_order(frame: pd.DataFrame) -> list[str]:
@@ -77,12 +78,12 @@ def final_matrix(
     last = final_rows(frame)
     unknown = sorted(set(strategies) - set(last["strategy"]))
     if unknown:
-        raise ValueError(f"strategies {unknown} have no rows in the results frame")
+        raise InputError(f"strategies {unknown} have no rows in the results frame")
     wide = last.pivot(index="seed", columns="strategy", values=column)[strategies]
     if wide.isna().to_numpy().any():
         gaps = {s: sorted(wide.index[wide[s].isna()].tolist()) for s in strategies}
         gaps = {s: g for s, g in gaps.items() if g}
-        raise ValueError(f"runs are not paired: seeds missing per strategy {gaps}")
+        raise InputError(f"runs are not paired: seeds missing per strategy {gaps}")
     return strategies, wide.index.to_numpy(np.int64), wide.to_numpy(np.float64)
 
 
@@ -93,7 +94,7 @@ def average_ranks(matrix: np.ndarray) -> np.ndarray:
     """
     matrix = np.asarray(matrix, dtype=np.float64)
     if matrix.ndim != 2 or matrix.shape[0] == 0:
-        raise ValueError(f"matrix must be 2-D with at least one row, got shape {matrix.shape}")
+        raise InputError(f"matrix must be 2-D with at least one row, got shape {matrix.shape}")
     return sps.rankdata(matrix, method="average", axis=1).mean(axis=0)
 
 
@@ -148,7 +149,7 @@ def holm(pvalues: np.ndarray) -> np.ndarray:
     """
     p = np.asarray(pvalues, dtype=np.float64)
     if p.ndim != 1 or np.any(~np.isfinite(p)) or np.any((p < 0) | (p > 1)):
-        raise ValueError(f"p-values must be a 1-D array of numbers in [0, 1], got {p}")
+        raise InputError(f"p-values must be a 1-D array of numbers in [0, 1], got {p}")
     m = p.size
     order = np.argsort(p, kind="stable")
     stepped = np.minimum(1.0, (m - np.arange(m)) * p[order])
@@ -169,7 +170,7 @@ def wilcoxon_vs_baseline(
     median_diff (strategy minus baseline), statistic, pvalue, pvalue_holm, note.
     """
     if baseline not in strategies:
-        raise ValueError(f"baseline {baseline!r} is not among the strategies {strategies}")
+        raise InputError(f"baseline {baseline!r} is not among the strategies {strategies}")
     matrix = np.asarray(matrix, dtype=np.float64)
     base = matrix[:, strategies.index(baseline)]
     rows = []
@@ -213,11 +214,11 @@ def step_values(times: np.ndarray, values: np.ndarray, grid: np.ndarray) -> np.n
     """
     times = np.asarray(times, dtype=np.float64)
     if np.any(np.diff(times) < 0):
-        raise ValueError("step times must be non-decreasing")
+        raise InputError("step times must be non-decreasing")
     idx = np.searchsorted(times, np.asarray(grid, dtype=np.float64), side="right") - 1
     values = np.asarray(values, dtype=np.float64)
     if values.shape != times.shape:
-        raise ValueError(f"times {times.shape} and values {values.shape} differ in shape")
+        raise InputError(f"times {times.shape} and values {values.shape} differ in shape")
     if times.size == 0:
         return np.full(idx.shape, np.nan)
     return np.where(idx >= 0, values[np.maximum(idx, 0)], np.nan)
@@ -233,7 +234,7 @@ def anytime_curves(frame: pd.DataFrame, axis: str, grid: np.ndarray) -> dict[str
     so no run is credited with evaluations it never made.
     """
     if axis not in ("sim_seconds", "evals"):
-        raise ValueError(f"axis must be 'sim_seconds' or 'evals', got {axis!r}")
+        raise InputError(f"axis must be 'sim_seconds' or 'evals', got {axis!r}")
     check_results(frame)
     grid = np.asarray(grid, dtype=np.float64)
     ordered = frame.sort_values(["strategy", "seed", "sim_seconds", "evals"], kind="stable")

@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import importlib.metadata
 import math
+import re
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
+from nasbench_lite.errors import InputError
+
 GROUP = "nasbench_lite.strategies"
+DISTRIBUTION = "nasbench-lite"  # the distribution that registers our own strategies
 
 
 class Strategy(Protocol):
@@ -61,6 +65,25 @@ def available_strategies() -> list[str]:
     return sorted(_entry_points())
 
 
+def from_other_packages(names: list[str]) -> dict[str, str]:
+    """Of the registered `names`, those whose entry point comes from a distribution other
+    than nasbench-lite: name -> "distribution version" (names not registered are left out)."""
+    entries = _entry_points()
+    found = {}
+    for name in names:
+        dist = getattr(entries.get(name), "dist", None)
+        if dist is None:
+            continue
+        dist_name = dist.metadata["Name"] or "unknown"
+        if _normalised(dist_name) != _normalised(DISTRIBUTION):
+            found[name] = f"{dist_name} {dist.version}"
+    return found
+
+
+def _normalised(dist_name: str) -> str:
+    return re.sub(r"[-_.]+", "-", dist_name).lower()
+
+
 def get_strategy(name_or_class: str | type) -> type:
     """The strategy class registered as `name_or_class`, or the class itself if one is given.
 
@@ -76,14 +99,14 @@ def get_strategy(name_or_class: str | type) -> type:
         )
     entries = _entry_points()
     if name_or_class not in entries:
-        raise ValueError(
+        raise InputError(
             f"unknown strategy {name_or_class!r}; available: {', '.join(sorted(entries))}"
         )
     entry = entries[name_or_class]
     try:
         cls = entry.load()
     except Exception as err:  # any import-time failure of a plugin, reported by name
-        raise ValueError(
+        raise InputError(
             f"strategy {name_or_class!r} is registered as {entry.value!r} but failed to load: "
             f"{type(err).__name__}: {err}"
         ) from err
@@ -99,7 +122,7 @@ def make_strategy(strategy: str | type | Any, space: Any, **params: Any) -> Any:
     if missing := _lacks(strategy):
         raise TypeError(f"{strategy!r} is not a strategy: lacks {', '.join(missing)}")
     if params:
-        raise ValueError(
+        raise InputError(
             f"parameters {sorted(params)} given with an already built {type(strategy).__name__}; "
             "pass the class or its registered name instead"
         )

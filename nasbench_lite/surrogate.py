@@ -36,6 +36,8 @@ from typing import Any
 
 import numpy as np
 
+from nasbench_lite.errors import InputError
+
 FORMAT_VERSION = 1
 ACCURACIES = ("valid_acc", "test_acc")
 TARGETS = (*ACCURACIES, "train_seconds")
@@ -52,7 +54,7 @@ BASE_PARAMS = {"subsample": 0.8, "colsample_bytree": 0.5, "min_child_weight": 1.
 MAX_ROUNDS = 600
 
 
-class SurrogateError(ValueError):
+class SurrogateError(InputError):
     """A model file, table or argument the surrogate cannot use; the message names it."""
 
 

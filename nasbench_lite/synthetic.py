@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from nasbench_lite.errors import InputError
 from nasbench_lite.table import Table
 from nasbench_lite.tablefile import base_attrs
 
@@ -61,7 +62,7 @@ def synthetic_table(
     div = np.zeros((n, seeds), bool) if diverged is None else np.asarray(diverged, bool)
     for name, mask, shape in (("done", done, (n,)), ("diverged", div, (n, seeds))):
         if mask.shape != shape:
-            raise ValueError(f"{name} has shape {mask.shape}, expected {shape}")
+            raise InputError(f"{name} has shape {mask.shape}, expected {shape}")
     row_raw = np.asarray(space_obj.representatives)[classes]
     names = np.asarray(space_obj.ops)[space_obj.cells(row_raw)]  # (n, edges) op names
     gain = np.vectorize(lambda op: GAIN.get(op, GAIN["skip_connect"]))(names).sum(axis=1)

@@ -6,15 +6,13 @@ are precomputed at open, so a lookup is a couple of array indexings. No JAX impo
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import sys
 import warnings
 from typing import Any
 
 import numpy as np
 
+from nasbench_lite.errors import InputError
 from nasbench_lite.tablefile import (
     CURVE_METRICS,
     METRICS,
@@ -24,6 +22,7 @@ from nasbench_lite.tablefile import (
     write_arrays,
 )
 from nasbench_lite.tablestats import QUANTILES, table_statistics
+from nasbench_lite.text import plural
 
 
 class Table:
@@ -70,6 +69,13 @@ class Table:
         self._done_list = self.done.tolist()
         self._diverged_list = self.diverged.any(axis=1).tolist()
 
+    def __repr__(self) -> str:
+        source = self.source if self.source.startswith("<") else repr(self.source)
+        rows = f"{int(self.done.sum()):,} of {plural(self.num_rows, 'row')}"
+        where = f"{self.attrs.get('space')}/{self.attrs.get('dataset')}"
+        seeds, epochs = plural(self.num_seeds, "seed"), plural(self.num_epochs, "epoch")
+        return f"Table({source}, {rows}, {seeds}, {epochs}, {where})"
+
     @classmethod
     def open(cls, path: str | os.PathLike) -> Table:
         """Read and validate a table file (errors name the file; see `tablefile.read_arrays`)."""
@@ -105,7 +111,7 @@ class Table:
             self._check_metric(metric)
         if 0 <= raw < len(self._row_list) and (row := self._row_list[raw]) >= 0:
             return values[row]
-        raise ValueError(self._not_in_table(raw))
+        raise InputError(self._not_in_table(raw))
 
     def values(
         self, name: str, raws, epoch: int | None = None, seed: int | None = None
@@ -132,7 +138,7 @@ class Table:
         raw = self._to_raw(cell)
         row = self._row(raw)
         if not self._done_list[row]:
-            raise ValueError(f"cell {cell!r} (row {row}) is not trained yet in {self.source}")
+            raise InputError(f"cell {cell!r} (row {row}) is not trained yet in {self.source}")
         if epoch is None and seed is None:  # the common case, from precomputed Python floats
             out = {m: self._final[m][row] for m in METRICS}
             out["row"], out["diverged"] = row, self._diverged_list[row]
@@ -158,7 +164,7 @@ class Table:
         import pandas as pd
 
         if per not in ("class", "raw"):
-            raise ValueError(f"per must be 'class' or 'raw', got {per!r}")
+            raise InputError(f"per must be 'class' or 'raw', got {per!r}")
         members = np.bincount(self.raw_to_row[self.raw_to_row >= 0], minlength=self.num_rows)
         if per == "class":
             raws, rows = self.row_raw, np.arange(self.num_rows)
@@ -207,11 +213,29 @@ class Table:
         out["seed_spearman"] = mean if np.isfinite(mean) else None
         return out
 
+    def rank(self, cell, metric: str = "test_acc") -> dict[str, Any]:
+        """Where `cell`'s class stands among the trained classes by seed-mean final `metric`
+        ("test_acc" or "valid_acc", higher is better): rank (1 = best, ties share the best
+        rank; None when the cell's value is NaN), classes (trained classes with a finite
+        value), percentile (percent of those classes with a lower value) and metric."""
+        if metric not in ("test_acc", "valid_acc"):
+            raise InputError(f"rank by {metric!r}: choose 'test_acc' or 'valid_acc'")
+        row = self._row(self._to_raw(cell))
+        final = self._mean[metric][:, -1]
+        values = final[self.done & np.isfinite(final)]
+        value = final[row]
+        out: dict[str, Any] = {"metric": metric, "classes": len(values)}
+        if not (self.done[row] and np.isfinite(value)):
+            return {**out, "rank": None, "percentile": None}
+        out["rank"] = int((values > value).sum()) + 1
+        out["percentile"] = float(100 * (values < value).sum() / len(values))
+        return out
+
     # -- validation helpers -------------------------------------------------------------
 
     def _check_metric(self, name: str) -> None:
         if name not in self._arrays:
-            raise ValueError(f"unknown metric {name!r}; metrics: {', '.join(METRICS)}")
+            raise InputError(f"unknown metric {name!r}; metrics: {', '.join(METRICS)}")
 
     def _not_in_table(self, raw) -> str:
         return f"raw cell {raw!r} is not in table {self.source} (its class was not trained)"
@@ -230,21 +254,21 @@ class Table:
 
     def _row(self, raw: int) -> int:
         if not 0 <= raw < len(self._row_list):
-            raise ValueError(f"raw index {raw} is outside 0..{len(self._row_list) - 1}")
+            raise InputError(f"raw index {raw} is outside 0..{len(self._row_list) - 1}")
         row = self._row_list[raw]
         if row < 0:
-            raise ValueError(self._not_in_table(raw))
+            raise InputError(self._not_in_table(raw))
         return row
 
     def _rows(self, raws: np.ndarray) -> np.ndarray:
         outside = (raws < 0) | (raws >= len(self.raw_to_row))
         if outside.any():
-            raise ValueError(
+            raise InputError(
                 f"raw index {int(raws[outside][0])} is outside 0..{len(self.raw_to_row) - 1}"
             )
         rows = self.raw_to_row[raws]
         if (rows < 0).any():
-            raise ValueError(self._not_in_table(int(raws[rows < 0][0])))
+            raise InputError(self._not_in_table(int(raws[rows < 0][0])))
         return rows
 
     def _to_raw(self, cell) -> int:
@@ -261,7 +285,7 @@ def _check_index(value, low: int, high: int, name: str, plural: str) -> int:
         or isinstance(value, bool)
         or not low <= value <= high
     ):
-        raise ValueError(f"{name} {value!r} out of range: {plural} are {low}..{high}")
+        raise InputError(f"{name} {value!r} out of range: {plural} are {low}..{high}")
     return int(value)
 
 
@@ -271,38 +295,3 @@ def _frozen(array, dtype) -> np.ndarray:
     array = np.asarray(array, dtype=dtype).view()
     array.flags.writeable = False
     return array
-
-
-def _fmt(value: Any) -> str:
-    return json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else str(value)
-
-
-def cli_info(args: argparse.Namespace) -> int:
-    """`nasbench-lite info FILE`: root attributes, then the table's statistics."""
-    table = Table.open(args.file)
-    print(f"table {args.file}")
-    for name in sorted(table.attrs):
-        print(f"  {name}: {_fmt(table.attrs[name])}")
-    print("summary")
-    for name, value in table.summary().items():
-        print(f"  {name}: {_fmt(value)}")
-    return 0
-
-
-def cli_query(args: argparse.Namespace) -> int:
-    """`nasbench-lite query FILE CELL [--epoch E] [--seed S]`: one cell's metrics."""
-    table = Table.open(args.file)
-    result = table.query(args.cell, epoch=args.epoch, seed=args.seed)
-    raw = table._to_raw(args.cell)
-    print(f"cell {table.space.format(raw)} (raw {raw}, row {result['row']})")
-    for name in METRICS:
-        print(f"  {name}: {result[name]}")
-    print(f"  diverged: {result['diverged']}")
-    if result["diverged"]:
-        seeds = np.flatnonzero(table.diverged[result["row"]]).tolist()
-        print(
-            f"warning: cell {args.cell} diverged in training (seed positions {seeds}); "
-            "a seed mean averages only the seeds that did not diverge",
-            file=sys.stderr,
-        )
-    return 0

@@ -19,6 +19,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from nasbench_lite.errors import InputError, MissingFileError
 from nasbench_lite.schema import (
     ATTRS,
     CURVE_METRICS,
@@ -105,36 +106,36 @@ def check_arrays(arrays: dict[str, np.ndarray], attrs: dict[str, Any], source: s
     """Raise ValueError (naming `source`) unless arrays and attrs form a valid v1 table."""
     # The version first: another schema may name its attributes differently.
     if attrs.get("schema_version", SCHEMA_VERSION) != SCHEMA_VERSION:
-        raise ValueError(
+        raise InputError(
             f"{source}: schema_version {attrs['schema_version']!r} is not supported "
             f"(this version of nasbench-lite reads schema_version {SCHEMA_VERSION})"
         )
     for name in REQUIRED_ATTRS:
         if name not in attrs:
-            raise ValueError(f"{source}: missing root attribute {name!r} required by schema v1")
+            raise InputError(f"{source}: missing root attribute {name!r} required by schema v1")
     for name in SIZE_DATASETS:
         if name not in arrays:
-            raise ValueError(f"{source}: missing dataset /{name} required by schema v1")
+            raise InputError(f"{source}: missing dataset /{name} required by schema v1")
     axes = sizes(arrays, attrs)
     for field in SCHEMA:
         if field.path not in arrays:
-            raise ValueError(f"{source}: missing dataset /{field.path} required by schema v1")
+            raise InputError(f"{source}: missing dataset /{field.path} required by schema v1")
         array, shape, dtype = arrays[field.path], field.shape(axes), np.dtype(field.dtype)
         if array.shape != shape or array.dtype != dtype:
-            raise ValueError(
+            raise InputError(
                 f"{source}: dataset /{field.path} has shape {array.shape} dtype {array.dtype}, "
                 f"schema v1 requires shape {shape} dtype {dtype}"
             )
     row_raw, raw_to_row = arrays["cells/row_raw"], arrays["cells/raw_to_row"]
     rows = len(row_raw)
     if rows and (row_raw.min() < 0 or row_raw.max() >= len(raw_to_row)):
-        raise ValueError(f"{source}: /cells/row_raw holds a raw index outside the space")
+        raise InputError(f"{source}: /cells/row_raw holds a raw index outside the space")
     if raw_to_row.min(initial=0) < -1 or raw_to_row.max(initial=-1) >= rows:
-        raise ValueError(f"{source}: /cells/raw_to_row holds a row outside 0..{rows - 1}")
+        raise InputError(f"{source}: /cells/raw_to_row holds a row outside 0..{rows - 1}")
     if not np.array_equal(raw_to_row[row_raw], np.arange(rows)):
-        raise ValueError(f"{source}: /cells/raw_to_row does not map each row_raw to its own row")
+        raise InputError(f"{source}: /cells/raw_to_row does not map each row_raw to its own row")
     if np.any(np.diff(arrays["cells/row_class"]) <= 0):
-        raise ValueError(f"{source}: /cells/row_class is not strictly increasing")
+        raise InputError(f"{source}: /cells/row_class is not strictly increasing")
 
 
 def read_arrays(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -145,15 +146,15 @@ def read_arrays(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[st
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"table file {path} does not exist")
+        raise MissingFileError(f"table file {path} does not exist")
     if not h5py.is_hdf5(path):
-        raise ValueError(f"{path} is not an HDF5 file (no HDF5 signature)")
+        raise InputError(f"{path} is not an HDF5 file (no HDF5 signature)")
     arrays: dict[str, np.ndarray] = {}
     try:
         with h5py.File(path, "r") as f:
             attrs = {k: _attr_to_python(k, v) for k, v in f.attrs.items()}
             if "schema_version" not in attrs:
-                raise ValueError(
+                raise InputError(
                     f"{path} has no schema_version attribute: not a nasbench-lite table"
                 )
             check_schema = attrs["schema_version"] == SCHEMA_VERSION
@@ -164,7 +165,7 @@ def read_arrays(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[st
                     )
                 )
     except OSError as err:
-        raise ValueError(f"{path} cannot be read as HDF5 (truncated or corrupt): {err}") from err
+        raise InputError(f"{path} cannot be read as HDF5 (truncated or corrupt): {err}") from err
     if check_schema and all(name in arrays for name in SIZE_DATASETS):
         for field in SCHEMA:
             if field.missing_ok and field.path not in arrays:

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from nasbench_lite.cost import network_cost
+from nasbench_lite.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +48,13 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         if self.reduction not in ("residual", "pool"):
-            raise ValueError(
+            raise InputError(
                 f"TrainConfig.reduction must be 'residual' or 'pool', got {self.reduction!r}"
             )
         for name in ("channels", "cells_per_stage", "stages", "epochs", "batch_size"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"TrainConfig.{name} must be a positive int, got {value!r}")
+                raise InputError(f"TrainConfig.{name} must be a positive int, got {value!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -63,7 +64,7 @@ class TrainConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ValueError(f"unknown TrainConfig field(s) {unknown}; known: {sorted(known)}")
+            raise InputError(f"unknown TrainConfig field(s) {unknown}; known: {sorted(known)}")
         return cls(**values)
 
 
@@ -111,7 +112,7 @@ DEFAULT_PRESET = "cpu"
 def get_preset(name: str) -> TrainConfig:
     """The named preset; a ValueError names the unknown preset and lists the known ones."""
     if name not in PRESETS:
-        raise ValueError(f"unknown trainer preset {name!r}; available: {sorted(PRESETS)}")
+        raise InputError(f"unknown trainer preset {name!r}; available: {sorted(PRESETS)}")
     return PRESETS[name]
 
 
@@ -144,7 +145,7 @@ def splits(data, config: TrainConfig) -> tuple[np.ndarray, ...]:
 
 def _check_batch(config: TrainConfig, n_train: int) -> None:
     if config.batch_size > n_train:
-        raise ValueError(f"batch_size {config.batch_size} exceeds the {n_train} training examples")
+        raise InputError(f"batch_size {config.batch_size} exceeds the {n_train} training examples")
 
 
 def make_train(
@@ -272,7 +273,7 @@ def _batched(config: TrainConfig, num_classes: int, devices: tuple, layout: str,
         replicated = NamedSharding(mesh, PartitionSpec())
         return jax.jit(train, in_shardings=(pairs,) * 3 + (replicated,) * 6, out_shardings=pairs)
     if layout != "grouped":
-        raise ValueError(f"unknown trainer layout {layout!r}; available: {LAYOUTS}")
+        raise InputError(f"unknown trainer layout {layout!r}; available: {LAYOUTS}")
     train = make_train(config, num_classes, branch=True, space=space)
     seeds = jax.vmap(train, (0, None, 0) + (None,) * 6)
 
@@ -315,13 +316,13 @@ def _as_cells(cells, space) -> np.ndarray:
     cells = np.asarray(cells)
     edges, ops = space.num_edges, space.num_ops
     if cells.ndim != 2 or cells.shape[1] != edges:
-        raise ValueError(
+        raise InputError(
             f"cells must have shape (n, {edges}) for space {space.name}, got {cells.shape}"
         )
     if cells.shape[0] == 0:
-        raise ValueError("train_cells needs at least one (cell, seed) pair")
+        raise InputError("train_cells needs at least one (cell, seed) pair")
     if not np.issubdtype(cells.dtype, np.integer) or cells.min() < 0 or cells.max() >= ops:
-        raise ValueError(f"cells must hold integer op ids in 0..{ops - 1} (space {space.name})")
+        raise InputError(f"cells must hold integer op ids in 0..{ops - 1} (space {space.name})")
     return cells.astype(np.int32)
 
 
@@ -383,15 +384,15 @@ def train_cells(
     seeds = np.asarray(seeds).reshape(-1)
     n = cells.shape[0]
     if seeds.shape[0] != n:
-        raise ValueError(f"got {n} cells but {seeds.shape[0]} seeds; need one seed per cell")
+        raise InputError(f"got {n} cells but {seeds.shape[0]} seeds; need one seed per cell")
     scale = np.ones(n, np.float32) if lr_scale is None else np.asarray(lr_scale, np.float32)
     if scale.shape != (n,):
-        raise ValueError(f"lr_scale must have shape ({n},), got {scale.shape}")
+        raise InputError(f"lr_scale must have shape ({n},), got {scale.shape}")
     arrays = splits(data, config)
     _check_batch(config, arrays[0].shape[0])
 
     if layout not in LAYOUTS:
-        raise ValueError(f"unknown trainer layout {layout!r}; available: {LAYOUTS}")
+        raise InputError(f"unknown trainer layout {layout!r}; available: {LAYOUTS}")
     devices = tuple(jax.local_devices())
     costs = _costs(config, cells, data, space)
     if layout == "grouped":

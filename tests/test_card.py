@@ -187,7 +187,7 @@ def test_errors_for_bad_out_and_too_few_rows(tmp_path):
     build(tmp_path / "t.h5", done_rows=2)  # the least a card accepts: 2 usable rows
     write_card(tmp_path / "t.h5", tmp_path / "ok.md")
     build(tmp_path / "u.h5", done_rows=1)
-    with pytest.raises(ValueError, match=r"u\.h5: 1 trained rows .* at least 2"):
+    with pytest.raises(ValueError, match=r"u\.h5: 1 trained row with .* at least 2"):
         write_card(tmp_path / "u.h5", tmp_path / "bad.md")
     assert not (tmp_path / "bad.md").exists()
 

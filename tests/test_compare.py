@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from conftest import write_strategy_package
 
-from nasbench_lite import plots, report, stats
+from nasbench_lite import plots, report, shipped, stats
 from nasbench_lite.backends import TabularBenchmark, make_benchmark
 from nasbench_lite.cli import main
 from nasbench_lite.runner import run_search
@@ -42,7 +42,7 @@ EXTERNAL = "ext_greedy_mutation"
 def table_path(tmp_path_factory) -> Path:
     """A shipped table when data/ holds a complete one, else a synthetic table file."""
     for path in sorted(DATA_DIR.glob("*.h5")):
-        if cmp.table_is_complete(path):
+        if shipped.table_is_complete(path):
             return path
     path = tmp_path_factory.mktemp("table") / "synthetic.h5"
     synthetic_table(path, epochs=2)
@@ -252,31 +252,31 @@ def test_default_budget_rule_and_table_path(table_path, monkeypatch, tmp_path):
     median = float(np.median(table.metric("train_seconds")))
     assert budget.seconds == round(cmp.DEFAULT_BUDGET_CELLS * median) and budget.evals is None
     assert "median train_seconds" in rule
-    monkeypatch.setenv(cmp.TABLE_ENV, str(table_path))
-    assert cmp.default_table_path() == table_path
-    monkeypatch.setenv(cmp.TABLE_ENV, str(tmp_path / "gone.h5"))
+    monkeypatch.setenv(shipped.TABLE_ENV, str(table_path))
+    assert shipped.default_table_path() == table_path
+    monkeypatch.setenv(shipped.TABLE_ENV, str(tmp_path / "gone.h5"))
     with pytest.raises(FileNotFoundError, match="NASBENCH_LITE_TABLE=.*gone.h5"):
-        cmp.default_table_path()
-    monkeypatch.delenv(cmp.TABLE_ENV)
-    monkeypatch.setattr(cmp, "DATA_DIR", tmp_path)
+        shipped.default_table_path()
+    monkeypatch.delenv(shipped.TABLE_ENV)
+    monkeypatch.setattr(shipped, "DATA_DIR", tmp_path)
     with pytest.raises(FileNotFoundError, match="no shipped table found"):
-        cmp.default_table_path()
+        shipped.default_table_path()
     (tmp_path / "nb201_mnist1d_small.h5").write_bytes(b"")
-    assert cmp.default_table_path() == tmp_path / "nb201_mnist1d_small.h5"
-    assert not cmp.table_is_complete(tmp_path / "nb201_mnist1d_small.h5")  # unreadable
+    assert shipped.default_table_path() == tmp_path / "nb201_mnist1d_small.h5"
+    assert not shipped.table_is_complete(tmp_path / "nb201_mnist1d_small.h5")  # unreadable
 
 
 def test_default_table_path_prefers_a_complete_table(
     table_path, partial_path, monkeypatch, tmp_path
 ):
-    monkeypatch.delenv(cmp.TABLE_ENV, raising=False)
-    monkeypatch.setattr(cmp, "DATA_DIR", tmp_path)
-    first, second = (tmp_path / name for name in cmp.TABLE_NAMES)
+    monkeypatch.delenv(shipped.TABLE_ENV, raising=False)
+    monkeypatch.setattr(shipped, "DATA_DIR", tmp_path)
+    first, second = (tmp_path / name for name in shipped.TABLE_NAMES)
     shutil.copy(partial_path, first)
-    assert cmp.default_table_path() == first  # only a partial one: it is used
+    assert shipped.default_table_path() == first  # only a partial one: it is used
     shutil.copy(table_path, second)
-    assert cmp.table_is_complete(second) and not cmp.table_is_complete(first)
-    assert cmp.default_table_path() == second  # the complete one wins, though listed later
+    assert shipped.table_is_complete(second) and not shipped.table_is_complete(first)
+    assert shipped.default_table_path() == second  # the complete one wins, though listed later
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,8 @@ import pytest
 
 import nasbench_lite
 from nasbench_lite import cli
-from nasbench_lite.spaces import Space, available_spaces, cli_space, get_space, register_space
+from nasbench_lite.commands.space import cmd_space
+from nasbench_lite.spaces import Space, available_spaces, get_space, register_space
 
 ALL = np.arange(15625)
 OPS = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
@@ -145,7 +146,7 @@ def test_cli_space_examples_and_errors(capsys):
     assert cli.main(["space", "nb999"]) == 2
     assert "unknown space 'nb999'; available spaces: nb201" in capsys.readouterr().err
     with pytest.raises(ValueError, match="--examples -1 is not a non-negative integer"):
-        cli_space(argparse.Namespace(name="nb201", examples=-1))
+        cmd_space(argparse.Namespace(name="nb201", examples=-1))
 
 
 def test_cli_space_through_python_m(capsys):

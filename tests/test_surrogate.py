@@ -130,7 +130,9 @@ def test_load_errors_name_the_file(model, tmp_path):
 
 def test_table_mismatch_is_named(model):
     other = synthetic_table(rows=50, seeds=3, epochs=5, rng=2)
-    with pytest.raises(SurrogateError, match="fitted on train_config .*epochs.: 3.*, but .* has .*epochs.: 5"):
+    with pytest.raises(
+        SurrogateError, match="fitted on train_config .*epochs.: 3.*, but .* has .*epochs.: 5"
+    ):
         model.check_table(other)
     digits = synthetic_table(rows=50, seeds=3, epochs=3, rng=2, attrs={"dataset": "digits"})
     with pytest.raises(SurrogateError, match="fitted on dataset 'mnist1d', but .* 'digits'"):

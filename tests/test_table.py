@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -222,7 +223,7 @@ def test_diverged_rows_are_flagged(tmp_path, capsys):
     assert table.summary()["diverged_rows"] == 1 and table.summary()["diverged_pairs"] == 1
     assert main(["query", str(path), str(raw)]) == 0
     out, err = capsys.readouterr()
-    assert "diverged: True" in out and "warning" in err and "diverged" in err
+    assert re.search(r"^  diverged +yes$", out, re.M) and "warning" in err and "diverged" in err
     assert main(["query", str(path), str(int(table.row_raw[4]))]) == 0
     assert "warning" not in capsys.readouterr().err
 
@@ -275,7 +276,8 @@ def test_cli_info_and_query(full, capsys):
     assert main(["query", str(path), arch, "--epoch", "2", "--seed", "1"]) == 0
     out = capsys.readouterr().out
     row = SPACE.canonical(77)
-    assert f"test_acc: {float(contents.metric('test_acc')[row, 1, 1])}" in out
+    assert f"test_acc       {float(contents.metric('test_acc')[row, 1, 1]):.4f}" in out
+    assert f"seed position 1, epoch 2 of {EPOCHS}:" in out
     assert main(["query", str(path), "77", "--epoch", "9"]) == 2
     assert "epoch 9 out of range" in capsys.readouterr().err
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from nasbench_lite.datasets.builtin import cache_dir, load_digits, load_mnist1d, mnist1d_arrays
 from nasbench_lite.datasets.dataset import SPLIT_SEED, Dataset, build_dataset, standardise
 from nasbench_lite.datasets.files import CIFAR10_FILES, IDX_FILES, load_cifar10, load_idx
+from nasbench_lite.errors import InputError
 
 # name -> loader(data_dir) -> Dataset. The first entry is the default.
 DATASETS: dict[str, Callable[[str | os.PathLike | None], Dataset]] = {
@@ -34,7 +35,7 @@ def load_dataset(name: str = "mnist1d", data_dir: str | os.PathLike | None = Non
     None for the built-in mnist1d and digits.
     """
     if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; available: {', '.join(DATASETS)}")
+        raise InputError(f"unknown dataset {name!r}; available: {', '.join(DATASETS)}")
     return DATASETS[name](data_dir)
 
 

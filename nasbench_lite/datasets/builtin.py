@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from nasbench_lite.datasets.dataset import SPLIT_SEED, Dataset, build_dataset
+from nasbench_lite.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ def _reject_data_dir(name: str, data_dir: str | os.PathLike | None) -> None:
     # A directory passed to a dataset that reads none is a mistake; silently ignoring it
     # would let a user believe their files were used.
     if data_dir is not None:
-        raise ValueError(
+        raise InputError(
             f"dataset {name!r} is built in and reads no files, but data_dir={str(data_dir)!r} "
             "was given; drop data_dir (CLI: --data-dir)"
         )

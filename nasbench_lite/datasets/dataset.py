@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nasbench_lite.errors import InputError
+
 # Seed of every fixed split carved by this package (MNIST-1D's validation split, the digits
 # split). Fixed so that every table built from a dataset sees the same examples.
 SPLIT_SEED = 0
@@ -37,17 +39,17 @@ class Dataset:
         for split in SPLIT_NAMES:
             x, y = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
             if x.dtype != np.float32 or y.dtype != np.int32:
-                raise ValueError(
+                raise InputError(
                     f"dataset {self.name!r}: {split} split must be float32 inputs and int32 "
                     f"labels, got {x.dtype} and {y.dtype}"
                 )
             if x.shape[1:] != shape or y.shape != x.shape[:1]:
-                raise ValueError(
+                raise InputError(
                     f"dataset {self.name!r}: {split} split has inputs {x.shape} and labels "
                     f"{y.shape}; expected (n, *{shape}) and (n,)"
                 )
             if y.size and (y.min() < 0 or y.max() >= self.num_classes):
-                raise ValueError(
+                raise InputError(
                     f"dataset {self.name!r}: {split} labels span [{y.min()}, {y.max()}], "
                     f"outside [0, {self.num_classes})"
                 )
@@ -63,7 +65,7 @@ class Dataset:
         arrays = {}
         for split, n in sizes.items():
             if not 0 <= n <= self.splits[split]:
-                raise ValueError(
+                raise InputError(
                     f"dataset {self.name!r}: cannot take {n} {split} examples; the split "
                     f"holds {self.splits[split]}"
                 )
@@ -124,7 +126,7 @@ def last_tenth_split(
     """
     n_valid = len(y) // 10
     if n_valid == 0:
-        raise ValueError(
+        raise InputError(
             f"{source}: {len(y)} training examples are too few to carve a validation split "
             "(the last tenth of the training set); at least 10 are needed"
         )

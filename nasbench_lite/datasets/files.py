@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from nasbench_lite.datasets.dataset import Dataset, build_dataset, last_tenth_split
+from nasbench_lite.errors import InputError, MissingFileError
 
 CIFAR10_FILES = (
     "data_batch_1",
@@ -43,19 +44,19 @@ def _expected(name: str, files: tuple[str, ...], directory: Path | str) -> str:
 def dataset_dir(name: str, data_dir: str | os.PathLike | None, files: tuple[str, ...]) -> Path:
     """Check that data_dir is a directory holding every one of `files`; return it as a Path."""
     if data_dir is None:
-        raise ValueError(
+        raise InputError(
             f"dataset {name!r} is read from files: pass data_dir (CLI: --data-dir DIR), "
             f"a directory holding {', '.join(files)}"
         )
     directory = Path(data_dir).expanduser()
     if not directory.is_dir():
-        raise FileNotFoundError(
+        raise MissingFileError(
             f"data directory {directory} does not exist or is not a directory; "
             + _expected(name, files, directory)
         )
     missing = [str(directory / f) for f in files if not (directory / f).is_file()]
     if missing:
-        raise FileNotFoundError(
+        raise MissingFileError(
             f"missing {', '.join(missing)}; " + _expected(name, files, directory)
         )
     return directory

@@ -1,4 +1,4 @@
-"""Search spaces: a small protocol, a registry of spaces by name, and the `space` command.
+"""Search spaces: a small protocol and a registry of spaces by name.
 
 Callers (trainer, table, surrogate, strategies) use only the `Space` protocol and
 `get_space(name)`, so a second space (e.g. an NB-101-style node-labelled DAG) is added by
@@ -8,16 +8,15 @@ package never imports JAX.
 
 from __future__ import annotations
 
-import argparse
 import importlib
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = [
-    "Space", "as_space", "available_spaces", "cli_space", "get_space", "register_space",
-]  # fmt: skip
+from nasbench_lite.errors import InputError
+
+__all__ = ["Space", "as_space", "available_spaces", "get_space", "register_space"]
 
 
 @runtime_checkable
@@ -90,9 +89,9 @@ def available_spaces() -> list[str]:
 def register_space(name: str, factory: str | Callable[[], Space]) -> None:
     """Register a space under `name`: a "module:attribute" path or a zero-argument factory."""
     if not isinstance(name, str) or not name:
-        raise ValueError(f"space name {name!r} is not a non-empty string")
+        raise InputError(f"space name {name!r} is not a non-empty string")
     if name in _FACTORIES:
-        raise ValueError(f"space {name!r} is already registered")
+        raise InputError(f"space {name!r} is already registered")
     _FACTORIES[name] = factory
     _INSTANCES.pop(name, None)
 
@@ -105,7 +104,7 @@ def as_space(space: Space | str) -> Space:
 def get_space(name: str = "nb201") -> Space:
     """The space registered as `name` (the same object on every call)."""
     if not isinstance(name, str) or name not in _FACTORIES:
-        raise ValueError(
+        raise InputError(
             f"unknown space {name!r}; available spaces: {', '.join(available_spaces())}"
         )
     if name not in _INSTANCES:
@@ -115,28 +114,3 @@ def get_space(name: str = "nb201") -> Space:
             factory = getattr(importlib.import_module(module_name), attr)
         _INSTANCES[name] = factory()
     return _INSTANCES[name]
-
-
-# Example cells printed by `nasbench-lite space` come from this fixed seed, so the output is
-# the same on every run and machine.
-EXAMPLE_SEED = 0
-
-
-def cli_space(args: argparse.Namespace) -> int:
-    """`nasbench-lite space [NAME] [--examples N]`: print what the space holds."""
-    space = get_space(args.name)
-    examples = getattr(args, "examples", 5)
-    if isinstance(examples, bool) or not isinstance(examples, int) or examples < 0:
-        raise ValueError(f"--examples {examples!r} is not a non-negative integer")
-    print(f"space {space.name}")
-    facts = space.summary()
-    width = max(len(key) for key in facts)
-    for key, value in facts.items():
-        print(f"  {key:<{width}}  {value}")
-    if examples:
-        rng = np.random.default_rng(EXAMPLE_SEED)
-        print(f"example cells (seed {EXAMPLE_SEED}):")
-        print(f"  {'raw':>6}  {'class':>6}  cell")
-        for raw in space.sample(rng, examples):
-            print(f"  {raw:>6}  {space.canonical(raw):>6}  {space.format(raw)}")
-    return 0

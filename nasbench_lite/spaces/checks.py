@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from nasbench_lite.errors import InputError
+
 
 def check_rng(rng: Any) -> None:
     # An int seed here would be a seed silently ignored or a hidden global stream; refuse it.
@@ -18,5 +20,5 @@ def check_rng(rng: Any) -> None:
 
 def check_count(n: Any) -> int:
     if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"sample size {n!r} is not a non-negative integer")
+        raise InputError(f"sample size {n!r} is not a non-negative integer")
     return int(n)

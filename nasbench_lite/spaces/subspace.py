@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from nasbench_lite.errors import InputError
 from nasbench_lite.spaces.checks import check_count, check_rng
 
 
@@ -46,7 +47,7 @@ class SubSpace:
         if isinstance(space, SubSpace):
             mask &= space.allowed
         if not mask.any():
-            raise ValueError(
+            raise InputError(
                 f"no allowed cell: a restricted view of space {base.name!r} needs at least one"
             )
         self.base = base
@@ -99,7 +100,7 @@ class SubSpace:
         check_rng(rng)
         n = check_count(n)
         if not replace and n > self.num_allowed_classes:
-            raise ValueError(
+            raise InputError(
                 f"cannot draw {n} distinct classes: the restricted space has "
                 f"{self.num_allowed_classes}"
             )
@@ -172,7 +173,7 @@ def _allowed_mask(space: Any, allowed: Any) -> np.ndarray:
     num_cells = int(space.num_cells)
     if arr.dtype == np.bool_:
         if arr.shape != (num_cells,):
-            raise ValueError(
+            raise InputError(
                 f"allowed mask has shape {arr.shape}, expected ({num_cells},) for space "
                 f"{space.name!r}"
             )
@@ -180,13 +181,13 @@ def _allowed_mask(space: Any, allowed: Any) -> np.ndarray:
     if arr.size == 0:
         return np.zeros(num_cells, dtype=bool)
     if arr.dtype.kind not in "iu" or arr.ndim != 1:
-        raise ValueError(
+        raise InputError(
             f"allowed cells must be a bool mask of shape ({num_cells},) or int raw indices of "
             f"shape (n,), got dtype {arr.dtype} shape {arr.shape}"
         )
     outside = (arr < 0) | (arr >= num_cells)
     if outside.any():
-        raise ValueError(f"allowed raw index {int(arr[outside][0])} is outside 0..{num_cells - 1}")
+        raise InputError(f"allowed raw index {int(arr[outside][0])} is outside 0..{num_cells - 1}")
     mask = np.zeros(num_cells, dtype=bool)
     mask[arr] = True
     return mask

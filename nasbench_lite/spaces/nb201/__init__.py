@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from nasbench_lite.errors import InputError
 from nasbench_lite.spaces.checks import check_count, check_rng
 from nasbench_lite.spaces.nb201 import canonical as nb201_canonical
 from nasbench_lite.spaces.nb201 import cells as nb201_cells
@@ -135,14 +136,14 @@ class NB201Space:
         """
         arr = nb201_cells.check_raws(raws)
         if arr.ndim > 1:
-            raise ValueError(f"raw indices have shape {arr.shape}, expected (n,)")
+            raise InputError(f"raw indices have shape {arr.shape}, expected (n,)")
         return self._conv_counts[np.atleast_1d(arr)]
 
     def _check_class_id(self, class_id: Any) -> int:
         if isinstance(class_id, (bool, np.bool_)) or not isinstance(class_id, (int, np.integer)):
-            raise ValueError(f"class id {class_id!r} is not an integer")
+            raise InputError(f"class id {class_id!r} is not an integer")
         if not 0 <= class_id < self.num_unique:
-            raise ValueError(f"class id {class_id} is out of range 0..{self.num_unique - 1}")
+            raise InputError(f"class id {class_id} is out of range 0..{self.num_unique - 1}")
         return int(class_id)
 
     # ---- sampling ----------------------------------------------------------------------
@@ -157,7 +158,7 @@ class NB201Space:
         check_rng(rng)
         n = check_count(n)
         if not replace and n > self.num_unique:
-            raise ValueError(f"cannot draw {n} distinct classes: the space has {self.num_unique}")
+            raise InputError(f"cannot draw {n} distinct classes: the space has {self.num_unique}")
         return rng.choice(self.num_unique, size=n, replace=replace).astype(np.int64)
 
     def mutate(self, rng: np.random.Generator, raw: Any) -> int:

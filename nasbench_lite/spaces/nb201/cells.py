@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from nasbench_lite.errors import InputError
+
 OPS: tuple[str, ...] = (
     "none",
     "skip_connect",
@@ -41,18 +43,18 @@ def check_raw(raw: Any) -> int:
         raw = raw[()]  # a 0-d array behaves as its scalar
     # bool is an int subclass; True as a cell index is almost surely a mistake.
     if isinstance(raw, (bool, np.bool_)):
-        raise ValueError(
+        raise InputError(
             f"raw index {_short(raw)} is a bool, expected an integer in 0..{NUM_CELLS - 1}"
         )
     try:
         value = operator.index(raw)
     except TypeError:
-        raise ValueError(
+        raise InputError(
             f"raw index {_short(raw)} is a {type(raw).__name__}, expected an integer "
             f"in 0..{NUM_CELLS - 1}"
         ) from None
     if not 0 <= value < NUM_CELLS:
-        raise ValueError(f"raw index {value} is out of range 0..{NUM_CELLS - 1}")
+        raise InputError(f"raw index {value} is out of range 0..{NUM_CELLS - 1}")
     return value
 
 
@@ -60,12 +62,12 @@ def check_raws(raws: Any) -> np.ndarray:
     """Return `raws` as an int64 array (any shape) after checking every entry is in range."""
     arr = _as_array(raws, "raw indices")
     if arr.dtype.kind not in "iu":
-        raise ValueError(
+        raise InputError(
             f"raw indices {_short(raws)} have dtype {arr.dtype}, expected an integer dtype"
         )
     bad = (arr < 0) | (arr >= NUM_CELLS)
     if bad.any():
-        raise ValueError(
+        raise InputError(
             f"raw indices {_short(raws)}: {int(bad.sum())} out of range 0..{NUM_CELLS - 1}, "
             f"first is {arr[bad].flat[0].item()}"
         )
@@ -76,18 +78,18 @@ def check_cells(cells: Any) -> np.ndarray:
     """Return `cells` as an int64 array of shape (..., 6) with every op id in 0..4."""
     arr = _as_array(cells, "cell")
     if arr.ndim == 0 or arr.shape[-1] != NUM_EDGES:
-        raise ValueError(
+        raise InputError(
             f"cell {_short(cells)} has shape {arr.shape}, expected (6,) or (n, 6): "
             "one op id per edge"
         )
     if arr.dtype.kind not in "iu":
-        raise ValueError(
+        raise InputError(
             f"cell {_short(cells)} has dtype {arr.dtype}, expected integer op ids 0..4"
         )
     bad = (arr < 0) | (arr >= NUM_OPS)
     if bad.any():
         where = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(
+        raise InputError(
             f"cell {_short(cells)} has op id {arr[where].item()} at position {where}, "
             f"expected 0..{NUM_OPS - 1} ({', '.join(OPS)})"
         )
@@ -98,17 +100,17 @@ def check_cell(cell: Any) -> np.ndarray:
     """Return one cell as an int64 array of shape (6,) with every op id in 0..4."""
     arr = check_cells(cell)
     if arr.shape != (NUM_EDGES,):
-        raise ValueError(f"cell {_short(cell)} has shape {arr.shape}, expected one cell (6,)")
+        raise InputError(f"cell {_short(cell)} has shape {arr.shape}, expected one cell (6,)")
     return arr
 
 
 def _as_array(values: Any, what: str) -> np.ndarray:
     if isinstance(values, str):
-        raise ValueError(f"{what} {_short(values)} is a string, expected integers")
+        raise InputError(f"{what} {_short(values)} is a string, expected integers")
     try:
         return np.asarray(values)
     except (ValueError, TypeError) as err:
-        raise ValueError(f"{what} {_short(values)} is not a rectangular array: {err}") from None
+        raise InputError(f"{what} {_short(values)} is not a rectangular array: {err}") from None
 
 
 def _short(values: Any, limit: int = 80) -> str:
@@ -135,23 +137,23 @@ def parse_cell(text: Any) -> np.ndarray:
     once (in any order). Surrounding whitespace is ignored.
     """
     if not isinstance(text, str):
-        raise ValueError(f"cell string {_short(text)} is a {type(text).__name__}, expected a str")
+        raise InputError(f"cell string {_short(text)} is a {type(text).__name__}, expected a str")
     groups = text.strip().split("+")
     if len(groups) != NUM_NODES - 1:
-        raise ValueError(
+        raise InputError(
             f"cell string {_short(text)} has {len(groups)} node groups separated by '+', "
             f"expected {NUM_NODES - 1}"
         )
     cell = np.zeros(NUM_EDGES, dtype=np.int64)
     for node, group in enumerate(groups, start=1):
         if len(group) < 2 or group[0] != "|" or group[-1] != "|":
-            raise ValueError(
+            raise InputError(
                 f"cell string {_short(text)}: node {node} group {_short(group)} "
                 "is not enclosed in '|'"
             )
         items = group[1:-1].split("|")
         if len(items) != node:
-            raise ValueError(
+            raise InputError(
                 f"cell string {_short(text)}: node {node} has {len(items)} input edges, "
                 f"expected {node}"
             )
@@ -159,7 +161,7 @@ def parse_cell(text: Any) -> np.ndarray:
         for item in items:
             source = _parse_edge(text, node, item, cell)
             if source in seen:
-                raise ValueError(
+                raise InputError(
                     f"cell string {_short(text)}: node {node} lists input node {source} twice"
                 )
             seen.add(source)
@@ -170,23 +172,23 @@ def _parse_edge(text: str, node: int, item: str, cell: np.ndarray) -> int:
     """Parse one `op~source` item into `cell` and return its source node."""
     op, sep, source_text = item.partition("~")
     if not sep:
-        raise ValueError(
+        raise InputError(
             f"cell string {_short(text)}: edge {_short(item)} of node {node} is not 'op~input'"
         )
     if op not in _OP_ID:
-        raise ValueError(
+        raise InputError(
             f"cell string {_short(text)}: unknown op {_short(op)} on node {node}, "
             f"expected one of {', '.join(OPS)}"
         )
     # isdigit alone accepts non-ASCII digits such as '²' that int() rejects.
     if not (source_text.isascii() and source_text.isdigit()):
-        raise ValueError(
+        raise InputError(
             f"cell string {_short(text)}: input {_short(source_text)} of node {node} "
             "is not a node index"
         )
     source = int(source_text)
     if source >= node:
-        raise ValueError(
+        raise InputError(
             f"cell string {_short(text)}: input node {source} of node {node} "
             f"is not in 0..{node - 1}"
         )
@@ -213,7 +215,7 @@ def to_raw_index(value: Any) -> int:
         if _RAW_TEXT.fullmatch(value.strip()):
             # int() of a huge digit string is slow (and refused past 4,300 digits).
             if len(value.strip()) > 12:
-                raise ValueError(f"raw index {_short(value)} is out of range 0..{NUM_CELLS - 1}")
+                raise InputError(f"raw index {_short(value)} is out of range 0..{NUM_CELLS - 1}")
             return check_raw(int(value))
         return int(parse_cell(value) @ PLACE)
     if isinstance(value, (bool, np.bool_, int, np.integer, float, np.floating)) or (

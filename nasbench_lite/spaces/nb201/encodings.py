@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from nasbench_lite.errors import InputError
 from nasbench_lite.spaces.nb201.cells import NUM_EDGES, NUM_OPS, cells_of
 
 # Edge ids along each input-to-output path (edge order 0->1, 0->2, 1->2, 0->3, 1->3, 2->3).
@@ -31,7 +32,7 @@ def onehot(raws: Any) -> np.ndarray:
     """
     cells = cells_of(np.atleast_1d(raws))
     if cells.ndim != 2:
-        raise ValueError(f"raw indices have shape {np.shape(raws)}, expected (n,)")
+        raise InputError(f"raw indices have shape {np.shape(raws)}, expected (n,)")
     out = np.zeros((len(cells), NUM_EDGES * NUM_OPS), dtype=np.float32)
     rows = np.arange(len(cells))[:, None]
     out[rows, np.arange(NUM_EDGES) * NUM_OPS + cells] = 1.0
@@ -57,7 +58,7 @@ def path_encoding(raws: Any) -> np.ndarray:
     """BANANAS path encoding: int (n,) raw indices -> float32 (n, 155) of 0/1."""
     cells = cells_of(np.atleast_1d(raws))
     if cells.ndim != 2:
-        raise ValueError(f"raw indices have shape {np.shape(raws)}, expected (n,)")
+        raise InputError(f"raw indices have shape {np.shape(raws)}, expected (n,)")
     out = np.zeros((len(cells), NUM_PATH_FEATURES), dtype=np.float32)
     out[np.arange(len(cells))[:, None], path_indices(cells)] = 1.0
     return out

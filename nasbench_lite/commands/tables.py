@@ -1,0 +1,140 @@
+"""`nasbench-lite info`, `query` and `card`: read a table (the shipped one by default)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from typing import Any
+
+from nasbench_lite.commands import table_path
+from nasbench_lite.text import plural
+
+RANKED_BY = {"test_acc": "test accuracy", "valid_acc": "validation accuracy"}
+
+
+def _fmt(value: Any) -> str:
+    return json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else str(value)
+
+
+def coverage(table) -> str:
+    """One plain sentence: whether the table is complete, partial (rows still to train) or
+    sampled (rows for only some classes)."""
+    space, rows, done = table.space, table.num_rows, int(table.done.sum())
+    parts = []
+    if rows < space.num_unique:
+        cells = int((table.raw_to_row >= 0).sum())
+        parts.append(
+            f"sampled: rows for {rows:,} of {space.num_unique:,} classes of {space.name} "
+            f"({cells:,} of {plural(space.num_cells, 'raw cell')}); other cells are not in it"
+        )
+    if done < rows:
+        parts.append(
+            f"PARTIAL: {done:,} of {plural(rows, 'row')} trained ({100 * done / rows:.1f}%), "
+            "the rest not yet (the generate command that made it resumes it); the summary "
+            "covers the trained rows only"
+        )
+    if not parts:
+        return f"complete: every one of the {space.num_unique:,} classes of {space.name} trained"
+    return "; ".join(parts)
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    """`nasbench-lite info [FILE]`: coverage, root attributes, then the table's statistics."""
+    from nasbench_lite.table import Table
+
+    path = table_path(args.file)
+    table = Table.open(path)
+    print(f"table {path}")
+    print(f"  {coverage(table)}")
+    print("attributes")
+    for name in sorted(table.attrs):
+        print(f"  {name}: {_fmt(table.attrs[name])}")
+    print("summary")
+    for name, value in table.summary().items():
+        print(f"  {name}: {_fmt(value)}")
+    return 0
+
+
+def _number(name: str, value: Any) -> str:
+    if name in ("params", "flops"):
+        return f"{value:,}"
+    if name == "train_seconds":
+        return f"{value:.3f}"
+    return f"{value:.4f}"
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN: None instead."""
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    """`nasbench-lite query [FILE] CELL [--epoch E] [--seed S] [--rank-by M] [--json]`."""
+    from nasbench_lite.errors import InputError
+    from nasbench_lite.table import Table
+    from nasbench_lite.tablefile import METRICS
+
+    if args.file is None and args.cell.lower().endswith((".h5", ".hdf5")):
+        raise InputError(f"{args.cell} looks like a table file, not a cell; give both: FILE CELL")
+    path = table_path(args.file)
+    table = Table.open(path)
+    raw = int(table.space.to_raw(args.cell))
+    result = table.query(raw, epoch=args.epoch, seed=args.seed)
+    rank = table.rank(raw, args.rank_by)
+    epoch = table.num_epochs if args.epoch is None else args.epoch
+    if args.json:
+        record = {
+            "table": str(path),
+            "cell": table.space.format(raw),
+            "raw": raw,
+            "row": result["row"],
+            "epoch": epoch,
+            "epochs": table.num_epochs,
+            "seed": args.seed,  # None: the mean over the seeds that did not diverge
+            "metrics": {name: _finite(result[name]) for name in METRICS},
+            "diverged": result["diverged"],
+            "rank": {**rank, "percentile": _finite(rank["percentile"])},
+        }
+        print(json.dumps(record, indent=2))
+    else:
+        print(f"cell {table.space.format(raw)} (raw {raw}, row {result['row']} of {path})")
+        which = (
+            f"mean over {plural(table.num_seeds, 'seed')}"
+            if args.seed is None
+            else f"seed position {args.seed}"
+        )
+        final = " (final)" if epoch == table.num_epochs else ""
+        print(f"{which}, epoch {epoch} of {table.num_epochs}{final}:")
+        for name in METRICS:
+            print(f"  {name:<14} {_number(name, result[name])}")
+        print(f"  {'diverged':<14} {'yes' if result['diverged'] else 'no'}")
+        print(_rank_line(rank))
+    if result["diverged"]:
+        seeds = [int(s) for s in table.diverged[result["row"]].nonzero()[0]]
+        print(
+            f"warning: cell {args.cell} diverged in training (seed positions {seeds}); "
+            "a seed mean averages only the seeds that did not diverge",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _rank_line(rank: dict[str, Any]) -> str:
+    by = f"seed-mean final {RANKED_BY[rank['metric']]}"
+    if rank["rank"] is None:
+        return f"rank: none (its {by} is NaN: every seed diverged)"
+    return (
+        f"rank {rank['rank']:,} of {plural(rank['classes'], 'trained class')} by {by} "
+        f"(better than {rank['percentile']:.1f}% of them)"
+    )
+
+
+def cmd_card(args: argparse.Namespace) -> int:
+    """`nasbench-lite card [FILE] [--out DIR_OR_MD] [--plot PNG] [--force]`."""
+    from nasbench_lite.card import write_card
+
+    md, png = write_card(table_path(args.file), args.out, args.plot, overwrite=args.force)
+    print(f"wrote {md} and {png}")
+    return 0
