@@ -29,6 +29,7 @@ HANDLERS = {
     "query": "nasbench_lite.commands.tables:cmd_query",
     "card": "nasbench_lite.commands.tables:cmd_card",
     "compare": "nasbench_lite.commands.compare:cmd_compare",
+    "surrogate": "nasbench_lite.commands.surrogate:cmd_surrogate",
 }
 SHIPPED = "default: the shipped table, or $NASBENCH_LITE_TABLE"
 CELL = (
@@ -45,6 +46,8 @@ EXAMPLES = {
     "compare": "nasbench-lite compare --strategies random_search regularized_evolution "
     "--seeds 10 --budget 100evals --out runs/rs_vs_re",
     "card": "nasbench-lite card my.h5            # writes my_card.md and my_accuracy.png",
+    "surrogate": "nasbench-lite surrogate fit --table my.h5 --out my_surrogate --train-fraction 0.1"
+    "\n  nasbench-lite surrogate eval --table my.h5 --model my_surrogate",
 }
 
 
@@ -168,6 +171,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--plot", default=None, help="PNG path (default: next to the card)")
     p.add_argument("--force", action="store_true", help="replace an existing card and plot")
+
+    p = _add(sub, "surrogate", "fit an XGBoost surrogate of a table, or score one")
+    p.add_argument("action", choices=["fit", "eval"], help="fit a model, or evaluate one")
+    p.add_argument("--table", default=None, help=f"HDF5 table ({SHIPPED})")
+    p.add_argument("--out", default=None, help="fit: model directory to write")
+    p.add_argument("--model", default=None, help="eval: model directory to read")
+    p.add_argument("--train-fraction", type=float, default=0.1, help="fit: share of classes")
+    p.add_argument("--seed", type=int, default=0, help="fit: seed of the class split and model")
+    p.add_argument("--force", action="store_true", help="fit: replace an existing model")
+    p.add_argument("--json", action="store_true", help="eval: print the figures as JSON")
     return parser
 
 

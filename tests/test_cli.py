@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import write_strategy_package, write_synthetic_table
+from conftest import write_strategy_package
 
 import nasbench_lite
 from nasbench_lite import cli, shipped
@@ -27,6 +27,7 @@ from nasbench_lite.backends import BACKENDS, LiveBenchmark, TabularBenchmark
 from nasbench_lite.cli import build_parser, main
 from nasbench_lite.errors import InputError, Interrupted, MissingFileError, OutputExistsError
 from nasbench_lite.spaces import get_space
+from nasbench_lite.synthetic import synthetic_table
 from nasbench_lite.table import Table
 from nasbench_lite.text import plural
 
@@ -38,7 +39,9 @@ SPACE = get_space("nb201")
 @pytest.fixture(scope="module")
 def table_path(tmp_path_factory) -> Path:
     """A complete synthetic nb201 table file."""
-    return write_synthetic_table(tmp_path_factory.mktemp("table") / "synthetic.h5")
+    path = tmp_path_factory.mktemp("table") / "synthetic.h5"
+    synthetic_table(path, epochs=2)
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +49,9 @@ def partial_path(tmp_path_factory) -> Path:
     """A table file with 1,500 of its 5,044 rows trained, as one still being generated."""
     present = SPACE.sample_classes(np.random.default_rng(7), 1500)
     done = np.isin(np.arange(SPACE.num_unique), present)
-    return write_synthetic_table(tmp_path_factory.mktemp("partial") / "partial.h5", done=done)
+    path = tmp_path_factory.mktemp("partial") / "partial.h5"
+    synthetic_table(path, epochs=2, done=done)
+    return path
 
 
 @pytest.fixture

@@ -1,0 +1,59 @@
+"""`nasbench-lite surrogate fit` and `surrogate eval`: fit an XGBoost surrogate of a table
+(the shipped one by default), or score a saved one on its held-out classes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from nasbench_lite.commands import table_path
+from nasbench_lite.errors import InputError, OutputExistsError
+
+FIGURES = (
+    ("classes", "held-out classes scored", "{:d}"),
+    ("r2", "R²", "{:.4f}"),
+    ("mae", "MAE (fraction)", "{:.4f}"),
+    ("kendall", "Kendall tau", "{:.4f}"),
+    ("sparse_kendall", "sparse Kendall tau (0.1 pp)", "{:.4f}"),
+    ("spearman", "Spearman", "{:.4f}"),
+    ("top10_kendall", "Kendall tau, top 10%", "{:.4f}"),
+    ("coverage68", "seeds inside the 68% interval", "{:.3f}"),
+    ("coverage95", "seeds inside the 95% interval", "{:.3f}"),
+    ("surrogate_mae_to_other_seeds", "MAE of the surrogate to a leave-one-out seed mean", "{:.4f}"),
+    ("leave_one_out_mae", "MAE of one seed to the other seeds' mean", "{:.4f}"),
+    ("ceiling_kendall", "Kendall tau of one seed to the others' mean", "{:.4f}"),
+)
+
+
+def cmd_surrogate(args: argparse.Namespace) -> int:
+    from nasbench_lite.surrogate import Surrogate
+    from nasbench_lite.table import Table
+
+    table = Table.open(table_path(args.table))
+    if args.action == "fit":
+        if not args.out:
+            raise InputError("surrogate fit needs --out MODEL_DIR")
+        out = Path(args.out)
+        if out.exists() and any(out.iterdir()) and not args.force:
+            raise OutputExistsError(f"--out {out}: not empty; pass --force to replace the model")
+        model = Surrogate.fit(
+            table, train_fraction=args.train_fraction, seed=args.seed,
+            progress=lambda message: print(message, file=sys.stderr, flush=True),
+        )  # fmt: skip
+        model.save(out)
+        print(f"wrote {out}: {model!r}, fitted in {model.meta['fit_seconds']:.1f} s")
+        return 0
+    if not args.model:
+        raise InputError("surrogate eval needs --model MODEL_DIR")
+    from nasbench_lite.surrogate_eval import evaluate
+
+    figures = evaluate(Surrogate.load(args.model), table)
+    if args.json:
+        print(json.dumps(figures, indent=1, sort_keys=True))
+        return 0
+    print(f"{args.model} on {table.source}, held-out classes, final {figures['metric']}:")
+    for key, label, fmt in FIGURES:
+        print(f"  {label:<52} {fmt.format(figures[key])}")
+    return 0
