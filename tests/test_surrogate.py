@@ -137,3 +137,25 @@ def test_table_mismatch_is_named(model):
     digits = synthetic_table(rows=50, seeds=3, epochs=3, rng=2, attrs={"dataset": "digits"})
     with pytest.raises(SurrogateError, match="fitted on dataset 'mnist1d', but .* 'digits'"):
         model.check_table(digits)
+
+
+def test_cli_fit_and_eval(tmp_path, capsys):
+    from nasbench_lite.cli import main
+
+    synthetic_table(tmp_path / "t.h5", rows=120, seeds=3, epochs=2, rng=3)
+    args = ["surrogate", "fit", "--table", str(tmp_path / "t.h5"), "--out", str(tmp_path / "m")]
+    assert main([*args, "--train-fraction", "0.5", "--seed", "2"]) == 0
+    captured = capsys.readouterr()
+    assert "cross-validating 4 hyperparameter points x 3 folds on 60" in captured.err
+    assert "wrote" in captured.out and (tmp_path / "m" / "surrogate.json").is_file()
+    assert main(args) == 2  # the model directory exists: refused without --force
+    assert "not empty; pass --force" in capsys.readouterr().err
+    evaluation = ["surrogate", "eval", "--table", str(tmp_path / "t.h5"), "--model"]
+    assert main([*evaluation, str(tmp_path / "m"), "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["classes"] == 60 and -1 <= figures["kendall"] <= 1
+    assert 0 <= figures["coverage68"] <= figures["coverage95"] <= 1
+    assert main([*evaluation, str(tmp_path / "m")]) == 0
+    assert "sparse Kendall tau (0.1 pp)" in capsys.readouterr().out
+    assert main([*evaluation, str(tmp_path / "nope")]) == 2
+    assert "no surrogate.json" in capsys.readouterr().err
