@@ -27,6 +27,7 @@ _LAZY = {
     "available_strategies": "nasbench_lite.strategy:available_strategies",
     "get_strategy": "nasbench_lite.strategy:get_strategy",
     "InputError": "nasbench_lite.errors:InputError",
+    "Surrogate": "nasbench_lite.surrogate:Surrogate",
 }
 
 __all__ = ["__version__", *_LAZY]
