@@ -159,3 +159,66 @@ def test_cli_fit_and_eval(tmp_path, capsys):
     assert "sparse Kendall tau (0.1 pp)" in capsys.readouterr().out
     assert main([*evaluation, str(tmp_path / "nope")]) == 2
     assert "no surrogate.json" in capsys.readouterr().err
+
+
+# ---- the surrogate backend ---------------------------------------------------------------
+
+
+def test_backend_answers_like_the_protocol_says(table, model):
+    from nasbench_lite.backends import Evaluation
+    from nasbench_lite.surrogate_backend import SurrogateBenchmark
+
+    noisy, exact = SurrogateBenchmark(model), SurrogateBenchmark(model, noise=False)
+    raws = [0, 77, 1234, 15624]
+    a = noisy.evaluate_many(raws, np.random.default_rng(3))
+    b = noisy.evaluate_many(raws, np.random.default_rng(3))
+    assert a == b and all(isinstance(e, Evaluation) for e in a)  # the run's generator decides
+    assert a != noisy.evaluate_many(raws, np.random.default_rng(4))
+    for e in a:
+        assert 0 <= e.valid_acc <= 1 and 0 <= e.test_acc <= 1 and e.cost_seconds > 0
+    mean, _ = model.predict(raws)
+    got = [e.valid_acc for e in exact.evaluate_many(raws, np.random.default_rng(0))]
+    np.testing.assert_allclose(got, mean)
+    assert [e.cost_seconds for e in a] == [e.cost_seconds for e in b]
+    # Regret reference: the model's own prediction, or the table's truth when given.
+    np.testing.assert_allclose(noisy.mean_test_acc(np.array(raws)),
+                               model.predict(raws, metric="test_acc")[0])  # fmt: skip
+    assert "noise-free" in noisy.regret_source
+    truth = SurrogateBenchmark(model, reference=table)
+    known = table.row_raw[table.done][:20]
+    np.testing.assert_allclose(truth.mean_test_acc(known), table.values("test_acc", known))
+    assert str(table.source) in truth.regret_source and "noise=True" in repr(truth)
+
+
+def test_a_strategy_cannot_tell_surrogate_from_table(table, model):
+    """The runner hands a strategy the same kinds of values from either backend, and the same
+    strategy code runs on both."""
+    from nasbench_lite.backends import TabularBenchmark
+    from nasbench_lite.runner import run_search
+    from nasbench_lite.surrogate_backend import SurrogateBenchmark
+
+    told = {}
+
+    class Spy:
+        def __init__(self, space, **params):
+            self.space = space
+
+        def init(self, rng):
+            return []
+
+        def ask(self, state, rng):
+            return state, int(self.space.sample(rng, 1)[0])
+
+        def tell(self, state, raw, valid_acc, cost):
+            told.setdefault(self.name, []).append((type(raw), type(valid_acc), type(cost)))
+            return state
+
+    full = synthetic_table(seeds=3, epochs=3, rng=1)  # every class, so any cell is answered
+    for name, bench in (
+        ("table", TabularBenchmark(full)),
+        ("surrogate", SurrogateBenchmark(model)),
+    ):
+        Spy.name = name
+        trajectory = run_search(Spy, bench, "20evals", seed=0)
+        assert trajectory is not None
+    assert told["table"] == told["surrogate"] and len(told["table"]) == 20
