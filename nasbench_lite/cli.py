@@ -11,7 +11,9 @@ import importlib
 import logging
 import sys
 
+from nasbench_lite.backends import available_backends
 from nasbench_lite.devices import use_cpu_cores
+from nasbench_lite.extras import MissingExtra
 
 # command -> "module:function"; the function takes the parsed argparse.Namespace and returns
 # an exit code (or None for 0).
@@ -72,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("compare", help="compare search strategies on identical budgets")
     p.add_argument("--table", default=None, help="HDF5 table (default: the shipped one)")
-    p.add_argument("--backend", choices=["tabular", "surrogate", "live"], default="tabular")
+    p.add_argument("--backend", choices=available_backends(), default="tabular")
     p.add_argument("--strategies", nargs="+", default=None, help="registry names (default: all)")
     p.add_argument("--seeds", type=int, default=25)
     p.add_argument("--budget", default=None, help="simulated seconds (e.g. 3000) or Nevals")
@@ -87,6 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="add the strategies' measured ask/tell time to the simulated clock",
     )
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument(
+        "--report-only",
+        metavar="DIR",
+        default=None,
+        help="rebuild report.md and the plots from DIR/results.csv; runs nothing",
+    )
 
     p = sub.add_parser("card", help="write a table's dataset card (markdown and plot)")
     p.add_argument("file", help="HDF5 table")
@@ -109,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     handler = getattr(importlib.import_module(module_name), func_name)
     try:
         code = handler(args)
-    except (ValueError, FileNotFoundError, KeyError) as err:
+    except (ValueError, FileNotFoundError, KeyError, MissingExtra) as err:
         # Library errors already name the input and the problem; show them without a traceback.
         print(f"nasbench-lite {args.command}: error: {err}", file=sys.stderr)
         return 2

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from nasbench_lite.cost import network_cost
+from nasbench_lite.extras import require
 
 log = logging.getLogger(__name__)
 
@@ -351,8 +352,9 @@ def train_cells(
     ``_batched``): "grouped" (default) groups the pairs by cell and runs only the ops each
     cell uses; "vmap" computes every op for every pair. Both train the same networks from
     the same keys. The batch is padded to a multiple of the local device count and sharded
-    over the devices.
+    over the devices. Raises MissingExtra without the `train` extra.
     """
+    require("train", "training")
     import jax
 
     cells = _as_cells(cells)
@@ -427,6 +429,7 @@ def _result(cells, out, costs, seconds, cpu_seconds, compile_seconds) -> TrainRe
 
 def train_one(cell, seed: int = 0, preset: str = DEFAULT_PRESET, dataset: str = "mnist1d") -> dict:
     """Trains one cell (NB-201 string, raw index or ops array) and returns final metrics."""
+    require("train", "train_one")
     from nasbench_lite.datasets import load_dataset
     from nasbench_lite.spaces import get_space
 

@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 from conftest import write_strategy_package, write_synthetic_table
 
-from nasbench_lite import plots, report, stats
+from nasbench_lite import plots, report, shipped, stats
 from nasbench_lite.backends import TabularBenchmark, make_benchmark
 from nasbench_lite.cli import main
-from nasbench_lite.runner import run_search
+from nasbench_lite.runner import INCUMBENT_COLUMNS, run_search
 from nasbench_lite.strategy import available_strategies
 from nasbench_lite.table import Table
 
@@ -108,8 +108,8 @@ def external_strategy_pkg(tmp_path_factory):
 
 def check_outputs(out: Path, strategies: list[str], budget_seconds: float) -> pd.DataFrame:
     """Assert results.csv, report.md and the plots of one comparison; return the results."""
-    frame = pd.read_csv(out / "results.csv")
-    assert list(frame.columns) == list(stats.RESULT_COLUMNS)
+    frame = cmp.read_results(out / "results.csv")
+    assert list(frame.columns) == [*stats.RESULT_COLUMNS, *INCUMBENT_COLUMNS]
     assert stats.strategy_order(frame) == strategies
     runs = frame.groupby(["strategy", "seed"]).size()
     assert len(runs) == len(strategies) * SEEDS  # every (strategy, seed) ran
@@ -201,7 +201,7 @@ def test_compare_on_a_partial_table_states_the_restriction(partial_path, tmp_pat
     spec, opened, _ = cmp._resolve(cmp.CompareConfig(table=str(partial_path)))
     assert spec["table"] is opened and spec["path"] == str(partial_path)
     # The runs equal direct runs on the restricted benchmark: same cells, same regret.
-    frame = pd.read_csv(tmp_path / "results.csv")
+    frame = cmp.read_results(tmp_path / "results.csv")
     assert len(frame.groupby(["strategy", "seed"])) == 4
     for (name, seed), run in frame.groupby(["strategy", "seed"], sort=False):
         direct = run_search(name, bench, budget, seed).to_frame(name, seed)
@@ -253,7 +253,7 @@ def test_default_budget_rule_and_table_path(table_path, monkeypatch, tmp_path):
     with pytest.raises(FileNotFoundError, match="NASBENCH_LITE_TABLE=.*gone.h5"):
         cmp.default_table_path()
     monkeypatch.delenv(cmp.TABLE_ENV)
-    monkeypatch.setattr(cmp, "DATA_DIR", tmp_path)
+    monkeypatch.setattr(shipped, "DATA_DIR", tmp_path)
     with pytest.raises(FileNotFoundError, match="no shipped table found"):
         cmp.default_table_path()
     (tmp_path / "nb201_mnist1d_small.h5").write_bytes(b"")
@@ -265,7 +265,7 @@ def test_default_table_path_prefers_a_complete_table(
     table_path, partial_path, monkeypatch, tmp_path
 ):
     monkeypatch.delenv(cmp.TABLE_ENV, raising=False)
-    monkeypatch.setattr(cmp, "DATA_DIR", tmp_path)
+    monkeypatch.setattr(shipped, "DATA_DIR", tmp_path)
     first, second = (tmp_path / name for name in cmp.TABLE_NAMES)
     shutil.copy(partial_path, first)
     assert cmp.default_table_path() == first  # only a partial one: it is used
@@ -281,8 +281,8 @@ def test_default_table_path_prefers_a_complete_table(
         ({"seeds": 2.5}, ValueError, "seeds must be an int >= 1, got 2.5"),
         ({"workers": 0}, ValueError, "workers must be an int >= 1"),
         ({"jobs": 0}, ValueError, "jobs must be an int >= 1"),
-        ({"backend": "oracle"}, ValueError, "unknown backend 'oracle'"),
-        ({"backend": "surrogate"}, ValueError, "surrogate"),
+        ({"backend": "oracle"}, ValueError, "unknown benchmark backend 'oracle'"),
+        ({"backend": "surrogate"}, ValueError, "backend 'surrogate' is not available yet"),
         ({"strategies": ("nope",)}, ValueError, "unknown strategy 'nope'"),
         ({"strategies": ()}, ValueError, "no strategies"),
         ({"strategies": ("random_search",) * 2}, ValueError, "must be distinct"),

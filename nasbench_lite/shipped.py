@@ -1,0 +1,68 @@
+"""The benchmark tables shipped with the package, and which one is used when none is given.
+
+The repository keeps them in the top-level folder ``data/``; an installed package holds the
+same files as ``nasbench_lite/data/`` (pyproject.toml maps the folder into the package), so
+they are found next to the code wherever the package is installed and whatever the working
+directory. A source checkout that is not installed reads ``data/`` beside the package.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+TABLE_ENV = "NASBENCH_LITE_TABLE"
+# In order of preference: the CPU-preset table, then the small one committed with the code.
+TABLE_NAMES = ("nb201_mnist1d_cpu.h5", "nb201_mnist1d_small.h5")
+
+
+def find_data_dir() -> Path:
+    """``nasbench_lite/data`` of an installed package; in a source checkout (a folder that
+    holds pyproject.toml above the package), its top-level ``data/``."""
+    package = Path(__file__).resolve().parent
+    installed, checkout = package / "data", package.parent / "data"
+    if not installed.is_dir() and (package.parent / "pyproject.toml").is_file():
+        return checkout
+    return installed
+
+
+DATA_DIR = find_data_dir()
+
+
+def table_is_complete(path: str | os.PathLike) -> bool:
+    """Whether the table file at `path` answers every cell (every raw cell has a row and every
+    row is done), read from /cells/raw_to_row and /status/done only. An unreadable file is
+    not complete (opening it later names the problem)."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            return bool(f["status/done"][()].all() and (f["cells/raw_to_row"][()] >= 0).all())
+    except (OSError, KeyError):
+        return False
+
+
+def shipped_tables() -> list[Path]:
+    """The table files of TABLE_NAMES present in DATA_DIR, in order of preference."""
+    return [DATA_DIR / name for name in TABLE_NAMES if (DATA_DIR / name).is_file()]
+
+
+def default_table_path() -> Path:
+    """The table used when none is given: $NASBENCH_LITE_TABLE if set, else the first complete
+    one of the shipped nb201_mnist1d_cpu.h5, nb201_mnist1d_small.h5, else the first of them
+    that exists (a partial table: a search is then restricted to the classes it holds).
+
+    Raises FileNotFoundError when there is none.
+    """
+    env = os.environ.get(TABLE_ENV)
+    if env:
+        if not Path(env).is_file():
+            raise FileNotFoundError(f"{TABLE_ENV}={env}: no such table file")
+        return Path(env)
+    found = shipped_tables()
+    if found:
+        return next((path for path in found if table_is_complete(path)), found[0])
+    raise FileNotFoundError(
+        f"no table given and no shipped table found (looked for {', '.join(TABLE_NAMES)} in "
+        f"{DATA_DIR}); pass --table FILE or set {TABLE_ENV}"
+    )
