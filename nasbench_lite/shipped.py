@@ -16,10 +16,12 @@ TABLE_ENV = "NASBENCH_LITE_TABLE"
 TABLE_NAMES = ("nb201_mnist1d_cpu.h5", "nb201_mnist1d_small.h5")
 
 
-def find_data_dir() -> Path:
-    """``nasbench_lite/data`` of an installed package; in a source checkout (a folder that
-    holds pyproject.toml above the package), its top-level ``data/``."""
-    package = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def find_data_dir(package: Path = PACKAGE_DIR) -> Path:
+    """``<package>/data`` of an installed package; in a source checkout (a folder that holds
+    pyproject.toml above the package folder), its top-level ``data/``."""
     installed, checkout = package / "data", package.parent / "data"
     if not installed.is_dir() and (package.parent / "pyproject.toml").is_file():
         return checkout
