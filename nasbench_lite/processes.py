@@ -63,12 +63,15 @@ def guarded_lines(path: str | Path) -> list[tuple[int, int]] | None:
 
 def workers_rerun_caller() -> bool:
     """Whether spawned workers would re-run the current call: it comes (at any depth) from
-    the top-level code of the ``__main__`` script, outside its main guard. False when there
-    is no script file (``python -c``, a notebook, the console): workers then re-run nothing;
-    and False when the script cannot be read (the worker-side check still applies)."""
+    the top-level code of the ``__main__`` script, outside its main guard. False when
+    multiprocessing re-runs nothing: no script file (``python -c``, a notebook, the console)
+    or a package's ``__main__.py``; and False when the script cannot be read (the
+    worker-side check still applies)."""
     main = sys.modules.get("__main__")
     path = getattr(main, "__file__", None)
-    if path is None:
+    name = getattr(getattr(main, "__spec__", None), "name", None) or ""
+    # multiprocessing never re-runs a __main__.py (python -m package, python folder/).
+    if path is None or Path(path).stem == "__main__" or name.endswith(".__main__"):
         return False
     frame = inspect.currentframe()
     try:

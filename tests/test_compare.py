@@ -482,20 +482,22 @@ config = CompareConfig(table={table!r}, strategies=("random_search",), seeds=2,
 """
 
 
-@pytest.mark.parametrize("guarded", [False, True])
-def test_a_script_calling_compare_at_top_level_works(table_path, tmp_path, guarded):
+@pytest.mark.parametrize("kind", ["unguarded", "guarded", "package_main"])
+def test_a_script_calling_compare_at_top_level_works(table_path, tmp_path, kind):
     call = "print('runs', len(compare(config).results))"
-    if guarded:
+    if kind == "guarded":
         call = 'if __name__ == "__main__":\n    ' + call
-    script = tmp_path / "study.py"
+    # A __main__.py (`python -m package`, `python folder`) is never re-run by workers.
+    script = tmp_path / ("__main__.py" if kind == "package_main" else "study.py")
     script.write_text(SCRIPT.format(table=str(table_path), call=call))
+    target = tmp_path if kind == "package_main" else script
     done = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path
+        [sys.executable, str(target)], capture_output=True, text=True, timeout=300, cwd=tmp_path
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["runs 10"]  # the comparison ran once, in full
     warned = 'outside `if __name__ == "__main__":`' in done.stderr
-    assert warned != guarded  # unguarded: one process, and a warning saying what to add
+    assert warned == (kind == "unguarded")  # one process, and a warning saying what to add
 
 
 def test_main_guard_detection(tmp_path):
