@@ -21,37 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 TARGET_EVALS_PER_SECOND = 50_000
 TARGET_COMPARE_SECONDS = 60.0
-
-
-def synthetic_table(path: Path) -> Path:
-    """A complete nb201 table file with structured accuracies and measured-looking times."""
-    from nasbench_lite.spaces import get_space
-    from nasbench_lite.tablefile import CURVE_METRICS, base_attrs, write_table
-
-    space = get_space("nb201")
-    rng = np.random.default_rng(0)
-    rows, seeds, epochs = space.num_unique, 3, 4
-    ops = space.cells(space.representatives)
-    quality = 0.3 + np.array([0.0, 0.05, 0.08, 0.12, 0.03])[ops].sum(1)
-    quality += rng.normal(0, 0.03, rows)
-    valid = quality[:, None, None] + rng.normal(0, 0.01, (rows, seeds, epochs))
-    curves = {m: np.clip(valid, 0, 1).astype(np.float32) for m in CURVE_METRICS}
-    convs = (ops == 3).sum(1) * 4 + (ops == 2).sum(1) * 2 + 5.0
-    write_table(
-        path,
-        row_raw=space.representatives,
-        curves=curves,
-        train_seconds=(convs[:, None] * rng.uniform(0.9, 1.1, (rows, seeds))).astype(np.float32),
-        params=np.full(rows, 1000),
-        flops=np.full(rows, 10_000),
-        diverged=np.zeros((rows, seeds), bool),
-        attrs=base_attrs(space="nb201", dataset="mnist1d", seeds=[0, 1, 2], epochs=epochs),
-    )
-    return path
 
 
 def evals_per_second(table: Path, evals: int, repeats: int) -> float:
@@ -102,7 +73,10 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 table, source = default_table_path(), "shipped"
             except FileNotFoundError:
-                table = synthetic_table(Path(scratch) / "synthetic.h5")
+                from nasbench_lite.synthetic import synthetic_table
+
+                table = Path(scratch) / "synthetic.h5"
+                synthetic_table(table, epochs=4)
                 source = "synthetic (no shipped table found)"
         evals = 20_000 if args.quick else 200_000
         rate = evals_per_second(table, evals, repeats=2 if args.quick else 3)

@@ -11,9 +11,9 @@ per seed), plus scalar cost entries; it is "opened" by unpickling.
 
 Targets: open <= 50 ms, fast-path lookup <= 5 us, >= 10M values/s, <= 100 MB after open.
 Without --table it uses data/nb201_mnist1d_small.h5; with --synthetic (or when no table is
-shipped) it writes a synthetic full-size table (all classes, 3 seeds, 12 epochs, random
-values), labelled as such, for timing only: the size of a complete table, whatever share
-of the shipped one is trained so far.
+shipped) it writes a synthetic full-size table (`nasbench_lite.synthetic`: all classes,
+3 seeds, 12 epochs, made-up values), labelled as such, for timing only: the size of a
+complete table, whatever share of the shipped one is trained so far.
 """
 
 from __future__ import annotations
@@ -32,28 +32,6 @@ import numpy as np
 
 SHIPPED = Path(__file__).resolve().parent.parent / "data" / "nb201_mnist1d_small.h5"
 TARGETS = {"open_ms": 50.0, "lookup_us": 5.0, "values_per_s": 10e6, "rss_mb": 100.0}
-
-
-def synthetic_table(path: Path, seeds: int = 3, epochs: int = 12) -> Path:
-    """A complete nb201 table with random metrics (timing only: the values mean nothing)."""
-    from nasbench_lite.spaces import get_space
-    from nasbench_lite.tablefile import CURVE_METRICS, base_attrs, write_table
-
-    space = get_space("nb201")
-    rng = np.random.default_rng(0)
-    rows = space.num_unique
-    write_table(
-        path,
-        row_raw=space.representatives,
-        curves={m: rng.random((rows, seeds, epochs), dtype=np.float32) for m in CURVE_METRICS},
-        train_seconds=rng.random((rows, seeds), dtype=np.float32) * 10,
-        params=rng.integers(10**4, 10**6, rows),
-        flops=rng.integers(10**6, 10**8, rows),
-        diverged=np.zeros((rows, seeds), bool),
-        attrs=base_attrs(space="nb201", dataset="mnist1d", seeds=list(range(seeds)),
-                         epochs=epochs, command="synthetic table for lookup timing"),
-    )  # fmt: skip
-    return path
 
 
 def dict_baseline(table_path: Path, out: Path) -> Path:
@@ -199,8 +177,11 @@ def main(argv: list[str] | None = None) -> int:
         elif SHIPPED.exists() and not args.synthetic:
             table, source = SHIPPED, "shipped"
         else:
-            table = synthetic_table(Path(scratch) / "synthetic.h5")
-            source = "SYNTHETIC full-size table, random values, for timing only"
+            from nasbench_lite.synthetic import synthetic_table
+
+            table = Path(scratch) / "synthetic.h5"
+            synthetic_table(table, epochs=12, attrs={"command": "synthetic table for timing"})
+            source = "SYNTHETIC full-size table, made-up values, for timing only"
         baseline = dict_baseline(table, Path(scratch) / "dict_of_dicts.pkl")
         sizes = (table.stat().st_size / 2**20, baseline.stat().st_size / 2**20)
         ours = _run_child("table", table, args.quick)

@@ -237,7 +237,9 @@ class LiveBenchmark:
 
         raws = np.asarray(raws, dtype=np.int64)
         seeds = rng.integers(0, 2**31 - 1, size=len(raws))
-        result = train_cells(self.config, self.space.cells(raws), seeds, self.data)
+        result = train_cells(
+            self.config, self.space.cells(raws), seeds, self.data, space=self.space
+        )
         valid = result.metrics["valid_acc"][:, -1].astype(np.float64).tolist()
         test = result.metrics["test_acc"][:, -1].astype(np.float64).tolist()
         seconds = float(result.seconds)

@@ -8,23 +8,21 @@ mean over the seeds that did not diverge, as in `Table.query`.
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import logging
 import os
 import shlex
-import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from nasbench_lite.table import Table
+from nasbench_lite.tablestats import QUANTILES, table_statistics
 from nasbench_lite.train import PRESETS, TrainConfig
 
 log = logging.getLogger(__name__)
 
-QUANTILES = (0, 5, 25, 50, 75, 95, 100)
 TOP = 10
 
 
@@ -61,61 +59,15 @@ def regenerate_command(attrs: dict[str, Any], path: str) -> str:
 
 
 def card_statistics(table: Table) -> dict[str, Any]:
-    """Statistics over done rows whose seed-mean final valid and test accuracy are finite
-    ("used" rows; a row whose seeds all diverged is not used). Arrays are float64 over used
-    rows unless named otherwise. Raises ValueError when fewer than 2 rows are usable."""
-    from scipy import stats
-
-    done = np.flatnonzero(table.done)
-    valid = table.values("valid_acc", table.row_raw[done]).astype(np.float64)
-    test = table.values("test_acc", table.row_raw[done]).astype(np.float64)
-    ok = np.isfinite(valid) & np.isfinite(test)
-    if ok.sum() < 2:
+    """`tablestats.table_statistics` of `table` (the numbers `nasbench-lite info` prints
+    too); raises ValueError when fewer than 2 rows are usable."""
+    st = table_statistics(table)
+    if "valid" not in st:
         raise ValueError(
-            f"{table.source}: {int(ok.sum())} trained rows with a finite accuracy; "
+            f"{table.source}: {len(st['used'])} trained rows with a finite accuracy; "
             "a card needs at least 2"
         )
-    used, valid, test = done[ok], valid[ok], test[ok]
-    in_used = np.zeros(table.num_rows, bool)
-    in_used[used] = True
-    raws = np.flatnonzero((table.raw_to_row >= 0) & in_used[np.maximum(table.raw_to_row, 0)])
-    raw_test = table.values("test_acc", raws).astype(np.float64)
-    seed_valid = table.metric("valid_acc")[done, :, -1].astype(np.float64)
-    pairs = []
-    for a, b in itertools.combinations(range(table.num_seeds), 2):
-        both = np.isfinite(seed_valid[:, a]) & np.isfinite(seed_valid[:, b])
-        rho = stats.spearmanr(seed_valid[both, a], seed_valid[both, b])[0]
-        pairs.append((a, b, int(both.sum()), float(rho)))
-    seed_test = table.metric("test_acc")[used, :, -1].astype(np.float64)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        test_std = np.nanstd(seed_test, axis=1)
-    seconds = table.metric("train_seconds")[done].astype(np.float64)
-    diverged = table.diverged[done]
-    members = np.bincount(table.raw_to_row[table.raw_to_row >= 0], minlength=table.num_rows)
-    return {
-        "done": len(done), "used": used, "valid": valid, "test": test, "raw_test": raw_test,
-        "quantiles": {
-            "test acc, classes": np.percentile(test, QUANTILES),
-            "valid acc, classes": np.percentile(valid, QUANTILES),
-            "test acc, raw cells": np.percentile(raw_test, QUANTILES),
-        },
-        "means": {"test acc, classes": test.mean(), "valid acc, classes": valid.mean(),
-                  "test acc, raw cells": raw_test.mean()},
-        "seed_spearman": pairs,
-        "seed_spearman_mean": float(np.mean([p[3] for p in pairs])) if pairs else float("nan"),
-        "valid_test": {"Spearman": float(stats.spearmanr(valid, test)[0]),
-                       "Pearson": float(stats.pearsonr(valid, test)[0]),
-                       "Kendall tau": float(stats.kendalltau(valid, test)[0])},
-        "best": np.argsort(-test, kind="stable")[:TOP],  # positions into `used`
-        "test_std": test_std, "seeds_used": np.isfinite(seed_test).sum(axis=1),
-        "members": members, "train_seconds_sum": float(np.nansum(seconds)),
-        "diverged_pairs": int(diverged.sum()), "diverged_rows": int(diverged.any(axis=1).sum()),
-        "all_diverged_rows": int(diverged.all(axis=1).sum()),
-        "chunk_seconds": float(np.sum(table.extra.get("chunks/seconds", 0.0))),
-        "compile_seconds": float(np.sum(table.extra.get("chunks/compile_seconds", 0.0))),
-        "chunks": len(table.extra.get("chunks/seconds", ())),
-    }  # fmt: skip
+    return st
 
 
 def plot_accuracy(table: Table, st: dict[str, Any], path: str | Path) -> Path:
@@ -153,10 +105,10 @@ def plot_accuracy(table: Table, st: dict[str, Any], path: str | Path) -> Path:
 
 TIME_TEXT = """\
 Cells are trained in batches: one compiled program trains a chunk of (cell, seed) pairs at once.
-The wall time of each batch is measured (compilation excluded, `/chunks/seconds`) and
-apportioned to its pairs in proportion to their training FLOPs, so a pair's `train_seconds` is
-its share of a measured batch (docs/table.md, "Training time"): the time inside a batch on the
-hardware above, not the time of training one cell alone.
+{measure} is measured (compilation excluded) and apportioned to its pairs in proportion to their
+training FLOPs, so a pair's `train_seconds` is its share of a measured batch (docs/table.md,
+"Training time"), the same for every seed of a class: the time inside a batch on the hardware
+above, not a stopwatch reading of one cell trained alone (see the calibration below).
 
 Sum of `train_seconds` over the done pairs: {pairs:,.1f} s ({pair_hours:.3f} h). Measured batch
 time: {batches:,.1f} s (the difference, {padding:,.1f} s, is the share of padding pairs that
@@ -247,7 +199,7 @@ def _distribution(st: dict[str, Any], png: str) -> list[str]:
 
 def _best(table: Table, st: dict[str, Any]) -> list[str]:
     rows = []
-    for rank, i in enumerate(st["best"], 1):
+    for rank, i in enumerate(st["ranking"][:TOP], 1):
         row = int(st["used"][i])
         raw = int(table.row_raw[row])
         q = table.query(raw)
@@ -305,17 +257,47 @@ def render_card(table: Table, st: dict[str, Any], png: str, card_command: str) -
         *_overview(table, st), *_distribution(st, png), *_best(table, st), *_correlations(st),
         "## Training time", "",
         TIME_TEXT.format(
+            measure=_time_measure(table),
             pairs=st["train_seconds_sum"], pair_hours=st["train_seconds_sum"] / 3600,
             batches=st["chunk_seconds"], padding=_padding(st),
             compile=st["compile_seconds"], total=float(a["total_compute_seconds"]),
             hours=float(a["total_compute_seconds"]) / 3600,
-        ), "",
+        ), "", *_calibration(a.get("calibration")),
         "## Regenerating", "", "The table (the same command resumes a partial file):", "",
         "```", command, "```", "", "This card:", "", "```", card_command, "```", "",
         "## Caveat: epochs", "", CAVEAT_TEXT.format(epochs=table.num_epochs),
         *_still_owed(table),
     ]  # fmt: skip
     return "\n".join(lines) + "\n"
+
+
+def _time_measure(table: Table) -> str:
+    """What a batch's time apportioned to its pairs is: CPU time where the file has it."""
+    cpu = np.asarray(table.arrays.get("chunks/cpu_seconds", []), dtype=float)
+    if len(cpu) and np.isfinite(cpu).all():
+        return ("The process CPU time of each batch (all threads, `/chunks/cpu_seconds`: "
+                "it does not grow when another process shares the cores; wall time, "
+                "`/chunks/seconds`, would)")  # fmt: skip
+    return "The wall time of each batch (`/chunks/seconds`; this file predates CPU time)"
+
+
+def _calibration(calibration: dict | None) -> list[str]:
+    """The calibration paragraph: table train_seconds against the same cells trained alone."""
+    if not calibration:
+        return [
+            "Calibration: not measured for this file (`python benchmarks/calibrate_seconds.py "
+            "FILE --write` trains a sample of its classes alone and stores the comparison).", "",
+        ]  # fmt: skip
+    c = calibration
+    return [
+        f"Calibration: {c['classes']} classes sampled from the done rows (seed "
+        f"{c['sample_seed']}) were trained alone, one at a time, seed 0, on one device "
+        f"(`{c['command']}`, {c['created']}). Against those solo runs the table's per-pair "
+        f"`train_seconds` have Spearman rank correlation **{c['spearman_cpu']:.3f}** with the "
+        f"solo process CPU time (median ratio table/solo {c['median_ratio_cpu']:.3f}) and "
+        f"{c['spearman_wall']:.3f} with the solo wall time (median ratio "
+        f"{c['median_ratio_wall']:.3f}).", "",
+    ]  # fmt: skip
 
 
 def _still_owed(table: Table) -> list[str]:

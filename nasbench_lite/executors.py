@@ -27,6 +27,7 @@ class ChunkJob:
     dataset: str
     data_dir: str | None = None
     cache_dir: str | None = None  # JAX persistent compilation cache; None: off
+    space: str = "nb201"  # a registered space name
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,8 @@ def run_chunk(job: ChunkJob, cells: np.ndarray, seeds: np.ndarray) -> dict[str, 
     if job.cache_dir:
         enable_compilation_cache(job.cache_dir)
     config = TrainConfig.from_dict(job.config)
-    result = train_cells(config, cells, seeds, _dataset(job.dataset, job.data_dir))
+    data = _dataset(job.dataset, job.data_dir)
+    result = train_cells(config, cells, seeds, data, space=job.space)
     return {
         "metrics": result.metrics,
         "diverged": result.diverged,

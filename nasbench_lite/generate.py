@@ -22,15 +22,9 @@ import numpy as np
 
 from nasbench_lite.executors import ChunkJob, ChunkTask, make_executor
 from nasbench_lite.extras import require
+from nasbench_lite.schema import FIELDS, PER_CHUNK, PER_ROW, pending_arrays
 from nasbench_lite.table import Table
-from nasbench_lite.tablefile import (
-    CURVE_METRICS,
-    base_attrs,
-    dataset_specs,
-    read_arrays,
-    row_index,
-    write_arrays,
-)
+from nasbench_lite.tablefile import base_attrs, read_arrays, row_index, write_arrays
 from nasbench_lite.train import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -67,10 +61,11 @@ def default_chunk() -> int:
     """Classes per compiled batch when none is given: small on a CPU, large on a GPU/TPU.
 
     Scaled by the local device count, since ``train_cells`` shards a batch over devices.
-    On a CPU (one device per core, ``nasbench_lite.devices``) a few pairs per core run
-    fastest per cell: 4-16 pairs ran 1.2-1.4x the one-cell-at-a-time rate on 2 cores,
-    while 64-pair batches lose cache
-    (benchmarks/train_throughput.py); an accelerator needs large batches to fill it.
+    On a CPU (one device per core, ``nasbench_lite.devices``) each core loops over its
+    classes, so the batch size barely changes the rate per pair (4 and 8 classes per
+    program trained within 5% of each other, benchmarks/train_throughput.py); 4 classes per
+    core let the cost-balanced dealing of classes to cores even out the cores' loads. An
+    accelerator needs large batches to fill it.
     """
     import jax
 
@@ -124,7 +119,8 @@ def select_classes(space, config: GenerateConfig) -> np.ndarray:
 def _new_table(space, config: GenerateConfig, train_config, data, classes) -> tuple[dict, dict]:
     """Arrays (all rows pending, metrics NaN) and root attributes of a new file."""
     rows, seeds, epochs = len(classes), config.seeds, train_config.epochs
-    arrays = _empty(dataset_specs(rows, seeds, epochs, 0, space.num_cells, space.num_edges))
+    arrays = pending_arrays({"rows": rows, "seeds": seeds, "epochs": epochs, "chunks": 0,
+                             "cells": space.num_cells, "edges": space.num_edges})  # fmt: skip
     row_raw = np.asarray(space.representatives, dtype=np.int64)[classes]
     arrays["cells/row_raw"] = row_raw.astype(np.int32)
     arrays.update(row_index(space.name, row_raw))
@@ -150,16 +146,6 @@ def _new_table(space, config: GenerateConfig, train_config, data, classes) -> tu
     }
     attrs["chunk_classes"] = int(min(config.chunk or default_chunk(), rows))
     return arrays, attrs
-
-
-def _empty(specs: dict) -> dict[str, np.ndarray]:
-    """Arrays of a table whose rows are all pending: metrics NaN (0 for ints), chunk -1."""
-    arrays = {name: np.zeros(shape, dtype) for name, (shape, dtype) in specs.items()}
-    for name, array in arrays.items():
-        if array.dtype.kind == "f" and name.startswith("metrics/"):
-            array[:] = np.nan
-    arrays["status/chunk"][:] = -1
-    return arrays
 
 
 def check_match(attrs: dict, expected: dict, context: str, names: tuple[str, str]) -> None:
@@ -197,22 +183,26 @@ def _tasks(arrays: dict, attrs: dict, chunk: int) -> list[ChunkTask]:
 
 
 def _store(arrays: dict, attrs: dict, task: ChunkTask, result: dict[str, Any]) -> None:
-    """Copy a finished chunk's real pairs (padding dropped) into the table arrays."""
+    """Copy a finished chunk's real pairs (padding dropped) into the table arrays: every
+    per-row dataset of the schema from the result entry of its name, every chunk record
+    appended."""
     k, s = len(task.rows), len(attrs["seeds"])
     n = k * s
-    for name in CURVE_METRICS:
-        arrays[f"metrics/{name}"][task.rows] = result["metrics"][name][:n].reshape(k, s, -1)
-    arrays["metrics/train_seconds"][task.rows] = result["train_seconds"][:n].reshape(k, s)
-    arrays["metrics/params"][task.rows] = result["params"][:n:s]
-    arrays["metrics/flops"][task.rows] = result["flops"][:n:s]
-    arrays["status/diverged"][task.rows] = result["diverged"][:n].reshape(k, s)
-    arrays["status/done"][task.rows] = True
-    arrays["status/chunk"][task.rows] = len(arrays["chunks/seconds"])
-    for name, value in (("seconds", result["seconds"]), ("pairs", n),
-                        ("cpu_seconds", result["cpu_seconds"]),
-                        ("compile_seconds", result["compile_seconds"])):  # fmt: skip
-        key = f"chunks/{name}"
-        arrays[key] = np.append(arrays[key], value).astype(arrays[key].dtype)
+    chunk = len(arrays["chunks/seconds"])
+    given = {**result["metrics"], **result, "done": True, "chunk": chunk, "pairs": n}
+    for path in PER_ROW:
+        field = FIELDS[path]
+        if field.derived or path == "cells/row_raw":  # fixed when the file was created
+            continue
+        value = np.asarray(given[field.name])
+        if "seeds" in field.axes:  # one value per pair; pair k*s + j is row k, seed j
+            value = value[:n].reshape(k, s, *value.shape[1:])
+        elif value.ndim:  # one value per cell, repeated in each of its pairs
+            value = value[:n:s]
+        arrays[path][task.rows] = value
+    for path in PER_CHUNK:
+        value = np.append(arrays[path], given[FIELDS[path].name])
+        arrays[path] = value.astype(FIELDS[path].dtype)
     attrs["total_compute_seconds"] = float(
         attrs["total_compute_seconds"] + result["seconds"] + result["compile_seconds"]
     )
@@ -273,7 +263,7 @@ def generate(out: str | Path, config: GenerateConfig, progress: bool = True) -> 
     if not tasks:
         return Table.open(out) if out.exists() else _write(out, arrays, attrs)
     jax_cache = config.cache_dir or (str(cache_dir() / "jax") if cache_dir() else None)
-    job = ChunkJob(attrs["config"], config.dataset, config.data_dir, jax_cache)
+    job = ChunkJob(attrs["config"], config.dataset, config.data_dir, jax_cache, config.space)
     executor = make_executor(config.executor, job, config.ray_address)
     bar = tqdm(total=rows, initial=done, unit="cell", disable=not progress, file=sys.stderr)
     try:
@@ -322,12 +312,10 @@ def merge(out: str | Path, inputs: list[str | Path], command: str = "") -> Table
     space = first_attrs["space"]
     seeds, epochs = len(first_attrs["seeds"]), int(first_attrs["epochs"])
     num_cells = len(loaded[0][1]["cells/raw_to_row"])
-    specs = dataset_specs(
-        len(classes), seeds, epochs, 0, num_cells, loaded[0][1]["cells/ops"].shape[1]
-    )
-    merged = _empty(specs)
+    sizes = {"rows": len(classes), "seeds": seeds, "epochs": epochs, "chunks": 0,
+             "cells": num_cells, "edges": loaded[0][1]["cells/ops"].shape[1]}  # fmt: skip
+    merged = pending_arrays(sizes)
     owner = np.full(len(classes), -1)
-    per_row = [n for n in specs if not n.startswith("chunks/") and n != "cells/raw_to_row"]
     for i, (path, arrays, _) in enumerate(loaded):
         rows = np.searchsorted(classes, arrays["cells/row_class"])
         done = arrays["status/done"]
@@ -338,15 +326,14 @@ def merge(out: str | Path, inputs: list[str | Path], command: str = "") -> Table
                 f"cannot merge: class {int(classes[clash[0]])} is done in both {other} and {path}"
             )
         fill = done | (owner[rows] < 0)  # a done row wins; else the first input's entry
-        for name in per_row:
+        for name in PER_ROW:
             value = arrays[name][fill]
             if name == "status/chunk":
                 value = np.where(value >= 0, value + len(merged["chunks/seconds"]), -1)
             merged[name][rows[fill]] = value
         owner[rows[done]] = i
-        for name in ("chunks/seconds", "chunks/cpu_seconds", "chunks/compile_seconds",
-                     "chunks/pairs"):  # fmt: skip
-            merged[name] = np.concatenate([merged[name], arrays[name]]).astype(specs[name][1])
+        for name in PER_CHUNK:
+            merged[name] = np.concatenate([merged[name], arrays[name]]).astype(FIELDS[name].dtype)
     merged.update(row_index(space, merged["cells/row_raw"]))
     attrs = dict(first_attrs)
     attrs.update(

@@ -1,9 +1,11 @@
-"""Plain single-cell NB-201 network: Python branches on a concrete cell, nothing masked.
+"""Plain single-cell network: the space's reference cell (only its active ops, Python
+branches on a concrete cell) in the skeleton, with real ``flax.linen.Conv`` and
+``flax.linen.avg_pool`` layers.
 
-Written independently of ``model.MaskedCell`` and used two ways: the tests train a cell
-with it alone and check the batched, masked trainer gives the same numbers; the throughput
-benchmark uses it as the one-cell-at-a-time baseline (it computes only the active ops).
-Module names match the masked model's, so the same seed initialises the same weights.
+Used two ways: the tests train a cell with it alone and check the batched, masked trainer
+gives the same numbers; the throughput benchmark uses it as the one-cell-at-a-time
+baseline. Module names match the masked model's, so the same seed initialises the same
+weights.
 """
 
 from __future__ import annotations
@@ -11,9 +13,8 @@ from __future__ import annotations
 import flax.linen as nn
 import jax.numpy as jnp
 
-from nasbench_lite.model import EDGES, Network, ReLUConvNorm
-
-OP_NAMES = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+from nasbench_lite.model import Network
+from nasbench_lite.spaces import as_space
 
 
 def flax_conv(
@@ -31,58 +32,21 @@ def flax_pool(x: jnp.ndarray, width: int, stride: int) -> jnp.ndarray:
     )
 
 
-class ReferenceCell(nn.Module):
-    """Builds only the active ops of ``ops`` (a tuple of 6 op names or ids)."""
+def reference_network(ops, config, num_classes: int, space="nb201") -> Network:
+    """The network of ``config`` (a ``TrainConfig``) with the plain cell of ``ops`` (a cell
+    of ``space``, a ``Space`` or its name)."""
+    space = as_space(space)
 
-    channels: int
-    ops: tuple
-
-    @nn.compact
-    def __call__(self, x: jnp.ndarray, cell: object, train: bool) -> jnp.ndarray:
-        del cell  # the ops are fixed at construction; the traced cell is not used
-        nodes = [x, None, None, None]  # None: a node that is exactly zero
-        for e, (source, target) in enumerate(EDGES):
-            op = self.ops[e] if isinstance(self.ops[e], str) else OP_NAMES[self.ops[e]]
-            inp = nodes[source]
-            if op == "none" or inp is None:
-                continue
-            if op == "skip_connect":
-                out = inp
-            elif op == "avg_pool_3x3":
-                out = flax_pool(inp, 3, 1)
-            else:
-                out = _ConvEdge(self.channels, op, name=f"edge_{e}")(inp, train)
-            nodes[target] = out if nodes[target] is None else nodes[target] + out
-        return jnp.zeros_like(x) if nodes[3] is None else nodes[3]
-
-
-class _ConvEdge(nn.Module):
-    """One conv edge, nested as ``edge_e/<op name>`` like the masked model's parameters."""
-
-    channels: int
-    op: str
-
-    @nn.compact
-    def __call__(self, x: jnp.ndarray, train: bool) -> jnp.ndarray:
-        kernel = 1 if self.op == "nor_conv_1x1" else 3
-        return ReLUConvNorm(self.channels, kernel, conv_type=flax_conv, name=self.op)(x, train)
-
-
-def reference_network(ops, config, num_classes: int) -> Network:
-    """The network of ``config`` (a ``TrainConfig``) with a plain cell fixed to ``ops``."""
-
-    fixed = tuple(int(o) for o in ops)
-
-    def cell_type(width: int, name: str) -> ReferenceCell:
-        return ReferenceCell(width, fixed, name=name)
+    def cell_type(width: int, name: str) -> nn.Module:
+        return space.reference_cell(ops, width, name=name)
 
     return Network(
         config.channels,
         config.cells_per_stage,
         config.stages,
         num_classes,
+        cell_type,
         reduction=config.reduction,
-        cell_type=cell_type,
         conv_type=flax_conv,
         pool=flax_pool,
     )

@@ -34,14 +34,10 @@ DATA_DIR = find_data_dir()
 def table_is_complete(path: str | os.PathLike) -> bool:
     """Whether the table file at `path` answers every cell (every raw cell has a row and every
     row is done), read from /cells/raw_to_row and /status/done only. An unreadable file is
-    not complete (opening it later names the problem)."""
-    import h5py
+    not complete (opening it later names the problem); see `tablefile.file_is_complete`."""
+    from nasbench_lite.tablefile import file_is_complete
 
-    try:
-        with h5py.File(path, "r") as f:
-            return bool(f["status/done"][()].all() and (f["cells/raw_to_row"][()] >= 0).all())
-    except (OSError, KeyError):
-        return False
+    return file_is_complete(path)
 
 
 def shipped_tables() -> list[Path]:

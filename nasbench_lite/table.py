@@ -7,7 +7,6 @@ are precomputed at open, so a lookup is a couple of array indexings. No JAX impo
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
 import sys
@@ -19,44 +18,38 @@ import numpy as np
 from nasbench_lite.tablefile import (
     CURVE_METRICS,
     METRICS,
+    check_arrays,
     complete_arrays,
     read_arrays,
     write_arrays,
 )
+from nasbench_lite.tablestats import QUANTILES, table_statistics
 
 
 class Table:
-    """In-memory tabular benchmark; `Table.open(path)` reads a file, `write(path)` saves one."""
+    """In-memory tabular benchmark; `Table.open(path)` reads a file, `write(path)` saves one.
+    `arrays` holds every dataset of the file, read-only, by HDF5 path."""
 
     def __init__(
         self,
-        *,
-        raw_to_row: np.ndarray,
-        row_raw: np.ndarray,
-        curves: dict[str, np.ndarray],
-        train_seconds: np.ndarray,
-        params: np.ndarray,
-        flops: np.ndarray,
-        diverged: np.ndarray,
+        arrays: dict[str, np.ndarray],
         attrs: dict[str, Any],
-        done: np.ndarray | None = None,
-        extra: dict[str, np.ndarray] | None = None,
         source: str = "<in-memory table>",
     ) -> None:
-        """Arrays as in schema v1: curves name -> (rows, seeds, epochs) float32, train_seconds
-        (rows, seeds) float32, params/flops (rows,) int64, diverged (rows, seeds) bool,
-        done (rows,) bool (default all), raw_to_row (num_cells,) int, row_raw (rows,) int.
-        `extra` holds the remaining file datasets (cells/ops, status/chunk, chunks/...)."""
-        self.raw_to_row = _frozen(raw_to_row, np.int64)
-        self.row_raw = _frozen(row_raw, np.int64)
-        self._arrays = {m: _frozen(curves[m], np.float32) for m in CURVE_METRICS}
-        self._arrays["train_seconds"] = _frozen(train_seconds, np.float32)
-        self._arrays["params"] = _frozen(params, np.int64)
-        self._arrays["flops"] = _frozen(flops, np.int64)
-        self.diverged = _frozen(diverged, np.bool_)
-        self.done = _frozen(np.ones(len(self.row_raw), bool) if done is None else done, np.bool_)
+        """`arrays`: the datasets of schema v1 by HDF5 path (docs/table.md), e.g.
+        "metrics/test_acc" (rows, seeds, epochs) float32, "cells/row_raw" (rows,); those
+        the schema derives or defaults may be left out (`tablefile.complete_arrays`: the
+        other /cells datasets, status/done all True, no chunk records). `attrs`: the root
+        attributes. Raises ValueError naming `source` unless they form a valid table."""
+        arrays = complete_arrays(arrays, attrs["space"])
+        check_arrays(arrays, attrs, source)
+        self.arrays = {name: _frozen(value, value.dtype) for name, value in arrays.items()}
+        self.raw_to_row = _frozen(arrays["cells/raw_to_row"], np.int64)
+        self.row_raw = _frozen(arrays["cells/row_raw"], np.int64)
+        self._arrays = {m: self.arrays[f"metrics/{m}"] for m in METRICS}
+        self.diverged = self.arrays["status/diverged"]
+        self.done = self.arrays["status/done"]
         self.attrs = dict(attrs)
-        self.extra = dict(extra or {})
         self.source = source
         self.num_rows = len(self.row_raw)
         self.seeds = np.asarray(attrs["seeds"], dtype=np.int64)
@@ -81,33 +74,15 @@ class Table:
     def open(cls, path: str | os.PathLike) -> Table:
         """Read and validate a table file (errors name the file; see `tablefile.read_arrays`)."""
         arrays, attrs = read_arrays(path)
-        return cls(
-            raw_to_row=arrays.pop("cells/raw_to_row"),
-            row_raw=arrays.pop("cells/row_raw"),
-            curves={m: arrays.pop(f"metrics/{m}") for m in CURVE_METRICS},
-            train_seconds=arrays.pop("metrics/train_seconds"),
-            params=arrays.pop("metrics/params"),
-            flops=arrays.pop("metrics/flops"),
-            diverged=arrays.pop("status/diverged"),
-            done=arrays.pop("status/done"),
-            attrs=attrs,
-            extra=arrays,
-            source=str(path),
-        )
+        return cls(arrays, attrs, source=str(path))
 
     def to_arrays(self) -> dict[str, np.ndarray]:
-        """All datasets of the file, HDF5 path -> array; cells/ops, row_class and the chunk
-        records come from `extra` (a table read from a file) or are derived (no chunks)."""
-        arrays = {**self.extra, **{f"metrics/{m}": self._arrays[m] for m in METRICS}}
-        arrays.update({
-            "cells/raw_to_row": self.raw_to_row, "cells/row_raw": self.row_raw,
-            "status/done": self.done, "status/diverged": self.diverged,
-        })  # fmt: skip
-        return complete_arrays(arrays, self.attrs["space"])
+        """Every dataset of the file, HDF5 path -> read-only array (schema v1)."""
+        return dict(self.arrays)
 
     def write(self, path: str | os.PathLike) -> None:
         """Write this table atomically to `path` (schema v1)."""
-        write_arrays(path, self.to_arrays(), self.attrs)
+        write_arrays(path, self.arrays, self.attrs)
 
     @property
     def space(self):
@@ -190,9 +165,7 @@ class Table:
         else:
             raws = np.flatnonzero(self.raw_to_row >= 0)
             rows = self.raw_to_row[raws]
-        row_class = self.extra.get("cells/row_class")  # as trained, even if the space changes
-        if row_class is None:
-            row_class = np.asarray(self.space.canonical_ids)[self.row_raw]
+        row_class = self.arrays["cells/row_class"]  # as trained, even if the space changes
         frame = {
             "raw": raws,
             "class_id": np.asarray(row_class, dtype=np.int64)[rows],
@@ -205,41 +178,33 @@ class Table:
         return pd.DataFrame(frame)
 
     def summary(self) -> dict[str, Any]:
-        """Statistics over done rows: counts, final test/valid accuracy quantiles, best cell by
-        mean valid accuracy, mean seed-to-seed and valid-to-test Spearman of final accuracy."""
-        from scipy.stats import spearmanr
-
-        done = np.flatnonzero(self.done)
-        valid, test = self._mean["valid_acc"][done, -1], self._mean["test_acc"][done, -1]
+        """Statistics over done rows (`tablestats` defines each): counts, quantiles of final
+        test/valid accuracy, the best class (highest seed-mean test accuracy), and the
+        valid-to-test and mean seed-to-seed Spearman (None without a finite one, e.g. with one
+        seed)."""
+        st = table_statistics(self)
         out: dict[str, Any] = {
             "rows": self.num_rows,
-            "done": len(done),
-            "diverged_rows": int(self.diverged[done].any(axis=1).sum()),
-            "diverged_pairs": int(self.diverged[done].sum()),
+            "done": st["done"],
+            "diverged_rows": st["diverged_rows"],
+            "diverged_pairs": st["diverged_pairs"],
             "total_compute_seconds": float(self.attrs["total_compute_seconds"]),
         }
-        ok = np.isfinite(valid) & np.isfinite(test)
-        if ok.sum() < 2:
+        if "valid" not in st:  # fewer than 2 used rows
             return out
-        q = [0, 5, 25, 50, 75, 95, 100]
-        for name, acc in (("test_acc", test[ok]), ("valid_acc", valid[ok])):
-            out[f"{name}_quantiles"] = dict(zip(q, np.percentile(acc, q).round(4).tolist()))  # noqa: B905
-        best = int(done[np.flatnonzero(ok)[np.argmax(valid[ok])]])
+        for name, key in (("test_acc", "test acc, classes"), ("valid_acc", "valid acc, classes")):
+            out[f"{name}_quantiles"] = dict(zip(QUANTILES, st["quantiles"][key].round(4).tolist()))  # noqa: B905
+        best = st["ranking"][0]
+        raw = int(self.row_raw[st["used"][best]])
         out["best"] = {
-            "raw": int(self.row_raw[best]),
-            "arch": self.space.format(int(self.row_raw[best])),
-            "valid_acc": float(self._mean["valid_acc"][best, -1]),
-            "test_acc": float(self._mean["test_acc"][best, -1]),
+            "raw": raw,
+            "arch": self.space.format(raw),
+            "valid_acc": float(st["valid"][best]),
+            "test_acc": float(st["test"][best]),
         }
-        out["best_test_acc"] = float(test[ok].max())
-        out["valid_test_spearman"] = float(spearmanr(valid[ok], test[ok])[0])
-        final = self._arrays["test_acc"][done, :, -1]
-        rhos = []
-        for a, b in itertools.combinations(range(self.num_seeds), 2):
-            both = np.isfinite(final[:, a]) & np.isfinite(final[:, b])
-            if both.sum() >= 2:
-                rhos.append(spearmanr(final[both, a], final[both, b])[0])
-        out["seed_spearman"] = float(np.mean(rhos)) if rhos else None
+        out["valid_test_spearman"] = st["valid_test"]["Spearman"]
+        mean = st["seed_spearman_mean"]
+        out["seed_spearman"] = mean if np.isfinite(mean) else None
         return out
 
     # -- validation helpers -------------------------------------------------------------
@@ -301,8 +266,9 @@ def _check_index(value, low: int, high: int, name: str, plural: str) -> int:
 
 
 def _frozen(array, dtype) -> np.ndarray:
-    """A read-only copy-free view as `dtype`: lookups stay pure."""
-    array = np.asarray(array, dtype=dtype)
+    """A read-only view as `dtype` (copy-free when `array` has it): lookups stay pure, and the
+    caller's array stays writeable."""
+    array = np.asarray(array, dtype=dtype).view()
     array.flags.writeable = False
     return array
 

@@ -1,4 +1,5 @@
-"""The table's HDF5 file format, schema v1: constants, validation, reading and atomic writing.
+"""The table's HDF5 file format, schema v1 (`nasbench_lite.schema`): validation, completion,
+reading and atomic writing.
 
 Plain dense arrays and plain attributes, no pickles, no compression (a table is a few MB and
 must open in milliseconds). docs/table.md describes every dataset and attribute.
@@ -18,42 +19,27 @@ from typing import Any
 import h5py
 import numpy as np
 
-SCHEMA_VERSION = 1
-CURVE_METRICS = ("train_loss", "train_acc", "valid_loss", "valid_acc", "test_loss", "test_acc")
-METRICS = (*CURVE_METRICS, "train_seconds", "params", "flops")
-# Root attributes stored as JSON strings; read back as Python objects.
-JSON_ATTRS = ("splits", "config", "versions", "hardware", "selection")
-REQUIRED_ATTRS = (
-    "schema_version", "space", "dataset", "splits", "preset", "config", "seeds", "epochs",
-    "versions", "hardware", "total_compute_seconds", "command", "created",
-)  # fmt: skip
+from nasbench_lite.schema import (
+    ATTRS,
+    CURVE_METRICS,
+    FIELDS,
+    JSON_ATTRS,
+    METRICS,
+    REQUIRED,
+    REQUIRED_ATTRS,
+    SCHEMA,
+    SCHEMA_VERSION,
+    SIZE_DATASETS,
+    sizes,
+)
+
+__all__ = [
+    "CURVE_METRICS", "METRICS", "SCHEMA_VERSION", "base_attrs", "check_arrays",
+    "complete_arrays", "file_is_complete", "library_versions", "read_arrays", "row_index",
+    "write_arrays", "write_table",
+]  # fmt: skip
 VERSION_PACKAGES = ("numpy", "jax", "jaxlib", "flax", "optax", "h5py", "nasbench-lite")
-
-
-def dataset_specs(
-    rows: int, seeds: int, epochs: int, chunks: int, num_cells: int, num_edges: int
-) -> dict[str, tuple[tuple[int, ...], type]]:
-    """Every dataset of schema v1: HDF5 path -> (shape, dtype)."""
-    specs: dict[str, tuple[tuple[int, ...], type]] = {
-        f"metrics/{m}": ((rows, seeds, epochs), np.float32) for m in CURVE_METRICS
-    }
-    specs.update({
-        "metrics/train_seconds": ((rows, seeds), np.float32),
-        "metrics/params": ((rows,), np.int64),
-        "metrics/flops": ((rows,), np.int64),
-        "cells/raw_to_row": ((num_cells,), np.int32),
-        "cells/row_raw": ((rows,), np.int32),
-        "cells/row_class": ((rows,), np.int32),
-        "cells/ops": ((rows, num_edges), np.int8),
-        "status/done": ((rows,), np.bool_),
-        "status/diverged": ((rows, seeds), np.bool_),
-        "status/chunk": ((rows,), np.int32),
-        "chunks/seconds": ((chunks,), np.float64),
-        "chunks/cpu_seconds": ((chunks,), np.float64),
-        "chunks/compile_seconds": ((chunks,), np.float64),
-        "chunks/pairs": ((chunks,), np.int32),
-    })  # fmt: skip
-    return specs
+_INT64_ARRAY_ATTRS = tuple(a.name for a in ATTRS if a.kind == "int64 array")
 
 
 def library_versions(packages: tuple[str, ...] = VERSION_PACKAGES) -> dict[str, str]:
@@ -110,7 +96,7 @@ def _attr_to_python(name: str, value: Any) -> Any:
 def _attr_to_hdf5(name: str, value: Any) -> Any:
     if name in JSON_ATTRS and not isinstance(value, str):
         return json.dumps(value, sort_keys=True)
-    if name == "seeds":
+    if name in _INT64_ARRAY_ATTRS:
         return np.asarray(value, dtype=np.int64)
     return value
 
@@ -126,25 +112,18 @@ def check_arrays(arrays: dict[str, np.ndarray], attrs: dict[str, Any], source: s
     for name in REQUIRED_ATTRS:
         if name not in attrs:
             raise ValueError(f"{source}: missing root attribute {name!r} required by schema v1")
-    for name in ("cells/row_raw", "cells/raw_to_row", "cells/ops", "chunks/seconds"):
+    for name in SIZE_DATASETS:
         if name not in arrays:
             raise ValueError(f"{source}: missing dataset /{name} required by schema v1")
-    specs = dataset_specs(
-        rows=len(arrays["cells/row_raw"]),
-        seeds=len(attrs["seeds"]),
-        epochs=int(attrs["epochs"]),
-        chunks=len(arrays["chunks/seconds"]),
-        num_cells=len(arrays["cells/raw_to_row"]),
-        num_edges=arrays["cells/ops"].shape[-1],
-    )
-    for name, (shape, dtype) in specs.items():
-        if name not in arrays:
-            raise ValueError(f"{source}: missing dataset /{name} required by schema v1")
-        array = arrays[name]
-        if array.shape != shape or array.dtype != np.dtype(dtype):
+    axes = sizes(arrays, attrs)
+    for field in SCHEMA:
+        if field.path not in arrays:
+            raise ValueError(f"{source}: missing dataset /{field.path} required by schema v1")
+        array, shape, dtype = arrays[field.path], field.shape(axes), np.dtype(field.dtype)
+        if array.shape != shape or array.dtype != dtype:
             raise ValueError(
-                f"{source}: dataset /{name} has shape {array.shape} dtype {array.dtype}, "
-                f"schema v1 requires shape {shape} dtype {np.dtype(dtype)}"
+                f"{source}: dataset /{field.path} has shape {array.shape} dtype {array.dtype}, "
+                f"schema v1 requires shape {shape} dtype {dtype}"
             )
     row_raw, raw_to_row = arrays["cells/row_raw"], arrays["cells/raw_to_row"]
     rows = len(row_raw)
@@ -186,9 +165,11 @@ def read_arrays(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[st
                 )
     except OSError as err:
         raise ValueError(f"{path} cannot be read as HDF5 (truncated or corrupt): {err}") from err
-    if "chunks/seconds" in arrays and "chunks/cpu_seconds" not in arrays:
-        # Files written before chunks recorded CPU time: unknown, not zero.
-        arrays["chunks/cpu_seconds"] = np.full(len(arrays["chunks/seconds"]), np.nan)
+    if check_schema and all(name in arrays for name in SIZE_DATASETS):
+        for field in SCHEMA:
+            if field.missing_ok and field.path not in arrays:
+                # Written before the dataset existed: unknown (`fill`), not zero.
+                arrays[field.path] = field.full(sizes(arrays, attrs))
     check_arrays(arrays, attrs, str(path))
     return arrays, attrs
 
@@ -239,56 +220,38 @@ def row_index(space_name: str, row_raw: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def complete_arrays(arrays: dict[str, Any], space_name: str) -> dict[str, np.ndarray]:
-    """`arrays` cast to the schema's dtypes, plus what it derives or defaults when absent:
-    /cells/raw_to_row, row_class and ops from row_raw; done all True; chunk -1; no chunks."""
-    rows = len(arrays["cells/row_raw"])
-    out: dict[str, Any] = {
-        "status/done": np.ones(rows, bool), "status/chunk": np.full(rows, -1),
-        "chunks/seconds": [], "chunks/cpu_seconds": [], "chunks/compile_seconds": [],
-        "chunks/pairs": [],
-    }  # fmt: skip
-    if "cells/ops" not in arrays:
-        out.update(row_index(space_name, arrays["cells/row_raw"]))
-    out.update(arrays)
-    if "chunks/cpu_seconds" not in arrays:  # unknown, not zero
-        out["chunks/cpu_seconds"] = np.full(len(out["chunks/seconds"]), np.nan)
-    dtypes = {name: dtype for name, (_, dtype) in dataset_specs(0, 0, 0, 0, 0, 0).items()}
-    return {name: np.asarray(value, dtype=dtypes.get(name)) for name, value in out.items()}
+    """`arrays` (HDF5 path -> array) cast to the schema's dtypes, plus what the schema
+    derives or defaults when absent: /cells/raw_to_row, row_class and ops from row_raw and
+    the space; each other left-out dataset at its `Field.default` (status/done all True,
+    status/chunk -1, no chunk records). Datasets the schema requires stay absent (and
+    `check_arrays` names them)."""
+    out = dict(arrays)
+    if any(f.derived and f.path not in arrays for f in SCHEMA):
+        out = {**row_index(space_name, arrays["cells/row_raw"]), **arrays}
+    axes = {"rows": len(arrays["cells/row_raw"]), "chunks": len(out.get("chunks/seconds", ()))}
+    for field in SCHEMA:
+        if field.path not in out and field.default is not REQUIRED:
+            out[field.path] = field.full(axes, field.default)
+    return {
+        name: np.asarray(value, dtype=FIELDS[name].dtype if name in FIELDS else None)
+        for name, value in out.items()
+    }
 
 
-def write_table(
-    path: str | os.PathLike,
-    *,
-    row_raw: np.ndarray,
-    curves: dict[str, np.ndarray],
-    train_seconds: np.ndarray,
-    params: np.ndarray,
-    flops: np.ndarray,
-    diverged: np.ndarray,
-    attrs: dict[str, Any],
-    done: np.ndarray | None = None,
-    chunk: np.ndarray | None = None,
-    chunk_seconds: np.ndarray | None = None,
-    chunk_cpu_seconds: np.ndarray | None = None,
-    chunk_compile_seconds: np.ndarray | None = None,
-    chunk_pairs: np.ndarray | None = None,
-) -> None:
-    """Write a schema v1 table atomically (see `write_arrays`).
-
-    row_raw: (rows,) representative raw cell of each row, rows ordered by class id.
-    curves: the six curve metrics, each (rows, seeds, epochs); train_seconds (rows, seeds);
-    params, flops (rows,); diverged (rows, seeds) bool; done (rows,) bool (default: all);
-    chunk (rows,) index into the chunk records (default -1: unknown); chunk_* (chunks,).
-    attrs: root attributes (see `base_attrs`); JSON attributes may be given as objects.
-    raw_to_row, row_class and ops are derived from the space named in attrs["space"].
-    """
-    arrays = {f"metrics/{m}": curves[m] for m in CURVE_METRICS}
-    given = {
-        "metrics/train_seconds": train_seconds, "metrics/params": params, "metrics/flops": flops,
-        "cells/row_raw": row_raw, "status/diverged": diverged, "status/done": done,
-        "status/chunk": chunk, "chunks/seconds": chunk_seconds,
-        "chunks/cpu_seconds": chunk_cpu_seconds,
-        "chunks/compile_seconds": chunk_compile_seconds, "chunks/pairs": chunk_pairs,
-    }  # fmt: skip
-    arrays.update({name: value for name, value in given.items() if value is not None})
+def write_table(path: str | os.PathLike, arrays: dict[str, Any], attrs: dict[str, Any]) -> None:
+    """Complete (see `complete_arrays`), validate and write a schema v1 table atomically (see
+    `write_arrays`). `arrays`: HDF5 path -> array, e.g. {"cells/row_raw": (rows,),
+    "metrics/test_acc": (rows, seeds, epochs), ...}, as docs/table.md lists them; `attrs`:
+    root attributes (see `base_attrs`), JSON ones given as objects or strings."""
     write_arrays(path, complete_arrays(arrays, attrs["space"]), attrs)
+
+
+def file_is_complete(path: str | os.PathLike) -> bool:
+    """Whether the table file at `path` answers every cell (every raw cell has a row and every
+    row is done), read from /cells/raw_to_row and /status/done only. An unreadable file is
+    not complete (opening it later names the problem)."""
+    try:
+        with h5py.File(path, "r") as f:
+            return bool(f["status/done"][()].all() and (f["cells/raw_to_row"][()] >= 0).all())
+    except (OSError, KeyError):
+        return False

@@ -148,28 +148,37 @@ def _check_batch(config: TrainConfig, n_train: int) -> None:
         raise ValueError(f"batch_size {config.batch_size} exceeds the {n_train} training examples")
 
 
-def make_train(config: TrainConfig, num_classes: int, network=None, branch: bool = True):
+def make_train(
+    config: TrainConfig, num_classes: int, network=None, branch: bool = True, space="nb201"
+):
     """Returns ``train(key, cell, lr_scale, *splits) -> (E, 6) metrics`` for ONE cell.
 
-    ``network`` defaults to the masked model (op choice as data); the tests pass the plain
-    reference network instead. ``splits`` are the six arrays x/y train, valid, test.
-    ``branch``: the masked model runs only each edge's chosen op (``model.Edge``); pass
-    False when the cell will be batched by ``vmap``, where a branch turns into a select.
+    ``network`` defaults to the skeleton around ``space``'s masked cell (op choice as data;
+    ``space`` a ``Space`` or its name); the tests pass the plain reference network instead.
+    ``splits`` are the six arrays x/y train, valid, test. ``branch``: the masked cell runs
+    only each edge's chosen op (``Space.network_cell``); pass False when the cell will be
+    batched by ``vmap``, where a branch turns into a select.
     """
     import jax
     import jax.numpy as jnp
     import optax
 
-    from nasbench_lite.model import MaskedCell, Network
+    from nasbench_lite.model import Network
+    from nasbench_lite.spaces import as_space
 
     if network is None:
+        space = as_space(space)
+
+        def cell_type(width: int, name: str):
+            return space.network_cell(width, branch=branch, name=name)
+
         network = Network(
             config.channels,
             config.cells_per_stage,
             config.stages,
             num_classes,
+            cell_type,
             reduction=config.reduction,
-            cell_type=functools.partial(MaskedCell, branch=branch),
         )
 
     def cross_entropy(logits, labels):
@@ -242,7 +251,7 @@ LAYOUTS = ("grouped", "vmap")
 
 
 @functools.lru_cache(maxsize=8)
-def _batched(config: TrainConfig, num_classes: int, devices: tuple, layout: str):
+def _batched(config: TrainConfig, num_classes: int, devices: tuple, layout: str, space):
     """The batched trainer, sharded over ``devices`` along its leading axis.
 
     "grouped": ``train(keys (G, S, 2), cells (G, 6), lr_scale (G, S), *splits)``: G groups
@@ -258,13 +267,15 @@ def _batched(config: TrainConfig, num_classes: int, devices: tuple, layout: str)
     mesh = Mesh(np.array(devices), ("pairs",))
     split = PartitionSpec("pairs")
     if layout == "vmap":
-        train = jax.vmap(make_train(config, num_classes, branch=False), (0, 0, 0) + (None,) * 6)
+        train = make_train(config, num_classes, branch=False, space=space)
+        train = jax.vmap(train, (0, 0, 0) + (None,) * 6)
         pairs = NamedSharding(mesh, split)
         replicated = NamedSharding(mesh, PartitionSpec())
         return jax.jit(train, in_shardings=(pairs,) * 3 + (replicated,) * 6, out_shardings=pairs)
     if layout != "grouped":
         raise ValueError(f"unknown trainer layout {layout!r}; available: {LAYOUTS}")
-    seeds = jax.vmap(make_train(config, num_classes, branch=True), (0, None, 0) + (None,) * 6)
+    train = make_train(config, num_classes, branch=True, space=space)
+    seeds = jax.vmap(train, (0, None, 0) + (None,) * 6)
 
     def local(keys, cells, lr_scale, *data):
         return jax.lax.map(lambda group: seeds(*group, *data), (keys, cells, lr_scale))
@@ -283,13 +294,13 @@ def _batched(config: TrainConfig, num_classes: int, devices: tuple, layout: str)
 _COMPILED: dict = {}
 
 
-def _compiled(config: TrainConfig, num_classes: int, devices: tuple, layout: str, args: tuple):
+def _compiled(config, num_classes: int, devices: tuple, layout: str, space, args: tuple):
     """The compiled batched program for these argument shapes, compiled once per process."""
-    signature = (config, num_classes, devices, layout) + tuple(
+    signature = (config, num_classes, devices, layout, space) + tuple(
         (a.shape, str(a.dtype)) for a in args
     )
     if signature not in _COMPILED:
-        program = _batched(config, num_classes, devices, layout)
+        program = _batched(config, num_classes, devices, layout, space)
         _COMPILED[signature] = program.lower(*args).compile()
     return _COMPILED[signature]
 
@@ -301,14 +312,17 @@ def pair_keys(seeds: np.ndarray):
     return jax.vmap(jax.random.PRNGKey)(np.asarray(seeds, dtype=np.uint32))
 
 
-def _as_cells(cells) -> np.ndarray:
+def _as_cells(cells, space) -> np.ndarray:
     cells = np.asarray(cells)
-    if cells.ndim != 2 or cells.shape[1] != 6:
-        raise ValueError(f"cells must have shape (n, 6), got {cells.shape}")
+    edges, ops = space.num_edges, space.num_ops
+    if cells.ndim != 2 or cells.shape[1] != edges:
+        raise ValueError(
+            f"cells must have shape (n, {edges}) for space {space.name}, got {cells.shape}"
+        )
     if cells.shape[0] == 0:
         raise ValueError("train_cells needs at least one (cell, seed) pair")
-    if not np.issubdtype(cells.dtype, np.integer) or cells.min() < 0 or cells.max() > 4:
-        raise ValueError("cells must hold integer op ids in 0..4")
+    if not np.issubdtype(cells.dtype, np.integer) or cells.min() < 0 or cells.max() >= ops:
+        raise ValueError(f"cells must hold integer op ids in 0..{ops - 1} (space {space.name})")
     return cells.astype(np.int32)
 
 
@@ -343,11 +357,18 @@ def _balance(costs: np.ndarray, devices: int) -> np.ndarray:
 
 
 def train_cells(
-    config: TrainConfig, cells, seeds, data, lr_scale=None, layout: str = "grouped"
+    config: TrainConfig,
+    cells,
+    seeds,
+    data,
+    lr_scale=None,
+    layout: str = "grouped",
+    space="nb201",
 ) -> TrainResult:
     """Trains every (cells[i], seeds[i]) pair in one compiled program.
 
-    cells: (n, 6) int op ids; seeds: (n,) int; data: a ``datasets.Dataset``; lr_scale: optional
+    cells: (n, E) int op ids of ``space`` (a ``Space`` or its name; E = ``space.num_edges``);
+    seeds: (n,) int; data: a ``datasets.Dataset``; lr_scale: optional
     (n,) float multiplier of each pair's learning rate (1.0 by default). ``layout`` (see
     ``_batched``): "grouped" (default) groups the pairs by cell and runs only the ops each
     cell uses; "vmap" computes every op for every pair. Both train the same networks from
@@ -357,7 +378,10 @@ def train_cells(
     require("train", "training")
     import jax
 
-    cells = _as_cells(cells)
+    from nasbench_lite.spaces import as_space
+
+    space = as_space(space)
+    cells = _as_cells(cells, space)
     seeds = np.asarray(seeds).reshape(-1)
     n = cells.shape[0]
     if seeds.shape[0] != n:
@@ -368,8 +392,10 @@ def train_cells(
     arrays = splits(data, config)
     _check_batch(config, arrays[0].shape[0])
 
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown trainer layout {layout!r}; available: {LAYOUTS}")
     devices = tuple(jax.local_devices())
-    costs = _costs(config, cells, data)
+    costs = _costs(config, cells, data, space)
     if layout == "grouped":
         order, size = _groups(cells)
         groups = order.reshape(-1, size)
@@ -384,7 +410,7 @@ def train_cells(
     else:
         args = (keys.reshape(-1, 2), cells[order], scale[order], *arrays)
     start = time.perf_counter()
-    compiled = _compiled(config, data.num_classes, devices, layout, args)
+    compiled = _compiled(config, data.num_classes, devices, layout, space, args)
     compile_seconds = time.perf_counter() - start
     start, cpu_start = time.perf_counter(), time.process_time()
     out = np.asarray(jax.block_until_ready(compiled(*args)))
@@ -396,10 +422,10 @@ def train_cells(
     return _result(cells, unsorted, costs, seconds, cpu_seconds, compile_seconds)
 
 
-def _costs(config: TrainConfig, cells: np.ndarray, data) -> tuple[np.ndarray, np.ndarray]:
+def _costs(config: TrainConfig, cells: np.ndarray, data, space) -> tuple[np.ndarray, np.ndarray]:
     """(flops, params) (n,) int64 of each pair's network (``cost.network_cost``)."""
     shape = data.x_train.shape[1:]
-    costs = [network_cost(config, c, shape, data.num_classes) for c in cells]
+    costs = [network_cost(config, c, shape, data.num_classes, space) for c in cells]
     return np.array([c[1] for c in costs], np.int64), np.array([c[0] for c in costs], np.int64)
 
 
@@ -427,15 +453,19 @@ def _result(cells, out, costs, seconds, cpu_seconds, compile_seconds) -> TrainRe
     )
 
 
-def train_one(cell, seed: int = 0, preset: str = DEFAULT_PRESET, dataset: str = "mnist1d") -> dict:
-    """Trains one cell (NB-201 string, raw index or ops array) and returns final metrics."""
+def train_one(
+    cell, seed: int = 0, preset: str = DEFAULT_PRESET, dataset: str = "mnist1d", space="nb201"
+) -> dict:
+    """Trains one cell (the space's string, raw index or ops array) and returns final
+    metrics."""
     require("train", "train_one")
     from nasbench_lite.datasets import load_dataset
-    from nasbench_lite.spaces import get_space
+    from nasbench_lite.spaces import as_space
 
-    space = get_space("nb201")
+    space = as_space(space)
     ops = space.cell(space.to_raw(cell))
-    result = train_cells(get_preset(preset), ops[None], [seed], load_dataset(dataset))
+    data = load_dataset(dataset)
+    result = train_cells(get_preset(preset), ops[None], [seed], data, space=space)
     final = {name: float(curve[0, -1]) for name, curve in result.metrics.items()}
     final.update(
         train_seconds=float(result.train_seconds[0]),

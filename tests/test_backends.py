@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import partial_table, replaced_table, synthetic_table
+from conftest import partial_table, synthetic_table
 
 from nasbench_lite.backends import Evaluation, LiveBenchmark, TabularBenchmark, make_benchmark
 from nasbench_lite.runner import run_search
@@ -18,7 +18,6 @@ from nasbench_lite.spaces import get_space
 from nasbench_lite.spaces.subspace import SubSpace
 from nasbench_lite.strategy import available_strategies, get_strategy
 from nasbench_lite.table import Table
-from nasbench_lite.tablefile import CURVE_METRICS, write_table
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 
@@ -82,16 +81,7 @@ def test_diverged_seeds_are_nan_and_left_out_of_means():
 
 def test_table_path_is_opened(table, tmp_path):
     path = tmp_path / "synthetic.h5"
-    write_table(
-        path,
-        row_raw=table.row_raw,
-        curves={m: table.metric(m) for m in CURVE_METRICS},
-        train_seconds=table.metric("train_seconds"),
-        params=table.metric("params"),
-        flops=table.metric("flops"),
-        diverged=table.diverged,
-        attrs=table.attrs,
-    )
+    table.write(path)
     bench = make_benchmark("tabular", table=str(path))
     raws = np.arange(0, 15625, 7)
     np.testing.assert_array_equal(
@@ -106,7 +96,7 @@ def test_nonpositive_train_seconds_are_refused():
     seconds = table.metric("train_seconds").copy()
     seconds[5, 1] = 0.0
     with pytest.raises(ValueError, match="train_seconds"):
-        TabularBenchmark(replaced_table(table, train_seconds=seconds))
+        TabularBenchmark(Table({**table.arrays, "metrics/train_seconds": seconds}, table.attrs))
 
 
 def test_make_benchmark_errors():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import shlex
 import warnings
@@ -14,7 +15,8 @@ from scipy import stats
 from nasbench_lite.card import card_paths, regenerate_command, write_card
 from nasbench_lite.cli import build_parser, main
 from nasbench_lite.spaces import get_space
-from nasbench_lite.tablefile import CURVE_METRICS, base_attrs, write_table
+from nasbench_lite.synthetic import synthetic_table
+from nasbench_lite.tablefile import base_attrs
 
 SPACE = get_space("nb201")
 ROWS, SEEDS, EPOCHS = 40, 3, 3
@@ -25,47 +27,19 @@ COMMAND = (
 
 
 def build(path, *, done_rows=25, preset="small", command=COMMAND, seed=0):
-    """A synthetic table of ROWS sampled classes; the first `done_rows` rows are trained.
-    Row 2 seed 1 diverged, row 5 diverged in every seed. Returns the arrays written."""
-    rng = np.random.default_rng(seed)
-    classes = np.sort(SPACE.sample_classes(np.random.default_rng(3), ROWS))
-    quality = rng.uniform(0.2, 0.95, ROWS)
-    shape = (ROWS, SEEDS, EPOCHS)
-    noise = rng.normal(0, 0.03, shape)
-    ramp = np.linspace(0.5, 1.0, EPOCHS)
-    curves = {m: rng.random(shape) for m in CURVE_METRICS}
-    curves["valid_acc"] = quality[:, None, None] * ramp + noise
-    curves["test_acc"] = curves["valid_acc"] + rng.normal(0, 0.02, shape)
-    curves = {m: v.astype(np.float32) for m, v in curves.items()}
+    """A synthetic table of ROWS sampled classes; the first `done_rows` rows are trained, in
+    chunks of 5. Row 2 seed 1 diverged, row 5 diverged in every seed. Returns the table."""
     diverged = np.zeros((ROWS, SEEDS), bool)
     diverged[2, 1] = diverged[5] = True
-    done = np.arange(ROWS) < done_rows
-    seconds = rng.uniform(1, 3, (ROWS, SEEDS)).astype(np.float32)
-    for m in CURVE_METRICS:
-        curves[m][diverged] = np.nan
-        curves[m][~done] = np.nan
-    seconds[~done] = np.nan
-    attrs = base_attrs(
-        space="nb201", dataset="mnist1d", seeds=list(range(SEEDS)), epochs=EPOCHS,
+    attrs = dict(
         preset=preset, config={"channels": 8, "epochs": EPOCHS, "batch_size": 50},
-        splits={"train": 1000, "valid": 1000, "test": 1000},
         hardware={"device_platform": "cpu", "device_kind": "cpu"}, command=command,
+        selection={"cells": ROWS, "fraction": None, "sample_seed": 3, "shard": None},
     )  # fmt: skip
-    attrs["selection"] = {"cells": ROWS, "fraction": None, "sample_seed": 3, "shard": None}
-    attrs["chunk_classes"] = 5
-    chunks = done_rows // 5
-    chunk_seconds = np.array([seconds[5 * c : 5 * c + 5].sum() for c in range(chunks)])
-    compile_seconds = np.full(chunks, 4.0)
-    attrs["total_compute_seconds"] = float(chunk_seconds.sum() + compile_seconds.sum())
-    arrays = dict(
-        row_raw=np.asarray(SPACE.representatives)[classes], curves=curves,
-        train_seconds=seconds, params=rng.integers(1000, 5000, ROWS),
-        flops=rng.integers(10**5, 10**6, ROWS), diverged=diverged, attrs=attrs, done=done,
-        chunk=np.where(done, np.arange(ROWS) // 5, -1), chunk_seconds=chunk_seconds,
-        chunk_compile_seconds=compile_seconds, chunk_pairs=np.full(chunks, 5 * SEEDS),
+    return synthetic_table(
+        path, rows=ROWS, seeds=SEEDS, epochs=EPOCHS, done=done_rows, diverged=diverged,
+        chunk=5, rng=seed, attrs=attrs,
     )  # fmt: skip
-    write_table(path, **arrays)
-    return arrays
 
 
 def table_rows(text: str, first_cell: str) -> list[list[str]]:
@@ -81,15 +55,15 @@ def table_rows(text: str, first_cell: str) -> list[list[str]]:
 @pytest.fixture(scope="module")
 def partial(tmp_path_factory):
     root = tmp_path_factory.mktemp("card")
-    arrays = build(root / "t.h5")
+    table = build(root / "t.h5")
     md, png = write_card(root / "t.h5", root / "out")
-    return arrays, md.read_text(), md, png
+    return table, md.read_text(), md, png
 
 
 def test_card_statistics_match_independent_computation(partial):
-    arrays, text, md, png = partial
-    done = arrays["done"]
-    final = {m: arrays["curves"][m][:, :, -1] for m in ("valid_acc", "test_acc")}
+    table, text, md, png = partial
+    done = table.done
+    final = {m: table.metric(m)[:, :, -1] for m in ("valid_acc", "test_acc")}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # rows not done are all NaN
         mean = {m: np.nanmean(v, axis=1).astype(np.float64) for m, v in final.items()}
@@ -113,7 +87,7 @@ def test_card_statistics_match_independent_computation(partial):
         assert table_rows(text, name) == [[name, f"{fn(valid, test)[0]:.4f}"]]
     # Quantiles over classes and over raw cells weighted by class size.
     q = (0, 5, 25, 50, 75, 95, 100)
-    members = np.bincount(SPACE.canonical_ids)[SPACE.canonical_ids[arrays["row_raw"][used]]]
+    members = np.bincount(SPACE.canonical_ids)[SPACE.canonical_ids[table.row_raw[used]]]
     weighted = np.repeat(test, members)
     for name, values in (("test acc, classes", test), ("test acc, raw cells", weighted)):
         expected = [f"{values.mean():.4f}", *(f"{x:.4f}" for x in np.percentile(values, q))]
@@ -125,13 +99,13 @@ def test_card_statistics_match_independent_computation(partial):
     assert len(best) == 10
     for rank, (cells, row) in enumerate(zip(best, order, strict=True), 1):
         seeds = final["test_acc"][row][np.isfinite(final["test_acc"][row])]
-        arch = SPACE.format(int(arrays["row_raw"][row])).replace("|", "\\|")
-        assert cells[:3] == [str(rank), f"`{arch}`", str(arrays["row_raw"][row])]
+        arch = SPACE.format(int(table.row_raw[row])).replace("|", "\\|")
+        assert cells[:3] == [str(rank), f"`{arch}`", str(table.row_raw[row])]
         assert cells[4] == f"{seeds.astype(np.float64).mean():.4f} ± {seeds.std():.4f}"
         assert cells[6] == str(len(seeds))
-    pair_seconds = np.nansum(arrays["train_seconds"][done].astype(np.float64))
+    pair_seconds = np.nansum(table.metric("train_seconds")[done].astype(np.float64))
     assert f"Sum of `train_seconds` over the done pairs: {pair_seconds:,.1f} s" in text
-    hours = arrays["attrs"]["total_compute_seconds"] / 3600
+    hours = table.attrs["total_compute_seconds"] / 3600
     assert f"| total compute | {hours:.3f} h" in text
     assert f"| chunks | {25 // 5} finished" in text
 
@@ -216,3 +190,48 @@ def test_errors_for_bad_out_and_too_few_rows(tmp_path):
     with pytest.raises(ValueError, match=r"u\.h5: 1 trained rows .* at least 2"):
         write_card(tmp_path / "u.h5", tmp_path / "bad.md")
     assert not (tmp_path / "bad.md").exists()
+
+
+def test_card_reports_time_measure_and_calibration(tmp_path):
+    import h5py
+
+    build(tmp_path / "t.h5", done_rows=ROWS)
+    with h5py.File(tmp_path / "t.h5", "r+") as f:
+        f["chunks/cpu_seconds"][...] = np.nan  # as in a file written before CPU time
+    md, _ = write_card(tmp_path / "t.h5", tmp_path / "a")
+    text = md.read_text()
+    # Without CPU time per chunk the card says what was apportioned instead.
+    assert "The wall time of each batch (`/chunks/seconds`; this file predates CPU time)" in text
+    assert "Calibration: not measured for this file" in text
+    calibration = {
+        "classes": 7, "sample_seed": 3, "command": "python benchmarks/calibrate_seconds.py t.h5",
+        "created": "2026-01-01", "spearman_cpu": 0.9123, "median_ratio_cpu": 1.25,
+        "spearman_wall": 0.8, "median_ratio_wall": 0.6,
+    }  # fmt: skip
+    with h5py.File(tmp_path / "t.h5", "r+") as f:
+        f.attrs["calibration"] = json.dumps(calibration)
+        f["chunks/cpu_seconds"][...] = 2.0
+    md, _ = write_card(tmp_path / "t.h5", tmp_path / "b")
+    text = md.read_text()
+    assert "The process CPU time of each batch" in text
+    assert "Calibration: 7 classes sampled from the done rows (seed 3)" in text
+    assert "Spearman rank correlation **0.912**" in text and "median ratio table/solo 1.250" in text
+
+
+def test_info_and_card_print_the_same_statistics(partial, capsys):
+    table, text, md, _ = partial
+    assert main(["info", table.source]) == 0
+    out = capsys.readouterr().out.split("\nsummary\n")[1]
+    info = dict(line.strip().split(": ", 1) for line in out.splitlines())
+    assert table_rows(text, "mean")[0][2] == f"{float(info['seed_spearman']):.4f}"
+    assert table_rows(text, "Spearman")[0][1] == f"{float(info['valid_test_spearman']):.4f}"
+    best, first = json.loads(info["best"]), table_rows(text, r"\d+")[0]
+    assert first[2] == str(best["raw"]) and first[1] == f"`{best['arch']}`".replace("|", "\\|")
+    assert (
+        first[4].startswith(f"{best['test_acc']:.4f} ± ") and first[5] == f"{best['valid_acc']:.4f}"
+    )
+    for name, row in (("test_acc", "test acc, classes"), ("valid_acc", "valid acc, classes")):
+        quantiles = json.loads(info[f"{name}_quantiles"]).values()
+        assert table_rows(text, row)[0][2:] == [f"{q:.4f}" for q in quantiles]
+    assert f"{info['diverged_pairs']} (cell, seed) pairs in {info['diverged_rows']} rows" in text
+    assert f"| rows done | {info['done']} of {info['rows']} " in text

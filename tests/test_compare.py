@@ -13,13 +13,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import write_strategy_package, write_synthetic_table
+from conftest import write_strategy_package
 
 from nasbench_lite import plots, report, shipped, stats
 from nasbench_lite.backends import TabularBenchmark, make_benchmark
 from nasbench_lite.cli import main
 from nasbench_lite.runner import INCUMBENT_COLUMNS, run_search
 from nasbench_lite.strategy import available_strategies
+from nasbench_lite.synthetic import synthetic_table
 from nasbench_lite.table import Table
 
 # The module, whatever the package's lazy `compare` attribute (the function) resolved to.
@@ -44,7 +45,9 @@ def table_path(tmp_path_factory) -> Path:
     for path in sorted(DATA_DIR.glob("*.h5")):
         if cmp.table_is_complete(path):
             return path
-    return write_synthetic_table(tmp_path_factory.mktemp("table") / "synthetic.h5")
+    path = tmp_path_factory.mktemp("table") / "synthetic.h5"
+    synthetic_table(path, epochs=2)
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +58,9 @@ def partial_path(tmp_path_factory) -> Path:
     space = get_space("nb201")
     present = space.sample_classes(np.random.default_rng(7), 1500)
     done = np.isin(np.arange(space.num_unique), present)
-    return write_synthetic_table(tmp_path_factory.mktemp("partial") / "partial.h5", done=done)
+    path = tmp_path_factory.mktemp("partial") / "partial.h5"
+    synthetic_table(path, epochs=2, done=done)
+    return path
 
 
 @pytest.fixture(scope="module")

@@ -29,8 +29,9 @@ from nasbench_lite.generate import (
     select_classes,
 )
 from nasbench_lite.spaces import get_space
+from nasbench_lite.synthetic import synthetic_table
 from nasbench_lite.table import Table
-from nasbench_lite.tablefile import CURVE_METRICS, read_arrays, write_arrays, write_table
+from nasbench_lite.tablefile import CURVE_METRICS, read_arrays, write_arrays
 
 SPACE = get_space("nb201")
 CELLS, SEEDS, CHUNK = 12, 2, 2  # 6 chunks of 2 classes x 2 seeds
@@ -255,31 +256,15 @@ def test_shards_merge_into_the_unsharded_table(reference, tmp_path):
 
 
 def _synthetic(path, classes, config=None, seeds=(0, 1), done=None):
-    from nasbench_lite.tablefile import base_attrs
-
-    rows, rng = len(classes), np.random.default_rng(len(classes))
-    write_table(
-        path,
-        row_raw=np.asarray(SPACE.representatives)[classes],
-        curves={m: rng.random((rows, len(seeds), 2), dtype=np.float32) for m in CURVE_METRICS},
-        train_seconds=np.ones((rows, len(seeds))),
-        params=np.arange(rows),
-        flops=np.arange(rows),
-        diverged=np.zeros((rows, len(seeds)), bool),
-        done=done,
-        attrs=base_attrs(
-            space="nb201",
-            dataset="mnist1d",
-            seeds=list(seeds),
-            epochs=2,
-            config=config or {"epochs": 2},
-        ),  # fmt: skip
+    attrs = {"seeds": list(seeds), "config": config or {"epochs": 2}}
+    return synthetic_table(
+        path, classes=classes, seeds=len(seeds), epochs=2, done=done, rng=len(classes), attrs=attrs
     )
 
 
 def test_merge_errors_name_the_files(tmp_path):
     a, b, c, d = (tmp_path / f"{n}.h5" for n in "abcd")
-    _synthetic(a, np.arange(0, 10))
+    first = _synthetic(a, np.arange(0, 10))
     _synthetic(b, np.arange(5, 15))
     with pytest.raises(ValueError, match=r"class 5 is done in both .*a.h5 and .*b.h5"):
         merge(tmp_path / "m.h5", [a, b])
@@ -295,10 +280,14 @@ def test_merge_errors_name_the_files(tmp_path):
         merge(tmp_path / "m.h5", [a, d])
     assert not (tmp_path / "m.h5").exists()
     # Overlapping targets are fine when each class is done in one input only.
-    _synthetic(b, np.arange(5, 15), done=np.arange(10) >= 5)
+    second = _synthetic(b, np.arange(5, 15), done=np.arange(10) >= 5)
     table = merge(tmp_path / "m.h5", [a, b])
     assert table.num_rows == 15 and table.done.all()
-    np.testing.assert_array_equal(table.metric("params"), [*range(10), *range(5, 10)])
+    for name in ("metrics/params", "metrics/test_acc", "status/chunk"):  # a done row wins
+        a_rows, b_rows = first.arrays[name], second.arrays[name][5:]
+        if name == "status/chunk":  # b's chunk records follow a's
+            b_rows = b_rows + len(first.arrays["chunks/seconds"])
+        np.testing.assert_array_equal(table.arrays[name], np.concatenate([a_rows, b_rows]))
 
 
 def test_missing_ray_gives_install_hint(tmp_path, monkeypatch, capsys):
@@ -314,7 +303,7 @@ def test_missing_ray_gives_install_hint(tmp_path, monkeypatch, capsys):
 def test_default_chunk_is_small_on_a_cpu_and_large_on_an_accelerator(monkeypatch):
     import jax
 
-    for devices, cpu, gpu in [(1, 4, 64), (2, 4, 128), (16, 32, 1024)]:
+    for devices, cpu, gpu in [(1, 4, 64), (2, 8, 128), (16, 64, 1024)]:
         monkeypatch.setattr(jax, "local_device_count", lambda n=devices: n)
         monkeypatch.setattr(jax, "default_backend", lambda: "cpu")
         assert default_chunk() == cpu

@@ -118,9 +118,8 @@ def test_the_wheel_holds_the_strategies_and_tables_inside_the_package(wheel):
     data = ["README.md", *(p.name for p in (ROOT / "data").glob("*.h5"))]
     for name in data:
         assert f"nasbench_lite/data/{name}" in names
-    for package in ("datasets", "spaces"):  # every subpackage of the library is listed
-        for module in (ROOT / "nasbench_lite" / package).glob("*.py"):
-            assert f"nasbench_lite/{package}/{module.name}" in names
+    for module in (ROOT / "nasbench_lite").rglob("*.py"):  # every subpackage is listed
+        assert f"nasbench_lite/{module.relative_to(ROOT / 'nasbench_lite').as_posix()}" in names
     info = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     entries = wheel.read(info).decode()
     assert "= nasbench_lite.strategies.random_search:RandomSearch" in entries

@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 from scipy.spatial import cKDTree
 
-from nasbench_lite import cost
-from nasbench_lite.spaces import get_space, nb201_canonical
-from nasbench_lite.spaces.nb201_canonical import canonical_form
-from nasbench_lite.spaces.nb201_cells import EDGES
+from nasbench_lite.spaces import get_space
+from nasbench_lite.spaces.nb201 import canonical as nb201_canonical
+from nasbench_lite.spaces.nb201 import cost
+from nasbench_lite.spaces.nb201.canonical import canonical_form
+from nasbench_lite.spaces.nb201.cells import EDGES
 
 ALL = np.arange(15625)
 

@@ -16,8 +16,8 @@ import re
 import numpy as np
 import pytest
 
-from nasbench_lite.spaces.nb201_canonical import nb201_unique_str
-from nasbench_lite.spaces.nb201_cells import EDGES, OPS
+from nasbench_lite.spaces.nb201.canonical import nb201_unique_str
+from nasbench_lite.spaces.nb201.cells import EDGES, OPS
 
 ALL = np.arange(15625)
 FIXES = ("drop_zero", "flatten", "distribute")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -12,49 +13,37 @@ import numpy as np
 import pytest
 
 from nasbench_lite.cli import main
+from nasbench_lite.schema import FIELDS, REQUIRED, SCHEMA, markdown
 from nasbench_lite.spaces import get_space
+from nasbench_lite.synthetic import synthetic_table
 from nasbench_lite.table import Table
-from nasbench_lite.tablefile import CURVE_METRICS, METRICS, base_attrs, read_arrays, write_table
+from nasbench_lite.tablefile import CURVE_METRICS, METRICS, read_arrays, write_table
 
 SPACE = get_space("nb201")
 SEEDS, EPOCHS = 3, 4
 
 
-def synthetic(classes, seed=0, diverged_rows=()):
-    """Random table contents for `classes` (sorted class ids); diverged_rows: (row, seed)."""
-    rng = np.random.default_rng(seed)
-    rows = len(classes)
-    curves = {m: rng.random((rows, SEEDS, EPOCHS), dtype=np.float32) for m in CURVE_METRICS}
-    diverged = np.zeros((rows, SEEDS), bool)
+def synthetic(classes, seed=0, diverged_rows=()) -> Table:
+    """A table of made-up numbers for `classes` (class ids); diverged_rows: (row, seed)."""
+    diverged = np.zeros((len(classes), SEEDS), bool)
     for row, s in diverged_rows:
         diverged[row, s] = True
-        for m in CURVE_METRICS:
-            curves[m][row, s] = np.nan
-    return dict(
-        row_raw=np.asarray(SPACE.representatives)[classes],
-        curves=curves,
-        train_seconds=rng.random((rows, SEEDS), dtype=np.float32) * 10,
-        params=rng.integers(0, 10**6, rows),
-        flops=rng.integers(0, 10**8, rows),
-        diverged=diverged,
-        attrs=base_attrs(
-            space="nb201",
-            dataset="mnist1d",
-            seeds=list(range(SEEDS)),
-            epochs=EPOCHS,
-            preset="tiny",
-            config={"epochs": EPOCHS, "channels": 4},
-            splits={"train": 3000, "valid": 1000, "test": 1000},
-            command="test",
-        ),
+    attrs = {"preset": "tiny", "config": {"epochs": EPOCHS, "channels": 4}, "command": "test"}
+    return synthetic_table(
+        classes=classes, seeds=SEEDS, epochs=EPOCHS, diverged=diverged, rng=seed, attrs=attrs
     )
+
+
+def given(table: Table) -> dict[str, np.ndarray]:
+    """The datasets of `table` a writer gives: all but those derived from /cells/row_raw."""
+    return {f.path: table.arrays[f.path] for f in SCHEMA if not f.derived}
 
 
 @pytest.fixture(scope="module")
 def full(tmp_path_factory):
     path = tmp_path_factory.mktemp("table") / "full.h5"
     contents = synthetic(np.arange(SPACE.num_unique))
-    write_table(path, **contents)
+    contents.write(path)
     return path, contents
 
 
@@ -63,41 +52,31 @@ def sampled(tmp_path_factory):
     path = tmp_path_factory.mktemp("table") / "sampled.h5"
     classes = np.sort(SPACE.sample_classes(np.random.default_rng(1), 50))
     contents = synthetic(classes, seed=1)
-    write_table(path, **contents)
+    contents.write(path)
     return path, contents, classes
 
 
 def test_round_trip_arrays_and_attrs(full, tmp_path):
     path, contents = full
     table = Table.open(path)
-    for m in CURVE_METRICS:
-        np.testing.assert_array_equal(table.metric(m), contents["curves"][m])
-        assert table.metric(m).dtype == np.float32
-    for m in ("train_seconds", "params", "flops"):
-        np.testing.assert_array_equal(table.metric(m), contents[m])
-    np.testing.assert_array_equal(table.diverged, contents["diverged"])
-    np.testing.assert_array_equal(table.row_raw, contents["row_raw"])
-    assert table.attrs == contents["attrs"]
+    for m in METRICS:
+        np.testing.assert_array_equal(table.metric(m), contents.metric(m))
+        assert table.metric(m).dtype == contents.metric(m).dtype == FIELDS[f"metrics/{m}"].dtype
+    np.testing.assert_array_equal(table.diverged, contents.diverged)
+    np.testing.assert_array_equal(table.row_raw, contents.row_raw)
+    assert table.attrs == contents.attrs
     assert table.done.all() and table.num_rows == SPACE.num_unique
     # Writing the opened table again reproduces every dataset bit for bit.
     table.write(tmp_path / "again.h5")
     first, attrs1 = read_arrays(path)
     second, attrs2 = read_arrays(tmp_path / "again.h5")
-    assert sorted(first) == sorted(second) and attrs1 == attrs2
+    assert sorted(first) == sorted(second) == sorted(FIELDS) and attrs1 == attrs2
     for name in first:
         np.testing.assert_array_equal(first[name], second[name], err_msg=name)
         assert first[name].dtype == second[name].dtype
-    # A table built in memory (no file) writes the same file.
-    memory = Table(
-        raw_to_row=table.raw_to_row,
-        row_raw=contents["row_raw"],
-        curves=contents["curves"],
-        train_seconds=contents["train_seconds"],
-        params=contents["params"],
-        flops=contents["flops"],
-        diverged=contents["diverged"],
-        attrs=contents["attrs"],
-    )
+    # A table given only what a writer must give (the /cells datasets derived from the
+    # space) writes the same file.
+    memory = Table(given(contents), contents.attrs)
     memory.write(tmp_path / "memory.h5")
     third, attrs3 = read_arrays(tmp_path / "memory.h5")
     assert attrs3 == attrs1
@@ -107,18 +86,54 @@ def test_round_trip_arrays_and_attrs(full, tmp_path):
         assert f["metrics/test_acc"].compression is None and f["metrics/test_acc"].chunks is None
 
 
+def test_left_out_datasets_take_the_schema_defaults(full, tmp_path):
+    _, contents = full
+    required = {f.path: contents.arrays[f.path] for f in SCHEMA if f.default is REQUIRED}
+    required = {k: v for k, v in required.items() if not FIELDS[k].derived}
+    assert sorted(required) == sorted(
+        [f"metrics/{m}" for m in METRICS] + ["cells/row_raw", "status/diverged"]
+    )
+    write_table(tmp_path / "lean.h5", required, contents.attrs)
+    arrays, _ = read_arrays(tmp_path / "lean.h5")
+    assert arrays["status/done"].all() and (arrays["status/chunk"] == -1).all()
+    assert all(len(arrays[f.path]) == 0 for f in SCHEMA if f.axes == ("chunks",))
+    np.testing.assert_array_equal(arrays["cells/ops"], contents.arrays["cells/ops"])
+
+
+def test_files_without_cpu_seconds_read_it_as_nan(full, tmp_path):
+    path, contents = full
+    assert FIELDS["chunks/cpu_seconds"].missing_ok
+    older = tmp_path / "older.h5"
+    shutil.copy(path, older)
+    with h5py.File(older, "a") as f:
+        del f["chunks/cpu_seconds"]
+    table = Table.open(older)
+    chunks = len(contents.arrays["chunks/seconds"])
+    assert chunks > 0 and table.arrays["chunks/cpu_seconds"].shape == (chunks,)
+    assert np.isnan(table.arrays["chunks/cpu_seconds"]).all()
+    np.testing.assert_array_equal(table.arrays["chunks/seconds"], contents.arrays["chunks/seconds"])
+
+
+def test_docs_hold_the_schema_tables():
+    """docs/table.md shows `schema.markdown()` verbatim: every dataset, axis and attribute."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "table.md").read_text()
+    assert markdown() in text
+    for field in SCHEMA:
+        assert f"`/{field.path}`" in text
+
+
 def test_every_raw_cell_maps_to_its_class_row(full):
     path, contents = full
     table = Table.open(path)
     canonical = np.asarray(SPACE.canonical_ids)
     np.testing.assert_array_equal(table.raw_to_row, canonical)  # full table: row == class
-    mean_valid = contents["curves"]["valid_acc"].mean(axis=1)[:, -1]
+    mean_valid = contents.metric("valid_acc").mean(axis=1)[:, -1]
     for raw in range(SPACE.num_cells):
         got = table.query(raw)
         row = canonical[raw]
         assert got["row"] == row
         assert got["valid_acc"] == pytest.approx(float(mean_valid[row]), rel=1e-6)
-        assert got["params"] == contents["params"][row]
+        assert got["params"] == contents.metric("params")[row]
     raws = np.arange(SPACE.num_cells)
     for m in METRICS:
         lookups = np.array([table.lookup(r, m) for r in raws[::97]])
@@ -138,18 +153,16 @@ def test_query_forms_epochs_and_seeds(full):
         for seed in range(SEEDS):
             got = table.query(raw, epoch=epoch, seed=seed)
             for m in CURVE_METRICS:
-                assert got[m] == contents["curves"][m][row, seed, epoch - 1]
-            expected = contents["train_seconds"][row, seed] * epoch / EPOCHS
+                assert got[m] == contents.metric(m)[row, seed, epoch - 1]
+            expected = contents.metric("train_seconds")[row, seed] * epoch / EPOCHS
             assert got["train_seconds"] == pytest.approx(float(expected), rel=1e-6)
         mean = table.query(raw, epoch=epoch)["test_acc"]
-        assert mean == pytest.approx(
-            float(contents["curves"]["test_acc"][row, :, epoch - 1].mean())
-        )
+        assert mean == pytest.approx(float(contents.metric("test_acc")[row, :, epoch - 1].mean()))
     raws = np.random.default_rng(0).integers(0, SPACE.num_cells, 500)
     rows = np.asarray(SPACE.canonical_ids)[raws]
     np.testing.assert_array_equal(
         table.values("valid_loss", raws, epoch=2, seed=1),
-        contents["curves"]["valid_loss"][rows, 1, 1],
+        contents.metric("valid_loss")[rows, 1, 1],
     )
 
 
@@ -195,7 +208,7 @@ def test_diverged_rows_are_flagged(tmp_path, capsys):
     classes = np.arange(20)
     contents = synthetic(classes, seed=3, diverged_rows=[(5, 1)])
     path = tmp_path / "div.h5"
-    write_table(path, **contents)
+    contents.write(path)
     table = Table.open(path)
     raw = int(table.row_raw[5])
     assert table.query(raw)["diverged"] is True
@@ -203,7 +216,7 @@ def test_diverged_rows_are_flagged(tmp_path, capsys):
     assert table.query(raw, seed=0)["diverged"] is False
     assert np.isnan(table.query(raw, seed=1)["test_acc"])
     # The seed mean averages the seeds that did not diverge.
-    expected = contents["curves"]["test_acc"][5, [0, 2], -1].mean()
+    expected = contents.metric("test_acc")[5, [0, 2], -1].mean()
     assert table.query(raw)["test_acc"] == pytest.approx(float(expected))
     assert table.query(int(table.row_raw[4]))["diverged"] is False
     assert table.summary()["diverged_rows"] == 1 and table.summary()["diverged_pairs"] == 1
@@ -217,7 +230,7 @@ def test_diverged_rows_are_flagged(tmp_path, capsys):
 def test_unfinished_rows_cannot_be_queried(tmp_path):
     contents = synthetic(np.arange(10))
     done = np.arange(10) < 6
-    write_table(tmp_path / "part.h5", done=done, **contents)
+    write_table(tmp_path / "part.h5", {**given(contents), "status/done": done}, contents.attrs)
     table = Table.open(tmp_path / "part.h5")
     assert table.query(int(table.row_raw[5]))["row"] == 5
     with pytest.raises(ValueError, match="row 7.* not trained yet in .*part.h5"):
@@ -231,13 +244,13 @@ def test_summary_and_dataframe(full):
     summary = table.summary()
     from scipy.stats import spearmanr
 
-    valid = contents["curves"]["valid_acc"].mean(axis=1)[:, -1]
-    test = contents["curves"]["test_acc"].mean(axis=1)[:, -1]
-    best = int(np.argmax(valid))
-    assert summary["best"]["raw"] == contents["row_raw"][best]
-    assert summary["best"]["arch"] == SPACE.format(int(contents["row_raw"][best]))
+    valid = contents.metric("valid_acc").mean(axis=1)[:, -1]
+    test = contents.metric("test_acc").mean(axis=1)[:, -1]
+    best = int(np.argmax(test))  # the best class: highest seed-mean test accuracy
+    assert summary["best"]["raw"] == contents.row_raw[best]
+    assert summary["best"]["arch"] == SPACE.format(int(contents.row_raw[best]))
     assert summary["valid_test_spearman"] == pytest.approx(spearmanr(valid, test)[0], abs=1e-6)
-    final = contents["curves"]["test_acc"][:, :, -1]
+    final = contents.metric("valid_acc")[:, :, -1]  # seed to seed: validation accuracy
     rho = np.mean([spearmanr(final[:, a], final[:, b])[0] for a, b in [(0, 1), (0, 2), (1, 2)]])
     assert summary["seed_spearman"] == pytest.approx(rho, abs=1e-6)
     assert summary["test_acc_quantiles"][50] == pytest.approx(np.median(test), abs=1e-4)
@@ -262,13 +275,13 @@ def test_cli_info_and_query(full, capsys):
     assert main(["query", str(path), arch, "--epoch", "2", "--seed", "1"]) == 0
     out = capsys.readouterr().out
     row = SPACE.canonical(77)
-    assert f"test_acc: {float(contents['curves']['test_acc'][row, 1, 1])}" in out
+    assert f"test_acc: {float(contents.metric('test_acc')[row, 1, 1])}" in out
     assert main(["query", str(path), "77", "--epoch", "9"]) == 2
     assert "epoch 9 out of range" in capsys.readouterr().err
 
 
 def _write_variant(path, contents, edit):
-    write_table(path, **contents)
+    contents.write(path)
     with h5py.File(path, "a") as f:
         edit(f)
 
@@ -344,17 +357,21 @@ def test_inconsistent_files_give_clear_errors(tmp_path, edit, message):
 
 
 def test_write_table_rejects_bad_contents(tmp_path):
-    contents = synthetic(np.arange(6))
-    shuffled = dict(contents, row_raw=contents["row_raw"][::-1])
+    table = synthetic(np.arange(6))
+    contents, attrs = given(table), table.attrs
+    shuffled = dict(contents, **{"cells/row_raw": table.row_raw[::-1]})
     with pytest.raises(ValueError, match="row_class is not strictly increasing"):
-        write_table(tmp_path / "a.h5", **shuffled)
-    short = dict(contents, params=contents["params"][:3])
+        write_table(tmp_path / "a.h5", shuffled, attrs)
+    short = dict(contents, **{"metrics/params": table.metric("params")[:3]})
     with pytest.raises(ValueError, match=r"/metrics/params has shape \(3,\)"):
-        write_table(tmp_path / "b.h5", **short)
-    attrs = dict(contents["attrs"])
-    del attrs["dataset"]
+        write_table(tmp_path / "b.h5", short, attrs)
+    lacking = {k: v for k, v in contents.items() if k != "status/diverged"}
+    with pytest.raises(ValueError, match="missing dataset /status/diverged"):
+        write_table(tmp_path / "b.h5", lacking, attrs)
     with pytest.raises(ValueError, match="missing root attribute 'dataset'"):
-        write_table(tmp_path / "c.h5", **dict(contents, attrs=attrs))
+        write_table(tmp_path / "c.h5", contents, {k: v for k, v in attrs.items() if k != "dataset"})
+    with pytest.raises(ValueError, match=r"<in-memory table>: dataset /metrics/params has shape"):
+        Table(short, attrs)
     assert not any(tmp_path.iterdir())  # nothing written, not even a temporary file
 
 

@@ -226,3 +226,39 @@ def test_bad_input_errors(data):
 def test_config_round_trip():
     for config in PRESETS.values():
         assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+
+
+def test_layouts_agree_and_pair_order_does_not_matter(data):
+    """The grouped layout (each device loops over its cells, only chosen ops run) and the
+    vmap layout (every op on every edge) train the same networks from the same keys; so
+    does the grouped layout with the pairs shuffled (other groups, other devices)."""
+    cells = np.repeat(CELLS[:5], 2, axis=0)
+    seeds = np.tile([0, 1], 5)
+    grouped = train_cells(TINY, cells, seeds, data)
+    vmapped = train_cells(TINY, cells, seeds, data, layout="vmap")
+    order = np.random.default_rng(0).permutation(len(cells))
+    shuffled = train_cells(TINY, cells[order], seeds[order], data)
+    for name in ("train_loss", "valid_loss", "test_loss"):
+        np.testing.assert_allclose(grouped.metrics[name], vmapped.metrics[name], rtol=1e-3)
+        np.testing.assert_allclose(
+            shuffled.metrics[name], grouped.metrics[name][order], rtol=1e-4, atol=1e-6
+        )
+    for result in (grouped, vmapped, shuffled):
+        np.testing.assert_allclose(result.train_seconds.sum(), result.cpu_seconds)
+    with pytest.raises(ValueError, match="unknown trainer layout 'rows'"):
+        train_cells(TINY, cells, seeds, data, layout="rows")
+    with pytest.raises(ValueError, match=r"lr_scale must have shape \(10,\)"):
+        train_cells(TINY, cells, seeds, data, lr_scale=[1.0])
+
+
+def test_balance_spreads_cost_over_devices():
+    from nasbench_lite.train import _balance
+
+    costs = np.array([9.0, 1, 1, 1, 8, 1, 1, 2])
+    slots = _balance(costs, 2)
+    assert sorted(slots.tolist()) == list(range(8))  # every group once, 4 per device
+    loads = [costs[slots[:4]].sum(), costs[slots[4:]].sum()]
+    assert abs(loads[0] - loads[1]) <= 2
+    padded = _balance(np.array([5.0, 3, 1]), 2)  # 3 groups on 2 devices: one pad slot
+    assert len(padded) == 4 and sorted(set(padded.tolist())) == [0, 1, 2]
+    assert np.bincount(padded).tolist() == [1, 1, 2]  # the cheapest group pads

@@ -15,7 +15,9 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["Space", "available_spaces", "cli_space", "get_space", "register_space"]
+__all__ = [
+    "Space", "as_space", "available_spaces", "cli_space", "get_space", "register_space",
+]  # fmt: skip
 
 
 @runtime_checkable
@@ -28,6 +30,9 @@ class Space(Protocol):
 
     name: str
     num_cells: int
+    ops: tuple[str, ...]  # op names, in op-id order
+    num_ops: int
+    num_edges: int  # length of a cell array
 
     @property
     def num_unique(self) -> int: ...
@@ -55,6 +60,19 @@ class Space(Protocol):
     def path_encoding(self, raws: Any) -> np.ndarray: ...
     def summary(self) -> dict[str, Any]: ...
 
+    # The network of a cell; these import Flax (the rest of the protocol is numpy only).
+    def network_cell(self, channels: int, *, branch: bool = True, name: str | None = None):
+        """The Flax module of one cell of ``channels`` channels: ``module(x, cell, train)``
+        with the cell a traced (num_edges,) int array (op choice as data). ``branch``:
+        run only each edge's chosen op (see ``spaces.nb201.network.Edge``)."""
+
+    def reference_cell(self, cell: Any, channels: int, *, name: str | None = None):
+        """A plain Flax module of one fixed cell (only its active ops), parameter names as
+        in ``network_cell``: the tests' independent check of the masked cell."""
+
+    def cell_cost(self, cell: Any, channels: int, spatial: tuple[int, ...]) -> tuple[int, int]:
+        """(params, forward FLOPs per example) of one cell at that width and spatial size."""
+
 
 # name -> "module:factory" (imported on first use) or a zero-argument callable.
 _FACTORIES: dict[str, str | Callable[[], Space]] = {
@@ -77,6 +95,11 @@ def register_space(name: str, factory: str | Callable[[], Space]) -> None:
         raise ValueError(f"space {name!r} is already registered")
     _FACTORIES[name] = factory
     _INSTANCES.pop(name, None)
+
+
+def as_space(space: Space | str) -> Space:
+    """`space` itself, or the registered space of that name."""
+    return get_space(space) if isinstance(space, str) else space
 
 
 def get_space(name: str = "nb201") -> Space:

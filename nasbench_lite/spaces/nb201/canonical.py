@@ -44,7 +44,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from nasbench_lite.spaces.nb201_cells import EDGES, NUM_OPS, OPS, check_cell, check_cells
+from nasbench_lite.spaces.nb201.cells import EDGES, NUM_OPS, OPS, check_cell, check_cells
 
 NONE, SKIP, CONV1X1, CONV3X3, POOL = range(NUM_OPS)
 Terms = tuple[str, ...]  # a node's value: its terms in sorted order; () is zero

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from nasbench_lite.spaces.nb201_cells import NUM_EDGES, NUM_OPS, cells_of
+from nasbench_lite.spaces.nb201.cells import NUM_EDGES, NUM_OPS, cells_of
 
 # Edge ids along each input-to-output path (edge order 0->1, 0->2, 1->2, 0->3, 1->3, 2->3).
 PATHS: tuple[tuple[int, ...], ...] = ((3,), (0, 4), (1, 5), (0, 2, 5))

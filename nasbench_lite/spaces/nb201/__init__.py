@@ -1,9 +1,10 @@
 """The NB-201 search space (Dong & Yang, NAS-Bench-201, ICLR 2020) behind the Space protocol.
 
 A 4-node cell with an edge i->j for every i < j, each edge one of 5 ops: 15,625 raw cells.
-Conversions live in `nb201_cells`, the canonical identity in `nb201_canonical` and the
-predictor features in `nb201_encodings`; this module ties them into one object and adds
-sampling. The class tables are computed on first use (about 0.1 s) and cached.
+Conversions live in `cells`, the canonical identity in `canonical`, the predictor features
+in `encodings`, the cell's network in `network` (Flax, imported only when asked for) and its
+analytical cost in `cost`; this module ties them into one object and adds sampling. The
+class tables are computed on first use (about 0.1 s) and cached.
 """
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from nasbench_lite.spaces import nb201_canonical, nb201_cells, nb201_encodings
 from nasbench_lite.spaces.checks import check_count, check_rng
+from nasbench_lite.spaces.nb201 import canonical as nb201_canonical
+from nasbench_lite.spaces.nb201 import cells as nb201_cells
+from nasbench_lite.spaces.nb201 import cost as nb201_cost
+from nasbench_lite.spaces.nb201 import encodings as nb201_encodings
 from nasbench_lite.spaces.subspace import SubSpace
 
 _NUM_NEIGHBOURS = nb201_cells.NUM_EDGES * (nb201_cells.NUM_OPS - 1)  # 24
@@ -204,6 +208,24 @@ class NB201Space:
     def path_encoding(self, raws: Any) -> np.ndarray:
         """BANANAS path encoding: int (n,) raw indices -> float32 (n, 155)."""
         return nb201_encodings.path_encoding(raws)
+
+    # ---- the network --------------------------------------------------------------------
+
+    def network_cell(self, channels: int, *, branch: bool = True, name: str | None = None):
+        """The masked Flax cell (``spaces.nb201.network.MaskedCell``); imports Flax."""
+        from nasbench_lite.spaces.nb201.network import MaskedCell
+
+        return MaskedCell(channels, branch, name=name)
+
+    def reference_cell(self, cell: Any, channels: int, *, name: str | None = None):
+        """A plain Flax cell of only ``cell``'s active ops (``network.ReferenceCell``)."""
+        from nasbench_lite.spaces.nb201.network import ReferenceCell
+
+        return ReferenceCell(channels, tuple(int(op) for op in self.cell(cell)), name=name)
+
+    def cell_cost(self, cell: Any, channels: int, spatial: tuple[int, ...]) -> tuple[int, int]:
+        """(params, forward FLOPs per example) of one cell (``spaces.nb201.cost``)."""
+        return nb201_cost.cell_cost(nb201_cells.check_cell(cell), channels, spatial)
 
     # ---- description -------------------------------------------------------------------
 

@@ -1,0 +1,419 @@
+"""XGBoost surrogate of a table: predicts whole learning curves and training time of any
+cell, seen or unseen, with a noise model (NAS-Bench-301's idea, Siems, Zela et al. 2020).
+
+`Surrogate.fit(table, train_fraction, seed)` trains on that share of the table's classes
+(a seeded uniform draw; the rest are held out and recorded in the model) and
+`predict(raws, epoch=None, metric="valid_acc") -> (mean, std)` answers for any raw cells.
+
+Model, per accuracy metric (`valid_acc`, `test_acc`):
+
+* **mean**: a bagging ensemble of boosters (each on a bootstrap sample of the training
+  classes), one row per (class, epoch) with the epoch as a feature under a monotone
+  (non-decreasing) constraint, target the seed-mean accuracy at that epoch. One model for
+  every epoch rather than one per epoch: curves share most of their structure, and the
+  constraint makes every predicted curve non-decreasing by construction. The members'
+  spread is the model's own uncertainty.
+* **seed noise**: a booster on the same rows whose target is the seed standard deviation,
+  so a cell's predicted spread follows how noisy cells like it train.
+
+`std` combines both (square root of the sum of squares). Accuracies are clipped to [0, 1].
+`train_seconds` has one ensemble on log seconds without an epoch feature, so a cell's time
+is the same at every query (scaled by e / epochs like the table's). Raw cells are mapped to
+their class representative before featurisation: every cell of a class gets the same
+prediction. Hyperparameters are chosen by K-fold cross-validation over training classes
+only. `save`/`load` use XGBoost's UBJSON model format and one JSON of metadata; no pickle.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+FORMAT_VERSION = 1
+ACCURACIES = ("valid_acc", "test_acc")
+TARGETS = (*ACCURACIES, "train_seconds")
+FEATURE_GROUPS = ("onehot", "path", "cost", "op_counts")
+# A compact grid: depth and learning rate matter most for boosted trees on a few hundred
+# to a few thousand classes; the number of rounds is set per point by early stopping.
+GRID = (
+    {"max_depth": 4, "learning_rate": 0.1},
+    {"max_depth": 6, "learning_rate": 0.1},
+    {"max_depth": 6, "learning_rate": 0.05},
+    {"max_depth": 8, "learning_rate": 0.05},
+)
+BASE_PARAMS = {"subsample": 0.8, "colsample_bytree": 0.5, "min_child_weight": 1.0}
+MAX_ROUNDS = 600
+
+
+class SurrogateError(ValueError):
+    """A model file, table or argument the surrogate cannot use; the message names it."""
+
+
+@dataclass(frozen=True)
+class SurrogateConfig:
+    """How a surrogate is fitted. Vary with dataclasses.replace."""
+
+    members: int = 5  # bagging ensemble size of each mean model
+    folds: int = 3  # cross-validation folds over training classes
+    features: tuple[str, ...] = FEATURE_GROUPS
+    grid: tuple[dict, ...] = GRID
+
+
+def features(table_or_meta, raws, groups: tuple[str, ...] = FEATURE_GROUPS) -> np.ndarray:
+    """float32 (n, F) features of the class representatives of `raws` (int (n,)).
+
+    Groups: "onehot" (edge-major one-hot ops), "path" (the path encoding), "cost" (log
+    params and FLOPs of the table's network), "op_counts" (how many edges hold each op).
+    Cells of one class get the same row (their representative's).
+    """
+    space, config = _space_and_config(table_or_meta)
+    classes = np.asarray(space.canonical_ids)[np.asarray(raws, dtype=np.int64)]
+    return _class_features(space, json.dumps(config, sort_keys=True), tuple(groups))[classes]
+
+
+@functools.lru_cache(maxsize=4)
+def _class_features(space, config_json: str, groups: tuple[str, ...]) -> np.ndarray:
+    """float32 (num_unique, F) features of every class representative (computed once)."""
+    config = json.loads(config_json)
+    reps = np.asarray(space.representatives)
+    parts = []
+    for group in groups:
+        if group == "onehot":
+            parts.append(space.onehot(reps))
+        elif group == "path":
+            parts.append(space.path_encoding(reps))
+        elif group == "cost":
+            parts.append(_cost_features(space, config, reps))
+        elif group == "op_counts":
+            onehot = space.onehot(reps).reshape(len(reps), space.num_edges, space.num_ops)
+            parts.append(onehot.sum(axis=1))
+        else:
+            raise SurrogateError(f"unknown feature group {group!r}; known: {FEATURE_GROUPS}")
+    out = np.concatenate(parts, axis=1).astype(np.float32)
+    out.setflags(write=False)
+    return out
+
+
+def _cost_features(space, config: dict, reps: np.ndarray) -> np.ndarray:
+    from nasbench_lite.cost import network_cost
+    from nasbench_lite.train import TrainConfig
+
+    train_config = TrainConfig.from_dict(config["train_config"])
+    costs = [network_cost(train_config, space.cell(int(r)), tuple(config["input_shape"]),
+                          int(config["num_classes"]), space) for r in reps]  # fmt: skip
+    return np.log1p(np.asarray(costs, dtype=np.float64)).astype(np.float32)
+
+
+def _space_and_config(table_or_meta) -> tuple[Any, dict]:
+    """The space and the network facts features need, from a Table or a model's metadata."""
+    from nasbench_lite.spaces import get_space
+
+    if isinstance(table_or_meta, dict):
+        return get_space(table_or_meta["space"]), table_or_meta
+    return table_or_meta.space, table_identity(table_or_meta)
+
+
+def table_identity(table) -> dict[str, Any]:
+    """What a model records of its source table, and what a table must match to be used
+    with it: space, dataset, train config, seeds, epochs, input shape, classes, rows."""
+    from nasbench_lite.datasets import load_dataset
+
+    dataset = table.attrs["dataset"]
+    data = load_dataset(dataset)
+    shape, classes = data.x_train.shape[1:], data.num_classes
+    return {
+        "space": table.attrs["space"], "dataset": dataset,
+        "train_config": table.attrs["config"], "seeds": [int(s) for s in table.seeds],
+        "epochs": int(table.num_epochs), "input_shape": list(shape), "num_classes": classes,
+        "source": str(table.source), "rows_done": int(table.done.sum()),
+    }  # fmt: skip
+
+
+def _booster_params(point: dict, seed: int) -> dict:
+    return {**BASE_PARAMS, **point, "objective": "reg:squarederror", "seed": int(seed),
+            "nthread": 0, "tree_method": "hist"}  # fmt: skip
+
+
+def _train(x, y, params: dict, rounds: int, monotone: tuple[int, ...] | None = None):
+    import xgboost as xgb
+
+    params = dict(params)
+    if monotone is not None:
+        params["monotone_constraints"] = "(" + ",".join(str(m) for m in monotone) + ")"
+    return xgb.train(params, xgb.DMatrix(x, label=y), num_boost_round=rounds)
+
+
+def _rows(x_cls: np.ndarray, epochs: int) -> np.ndarray:
+    """(classes * epochs, F + 1) rows: the class features with the epoch fraction appended."""
+    k = len(x_cls)
+    fraction = np.tile((np.arange(epochs) + 1) / epochs, k)[:, None]
+    return np.concatenate([np.repeat(x_cls, epochs, axis=0), fraction], axis=1)
+
+
+def cross_validate(
+    x, y, groups, grid, folds: int, seed: int, monotone=None
+) -> tuple[dict, int, list]:
+    """Choose (point, rounds) by K-fold CV with folds over `groups` (class ids): the lowest
+    mean validation RMSE over the grid, rounds by early stopping. Returns (point, rounds,
+    per-point scores)."""
+    import xgboost as xgb
+
+    unique = np.unique(groups)
+    if len(unique) < folds * 2:
+        raise SurrogateError(
+            f"{len(unique)} training classes are too few to cross-validate with {folds} "
+            f"folds (need at least {folds * 2}); raise train_fraction"
+        )
+    order = np.random.default_rng(seed).permutation(unique)
+    fold_of = dict(zip(order.tolist(), (np.arange(len(order)) % folds).tolist(), strict=True))
+    fold = np.array([fold_of[int(g)] for g in groups])
+    scores = []
+    for point in grid:
+        params = _booster_params(point, seed)
+        if monotone is not None:
+            params["monotone_constraints"] = "(" + ",".join(str(m) for m in monotone) + ")"
+        rmse, best = [], []
+        for f in range(folds):
+            train, valid = fold != f, fold == f
+            dtrain = xgb.DMatrix(x[train], label=y[train])
+            dvalid = xgb.DMatrix(x[valid], label=y[valid])
+            booster = xgb.train(params, dtrain, MAX_ROUNDS, evals=[(dvalid, "valid")],
+                                early_stopping_rounds=30, verbose_eval=False)  # fmt: skip
+            rmse.append(booster.best_score)
+            best.append(booster.best_iteration + 1)
+        scores.append({"point": point, "rmse": float(np.mean(rmse)), "rounds": int(np.mean(best))})
+    chosen = min(scores, key=lambda s: s["rmse"])
+    return chosen["point"], chosen["rounds"], scores
+
+
+class Surrogate:
+    """A fitted surrogate: boosters per target, metadata, held-out classes. Build with
+    `Surrogate.fit` or `Surrogate.load`."""
+
+    def __init__(self, boosters: dict[str, list], meta: dict[str, Any]) -> None:
+        self.boosters = boosters  # "valid_acc/mean/0", ... -> xgboost.Booster
+        self.meta = meta
+        self._space = None
+
+    # ---- fitting --------------------------------------------------------------------
+
+    @classmethod
+    def fit(
+        cls,
+        table,
+        train_fraction: float = 0.1,
+        seed: int = 0,
+        config: SurrogateConfig | None = None,
+        progress=None,
+    ) -> Surrogate:
+        """Fit on `train_fraction` of the table's done classes (a uniform draw with
+        default_rng(seed)); `progress(message)` is called between the models."""
+        config = config or SurrogateConfig()
+        if not isinstance(train_fraction, (int, float)) or not 0 < train_fraction < 1:
+            raise SurrogateError(f"train_fraction {train_fraction!r} is not in (0, 1)")
+        say = progress or (lambda message: None)
+        started = time.perf_counter()
+        identity = table_identity(table)
+        done = np.flatnonzero(table.done)
+        rows_mean = {m: np.nanmean(table.metric(m), axis=1) for m in ACCURACIES}
+        usable = done[np.isfinite(rows_mean["valid_acc"][done]).all(axis=1)]
+        rng = np.random.default_rng(seed)
+        count = round(train_fraction * len(usable))
+        train_rows = np.sort(rng.choice(usable, count, replace=False))
+        held_rows = np.setdiff1d(usable, train_rows)
+        row_class = np.asarray(table.space.canonical_ids)[table.row_raw]
+        x_cls = features(table, table.row_raw[train_rows], config.features)
+        epochs = table.num_epochs
+        x = _rows(x_cls, epochs)
+        groups = np.repeat(row_class[train_rows], epochs)
+        monotone = (0,) * x_cls.shape[1] + (1,)
+        say(f"cross-validating {len(config.grid)} hyperparameter points x {config.folds} "
+            f"folds on {len(train_rows)} training classes")  # fmt: skip
+        y_valid = rows_mean["valid_acc"][train_rows].reshape(-1)
+        point, rounds, scores = cross_validate(
+            x, y_valid, groups, config.grid, config.folds, seed, monotone
+        )
+        params = _booster_params(point, seed)
+        boosters: dict[str, Any] = {}
+        for metric in ACCURACIES:
+            y = rows_mean[metric][train_rows].reshape(-1)
+            for m in range(config.members):
+                say(f"{metric}: ensemble member {m + 1} of {config.members}")
+                pick = np.random.default_rng([seed, m]).choice(len(train_rows), len(train_rows))
+                idx = (pick[:, None] * epochs + np.arange(epochs)).reshape(-1)
+                member = {**params, "seed": int(seed * 1000 + m)}
+                boosters[f"{metric}/mean/{m}"] = _train(x[idx], y[idx], member, rounds, monotone)
+            with np.errstate(all="ignore"):
+                spread = np.nanstd(table.metric(metric)[train_rows], axis=1, ddof=1)
+            spread = np.nan_to_num(spread.reshape(-1), nan=0.0)
+            say(f"{metric}: seed-noise model")
+            boosters[f"{metric}/noise/0"] = _train(x, spread, params, rounds)
+        seconds = np.nanmean(table.metric("train_seconds")[train_rows], axis=1)
+        for m in range(config.members):
+            pick = np.random.default_rng([seed, m, 1]).choice(len(train_rows), len(train_rows))
+            member = {**params, "seed": int(seed * 1000 + m)}
+            boosters[f"train_seconds/mean/{m}"] = _train(
+                x_cls[pick], np.log(seconds[pick]), member, rounds
+            )
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "table": identity,
+            "train_fraction": float(train_fraction), "seed": int(seed),
+            "config": {**dataclasses.asdict(config), "grid": list(config.grid)},
+            "hyperparameters": {**params, "rounds": rounds}, "cv_scores": scores,
+            "train_classes": row_class[train_rows].tolist(),
+            "held_out_classes": row_class[held_rows].tolist(),
+            "fit_seconds": time.perf_counter() - started,
+            "versions": _versions(),
+        }  # fmt: skip
+        return cls(boosters, meta)
+
+    # ---- predicting -----------------------------------------------------------------
+
+    @property
+    def space(self):
+        if self._space is None:
+            from nasbench_lite.spaces import get_space
+
+            self._space = get_space(self.meta["table"]["space"])
+        return self._space
+
+    @property
+    def epochs(self) -> int:
+        return int(self.meta["table"]["epochs"])
+
+    def predict(
+        self, raws, epoch: int | None = None, metric: str = "valid_acc"
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, std) float64 (n,) of `metric` for raw cells `raws` (n,) at `epoch`
+        (1-based; None: the last). Accuracies are clipped to [0, 1]; `train_seconds` is
+        the whole run's time scaled by epoch / epochs, with std the ensemble's spread."""
+        import xgboost as xgb
+
+        raws = self._check_raws(raws)
+        epoch = self._check_epoch(epoch)
+        if metric not in TARGETS:
+            raise SurrogateError(f"unknown metric {metric!r}; the surrogate predicts {TARGETS}")
+        # Every cell of a class has the class's features: predict once per class present.
+        classes, inverse = np.unique(np.asarray(self.space.canonical_ids)[raws],
+                                     return_inverse=True)  # fmt: skip
+        reps = np.asarray(self.space.representatives)[classes]
+        x_cls = features(self.meta["table"], reps, tuple(self.meta["config"]["features"]))
+        members = self.meta["config"]["members"]
+        if metric == "train_seconds":
+            data = xgb.DMatrix(x_cls)
+            logs = np.stack([self.boosters[f"{metric}/mean/{m}"].predict(data)
+                             for m in range(members)])  # fmt: skip
+            seconds = np.exp(logs.astype(np.float64)) * (epoch / self.epochs)
+            return seconds.mean(axis=0)[inverse], seconds.std(axis=0)[inverse]
+        fraction = np.full((len(reps), 1), epoch / self.epochs, np.float32)
+        data = xgb.DMatrix(np.concatenate([x_cls, fraction], axis=1))
+        preds = np.stack([self.boosters[f"{metric}/mean/{m}"].predict(data)
+                          for m in range(members)]).astype(np.float64)  # fmt: skip
+        noise = np.clip(self.boosters[f"{metric}/noise/0"].predict(data), 0.0, None)
+        mean = np.clip(preds.mean(axis=0), 0.0, 1.0)
+        std = np.sqrt(preds.var(axis=0) + noise.astype(np.float64) ** 2)
+        return mean[inverse], std[inverse]
+
+    def sample(self, raws, rng: np.random.Generator, epoch=None, metric="valid_acc"):
+        """One noisy draw per cell from N(mean, std), clipped to [0, 1] (accuracies)."""
+        mean, std = self.predict(raws, epoch, metric)
+        draw = mean + std * rng.standard_normal(len(mean))
+        return np.clip(draw, 0.0, 1.0) if metric in ACCURACIES else np.maximum(draw, 0.0)
+
+    def _check_raws(self, raws) -> np.ndarray:
+        arr = np.asarray(raws)
+        if arr.ndim == 0:
+            arr = arr[None]
+        if arr.ndim != 1 or not np.issubdtype(arr.dtype, np.integer):
+            raise SurrogateError(f"raws must be int raw indices of shape (n,), got {arr.shape}")
+        bad = (arr < 0) | (arr >= self.space.num_cells)
+        if bad.any():
+            raise SurrogateError(
+                f"raw index {int(arr[bad][0])} is outside 0..{self.space.num_cells - 1}"
+            )
+        return arr.astype(np.int64)
+
+    def _check_epoch(self, epoch) -> int:
+        if epoch is None:
+            return self.epochs
+        if not isinstance(epoch, (int, np.integer)) or not 1 <= epoch <= self.epochs:
+            raise SurrogateError(f"epoch {epoch!r} is outside 1..{self.epochs}")
+        return int(epoch)
+
+    # ---- files ----------------------------------------------------------------------
+
+    def save(self, path: str | Path) -> Path:
+        """Write the model into directory `path`: surrogate.json (metadata) and one UBJSON
+        file per booster. Returns the directory."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        names = sorted(self.boosters)
+        for name in names:
+            self.boosters[name].save_model(path / (name.replace("/", "-") + ".ubj"))
+        meta = {**self.meta, "boosters": names}
+        (path / META_NAME).write_text(json.dumps(meta, indent=1, sort_keys=True))
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> Surrogate:
+        """Read a model written by `save`; SurrogateError names the file and the problem."""
+        import xgboost as xgb
+
+        path = Path(path)
+        meta_path = path / META_NAME
+        if not meta_path.is_file():
+            raise SurrogateError(f"{path}: no {META_NAME}; not a saved surrogate")
+        try:
+            meta = json.loads(meta_path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise SurrogateError(f"{meta_path} is not valid JSON (truncated?): {err}") from err
+        version = meta.get("format_version") if isinstance(meta, dict) else None
+        if not isinstance(version, int):
+            raise SurrogateError(f"{meta_path} has no format_version: not a surrogate model")
+        if version > FORMAT_VERSION:
+            raise SurrogateError(
+                f"{meta_path} has format_version {version}; this nasbench-lite reads "
+                f"{FORMAT_VERSION} (upgrade nasbench-lite)"
+            )
+        boosters = {}
+        for name in meta.get("boosters", []):
+            file = path / (name.replace("/", "-") + ".ubj")
+            booster = xgb.Booster()
+            try:
+                booster.load_model(file)
+            except xgb.core.XGBoostError as err:
+                raise SurrogateError(f"{file} cannot be read as an XGBoost model: {err}") from err
+            boosters[name] = booster
+        return cls(boosters, meta)
+
+    def check_table(self, table) -> None:
+        """Raise SurrogateError unless `table` has this model's space, dataset and config."""
+        mine, theirs = self.meta["table"], table_identity(table)
+        for field in ("space", "dataset", "train_config", "epochs"):
+            if mine[field] != theirs[field]:
+                raise SurrogateError(
+                    f"the model was fitted on {field} {mine[field]!r}, but {table.source} "
+                    f"has {theirs[field]!r}"
+                )
+
+    def __repr__(self) -> str:
+        t = self.meta["table"]
+        return (f"Surrogate({t['space']}/{t['dataset']}, {len(self.meta['train_classes'])} "
+                f"training classes, {len(self.meta['held_out_classes'])} held out)")  # fmt: skip
+
+
+META_NAME = "surrogate.json"
+
+
+def _versions() -> dict[str, str]:
+    from nasbench_lite.tablefile import library_versions
+
+    return library_versions(("numpy", "xgboost", "nasbench-lite"))
