@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import import_module
 from typing import Any, NamedTuple, Protocol
 
 import numpy as np
@@ -97,8 +99,13 @@ class TabularBenchmark:
     Evaluating a missing cell raises ValueError.
     """
 
-    def __init__(self, table: Any) -> None:
-        """table: a `nasbench_lite.table.Table` or the path of a table file."""
+    def __init__(self, table: Any = None) -> None:
+        """table: a `nasbench_lite.table.Table` or the path of a table file (None: the shipped
+        table, see `nasbench_lite.shipped.default_table_path`)."""
+        if table is None:
+            from nasbench_lite.shipped import default_table_path
+
+            table = default_table_path()
         if isinstance(table, (str, os.PathLike)):
             from nasbench_lite.table import Table
 
@@ -193,7 +200,13 @@ class LiveBenchmark:
     ) -> None:
         """config: a TrainConfig or preset name; data: a Dataset or dataset name; reference:
         an optional Table (or path) trained on the same dataset, for means and regret;
-        space: a space object or name."""
+        space: a space object or name.
+
+        Raises MissingExtra without the `train` extra (JAX and the datasets).
+        """
+        from nasbench_lite.extras import require
+
+        require("train", "the live backend")
         from nasbench_lite.datasets import load_dataset
         from nasbench_lite.spaces import get_space
         from nasbench_lite.train import get_preset
@@ -253,19 +266,89 @@ class LiveBenchmark:
         return self._mean_test[np.asarray(raws, dtype=np.int64)]
 
 
-# kind -> backend class. A new backend only needs to be added here: the runner and the
-# strategies talk to the protocol.
-BACKENDS: dict[str, type] = {"tabular": TabularBenchmark, "live": LiveBenchmark}
-PLANNED = ("surrogate",)
+@dataclass(frozen=True)
+class BackendEntry:
+    """One registered backend: how to build it and what a comparison needs to know about it.
+
+    factory: "module:attribute" of its class, imported only when one is built.
+    summary: what answers a query, in a few words (help texts, reports).
+    compare_args: constructor keyword -> the comparison option that `compare` passes to it:
+        "table" (the opened Table), "preset" or "dataset" (the trainer's, for live runs),
+        "model" (a saved surrogate's directory).
+    extra: the pyproject.toml extra its dependencies come from (None: the base install);
+        building it without them raises `MissingExtra` naming the extra.
+    parallel: a comparison may spread its runs over processes (False: one process, e.g. when
+        one training batch already uses every core).
+    default_budget: a comparison's budget when none is given (None: derived from the table's
+        measured training times).
+    """
+
+    factory: str
+    summary: str
+    compare_args: dict[str, str] = field(default_factory=lambda: {"table": "table"})
+    extra: str | None = None
+    parallel: bool = True
+    default_budget: str | None = None
+
+    @property
+    def options(self) -> list[str]:
+        """The comparison options it reads besides the table (shown in commands, reports)."""
+        return [option for option in self.compare_args.values() if option != "table"]
+
+
+# name -> backend. Adding a backend is one module with a class following `Benchmark` and one
+# entry here: `make_benchmark`, the CLI's --backend choices, `compare` and its report all
+# read this registry; the runner and the strategies talk to the protocol only.
+BACKENDS: dict[str, BackendEntry] = {
+    "tabular": BackendEntry(
+        factory="nasbench_lite.backends:TabularBenchmark",
+        summary="table lookups, one training seed drawn per query",
+    ),
+    "live": BackendEntry(
+        factory="nasbench_lite.backends:LiveBenchmark",
+        summary="real training of the asked cells",
+        compare_args={"reference": "table", "config": "preset", "data": "dataset"},
+        extra="train",
+        parallel=False,
+        default_budget="10evals",
+    ),
+    "surrogate": BackendEntry(
+        factory="nasbench_lite.surrogate_backend:SurrogateBenchmark",
+        summary="XGBoost surrogate predictions, one noisy draw per query",
+        compare_args={"model": "model", "reference": "table"},
+        extra="surrogate",
+    ),
+}
+# Named in the design but not built yet: asking for one says so.
+PLANNED: tuple[str, ...] = ()
+
+
+def available_backends() -> list[str]:
+    """The registered backend names, in registry order."""
+    return list(BACKENDS)
+
+
+def backend_entry(kind: str) -> BackendEntry:
+    """The registry entry of backend `kind`; ValueError naming it and the available ones."""
+    available = ", ".join(BACKENDS)
+    if kind in PLANNED:
+        raise InputError(f"benchmark backend {kind!r} is not available yet; available: {available}")
+    if kind not in BACKENDS:
+        raise InputError(f"unknown benchmark backend {kind!r}; available: {available}")
+    return BACKENDS[kind]
 
 
 def make_benchmark(kind: str, **kwargs: Any) -> Benchmark:
-    """Build backend `kind` ("tabular": table=Table|path; "live": config, data, reference,
-    space) with its keyword arguments."""
-    if kind in PLANNED:
-        raise InputError(
-            f"benchmark backend {kind!r} is not available yet; available: {', '.join(BACKENDS)}"
-        )
-    if kind not in BACKENDS:
-        raise InputError(f"unknown benchmark backend {kind!r}; available: {', '.join(BACKENDS)}")
-    return BACKENDS[kind](**kwargs)
+    """Build backend `kind` with its keyword arguments ("tabular": table=Table|path, default
+    the shipped table; "live": config, data, reference, space).
+
+    Raises ValueError for an unknown backend, MissingExtra when its optional dependencies are
+    not installed.
+    """
+    entry = backend_entry(kind)
+    if entry.extra is not None:
+        from nasbench_lite.extras import require
+
+        require(entry.extra, f"the {kind} backend")
+    module, attribute = entry.factory.split(":")
+    return getattr(import_module(module), attribute)(**kwargs)

@@ -15,9 +15,10 @@ import os
 import sys
 
 from nasbench_lite import __version__
-from nasbench_lite.backends import BACKENDS
+from nasbench_lite.backends import available_backends
 from nasbench_lite.devices import use_cpu_cores
 from nasbench_lite.errors import InputError
+from nasbench_lite.extras import MissingExtra
 
 # command -> "module:function"; the function takes the parsed argparse.Namespace and returns
 # an exit code (or None for 0).
@@ -137,7 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _add(sub, "compare", "compare search strategies on identical budgets")
     p.add_argument("--table", default=None, help=f"HDF5 table ({SHIPPED})")
-    p.add_argument("--backend", choices=list(BACKENDS), default="tabular", help="benchmark backend")
+    p.add_argument(
+        "--backend", choices=available_backends(), default="tabular", help="benchmark backend"
+    )
     p.add_argument(
         "--strategies", nargs="+", default=None, help="registry names (default: all that load)"
     )
@@ -155,12 +158,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--preset", default=None, help="live: trainer preset (default: the table's)")
     p.add_argument("--dataset", default=None, help="live: dataset (default: the table's)")
+    p.add_argument("--model", default=None, help="surrogate: a saved model's directory")
     p.add_argument(
         "--charge-overhead",
         action="store_true",
         help="add the strategies' measured ask/tell time to the simulated clock",
     )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument(
+        "--report-only",
+        metavar="DIR",
+        default=None,
+        help="rebuild report.md and the plots from DIR/results.csv; runs nothing",
+    )
 
     p = _add(sub, "card", "write a table's dataset card (markdown and plot)")
     p.add_argument("file", nargs="?", default=None, help=f"HDF5 table ({SHIPPED})")
@@ -200,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         handler = getattr(importlib.import_module(module_name), func_name)
         code = handler(args)
-    except InputError as err:
+    except (InputError, MissingExtra) as err:
         # Library errors already name the input and the problem; show them without a traceback.
         print(f"nasbench-lite {args.command}: error: {err}", file=sys.stderr)
         return 2

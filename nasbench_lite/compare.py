@@ -12,15 +12,9 @@ the number of processes. Ctrl-C stops the processes at once and keeps the finish
 from __future__ import annotations
 
 import logging
-import math
 import os
 import shlex
-import signal
-import sys
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,18 +22,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nasbench_lite.backends import BACKENDS
-from nasbench_lite.errors import InputError, Interrupted, OutputExistsError
-from nasbench_lite.runner import RESULT_COLUMNS, Budget, run_search
-from nasbench_lite.shipped import default_table_path
+from nasbench_lite.backends import backend_entry
+from nasbench_lite.errors import InputError, Interrupted, MissingFileError, OutputExistsError
+from nasbench_lite.processes import Worker, choose_jobs, run_tasks
+from nasbench_lite.runner import RESULT_COLUMNS, Budget
+from nasbench_lite.shipped import (  # noqa: F401  (re-exported: where compare finds its table)
+    TABLE_ENV,
+    TABLE_NAMES,
+    default_table_path,
+    table_is_complete,
+)
 from nasbench_lite.strategy import available_strategies, from_other_packages, get_strategy
 
 DEFAULT_SEEDS = 25
 # Default budget: the simulated time one worker needs to train this many cells of median
 # training time (JAHS-Bench-201 normalises its runtime axis to ~100 evaluations the same way).
 DEFAULT_BUDGET_CELLS = 100
-# Live training times depend on the machine, not the table: the default is a count.
-DEFAULT_LIVE_BUDGET = "10evals"
 BASELINE = "random_search"
 
 logger = logging.getLogger(__name__)
@@ -51,16 +49,21 @@ class CompareConfig:
 
     table: file path or in-memory `Table` (None: `default_table_path`); it answers tabular
         queries and is the regret reference of live runs.
-    backend: "tabular", "surrogate" or "live".
+    backend: a registered backend name (`nasbench_lite.backends.BACKENDS`).
     strategies: registered names or strategy classes (None: every registered one that
         loads; one that fails to load is skipped with a warning).
     seeds: runs per strategy, with seeds 0..seeds-1.
-    budget: "SECONDS" or "Nevals" (None: `default_budget`; "10evals" for live).
+    budget: "SECONDS" or "Nevals" (None: the backend's default, e.g. "10evals" for live,
+        else `default_budget`).
     workers: simulated concurrent evaluations inside each run.
-    jobs: processes running the runs (None: CPU cores, 1 for live); never changes results.
+    jobs: processes running the runs (None: CPU cores, 1 for a backend that trains); never
+        changes results.
     out: output folder (None: write nothing). It must be new, empty or written by an
         earlier comparison (its results.csv), unless `force`.
     preset, dataset: trainer preset and dataset of live runs (None: the table's).
+    model: the saved surrogate of surrogate runs (a directory written by `Surrogate.save`);
+        the table is then the regret reference (it must match the model's space, dataset
+        and config).
     charge_overhead: add the strategies' measured ask/tell time to the simulated clock
         (runs are then no longer bit-for-bit reproducible).
     progress: a progress bar on stderr.
@@ -77,6 +80,7 @@ class CompareConfig:
     out: str | os.PathLike | None = "compare_out"
     preset: str | None = None
     dataset: str | None = None
+    model: str | os.PathLike | None = None
     charge_overhead: bool = False
     progress: bool = False
     force: bool = False
@@ -89,13 +93,14 @@ class CompareResult:
     restriction: for a table holding only some classes, the sentence saying what the search
     was restricted to (None for a complete table); skipped: registered strategies left out
     because they failed to load, name -> reason; external: compared strategies registered by
-    other packages, name -> "distribution version"."""
+    other packages, name -> "distribution version". A report rebuilt from results.csv alone
+    (`rebuild`) has budget None when the folder lacks setup.json, and wall_seconds 0."""
 
     results: pd.DataFrame
     summary: pd.DataFrame
     strategies: list[str]
     seeds: list[int]
-    budget: Budget
+    budget: Budget | None
     budget_rule: str
     wall_seconds: float
     restriction: str | None = None
@@ -124,65 +129,6 @@ def strategy_label(strategy: Any) -> str:
     return strategy if isinstance(strategy, str) else get_strategy(strategy).name
 
 
-class _Worker:
-    """One process's benchmark (built once) and the strategies, run task after task."""
-
-    def __init__(self, spec: dict[str, Any], table: Any = None) -> None:
-        """spec: see `_resolve`; table: the already opened table (else opened from spec)."""
-        from nasbench_lite.backends import make_benchmark
-
-        table = spec["table"] if table is None else table
-        if isinstance(table, (str, os.PathLike)):
-            from nasbench_lite.table import Table
-
-            table = Table.open(table)
-        if spec["backend"] == "live":
-            self.benchmark = make_benchmark(
-                "live", config=spec["preset"], data=spec["dataset"], reference=table
-            )
-        else:
-            self.benchmark = make_benchmark(spec["backend"], table=table)
-        # Resolved once: an entry-point lookup scans the installed packages (~10 ms).
-        self.classes = [get_strategy(s) for s in spec["strategies"]]
-        self.spec = spec
-
-    def run(self, task: tuple[int, int]) -> pd.DataFrame:
-        index, seed = task
-        spec = self.spec
-        trajectory = run_search(
-            self.classes[index],
-            self.benchmark,
-            spec["budget"],
-            seed,
-            spec["workers"],
-            charge_overhead=spec["charge_overhead"],
-        )
-        return trajectory.to_frame(spec["labels"][index], seed)
-
-
-_PROCESS_WORKER: _Worker | None = None  # set once per pool process by `_init_process`
-_INIT_ERROR: BaseException | None = None
-
-
-def _init_process(spec: dict[str, Any]) -> None:
-    global _PROCESS_WORKER, _INIT_ERROR
-    # Ctrl-C is the main process's to handle: it terminates the pool.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        _PROCESS_WORKER = _Worker(spec)
-    except Exception as err:
-        # Raised by the first task instead: a Pool restarts a process whose initializer
-        # fails, again and again.
-        _INIT_ERROR = err
-
-
-def _run_in_process(item: tuple[int, tuple[int, int]]) -> tuple[int, pd.DataFrame]:
-    if _PROCESS_WORKER is None:
-        raise _INIT_ERROR or RuntimeError("compare worker process was not initialised")
-    index, task = item
-    return index, _PROCESS_WORKER.run(task)
-
-
 def _check_int(name: str, value: Any, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise InputError(f"{name} must be an int >= {minimum}, got {value!r}")
@@ -193,8 +139,7 @@ def _resolve(config: CompareConfig) -> tuple[dict[str, Any], Any, str]:
     """Validate `config`; returns the worker spec, the opened table (or None), budget rule."""
     from nasbench_lite.table import Table
 
-    if config.backend not in BACKENDS:
-        raise InputError(f"unknown backend {config.backend!r}; choose one of {', '.join(BACKENDS)}")
+    entry = backend_entry(config.backend)  # raises, naming the registered backends
     _check_int("seeds", config.seeds, 1)
     _check_int("workers", config.workers, 1)
     if config.jobs is not None:
@@ -203,16 +148,18 @@ def _resolve(config: CompareConfig) -> tuple[dict[str, Any], Any, str]:
     labels = [strategy_label(s) for s in names]
     if len(set(labels)) != len(labels):
         raise InputError(f"strategies must be distinct, got {labels}")
-
     if config.out is not None:
         check_out_dir(config.out, config.force)
-    # Live runs need a table too: it is the reference for regret (the space's best cell).
+
+    # Every backend gets the table: it answers lookups, and it is the reference for regret
+    # (the space's best cell) of backends that do not look up.
     table = default_table_path() if config.table is None else config.table
     opened = table if isinstance(table, Table) else Table.open(table)
     if config.budget is not None:
         budget, rule = Budget.parse(config.budget), "given"
-    elif config.backend == "live":
-        budget, rule = Budget.parse(DEFAULT_LIVE_BUDGET), "default for live training"
+    elif entry.default_budget is not None:
+        budget = Budget.parse(entry.default_budget)
+        rule = f"default of the {config.backend} backend"
     else:
         budget, rule = default_budget(opened)
     partial = bool((opened.raw_to_row < 0).any() or not opened.done.all())
@@ -225,6 +172,7 @@ def _resolve(config: CompareConfig) -> tuple[dict[str, Any], Any, str]:
         "path": None if isinstance(table, Table) else str(table),
         "preset": config.preset or opened.attrs.get("preset") or "tiny",
         "dataset": config.dataset or opened.attrs.get("dataset") or "mnist1d",
+        "model": None if config.model is None else str(config.model),
         "strategies": names,
         "labels": labels,
         "skipped": skipped,
@@ -233,7 +181,9 @@ def _resolve(config: CompareConfig) -> tuple[dict[str, Any], Any, str]:
         "workers": int(config.workers),
         "charge_overhead": bool(config.charge_overhead),
     }
-    if config.backend == "live":
+    if "model" in entry.options and spec["model"] is None:
+        raise InputError(f"the {config.backend} backend needs a model: pass --model DIR")
+    if "preset" in entry.options:
         from nasbench_lite.train import PRESETS
 
         if spec["preset"] not in PRESETS:
@@ -302,88 +252,12 @@ def check_out_dir(out: str | os.PathLike, force: bool = False) -> Path:
     return path
 
 
-def _pool_results(
-    spec: dict[str, Any], tasks: list[tuple[int, int]], jobs: int
-) -> Iterator[tuple[int, pd.DataFrame]]:
-    """(task index, frame) pairs from `jobs` spawned processes, in completion order. Closing
-    the generator early (an error, Ctrl-C) terminates the processes at once."""
-    import multiprocessing
-
-    # Chunks amortise the per-task round trip; four per process keep the bar moving and
-    # balance strategies of unequal cost.
-    chunk = max(1, math.ceil(len(tasks) / (4 * jobs)))
-    context = multiprocessing.get_context("spawn")
-    # The processes start with SIGINT ignored (inherited), so a Ctrl-C during their start-up
-    # cannot print a traceback from each of them; the main process handles it alone.
-    main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
-    try:
-        pool = context.Pool(jobs, _init_process, (spec,))
-    finally:
-        if main:
-            signal.signal(signal.SIGINT, previous)
-    try:
-        yield from pool.imap_unordered(_run_in_process, enumerate(tasks), chunksize=chunk)
-        pool.close()
-    except BaseException:
-        pool.terminate()
-        raise
-    finally:
-        pool.join()
-
-
-def run_tasks(
-    spec: dict[str, Any], seeds: int, jobs: int, progress: bool, worker: _Worker | None = None
-) -> pd.DataFrame:
-    """Run every (strategy, seed) of `spec`; rows in strategy, then seed order. With one
-    job the runs execute here, on `worker` if one is given (else a new one).
-
-    Ctrl-C raises `Interrupted` whose `partial` holds the finished runs (same order)."""
-    from tqdm import tqdm
-
-    tasks = [(i, seed) for i in range(len(spec["strategies"])) for seed in range(seeds)]
-    bar = tqdm(total=len(tasks), desc="compare", unit="run", file=sys.stderr, disable=not progress)
-    frames: dict[int, pd.DataFrame] = {}
-    try:
-        if jobs == 1:
-            worker = worker or _Worker(spec)
-            for index, task in enumerate(tasks):
-                frames[index] = worker.run(task)
-                bar.update()
-        else:
-            with closing(_pool_results(spec, tasks, jobs)) as results:
-                for index, frame in results:
-                    frames[index] = frame
-                    bar.update()
-    except KeyboardInterrupt:
-        bar.close()
-        kept = [frames[i] for i in sorted(frames)]
-        partial = pd.concat(kept, ignore_index=True) if kept else None
-        message = f"interrupted after {len(frames)} of {len(tasks)} runs"
-        raise Interrupted(message, len(frames), len(tasks), partial) from None
-    bar.close()
-    ordered = [frames[i] for i in range(len(tasks))]
-    empty = [(spec["labels"][i], s) for (i, s), f in zip(tasks, ordered, strict=True) if f.empty]
-    if empty:
-        raise InputError(
-            f"budget {spec['budget']} ended before the first evaluation finished in runs "
-            f"(strategy, seed) {empty[:5]}: give a larger budget"
-        )
-    return pd.concat(ordered, ignore_index=True)
-
-
-def _default_jobs(backend: str, tasks: int) -> int:
-    if backend == "live":
-        return 1  # JAX already uses every core for one training batch
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(cores or 1, tasks))
-
-
 def _remove_outputs(out: Path) -> None:
-    """Delete the files a comparison writes into `out` (results, report, plots)."""
+    """Delete the files a comparison writes into `out` (results, report, plots, setup)."""
     from nasbench_lite.plots import PLOT_NAMES
+    from nasbench_lite.report import SETUP_FILE
 
-    names = ["results.csv", "report.md"]
+    names = ["results.csv", "report.md", SETUP_FILE]
     names += [f"{name}.{ext}" for name in PLOT_NAMES for ext in ("png", "svg")]
     for name in names:
         (out / name).unlink(missing_ok=True)
@@ -398,8 +272,8 @@ def command_line(config: CompareConfig, spec: dict[str, Any], jobs: int) -> str:
         parts += ["--table", shown_path(spec["path"])]
     parts += ["--strategies", *spec["labels"], "--seeds", str(config.seeds)]
     parts += ["--budget", str(spec["budget"]), "--workers", str(spec["workers"])]
-    if spec["backend"] == "live":
-        parts += ["--preset", spec["preset"], "--dataset", spec["dataset"]]
+    for option in backend_entry(spec["backend"]).options:
+        parts += [f"--{option}", str(spec[option])]
     if spec["charge_overhead"]:
         parts.append("--charge-overhead")
     parts += ["--jobs", str(jobs), "--out", str(config.out)]
@@ -407,18 +281,28 @@ def command_line(config: CompareConfig, spec: dict[str, Any], jobs: int) -> str:
 
 
 def compare(config: CompareConfig) -> CompareResult:
-    """Run the comparison described by `config`; write results.csv, report.md and the plots
-    into config.out (unless it is None). Raises ValueError / FileNotFoundError naming a bad
-    input (unknown strategy or backend, bad seeds, budget or table)."""
-    from nasbench_lite import stats
+    """Run the comparison described by `config`; write results.csv, report.md, the plots and
+    setup.json (what `rebuild` needs) into config.out (unless it is None).
 
+    Raises InputError (a ValueError) naming a bad input (unknown strategy or backend,
+    bad seeds, budget or table), MissingExtra when the backend's optional dependencies are
+    missing, RuntimeError when called by a worker process re-running a script that lacks a
+    main guard (see `nasbench_lite.processes`).
+    """
+    from nasbench_lite import stats
+    from nasbench_lite.processes import check_not_bootstrapping
+
+    check_not_bootstrapping("nasbench_lite.compare.compare()")
     started = time.perf_counter()
     spec, table, rule = _resolve(config)
     tasks = len(spec["strategies"]) * config.seeds
-    jobs = config.jobs or _default_jobs(spec["backend"], tasks)
+    jobs = choose_jobs(config.jobs, backend_entry(spec["backend"]), tasks)
     # Built here even when processes will run the tasks: a backend that cannot be built
     # fails with its own error before any process starts.
-    local = _Worker(spec, table)
+    local = Worker(spec, table)
+    # What regret is measured against, when the backend says (the surrogate's may be its
+    # own prediction); the report prints it.
+    spec["regret_source"] = getattr(local.benchmark, "regret_source", None)
     coverage = getattr(local.benchmark, "coverage", None)
     restriction = None if coverage is None or coverage.complete else coverage.describe()
     if restriction:
@@ -457,9 +341,86 @@ def compare(config: CompareConfig) -> CompareResult:
     figures = plots.plot_all(results, out, spec["budget"].seconds)
     command = command_line(config, spec, jobs)
     setup = report.describe_run(command, spec, table, rule, config.seeds, jobs, wall)
+    saved = report.write_setup(out, setup, spec["budget"], rule, BASELINE, restriction)
     result.report = report.write_report(
         out, results, setup, figures, baseline=BASELINE, notice=restriction
     )
     result.out_dir = out
-    result.files = [csv, result.report, *(p for paths in figures.values() for p in paths)]
+    result.files = [csv, result.report, saved, *(p for paths in figures.values() for p in paths)]
     return result
+
+
+def read_results(path: str | os.PathLike) -> pd.DataFrame:
+    """A results.csv written by `compare`, as `compare` returned it: the empty cells of
+    incumbent_cell (rows where the incumbent did not change) read back as "", not NaN."""
+    frame = pd.read_csv(path)
+    if "incumbent_cell" in frame.columns:
+        frame["incumbent_cell"] = frame["incumbent_cell"].fillna("").astype(str)
+    return frame
+
+
+def rebuild(out: str | os.PathLike) -> CompareResult:
+    """Rebuild report.md and the plots in folder `out` from its results.csv (and the run's
+    setup from its setup.json, when there is one), without running anything.
+
+    Raises FileNotFoundError when `out` has no results.csv, ValueError when it lacks the
+    results columns or rows.
+    """
+    from nasbench_lite import plots, report, stats
+
+    out = Path(out)
+    csv = out / "results.csv"
+    if not csv.is_file():
+        raise MissingFileError(f"{csv}: no such file; --report-only needs a compare --out folder")
+    results = read_results(csv)
+    stats.check_results(results)
+    saved = report.read_setup(out)
+    try:
+        budget = Budget(**saved["budget"]) if saved.get("budget") else None
+    except (TypeError, ValueError) as err:
+        where = out / report.SETUP_FILE
+        raise InputError(f"{where}: bad budget {saved['budget']!r} ({err})") from None
+    figures = plots.plot_all(results, out, budget.seconds if budget else None)
+    setup = {**saved.get("setup", {}), "report": "rebuilt from results.csv (`--report-only`)"}
+    strategies = stats.strategy_order(results)
+    path = report.write_report(
+        out,
+        results,
+        setup,
+        figures,
+        baseline=saved.get("baseline", BASELINE),
+        notice=saved.get("notice"),
+    )
+    return CompareResult(
+        results=results,
+        summary=stats.summarise(results, strategies),
+        strategies=strategies,
+        seeds=sorted(int(s) for s in results["seed"].unique()),
+        budget=budget,
+        budget_rule=saved.get("budget_rule", "unknown: setup.json missing"),
+        wall_seconds=0.0,
+        restriction=saved.get("notice"),
+        out_dir=out,
+        report=path,
+        files=[path, *(p for paths in figures.values() for p in paths)],
+    )
+
+
+def ranking_lines(result: CompareResult) -> list[str]:
+    """The console summary: budget, what the table is sorted by, the units, one line per
+    strategy."""
+    from nasbench_lite.text import plural
+
+    shown = result.summary.sort_values(["avg_rank", "regret_mean"], kind="stable")
+    budget = "unknown" if result.budget is None else str(result.budget)
+    runs = f"{plural(len(result.strategies), 'strategy')} x {plural(len(result.seeds), 'seed')}"
+    lines = [f"budget: {budget} ({result.budget_rule}); {runs}"]
+    lines.append(
+        "sorted by average rank over seeds (1 = best); final regret = best test accuracy "
+        "minus the incumbent's, in percentage points (pp), mean ± standard error over seeds"
+    )
+    lines.append(f"{'strategy':<24} {'final regret (pp)':>20} {'avg rank':>9}")
+    for row in shown.itertuples(index=False):
+        regret = f"{100 * row.regret_mean:.3f} ± {100 * row.regret_sem:.3f}"
+        lines.append(f"{row.strategy:<24} {regret:>20} {row.avg_rank:>9.2f}")
+    return lines

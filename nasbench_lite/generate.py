@@ -20,6 +20,7 @@ import numpy as np
 
 from nasbench_lite.errors import InputError, MissingFileError
 from nasbench_lite.executors import ChunkJob, ChunkTask, make_executor
+from nasbench_lite.extras import require
 from nasbench_lite.schema import FIELDS, PER_CHUNK, PER_ROW, pending_arrays
 from nasbench_lite.table import Table
 from nasbench_lite.tablefile import base_attrs, read_arrays, row_index, write_arrays
@@ -241,7 +242,9 @@ def open_or_create(out: str | Path, config: GenerateConfig) -> tuple[dict, dict]
 
 
 def generate(out: str | Path, config: GenerateConfig, progress: bool = True) -> Table:
-    """Create or resume the table at `out` and train every pending row; returns the table."""
+    """Create or resume the table at `out` and train every pending row; returns the table.
+    Raises MissingExtra without the `train` extra."""
+    require("train", "generate")
     from tqdm import tqdm
 
     from nasbench_lite.datasets import cache_dir

@@ -8,6 +8,7 @@ the best cell), so every regret is drawn as ``regret + REGRET_FLOOR``; captions 
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,45 @@ REGRET_FLOOR = 1e-4
 PLOT_NAMES = ("regret_vs_time", "regret_vs_evals", "final_regret_ecdf")
 FORMATS = ("png", "svg")
 GRID_POINTS = 200
-_STYLES = ("-", "--", "-.", ":")
+# A strategy keeps its colour and line style in every plot of every report, whichever
+# strategies it is compared with: fixed for the registry names (related methods share a
+# colour and differ in line style; the random baselines are black and grey), chosen by a
+# stable hash of the name for any other strategy.
+STRATEGY_STYLES: dict[str, tuple[str, str]] = {
+    "random_search": ("#000000", "-"),
+    "random_sampling": ("#7f7f7f", ":"),
+    "regularized_evolution": ("#1f77b4", "-"),
+    "local_search": ("#ff7f0e", "-"),
+    "reinforce": ("#2ca02c", "-"),
+    "ppo": ("#2ca02c", "--"),
+    "bananas": ("#d62728", "-"),
+    "gp_bo": ("#9467bd", "-"),
+    "tpe": ("#8c564b", "-"),
+    "hyperband": ("#e377c2", "-"),
+    "bohb": ("#e377c2", "--"),
+    "darts": ("#17becf", "-"),
+    "gdas": ("#17becf", "--"),
+    "enas": ("#bcbd22", "-"),
+    "rsps": ("#bcbd22", "--"),
+}
+# Other names: 16 colours x 4 dash patterns unused by the fixed styles above.
+HASHED_COLOURS = (
+    "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#dbdb8d",
+    "#9edae5", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#e6550d",
+)  # fmt: skip
+HASHED_LINESTYLES = ("-.", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), (0, (1, 1)))
+
+
+def strategy_style(name: str) -> dict:
+    """The matplotlib colour and linestyle of strategy `name`, the same in every plot."""
+    if name in STRATEGY_STYLES:
+        colour, linestyle = STRATEGY_STYLES[name]
+    else:
+        # crc32, not hash(): Python salts str hashes per process.
+        code = zlib.crc32(name.encode())
+        colour = HASHED_COLOURS[code % len(HASHED_COLOURS)]
+        linestyle = HASHED_LINESTYLES[(code // len(HASHED_COLOURS)) % len(HASHED_LINESTYLES)]
+    return {"color": colour, "linestyle": linestyle}
 
 
 def time_grid(frame: pd.DataFrame, budget_seconds: float | None = None) -> np.ndarray:
@@ -53,13 +92,6 @@ def _figure(width: float = 6.4, height: float = 4.4):
     return fig, fig.add_subplot()
 
 
-def _style(index: int) -> dict:
-    from matplotlib import colormaps
-
-    colours = colormaps["tab10"].colors
-    return {"color": colours[index % 10], "linestyle": _STYLES[(index // 10) % len(_STYLES)]}
-
-
 def _save(fig, out_dir: Path, stem: str) -> list[Path]:
     import matplotlib
 
@@ -77,9 +109,9 @@ def _save(fig, out_dir: Path, stem: str) -> list[Path]:
 def _anytime(frame: pd.DataFrame, axis: str, grid: np.ndarray, xlabel: str, title: str):
     fig, ax = _figure()
     curves = stats.anytime_curves(frame, axis, grid)
-    for i, (name, runs) in enumerate(curves.items()):
+    for name, runs in curves.items():
         mean, sem = stats.mean_and_sem(runs)
-        style = _style(i)
+        style = strategy_style(name)
         # A curve with one defined point (e.g. one evaluation per run) gets a marker.
         marker = "o" if np.count_nonzero(~np.isnan(mean)) == 1 else None
         label = f"{name} (n={runs.shape[0]})"
@@ -122,7 +154,7 @@ def plot_final_ecdf(frame: pd.DataFrame, out_dir: Path) -> list[Path]:
         x = np.sort(matrix[:, i]) + REGRET_FLOOR
         # Start the step at 0 just left of the smallest value so each curve rises from 0.
         y = np.r_[0.0, np.arange(1, n + 1) / n]
-        ax.step(np.r_[x[0], x], y, where="post", label=name, **_style(i))
+        ax.step(np.r_[x[0], x], y, where="post", label=name, **strategy_style(name))
     ax.set_xscale("log")
     ax.set_xlabel(f"final test regret + {REGRET_FLOOR:g}")
     ax.set_ylabel("share of seeds with final regret <= x")

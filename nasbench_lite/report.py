@@ -5,6 +5,7 @@ Regret is shown in percentage points of test accuracy (``results.csv`` keeps fra
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -19,6 +20,8 @@ from nasbench_lite.plots import REGRET_FLOOR
 from nasbench_lite.text import plural
 
 ALPHA = 0.05
+# Written beside results.csv: what `compare --report-only` needs to rebuild the report.
+SETUP_FILE = "setup.json"
 CAPTIONS = {
     "regret_vs_time": "Mean test regret over seeds vs simulated seconds (log-log), band: ± one "
     "standard error. Each run is a step function (the incumbent's regret holds until the next "
@@ -189,10 +192,13 @@ def describe_run(
     workers, charge_overhead, and optionally external and skipped; see `compare`); table:
     the opened Table whose attrs describe it.
     """
+    from nasbench_lite.backends import backend_entry
+
     rows = {"command (every option explicit)": f"`{command}`", **library_versions()}
-    rows["backend"] = spec["backend"]
-    if spec["backend"] == "live":
-        rows["live training"] = f"preset {spec['preset']}, dataset {spec['dataset']}"
+    entry = backend_entry(spec["backend"])
+    rows["backend"] = f"{spec['backend']} ({entry.summary})"
+    if entry.options:
+        rows["backend options"] = ", ".join(f"{name} {spec[name]}" for name in entry.options)
     attrs = table.attrs
     source = shown_path(getattr(table, "source", spec["table"]))
     rows["table"] = (
@@ -205,6 +211,8 @@ def describe_run(
     parts = [f"{budget.seconds:g} simulated seconds"] if budget.seconds else []
     parts += [f"{budget.evals} evaluations"] if budget.evals else []
     rows["budget"] = f"{' and '.join(parts)} ({rule})"
+    if spec.get("regret_source"):
+        rows["regret measured against"] = spec["regret_source"]
     rows["workers"] = f"{plural(spec['workers'], 'simulated worker')} per run"
     rows["seeds"] = f"{seeds} (0..{seeds - 1}), the same for every strategy"
     rows["strategies"] = ", ".join(f"`{s}`" for s in spec["labels"])
@@ -265,3 +273,40 @@ def write_report(
     path = out_dir / "report.md"
     path.write_text("\n".join(lines))
     return path
+
+
+def write_setup(
+    out_dir: str | Path,
+    setup: Mapping[str, str],
+    budget: Any,
+    budget_rule: str,
+    baseline: str,
+    notice: str | None,
+) -> Path:
+    """Write ``out_dir/setup.json``: the setup rows, the budget (a `runner.Budget`: seconds and
+    evals), its rule, the baseline and the notice, for a report rebuilt later."""
+    path = Path(out_dir) / SETUP_FILE
+    record = {
+        "setup": dict(setup),
+        "budget": {"seconds": budget.seconds, "evals": budget.evals},
+        "budget_rule": budget_rule,
+        "baseline": baseline,
+        "notice": notice,
+    }
+    path.write_text(json.dumps(record, indent=1) + "\n")
+    return path
+
+
+def read_setup(out_dir: str | Path) -> dict[str, Any]:
+    """What `write_setup` wrote into `out_dir`, or {} when the folder has no setup.json.
+    Raises ValueError naming the file when it is not such a record."""
+    path = Path(out_dir) / SETUP_FILE
+    if not path.is_file():
+        return {}
+    try:
+        record = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path} is not valid JSON ({err})") from None
+    if not isinstance(record, dict) or not isinstance(record.get("setup", {}), dict):
+        raise ValueError(f"{path} is not a compare setup record (a JSON object with 'setup')")
+    return record

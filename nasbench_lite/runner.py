@@ -23,7 +23,8 @@ from nasbench_lite.spaces.subspace import SubSpace
 from nasbench_lite.strategy import make_strategy
 
 _EVALS = re.compile(r"(\d+)\s*evals?")
-# The columns of results.csv, one row per finished evaluation (the public contract).
+# The columns of results.csv, one row per finished evaluation (the public contract; the
+# statistics and plots need these).
 RESULT_COLUMNS = (
     "strategy",
     "seed",
@@ -33,6 +34,9 @@ RESULT_COLUMNS = (
     "incumbent_test",
     "regret",
 )
+# Which cell the incumbent is: its raw index on every row (-1 before any), and its cell string
+# (NB-201 format) on the rows where it changed and on each run's last row ("" elsewhere).
+INCUMBENT_COLUMNS = ("incumbent_raw", "incumbent_cell")
 
 
 @dataclass(frozen=True)
@@ -87,11 +91,13 @@ class Trajectory:
     Arrays are (n,): sim_seconds float64 (simulated time the result came back), evals int64
     (1..n), raw int64 (cell evaluated), valid_acc / test_acc float64 (what that training run
     measured; only valid_acc reached the strategy), incumbent int64 (cell with the best
-    valid_acc so far, -1 before any finite one), incumbent_valid float64, incumbent_test
-    float64 (the benchmark's noise-free mean test accuracy of the incumbent; the incumbent's
-    own measured test_acc where the benchmark has no mean), regret float64 (best_test_acc -
-    incumbent_test), overhead_seconds float64 (measured wall time of the strategy's own
-    init/ask/tell calls so far; charged to sim_seconds only if `charge_overhead`).
+    valid_acc so far, -1 before any finite one), incumbent_cell object (the space's string of
+    the incumbent where it changed and on the last row, "" elsewhere), incumbent_valid
+    float64, incumbent_test float64 (the benchmark's noise-free mean test accuracy of the
+    incumbent; the incumbent's own measured test_acc where the benchmark has no mean), regret
+    float64 (best_test_acc - incumbent_test), overhead_seconds float64 (measured wall time of
+    the strategy's own init/ask/tell calls so far; charged to sim_seconds only if
+    `charge_overhead`).
     """
 
     strategy: str
@@ -105,6 +111,7 @@ class Trajectory:
     valid_acc: np.ndarray
     test_acc: np.ndarray
     incumbent: np.ndarray
+    incumbent_cell: np.ndarray
     incumbent_valid: np.ndarray
     incumbent_test: np.ndarray
     regret: np.ndarray
@@ -117,8 +124,9 @@ class Trajectory:
         return len(self.evals)
 
     def to_frame(self, strategy_name: str, seed: int):
-        """pandas DataFrame, one row per evaluation, columns strategy, seed, sim_seconds,
-        evals, incumbent_valid, incumbent_test, regret."""
+        """pandas DataFrame, one row per evaluation: RESULT_COLUMNS (strategy, seed,
+        sim_seconds, evals, incumbent_valid, incumbent_test, regret), then INCUMBENT_COLUMNS
+        (incumbent_raw, incumbent_cell)."""
         import pandas as pd
 
         n = len(self)
@@ -131,8 +139,10 @@ class Trajectory:
                 "incumbent_valid": self.incumbent_valid,
                 "incumbent_test": self.incumbent_test,
                 "regret": self.regret,
+                "incumbent_raw": self.incumbent,
+                "incumbent_cell": self.incumbent_cell,
             },
-            columns=list(RESULT_COLUMNS),
+            columns=[*RESULT_COLUMNS, *INCUMBENT_COLUMNS],
         )
 
 
@@ -272,6 +282,12 @@ def _trajectory(rows: list[tuple], benchmark: Any, run: dict[str, Any]) -> Traje
     measured = known & np.isnan(incumbent_test)
     incumbent_test[measured] = test[which[measured]]
     best_test_acc = float(benchmark.best_test_acc)
+    # The cell string where the incumbent changed and on the last row: a few per run.
+    named = known & (np.diff(incumbent, prepend=-1) != 0)
+    if n:
+        named[-1] = known[-1]
+    incumbent_cell = np.full(n, "", dtype=object)
+    incumbent_cell[named] = [benchmark.space.format(int(r)) for r in incumbent[named]]
     return Trajectory(
         sim_seconds=times.copy(),
         evals=np.arange(1, n + 1, dtype=np.int64),
@@ -279,6 +295,7 @@ def _trajectory(rows: list[tuple], benchmark: Any, run: dict[str, Any]) -> Traje
         valid_acc=valid.copy(),
         test_acc=test.copy(),
         incumbent=incumbent,
+        incumbent_cell=incumbent_cell,
         incumbent_valid=incumbent_valid,
         incumbent_test=incumbent_test,
         regret=best_test_acc - incumbent_test,

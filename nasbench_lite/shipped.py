@@ -1,7 +1,10 @@
-"""The shipped tables: where they lie and which one a command uses when none is given.
+"""The benchmark tables shipped with the package, and which one is used when none is given.
 
-`compare`, `query`, `info` and `card` all default to `default_table_path()`. Reads only
-/status/done and /cells/raw_to_row of a file (h5py, no JAX).
+The repository keeps them in the top-level folder ``data/``; an installed package holds the
+same files as ``nasbench_lite/data/`` (pyproject.toml maps the folder into the package), so
+they are found next to the code wherever the package is installed and whatever the working
+directory. A source checkout that is not installed reads ``data/`` beside the package.
+`compare`, `query`, `info` and `card` all default to `default_table_path()`.
 """
 
 from __future__ import annotations
@@ -12,20 +15,42 @@ from pathlib import Path
 from nasbench_lite.errors import MissingFileError
 
 TABLE_ENV = "NASBENCH_LITE_TABLE"
+# In order of preference: the CPU-preset table, then the small one committed with the code.
 TABLE_NAMES = ("nb201_mnist1d_cpu.h5", "nb201_mnist1d_small.h5")
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def find_data_dir(package: Path = PACKAGE_DIR) -> Path:
+    """``<package>/data`` of an installed package; in a source checkout (a folder that holds
+    pyproject.toml above the package folder), its top-level ``data/``."""
+    installed, checkout = package / "data", package.parent / "data"
+    if not installed.is_dir() and (package.parent / "pyproject.toml").is_file():
+        return checkout
+    return installed
+
+
+DATA_DIR = find_data_dir()
 
 
 def table_is_complete(path: str | os.PathLike) -> bool:
-    """Whether the table file at `path` answers every cell (`tablefile.file_is_complete`)."""
+    """Whether the table file at `path` answers every cell (every raw cell has a row and every
+    row is done), read from /cells/raw_to_row and /status/done only. An unreadable file is
+    not complete (opening it later names the problem); see `tablefile.file_is_complete`."""
     from nasbench_lite.tablefile import file_is_complete
 
     return file_is_complete(path)
 
 
+def shipped_tables() -> list[Path]:
+    """The table files of TABLE_NAMES present in DATA_DIR, in order of preference."""
+    return [DATA_DIR / name for name in TABLE_NAMES if (DATA_DIR / name).is_file()]
+
+
 def default_table_path() -> Path:
-    """The table a command uses when none is given: $NASBENCH_LITE_TABLE if set, else the
-    first complete one of TABLE_NAMES in data/ at the repository root, else the first of them
+    """The table used when none is given: $NASBENCH_LITE_TABLE if set, else the first complete
+    one of the shipped nb201_mnist1d_cpu.h5, nb201_mnist1d_small.h5, else the first of them
     that exists (a partial table: a search is then restricted to the classes it holds).
 
     Raises MissingFileError (a FileNotFoundError) when there is none.
@@ -35,7 +60,7 @@ def default_table_path() -> Path:
         if not Path(env).is_file():
             raise MissingFileError(f"{TABLE_ENV}={env}: no such table file")
         return Path(env)
-    found = [DATA_DIR / name for name in TABLE_NAMES if (DATA_DIR / name).is_file()]
+    found = shipped_tables()
     if found:
         return next((path for path in found if table_is_complete(path)), found[0])
     raise MissingFileError(

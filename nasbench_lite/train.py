@@ -22,6 +22,7 @@ import numpy as np
 
 from nasbench_lite.cost import network_cost
 from nasbench_lite.errors import InputError
+from nasbench_lite.extras import require
 
 log = logging.getLogger(__name__)
 
@@ -373,8 +374,9 @@ def train_cells(
     ``_batched``): "grouped" (default) groups the pairs by cell and runs only the ops each
     cell uses; "vmap" computes every op for every pair. Both train the same networks from
     the same keys. The batch is padded to a multiple of the local device count and sharded
-    over the devices.
+    over the devices. Raises MissingExtra without the `train` extra.
     """
+    require("train", "training")
     import jax
 
     from nasbench_lite.spaces import as_space
@@ -457,6 +459,7 @@ def train_one(
 ) -> dict:
     """Trains one cell (the space's string, raw index or ops array) and returns final
     metrics."""
+    require("train", "train_one")
     from nasbench_lite.datasets import load_dataset
     from nasbench_lite.spaces import as_space
 

@@ -1,7 +1,10 @@
 """Search strategies shipped with nasbench-lite, one per module.
 
-Each module defines one ask/tell strategy class (protocol: `nasbench_lite.strategy.Strategy`)
-and is registered under the entry-point group ``nasbench_lite.strategies`` in pyproject.toml;
-look them up with `nasbench_lite.strategy.get_strategy(name)` rather than importing them, so
-that ours and a researcher's own strategies are found the same way. Nothing is imported here.
+This folder installs as the subpackage `nasbench_lite.strategies` (pyproject.toml maps it),
+so no top-level `strategies` package is installed to collide with a user's own. Each module
+defines one ask/tell strategy class (protocol: `nasbench_lite.strategy.Strategy`) and is
+registered under the entry-point group ``nasbench_lite.strategies`` in pyproject.toml as
+``nasbench_lite.strategies.<module>:<Class>``; look them up with
+`nasbench_lite.strategy.get_strategy(name)` rather than importing them, so that ours and a
+researcher's own strategies are found the same way. Nothing is imported here.
 """

@@ -100,8 +100,6 @@ def test_nonpositive_train_seconds_are_refused():
 
 
 def test_make_benchmark_errors():
-    with pytest.raises(ValueError, match="not available yet"):
-        make_benchmark("surrogate", table=None)
     with pytest.raises(ValueError, match="unknown benchmark backend 'oracle'.*tabular, live"):
         make_benchmark("oracle")
 

@@ -231,11 +231,11 @@ def test_version_help_defaults_examples_and_backends(capsys):
     compare_help = subparsers(parser)["compare"].format_help()
     assert "(default: 25)" in compare_help and "(default: compare_out)" in compare_help
     assert "seed of the class sample (default: 0)" in subparsers(parser)["generate"].format_help()
-    assert "{tabular,live}" in compare_help and "surrogate" not in compare_help
+    assert "{tabular,live,surrogate}" in compare_help
     backend = next(a for a in subparsers(parser)["compare"]._actions if a.dest == "backend")
     assert list(backend.choices) == list(BACKENDS)
     with pytest.raises(SystemExit):
-        parser.parse_args(["compare", "--backend", "surrogate"])
+        parser.parse_args(["compare", "--backend", "oracle"])
 
 
 def test_plural():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import logging
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from conftest import write_strategy_package
 from nasbench_lite import plots, report, shipped, stats
 from nasbench_lite.backends import TabularBenchmark, make_benchmark
 from nasbench_lite.cli import main
-from nasbench_lite.runner import run_search
+from nasbench_lite.runner import INCUMBENT_COLUMNS, run_search
 from nasbench_lite.strategy import available_strategies
 from nasbench_lite.synthetic import synthetic_table
 from nasbench_lite.table import Table
@@ -113,8 +114,8 @@ def external_strategy_pkg(tmp_path_factory):
 
 def check_outputs(out: Path, strategies: list[str], budget_seconds: float) -> pd.DataFrame:
     """Assert results.csv, report.md and the plots of one comparison; return the results."""
-    frame = pd.read_csv(out / "results.csv")
-    assert list(frame.columns) == list(stats.RESULT_COLUMNS)
+    frame = cmp.read_results(out / "results.csv")
+    assert list(frame.columns) == [*stats.RESULT_COLUMNS, *INCUMBENT_COLUMNS]
     assert stats.strategy_order(frame) == strategies
     runs = frame.groupby(["strategy", "seed"]).size()
     assert len(runs) == len(strategies) * SEEDS  # every (strategy, seed) ran
@@ -206,7 +207,7 @@ def test_compare_on_a_partial_table_states_the_restriction(partial_path, tmp_pat
     spec, opened, _ = cmp._resolve(cmp.CompareConfig(table=str(partial_path)))
     assert spec["table"] is opened and spec["path"] == str(partial_path)
     # The runs equal direct runs on the restricted benchmark: same cells, same regret.
-    frame = pd.read_csv(tmp_path / "results.csv")
+    frame = cmp.read_results(tmp_path / "results.csv")
     assert len(frame.groupby(["strategy", "seed"])) == 4
     for (name, seed), run in frame.groupby(["strategy", "seed"], sort=False):
         direct = run_search(name, bench, budget, seed).to_frame(name, seed)
@@ -286,8 +287,8 @@ def test_default_table_path_prefers_a_complete_table(
         ({"seeds": 2.5}, ValueError, "seeds must be an int >= 1, got 2.5"),
         ({"workers": 0}, ValueError, "workers must be an int >= 1"),
         ({"jobs": 0}, ValueError, "jobs must be an int >= 1"),
-        ({"backend": "oracle"}, ValueError, "unknown backend 'oracle'"),
-        ({"backend": "surrogate"}, ValueError, "surrogate"),
+        ({"backend": "oracle"}, ValueError, "unknown benchmark backend 'oracle'"),
+        ({"backend": "surrogate"}, ValueError, "the surrogate backend needs a model"),
         ({"strategies": ("nope",)}, ValueError, "unknown strategy 'nope'"),
         ({"strategies": ()}, ValueError, "no strategies"),
         ({"strategies": ("random_search",) * 2}, ValueError, "must be distinct"),
@@ -358,3 +359,212 @@ def test_live_backend_compare_on_tiny_training(table_path, tmp_path):
     assert frame.groupby(["strategy", "seed"]).evals.max().eq(3).all()
     text = result.report.read_text()
     assert "preset tiny, dataset mnist1d" in text and "--backend live" in text
+
+
+# -- the backend registry ------------------------------------------------------------------------
+
+
+def test_backend_options_and_defaults_come_from_the_registry(table_path, monkeypatch, tmp_path):
+    from nasbench_lite import backends
+    from nasbench_lite.cli import build_parser
+
+    choices = next(a.choices for a in build_parser()._actions if a.dest == "command")
+    compare_parser = choices["compare"]
+    backend = next(a for a in compare_parser._actions if a.dest == "backend")
+    assert list(backend.choices) == backends.available_backends() == list(backends.BACKENDS)
+    # A new backend is one registry entry: the CLI, compare and the report pick it up.
+    entry = backends.BackendEntry(
+        factory="nasbench_lite.backends:TabularBenchmark",
+        summary="lookups again",
+        parallel=False,
+        default_budget="7evals",
+    )
+    monkeypatch.setitem(backends.BACKENDS, "lookup", entry)
+    compare_parser = next(a.choices for a in build_parser()._actions if a.dest == "command")[
+        "compare"
+    ]
+    assert "lookup" in next(a for a in compare_parser._actions if a.dest == "backend").choices
+    config = cmp.CompareConfig(
+        table=str(table_path), backend="lookup", strategies=("random_search",), seeds=2,
+        out=tmp_path,
+    )  # fmt: skip
+    result = cmp.compare(config)
+    assert str(result.budget) == "7evals" and result.budget_rule == "default of the lookup backend"
+    text = result.report.read_text()
+    assert "| backend | lookup (lookups again) |" in text
+    assert "--backend lookup" in text and "--jobs 1" in text  # not parallel: one process
+
+
+def test_live_options_are_named_by_the_registry(table_path):
+    from nasbench_lite.backends import BACKENDS
+
+    spec, _, rule = cmp._resolve(cmp.CompareConfig(table=str(table_path), backend="live"))
+    assert str(spec["budget"]) == BACKENDS["live"].default_budget and "live backend" in rule
+    line = cmp.command_line(cmp.CompareConfig(), spec, 1)
+    assert f"--preset {spec['preset']} --dataset {spec['dataset']}" in line
+    assert BACKENDS["live"].options == ["preset", "dataset"] and BACKENDS["tabular"].options == []
+
+
+# -- rebuilding a report, the console summary ----------------------------------------------------
+
+
+def test_report_only_rebuilds_report_and_plots(table_path, tmp_path, capsys):
+    args = ["compare", "--table", str(table_path), "--seeds", "2", "--budget", "12evals"]
+    args += ["--strategies", "local_search", "random_search", "--jobs", "1", "--no-progress"]
+    assert main([*args, "--out", str(tmp_path)]) == 0
+    first = capsys.readouterr().out
+    assert "sorted by average rank over seeds (1 = best)" in first
+    assert "in percentage points (pp), mean ± standard error" in first
+    assert "final regret (pp)" in first and "avg rank" in first
+    original = (tmp_path / "report.md").read_text()
+    results = (tmp_path / "results.csv").read_bytes()
+    for path in tmp_path.iterdir():
+        if path.suffix in (".md", ".png", ".svg"):
+            path.unlink()
+    assert main(["compare", "--report-only", str(tmp_path)]) == 0
+    again = capsys.readouterr().out
+    assert again.splitlines()[:-1] == first.splitlines()[:-1]  # the same summary
+    rebuilt = (tmp_path / "report.md").read_text()
+    assert (tmp_path / "results.csv").read_bytes() == results  # untouched
+    for name in PLOTS:
+        assert (tmp_path / f"{name}.png").stat().st_size > 5000
+    # The same report, plus a row saying it was rebuilt.
+    extra = "| report | rebuilt from results.csv (`--report-only`) |"
+    assert rebuilt.replace(extra + "\n", "") == original
+    # Without setup.json the report still comes back, with what results.csv holds.
+    (tmp_path / "setup.json").unlink()
+    result = cmp.rebuild(tmp_path)
+    assert result.budget is None and result.strategies == ["local_search", "random_search"]
+    assert "## Ranking" in result.report.read_text() and result.seeds == [0, 1]
+
+
+def test_report_only_errors(tmp_path, capsys):
+    assert main(["compare", "--report-only", str(tmp_path)]) == 2
+    assert f"{tmp_path / 'results.csv'}: no such file" in capsys.readouterr().err
+    pd.DataFrame({"strategy": ["a"], "seed": [0]}).to_csv(tmp_path / "results.csv", index=False)
+    with pytest.raises(ValueError, match="results frame lacks columns"):
+        cmp.rebuild(tmp_path)
+    rows = [("a", 0, 1.0, 1, 0.5, 0.5, 0.1)]
+    frame = pd.DataFrame(rows, columns=list(stats.RESULT_COLUMNS))
+    frame.to_csv(tmp_path / "results.csv", index=False)
+    (tmp_path / "setup.json").write_text("[1, 2")
+    with pytest.raises(ValueError, match="setup.json is not valid JSON"):
+        cmp.rebuild(tmp_path)
+    (tmp_path / "setup.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match="setup.json is not a compare setup record"):
+        cmp.rebuild(tmp_path)
+    (tmp_path / "setup.json").write_text('{"setup": {}, "budget": {"seconds": -1}}')
+    with pytest.raises(ValueError, match="setup.json: bad budget"):
+        cmp.rebuild(tmp_path)
+
+
+def test_results_name_the_final_incumbent_cell(table_path, tmp_path):
+    from nasbench_lite.spaces import get_space
+
+    config = cmp.CompareConfig(
+        table=str(table_path), strategies=("random_search",), seeds=2, budget="30evals",
+        jobs=1, out=tmp_path,
+    )  # fmt: skip
+    cmp.compare(config)
+    frame = cmp.read_results(tmp_path / "results.csv")
+    space = get_space("nb201")
+    for _, run in frame.groupby("seed"):
+        last = run.iloc[-1]
+        assert last.incumbent_cell == space.format(int(last.incumbent_raw))
+        # The incumbent is the first cell reaching the best validation accuracy of the run.
+        assert last.incumbent_valid == run.incumbent_valid.max()
+
+
+# -- scripts without a main guard ----------------------------------------------------------------
+
+SCRIPT = """
+import logging
+logging.basicConfig()
+from nasbench_lite.compare import CompareConfig, compare
+config = CompareConfig(table={table!r}, strategies=("random_search",), seeds=2,
+                       budget="5evals", jobs=2, out=None)
+{call}
+"""
+
+
+@pytest.mark.parametrize("kind", ["unguarded", "guarded", "package_main"])
+def test_a_script_calling_compare_at_top_level_works(table_path, tmp_path, kind):
+    call = "print('runs', len(compare(config).results))"
+    if kind == "guarded":
+        call = 'if __name__ == "__main__":\n    ' + call
+    # A __main__.py (`python -m package`, `python folder`) is never re-run by workers.
+    script = tmp_path / ("__main__.py" if kind == "package_main" else "study.py")
+    script.write_text(SCRIPT.format(table=str(table_path), call=call))
+    target = tmp_path if kind == "package_main" else script
+    done = subprocess.run(
+        [sys.executable, str(target)], capture_output=True, text=True, timeout=300, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["runs 10"]  # the comparison ran once, in full
+    warned = 'outside `if __name__ == "__main__":`' in done.stderr
+    assert warned == (kind == "unguarded")  # one process, and a warning saying what to add
+
+
+def test_main_guard_detection(tmp_path):
+    from nasbench_lite import processes
+
+    script = tmp_path / "s.py"
+    script.write_text(
+        "import x\n"
+        "x.run()\n"
+        "if __name__ == '__main__':\n"
+        "    x.run()\n"
+        "    x.run()\n"
+        "if '__main__' == __name__: x.run()\n"
+        "if __name__ != '__main__':\n"
+        "    x.run()\n"
+    )
+    assert processes.guarded_lines(script) == [(3, 5), (6, 6)]
+    script.write_text("def broken(:\n")
+    assert processes.guarded_lines(script) is None
+    assert processes.guarded_lines(tmp_path / "missing.py") is None
+    assert not processes.workers_rerun_caller()  # pytest's own entry point is guarded
+
+
+def test_a_worker_re_running_a_script_gets_told_what_to_add(table_path, monkeypatch):
+    import multiprocessing
+
+    monkeypatch.setattr(multiprocessing.current_process(), "_inheriting", True, raising=False)
+    with pytest.raises(RuntimeError, match='re-running the script .*`if __name__ == "__main__":`'):
+        cmp.compare(cmp.CompareConfig(table=str(table_path), jobs=1, out=None))
+
+
+def test_a_dead_worker_process_is_reported_with_advice(table_path, tmp_path, monkeypatch):
+    write_strategy_package(
+        tmp_path,
+        "crash-strategy",
+        {
+            "crash_strategy.py": """
+            import os
+
+            class Crash:
+                name = "crash"
+
+                def __init__(self, space):
+                    self.space = space
+
+                def init(self, rng):
+                    os._exit(3)  # the process dies, as an out-of-memory kill would
+
+                def ask(self, state, rng):
+                    return state, 0
+
+                def tell(self, state, raw, valid_acc, cost):
+                    return state
+            """
+        },
+        "crash = crash_strategy:Crash",
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    config = cmp.CompareConfig(
+        table=str(table_path), strategies=("crash",), seeds=2, budget="5evals", jobs=2, out=None
+    )
+    with pytest.raises(
+        RuntimeError, match='stopped before finishing.*`if __name__ == "__main__":`'
+    ):
+        cmp.compare(config)

@@ -20,9 +20,11 @@ COLUMNS = [
     "incumbent_valid",
     "incumbent_test",
     "regret",
+    "incumbent_raw",
+    "incumbent_cell",
 ]
-SAME = ("sim_seconds", "evals", "raw", "valid_acc", "test_acc", "incumbent", "incumbent_valid",
-        "incumbent_test", "regret")  # fmt: skip
+SAME = ("sim_seconds", "evals", "raw", "valid_acc", "test_acc", "incumbent", "incumbent_cell",
+        "incumbent_valid", "incumbent_test", "regret")  # fmt: skip
 
 
 class Recording:
@@ -287,6 +289,14 @@ def test_to_frame(bench):
     assert (frame["strategy"] == "local_search").all() and (frame["seed"] == 3).all()
     np.testing.assert_array_equal(frame["regret"].to_numpy(), trajectory.regret)
     np.testing.assert_array_equal(frame["evals"].to_numpy(), np.arange(1, 41))
+    # Which cell the incumbent is: its raw index on every row, its cell string where it
+    # changed and on the last row.
+    np.testing.assert_array_equal(frame["incumbent_raw"].to_numpy(), trajectory.incumbent)
+    named = frame["incumbent_cell"] != ""
+    changed = np.diff(trajectory.incumbent, prepend=-1) != 0
+    assert named.iloc[-1] and (named.to_numpy()[:-1] == changed[:-1]).all()
+    for raw, text in zip(frame.incumbent_raw[named], frame.incumbent_cell[named], strict=True):
+        assert text == bench.space.format(raw) and bench.space.to_raw(text) == raw
 
 
 def test_a_budget_too_small_for_one_evaluation(bench):

@@ -20,6 +20,7 @@ import numpy as np
 
 from nasbench_lite.datasets.dataset import SPLIT_SEED, Dataset, build_dataset
 from nasbench_lite.errors import InputError
+from nasbench_lite.extras import require
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +128,7 @@ def load_mnist1d(data_dir: str | os.PathLike | None = None) -> Dataset:
     4,000 official training sequences; the official 1,000 test sequences are kept.
     """
     _reject_data_dir("mnist1d", data_dir)
+    require("train", "the mnist1d dataset", modules=("mnist1d",))
     raw = mnist1d_arrays()
     x, y = raw["x"][..., None], raw["y"]  # (n, 40) -> (n, 40, 1): one channel
     order = np.random.default_rng(SPLIT_SEED).permutation(len(y))
@@ -147,6 +149,7 @@ def load_digits(data_dir: str | os.PathLike | None = None) -> Dataset:
     validation images from the rest.
     """
     _reject_data_dir("digits", data_dir)
+    require("train", "the digits dataset", modules=("sklearn",))
     from sklearn.datasets import load_digits as sklearn_digits
     from sklearn.model_selection import train_test_split
 

@@ -1,0 +1,261 @@
+"""A comparison's runs, in this process or in worker processes started safely from scripts.
+
+`compare` runs its runs in processes started by multiprocessing's spawn method (fork is not
+safe with the threads of JAX and BLAS). A spawned process first re-runs the script that
+started it (as ``__mp_main__``), so that classes defined there can be unpickled; a script
+calling `compare` at its top level, outside ``if __name__ == "__main__":``, would then start
+another comparison in every worker. Python stops that with an error in each worker, and the
+parent only sees its pool break. Here the parent detects such a call before starting any
+process (the comparison then runs in one process), and a worker that gets there anyway
+stops with a message saying what to add.
+
+Ctrl-C is the parent's to handle: the workers ignore SIGINT, and the parent terminates them
+at once and raises `Interrupted` holding the runs that finished.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import logging
+import math
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from nasbench_lite.backends import BackendEntry, backend_entry, make_benchmark
+from nasbench_lite.errors import InputError, Interrupted
+from nasbench_lite.runner import run_search
+from nasbench_lite.strategy import get_strategy
+
+logger = logging.getLogger(__name__)
+
+MAIN_GUARD = 'if __name__ == "__main__":'
+ADVICE = (
+    f"put the script's call under `{MAIN_GUARD}` (worker processes re-run the script that "
+    f"started them), or pass jobs=1 to run every run in this process"
+)
+
+
+def _is_main_test(node: ast.expr) -> bool:
+    """Whether `node` is ``__name__ == "__main__"`` (either way round)."""
+    if not (isinstance(node, ast.Compare) and len(node.ops) == 1):
+        return False
+    sides = [node.left, node.comparators[0]]
+    names = [s.id for s in sides if isinstance(s, ast.Name)]
+    texts = [s.value for s in sides if isinstance(s, ast.Constant)]
+    return isinstance(node.ops[0], ast.Eq) and names == ["__name__"] and texts == ["__main__"]
+
+
+def guarded_lines(path: str | Path) -> list[tuple[int, int]] | None:
+    """(first, last) line ranges of the top-level ``if __name__ == "__main__":`` blocks of the
+    Python file at `path`; None when it cannot be read or parsed."""
+    try:
+        tree = ast.parse(Path(path).read_text(), filename=str(path))
+    except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
+        return None
+    return [
+        (node.lineno, node.end_lineno or node.lineno)
+        for node in tree.body
+        if isinstance(node, ast.If) and _is_main_test(node.test)
+    ]
+
+
+def workers_rerun_caller() -> bool:
+    """Whether spawned workers would re-run the current call: it comes (at any depth) from
+    the top-level code of the ``__main__`` script, outside its main guard. False when
+    multiprocessing re-runs nothing: no script file (``python -c``, a notebook, the console)
+    or a package's ``__main__.py``; and False when the script cannot be read (the
+    worker-side check still applies)."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    name = getattr(getattr(main, "__spec__", None), "name", None) or ""
+    # multiprocessing never re-runs a __main__.py (python -m package, python folder/).
+    if path is None or Path(path).stem == "__main__" or name.endswith(".__main__"):
+        return False
+    frame = inspect.currentframe()
+    try:
+        while frame is not None:
+            if frame.f_globals is vars(main) and frame.f_code.co_name == "<module>":
+                blocks = guarded_lines(path)
+                line = frame.f_lineno
+                return blocks is not None and not any(a <= line <= b for a, b in blocks)
+            frame = frame.f_back
+    finally:
+        del frame  # frames hold references to every local up the stack
+    return False
+
+
+def check_not_bootstrapping(what: str) -> None:
+    """Raise RuntimeError when called while this process is a spawned worker still re-running
+    its parent's script (the state in which Python itself refuses to start processes)."""
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise RuntimeError(
+            f"{what} was called while a worker process was re-running the script that "
+            f"started it: {ADVICE}"
+        )
+
+
+def broken_pool_message(error: BaseException) -> str:
+    """The message for a pool whose worker died before finishing its runs."""
+    return (
+        f"a worker process stopped before finishing its runs ({error}). If compare() is "
+        f"called from a script, {ADVICE}; otherwise the process may have run out of memory "
+        f"(try fewer jobs)."
+    )
+
+
+class Worker:
+    """One process's benchmark (built once) and the strategies, run task after task."""
+
+    def __init__(self, spec: dict[str, Any], table: Any = None) -> None:
+        """spec: see `nasbench_lite.compare._resolve`; table: the already opened table (else
+        opened from spec)."""
+        table = spec["table"] if table is None else table
+        if isinstance(table, (str, os.PathLike)):
+            from nasbench_lite.table import Table
+
+            table = Table.open(table)
+        # The registry says which comparison options the backend is built from.
+        options = {**spec, "table": table}
+        entry = backend_entry(spec["backend"])
+        kwargs = {arg: options[option] for arg, option in entry.compare_args.items()}
+        self.benchmark = make_benchmark(spec["backend"], **kwargs)
+        # Resolved once: an entry-point lookup scans the installed packages (~10 ms).
+        self.classes = [get_strategy(s) for s in spec["strategies"]]
+        self.spec = spec
+
+    def run(self, task: tuple[int, int]) -> pd.DataFrame:
+        index, seed = task
+        spec = self.spec
+        trajectory = run_search(
+            self.classes[index],
+            self.benchmark,
+            spec["budget"],
+            seed,
+            spec["workers"],
+            charge_overhead=spec["charge_overhead"],
+        )
+        return trajectory.to_frame(spec["labels"][index], seed)
+
+
+_PROCESS_WORKER: Worker | None = None  # set once per pool process by `_init_process`
+
+
+def _init_process(spec: dict[str, Any]) -> None:
+    global _PROCESS_WORKER
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _PROCESS_WORKER = Worker(spec)
+
+
+def _run_in_process(items: list[tuple[int, tuple[int, int]]]) -> list[tuple[int, pd.DataFrame]]:
+    return [(index, _PROCESS_WORKER.run(task)) for index, task in items]
+
+
+def _run_in_pool(spec, tasks, jobs: int, frames: dict, bar) -> None:
+    """Fill `frames` (task index -> frame) from `jobs` spawned processes as their chunks of
+    runs finish. On any exception (Ctrl-C included) the processes are terminated at once."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    # Chunks amortise the per-task round trip; four per process keep the bar moving and
+    # balance strategies of unequal cost.
+    size = max(1, math.ceil(len(tasks) / (4 * jobs)))
+    items = list(enumerate(tasks))
+    chunks = [items[i : i + size] for i in range(0, len(items), size)]
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(jobs, context, _init_process, (spec,))
+    # The processes start with SIGINT ignored (an ignored signal stays ignored across exec),
+    # so a Ctrl-C during their start-up cannot print a traceback from each of them.
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    try:
+        futures = [pool.submit(_run_in_process, chunk) for chunk in chunks]
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
+    try:
+        for future in as_completed(futures):
+            for index, frame in future.result():
+                frames[index] = frame
+                bar.update()
+    except BrokenProcessPool as err:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise RuntimeError(broken_pool_message(err)) from err
+    except BaseException:
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+
+
+def run_tasks(
+    spec: dict[str, Any], seeds: int, jobs: int, progress: bool, worker: Worker | None = None
+) -> pd.DataFrame:
+    """Run every (strategy, seed) of `spec`; rows in strategy, then seed order. With one
+    job the runs execute here, on `worker` if one is given (else a new one).
+
+    Ctrl-C raises `Interrupted` whose `partial` holds the finished runs (same order).
+    Raises RuntimeError, saying what to change, when a worker process dies (e.g. a script
+    that calls `compare` without a main guard).
+    """
+    from tqdm import tqdm
+
+    tasks = [(i, seed) for i in range(len(spec["strategies"])) for seed in range(seeds)]
+    bar = tqdm(total=len(tasks), desc="compare", unit="run", file=sys.stderr, disable=not progress)
+    frames: dict[int, pd.DataFrame] = {}
+    try:
+        if jobs == 1:
+            worker = worker or Worker(spec)
+            for index, task in enumerate(tasks):
+                frames[index] = worker.run(task)
+                bar.update()
+        else:
+            _run_in_pool(spec, tasks, jobs, frames, bar)
+    except KeyboardInterrupt:
+        kept = [frames[i] for i in sorted(frames)]
+        partial = pd.concat(kept, ignore_index=True) if kept else None
+        message = f"interrupted after {len(frames)} of {len(tasks)} runs"
+        raise Interrupted(message, len(frames), len(tasks), partial) from None
+    finally:
+        bar.close()
+    ordered = [frames[i] for i in range(len(tasks))]
+    empty = [(spec["labels"][i], s) for (i, s), f in zip(tasks, ordered, strict=True) if f.empty]
+    if empty:
+        raise InputError(
+            f"budget {spec['budget']} ended before the first evaluation finished in runs "
+            f"(strategy, seed) {empty[:5]}: give a larger budget"
+        )
+    return pd.concat(ordered, ignore_index=True)
+
+
+def default_jobs(entry: BackendEntry, tasks: int) -> int:
+    """CPU cores (at most one per task), or one for a backend whose runs must not share cores."""
+    if not entry.parallel:
+        return 1  # e.g. live training: JAX already uses every core for one batch
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, tasks))
+
+
+def choose_jobs(jobs: int | None, entry: BackendEntry, tasks: int) -> int:
+    """The processes to use: `jobs`, or `default_jobs` when None; but one when worker
+    processes would re-run the calling script (a call outside its main guard)."""
+    jobs = jobs or default_jobs(entry, tasks)
+    if jobs > 1 and workers_rerun_caller():
+        logger.warning(
+            "compare() is called from a script's top-level code outside `%s`: worker "
+            "processes would run the script again, so the %d runs use this one process; put "
+            "the call under the guard to use %d processes",
+            MAIN_GUARD,
+            tasks,
+            jobs,
+        )
+        return 1
+    return jobs
