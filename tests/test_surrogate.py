@@ -3,6 +3,7 @@ and every error it raises."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -222,3 +223,24 @@ def test_a_strategy_cannot_tell_surrogate_from_table(table, model):
         trajectory = run_search(Spy, bench, "20evals", seed=0)
         assert trajectory is not None
     assert told["table"] == told["surrogate"] and len(told["table"]) == 20
+
+
+def test_compare_runs_on_the_surrogate(table, model, tmp_path):
+    from nasbench_lite.compare import CompareConfig, compare
+
+    model.save(tmp_path / "m")
+    full = synthetic_table(tmp_path / "t.h5", seeds=3, epochs=3, rng=1)
+    config = CompareConfig(
+        table=tmp_path / "t.h5", backend="surrogate", model=tmp_path / "m",
+        strategies=("random_search", "local_search"), seeds=2, budget="15evals", jobs=1,
+        out=tmp_path / "out",
+    )  # fmt: skip
+    result = compare(config)
+    assert (result.results.groupby(["strategy", "seed"])["evals"].max() == 15).all()
+    assert (result.results["regret"] >= 0).all()
+    report = result.report.read_text()
+    assert f"the seed-mean test accuracy of {full.source}" in report
+    assert "--backend surrogate" in report and f"--model {tmp_path / 'm'}" in report
+    other = synthetic_table(tmp_path / "t5.h5", rows=60, seeds=3, epochs=5, rng=1)
+    with pytest.raises(SurrogateError, match="fitted on train_config"):
+        compare(dataclasses.replace(config, table=other.source, out=None))
