@@ -226,11 +226,12 @@ def _strategies(chosen: tuple[Any, ...] | None) -> tuple[list[Any], dict[str, st
 
 
 def written_by_compare(path: str | os.PathLike) -> bool:
-    """Whether directory `path` holds a comparison's results.csv (its header row)."""
+    """Whether directory `path` holds a comparison's results.csv (its header row starts with
+    RESULT_COLUMNS; the incumbent columns follow)."""
     csv = Path(path) / "results.csv"
     try:
         with open(csv, encoding="utf-8") as f:
-            return f.readline().strip() == ",".join(RESULT_COLUMNS)
+            return f.readline().strip().split(",")[: len(RESULT_COLUMNS)] == list(RESULT_COLUMNS)
     except (OSError, UnicodeDecodeError):
         return False
 

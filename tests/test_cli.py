@@ -399,7 +399,9 @@ def test_ctrl_c_in_generate_is_one_line_saying_the_command_resumes(
 def test_ctrl_c_in_compare_keeps_the_finished_runs_in_process(table_path, tmp_path, monkeypatch):
     cmp = compare_module()
     calls = []
-    run = cmp._Worker.run
+    from nasbench_lite.processes import Worker
+
+    run = Worker.run
 
     def stop_after_three(self, task):
         if len(calls) == 3:
@@ -407,7 +409,7 @@ def test_ctrl_c_in_compare_keeps_the_finished_runs_in_process(table_path, tmp_pa
         calls.append(task)
         return run(self, task)
 
-    monkeypatch.setattr(cmp._Worker, "run", stop_after_three)
+    monkeypatch.setattr(Worker, "run", stop_after_three)
     config = cmp.CompareConfig(
         table=str(table_path), strategies=("random_search", "local_search"), seeds=4,
         budget="5evals", jobs=1, out=tmp_path,
