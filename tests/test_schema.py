@@ -30,7 +30,14 @@ def test_schema_records_are_consistent():
     # Every dataset is per row, per chunk, or the per-raw-cell map merge derives.
     assert sorted([*PER_ROW, *PER_CHUNK, "cells/raw_to_row"]) == sorted(FIELDS)
     assert set(base_attrs(space="nb201", dataset="d", seeds=[0], epochs=1)) == set(REQUIRED_ATTRS)
-    assert set(JSON_ATTRS) == {"splits", "config", "versions", "hardware", "selection"}
+    assert set(JSON_ATTRS) == {
+        "splits",
+        "config",
+        "versions",
+        "hardware",
+        "selection",
+        "calibration",
+    }
     axes = {"rows": 5, "seeds": 2, "epochs": 3, "chunks": 0, "cells": 7, "edges": 6}
     pending = pending_arrays(axes)
     assert (

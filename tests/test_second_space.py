@@ -19,7 +19,12 @@ TINY = get_preset("tiny")
 
 @pytest.fixture(scope="module")
 def space():
-    return register()
+    """The tiny space, registered for this module's tests and unregistered after them."""
+    from nasbench_lite import spaces
+
+    yield register()
+    spaces._FACTORIES.pop("tiny3", None)
+    spaces._INSTANCES.pop("tiny3", None)
 
 
 def test_protocol_basics(space):
