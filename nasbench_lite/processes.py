@@ -146,22 +146,37 @@ class Worker:
 
 
 _PROCESS_WORKER: Worker | None = None  # set once per pool process by `_init_process`
+_STOP: Any = None  # the pool's stop event, set by the parent on Ctrl-C
+# How long the parent waits, after Ctrl-C, for the workers to hand in the runs they were
+# running before it terminates them.
+STOP_GRACE_SECONDS = 10.0
 
 
-def _init_process(spec: dict[str, Any]) -> None:
-    global _PROCESS_WORKER
+def _init_process(spec: dict[str, Any], stop: Any) -> None:
+    global _PROCESS_WORKER, _STOP
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _STOP = stop
     _PROCESS_WORKER = Worker(spec)
 
 
 def _run_in_process(items: list[tuple[int, tuple[int, int]]]) -> list[tuple[int, pd.DataFrame]]:
-    return [(index, _PROCESS_WORKER.run(task)) for index, task in items]
+    done = []
+    for index, task in items:
+        if _STOP.is_set():  # the parent was interrupted: hand in what is finished
+            break
+        done.append((index, _PROCESS_WORKER.run(task)))
+    return done
 
 
 def _run_in_pool(spec, tasks, jobs: int, frames: dict, bar) -> None:
     """Fill `frames` (task index -> frame) from `jobs` spawned processes as their chunks of
-    runs finish. On any exception (Ctrl-C included) the processes are terminated at once."""
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    runs finish.
+
+    On Ctrl-C the workers are told to stop after the run each is in (a tabular or surrogate
+    run takes milliseconds), their finished runs are collected, and the pool shuts down
+    cleanly; a worker that has not answered within STOP_GRACE_SECONDS is terminated.
+    """
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
     # Chunks amortise the per-task round trip; four per process keep the bar moving and
@@ -170,7 +185,8 @@ def _run_in_pool(spec, tasks, jobs: int, frames: dict, bar) -> None:
     items = list(enumerate(tasks))
     chunks = [items[i : i + size] for i in range(0, len(items), size)]
     context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(jobs, context, _init_process, (spec,))
+    stop = context.Event()
+    pool = ProcessPoolExecutor(jobs, context, _init_process, (spec, stop))
     # The processes start with SIGINT ignored (an ignored signal stays ignored across exec),
     # so a Ctrl-C during their start-up cannot print a traceback from each of them.
     main = threading.current_thread() is threading.main_thread()
@@ -180,17 +196,40 @@ def _run_in_pool(spec, tasks, jobs: int, frames: dict, bar) -> None:
     finally:
         if main:
             signal.signal(signal.SIGINT, previous)
+
+    def collect(future) -> None:
+        for index, frame in future.result():
+            frames[index] = frame
+            bar.update()
+
     try:
-        for future in as_completed(futures):
-            for index, frame in future.result():
-                frames[index] = frame
-                bar.update()
+        pending = set(futures)
+        while pending:
+            # Short waits: a signal (Ctrl-C) is handled between them, not only when a chunk
+            # of runs happens to finish.
+            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            for future in done:
+                collect(future)
     except BrokenProcessPool as err:
         pool.shutdown(wait=False, cancel_futures=True)
         raise RuntimeError(broken_pool_message(err)) from err
+    except KeyboardInterrupt:
+        stop.set()
+        for future in futures:
+            future.cancel()  # those no worker has started; the rest stop at their next run
+        running = [f for f in futures if not f.cancelled()]
+        finished, late = wait(running, timeout=STOP_GRACE_SECONDS)
+        for future in finished:
+            if not future.cancelled() and future.exception() is None:
+                collect(future)
+        if late:
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
+        else:
+            pool.shutdown(wait=True)
+        raise
     except BaseException:
-        for process in list(getattr(pool, "_processes", {}).values()):
-            process.terminate()
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown()
