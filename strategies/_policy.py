@@ -13,6 +13,7 @@ softmax on the full space and the conditional per-edge op frequencies on a restr
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -72,9 +73,8 @@ class EdgePolicy:
 
     def sample(self, logits: np.ndarray, rng: np.random.Generator) -> int:
         """One raw cell drawn from the policy (one uniform per edge, or one over the support)."""
-        lsm = log_softmax(logits)
         if self.support is None:
-            cdf = np.cumsum(np.exp(lsm), axis=1)
+            cdf = np.cumsum(np.exp(log_softmax(logits)), axis=1)
             ops = (cdf[:, :-1] < rng.random(self.shape[0])[:, None]).sum(axis=1)
             return int(self.space.index(ops))
         cdf = np.cumsum(np.exp(self.log_probs(logits, self.support)))
@@ -132,4 +132,4 @@ class Baseline(NamedTuple):
 def reward(valid_acc: float) -> float:
     """The reward of a result: its validation accuracy; a diverged training (NaN) earns 0,
     below every measured accuracy."""
-    return 0.0 if valid_acc != valid_acc else float(valid_acc)
+    return 0.0 if math.isnan(valid_acc) else float(valid_acc)
