@@ -6,5 +6,7 @@ defines one ask/tell strategy class (protocol: `nasbench_lite.strategy.Strategy`
 registered under the entry-point group ``nasbench_lite.strategies`` in pyproject.toml as
 ``nasbench_lite.strategies.<module>:<Class>``; look them up with
 `nasbench_lite.strategy.get_strategy(name)` rather than importing them, so that ours and a
-researcher's own strategies are found the same way. Nothing is imported here.
+researcher's own strategies are found the same way. Modules whose name starts with an
+underscore (`_policy`, `_model_based`) are helpers shared by several strategies, not
+registered. Nothing is imported here.
 """
