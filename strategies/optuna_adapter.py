@@ -1,0 +1,258 @@
+"""Optuna's samplers as search strategies, through optuna's ask-and-tell interface (Akiba et
+al., "Optuna: A Next-generation Hyperparameter Optimization Framework", KDD 2019). Registered
+as `tpe` (TPESampler: Bergstra et al., "Algorithms for Hyper-Parameter Optimization", NeurIPS
+2011, as run on NAS-Bench-101/201) and reachable for any sampler as "optuna:<SamplerName>",
+e.g. "optuna:RandomSampler" (`nasbench_lite.strategy.get_strategy`).
+
+A cell is a trial with one categorical parameter per edge (`space.edge_names`, the op names
+as choices). `ask` is `study.ask`, `tell` is `study.tell` of the trial the cell was asked as;
+with several workers several trials are running at once, as optuna allows. A diverged
+training is told as -inf (`fitness`). On a restricted space (a partial table) a proposal the
+table cannot answer is told as a failed trial and the sampler asked again (optuna's samplers
+ignore failed trials); after `RETRIES` such proposals a uniformly drawn available cell is
+enqueued instead.
+
+Reproducibility: the run's generator draws one seed at `init`; every ask builds the sampler
+afresh, seeded from that seed and the trial number, so each proposal is a function of the
+trials so far and the seed alone. The state records every trial (cell and value), so ask and
+tell stay pure functions of the state: the study is kept alive for speed, and a state that
+is used a second time (a branch the runner never takes) rebuilds its study from the record.
+Samplers that keep their own records in the study (CMA-ES) may propose differently after a
+rebuild. CmaEsSampler does not model categorical parameters (it falls back to random
+sampling for them); TPE and random sampling do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import math
+from typing import Any, ClassVar, NamedTuple
+
+import numpy as np
+
+from nasbench_lite.errors import InputError
+from nasbench_lite.extras import require
+from nasbench_lite.strategy import fitness
+
+# Loading this module checks for optuna (without importing it): without the extra, the
+# strategies fail to load with the install command, and `compare` skips them by name.
+require("adapters", "the optuna strategies", modules=("optuna",))
+
+RETRIES = 10  # proposals outside a restricted space before a random available cell instead
+FAILED = math.nan  # the value recorded for a trial told as failed (an unavailable proposal)
+
+
+class _Study:
+    """The live optuna study of one search (a cache shared by the states of that search) and
+    the version of the state it holds the trials of."""
+
+    def __init__(self, study: Any, version: int) -> None:
+        self.study, self.version = study, version
+
+    def __repr__(self) -> str:
+        return "<optuna study>"
+
+
+class OptunaState(NamedTuple):
+    seed: int  # drawn from the run's generator at init; seeds every sampler
+    trials: tuple[tuple[int, float | None], ...]  # by trial number: (raw, value); None while
+    # running, FAILED for a proposal outside a restricted space
+    pending: tuple[tuple[int, int], ...]  # (raw, trial number) asked and not told, ask order
+    live: _Study | None  # the study of this search (None: build it from `trials`)
+    version: int  # calls that led here; `live` holds this state's trials iff versions match
+
+    def __repr__(self) -> str:  # the record only: the live study is a cache
+        return f"OptunaState(seed={self.seed}, trials={self.trials}, pending={self.pending})"
+
+
+class OptunaStrategy:
+    """Any `optuna.samplers.BaseSampler` as a strategy.
+
+    sampler: a sampler class of `optuna.samplers` by name ("TPESampler", "RandomSampler",
+        ...), a BaseSampler subclass, or any callable taking `seed=` and returning a sampler;
+        not an instance: its seed must come from the run. sampler_kwargs: passed to it.
+    Raises InputError for an unknown sampler or arguments it does not take, MissingExtra
+    without optuna (the `adapters` extra).
+    """
+
+    name: ClassVar[str] = "optuna"
+    default_sampler: ClassVar[Any] = "TPESampler"
+
+    def __init__(self, space: Any, sampler: Any = None, **sampler_kwargs: Any) -> None:
+        import optuna
+
+        self.space = space
+        chosen = self.default_sampler if sampler is None else sampler
+        self._make = _sampler_factory(chosen, sampler_kwargs)
+        if sampler is not None:
+            self.name = f"optuna:{getattr(chosen, '__name__', chosen)}"
+        dist = optuna.distributions.CategoricalDistribution(tuple(space.ops))
+        self._distributions = {edge: dist for edge in space.edge_names}
+        allowed = getattr(space, "allowed", None)  # a restricted space (SubSpace)
+        self._allowed = None if allowed is None else np.asarray(allowed).tolist()
+
+    def init(self, rng: np.random.Generator) -> OptunaState:
+        return OptunaState(int(rng.integers(2**31)), (), (), None, 0)
+
+    def ask(self, state: OptunaState, rng: np.random.Generator) -> tuple[OptunaState, int]:
+        study = self._study(state)
+        trials, number = list(state.trials), len(state.trials)
+        with _quiet():
+            for attempt in range(RETRIES + 1):
+                if attempt == RETRIES:  # the sampler keeps proposing unavailable cells
+                    raw = int(self.space.sample(rng, 1)[0])
+                    study.enqueue_trial(self.space.raw_to_config(raw))
+                study.sampler = self._make(_trial_seed(state.seed, number))
+                trial = study.ask(self._distributions)
+                raw = self.space.config_to_raw(trial.params)
+                if self._allowed is None or self._allowed[raw]:
+                    break
+                study.tell(trial.number, state=_failed())
+                trials.append((raw, FAILED))
+                number += 1
+        trials.append((raw, None))
+        pending = state.pending + ((raw, number),)
+        return self._advance(state, study, tuple(trials), pending), raw
+
+    def tell(self, state: OptunaState, raw: int, valid_acc: float, cost: float) -> OptunaState:
+        at = next(i for i, (r, _) in enumerate(state.pending) if r == raw)  # first asked
+        number, value = state.pending[at][1], fitness(valid_acc)
+        study = self._study(state)
+        with _quiet():
+            study.tell(number, value)
+        trials = state.trials[:number] + ((raw, value),) + state.trials[number + 1 :]
+        pending = state.pending[:at] + state.pending[at + 1 :]
+        return self._advance(state, study, trials, pending)
+
+    def _study(self, state: OptunaState) -> Any:
+        """The study holding exactly `state.trials`: the live one, or one rebuilt."""
+        if state.live is not None and state.live.version == state.version:
+            return state.live.study
+        return self._rebuild(state)
+
+    def _rebuild(self, state: OptunaState) -> Any:
+        import optuna
+
+        running = optuna.trial.TrialState.RUNNING
+        with _quiet():
+            study = optuna.create_study(direction="maximize", sampler=self._make(state.seed))
+            for raw, value in state.trials:
+                params = self.space.raw_to_config(raw)
+                if value is None or math.isnan(value):
+                    trial_state, value = (running if value is None else _failed()), None
+                else:
+                    trial_state = optuna.trial.TrialState.COMPLETE
+                study.add_trial(
+                    optuna.trial.create_trial(
+                        params=params,
+                        distributions=self._distributions,
+                        value=value,
+                        state=trial_state,
+                    )
+                )
+        return study
+
+    @staticmethod
+    def _advance(state: OptunaState, study: Any, trials: tuple, pending: tuple) -> OptunaState:
+        # The study now holds `trials`: its holder moves on to the new state's version, so
+        # `state`, if used again, no longer matches it and rebuilds.
+        live = state.live if state.live is not None and state.live.study is study else None
+        if live is None:
+            live = _Study(study, state.version)
+        live.version = state.version + 1
+        return OptunaState(state.seed, trials, pending, live, live.version)
+
+
+class TPE(OptunaStrategy):
+    """Optuna's TPESampler with its defaults (10 random trials first)."""
+
+    name = "tpe"
+    default_sampler = "TPESampler"
+
+
+@functools.cache
+def sampler_strategy(sampler_name: str) -> type:
+    """The strategy class for "optuna:<sampler_name>" (the entry point of the strategy family
+    `optuna`): an `OptunaStrategy` whose default sampler is `optuna.samplers.<sampler_name>`.
+    """
+    _sampler_class(sampler_name)  # raises for an unknown sampler
+    attributes = {"name": f"optuna:{sampler_name}", "default_sampler": sampler_name}
+    return type(f"Optuna{sampler_name}", (OptunaStrategy,), attributes)
+
+
+def _sampler_class(name: str) -> type:
+    import optuna
+
+    cls = getattr(optuna.samplers, name, None)
+    if not (isinstance(cls, type) and issubclass(cls, optuna.samplers.BaseSampler)):
+        known = sorted(
+            n
+            for n in dir(optuna.samplers)
+            if isinstance(getattr(optuna.samplers, n), type)
+            and issubclass(getattr(optuna.samplers, n), optuna.samplers.BaseSampler)
+            and n != "BaseSampler"
+        )
+        raise InputError(f"unknown optuna sampler {name!r}; optuna.samplers has {', '.join(known)}")
+    return cls
+
+
+def _sampler_factory(sampler: Any, kwargs: dict[str, Any]):
+    """A function seed -> sampler instance, checked by building one."""
+    import optuna
+
+    if isinstance(sampler, optuna.samplers.BaseSampler):
+        raise InputError(
+            f"sampler {sampler!r} is an instance; pass its class (or name) and its arguments, "
+            "so that the run's seed seeds it"
+        )
+    factory = _sampler_class(sampler) if isinstance(sampler, str) else sampler
+    if not callable(factory):
+        raise InputError(f"sampler {sampler!r} is neither a sampler name nor a class")
+    try:
+        takes_seed = "seed" in inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        takes_seed = True  # a builtin or extension callable: let the call decide
+    if not takes_seed:
+        raise InputError(f"sampler {sampler!r} takes no seed; the run must be able to seed it")
+
+    def make(seed: int) -> Any:
+        return factory(seed=seed, **kwargs)
+
+    try:
+        with _quiet():
+            built = make(0)
+    except TypeError as err:
+        raise InputError(f"sampler {sampler!r} rejects arguments {kwargs}: {err}") from None
+    if not isinstance(built, optuna.samplers.BaseSampler):
+        raise InputError(f"sampler {sampler!r} built {built!r}, not an optuna sampler")
+    return make
+
+
+def _trial_seed(seed: int, number: int) -> int:
+    return int(np.random.SeedSequence([seed, number]).generate_state(1)[0] >> 1)
+
+
+def _failed() -> Any:
+    import optuna
+
+    return optuna.trial.TrialState.FAIL
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Optuna's own logging (a line per trial) and its experimental-feature warnings, off for
+    the duration of a call and restored after."""
+    import warnings
+
+    import optuna
+
+    level = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            yield
+    finally:
+        optuna.logging.set_verbosity(level)
