@@ -38,7 +38,7 @@ from nasbench_lite.strategy import fitness
 
 # Loading this module checks for optuna (without importing it): without the extra, the
 # strategies fail to load with the install command, and `compare` skips them by name.
-require("adapters", "the optuna strategies", modules=("optuna",))
+require("adapters", "the optuna adapter", modules=("optuna",))
 
 RETRIES = 10  # proposals outside a restricted space before a random available cell instead
 FAILED = math.nan  # the value recorded for a trial told as failed (an unavailable proposal)
@@ -117,7 +117,9 @@ class OptunaStrategy:
         return self._advance(state, study, tuple(trials), pending), raw
 
     def tell(self, state: OptunaState, raw: int, valid_acc: float, cost: float) -> OptunaState:
-        at = next(i for i, (r, _) in enumerate(state.pending) if r == raw)  # first asked
+        at = next((i for i, (r, _) in enumerate(state.pending) if r == raw), None)
+        if at is None:  # several asks of one cell are told in ask order
+            raise InputError(f"raw cell {raw} was told but not asked (or told already)")
         number, value = state.pending[at][1], fitness(valid_acc)
         study = self._study(state)
         with _quiet():
