@@ -14,7 +14,8 @@ from nasbench_lite.backends import TabularBenchmark
 from nasbench_lite.blackbox import KEYS
 from nasbench_lite.errors import InputError
 
-CELL = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|" + (
+CELL = (
+    "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|"
     "skip_connect~2|"
 )
 
