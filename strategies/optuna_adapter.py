@@ -24,9 +24,7 @@ sampling for them); TPE and random sampling do.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import inspect
 import math
 from typing import Any, ClassVar, NamedTuple
 
@@ -34,6 +32,7 @@ import numpy as np
 
 from nasbench_lite.errors import InputError
 from nasbench_lite.extras import require
+from nasbench_lite.samplers import quiet, sampler_class, sampler_factory
 from nasbench_lite.strategy import fitness
 
 # Loading this module checks for optuna (without importing it): without the extra, the
@@ -85,7 +84,7 @@ class OptunaStrategy:
 
         self.space = space
         chosen = self.default_sampler if sampler is None else sampler
-        self._make = _sampler_factory(chosen, sampler_kwargs)
+        self._make = sampler_factory(chosen, sampler_kwargs)
         if sampler is not None:
             self.name = f"optuna:{getattr(chosen, '__name__', chosen)}"
         dist = optuna.distributions.CategoricalDistribution(tuple(space.ops))
@@ -99,7 +98,7 @@ class OptunaStrategy:
     def ask(self, state: OptunaState, rng: np.random.Generator) -> tuple[OptunaState, int]:
         study = self._study(state)
         trials, number = list(state.trials), len(state.trials)
-        with _quiet():
+        with quiet():
             for attempt in range(RETRIES + 1):
                 if attempt == RETRIES:  # the sampler keeps proposing unavailable cells
                     raw = int(self.space.sample(rng, 1)[0])
@@ -122,7 +121,7 @@ class OptunaStrategy:
             raise InputError(f"raw cell {raw} was told but not asked (or told already)")
         number, value = state.pending[at][1], fitness(valid_acc)
         study = self._study(state)
-        with _quiet():
+        with quiet():
             study.tell(number, value)
         trials = state.trials[:number] + ((raw, value),) + state.trials[number + 1 :]
         pending = state.pending[:at] + state.pending[at + 1 :]
@@ -138,7 +137,7 @@ class OptunaStrategy:
         import optuna
 
         running = optuna.trial.TrialState.RUNNING
-        with _quiet():
+        with quiet():
             study = optuna.create_study(direction="maximize", sampler=self._make(state.seed))
             for raw, value in state.trials:
                 params = self.space.raw_to_config(raw)
@@ -179,57 +178,9 @@ def sampler_strategy(sampler_name: str) -> type:
     """The strategy class for "optuna:<sampler_name>" (the entry point of the strategy family
     `optuna`): an `OptunaStrategy` whose default sampler is `optuna.samplers.<sampler_name>`.
     """
-    _sampler_class(sampler_name)  # raises for an unknown sampler
+    sampler_class(sampler_name)  # raises for an unknown sampler
     attributes = {"name": f"optuna:{sampler_name}", "default_sampler": sampler_name}
     return type(f"Optuna{sampler_name}", (OptunaStrategy,), attributes)
-
-
-def _sampler_class(name: str) -> type:
-    import optuna
-
-    cls = getattr(optuna.samplers, name, None)
-    if not (isinstance(cls, type) and issubclass(cls, optuna.samplers.BaseSampler)):
-        known = sorted(
-            n
-            for n in dir(optuna.samplers)
-            if isinstance(getattr(optuna.samplers, n), type)
-            and issubclass(getattr(optuna.samplers, n), optuna.samplers.BaseSampler)
-            and n != "BaseSampler"
-        )
-        raise InputError(f"unknown optuna sampler {name!r}; optuna.samplers has {', '.join(known)}")
-    return cls
-
-
-def _sampler_factory(sampler: Any, kwargs: dict[str, Any]):
-    """A function seed -> sampler instance, checked by building one."""
-    import optuna
-
-    if isinstance(sampler, optuna.samplers.BaseSampler):
-        raise InputError(
-            f"sampler {sampler!r} is an instance; pass its class (or name) and its arguments, "
-            "so that the run's seed seeds it"
-        )
-    factory = _sampler_class(sampler) if isinstance(sampler, str) else sampler
-    if not callable(factory):
-        raise InputError(f"sampler {sampler!r} is neither a sampler name nor a class")
-    try:
-        takes_seed = "seed" in inspect.signature(factory).parameters
-    except (TypeError, ValueError):
-        takes_seed = True  # a builtin or extension callable: let the call decide
-    if not takes_seed:
-        raise InputError(f"sampler {sampler!r} takes no seed; the run must be able to seed it")
-
-    def make(seed: int) -> Any:
-        return factory(seed=seed, **kwargs)
-
-    try:
-        with _quiet():
-            built = make(0)
-    except TypeError as err:
-        raise InputError(f"sampler {sampler!r} rejects arguments {kwargs}: {err}") from None
-    if not isinstance(built, optuna.samplers.BaseSampler):
-        raise InputError(f"sampler {sampler!r} built {built!r}, not an optuna sampler")
-    return make
 
 
 def _trial_seed(seed: int, number: int) -> int:
@@ -240,21 +191,3 @@ def _failed() -> Any:
     import optuna
 
     return optuna.trial.TrialState.FAIL
-
-
-@contextlib.contextmanager
-def _quiet():
-    """Optuna's own logging (a line per trial) and its experimental-feature warnings, off for
-    the duration of a call and restored after."""
-    import warnings
-
-    import optuna
-
-    level = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            yield
-    finally:
-        optuna.logging.set_verbosity(level)
