@@ -4,9 +4,10 @@ as `tpe` (TPESampler: Bergstra et al., "Algorithms for Hyper-Parameter Optimizat
 2011, as run on NAS-Bench-101/201) and reachable for any sampler as "optuna:<SamplerName>",
 e.g. "optuna:RandomSampler" (`nasbench_lite.strategy.get_strategy`).
 
-A cell is a trial with one categorical parameter per edge (`space.edge_names`, the op names
-as choices). `ask` is `study.ask`, `tell` is `study.tell` of the trial the cell was asked as;
-with several workers several trials are running at once, as optuna allows. A diverged
+A cell is a trial with one categorical parameter per edge (`space.edge_names` where the space
+has them, else "edge_<i>"; the op names as choices). `ask` is `study.ask`, `tell` is
+`study.tell` of the trial the cell was asked as; with several workers several trials are
+running at once, as optuna allows. A diverged
 training is told as -inf (`fitness`). On a restricted space (a partial table) a proposal the
 table cannot answer is told as a failed trial and the sampler asked again (optuna's samplers
 ignore failed trials); after `RETRIES` such proposals a uniformly drawn available cell is
@@ -88,7 +89,11 @@ class OptunaStrategy:
         if sampler is not None:
             self.name = f"optuna:{getattr(chosen, '__name__', chosen)}"
         dist = optuna.distributions.CategoricalDistribution(tuple(space.ops))
-        self._distributions = {edge: dist for edge in space.edge_names}
+        # One categorical per position of the cell array: the space's edge names where it
+        # has them (nb201: "1<-0", ...), else "edge_<i>".
+        names = getattr(space, "edge_names", None) or [f"edge_{i}" for i in range(space.num_edges)]
+        self._distributions = {name: dist for name in names}
+        self._op_id = {op: i for i, op in enumerate(space.ops)}
         allowed = getattr(space, "allowed", None)  # a restricted space (SubSpace)
         self._allowed = None if allowed is None else np.asarray(allowed).tolist()
 
@@ -102,10 +107,10 @@ class OptunaStrategy:
             for attempt in range(RETRIES + 1):
                 if attempt == RETRIES:  # the sampler keeps proposing unavailable cells
                     raw = int(self.space.sample(rng, 1)[0])
-                    study.enqueue_trial(self.space.raw_to_config(raw))
+                    study.enqueue_trial(self._params(raw))
                 study.sampler = self._make(_trial_seed(state.seed, number))
                 trial = study.ask(self._distributions)
-                raw = self.space.config_to_raw(trial.params)
+                raw = self._raw(trial.params)
                 if self._allowed is None or self._allowed[raw]:
                     break
                 study.tell(trial.number, state=_failed())
@@ -127,6 +132,14 @@ class OptunaStrategy:
         pending = state.pending[:at] + state.pending[at + 1 :]
         return self._advance(state, study, trials, pending)
 
+    def _params(self, raw: int) -> dict[str, str]:
+        ops = self.space.cell(raw).tolist()
+        return {name: self.space.ops[op] for name, op in zip(self._distributions, ops, strict=True)}
+
+    def _raw(self, params: dict[str, str]) -> int:
+        ops = [self._op_id[params[name]] for name in self._distributions]
+        return int(self.space.index(np.array(ops)))
+
     def _study(self, state: OptunaState) -> Any:
         """The study holding exactly `state.trials`: the live one, or one rebuilt."""
         if state.live is not None and state.live.version == state.version:
@@ -140,7 +153,7 @@ class OptunaStrategy:
         with quiet():
             study = optuna.create_study(direction="maximize", sampler=self._make(state.seed))
             for raw, value in state.trials:
-                params = self.space.raw_to_config(raw)
+                params = self._params(raw)
                 if value is None or math.isnan(value):
                     trial_state, value = (running if value is None else _failed()), None
                 else:

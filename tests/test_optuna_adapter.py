@@ -119,6 +119,21 @@ def test_restricted_space_gets_available_cells_only(space):
         assert len(run) == 60 and allowed[run.raw].all()
 
 
+def test_a_space_without_edge_names():
+    from tiny_space import TinySpace  # 3 edges, 3 ops, 27 cells
+
+    space = TinySpace()
+    strategy = get_strategy("tpe")(space)
+    rng = np.random.default_rng(0)
+    state, asked = strategy.init(rng), []
+    for _ in range(40):
+        state, raw = strategy.ask(state, rng)
+        state = strategy.tell(state, raw, float(raw == 13), 1.0)
+        asked.append(raw)
+    assert list(state.live.study.trials[0].params) == ["edge_0", "edge_1", "edge_2"]
+    assert set(asked) <= set(range(27)) and asked[20:].count(13) > 5  # it found the best
+
+
 def test_optuna_logging_is_silenced_and_restored(bench, caplog):
     optuna.logging.set_verbosity(optuna.logging.INFO)
     optuna.logging.enable_propagation()
