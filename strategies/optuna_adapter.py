@@ -7,11 +7,10 @@ e.g. "optuna:RandomSampler" (`nasbench_lite.strategy.get_strategy`).
 A cell is a trial with one categorical parameter per edge (`space.edge_names` where the space
 has them, else "edge_<i>"; the op names as choices). `ask` is `study.ask`, `tell` is
 `study.tell` of the trial the cell was asked as; with several workers several trials are
-running at once, as optuna allows. A diverged
-training is told as -inf (`fitness`). On a restricted space (a partial table) a proposal the
-table cannot answer is told as a failed trial and the sampler asked again (optuna's samplers
-ignore failed trials); after `RETRIES` such proposals a uniformly drawn available cell is
-enqueued instead.
+running at once, as optuna allows. A diverged training is told as -inf (`fitness`). On a
+restricted space (a partial table) a proposal the table cannot answer is repaired: it is told
+as a failed trial (optuna's samplers ignore those) and the nearest available cell, a random
+available one-edge edit of it (`space.mutate`), is enqueued and asked in its place.
 
 Reproducibility: the run's generator draws one seed at `init`; every ask builds the sampler
 afresh, seeded from that seed and the trial number, so each proposal is a function of the
@@ -40,7 +39,6 @@ from nasbench_lite.strategy import fitness
 # strategies fail to load with the install command, and `compare` skips them by name.
 require("adapters", "the optuna adapter", modules=("optuna",))
 
-RETRIES = 10  # proposals outside a restricted space before a random available cell instead
 FAILED = math.nan  # the value recorded for a trial told as failed (an unavailable proposal)
 
 
@@ -104,18 +102,14 @@ class OptunaStrategy:
         study = self._study(state)
         trials, number = list(state.trials), len(state.trials)
         with quiet():
-            for attempt in range(RETRIES + 1):
-                if attempt == RETRIES:  # the sampler keeps proposing unavailable cells
-                    raw = int(self.space.sample(rng, 1)[0])
-                    study.enqueue_trial(self._params(raw))
-                study.sampler = self._make(_trial_seed(state.seed, number))
-                trial = study.ask(self._distributions)
-                raw = self._raw(trial.params)
-                if self._allowed is None or self._allowed[raw]:
-                    break
-                study.tell(trial.number, state=_failed())
+            study.sampler = self._make(_trial_seed(state.seed, number))
+            raw = self._raw(study.ask(self._distributions).params)
+            if self._allowed is not None and not self._allowed[raw]:  # repair it
+                study.tell(number, state=_failed())
                 trials.append((raw, FAILED))
-                number += 1
+                raw, number = int(self.space.mutate(rng, raw)), number + 1
+                study.enqueue_trial(self._params(raw))
+                study.ask(self._distributions)  # the enqueued cell, not sampled
         trials.append((raw, None))
         pending = state.pending + ((raw, number),)
         return self._advance(state, study, tuple(trials), pending), raw
