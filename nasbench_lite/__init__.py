@@ -28,6 +28,7 @@ _LAZY = {
     "get_strategy": "nasbench_lite.strategy:get_strategy",
     "InputError": "nasbench_lite.errors:InputError",
     "Surrogate": "nasbench_lite.surrogate:Surrogate",
+    "objective": "nasbench_lite.blackbox:objective",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -43,7 +43,8 @@ EXAMPLES = {
     "  (the same command resumes an interrupted run)",
     "merge": "nasbench-lite merge all.h5 part0.h5 part1.h5",
     "info": "nasbench-lite info data/nb201_mnist1d_small.h5",
-    "query": f"nasbench-lite query '{CELL}'\n  nasbench-lite query my.h5 1234 --epoch 4 --json",
+    "query": f"nasbench-lite query '{CELL}'\n  nasbench-lite query my.h5 1234 --epoch 4 --json"
+    "\n  nasbench-lite query my.h5 1234 --details   # per seed, spread, class, cost",
     "compare": "nasbench-lite compare --strategies random_search regularized_evolution "
     "--seeds 10 --budget 100evals --out runs/rs_vs_re",
     "card": "nasbench-lite card my.h5            # writes my_card.md and my_accuracy.png",
@@ -133,6 +134,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["test_acc", "valid_acc"],
         default="test_acc",
         help="rank the cell's class among the table's by this seed-mean final accuracy",
+    )
+    p.add_argument(
+        "--details",
+        action="store_true",
+        help="also every seed's metrics with their mean and std, the cell's canonical class "
+        "and the raw cells in it, and its cost up to the epoch",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
 

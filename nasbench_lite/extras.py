@@ -1,9 +1,10 @@
 """The optional dependencies (pyproject.toml extras) and the error naming the one to install.
 
 The base install reads tables and runs tabular comparisons. Training (``generate``,
-``train_one``, the live backend), the surrogate and Ray are extras; code that needs one calls
-`require` first, so a missing library is reported with the install command rather than as a
-bare ModuleNotFoundError deep inside a run.
+``train_one``, the live backend), the surrogate, Ray and the adapters to optuna and
+ConfigSpace are extras; code that needs one calls `require` first, so a missing library is
+reported with the install command rather than as a bare ModuleNotFoundError deep inside a
+run.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "train": ("jax", "flax", "optax", "mnist1d", "sklearn"),
     "surrogate": ("xgboost", "sklearn"),
     "ray": ("ray",),
+    "adapters": ("optuna", "ConfigSpace"),
 }
 
 

@@ -8,6 +8,9 @@ test accuracy, no clue which backend answered.
 
 Strategies are found through the entry-point group ``nasbench_lite.strategies``; ours are
 registered in pyproject.toml exactly like a researcher's own package would register theirs.
+A name "family:argument" (e.g. "optuna:TPESampler") names a strategy built from an argument:
+the entry-point group ``nasbench_lite.strategy_families`` maps the family to a function of
+the argument that returns the strategy class.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import numpy as np
 from nasbench_lite.errors import InputError
 
 GROUP = "nasbench_lite.strategies"
+FAMILIES = "nasbench_lite.strategy_families"  # "family:argument" names (get_strategy)
 DISTRIBUTION = "nasbench-lite"  # the distribution that registers our own strategies
 
 
@@ -98,6 +102,8 @@ def get_strategy(name_or_class: str | type) -> type:
             f"got {type(name_or_class).__name__} {name_or_class!r}"
         )
     entries = _entry_points()
+    if ":" in name_or_class and name_or_class not in entries:
+        return _from_family(name_or_class)
     if name_or_class not in entries:
         raise InputError(
             f"unknown strategy {name_or_class!r}; available: {', '.join(sorted(entries))}"
@@ -111,6 +117,30 @@ def get_strategy(name_or_class: str | type) -> type:
             f"{type(err).__name__}: {err}"
         ) from err
     return _checked(cls, f"{name_or_class!r} ({entry.value})")
+
+
+def _from_family(name: str) -> type:
+    """The class of "family:argument", built by the family's registered function."""
+    from nasbench_lite.extras import MissingExtra
+
+    family, _, argument = name.partition(":")
+    found = {entry.name: entry for entry in importlib.metadata.entry_points(group=FAMILIES)}
+    if family not in found:
+        raise InputError(
+            f"unknown strategy {name!r}: no strategy family {family!r}; families: "
+            f"{', '.join(sorted(found)) or 'none registered'}"
+        )
+    entry = found[family]
+    try:
+        cls = entry.load()(argument)
+    except (InputError, MissingExtra):
+        raise
+    except Exception as err:  # any failure of a plugin, reported by name
+        raise InputError(
+            f"strategy {name!r} of family {family!r} ({entry.value}) failed to load: "
+            f"{type(err).__name__}: {err}"
+        ) from err
+    return _checked(cls, f"{name!r} ({entry.value})")
 
 
 def make_strategy(strategy: str | type | Any, space: Any, **params: Any) -> Any:

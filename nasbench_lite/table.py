@@ -231,6 +231,22 @@ class Table:
         out["percentile"] = float(100 * (values < value).sum() / len(values))
         return out
 
+    def details(self, cell, epoch: int | None = None, rank_by: str = "test_acc") -> dict[str, Any]:
+        """Everything about one cell at `epoch`: per-seed metrics with their mean and std, its
+        rank, canonical class and the raw cells sharing it, its cost (NB-201's
+        `get_more_info` and `get_cost_info`; see `tablecell.cell_details`)."""
+        from nasbench_lite.tablecell import cell_details
+
+        return cell_details(self, cell, epoch, rank_by)
+
+    def simulate_train_eval(self, cell, epoch: int | None, seed, from_epoch: int = 0):
+        """One seed's run of `cell` to `epoch`: `TrainEval(valid_acc, cost_seconds, seed)`,
+        the seed a position or drawn from a Generator; pure, the caller sums the costs
+        (NB-201's `simulate_train_eval`; see `tablecell.simulate_train_eval`)."""
+        from nasbench_lite.tablecell import simulate_train_eval
+
+        return simulate_train_eval(self, cell, epoch, seed, from_epoch)
+
     # -- validation helpers -------------------------------------------------------------
 
     def _check_metric(self, name: str) -> None:

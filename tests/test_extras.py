@@ -48,7 +48,9 @@ def test_require_names_the_extra_and_the_missing_modules(without):
     require("train", "a dataset", modules=("mnist1d",))  # only some of the extra: present
     with pytest.raises(ImportError):  # a MissingExtra is an ImportError
         require("train", "training")
-    with pytest.raises(ValueError, match="unknown extra 'gpu'; extras: train, surrogate, ray"):
+    with pytest.raises(
+        ValueError, match="unknown extra 'gpu'; extras: train, surrogate, ray, adapters"
+    ):
         missing_modules("gpu")
 
 

@@ -134,10 +134,11 @@ def test_the_base_install_leaves_training_to_extras(wheel):
     base = {r.split(">")[0].split(";")[0].strip() for r in requires if "extra ==" not in r}
     # threadpoolctl: model-based strategies keep BLAS on one thread (nasbench_lite/predictors.py)
     assert base == {"numpy", "h5py", "pandas", "scipy", "matplotlib", "tqdm", "threadpoolctl"}
-    for heavy in ("jax", "flax", "optax", "mnist1d", "xgboost", "ray", "scikit-learn"):
+    for heavy in ("jax", "flax", "optax", "mnist1d", "xgboost", "ray", "scikit-learn", "optuna",
+                  "ConfigSpace"):  # fmt: skip
         assert any(r.startswith(heavy) and "extra ==" in r for r in requires), heavy
     extras = {r.split("extra ==")[1].strip(" '\"") for r in requires if "extra ==" in r}
-    assert extras == {"train", "surrogate", "ray", "dev"}
+    assert extras == {"train", "surrogate", "ray", "adapters", "dev"}
 
 
 def test_every_subpackage_is_listed_in_pyproject():

@@ -71,7 +71,8 @@ def _finite(value: Any) -> Any:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    """`nasbench-lite query [FILE] CELL [--epoch E] [--seed S] [--rank-by M] [--json]`."""
+    """`nasbench-lite query [FILE] CELL [--epoch E] [--seed S] [--rank-by M] [--details]
+    [--json]`."""
     from nasbench_lite.errors import InputError
     from nasbench_lite.table import Table
     from nasbench_lite.tablefile import METRICS
@@ -84,6 +85,7 @@ def cmd_query(args: argparse.Namespace) -> int:
     result = table.query(raw, epoch=args.epoch, seed=args.seed)
     rank = table.rank(raw, args.rank_by)
     epoch = table.num_epochs if args.epoch is None else args.epoch
+    details = table.details(raw, args.epoch, args.rank_by) if args.details else None
     if args.json:
         record = {
             "table": str(path),
@@ -97,6 +99,8 @@ def cmd_query(args: argparse.Namespace) -> int:
             "diverged": result["diverged"],
             "rank": {**rank, "percentile": _finite(rank["percentile"])},
         }
+        if details is not None:
+            record["details"] = _finite_all(details)
         print(json.dumps(record, indent=2))
     else:
         print(f"cell {table.space.format(raw)} (raw {raw}, row {result['row']} of {path})")
@@ -111,6 +115,8 @@ def cmd_query(args: argparse.Namespace) -> int:
             print(f"  {name:<14} {_number(name, result[name])}")
         print(f"  {'diverged':<14} {'yes' if result['diverged'] else 'no'}")
         print(_rank_line(rank))
+        if details is not None:
+            print("\n".join(_details_lines(details)))
     if result["diverged"]:
         seeds = [int(s) for s in table.diverged[result["row"]].nonzero()[0]]
         print(
@@ -119,6 +125,38 @@ def cmd_query(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _finite_all(value: Any) -> Any:
+    """`value` with every NaN in its dicts and lists replaced by None (for JSON)."""
+    if isinstance(value, dict):
+        return {key: _finite_all(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite_all(item) for item in value]
+    return _finite(value)
+
+
+def _details_lines(d: dict[str, Any], shown: int = 12) -> list[str]:
+    """`--details`: every seed's metrics, mean and std; the class and its cells; the cost."""
+    seeds = [f"seed {s}" for s in d["seeds"]]
+    lines = [f"per seed, epoch {d['epoch']} of {d['epochs']} (std: over the seeds, ddof=1):"]
+    lines.append(f"  {'':<14}" + "".join(f"{h:>10}" for h in [*seeds, "mean", "std"]))
+    for name, values in d["per_seed"].items():
+        row = [*values, d["mean"][name], d["std"][name]]
+        lines.append(f"  {name:<14}" + "".join(f"{_number(name, v):>10}" for v in row))
+    members = d["members"]
+    listed = ", ".join(str(m) for m in members[:shown])
+    more = f", ... ({len(members):,} in all)" if len(members) > shown else ""
+    lines.append(
+        f"class {d['class_id']}: {plural(len(members), 'raw cell')} share its row: {listed}{more}"
+    )
+    cost = d["cost"]
+    lines.append(
+        f"cost: {cost['params']:,} params, {cost['flops']:,} FLOPs, "
+        f"{cost['train_seconds']:.3f} s to train to epoch {d['epoch']} "
+        f"({cost['train_seconds_total']:.3f} s for all {d['epochs']})"
+    )
+    return lines
 
 
 def _rank_line(rank: dict[str, Any]) -> str:

@@ -2,14 +2,16 @@
 
 A 4-node cell with an edge i->j for every i < j, each edge one of 5 ops: 15,625 raw cells.
 Conversions live in `cells`, the canonical identity in `canonical`, the predictor features
-in `encodings`, the cell's network in `network` (Flax, imported only when asked for) and its
-analytical cost in `cost`; this module ties them into one object and adds sampling. The
+in `encodings`, the cell's network in `network` (Flax, imported only when asked for), its
+analytical cost in `cost` and its form as a configuration (edge name -> op name, for
+ConfigSpace and optuna) in `configs`; this module ties them into one object and adds sampling. The
 class tables are computed on first use (about 0.1 s) and cached.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -18,6 +20,7 @@ from nasbench_lite.errors import InputError
 from nasbench_lite.spaces.checks import check_count, check_rng
 from nasbench_lite.spaces.nb201 import canonical as nb201_canonical
 from nasbench_lite.spaces.nb201 import cells as nb201_cells
+from nasbench_lite.spaces.nb201 import configs as nb201_configs
 from nasbench_lite.spaces.nb201 import cost as nb201_cost
 from nasbench_lite.spaces.nb201 import encodings as nb201_encodings
 from nasbench_lite.spaces.subspace import SubSpace
@@ -29,13 +32,14 @@ class NB201Space:
     """NB-201 cells: conversions, canonical classes, sampling and encodings (numpy only).
 
     Methods that take one cell accept a raw index (int or numpy integer), a (6,) op-id
-    array or an NB-201 string; bad input raises ValueError naming it. Random methods take
-    an explicit `np.random.Generator`.
+    array, an NB-201 string or a configuration (a mapping edge name -> op name); bad input
+    raises ValueError naming it. Random methods take an explicit `np.random.Generator`.
     """
 
     name = "nb201"
     ops = nb201_cells.OPS
     edges = nb201_cells.EDGES
+    edge_names = nb201_configs.EDGE_NAMES  # "j<-i", NB-201's key for the edge i->j
     num_ops = nb201_cells.NUM_OPS
     num_edges = nb201_cells.NUM_EDGES
     num_cells = nb201_cells.NUM_CELLS
@@ -68,8 +72,35 @@ class NB201Space:
         return nb201_cells.format_cell(self.cell(cell_or_raw))
 
     def to_raw(self, value: Any) -> int:
-        """Raw index of a raw index, a (6,) cell, an NB-201 string or a decimal string."""
+        """Raw index of a raw index, a (6,) cell, an NB-201 string, a decimal string or a
+        configuration (mapping edge name -> op name, see `config_to_raw`)."""
+        if isinstance(value, Mapping):
+            return nb201_configs.config_to_raw(value)
         return nb201_cells.to_raw_index(value)
+
+    # ---- configurations (ConfigSpace, optuna) ------------------------------------------
+
+    def configspace(self, seed: int | None = None):
+        """A `ConfigSpace.ConfigurationSpace` with one categorical hyperparameter per edge,
+        named by `edge_names` ("1<-0", "2<-0", "2<-1", "3<-0", "3<-1", "3<-2"), choices the
+        op names. Imports ConfigSpace (MissingExtra naming the `adapters` extra without it).
+        """
+        return nb201_configs.configspace(seed)
+
+    def config_to_raw(self, config: Any) -> int:
+        """Raw index of a configuration: a dict or ConfigSpace Configuration mapping each
+        edge name to an op name. InputError names an unknown edge or op, or a missing edge."""
+        return nb201_configs.config_to_raw(config)
+
+    def raw_to_config(self, raw: Any, configspace: Any = None):
+        """The configuration of one cell (raw index, cell or string): a dict edge name -> op
+        name, or a `ConfigSpace.Configuration` of `configspace` when one is given."""
+        config = nb201_configs.raw_to_config(self.to_raw(raw))
+        if configspace is None:
+            return config
+        import ConfigSpace
+
+        return ConfigSpace.Configuration(configspace, values=config)
 
     # ---- canonical classes -------------------------------------------------------------
 

@@ -1,0 +1,89 @@
+"""The blackbox objective: what it answers on a table, a table file, the tabular and the
+surrogate backends; its own seeded generator; its errors."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from conftest import synthetic_table
+
+import nasbench_lite as nbl
+from nasbench_lite.backends import TabularBenchmark
+from nasbench_lite.blackbox import KEYS
+from nasbench_lite.errors import InputError
+
+CELL = (
+    "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|"
+    "skip_connect~2|"
+)
+
+
+@pytest.fixture(scope="module")
+def table3():
+    return synthetic_table(epochs=3)
+
+
+def test_answers_one_seed_of_the_table(table3, space):
+    f = nbl.objective(table3, seed=0)
+    config = space.raw_to_config(11791)
+    seen = set()
+    for _ in range(30):
+        out = f(config, epochs=2)
+        assert list(out) == list(KEYS)
+        assert (out["raw"], out["epoch"]) == (11791, 2)
+        expected = table3.query(11791, epoch=2, seed=out["seed"])
+        assert {k: out[k] for k in KEYS[3:]} == {k: expected[k] for k in KEYS[3:]}
+        seen.add(out["seed"])
+    assert seen == {0, 1, 2}  # noise: every training seed comes up
+    final = f(CELL)
+    assert final["epoch"] == 3 and final["train_seconds"] > out["train_seconds"] * 1.2
+
+
+def test_seeded_like_the_tabular_backend(table3, tmp_path):
+    raws = [int(r) for r in np.random.default_rng(0).integers(0, 15625, 50)]
+    path = tmp_path / "t.h5"
+    table3.write(path)
+    answers = []
+    for source, seed in ((table3, 1), (path, 1), (TabularBenchmark(table3), 1), (table3, 2)):
+        f = nbl.objective(source, seed=seed)
+        answers.append([f(raw)["valid_acc"] for raw in raws])
+    assert answers[0] == answers[1] == answers[2]  # same seed, any source: same answers
+    assert answers[0] != answers[3]  # another seed, other draws
+    # The draw is the tabular backend's: the same generator seed gives the same answers.
+    bench, rng = TabularBenchmark(table3), np.random.default_rng(1)
+    assert answers[0] == [bench.evaluate(raw, rng).valid_acc for raw in raws]
+
+
+def test_on_the_surrogate_backend():
+    from nasbench_lite.surrogate import Surrogate, SurrogateConfig
+
+    table = synthetic_table(epochs=3, classes=np.arange(0, 5044, 12))
+    fast = SurrogateConfig(members=2, folds=2, grid=({"max_depth": 3, "learning_rate": 0.3},))
+    model = Surrogate.fit(table, train_fraction=0.5, seed=0, config=fast)
+    f = nbl.objective(nbl.make_benchmark("surrogate", model=model), seed=0)
+    out = f(CELL)
+    assert list(out) == list(KEYS) and out["seed"] is None and out["epoch"] == 3
+    assert all(math.isnan(out[k]) for k in ("valid_loss", "test_loss", "params", "flops"))
+    assert 0.0 <= out["valid_acc"] <= 1.0 and out["train_seconds"] > 0
+    mean, std = model.predict([out["raw"]], None, "valid_acc")
+    assert abs(out["valid_acc"] - mean[0]) < 6 * std[0] + 1e-9
+    assert f(CELL)["valid_acc"] != out["valid_acc"]  # a fresh noisy draw
+    assert f(CELL)["train_seconds"] == out["train_seconds"]  # the predicted mean cost
+    early = f(CELL, epochs=1)
+    assert early["train_seconds"] == pytest.approx(out["train_seconds"] / 3)
+    quiet = nbl.objective(nbl.make_benchmark("surrogate", model=model, noise=False), seed=0)
+    assert quiet(CELL)["valid_acc"] == quiet(CELL)["valid_acc"] == pytest.approx(mean[0])
+
+
+def test_bad_sources_and_inputs(table3):
+    with pytest.raises(InputError, match="objective needs a Table, .* got int"):
+        nbl.objective(3)
+    f = nbl.objective(table3, seed=0)
+    with pytest.raises(InputError, match="epoch 9 out of range"):
+        f(0, epochs=9)
+    with pytest.raises(InputError, match="missing edge '3<-2'"):
+        f({"1<-0": "none", "2<-0": "none", "2<-1": "none", "3<-0": "none", "3<-1": "none"})
+    with pytest.raises(InputError, match="not trained yet"):
+        nbl.objective(synthetic_table(done=np.arange(5044) < 3))(CELL)
