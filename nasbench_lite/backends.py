@@ -22,12 +22,53 @@ from nasbench_lite.spaces.subspace import SubSpace
 
 
 class Evaluation(NamedTuple):
-    """One training run's outcome: final-epoch accuracies (fractions; NaN if it diverged) and
-    its cost in seconds (> 0)."""
+    """One training run's outcome: accuracies (fractions; NaN if it diverged) at `epoch` and
+    the cost in seconds (> 0) of the epochs trained for it.
+
+    epoch: the epoch that answered (1-based; None: the schedule's last, for a backend that
+    does not say). run: which training run answered (the table's seed, the live trainer's
+    seed, the surrogate's noise draw); a `Request` carrying it continues that same run.
+    """
 
     valid_acc: float
     test_acc: float
     cost_seconds: float
+    epoch: int | None = None
+    run: Any = None
+
+
+class Request(NamedTuple):
+    """Train `raw` to `epoch` (1-based) of the benchmark's E-epoch schedule.
+
+    run: None starts a new training run (drawn with the run's generator, exactly as
+    `evaluate` draws it); an earlier Evaluation's `run` continues that run from
+    `start_epoch` (the epoch it reached), and the cost is only that of epochs
+    start_epoch + 1 .. epoch.
+    """
+
+    raw: int
+    epoch: int
+    run: Any = None
+    start_epoch: int = 0
+
+
+def check_request(request: Request, epochs: int, where: str) -> None:
+    """InputError unless 1 <= epoch <= epochs and 0 <= start_epoch < epoch (with a run)."""
+    epoch, start = request.epoch, request.start_epoch
+    if (
+        isinstance(epoch, bool)
+        or not isinstance(epoch, (int, np.integer))
+        or not (1 <= epoch <= epochs)
+    ):
+        raise InputError(
+            f"{where}: epoch {epoch!r} of raw cell {request.raw} is not in 1..{epochs}"
+        )
+    if request.run is None and start != 0:
+        raise InputError(f"{where}: start_epoch {start!r} without a run to continue")
+    if not isinstance(start, (int, np.integer)) or not 0 <= start < epoch:
+        raise InputError(
+            f"{where}: cannot continue raw cell {request.raw} from epoch {start!r} to {epoch}"
+        )
 
 
 class Benchmark(Protocol):
@@ -52,6 +93,21 @@ class Benchmark(Protocol):
 
     def mean_test_acc(self, raws: np.ndarray) -> np.ndarray:
         """(n,) float64 noise-free mean test accuracy of int raws (n,); NaN where unknown."""
+        ...
+
+
+class FidelityBenchmark(Benchmark, Protocol):
+    """A backend that also answers at fewer epochs and continues runs (all of ours do).
+
+    epochs: E, the length of the training schedule (the full fidelity).
+    """
+
+    epochs: int
+
+    def evaluate_requests(
+        self, requests: Sequence[Request], rng: np.random.Generator
+    ) -> list[Evaluation]:
+        """One Evaluation per request, in order; new runs draw from `rng` like `evaluate`."""
         ...
 
 
@@ -89,7 +145,10 @@ class TabularBenchmark:
     """Answers from a `Table`: the run's generator picks one training seed per query.
 
     valid_acc and test_acc are that seed's final epoch, the cost is that seed's measured
-    train_seconds. Means for reports average the seeds that did not diverge.
+    train_seconds. Means for reports average the seeds that did not diverge. At fewer epochs
+    (`evaluate_requests`) the answer is the seed's curve at that epoch of the one E-epoch
+    cosine schedule (the table holds no shorter schedules: an early-stopped run, as in
+    NAS-Bench-101's intermediate epochs), and the cost is the seed's train_seconds * e / E.
 
     A table may hold only some classes (a sampled table, or one still being generated): a
     raw cell is available when its class has a row that is done. `space` is then the full
@@ -134,6 +193,9 @@ class TabularBenchmark:
         )
         self.space = space if self.coverage.complete else SubSpace(space, available)
         self.num_seeds = table.num_seeds
+        self.epochs = table.num_epochs
+        self._rows = rows.tolist()
+        self._curves: dict[str, list] = {}  # filled on the first `evaluate_requests`
         # Per raw cell, per seed: plain Python lists index faster than numpy for one element,
         # and a query is one element. Cells of one class share their row's list; a missing
         # cell holds None.
@@ -171,11 +233,43 @@ class TabularBenchmark:
             )
         # random() is a third of the cost of integers() for one draw; int(u * n) < n for u < 1.
         seed = int(rng.random() * self.num_seeds)
-        return Evaluation(valid[seed], self._test[raw][seed], self._cost[raw][seed])
+        return Evaluation(
+            valid[seed], self._test[raw][seed], self._cost[raw][seed], self.epochs, seed
+        )
 
     def evaluate_many(self, raws: Sequence[int], rng: np.random.Generator) -> list[Evaluation]:
         # Same draws as calling `evaluate` for each cell in turn.
         return [self.evaluate(raw, rng) for raw in raws]
+
+    def evaluate_requests(
+        self, requests: Sequence[Request], rng: np.random.Generator
+    ) -> list[Evaluation]:
+        if not self._curves:
+            for m in ("valid_acc", "test_acc"):
+                self._curves[m] = self.table.metric(m).astype(np.float64).tolist()
+        out = []
+        for request in requests:
+            check_request(request, self.epochs, f"table {self.table.source}")
+            raw, epoch = request.raw, request.epoch
+            if self._valid[raw] is None:
+                self.evaluate(raw, rng)  # raises: the cell is not available
+            seed = request.run
+            if seed is None:  # a new run: the same draw as `evaluate`
+                seed = int(rng.random() * self.num_seeds)
+            elif not (isinstance(seed, int) and 0 <= seed < self.num_seeds):
+                raise InputError(f"run {seed!r} is not a seed index of table {self.table.source}")
+            row = self._rows[raw]
+            share = (epoch - request.start_epoch) / self.epochs
+            out.append(
+                Evaluation(
+                    self._curves["valid_acc"][row][seed][epoch - 1],
+                    self._curves["test_acc"][row][seed][epoch - 1],
+                    self._cost[raw][seed] * share,
+                    epoch,
+                    seed,
+                )
+            )
+        return out
 
     def mean_test_acc(self, raws: np.ndarray) -> np.ndarray:
         return self._mean_test[np.asarray(raws, dtype=np.int64)]
@@ -185,6 +279,11 @@ class LiveBenchmark:
     """Answers by training: the cells asked together are trained together in one compiled
     batch (`train_cells`) and all finish when the batch does, after its measured seconds
     (compilation excluded, as in a table's train_seconds).
+
+    At fewer epochs (`evaluate_requests`) it trains the first e epochs of the E-epoch
+    schedule. A run is its training seed; continuing it from epoch e1 to e2 retrains the same
+    seed to e2 (the same computation, so the same result as resuming from a checkpoint) and
+    charges only the (e2 - e1) / e2 share of the measured time: the cost of a resumed run.
 
     Without a reference table there is no noise-free mean: `mean_test_acc` is NaN, regret is
     NaN, and the runner reports the incumbent's own measured test accuracy instead.
@@ -215,6 +314,7 @@ class LiveBenchmark:
         self.config = get_preset(config) if isinstance(config, str) else config
         self.data = load_dataset(data) if isinstance(data, str) else data
         self.space = get_space(space) if isinstance(space, str) else space
+        self.epochs = self.config.epochs
         self._mean_test = np.full(self.space.num_cells, np.nan)
         self.best_test_acc = float("nan")
         if reference is not None:
@@ -250,17 +350,41 @@ class LiveBenchmark:
         return self.evaluate_many([raw], rng)[0]
 
     def evaluate_many(self, raws: Sequence[int], rng: np.random.Generator) -> list[Evaluation]:
+        return self.evaluate_requests([Request(int(r), self.epochs) for r in raws], rng)
+
+    def evaluate_requests(
+        self, requests: Sequence[Request], rng: np.random.Generator
+    ) -> list[Evaluation]:
         from nasbench_lite.train import train_cells
 
-        raws = np.asarray(raws, dtype=np.int64)
-        seeds = rng.integers(0, 2**31 - 1, size=len(raws))
-        result = train_cells(
-            self.config, self.space.cells(raws), seeds, self.data, space=self.space
-        )
-        valid = result.metrics["valid_acc"][:, -1].astype(np.float64).tolist()
-        test = result.metrics["test_acc"][:, -1].astype(np.float64).tolist()
-        seconds = float(result.seconds)
-        return [Evaluation(v, t, seconds) for v, t in zip(valid, test, strict=True)]
+        for request in requests:
+            check_request(request, self.epochs, repr(self))
+        # New runs draw their seeds in request order, all at once (as `evaluate_many` did).
+        fresh = [i for i, r in enumerate(requests) if r.run is None]
+        drawn = rng.integers(0, 2**31 - 1, size=len(fresh)).tolist()
+        seeds = [r.run for r in requests]
+        for i, seed in zip(fresh, drawn, strict=True):
+            seeds[i] = int(seed)
+        out: list[Evaluation | None] = [None] * len(requests)
+        # One compiled batch per distinct epoch count; each batch's pairs finish together.
+        for epoch in sorted({r.epoch for r in requests}):
+            which = [i for i, r in enumerate(requests) if r.epoch == epoch]
+            raws = np.array([requests[i].raw for i in which], dtype=np.int64)
+            result = train_cells(
+                self.config,
+                self.space.cells(raws),
+                np.array([seeds[i] for i in which]),
+                self.data,
+                space=self.space,
+                stop_epoch=epoch,
+            )
+            valid = result.metrics["valid_acc"][:, -1].astype(np.float64).tolist()
+            test = result.metrics["test_acc"][:, -1].astype(np.float64).tolist()
+            for k, i in enumerate(which):
+                share = (epoch - requests[i].start_epoch) / epoch
+                seconds = float(result.seconds) * share
+                out[i] = Evaluation(valid[k], test[k], seconds, epoch, seeds[i])
+        return out  # type: ignore[return-value]
 
     def mean_test_acc(self, raws: np.ndarray) -> np.ndarray:
         return self._mean_test[np.asarray(raws, dtype=np.int64)]

@@ -258,7 +258,7 @@ def _remove_outputs(out: Path) -> None:
     from nasbench_lite.plots import PLOT_NAMES
     from nasbench_lite.report import SETUP_FILE
 
-    names = ["results.csv", "report.md", SETUP_FILE]
+    names = ["results.csv", TIMINGS_FILE, "report.md", SETUP_FILE]
     names += [f"{name}.{ext}" for name in PLOT_NAMES for ext in ("png", "svg")]
     for name in names:
         (out / name).unlink(missing_ok=True)
@@ -338,7 +338,7 @@ def compare(config: CompareConfig) -> CompareResult:
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     csv = out / "results.csv"
-    results.to_csv(csv, index=False)
+    write_results(results, out)
     figures = plots.plot_all(results, out, spec["budget"].seconds)
     command = command_line(config, spec, jobs)
     setup = report.describe_run(command, spec, table, rule, config.seeds, jobs, wall)
@@ -347,16 +347,46 @@ def compare(config: CompareConfig) -> CompareResult:
         out, results, setup, figures, baseline=BASELINE, notice=restriction
     )
     result.out_dir = out
-    result.files = [csv, result.report, saved, *(p for paths in figures.values() for p in paths)]
+    result.files = [
+        csv,
+        out / TIMINGS_FILE,
+        result.report,
+        saved,
+        *(p for paths in figures.values() for p in paths),
+    ]
     return result
+
+
+# Beside results.csv: each run's measured strategy seconds (init/ask/tell), kept apart so
+# that results.csv is bit-for-bit reproducible.
+TIMINGS_FILE = "strategy_seconds.csv"
+MEASURED = "strategy_seconds"
+
+
+def write_results(results: pd.DataFrame, out: Path) -> None:
+    """results.csv (every column but the measured strategy_seconds) and TIMINGS_FILE (per
+    run: strategy, seed, evals, strategy_seconds at its last evaluation)."""
+    results.drop(columns=[MEASURED], errors="ignore").to_csv(out / "results.csv", index=False)
+    if MEASURED in results.columns:
+        from nasbench_lite import stats
+
+        last = stats.final_rows(results)[["strategy", "seed", "evals", MEASURED]]
+        last.to_csv(out / TIMINGS_FILE, index=False)
 
 
 def read_results(path: str | os.PathLike) -> pd.DataFrame:
     """A results.csv written by `compare`, as `compare` returned it: the empty cells of
-    incumbent_cell (rows where the incumbent did not change) read back as "", not NaN."""
+    incumbent_cell (rows where the incumbent did not change) read back as "", not NaN; with
+    the run timings beside it, strategy_seconds on each run's last row (NaN elsewhere)."""
     frame = pd.read_csv(path)
     if "incumbent_cell" in frame.columns:
         frame["incumbent_cell"] = frame["incumbent_cell"].fillna("").astype(str)
+    timings = Path(path).parent / TIMINGS_FILE
+    if timings.is_file() and len(frame):
+        times = pd.read_csv(timings)
+        key = ["strategy", "seed", "evals"]
+        merged = frame[key].merge(times, on=key, how="left")
+        frame[MEASURED] = merged[MEASURED].to_numpy()
     return frame
 
 

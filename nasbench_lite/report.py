@@ -71,6 +71,7 @@ def ranking_section(summary: pd.DataFrame) -> list[str]:
             f"{r.found_best:.0%}",
             f"{r.avg_rank:.2f}",
             f"{r.evals_mean:.1f}",
+            "n/a" if np.isnan(r.strategy_ms) else f"{r.strategy_ms:.2f}",
         ]
         for place, r in enumerate(ordered.itertuples(index=False), start=1)
     ]
@@ -82,6 +83,7 @@ def ranking_section(summary: pd.DataFrame) -> list[str]:
         "found best",
         "avg rank",
         "final evals (mean)",
+        "strategy ms / eval",
     ]
     return [
         "## Ranking",
@@ -91,7 +93,10 @@ def ranking_section(summary: pd.DataFrame) -> list[str]:
         "Final regret is the test regret of each run's incumbent when the budget ran out, in "
         "percentage points (pp) of test accuracy. Average rank: strategies are ranked on every "
         "seed by final regret (1 = lowest, ties share the average rank), then averaged over "
-        "seeds. *Found best*: share of seeds whose final regret is exactly 0.",
+        "seeds. *Found best*: share of seeds whose final regret is exactly 0. *Strategy ms / "
+        "eval*: the strategy's own measured compute (init, ask and tell) per evaluation, mean "
+        "over seeds, on this machine; not part of the simulated clock unless "
+        "`--charge-overhead` (n/a: not recorded).",
         "",
     ]
 

@@ -8,6 +8,7 @@ and strategies keep no counters. See docs/search.md for the full semantics.
 
 from __future__ import annotations
 
+import inspect
 import math
 import re
 import sys
@@ -18,11 +19,13 @@ from typing import Any
 
 import numpy as np
 
+from nasbench_lite.backends import Request
 from nasbench_lite.errors import InputError
 from nasbench_lite.spaces.subspace import SubSpace
-from nasbench_lite.strategy import make_strategy
+from nasbench_lite.strategy import Ask, make_strategy
 
 _EVALS = re.compile(r"(\d+)\s*evals?")
+_EPOCHS = re.compile(r"(\d+)\s*epochs?")
 # The columns of results.csv, one row per finished evaluation (the public contract; the
 # statistics and plots need these).
 RESULT_COLUMNS = (
@@ -37,42 +40,66 @@ RESULT_COLUMNS = (
 # Which cell the incumbent is: its raw index on every row (-1 before any), and its cell string
 # (NB-201 format) on the rows where it changed and on each run's last row ("" elsewhere).
 INCUMBENT_COLUMNS = ("incumbent_raw", "incumbent_cell")
+# Fidelity and the strategy's own compute: the epoch that answered, the epochs trained so far
+# (a continuation counts only the epochs it added), the strategy's measured ask/tell seconds
+# so far.
+EXTRA_COLUMNS = ("epoch", "epochs_trained", "strategy_seconds")
+# The incumbent under mixed fidelities (printed in reports).
+INCUMBENT_RULE = (
+    "the cell with the best validation accuracy among the evaluations at the highest "
+    "fidelity (epochs) seen so far: the full schedule once any evaluation reached it"
+)
 
 
 @dataclass(frozen=True)
 class Budget:
-    """Simulated seconds, a number of evaluations, or both (the run ends at the first)."""
+    """Simulated seconds, a number of evaluations, a number of training epochs, or several
+    (the run ends at the first spent).
+
+    An evaluation counts against `evals` whatever its fidelity; against `epochs` it counts
+    the epochs it trains (a continuation only those it adds). An evaluation that would take
+    the epochs past the budget is not started, and the run ends there.
+    """
 
     seconds: float | None = None
     evals: int | None = None
+    epochs: int | None = None
 
     def __post_init__(self) -> None:
-        if self.seconds is None and self.evals is None:
-            raise InputError("a budget needs seconds or evals (or both)")
+        if self.seconds is None and self.evals is None and self.epochs is None:
+            raise InputError("a budget needs seconds, evals or epochs")
         if self.seconds is not None and not (0 < self.seconds < math.inf):
             raise InputError(f"budget seconds must be finite and > 0, got {self.seconds!r}")
-        if self.evals is not None and (
-            isinstance(self.evals, bool) or not isinstance(self.evals, int) or self.evals < 1
-        ):
-            raise InputError(f"budget evals must be an int >= 1, got {self.evals!r}")
+        for name in ("evals", "epochs"):
+            value = getattr(self, name)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 1
+            ):
+                raise InputError(f"budget {name} must be an int >= 1, got {value!r}")
 
     @classmethod
     def parse(cls, text: str | float | Budget) -> Budget:
         """Text to budget: '3000' (or 3000, '3000s', '1.5e3') is 3000 simulated seconds,
-        '100evals' (or '100 evals') is 100 evaluations; a Budget is returned unchanged."""
+        '100evals' (or '100 evals') is 100 evaluations, '2000epochs' is 2,000 training epochs;
+        a Budget is returned unchanged."""
         if isinstance(text, Budget):
             return text
         if isinstance(text, bool) or not isinstance(text, (str, int, float)):
-            raise InputError(f"budget {text!r}: expected seconds (e.g. '3000') or 'Nevals'")
+            raise InputError(
+                f"budget {text!r}: expected seconds (e.g. '3000'), 'Nevals' or 'Nepochs'"
+            )
         stripped = str(text).strip().lower()
         try:
             if match := _EVALS.fullmatch(stripped):
                 return cls(evals=int(match[1]))
+            if match := _EPOCHS.fullmatch(stripped):
+                return cls(epochs=int(match[1]))
             return cls(seconds=float(stripped.removesuffix("s")))
         except ValueError as err:
             raise InputError(
-                f"budget {text!r} is not valid: expected simulated seconds (e.g. '3000') or a "
-                f"number of evaluations (e.g. '100evals'), both positive ({err})"
+                f"budget {text!r} is not valid: expected simulated seconds (e.g. '3000'), a "
+                f"number of evaluations (e.g. '100evals') or of training epochs (e.g. "
+                f"'2000epochs'), all positive ({err})"
             ) from None
 
     def __str__(self) -> str:
@@ -81,6 +108,8 @@ class Budget:
             parts.append(f"{self.seconds:g}")
         if self.evals is not None:
             parts.append(f"{self.evals}evals")
+        if self.epochs is not None:
+            parts.append(f"{self.epochs}epochs")
         return " and ".join(parts)
 
 
@@ -97,7 +126,11 @@ class Trajectory:
     incumbent; the incumbent's own measured test_acc where the benchmark has no mean), regret
     float64 (best_test_acc - incumbent_test), overhead_seconds float64 (measured wall time of
     the strategy's own init/ask/tell calls so far; charged to sim_seconds only if
-    `charge_overhead`).
+    `charge_overhead`), epoch int64 (the epoch that answered; the schedule's length E for a
+    full evaluation, 0 where the benchmark does not say), epochs_trained int64 (epochs
+    trained by the evaluations told so far; a continuation counts only what it added).
+    The incumbent follows `INCUMBENT_RULE`: with every evaluation at full fidelity, simply
+    the best valid_acc so far.
     """
 
     strategy: str
@@ -116,6 +149,8 @@ class Trajectory:
     incumbent_test: np.ndarray
     regret: np.ndarray
     overhead_seconds: np.ndarray
+    epoch: np.ndarray
+    epochs_trained: np.ndarray
     best_test_acc: float
     end_seconds: float  # the seconds budget if it ran out, else the time of the last result
     strategy_done: bool  # the strategy stopped asking before the budget was spent
@@ -126,7 +161,8 @@ class Trajectory:
     def to_frame(self, strategy_name: str, seed: int):
         """pandas DataFrame, one row per evaluation: RESULT_COLUMNS (strategy, seed,
         sim_seconds, evals, incumbent_valid, incumbent_test, regret), then INCUMBENT_COLUMNS
-        (incumbent_raw, incumbent_cell)."""
+        (incumbent_raw, incumbent_cell), then EXTRA_COLUMNS (epoch, epochs_trained,
+        strategy_seconds)."""
         import pandas as pd
 
         n = len(self)
@@ -141,8 +177,11 @@ class Trajectory:
                 "regret": self.regret,
                 "incumbent_raw": self.incumbent,
                 "incumbent_cell": self.incumbent_cell,
+                "epoch": self.epoch,
+                "epochs_trained": self.epochs_trained,
+                "strategy_seconds": self.overhead_seconds,
             },
-            columns=[*RESULT_COLUMNS, *INCUMBENT_COLUMNS],
+            columns=[*RESULT_COLUMNS, *INCUMBENT_COLUMNS, *EXTRA_COLUMNS],
         )
 
 
@@ -159,7 +198,9 @@ def run_search(
     """Run `strategy` (registered name, class, or instance) against `benchmark` until `budget`.
 
     A name or class is built for `benchmark.space` (for a partial table: the view restricted
-    to the cells it answers); an instance must have been built for that space.
+    to the cells it answers), with `max_epochs=benchmark.epochs` when its constructor takes
+    `max_epochs` and `params` does not set it; an instance must have been built for that
+    space.
 
     seed: non-negative int; SeedSequence(seed) is split into the strategy's generator and the
     benchmark's (training-noise) generator. workers: concurrent evaluations. params: strategy
@@ -171,12 +212,20 @@ def run_search(
         raise InputError(f"workers must be an int >= 1, got {workers!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InputError(f"seed must be a non-negative int, got {seed!r}")
-    # The strategy searches the benchmark's space: for a partial table, the restricted view
-    # of the cells the table answers. An instance built for another space would propose
-    # cells the benchmark cannot answer.
-    search = make_strategy(strategy, benchmark.space, **(params or {}))
+    epochs = getattr(benchmark, "epochs", None)  # E, the full fidelity (None: not told)
+    if budget.epochs is not None and epochs is None:
+        raise InputError(f"budget {budget} counts epochs, but {benchmark!r} does not say them")
+    search = make_strategy(strategy, benchmark.space, **_with_epochs(strategy, params, epochs))
+    own_epochs = getattr(search, "max_epochs", None)
+    if epochs is not None and own_epochs is not None and own_epochs != epochs:
+        raise InputError(
+            f"strategy {search.name!r} was built for max_epochs={own_epochs}, but the "
+            f"benchmark trains {epochs} epochs; pass the strategy's class or registered name "
+            f"so it is built for the benchmark's schedule"
+        )
     own_space = getattr(search, "space", benchmark.space)
     if isinstance(benchmark.space, SubSpace) and own_space is not benchmark.space:
+        # An instance built for the whole space would propose cells the benchmark lacks.
         raise InputError(
             f"strategy {search.name!r} was built for {own_space!r}, but the benchmark answers "
             f"only {benchmark.space!r}; pass the strategy's class or registered name so it is "
@@ -186,47 +235,54 @@ def run_search(
     srng, brng = np.random.default_rng(strategy_seq), np.random.default_rng(benchmark_seq)
     max_seconds = math.inf if budget.seconds is None else float(budget.seconds)
     max_evals = sys.maxsize if budget.evals is None else budget.evals
-    num_cells = benchmark.space.num_cells
+    max_epochs = sys.maxsize if budget.epochs is None else budget.epochs
+    requests = _Requests(search.name, benchmark, epochs)
     ask, tell, clock = search.ask, search.tell, time.perf_counter
-    evaluate, evaluate_many = benchmark.evaluate, benchmark.evaluate_many
 
     started = clock()
     state = search.init(srng)
     spent = clock() - started  # measured strategy seconds
     now = spent if charge_overhead else 0.0  # simulated clock
-    queue: list[tuple[float, int, int, Any]] = []  # (finish, start order, raw, Evaluation)
-    num_started = running = 0
-    rows: list[tuple[float, int, float, float, float]] = []  # see `_trajectory`
-    out_of_time = False
+    # (finish, start order, what was asked, its Request (None: plain), Evaluation)
+    queue: list[tuple[float, int, Any, Any, Any]] = []
+    num_started = running = epochs_started = 0
+    rows: list[tuple] = []  # see `_trajectory`
+    out_of_time = out_of_epochs = False
 
     while True:
         # Every free worker asks; the cells asked at one moment start together (one batch).
-        batch = []
-        while running + len(batch) < workers and num_started + len(batch) < max_evals:
+        batch = []  # (asked, request or None, search seconds)
+        while (
+            not out_of_epochs
+            and running + len(batch) < workers
+            and num_started + len(batch) < max_evals
+        ):
             started = clock()
-            state, raw = ask(state, srng)
+            state, asked = ask(state, srng)
             elapsed = clock() - started
             spent += elapsed
             if charge_overhead:
                 now += elapsed
-            if raw is None:  # nothing to propose until a result comes back
+            if asked is None:  # nothing to propose until a result comes back
                 break
-            if not 0 <= raw < num_cells:
-                raise InputError(
-                    f"strategy {search.name!r} asked for raw cell {raw!r}, not in "
-                    f"0..{num_cells - 1}"
-                )
-            batch.append(raw)
+            request, search_seconds = requests.make(asked)
+            cost = requests.epochs_of(request)
+            if epochs_started + cost > max_epochs:
+                out_of_epochs = True  # this one would overspend: the budget is done
+                break
+            epochs_started += cost
+            batch.append((asked, request, search_seconds))
         if batch:
-            results = [evaluate(batch[0], brng)] if len(batch) == 1 else evaluate_many(batch, brng)
-            for raw, result in zip(batch, results, strict=True):
-                cost = result[2]
-                if not 0.0 < cost < math.inf:
+            for item, result in zip(batch, requests.evaluate(batch, brng), strict=True):
+                asked, request, search_seconds = item
+                if not 0.0 < result.cost_seconds < math.inf:
                     raise InputError(
-                        f"benchmark returned cost {cost!r} s for raw cell {raw}; "
-                        f"costs must be finite and > 0"
+                        f"benchmark returned cost {result.cost_seconds!r} s for raw cell "
+                        f"{requests.raw_of(asked)}; costs must be finite and > 0"
                     )
-                heappush(queue, (now + cost, num_started, raw, result))
+                finish = now + search_seconds + result.cost_seconds
+                heappush(queue, (finish, num_started, asked, request, result))
+                requests.started(request)
                 num_started += 1
             running += len(batch)
         if not queue:
@@ -237,13 +293,17 @@ def run_search(
             if now > max_seconds:
                 out_of_time = True
                 break
-            _, _, raw, result = heappop(queue)
+            _, _, asked, request, result = heappop(queue)
             running -= 1
             started = clock()
-            state = tell(state, raw, result[0], result[2])
+            state = tell(state, asked, result.valid_acc, result.cost_seconds)
             elapsed = clock() - started
             spent += elapsed
-            rows.append((now, raw, result[0], result[1], spent))
+            epoch, trained = requests.finished(asked, request, result)
+            rows.append(
+                (now, requests.raw_of(asked), result.valid_acc, result.test_acc, spent, epoch,
+                 trained)
+            )  # fmt: skip
             if charge_overhead:
                 now += elapsed
         if out_of_time:
@@ -256,22 +316,131 @@ def run_search(
         "budget": budget,
         "charge_overhead": charge_overhead,
         "end_seconds": max_seconds if out_of_time else (rows[-1][0] if rows else 0.0),
-        "strategy_done": not out_of_time and not queue and num_started < max_evals,
+        "strategy_done": not (out_of_time or out_of_epochs or queue) and num_started < max_evals,
     }
     return _trajectory(rows, benchmark, run)
 
 
+def _with_epochs(strategy: Any, params: dict | None, epochs: int | None) -> dict:
+    """`params`, plus max_epochs=epochs for a strategy class (or name) whose constructor
+    takes `max_epochs` when params leaves it out."""
+    params = dict(params or {})
+    if epochs is None or "max_epochs" in params or not isinstance(strategy, (str, type)):
+        return params
+    from nasbench_lite.strategy import get_strategy
+
+    cls = get_strategy(strategy)
+    if "max_epochs" in inspect.signature(cls.__init__).parameters:
+        params["max_epochs"] = epochs
+    return params
+
+
+class _Requests:
+    """What the runner does with a strategy's asks: checks them, turns them into the
+    benchmark's requests, and remembers each cell's latest finished run for continuations."""
+
+    def __init__(self, name: str, benchmark: Any, epochs: int | None) -> None:
+        self.name, self.benchmark, self.epochs = name, benchmark, epochs
+        self.num_cells = benchmark.space.num_cells
+        self.runs: dict[int, tuple[Any, int]] = {}  # raw -> (run, epoch reached)
+        self.in_flight: dict[int, int] = {}  # raw -> evaluations running
+
+    def raw_of(self, asked: Any) -> int:
+        return asked.raw if isinstance(asked, Ask) else asked
+
+    def make(self, asked: Any) -> tuple[Any, float]:
+        """(Request, or None for a plain full-schedule evaluation; search seconds)."""
+        raw = self.raw_of(asked)
+        if (
+            isinstance(raw, bool)
+            or not isinstance(raw, (int, np.integer))
+            or not (0 <= raw < self.num_cells)
+        ):
+            raise InputError(
+                f"strategy {self.name!r} asked for raw cell {raw!r}, not in 0..{self.num_cells - 1}"
+            )
+        if not isinstance(asked, Ask):
+            return None, 0.0
+        search_seconds = asked.search_seconds
+        if not (isinstance(search_seconds, (int, float)) and 0 <= search_seconds < math.inf):
+            raise InputError(
+                f"strategy {self.name!r}: search_seconds must be finite and >= 0, got "
+                f"{search_seconds!r}"
+            )
+        if asked.epochs is None and not asked.resume:
+            return None, float(search_seconds)
+        if self.epochs is None or not hasattr(self.benchmark, "evaluate_requests"):
+            raise InputError(
+                f"strategy {self.name!r} asked for {asked}, but {self.benchmark!r} answers "
+                f"only full trainings (it has no epochs or evaluate_requests)"
+            )
+        epoch = self.epochs if asked.epochs is None else asked.epochs
+        if (
+            isinstance(epoch, bool)
+            or not isinstance(epoch, (int, np.integer))
+            or not (1 <= epoch <= self.epochs)
+        ):
+            raise InputError(
+                f"strategy {self.name!r} asked for raw cell {raw} at {epoch!r} epochs, not in "
+                f"1..{self.epochs}"
+            )
+        run, reached = self.runs.get(int(raw), (None, 0)) if asked.resume else (None, 0)
+        if asked.resume and self.in_flight.get(int(raw)):
+            raise InputError(
+                f"strategy {self.name!r} asked to continue raw cell {raw} while its training "
+                f"is still running; continue it after its result is told"
+            )
+        if run is not None and epoch <= reached:
+            raise InputError(
+                f"strategy {self.name!r} asked to continue raw cell {raw} to epoch {epoch}, "
+                f"but its run already reached epoch {reached}"
+            )
+        return Request(int(raw), int(epoch), run, reached if run is not None else 0), float(
+            search_seconds
+        )
+
+    def epochs_of(self, request: Any) -> int:
+        """Epochs an evaluation trains (0 when the benchmark does not count epochs)."""
+        if request is None:
+            return self.epochs or 0
+        return request.epoch - request.start_epoch
+
+    def evaluate(self, batch: list, rng: np.random.Generator) -> list:
+        raws = [self.raw_of(asked) for asked, _, _ in batch]
+        if all(request is None for _, request, _ in batch):
+            if len(raws) == 1:
+                return [self.benchmark.evaluate(raws[0], rng)]
+            return self.benchmark.evaluate_many(raws, rng)
+        full = [
+            Request(int(raw), self.epochs) if request is None else request
+            for raw, (_, request, _) in zip(raws, batch, strict=True)
+        ]
+        return self.benchmark.evaluate_requests(full, rng)
+
+    def started(self, request: Any) -> None:
+        if request is not None:
+            self.in_flight[request.raw] = self.in_flight.get(request.raw, 0) + 1
+
+    def finished(self, asked: Any, request: Any, result: Any) -> tuple[int, int]:
+        """Record a told result; (epoch that answered, epochs it trained)."""
+        raw = int(self.raw_of(asked))
+        if request is not None:
+            self.in_flight[raw] -= 1
+        epoch = getattr(result, "epoch", None)
+        epoch = int(epoch) if epoch is not None else (self.epochs or 0)
+        if getattr(result, "run", None) is not None:
+            self.runs[raw] = (result.run, epoch)
+        return epoch, self.epochs_of(request)
+
+
 def _trajectory(rows: list[tuple], benchmark: Any, run: dict[str, Any]) -> Trajectory:
-    """rows: (sim_seconds, raw, valid_acc, test_acc, overhead_seconds) per evaluation."""
-    columns = np.array(rows, dtype=np.float64).reshape(-1, 5)  # raw < 2**53: exact as float
-    times, raw, valid, test, overheads = columns.T
-    raw = raw.astype(np.int64)
+    """rows: (sim_seconds, raw, valid_acc, test_acc, overhead_seconds, epoch, epochs trained)
+    per evaluation."""
+    columns = np.array(rows, dtype=np.float64).reshape(-1, 7)  # raw < 2**53: exact as float
+    times, raw, valid, test, overheads, epoch, trained = columns.T
+    raw, epoch = raw.astype(np.int64), epoch.astype(np.int64)
     n = len(raw)
-    # Incumbent: the first evaluation reaching the best valid_acc so far (NaN never counts).
-    score = np.where(np.isnan(valid), -np.inf, valid)
-    best_before = np.concatenate([[-np.inf], np.maximum.accumulate(score)[:-1]]) if n else score
-    improved = score > best_before
-    which = np.maximum.accumulate(np.where(improved, np.arange(n), -1)) if n else raw
+    which = _incumbents(valid, epoch)
     known = which >= 0
     incumbent = np.where(known, raw[which], -1)
     incumbent_valid = np.where(known, valid[which], np.nan)
@@ -300,6 +469,33 @@ def _trajectory(rows: list[tuple], benchmark: Any, run: dict[str, Any]) -> Traje
         incumbent_test=incumbent_test,
         regret=best_test_acc - incumbent_test,
         overhead_seconds=overheads.copy(),
+        epoch=epoch,
+        epochs_trained=np.cumsum(trained).astype(np.int64),
         best_test_acc=best_test_acc,
         **run,
     )
+
+
+def _incumbents(valid: np.ndarray, epoch: np.ndarray) -> np.ndarray:
+    """(n,) int64: the row of the incumbent after each row, -1 before any (`INCUMBENT_RULE`).
+
+    Among the rows at the highest epoch seen so far, the first to reach the best valid_acc;
+    a NaN (diverged) never counts. One fidelity throughout: simply the best so far.
+    """
+    n = len(valid)
+    score = np.where(np.isnan(valid), -np.inf, valid)
+    if n == 0:
+        return np.zeros(0, np.int64)
+    if (epoch == epoch[0]).all():
+        best_before = np.concatenate([[-np.inf], np.maximum.accumulate(score)[:-1]])
+        improved = score > best_before
+        return np.maximum.accumulate(np.where(improved, np.arange(n), -1))
+    which = np.full(n, -1, np.int64)
+    level, best, current = -1, -np.inf, -1
+    for i in range(n):
+        if epoch[i] > level:  # a higher fidelity: only its evaluations count from now on
+            level, best, current = int(epoch[i]), -np.inf, -1
+        if epoch[i] == level and score[i] > best:
+            best, current = score[i], i
+        which[i] = current
+    return which

@@ -12,6 +12,7 @@ with columns ``strategy, seed, sim_seconds, evals, incumbent_valid, incumbent_te
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -102,10 +103,21 @@ def summarise(frame: pd.DataFrame, strategies: list[str] | None = None) -> pd.Da
     """Per-strategy summary of final regret, in the order of ``strategies``.
 
     Columns: strategy, seeds, regret_mean, regret_sem (standard error, NaN for one seed),
-    regret_median, found_best (share of seeds with final regret 0), avg_rank, evals_mean.
+    regret_median, found_best (share of seeds with final regret 0), avg_rank, evals_mean,
+    strategy_ms (the strategy's measured init/ask/tell milliseconds per evaluation, mean over
+    seeds; NaN when the frame has no strategy_seconds).
     """
     strategies, _, regret = final_matrix(frame, strategies)
     _, _, evals = final_matrix(frame, strategies, column="evals")
+    per_eval = np.full(len(strategies), np.nan)
+    if "strategy_seconds" in frame.columns:
+        last = final_rows(frame)
+        wide = last.pivot(index="seed", columns="strategy", values="strategy_seconds")
+        seconds = wide.reindex(columns=strategies).to_numpy(np.float64)
+        if seconds.shape == evals.shape:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # a strategy never timed
+                per_eval = np.nanmean(1000 * seconds / evals, axis=0)
     n = regret.shape[0]
     sem = regret.std(axis=0, ddof=1) / np.sqrt(n) if n > 1 else np.full(len(strategies), np.nan)
     return pd.DataFrame(
@@ -118,6 +130,7 @@ def summarise(frame: pd.DataFrame, strategies: list[str] | None = None) -> pd.Da
             "found_best": (regret <= 0.0).mean(axis=0),
             "avg_rank": average_ranks(regret),
             "evals_mean": evals.mean(axis=0),
+            "strategy_ms": per_eval,
         }
     )
 

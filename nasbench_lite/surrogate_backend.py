@@ -4,7 +4,7 @@ Like the tabular backend, a query is noisy by default: where the tabular backend
 of the table's training seeds with the run's generator, this one draws from the model's
 N(mean, std) of each accuracy with the run's generator (two normal draws a query; clipped
 to [0, 1]). `noise=False` answers the noise-free means. The cost is the model's predicted
-`train_seconds`, the same at every query of a cell.
+`train_seconds`, the same at every query of a cell (times e / E at epoch e of E).
 
 Every class's answer is predicted once when the backend is built (a few thousand rows
 through the boosters), so a query is a couple of list lookups, as fast as the table's.
@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from nasbench_lite.backends import Evaluation
+from nasbench_lite.backends import Evaluation, Request, check_request
+from nasbench_lite.errors import InputError
 
 
 class SurrogateBenchmark:
@@ -44,6 +45,8 @@ class SurrogateBenchmark:
         self._valid_mean, self._valid_std = (a.tolist() for a in predicted["valid_acc"])
         self._test_mean, self._test_std = (a.tolist() for a in predicted["test_acc"])
         self._cost = seconds.tolist()
+        self.epochs = model.epochs
+        self._epochs: dict[int, tuple] = {}  # epoch -> predictions (`_at_epoch`)
         mean_test = predicted["test_acc"][0][np.asarray(self.space.canonical_ids)]
         self.regret_source = "the surrogate's noise-free test accuracy"
         if reference is not None:
@@ -74,14 +77,50 @@ class SurrogateBenchmark:
     def evaluate(self, raw: int, rng: np.random.Generator) -> Evaluation:
         c = self._class[raw]
         valid, test = self._valid_mean[c], self._test_mean[c]
+        run = None
         if self.noise:
             z = rng.standard_normal(2)
-            valid = min(1.0, max(0.0, valid + self._valid_std[c] * float(z[0])))
-            test = min(1.0, max(0.0, test + self._test_std[c] * float(z[1])))
-        return Evaluation(valid, test, self._cost[c])
+            run = (float(z[0]), float(z[1]))
+            valid = min(1.0, max(0.0, valid + self._valid_std[c] * run[0]))
+            test = min(1.0, max(0.0, test + self._test_std[c] * run[1]))
+        return Evaluation(valid, test, self._cost[c], self.epochs, run)
 
     def evaluate_many(self, raws: Sequence[int], rng: np.random.Generator) -> list[Evaluation]:
         return [self.evaluate(raw, rng) for raw in raws]
+
+    def evaluate_requests(
+        self, requests: Sequence[Request], rng: np.random.Generator
+    ) -> list[Evaluation]:
+        """At epoch e: the model's prediction for that epoch. A run is its pair of standard
+        normal draws, so a continued run keeps its offset from the mean curve (in units of the
+        spread) at every epoch; a new run draws the pair like `evaluate`."""
+        out = []
+        for request in requests:
+            check_request(request, self.epochs, repr(self))
+            raw, epoch, run = request.raw, request.epoch, request.run
+            if not 0 <= raw < self.space.num_cells:
+                raise InputError(f"raw cell {raw!r} is not in 0..{self.space.num_cells - 1}")
+            if run is None and self.noise:
+                z = rng.standard_normal(2)
+                run = (float(z[0]), float(z[1]))
+            c = self._class[raw]
+            valid_mean, valid_std, test_mean, test_std = self._at_epoch(epoch)
+            valid, test = valid_mean[c], test_mean[c]
+            if self.noise:
+                valid = min(1.0, max(0.0, valid + valid_std[c] * run[0]))
+                test = min(1.0, max(0.0, test + test_std[c] * run[1]))
+            share = (epoch - request.start_epoch) / self.epochs
+            out.append(Evaluation(valid, test, self._cost[c] * share, epoch, run))
+        return out
+
+    def _at_epoch(self, epoch: int) -> tuple[list, list, list, list]:
+        """Per class: valid mean, valid std, test mean, test std at `epoch` (predicted once)."""
+        if epoch not in self._epochs:
+            reps = np.asarray(self.space.representatives)
+            valid = self.model.predict(reps, epoch=epoch, metric="valid_acc")
+            test = self.model.predict(reps, epoch=epoch, metric="test_acc")
+            self._epochs[epoch] = tuple(a.tolist() for a in (*valid, *test))
+        return self._epochs[epoch]
 
     def mean_test_acc(self, raws: np.ndarray) -> np.ndarray:
         return self._mean_test[np.asarray(raws, dtype=np.int64)]

@@ -150,9 +150,18 @@ def _check_batch(config: TrainConfig, n_train: int) -> None:
 
 
 def make_train(
-    config: TrainConfig, num_classes: int, network=None, branch: bool = True, space="nb201"
+    config: TrainConfig,
+    num_classes: int,
+    network=None,
+    branch: bool = True,
+    space="nb201",
+    stop_epoch: int | None = None,
 ):
     """Returns ``train(key, cell, lr_scale, *splits) -> (E, 6) metrics`` for ONE cell.
+
+    ``stop_epoch``: run only the first ``stop_epoch`` epochs of the ``config.epochs``-epoch
+    schedule (same keys, same learning rates: the first epochs of the full run), giving
+    ``(stop_epoch, 6)`` metrics; None runs them all.
 
     ``network`` defaults to the skeleton around ``space``'s masked cell (op choice as data;
     ``space`` a ``Space`` or its name); the tests pass the plain reference network instead.
@@ -242,7 +251,8 @@ def make_train(
             test = evaluate(params, stats, cell, x_test, y_test)
             return carry, jnp.stack([losses.mean(), accs.mean(), *valid, *test])
 
-        _, metrics = jax.lax.scan(epoch, carry, jax.random.split(order_key, config.epochs))
+        epoch_keys = jax.random.split(order_key, config.epochs)[: stop_epoch or config.epochs]
+        _, metrics = jax.lax.scan(epoch, carry, epoch_keys)
         return metrics
 
     return train
@@ -252,7 +262,9 @@ LAYOUTS = ("grouped", "vmap")
 
 
 @functools.lru_cache(maxsize=8)
-def _batched(config: TrainConfig, num_classes: int, devices: tuple, layout: str, space):
+def _batched(
+    config: TrainConfig, num_classes: int, devices: tuple, layout: str, space, stop_epoch=None
+):
     """The batched trainer, sharded over ``devices`` along its leading axis.
 
     "grouped": ``train(keys (G, S, 2), cells (G, 6), lr_scale (G, S), *splits)``: G groups
@@ -268,14 +280,14 @@ def _batched(config: TrainConfig, num_classes: int, devices: tuple, layout: str,
     mesh = Mesh(np.array(devices), ("pairs",))
     split = PartitionSpec("pairs")
     if layout == "vmap":
-        train = make_train(config, num_classes, branch=False, space=space)
+        train = make_train(config, num_classes, branch=False, space=space, stop_epoch=stop_epoch)
         train = jax.vmap(train, (0, 0, 0) + (None,) * 6)
         pairs = NamedSharding(mesh, split)
         replicated = NamedSharding(mesh, PartitionSpec())
         return jax.jit(train, in_shardings=(pairs,) * 3 + (replicated,) * 6, out_shardings=pairs)
     if layout != "grouped":
         raise InputError(f"unknown trainer layout {layout!r}; available: {LAYOUTS}")
-    train = make_train(config, num_classes, branch=True, space=space)
+    train = make_train(config, num_classes, branch=True, space=space, stop_epoch=stop_epoch)
     seeds = jax.vmap(train, (0, None, 0) + (None,) * 6)
 
     def local(keys, cells, lr_scale, *data):
@@ -295,13 +307,15 @@ def _batched(config: TrainConfig, num_classes: int, devices: tuple, layout: str,
 _COMPILED: dict = {}
 
 
-def _compiled(config, num_classes: int, devices: tuple, layout: str, space, args: tuple):
+def _compiled(
+    config, num_classes: int, devices: tuple, layout: str, space, args: tuple, stop_epoch=None
+):
     """The compiled batched program for these argument shapes, compiled once per process."""
-    signature = (config, num_classes, devices, layout, space) + tuple(
+    signature = (config, num_classes, devices, layout, space, stop_epoch) + tuple(
         (a.shape, str(a.dtype)) for a in args
     )
     if signature not in _COMPILED:
-        program = _batched(config, num_classes, devices, layout, space)
+        program = _batched(config, num_classes, devices, layout, space, stop_epoch)
         _COMPILED[signature] = program.lower(*args).compile()
     return _COMPILED[signature]
 
@@ -365,6 +379,7 @@ def train_cells(
     lr_scale=None,
     layout: str = "grouped",
     space="nb201",
+    stop_epoch: int | None = None,
 ) -> TrainResult:
     """Trains every (cells[i], seeds[i]) pair in one compiled program.
 
@@ -374,7 +389,9 @@ def train_cells(
     ``_batched``): "grouped" (default) groups the pairs by cell and runs only the ops each
     cell uses; "vmap" computes every op for every pair. Both train the same networks from
     the same keys. The batch is padded to a multiple of the local device count and sharded
-    over the devices. Raises MissingExtra without the `train` extra.
+    over the devices. ``stop_epoch``: train only the first epochs of the schedule (the
+    metrics then have ``stop_epoch`` epochs; see ``make_train``). Raises MissingExtra without
+    the `train` extra.
     """
     require("train", "training")
     import jax
@@ -392,6 +409,13 @@ def train_cells(
         raise InputError(f"lr_scale must have shape ({n},), got {scale.shape}")
     arrays = splits(data, config)
     _check_batch(config, arrays[0].shape[0])
+    if stop_epoch is not None and (
+        isinstance(stop_epoch, bool)
+        or not isinstance(stop_epoch, (int, np.integer))
+        or not 1 <= stop_epoch <= config.epochs
+    ):
+        raise InputError(f"stop_epoch must be an int in 1..{config.epochs}, got {stop_epoch!r}")
+    stop_epoch = None if stop_epoch is None or stop_epoch == config.epochs else int(stop_epoch)
 
     if layout not in LAYOUTS:
         raise InputError(f"unknown trainer layout {layout!r}; available: {LAYOUTS}")
@@ -411,7 +435,7 @@ def train_cells(
     else:
         args = (keys.reshape(-1, 2), cells[order], scale[order], *arrays)
     start = time.perf_counter()
-    compiled = _compiled(config, data.num_classes, devices, layout, space, args)
+    compiled = _compiled(config, data.num_classes, devices, layout, space, args, stop_epoch)
     compile_seconds = time.perf_counter() - start
     start, cpu_start = time.perf_counter(), time.process_time()
     out = np.asarray(jax.block_until_ready(compiled(*args)))

@@ -18,10 +18,12 @@ from conftest import write_strategy_package
 from nasbench_lite import plots, report, shipped, stats
 from nasbench_lite.backends import TabularBenchmark, make_benchmark
 from nasbench_lite.cli import main
-from nasbench_lite.runner import INCUMBENT_COLUMNS, run_search
+from nasbench_lite.runner import EXTRA_COLUMNS, INCUMBENT_COLUMNS, run_search
 from nasbench_lite.strategy import available_strategies
 from nasbench_lite.synthetic import synthetic_table
 from nasbench_lite.table import Table
+
+MEASURED = ["strategy_seconds"]  # the strategies' measured compute: differs run to run
 
 # The module, whatever the package's lazy `compare` attribute (the function) resolved to.
 cmp = importlib.import_module("nasbench_lite.compare")
@@ -115,7 +117,8 @@ def external_strategy_pkg(tmp_path_factory):
 def check_outputs(out: Path, strategies: list[str], budget_seconds: float) -> pd.DataFrame:
     """Assert results.csv, report.md and the plots of one comparison; return the results."""
     frame = cmp.read_results(out / "results.csv")
-    assert list(frame.columns) == [*stats.RESULT_COLUMNS, *INCUMBENT_COLUMNS]
+    assert list(frame.columns) == [*stats.RESULT_COLUMNS, *INCUMBENT_COLUMNS, *EXTRA_COLUMNS]
+    assert (out / cmp.TIMINGS_FILE).is_file()
     assert stats.strategy_order(frame) == strategies
     runs = frame.groupby(["strategy", "seed"]).size()
     assert len(runs) == len(strategies) * SEEDS  # every (strategy, seed) ran
@@ -150,13 +153,22 @@ def test_all_strategies_compare_end_to_end_and_match_direct_runs(
     assert result.strategies == names
     frame = check_outputs(tmp_path / "api", names, float(budget))
     # The files hold what the API returned, and the pooled runs equal direct runs.
-    pd.testing.assert_frame_equal(frame, result.results, check_dtype=False)
+    pd.testing.assert_frame_equal(
+        frame.drop(columns=MEASURED), result.results.drop(columns=MEASURED), check_dtype=False
+    )
+    # The measured seconds: each run's last row in the file, as the API measured them.
+    last = stats.final_rows(result.results)
+    assert (stats.final_rows(frame).strategy_seconds == last.strategy_seconds).all()
+    assert (last.strategy_seconds > 0).all()
+    assert (result.summary.strategy_ms > 0).all()
     bench = make_benchmark("tabular", table=table_path)
     for name in names:
         for seed in range(SEEDS):
             direct = run_search(name, bench, budget, seed).to_frame(name, seed)
             got = result.results[(result.results.strategy == name) & (result.results.seed == seed)]
-            pd.testing.assert_frame_equal(got.reset_index(drop=True), direct)
+            pd.testing.assert_frame_equal(
+                got.reset_index(drop=True).drop(columns=MEASURED), direct.drop(columns=MEASURED)
+            )
     assert result.summary.strategy.tolist() == names
     assert set(result.files) >= {tmp_path / "api" / "results.csv", result.report}
 
@@ -211,7 +223,11 @@ def test_compare_on_a_partial_table_states_the_restriction(partial_path, tmp_pat
     assert len(frame.groupby(["strategy", "seed"])) == 4
     for (name, seed), run in frame.groupby(["strategy", "seed"], sort=False):
         direct = run_search(name, bench, budget, seed).to_frame(name, seed)
-        pd.testing.assert_frame_equal(run.reset_index(drop=True), direct, check_dtype=False)
+        pd.testing.assert_frame_equal(
+            run.reset_index(drop=True).drop(columns=MEASURED),
+            direct.drop(columns=MEASURED),
+            check_dtype=False,
+        )
     assert (frame.regret >= 0).all()
 
 

@@ -22,7 +22,11 @@ COLUMNS = [
     "regret",
     "incumbent_raw",
     "incumbent_cell",
+    "epoch",
+    "epochs_trained",
+    "strategy_seconds",
 ]
+FIDELITY = ("hyperband", "bohb")  # strategies built for the benchmark's epochs
 SAME = ("sim_seconds", "evals", "raw", "valid_acc", "test_acc", "incumbent", "incumbent_cell",
         "incumbent_valid", "incumbent_test", "regret")  # fmt: skip
 
@@ -32,6 +36,7 @@ class Recording:
 
     def __init__(self, inner):
         self.inner, self.space, self.best_test_acc = inner, inner.space, inner.best_test_acc
+        self.epochs = inner.epochs
         self.answers = []  # (raw, Evaluation) in dispatch order
 
     def evaluate(self, raw, rng):
@@ -40,6 +45,11 @@ class Recording:
     def evaluate_many(self, raws, rng):
         results = self.inner.evaluate_many(raws, rng)
         self.answers.extend(zip(raws, results, strict=True))
+        return results
+
+    def evaluate_requests(self, requests, rng):
+        results = self.inner.evaluate_requests(requests, rng)
+        self.answers.extend(zip([r.raw for r in requests], results, strict=True))
         return results
 
     def mean_test_acc(self, raws):
@@ -105,7 +115,7 @@ def test_budget_rejects():
         Budget.parse(None)
     with pytest.raises(ValueError, match="budget True"):
         Budget.parse(True)
-    with pytest.raises(ValueError, match="needs seconds or evals"):
+    with pytest.raises(ValueError, match="needs seconds, evals or epochs"):
         Budget()
     with pytest.raises(ValueError, match="evals must be an int >= 1, got 2.5"):
         Budget(evals=2.5)
@@ -184,13 +194,16 @@ def test_same_seed_same_trajectory(name, workers, bench):
 
 @pytest.mark.parametrize("name", available_strategies())
 def test_strategy_sees_validation_accuracy_and_cost_only(name, table, bench):
-    spy = Spy(get_strategy(name)(bench.space))
+    params = {"max_epochs": bench.epochs} if name in FIDELITY else {}
+    spy = Spy(get_strategy(name)(bench.space, **params))
     recording = Recording(bench)
     trajectory = run_search(spy, recording, "60evals", seed=0, workers=3)
     assert len(spy.told) == len(trajectory)
     cost = cost_of(recording)
-    for (raw, valid_acc, spent), row in zip(spy.told, range(len(trajectory)), strict=True):
-        # Told in completion order, with exactly the validation accuracy and cost measured.
+    for (asked, valid_acc, spent), row in zip(spy.told, range(len(trajectory)), strict=True):
+        # Told in completion order, with exactly the validation accuracy and cost measured
+        # (a fidelity strategy is told the Ask it made).
+        raw = getattr(asked, "raw", asked)
         assert raw == trajectory.raw[row] and valid_acc == trajectory.valid_acc[row]
         assert type(valid_acc) is float and type(spent) is float
         # Validation accuracies of the synthetic table lie below 0.5, test ones above.

@@ -17,12 +17,13 @@ from nasbench_lite.runner import run_search
 from nasbench_lite.strategy import available_strategies, get_strategy, make_strategy
 
 OURS = ["local_search", "random_sampling", "random_search", "regularized_evolution",
-        "reinforce", "ppo", "bananas", "gp_bo"]  # fmt: skip
-LEARNING = ["reinforce", "ppo", "bananas", "gp_bo"]
+        "reinforce", "ppo", "bananas", "gp_bo", "hyperband", "bohb"]  # fmt: skip
+LEARNING = ["reinforce", "ppo", "bananas", "gp_bo", "bohb"]
 
 
 def run_loop(strategy, objective, n: int, seed: int) -> list[int]:
-    """Drive a strategy by hand, sequentially: ask, evaluate `objective(raw)`, tell."""
+    """Drive a strategy by hand, sequentially: ask, evaluate `objective(raw)`, tell (an Ask
+    for a fidelity is answered like its raw cell)."""
     rng = np.random.default_rng(seed)
     state = strategy.init(rng)
     asked = []
@@ -31,7 +32,7 @@ def run_loop(strategy, objective, n: int, seed: int) -> list[int]:
         if raw is None:
             break
         asked.append(raw)
-        state = strategy.tell(state, raw, objective(raw), 1.0)
+        state = strategy.tell(state, raw, objective(getattr(raw, "raw", raw)), 1.0)
     return asked
 
 
@@ -57,7 +58,9 @@ def test_protocol_in_a_loop(name, space, bench):
     strategy = cls(space)
     means = bench.mean_test_acc(np.arange(space.num_cells)) - 0.5  # a noise-free objective
     asked = run_loop(strategy, lambda raw: float(means[raw]), 300, seed=0)
-    assert asked and all(type(raw) is int and 0 <= raw < space.num_cells for raw in asked)
+    # A plain raw cell, or an Ask for a fidelity whose raw cell is one.
+    raws = [getattr(raw, "raw", raw) for raw in asked]
+    assert asked and all(type(raw) is int and 0 <= raw < space.num_cells for raw in raws)
     assert asked == run_loop(cls(space), lambda raw: float(means[raw]), 300, seed=0)
     assert asked != run_loop(cls(space), lambda raw: float(means[raw]), 300, seed=1)
 
