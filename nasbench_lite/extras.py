@@ -1,10 +1,10 @@
 """The optional dependencies (pyproject.toml extras) and the error naming the one to install.
 
 The base install reads tables and runs tabular comparisons. Training (``generate``,
-``train_one``, the live backend), the surrogate, Ray and the adapters to optuna and
-ConfigSpace are extras; code that needs one calls `require` first, so a missing library is
-reported with the install command rather than as a bare ModuleNotFoundError deep inside a
-run.
+``train_one``, the live backend), the surrogate, Ray, the adapters to optuna and ConfigSpace
+and the one to Syne Tune are extras; code that needs one calls `require` first, so a missing
+library is reported with the install command rather than as a bare ModuleNotFoundError deep
+inside a run.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "surrogate": ("xgboost", "sklearn"),
     "ray": ("ray",),
     "adapters": ("optuna", "ConfigSpace"),
+    # syne_tune.blackbox_repository imports huggingface_hub when it is imported.
+    "synetune": ("syne_tune", "huggingface_hub"),
 }
 
 

@@ -49,7 +49,7 @@ def test_require_names_the_extra_and_the_missing_modules(without):
     with pytest.raises(ImportError):  # a MissingExtra is an ImportError
         require("train", "training")
     with pytest.raises(
-        ValueError, match="unknown extra 'gpu'; extras: train, surrogate, ray, adapters"
+        ValueError, match="unknown extra 'gpu'; extras: train, surrogate, ray, adapters, synetune"
     ):
         missing_modules("gpu")
 
@@ -95,3 +95,16 @@ def test_a_tabular_comparison_needs_no_extra(without, tmp_path):
     )
     result = compare(config)
     assert len(result.results) == 10 and (tmp_path / "report.md").is_file()
+
+
+def test_the_syne_tune_adapter_without_syne_tune(without):
+    from nasbench_lite import synetune  # importing it needs no syne_tune
+
+    without("syne_tune")
+    needs = (
+        r"Syne Tune adapter needs .*\(syne_tune not installed\): pip install 'nasbench-lite\[syn"
+    )
+    with pytest.raises(MissingExtra, match=needs):
+        synetune.to_blackbox(synthetic_table())
+    with pytest.raises(MissingExtra, match=needs):
+        synetune.simulate(synthetic_table(), "asha", 100)
