@@ -149,13 +149,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--backend", choices=available_backends(), default="tabular", help="benchmark backend"
     )
     p.add_argument(
-        "--strategies", nargs="+", default=None, help="registry names (default: all that load)"
+        "--strategies",
+        nargs="+",
+        default=None,
+        help="registry names, or 'all' for every registered strategy (default: every "
+        "registered one that loads, except those marked out of the default comparison)",
     )
     p.add_argument("--seeds", type=int, default=25, help="runs per strategy (seeds 0..N-1)")
     p.add_argument(
         "--budget",
         default=None,
-        help="simulated seconds (e.g. 3000) or Nevals (default: 100 median training times)",
+        help="simulated seconds (e.g. 3000), Nevals (e.g. 100evals) or Nepochs (e.g. "
+        "2000epochs: training epochs, a continuation counting only those it adds) (default: "
+        "100 median training times)",
     )
     p.add_argument("--workers", type=int, default=1, help="simulated workers per run")
     p.add_argument("--jobs", type=int, default=None, help="parallel processes (default: cores)")

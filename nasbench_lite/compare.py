@@ -194,9 +194,14 @@ def _resolve(config: CompareConfig) -> tuple[dict[str, Any], Any, str]:
 
 
 def _strategies(chosen: tuple[Any, ...] | None) -> tuple[list[Any], dict[str, str]]:
-    """The strategies to compare and the registered ones skipped (name -> why). Every
-    registered one that loads when none are chosen; a chosen one that fails raises."""
-    if chosen is not None:
+    """The strategies to compare and the registered ones skipped (name -> why).
+
+    None: every registered one that loads, except those whose class sets
+    ``in_default_comparison = False`` (e.g. ones that train a supernet on live data);
+    ["all"]: every registered one that loads. A chosen one that fails raises.
+    """
+    everything = chosen is not None and list(chosen) == ["all"]
+    if chosen is not None and not everything:
         names = list(chosen)
         for name in names:
             try:
@@ -211,12 +216,13 @@ def _strategies(chosen: tuple[Any, ...] | None) -> tuple[list[Any], dict[str, st
     names, skipped = [], {}
     for name in available_strategies():
         try:
-            get_strategy(name)
+            cls = get_strategy(name)
         except (ValueError, TypeError) as err:
             logger.warning("skipping strategy %r: %s", name, err)
             skipped[name] = str(err)
         else:
-            names.append(name)
+            if everything or getattr(cls, "in_default_comparison", True):
+                names.append(name)
     if not names:
         raise InputError(
             "no strategies to compare (none given and none registered"

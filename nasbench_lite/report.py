@@ -17,6 +17,7 @@ import pandas as pd
 
 from nasbench_lite import stats
 from nasbench_lite.plots import REGRET_FLOOR
+from nasbench_lite.runner import INCUMBENT_RULE
 from nasbench_lite.text import plural
 
 ALPHA = 0.05
@@ -215,7 +216,9 @@ def describe_run(
     budget = spec["budget"]
     parts = [f"{budget.seconds:g} simulated seconds"] if budget.seconds else []
     parts += [f"{budget.evals} evaluations"] if budget.evals else []
+    parts += [f"{budget.epochs} training epochs"] if budget.epochs else []
     rows["budget"] = f"{' and '.join(parts)} ({rule})"
+    rows["incumbent"] = INCUMBENT_RULE
     if spec.get("regret_source"):
         rows["regret measured against"] = spec["regret_source"]
     rows["workers"] = f"{plural(spec['workers'], 'simulated worker')} per run"
@@ -293,7 +296,7 @@ def write_setup(
     path = Path(out_dir) / SETUP_FILE
     record = {
         "setup": dict(setup),
-        "budget": {"seconds": budget.seconds, "evals": budget.evals},
+        "budget": {"seconds": budget.seconds, "evals": budget.evals, "epochs": budget.epochs},
         "budget_rule": budget_rule,
         "baseline": baseline,
         "notice": notice,

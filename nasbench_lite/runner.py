@@ -271,6 +271,7 @@ def run_search(
                 out_of_epochs = True  # this one would overspend: the budget is done
                 break
             epochs_started += cost
+            requests.started(asked)
             batch.append((asked, request, search_seconds))
         if batch:
             for item, result in zip(batch, requests.evaluate(batch, brng), strict=True):
@@ -282,7 +283,6 @@ def run_search(
                     )
                 finish = now + search_seconds + result.cost_seconds
                 heappush(queue, (finish, num_started, asked, request, result))
-                requests.started(request)
                 num_started += 1
             running += len(batch)
         if not queue:
@@ -417,15 +417,14 @@ class _Requests:
         ]
         return self.benchmark.evaluate_requests(full, rng)
 
-    def started(self, request: Any) -> None:
-        if request is not None:
-            self.in_flight[request.raw] = self.in_flight.get(request.raw, 0) + 1
+    def started(self, asked: Any) -> None:
+        raw = int(self.raw_of(asked))
+        self.in_flight[raw] = self.in_flight.get(raw, 0) + 1
 
     def finished(self, asked: Any, request: Any, result: Any) -> tuple[int, int]:
         """Record a told result; (epoch that answered, epochs it trained)."""
         raw = int(self.raw_of(asked))
-        if request is not None:
-            self.in_flight[raw] -= 1
+        self.in_flight[raw] -= 1
         epoch = getattr(result, "epoch", None)
         epoch = int(epoch) if epoch is not None else (self.epochs or 0)
         if getattr(result, "run", None) is not None:

@@ -15,8 +15,9 @@ The model, as in HpBandSter's config generator, per fidelity (epochs):
   min_bandwidth;
 - a new cell uses the model of the highest fidelity that has one: ``num_samples``
   candidates, each a good point with every op kept with probability 1 - bandwidth (else a
-  uniform op), and the candidate minimising bad density / good density wins. With
-  probability random_fraction (and while no model exists) the cell is uniform.
+  uniform op), and the candidate minimising bad density / good density wins (on a restricted
+  space, among the candidates it allows). With probability random_fraction (and while no
+  model exists) the cell is uniform.
 
 Deviations: the kernel's number of categories is the space's op count (statsmodels counts
 the distinct values in the data), so an op no good cell has yet keeps a non-zero density;
@@ -79,11 +80,17 @@ class BOHB(Hyperband):
         candidates = good[picks].copy()  # (num_samples, edges)
         resample = rng.random(candidates.shape) >= 1 - good_bw  # per edge, with prob. bw
         candidates[resample] = rng.integers(0, ops, size=int(resample.sum()))
+        raws = np.asarray(self.space.indices(candidates), dtype=np.int64)
+        allowed = getattr(self.space, "allowed", None)  # a restricted view: its cells only
+        if allowed is not None:
+            keep = np.asarray(allowed)[raws]
+            if not keep.any():
+                return int(self.space.sample(rng, 1)[0])
+            candidates, raws = candidates[keep], raws[keep]
         ratio = np.maximum(density(candidates, bad, bad_bw, ops), 1e-8) / np.maximum(
             density(candidates, good, good_bw, ops), 1e-8
         )
-        best = candidates[int(np.argmin(ratio))]
-        return int(self.space.to_raw(best))
+        return int(raws[int(np.argmin(ratio))])
 
     def model(self, state: HyperbandState):
         """(good (g, edges), bad (b, edges) op ids, their bandwidths (edges,)) of the highest

@@ -226,6 +226,7 @@ class Checked:
 
     def __init__(self, inner):
         self.inner, self.space, self.best_test_acc = inner, inner.space, inner.best_test_acc
+        self.epochs = inner.epochs
         self.asked = []
 
     def evaluate(self, raw, rng):
@@ -235,6 +236,12 @@ class Checked:
         assert self.space.allowed[raws].all(), raws
         self.asked.extend(raws)
         return self.inner.evaluate_many(raws, rng)
+
+    def evaluate_requests(self, requests, rng):
+        raws = [r.raw for r in requests]
+        assert self.space.allowed[raws].all(), raws
+        self.asked.extend(raws)
+        return self.inner.evaluate_requests(requests, rng)
 
     def mean_test_acc(self, raws):
         return self.inner.mean_test_acc(raws)
