@@ -1,7 +1,8 @@
 """A blackbox objective for hyperparameter tools: configuration in, metrics out.
 
-`objective(source, seed)` wraps a table (or a table file, or the tabular backend) or the
-surrogate backend as a plain function `f(config, epochs=None) -> dict`, the shape optuna,
+`objective(source, seed)` wraps a table (or a table file, or the tabular backend), the
+surrogate backend or any other backend that answers at epochs (e.g. live training) as a
+plain function `f(config, epochs=None) -> dict`, the shape optuna,
 SMAC, Syne Tune's blackboxes or a hand-written loop expect. Noise is drawn as the backends
 draw it, from the objective's own generator `np.random.default_rng(seed)`: a table answers
 with one of its training seeds, the surrogate with one draw from its predicted N(mean, std).
@@ -37,12 +38,15 @@ class Objective:
     On a table every key is measured. On the surrogate backend the accuracies are one draw
     from the model's N(mean, std) at that epoch (the noise-free means if the backend was built
     with noise=False), train_seconds is its predicted mean, and valid_loss, test_loss, params
-    and flops are NaN: the surrogate does not model them.
+    and flops are NaN: the surrogate does not model them. On another backend (the live one:
+    a new training run of the first `epochs` epochs of its schedule) the answer is its
+    `Evaluation`: accuracies and cost; seed is the backend's run id, losses, params and flops
+    NaN.
     """
 
     def __init__(self, source: Any, seed: Any = None) -> None:
         self.rng = np.random.default_rng(seed)
-        self.table = self.model = None
+        self.table = self.model = self.backend = None
         if isinstance(source, (str, os.PathLike)):
             from nasbench_lite.table import Table
 
@@ -53,15 +57,19 @@ class Objective:
             self.table = source.table
         elif hasattr(source, "model") and hasattr(source, "evaluate"):  # SurrogateBenchmark
             self.model, self.noise = source.model, source.noise
+        elif hasattr(source, "evaluate_requests") and hasattr(source, "epochs"):  # e.g. live
+            self.backend = source
         else:
             raise InputError(
-                f"objective needs a Table, a table file, or a tabular or surrogate benchmark, "
-                f"got {type(source).__name__}"
+                f"objective needs a Table, a table file, or a benchmark that answers at epochs "
+                f"(tabular, surrogate, live), got {type(source).__name__}"
             )
-        self.space = (self.table if self.table is not None else self.model).space
+        found = [s for s in (self.table, self.model, self.backend) if s is not None]
+        self.space = found[0].space
 
     def __repr__(self) -> str:
-        return f"Objective({self.table if self.table is not None else self.model!r})"
+        source = next(s for s in (self.table, self.model, self.backend) if s is not None)
+        return f"Objective({source!r})"
 
     def __call__(self, config: Any, epochs: int | None = None) -> dict[str, Any]:
         raw = self.space.to_raw(config)
@@ -71,6 +79,15 @@ class Objective:
             epoch = self.table.num_epochs if epochs is None else int(epochs)
             return {"raw": raw, "epoch": epoch, "seed": seed,
                     **{key: found[key] for key in KEYS[3:]}}  # fmt: skip
+        if self.backend is not None:
+            from nasbench_lite.backends import Request
+
+            epoch = self.backend.epochs if epochs is None else epochs
+            (answer,) = self.backend.evaluate_requests([Request(raw, epoch)], self.rng)
+            out: dict[str, Any] = dict.fromkeys(KEYS, math.nan)
+            out.update(raw=raw, epoch=answer.epoch, seed=answer.run, valid_acc=answer.valid_acc,
+                       test_acc=answer.test_acc, train_seconds=answer.cost_seconds)  # fmt: skip
+            return out
         return self._predicted(raw, epochs)
 
     def _predicted(self, raw: int, epochs: int | None) -> dict[str, Any]:
@@ -90,6 +107,6 @@ class Objective:
 
 def objective(source: Any, seed: Any = None) -> Objective:
     """A blackbox `f(config, epochs=None) -> dict` over `source` (a `Table`, a table file
-    path, a tabular or a surrogate benchmark) drawing noise from `np.random.default_rng(seed)`;
+    path, a tabular, surrogate or live benchmark) drawing noise from `np.random.default_rng(seed)`;
     see `Objective` for what it answers on each."""
     return Objective(source, seed)

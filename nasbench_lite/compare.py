@@ -182,7 +182,9 @@ def _resolve(config: CompareConfig) -> tuple[dict[str, Any], Any, str]:
         "charge_overhead": bool(config.charge_overhead),
     }
     if "model" in entry.options and spec["model"] is None:
-        raise InputError(f"the {config.backend} backend needs a model: pass --model DIR")
+        from nasbench_lite.shipped import default_model_path
+
+        spec["model"] = str(default_model_path())  # the shipped one, or an error naming it
     if "preset" in entry.options:
         from nasbench_lite.train import PRESETS
 

@@ -15,6 +15,10 @@ from pathlib import Path
 from nasbench_lite.errors import MissingFileError
 
 TABLE_ENV = "NASBENCH_LITE_TABLE"
+MODEL_ENV = "NASBENCH_LITE_MODEL"
+# The surrogate shipped with the cpu table: fitted on 10% of its classes (a directory
+# written by `Surrogate.save`; see docs/surrogate.md).
+MODEL_NAME = "nb201_mnist1d_cpu_surrogate"
 # In order of preference: the CPU-preset table, then the small one committed with the code.
 TABLE_NAMES = ("nb201_mnist1d_cpu.h5", "nb201_mnist1d_small.h5")
 
@@ -67,3 +71,20 @@ def default_table_path() -> Path:
         f"no table given and no shipped table found (looked for {', '.join(TABLE_NAMES)} in "
         f"{DATA_DIR}); name a table file or set {TABLE_ENV}"
     )
+
+
+def default_model_path() -> Path:
+    """The surrogate used when none is given: $NASBENCH_LITE_MODEL if set, else the shipped
+    MODEL_NAME directory. Raises MissingFileError when there is none."""
+    env = os.environ.get(MODEL_ENV)
+    if env:
+        if not Path(env).is_dir():
+            raise MissingFileError(f"{MODEL_ENV}={env}: no such surrogate directory")
+        return Path(env)
+    path = DATA_DIR / MODEL_NAME
+    if not (path / "surrogate.json").is_file():
+        raise MissingFileError(
+            f"no surrogate given and none shipped (looked for {path}); pass --model DIR "
+            f"(written by `nasbench-lite surrogate fit`) or set {MODEL_ENV}"
+        )
+    return path

@@ -87,3 +87,19 @@ def test_bad_sources_and_inputs(table3):
         f({"1<-0": "none", "2<-0": "none", "2<-1": "none", "3<-0": "none", "3<-1": "none"})
     with pytest.raises(InputError, match="not trained yet"):
         nbl.objective(synthetic_table(done=np.arange(5044) < 3))(CELL)
+
+
+@pytest.mark.slow
+def test_on_the_live_backend():
+    from nasbench_lite.backends import LiveBenchmark
+    from nasbench_lite.datasets import load_dataset
+
+    data = load_dataset("mnist1d").take(256, 128, 128)
+    f = nbl.objective(LiveBenchmark("tiny", data), seed=0)
+    out = f(CELL, epochs=1)
+    assert list(out) == list(KEYS) and out["raw"] == nbl.get_space("nb201").to_raw(CELL)
+    assert out["epoch"] == 1 and 0 <= out["valid_acc"] <= 1 and out["train_seconds"] > 0
+    assert np.isnan(out["valid_loss"]) and isinstance(out["seed"], int)
+    again = nbl.objective(LiveBenchmark("tiny", data), seed=0)(CELL, epochs=1)
+    assert again["seed"] == out["seed"]  # the run's training seed comes from the generator
+    assert again["valid_acc"] == pytest.approx(out["valid_acc"], abs=1e-6)

@@ -296,6 +296,19 @@ def test_default_table_path_prefers_a_complete_table(
     assert shipped.default_table_path() == second  # the complete one wins, though listed later
 
 
+def test_surrogate_without_a_model_uses_the_shipped_one_or_names_what_is_missing(
+    table_path, monkeypatch
+):
+    monkeypatch.setenv(shipped.MODEL_ENV, "/no/such/model")
+    config = cmp.CompareConfig(table=str(table_path), backend="surrogate", seeds=1, out=None)
+    with pytest.raises(FileNotFoundError, match="NASBENCH_LITE_MODEL=/no/such/model: no such"):
+        cmp.compare(config)
+    monkeypatch.delenv(shipped.MODEL_ENV)
+    monkeypatch.setattr(shipped, "DATA_DIR", table_path.parent)  # no model shipped there
+    with pytest.raises(FileNotFoundError, match="no surrogate given and none shipped"):
+        cmp.compare(config)
+
+
 @pytest.mark.parametrize(
     ("change", "error", "message"),
     [
@@ -304,7 +317,6 @@ def test_default_table_path_prefers_a_complete_table(
         ({"workers": 0}, ValueError, "workers must be an int >= 1"),
         ({"jobs": 0}, ValueError, "jobs must be an int >= 1"),
         ({"backend": "oracle"}, ValueError, "unknown benchmark backend 'oracle'"),
-        ({"backend": "surrogate"}, ValueError, "the surrogate backend needs a model"),
         ({"strategies": ("nope",)}, ValueError, "unknown strategy 'nope'"),
         ({"strategies": ()}, ValueError, "no strategies"),
         ({"strategies": ("random_search",) * 2}, ValueError, "must be distinct"),

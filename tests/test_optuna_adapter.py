@@ -40,7 +40,8 @@ def test_samplers_compare_within_budget_and_reproducibly(table_path, workers, tm
     assert sorted(set(results.strategy)) == sorted(SAMPLERS)
     assert results.sim_seconds.max() <= 1200.0  # never overspent
     assert (results.groupby(["strategy", "seed"]).size() >= 20 * workers).all()
-    assert results.equals(again.results)  # same seeds, same trajectories
+    measured = ["strategy_seconds"]  # the strategies' own compute time differs run to run
+    assert results.drop(columns=measured).equals(again.results.drop(columns=measured))
     bench = TabularBenchmark(str(table_path))
     for name in SAMPLERS:
         runs = [run_search(name, bench, "1200", seed, workers) for seed in (0, 1)]

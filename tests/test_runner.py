@@ -141,6 +141,11 @@ def test_no_strategy_overspends(name, workers, bench):
     # Both: whichever runs out first.
     trajectory = run_search(name, bench, Budget(seconds=2000, evals=15), seed=0, workers=workers)
     assert len(trajectory) <= 15 and trajectory.sim_seconds.max() <= 2000.0
+    # Epochs: never more than the budget; spent unless the strategy stopped asking.
+    trajectory = run_search(name, bench, "61epochs", seed=workers, workers=workers)
+    assert trajectory.epochs_trained[-1] <= 61
+    if not trajectory.strategy_done:
+        assert trajectory.epochs_trained[-1] > 61 - bench.epochs * workers
 
 
 @pytest.mark.parametrize("workers", [1, 2, 4])
