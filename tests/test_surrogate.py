@@ -4,6 +4,7 @@ and every error it raises."""
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import json
 
 import numpy as np
@@ -123,10 +124,17 @@ def test_load_errors_name_the_file(model, tmp_path):
     with pytest.raises(SurrogateError, match="format_version 99; this nasbench-lite reads 1"):
         Surrogate.load(path)
     meta_path.write_text(text)
-    booster = next(path.glob("valid_acc-mean-0.ubj"))
-    booster.write_bytes(booster.read_bytes()[:100])
-    with pytest.raises(SurrogateError, match="valid_acc-mean-0.ubj cannot be read"):
+    booster = next(path.glob("valid_acc-mean-0.ubj.gz"))
+    data = booster.read_bytes()
+    booster.write_bytes(data[:100])  # a truncated gzip stream
+    with pytest.raises(SurrogateError, match=r"valid_acc-mean-0.ubj.gz cannot be read"):
         Surrogate.load(path)
+    booster.write_bytes(gzip.compress(gzip.decompress(data)[:100]))  # a truncated model
+    with pytest.raises(SurrogateError, match=r"valid_acc-mean-0.ubj.gz cannot be read"):
+        Surrogate.load(path)
+    booster.unlink()
+    with pytest.raises(SurrogateError, match=r"valid_acc-mean-0.ubj cannot be read"):
+        Surrogate.load(path)  # neither form of the file
 
 
 def test_table_mismatch_is_named(model):
