@@ -149,7 +149,8 @@ def report(results: dict, table, args, timing: dict | None, wall: float) -> str:
     done, total = int(table.done.sum()), len(table.done)
     known = np.isfinite(test[skip_all])
     skip_text = f"{100 * test[skip_all]:.2f}%" if known else "is not in the table yet"
-    command = "nice -n 10 python benchmarks/weight_sharing.py " + shlex.join(sys.argv[1:])
+    argv = [shown(a) if a == args.table else a for a in sys.argv[1:]]
+    command = "nice -n 10 python benchmarks/weight_sharing.py " + shlex.join(argv)
     config = table.attrs["config"]
     lines = [
         "# Weight-sharing search: what it finds",
@@ -231,6 +232,13 @@ def report(results: dict, table, args, timing: dict | None, wall: float) -> str:
             f"({timing['sequential'] / timing['vmapped']:.2f}x).",
         ]
     return "\n".join(lines) + "\n"
+
+
+def shown(path: str) -> str:
+    """`path` relative to the repository when inside it, else its file name (a copy of a
+    table elsewhere, e.g. one still being generated)."""
+    resolved = Path(path).resolve()
+    return str(resolved.relative_to(ROOT)) if resolved.is_relative_to(ROOT) else resolved.name
 
 
 def main() -> None:
