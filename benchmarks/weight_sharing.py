@@ -5,6 +5,8 @@ docs/weight_sharing.md and the plot of architecture weights over supernet epochs
     nice -n 10 python benchmarks/weight_sharing.py                   # the shipped table, 3 seeds
     python benchmarks/weight_sharing.py --seeds 2 --search-epochs 10 --table T.h5
     python benchmarks/weight_sharing.py --timing      # also: vmap over seeds, or one at a time?
+    python benchmarks/weight_sharing.py --save r.npz  # keep the raw results; --load r.npz
+                                                      # writes the report again from them
 
 Each search runs on the whole NB-201 space (not restricted to the cells the table holds), so
 its derived cell is the method's own choice; cells whose class the table has not trained yet
@@ -29,6 +31,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 METHODS = ("darts", "gdas", "enas", "rsps")
 FREE = (0, 1, 4)  # none, skip_connect, avg_pool_3x3: the parameter-free ops (OPS order)
+KEYS = ("weights", "derived", "seconds", "losses")  # what one search records
+TIMING = ("seeds", "sequential", "vmapped")
 
 
 def search(name: str, table, seed: int, epochs: int | None) -> dict:
@@ -149,7 +153,7 @@ def report(results: dict, table, args, timing: dict | None, wall: float) -> str:
     done, total = int(table.done.sum()), len(table.done)
     known = np.isfinite(test[skip_all])
     skip_text = f"{100 * test[skip_all]:.2f}%" if known else "is not in the table yet"
-    argv = [shown(a) if a == args.table else a for a in sys.argv[1:]]
+    argv = [shown(a) if a == args.table else a for a in args.argv]
     command = "nice -n 10 python benchmarks/weight_sharing.py " + shlex.join(argv)
     config = table.attrs["config"]
     lines = [
@@ -189,12 +193,12 @@ def report(results: dict, table, args, timing: dict | None, wall: float) -> str:
         skips = np.array([(space.cell(f) == 1).sum() for f in finals])
         mass = np.array([r["weights"][:, :, list(FREE)].sum(axis=2).mean(axis=1) for r in runs])
         seconds = np.concatenate([r["seconds"] for r in runs])
-        shown = f"{100 * np.nanmean(acc):.2f}%" if np.isfinite(acc).any() else "n/a"
+        mean = f"{100 * np.nanmean(acc):.2f}%" if np.isfinite(acc).any() else "n/a"
         missing = int(np.isnan(acc).sum())
         if missing:
-            shown += f" ({missing} not in the table yet)"
+            mean += f" ({missing} not in the table yet)"
         lines.append(
-            f"| `{name}` | {shown} | {first.mean():.1f} -> {last.mean():.1f} of 6 | "
+            f"| `{name}` | {mean} | {first.mean():.1f} -> {last.mean():.1f} of 6 | "
             f"{skips.mean():.1f} of 6 | {mass[:, 0].mean():.2f} -> {mass[:, -1].mean():.2f} | "
             f"{np.median(seconds):.2f} | {len(runs[0]['seconds'])} |"
         )
@@ -250,6 +254,8 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=list(METHODS))
     parser.add_argument("--timing", action="store_true", help="time vmap over seeds")
     parser.add_argument("--out", default=str(ROOT / "docs" / "weight_sharing.md"))
+    parser.add_argument("--save", help="also write the raw results to this .npz file")
+    parser.add_argument("--load", help="report from a --save file instead of searching")
     args = parser.parse_args()
 
     from nasbench_lite.devices import use_cpu_cores
@@ -260,18 +266,35 @@ def main() -> None:
 
     started = time.perf_counter()
     table = Table.open(args.table)
-    results = {}
-    for name in args.methods:
-        results[name] = []
-        for seed in range(args.seeds):
-            run = search(name, table, seed, args.search_epochs)
-            results[name].append(run)
-            final = get_space("nb201").format(int(run["derived"][-1]))
-            print(f"{name} seed {seed}: {final} ({run['seconds'].sum():.1f} s)", flush=True)
-    timing = vmap_timing(table, args.seeds) if args.timing else None
+    if args.load:  # report again from a saved run
+        saved = np.load(args.load)
+        results = {
+            name: [{key: saved[f"{name}/{seed}/{key}"] for key in KEYS} for seed in range(n)]
+            for name, n in zip(saved["methods"], saved["seeds"], strict=True)
+        }
+        timing = {k: saved[f"timing/{k}"].item() for k in TIMING if f"timing/{k}" in saved}
+        timing = timing or None
+        args.argv, wall = [str(a) for a in saved["argv"]], float(saved["wall"])
+    else:
+        results = {}
+        for name in args.methods:
+            results[name] = []
+            for seed in range(args.seeds):
+                run = search(name, table, seed, args.search_epochs)
+                results[name].append(run)
+                final = get_space("nb201").format(int(run["derived"][-1]))
+                print(f"{name} seed {seed}: {final} ({run['seconds'].sum():.1f} s)", flush=True)
+        timing = vmap_timing(table, args.seeds) if args.timing else None
+        args.argv, wall = sys.argv[1:], time.perf_counter() - started
+    if args.save:
+        arrays = {f"{name}/{seed}/{key}": run[key] for name, runs in results.items()
+                  for seed, run in enumerate(runs) for key in KEYS}  # fmt: skip
+        arrays.update({f"timing/{k}": v for k, v in (timing or {}).items()})
+        seeds = [len(runs) for runs in results.values()]
+        np.savez(args.save, methods=list(results), seeds=seeds, argv=args.argv, wall=wall, **arrays)
     out = Path(args.out)
     plot(results, get_space("nb201").ops, out.with_name("weight_sharing_weights.png"))
-    text = report(results, table, args, timing, time.perf_counter() - started)
+    text = report(results, table, args, timing, wall)
     out.write_text(text)
     print(text)
 
