@@ -133,7 +133,7 @@ def plot(results: dict, ops: tuple[str, ...], path: Path) -> None:
             axes[0, j].plot(epochs, weights[:, :, k].mean(axis=1), label=op)
             axes[1, j].plot(epochs, (cells == k).sum(axis=2).mean(axis=0), label=op)
         axes[0, j].set_title(name)
-        axes[0, j].set_ylim(0, 1)
+        axes[0, j].set_ylim(bottom=0)
         axes[1, j].set_ylim(0, 6)
         axes[1, j].set_xlabel("supernet epoch")
     axes[0, 0].set_ylabel("architecture weight (mean over edges)")
@@ -153,7 +153,12 @@ def report(results: dict, table, args, timing: dict | None, wall: float) -> str:
     done, total = int(table.done.sum()), len(table.done)
     known = np.isfinite(test[skip_all])
     skip_text = f"{100 * test[skip_all]:.2f}%" if known else "is not in the table yet"
-    argv = [shown(a) if a == args.table else a for a in args.argv]
+    argv = []
+    for a in args.argv:  # where the raw results were kept does not change them: left out
+        if argv and argv[-1] in ("--save", "--load"):
+            argv.pop()
+        else:
+            argv.append(shown(a) if a == args.table else a)
     command = "nice -n 10 python benchmarks/weight_sharing.py " + shlex.join(argv)
     config = table.attrs["config"]
     lines = [
@@ -205,7 +210,8 @@ def report(results: dict, table, args, timing: dict | None, wall: float) -> str:
         for seed, run in enumerate(runs):
             f = int(run["derived"][-1])
             got = f"{100 * test[f]:.2f}%" if np.isfinite(test[f]) else "not in the table yet"
-            details.append(f"| `{name}` | {seed} | `{space.format(f)}` | {got} |")
+            cell = space.format(f).replace("|", "\\|")  # not a column break
+            details.append(f"| `{name}` | {seed} | `{cell}` | {got} |")
     lines += [
         "",
         "Parameter-free edges count skip_connect, none and avg_pool_3x3 in the derived cells "
