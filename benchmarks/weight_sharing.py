@@ -142,6 +142,53 @@ def plot(results: dict, ops: tuple[str, ...], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
+COLLAPSE = 4  # parameter-free edges of 6 in the final cells that count as a collapse
+
+
+def findings(results: dict, ops: tuple[str, ...]) -> list[str]:
+    """The answers in words: per-op weights at the first and last epoch, and whether DARTS
+    collapses onto parameter-free cells (at least COLLAPSE of 6 edges, on average over
+    seeds; NB-201's DARTS: 6 skip connections) and whether GDAS avoids it."""
+    from nasbench_lite.spaces import get_space
+
+    space = get_space("nb201")
+    lines = [
+        "## Findings",
+        "",
+        "Architecture weight of each op (mean over edges and seeds), first -> last epoch:",
+        "",
+        "| method | " + " | ".join(ops) + " |",
+        "|---|" + "---|" * len(ops),
+    ]
+    for name, runs in results.items():
+        w = np.mean([r["weights"] for r in runs], axis=0).mean(axis=1)  # (E, 5)
+        lines.append(f"| `{name}` | " + " | ".join(f"{w[0, k]:.2f} -> {w[-1, k]:.2f}"
+                                                    for k in range(len(ops))) + " |")  # fmt: skip
+    lines.append("")
+    for name, question in (("darts", "Does DARTS collapse onto parameter-free ops, as on "
+                            "NAS-Bench-201?"), ("gdas", "Does GDAS avoid it?")):  # fmt: skip
+        if name not in results:
+            continue
+        runs = results[name]
+        finals = space.cells(np.array([r["derived"][-1] for r in runs]))
+        free = np.isin(finals, FREE).sum(axis=1).mean()
+        skips, nones = (finals == 1).sum(axis=1).mean(), (finals == 0).sum(axis=1).mean()
+        w = np.mean([r["weights"] for r in runs], axis=0).mean(axis=1)
+        answer = "Yes" if free >= COLLAPSE else "No"
+        if name == "gdas":
+            answer = "It does not collapse either" if free < COLLAPSE else "No, it collapses too"
+        lines.append(
+            f"**{question}** {answer} at this preset and with these settings: its final "
+            f"derived cells have {free:.1f} of 6 parameter-free edges on average ({skips:.1f} "
+            f"skip_connect, {nones:.1f} none; a collapse here means at least {COLLAPSE}); "
+            f"the weight on skip_connect went from {w[0, 1]:.2f} to {w[-1, 1]:.2f}, on none "
+            f"from {w[0, 0]:.2f} to {w[-1, 0]:.2f}, on nor_conv_3x3 from {w[0, 3]:.2f} to "
+            f"{w[-1, 3]:.2f}; the largest at the last epoch is {ops[int(w[-1].argmax())]}'s."
+        )
+        lines.append("")
+    return lines
+
+
 def report(results: dict, table, args, timing: dict | None, wall: float) -> str:
     from nasbench_lite.spaces import get_space
 
@@ -225,6 +272,7 @@ def report(results: dict, table, args, timing: dict | None, wall: float) -> str:
         "Top: the mean architecture weight of each op over the supernet epochs; bottom: how "
         "many of the derived cell's six edges hold each op.",
         "",
+        *findings(results, space.ops),
         "## Derived cells",
         "",
         "| method | seed | final derived cell | test acc. (table) |",
