@@ -95,8 +95,10 @@ class WeightSharing:
         name (None: the default preset); dataset: a Dataset or a dataset name (None:
         mnist1d). learning_rate: the weights' peak (None: a quarter of the preset's, as
         NAS-Bench-201 searches at 0.025 and trains cells at 0.1)."""
+        from nasbench_lite.extras import require
         from nasbench_lite.train import DEFAULT_PRESET, TrainConfig, get_preset
 
+        require("train", f"strategy {self.name!r} (a supernet search)")
         base = space.base if isinstance(space, SubSpace) else space
         if getattr(base, "name", None) != "nb201":
             raise InputError(

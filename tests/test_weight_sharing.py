@@ -11,6 +11,7 @@ supernet epochs per run keep this file to seconds once each method's programs ar
 from __future__ import annotations
 
 import dataclasses
+import sys
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from conftest import partial_table, synthetic_table
 from nasbench_lite import compare as compare_module
 from nasbench_lite.backends import LiveBenchmark, TabularBenchmark
 from nasbench_lite.datasets import load_dataset
+from nasbench_lite.extras import MissingExtra
 from nasbench_lite.runner import Budget, _with_context, benchmark_context, run_search
 from nasbench_lite.spaces.subspace import SubSpace
 from nasbench_lite.strategy import Ask, available_strategies, get_strategy
@@ -202,6 +204,13 @@ def test_only_the_nb201_space_has_a_supernet():
 
     with pytest.raises(ValueError, match="trains the NB-201 supernet; space 'tiny3' is not nb201"):
         get_strategy("darts")(register())
+
+
+def test_without_the_train_extra_the_error_names_it(space, monkeypatch):
+    monkeypatch.setitem(sys.modules, "jax", None)  # as if JAX were not installed
+    with pytest.raises(MissingExtra, match=r"strategy 'enas' \(a supernet search\) needs .*"
+                       r"pip install 'nasbench-lite\[train\]'"):  # fmt: skip
+        get_strategy("enas")(space)
 
 
 def test_gdas_anneals_tau_linearly_from_10_to_0_1(space):
