@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -93,6 +94,12 @@ def test_the_benchmark_tells_the_recipe_and_the_dataset(bench):
     live = LiveBenchmark("tiny", "mnist1d")
     context = benchmark_context(live)
     assert context["train_config"] == TINY and context["dataset"] is live.data
+    # A surrogate backend: the record of the table its model was fitted on.
+    record = {"dataset": "mnist1d", "train_config": TINY.to_dict(), "epochs": 2}
+    surrogate = SimpleNamespace(space=bench.space, epochs=2, model=SimpleNamespace(
+        meta={"table": record}))  # fmt: skip
+    context = benchmark_context(surrogate)
+    assert context == {"max_epochs": 2, "train_config": TINY.to_dict(), "dataset": "mnist1d"}
 
 
 @pytest.mark.parametrize("name", METHODS)
