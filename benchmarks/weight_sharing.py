@@ -216,7 +216,8 @@ def report(results: dict, table, args, timing: dict | None, wall: float) -> str:
         f"    {command.strip()}",
         "",
         f"Table: `{Path(args.table).name}` (preset `{table.attrs['preset']}`, dataset "
-        f"`{table.attrs['dataset']}`, {done:,} of {total:,} classes trained when this ran). "
+        f"`{table.attrs['dataset']}`, {done:,} of {total:,} classes trained when this report "
+        "was written). "
         f"Each method searched {len(next(iter(results.values())))} times (seeds 0..) on the "
         f"whole space at the table's preset ({config['channels']} channels, "
         f"{config['stages']} stages, batch {config['batch_size']}); the derived cell after "
