@@ -198,9 +198,10 @@ def run_search(
     """Run `strategy` (registered name, class, or instance) against `benchmark` until `budget`.
 
     A name or class is built for `benchmark.space` (for a partial table: the view restricted
-    to the cells it answers), with `max_epochs=benchmark.epochs` when its constructor takes
-    `max_epochs` and `params` does not set it; an instance must have been built for that
-    space.
+    to the cells it answers), with whatever of `benchmark_context(benchmark)` its constructor
+    takes and `params` does not set (`max_epochs=benchmark.epochs`; `train_config` and
+    `dataset`, for a strategy that trains on the benchmark's data); an instance must have
+    been built for that space.
 
     seed: non-negative int; SeedSequence(seed) is split into the strategy's generator and the
     benchmark's (training-noise) generator. workers: concurrent evaluations. params: strategy
@@ -215,7 +216,8 @@ def run_search(
     epochs = getattr(benchmark, "epochs", None)  # E, the full fidelity (None: not told)
     if budget.epochs is not None and epochs is None:
         raise InputError(f"budget {budget} counts epochs, but {benchmark!r} does not say them")
-    search = make_strategy(strategy, benchmark.space, **_with_epochs(strategy, params, epochs))
+    context = benchmark_context(benchmark)
+    search = make_strategy(strategy, benchmark.space, **_with_context(strategy, params, context))
     own_epochs = getattr(search, "max_epochs", None)
     if epochs is not None and own_epochs is not None and own_epochs != epochs:
         raise InputError(
@@ -321,18 +323,43 @@ def run_search(
     return _trajectory(rows, benchmark, run)
 
 
-def _with_epochs(strategy: Any, params: dict | None, epochs: int | None) -> dict:
-    """`params`, plus max_epochs=epochs for a strategy class (or name) whose constructor
-    takes `max_epochs` when params leaves it out."""
+def _with_context(strategy: Any, params: dict | None, context: dict[str, Any]) -> dict:
+    """`params`, plus each entry of `context` (see `benchmark_context`) that the constructor
+    of a strategy class (or name) takes and `params` leaves out; an instance gets none."""
     params = dict(params or {})
-    if epochs is None or "max_epochs" in params or not isinstance(strategy, (str, type)):
+    if not isinstance(strategy, (str, type)):
         return params
     from nasbench_lite.strategy import get_strategy
 
-    cls = get_strategy(strategy)
-    if "max_epochs" in inspect.signature(cls.__init__).parameters:
-        params["max_epochs"] = epochs
+    accepted = inspect.signature(get_strategy(strategy).__init__).parameters
+    for name, value in context.items():
+        if value is not None and name in accepted and name not in params:
+            params[name] = value
     return params
+
+
+def benchmark_context(benchmark: Any) -> dict[str, Any]:
+    """What the benchmark knows that a strategy's constructor may take: `max_epochs` (its
+    schedule's E), `train_config` (the trainer recipe behind its answers: a live backend's
+    TrainConfig, or the config dict stored in its table or surrogate model) and `dataset`
+    (a live backend's Dataset, or the dataset name); None where it does not say.
+
+    A weight-sharing strategy trains its supernet with them, so it searches at the table's
+    preset on the table's dataset with no options given."""
+    config, dataset = getattr(benchmark, "config", None), getattr(benchmark, "data", None)
+    attrs = getattr(getattr(benchmark, "table", None), "attrs", None)
+    meta = getattr(getattr(benchmark, "model", None), "meta", None)
+    if attrs is None and isinstance(meta, dict):  # a surrogate: its training table's record
+        attrs = {**meta.get("table", {})}
+        attrs.setdefault("config", attrs.get("train_config"))
+    if attrs is not None:
+        config = config if config is not None else attrs.get("config")
+        dataset = dataset if dataset is not None else attrs.get("dataset")
+    return {
+        "max_epochs": getattr(benchmark, "epochs", None),
+        "train_config": config,
+        "dataset": dataset,
+    }
 
 
 class _Requests:

@@ -15,12 +15,27 @@ from nasbench_lite import synthetic
 from nasbench_lite.backends import TabularBenchmark
 from nasbench_lite.devices import use_cpu_cores
 from nasbench_lite.spaces import get_space
+from nasbench_lite.strategy import available_strategies, get_strategy
 from nasbench_lite.table import Table
 
 # As the command line does, fix the CPU devices before anything imports JAX (none of the
 # imports above does): two, whatever the machine, so every batch is sharded and CLI
 # subprocesses, which inherit XLA_FLAGS, see the same devices as the tests.
 use_cpu_cores(2)
+
+
+def multi_trial_strategies() -> list[str]:
+    """The registered strategies that search by evaluating cells: all but the weight-sharing
+    ones (`weight_sharing = True`), which train a supernet on live data at every ask and are
+    checked for the same properties on the tiny preset in test_weight_sharing.py."""
+    return [name for name in available_strategies() if not _weight_sharing(name)]
+
+
+def _weight_sharing(name: str) -> bool:
+    try:
+        return bool(getattr(get_strategy(name), "weight_sharing", False))
+    except (ValueError, TypeError):  # a broken plugin: the tests report it
+        return False
 
 
 @pytest.fixture(scope="session")

@@ -13,13 +13,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import write_strategy_package
+from conftest import multi_trial_strategies, write_strategy_package
 
 from nasbench_lite import plots, report, shipped, stats
 from nasbench_lite.backends import TabularBenchmark, make_benchmark
 from nasbench_lite.cli import main
 from nasbench_lite.runner import EXTRA_COLUMNS, INCUMBENT_COLUMNS, run_search
-from nasbench_lite.strategy import available_strategies
 from nasbench_lite.synthetic import synthetic_table
 from nasbench_lite.table import Table
 
@@ -148,7 +147,9 @@ def test_all_strategies_compare_end_to_end_and_match_direct_runs(
         table=str(table_path), seeds=SEEDS, budget=budget, jobs=2, out=tmp_path / "api"
     )
     result = cmp.compare(config)
-    names = available_strategies()
+    # The default comparison: every registered strategy but the weight-sharing ones
+    # (`in_default_comparison = False`; test_weight_sharing.py compares them).
+    names = multi_trial_strategies()
     assert EXTERNAL in names and "random_search" in names
     assert result.strategies == names
     frame = check_outputs(tmp_path / "api", names, float(budget))
@@ -191,7 +192,7 @@ def test_cli_same_command_twice_gives_identical_results(table_path, budget, tmp_
     assert main([*args, "--jobs", "1", "--out", str(tmp_path / "b")]) == 0
     first = (tmp_path / "a" / "results.csv").read_bytes()
     assert first == (tmp_path / "b" / "results.csv").read_bytes()
-    check_outputs(tmp_path / "a", available_strategies(), float(budget))
+    check_outputs(tmp_path / "a", multi_trial_strategies(), float(budget))
     text = (tmp_path / "a" / "report.md").read_text()
     assert f"--budget {budget}" in text and "numpy" in text and "dataset mnist1d" in text
     assert "restricted" not in printed and "Partial table" not in text  # a complete table

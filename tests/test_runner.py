@@ -8,9 +8,10 @@ import time
 
 import numpy as np
 import pytest
+from conftest import multi_trial_strategies
 
 from nasbench_lite.runner import Budget, Trajectory, run_search
-from nasbench_lite.strategy import available_strategies, get_strategy
+from nasbench_lite.strategy import get_strategy
 
 COLUMNS = [
     "strategy",
@@ -122,7 +123,7 @@ def test_budget_rejects():
     assert str(Budget(seconds=60, evals=7)) == "60 and 7evals"
 
 
-@pytest.mark.parametrize("name", available_strategies())
+@pytest.mark.parametrize("name", multi_trial_strategies())
 @pytest.mark.parametrize("workers", [1, 2, 4])
 def test_no_strategy_overspends(name, workers, bench):
     # Seconds: about 40 evaluations per worker. Nothing recorded after the budget, and the
@@ -182,7 +183,7 @@ def test_a_waiting_strategy_idles_workers(bench):
 # -- reproducibility ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", available_strategies())
+@pytest.mark.parametrize("name", multi_trial_strategies())
 @pytest.mark.parametrize("workers", [1, 3])
 def test_same_seed_same_trajectory(name, workers, bench):
     a = run_search(name, bench, "3000", seed=11, workers=workers)
@@ -197,7 +198,7 @@ def test_same_seed_same_trajectory(name, workers, bench):
 # -- what the strategy sees; incumbents and regret ----------------------------------------------
 
 
-@pytest.mark.parametrize("name", available_strategies())
+@pytest.mark.parametrize("name", multi_trial_strategies())
 def test_strategy_sees_validation_accuracy_and_cost_only(name, table, bench):
     params = {"max_epochs": bench.epochs} if name in FIDELITY else {}
     spy = Spy(get_strategy(name)(bench.space, **params))

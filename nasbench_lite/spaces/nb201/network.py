@@ -48,6 +48,28 @@ class _OpKernel(nn.Module):
         return Kernel(self.shape, name="conv")()
 
 
+def edge_kernels(x: jnp.ndarray, channels: int) -> tuple[jnp.ndarray, jnp.ndarray]:
+    """The 1x1 and 3x3 kernels of one edge, ``(*window, in, channels)``, created in the calling
+    module at ``nor_conv_1x1/conv/kernel`` and ``nor_conv_3x3/conv/kernel``. Call it inside
+    a compact ``__call__`` (``Edge`` and the supernet's mixed edge share these parameters)."""
+    spatial = x.ndim - 2
+    io = (x.shape[-1], channels)
+    k1 = _OpKernel((1,) * spatial + io, name="nor_conv_1x1")()
+    k3 = _OpKernel((3,) * spatial + io, name="nor_conv_3x3")()
+    return k1, k3
+
+
+# The five ops of an edge, in OPS order, as functions of (x, k1, k3), before the conv's norm:
+# only a conv's output is then normalised (see Edge).
+BRANCHES = (
+    lambda x, k1, k3: jnp.zeros_like(x),
+    lambda x, k1, k3: x,
+    lambda x, k1, k3: conv_same(nn.relu(x), k1),
+    lambda x, k1, k3: conv_same(nn.relu(x), k3),
+    lambda x, k1, k3: avg_pool3(x),
+)
+
+
 class Edge(nn.Module):
     """All five candidate ops of one edge; ``op`` (a traced int) selects the output.
 
@@ -68,23 +90,14 @@ class Edge(nn.Module):
     @nn.compact
     def __call__(self, x: jnp.ndarray, op: jnp.ndarray, train: bool) -> jnp.ndarray:
         spatial = x.ndim - 2
-        io = (x.shape[-1], self.channels)
-        k1 = _OpKernel((1,) * spatial + io, name="nor_conv_1x1")()
-        k3 = _OpKernel((3,) * spatial + io, name="nor_conv_3x3")()
+        k1, k3 = edge_kernels(x, self.channels)
         norm = batch_norm(train, name="norm")
         is_conv = (op == CONV1) | (op == CONV3)
         if self.branch:
             # Branch outputs before the norm; only a conv's output is normalised (the norm
             # of another op's output is computed but never selected, and its running
             # statistics are never read, since an edge's op is fixed for a cell).
-            branches = [
-                lambda x, k1, k3: jnp.zeros_like(x),
-                lambda x, k1, k3: x,
-                lambda x, k1, k3: conv_same(nn.relu(x), k1),
-                lambda x, k1, k3: conv_same(nn.relu(x), k3),
-                lambda x, k1, k3: avg_pool3(x),
-            ]
-            raw = jax.lax.switch(jnp.clip(op, 0, POOL), branches, x, k1, k3)
+            raw = jax.lax.switch(jnp.clip(op, 0, POOL), BRANCHES, x, k1, k3)
             return jnp.where(is_conv, norm(raw), raw)
         centred = jnp.pad(k1, [(1, 1)] * spatial + [(0, 0), (0, 0)])
         kernel = jnp.where(op == CONV3, k3, centred)

@@ -1,0 +1,269 @@
+"""The ask/tell side of the weight-sharing strategies (`darts`, `gdas`, `enas`, `rsps`): one
+supernet search per run, charged to the runner's simulated clock.
+
+Each `ask` trains the supernet for one epoch (`nasbench_lite.supernet`: real JAX compute on
+the training and validation splits of the benchmark's dataset, at its trainer preset),
+derives a cell from it, and returns ``Ask(derived, search_seconds=s)``: the runner occupies
+a worker for the s measured seconds of that epoch, then for the derived cell's evaluation by
+the benchmark (a lookup, the surrogate or live training), charged like any other. `tell`
+receives that evaluation's validation accuracy, which these methods do not use. So the
+trajectory records the regret of the derived cells as the search proceeds, one row per
+supernet epoch.
+
+- **Measured seconds** are this process's CPU time (`time.process_time`, all threads)
+  spent in the epoch's compiled program and in deriving the cell, plus, on the first ask,
+  the supernet's initialisation; compilation is excluded. A table's `train_seconds` are
+  measured the same way (process CPU time, compilation excluded; docs/trainer.md), and CPU
+  time does not grow when other processes share the cores.
+- **One derived cell at a time.** A supernet search is one sequential computation, so the
+  next epoch starts only after the last derived cell's result is told; with W > 1 workers
+  the others stay idle (`ask` returns None meanwhile).
+- **It stops** after `search_epochs` epochs: `ask` then returns None and the run ends, unless
+  the budget ran out first (then the last derived cell told is where the search got to).
+- On a partial table (`SubSpace`) the derived cell is the best available one: the
+  highest-scoring allowed cell for DARTS and GDAS, the best of candidates drawn among the
+  allowed cells for ENAS and RSPS.
+
+The strategy object holds static structure (space, recipe, hyperparameters; the data and the
+compiled programs are cached per process); the search itself lives in the state record.
+Importing this module imports numpy only.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from typing import Any, ClassVar, NamedTuple
+
+import numpy as np
+
+from nasbench_lite.errors import InputError
+from nasbench_lite.spaces.subspace import SubSpace
+from nasbench_lite.strategy import Ask
+
+DEFAULT_SEARCH_EPOCHS = 25
+# NAS-Bench-201 trains DARTS's architecture for 50 epochs of 391 batches (25,000 CIFAR-10
+# images in batches of 64), Adam at 3e-4. Our searches take far fewer steps; the default
+# architecture learning rate keeps the same lr x steps (the distance Adam can move a logit).
+NB201_SEARCH_STEPS = 50 * 391
+NB201_ARCH_LR = 3e-4
+NB201_ARCH_BETAS = (0.5, 0.999)
+NB201_ARCH_WEIGHT_DECAY = 1e-3
+
+
+class WeightSharingState(NamedTuple):
+    """search: `supernet.Search` (JAX arrays); key: the search's JAX key; epoch: supernet
+    epochs trained; in_flight: a derived cell is being evaluated; unpaid: measured seconds
+    not charged yet (the initialisation's); seconds: measured seconds charged so far;
+    derived: the derived raw cell after each epoch; losses: each epoch's mean training
+    loss."""
+
+    search: Any
+    key: Any
+    epoch: int
+    in_flight: bool
+    unpaid: float
+    seconds: float
+    derived: tuple[int, ...]
+    losses: tuple[float, ...]
+
+
+class WeightSharing:
+    """Base of the weight-sharing strategies. A subclass sets `name`, `network` (the supernet
+    form its weight steps use: "mixed", "hard" or "masked") and `candidates` (0: derive by
+    the largest architecture scores; N: the best of N sampled cells by shared-weights
+    validation accuracy), and defines the JAX functions ``choice`` (the cell the weight step
+    trains), ``arch_step`` and, if it needs them, ``init_arch``, ``arch_optimizer``,
+    ``sample_candidates`` and ``probabilities``."""
+
+    name: ClassVar[str]
+    network: ClassVar[str]
+    candidates: int = 0
+    arch_learning_rate: float = 0.0  # the architecture's (a runtime input of the programs)
+    in_default_comparison: ClassVar[bool] = False  # trains a supernet: named, or `all`
+    weight_sharing: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        space: Any,
+        train_config: Any = None,
+        dataset: Any = None,
+        search_epochs: int = DEFAULT_SEARCH_EPOCHS,
+        learning_rate: float | None = None,
+    ) -> None:
+        """train_config: a TrainConfig, its dict (a table's `config` attribute) or a preset
+        name (None: the default preset); dataset: a Dataset or a dataset name (None:
+        mnist1d). learning_rate: the weights' peak (None: a quarter of the preset's, as
+        NAS-Bench-201 searches at 0.025 and trains cells at 0.1)."""
+        from nasbench_lite.extras import require
+        from nasbench_lite.train import DEFAULT_PRESET, TrainConfig, get_preset
+
+        require("train", f"strategy {self.name!r} (a supernet search)")
+        base = space.base if isinstance(space, SubSpace) else space
+        if getattr(base, "name", None) != "nb201":
+            raise InputError(
+                f"strategy {self.name!r} trains the NB-201 supernet; space "
+                f"{getattr(base, 'name', base)!r} is not nb201"
+            )
+        if train_config is None:
+            train_config = DEFAULT_PRESET
+        if isinstance(train_config, str):
+            train_config = get_preset(train_config)
+        elif isinstance(train_config, dict):
+            train_config = TrainConfig.from_dict(train_config)
+        if not isinstance(train_config, TrainConfig):
+            raise InputError(
+                f"train_config must be a TrainConfig, its dict or a preset name, got "
+                f"{train_config!r}"
+            )
+        check_int("search_epochs", search_epochs)
+        self.space = space
+        self.train_config = train_config
+        self.dataset = "mnist1d" if dataset is None else dataset
+        self.search_epochs = int(search_epochs)
+        lr = train_config.learning_rate / 4 if learning_rate is None else learning_rate
+        self.learning_rate = check_positive("learning_rate", lr)
+        self.support = space.cells(space.allowed_raws) if isinstance(space, SubSpace) else None
+
+    # -- what a subclass may override ---------------------------------------------------------
+
+    def settings(self) -> tuple:
+        """What the compiled programs depend on besides the class (their cache key): the
+        recipe and the number of candidates; a subclass adds the constants its JAX functions
+        read. Learning rates and epochs are arguments of the programs, not settings."""
+        return (repr(self.train_config), self.candidates)
+
+    def steps_per_epoch(self) -> int:
+        n_train = len(_splits(self.dataset, self.train_config)[0][0])
+        return n_train // self.train_config.batch_size
+
+    def nb201_arch_lr(self) -> float:
+        """NB-201's 3e-4, scaled to this search's steps (same lr x steps)."""
+        return NB201_ARCH_LR * NB201_SEARCH_STEPS / (self.search_epochs * self.steps_per_epoch())
+
+    def init_arch(self, key):
+        """Architecture parameters (6, 5): 1e-3 * N(0, 1), as NAS-Bench-201's code."""
+        import jax
+
+        return 1e-3 * jax.random.normal(key, (6, 5))
+
+    def arch_optimizer(self):
+        """The architecture's update direction (the step is -arch_learning_rate times it):
+        Adam with NAS-Bench-201's betas, after L2 weight decay added to the gradient."""
+        import optax
+
+        return optax.chain(
+            optax.add_decayed_weights(NB201_ARCH_WEIGHT_DECAY),
+            optax.scale_by_adam(*NB201_ARCH_BETAS),
+        )
+
+    def probabilities(self, arch: np.ndarray) -> np.ndarray:
+        """The architecture weights as per-edge op probabilities (6, 5): softmax."""
+        shifted = np.exp(arch - arch.max(axis=1, keepdims=True))
+        return shifted / shifted.sum(axis=1, keepdims=True)
+
+    def sample_candidates(self, arch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        raise NotImplementedError  # only for candidates > 0
+
+    # -- the protocol -------------------------------------------------------------------------
+
+    def init(self, rng: np.random.Generator) -> WeightSharingState:
+        import jax
+
+        programs, arrays = self._programs()  # compiled here, not charged
+        key, init_key = jax.random.split(jax.random.PRNGKey(int(rng.integers(2**31 - 1))))
+        start = time.process_time()
+        search = jax.block_until_ready(programs["init"](init_key, arrays[0]))
+        unpaid = time.process_time() - start
+        return WeightSharingState(search, key, 0, False, unpaid, 0.0, (), ())
+
+    def ask(self, state: WeightSharingState, rng: np.random.Generator):
+        if state.in_flight or state.epoch >= self.search_epochs:
+            return state, None
+        import jax
+
+        from nasbench_lite.supernet import cosine_rates
+
+        programs, arrays = self._programs()
+        key, epoch_key, score_key = jax.random.split(state.key, 3)
+        steps = self.steps_per_epoch()
+        rates = cosine_rates(
+            self.learning_rate, steps * self.search_epochs, steps * state.epoch, steps
+        )
+        progress = np.float32(state.epoch / max(1, self.search_epochs - 1))
+        arch_lr = np.float32(self.arch_learning_rate)
+        start = time.process_time()
+        search, loss = programs["epoch"](state.search, epoch_key, rates, arch_lr, progress, *arrays)
+        search = jax.block_until_ready(search)
+        raw = self._derive(search, programs, score_key, arrays, rng)
+        seconds = time.process_time() - start + state.unpaid
+        state = WeightSharingState(
+            search, key, state.epoch + 1, True, 0.0, state.seconds + seconds,
+            state.derived + (raw,), state.losses + (float(loss),),
+        )  # fmt: skip
+        return state, Ask(raw, search_seconds=seconds)
+
+    def tell(self, state: WeightSharingState, raw: Any, valid_acc: float, cost: float):
+        return state._replace(in_flight=False)  # the lookup's accuracy is not used
+
+    def weights(self, state: WeightSharingState) -> np.ndarray:
+        """The state's per-edge op probabilities (6, 5) float64 (for reports and plots)."""
+        return self.probabilities(np.asarray(state.search.arch, np.float64))
+
+    # -- derived cells ------------------------------------------------------------------------
+
+    def best_cell(self, scores: np.ndarray) -> int:
+        """The raw cell of largest total score sum_e scores[e, op_e] (per-edge argmax on the
+        full space; the best allowed cell on a restricted one; ties: the first)."""
+        if self.support is None:
+            return int(self.space.index(np.argmax(scores, axis=1)))
+        total = scores[np.arange(scores.shape[0]), self.support].sum(axis=1)
+        return int(self.space.index(self.support[int(np.argmax(total))]))
+
+    def _derive(self, search, programs, key, arrays, rng) -> int:
+        arch = np.asarray(search.arch, np.float64)
+        if not self.candidates:
+            return self.best_cell(arch)
+        cells = np.asarray(self.sample_candidates(arch, rng), np.int32)
+        accuracy = np.asarray(programs["score"](search, cells, key, *arrays[2:]))
+        return int(self.space.index(cells[int(np.argmax(accuracy))]))
+
+    def _programs(self):
+        from nasbench_lite import supernet
+
+        arrays, num_classes = _arrays(self.dataset, self.train_config)
+        return supernet.compiled(self, arrays, num_classes), arrays
+
+
+@functools.lru_cache(maxsize=4)
+def _splits(dataset: Any, config: Any) -> tuple[tuple, int]:
+    """((x_train, y_train, x_valid, y_valid) numpy arrays cut to the config's example
+    limits, number of classes). The test split is left out: a search never sees it."""
+    from nasbench_lite.datasets import load_dataset
+    from nasbench_lite.train import _check_batch, splits
+
+    data = load_dataset(dataset) if isinstance(dataset, str) else dataset
+    x_train, y_train, x_valid, y_valid, _, _ = splits(data, config)
+    _check_batch(config, len(x_train))
+    return (x_train, y_train, x_valid, y_valid), int(data.num_classes)
+
+
+@functools.lru_cache(maxsize=4)
+def _arrays(dataset: Any, config: Any) -> tuple[tuple, int]:
+    """`_splits` as JAX arrays."""
+    import jax.numpy as jnp
+
+    arrays, num_classes = _splits(dataset, config)
+    return tuple(jnp.asarray(a) for a in arrays), num_classes
+
+
+def check_int(name: str, value: Any, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise InputError(f"{name} must be an int >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_positive(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < np.inf:
+        raise InputError(f"{name} must be a finite number > 0, got {value!r}")
+    return float(value)
