@@ -10,7 +10,7 @@ raw index or arch string -> dataset -> metric -> list of per-epoch values (seed 
 per seed), plus scalar cost entries; it is "opened" by unpickling.
 
 Targets: open <= 50 ms, fast-path lookup <= 5 us, >= 10M values/s, <= 100 MB after open.
-Without --table it uses data/nb201_mnist1d_small.h5; with --synthetic (or when no table is
+Without --table it uses data/nb201_mnist1d_cpu.h5; with --synthetic (or when no table is
 shipped) it writes a synthetic full-size table (`nasbench_lite.synthetic`: all classes,
 3 seeds, 12 epochs, made-up values), labelled as such, for timing only: the size of a
 complete table, whatever share of the shipped one is trained so far.
@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-SHIPPED = Path(__file__).resolve().parent.parent / "data" / "nb201_mnist1d_small.h5"
+SHIPPED = Path(__file__).resolve().parent.parent / "data" / "nb201_mnist1d_cpu.h5"
 TARGETS = {"open_ms": 50.0, "lookup_us": 5.0, "values_per_s": 10e6, "rss_mb": 100.0}
 
 

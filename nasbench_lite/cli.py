@@ -42,7 +42,7 @@ EXAMPLES = {
     "generate": "nasbench-lite generate --preset tiny --cells 40 --seeds 2 --out tiny.h5\n"
     "  (the same command resumes an interrupted run)",
     "merge": "nasbench-lite merge all.h5 part0.h5 part1.h5",
-    "info": "nasbench-lite info data/nb201_mnist1d_small.h5",
+    "info": "nasbench-lite info data/nb201_mnist1d_cpu.h5",
     "query": f"nasbench-lite query '{CELL}'\n  nasbench-lite query my.h5 1234 --epoch 4 --json"
     "\n  nasbench-lite query my.h5 1234 --details   # per seed, spread, class, cost",
     "compare": "nasbench-lite compare --strategies random_search regularized_evolution "

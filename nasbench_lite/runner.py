@@ -263,11 +263,15 @@ def run_search(
             state, asked = ask(state, srng)
             elapsed = clock() - started
             spent += elapsed
-            if charge_overhead:
-                now += elapsed
             if asked is None:  # nothing to propose until a result comes back
+                if charge_overhead:
+                    now += elapsed
                 break
             request, search_seconds = requests.make(asked)
+            if charge_overhead:
+                # The search computation inside this ask is charged as search_seconds:
+                # only the rest of the ask's measured time is overhead.
+                now += max(0.0, elapsed - search_seconds)
             cost = requests.epochs_of(request)
             if epochs_started + cost > max_epochs:
                 out_of_epochs = True  # this one would overspend: the budget is done

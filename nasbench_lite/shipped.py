@@ -19,8 +19,9 @@ MODEL_ENV = "NASBENCH_LITE_MODEL"
 # The surrogate shipped with the cpu table: fitted on 10% of its classes (a directory
 # written by `Surrogate.save`; see docs/surrogate.md).
 MODEL_NAME = "nb201_mnist1d_cpu_surrogate"
-# In order of preference: the CPU-preset table, then the small one committed with the code.
-TABLE_NAMES = ("nb201_mnist1d_cpu.h5", "nb201_mnist1d_small.h5")
+# In order of preference: the CPU-preset table shipped with the code, then a GPU-preset one a
+# user generated into the data folder (`benchmarks/gpu_run.sh`).
+TABLE_NAMES = ("nb201_mnist1d_cpu.h5", "nb201_mnist1d_gpu.h5")
 
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -54,7 +55,7 @@ def shipped_tables() -> list[Path]:
 
 def default_table_path() -> Path:
     """The table used when none is given: $NASBENCH_LITE_TABLE if set, else the first complete
-    one of the shipped nb201_mnist1d_cpu.h5, nb201_mnist1d_small.h5, else the first of them
+    one of nb201_mnist1d_cpu.h5, nb201_mnist1d_gpu.h5 in the data folder, else the first of them
     that exists (a partial table: a search is then restricted to the classes it holds).
 
     Raises MissingFileError (a FileNotFoundError) when there is none.

@@ -82,7 +82,7 @@ PRESETS: dict[str, TrainConfig] = {
         channels=16, cells_per_stage=1, stages=3, reduction="pool", epochs=12, batch_size=128
     ),
     # The first CPU table's recipe: two stages at 8 channels, 1,000 training sequences,
-    # 4 epochs (data/nb201_mnist1d_small.h5).
+    # 4 epochs (the first CPU table, replaced by the `cpu` preset's).
     "small": TrainConfig(
         channels=8,
         cells_per_stage=1,

@@ -279,9 +279,10 @@ def test_default_budget_rule_and_table_path(table_path, monkeypatch, tmp_path):
     monkeypatch.setattr(shipped, "DATA_DIR", tmp_path)
     with pytest.raises(FileNotFoundError, match="no shipped table found"):
         shipped.default_table_path()
-    (tmp_path / "nb201_mnist1d_small.h5").write_bytes(b"")
-    assert shipped.default_table_path() == tmp_path / "nb201_mnist1d_small.h5"
-    assert not shipped.table_is_complete(tmp_path / "nb201_mnist1d_small.h5")  # unreadable
+    last = tmp_path / shipped.TABLE_NAMES[-1]
+    last.write_bytes(b"")
+    assert shipped.default_table_path() == last
+    assert not shipped.table_is_complete(last)  # unreadable
 
 
 def test_default_table_path_prefers_a_complete_table(

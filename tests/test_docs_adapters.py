@@ -11,7 +11,7 @@ import pytest
 from nasbench_lite.synthetic import synthetic_table
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "adapters.md"
-SHIPPED = "data/nb201_mnist1d_small.h5"
+SHIPPED = "data/nb201_mnist1d_cpu.h5"
 SNIPPETS = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)
 
 

@@ -462,3 +462,20 @@ def test_live_training_stops_early_on_the_full_schedule_and_continues():
     assert (low.epoch, high.epoch, high.run) == (1, 2, low.run)
     assert high.valid_acc == pytest.approx(again.valid_acc, abs=1e-6)  # the same run, continued
     assert high.cost_seconds < again.cost_seconds  # pays half of its measured time
+
+
+def test_charged_overhead_does_not_count_search_seconds_twice(bench):
+    import time
+
+    class Slow(Scripted):
+        def ask(self, state, rng):
+            time.sleep(0.2)  # stands for a supernet epoch, reported as search_seconds
+            return super().ask(state, rng)
+
+    asks = [Ask(7, search_seconds=0.2)]
+    recording = Recording(bench)
+    t = run_search(Slow(bench.space, asks), recording, "10evals", seed=0, charge_overhead=True)
+    cost = recording.answers[0][1].cost_seconds
+    # Charged: 0.2 s of search plus the evaluation, plus only a little measured bookkeeping
+    # (the 0.2 s sleep is not charged again).
+    assert 0.2 + cost <= t.sim_seconds[0] < 0.2 + cost + 0.15

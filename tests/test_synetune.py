@@ -20,7 +20,7 @@ from nasbench_lite.table import Table
 pytest.importorskip("syne_tune")
 from nasbench_lite import synetune  # noqa: E402
 
-SHIPPED = Path(__file__).resolve().parents[1] / "data" / "nb201_mnist1d_small.h5"
+SHIPPED = Path(__file__).resolve().parents[1] / "data" / "nb201_mnist1d_cpu.h5"
 CURVES = ("valid_acc", "test_acc", "train_acc", "valid_loss", "test_loss", "train_loss")
 
 
