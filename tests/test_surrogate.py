@@ -252,3 +252,25 @@ def test_compare_runs_on_the_surrogate(table, model, tmp_path):
     other = synthetic_table(tmp_path / "t5.h5", rows=60, seeds=3, epochs=5, rng=1)
     with pytest.raises(SurrogateError, match="fitted on train_config"):
         compare(dataclasses.replace(config, table=other.source, out=None))
+
+
+def test_the_shipped_model_loads_without_its_table_and_matches_it():
+    from nasbench_lite import shipped
+
+    path = shipped.DATA_DIR / shipped.MODEL_NAME
+    if not (path / "surrogate.json").is_file():
+        pytest.skip("no surrogate shipped in data/")
+    model = Surrogate.load(path)  # no table opened
+    assert model.meta["train_fraction"] == 0.1
+    table_file = shipped.DATA_DIR / "nb201_mnist1d_cpu.h5"
+    mean, std = model.predict(np.arange(15625))
+    assert ((mean >= 0) & (mean <= 1)).all() and (std > 0).all()
+    if table_file.is_file():
+        from nasbench_lite.table import Table
+
+        table = Table.open(table_file)
+        model.check_table(table)  # fitted on the shipped table's space, dataset and recipe
+        held = np.asarray(model.meta["held_out_classes"])
+        raws = np.asarray(table.space.representatives)[held]
+        tau = kendalltau(model.predict(raws)[0], table.values("valid_acc", raws)).statistic
+        assert tau > 0.7
