@@ -228,9 +228,51 @@ def render(path, table, args, figures, speed, ablation, images) -> str:
                   f"Predicting all 15,625 cells at one epoch: {speed['warm']:.3f} s "
                   f"({15625 / speed['warm']:,.0f} cells/s; the first call, which also "
                   f"computes every class's features, {speed['first_call']:.3f} s)."]  # fmt: skip
+    lines += targets_section(figures, speed)
     for image in images:
         lines += ["", f"![{image}]({image})"]
     return "\n".join(lines) + "\n"
+
+
+def targets_section(figures: dict, speed: dict) -> list[str]:
+    """Markdown lines: each target, what was measured, met or missed by how much."""
+
+    def at(fraction: float, key: str) -> float:
+        values = [v[key] for k, v in figures.items() if float(k.split("/")[0]) == fraction]
+        return float(np.mean(values)) if values else float("nan")
+
+    lines = ["", "## Targets", "", "| target | measured | verdict |", "|---|---|---|"]
+    tau, ceiling = at(0.1, "kendall"), at(0.1, "ceiling_kendall")
+    if np.isfinite(tau):
+        verdict = "met" if tau >= 0.85 else f"missed by {0.85 - tau:.3f}"
+        lines.append(f"| Kendall tau >= 0.85 on held-out classes, trained on 10% | {tau:.3f} "
+                     f"(noise ceiling: one seed ranks the others' mean at {ceiling:.3f}) "
+                     f"| {verdict} |")  # fmt: skip
+    mine, seed = at(0.5, "surrogate_mae_to_other_seeds"), at(0.5, "leave_one_out_mae")
+    if np.isfinite(mine):
+        verdict = "met" if mine < seed else f"missed by {100 * (mine - seed):.3f} pp"
+        lines.append(f"| at 50%, the surrogate's MAE to the seed mean below one seed's | "
+                     f"{100 * mine:.3f} pp against {100 * seed:.3f} pp | {verdict} |")  # fmt: skip
+    fit = at(0.1, "fit_seconds")
+    if np.isfinite(fit):
+        lines.append(f"| fit at 10% under 60 s | {fit:.1f} s | "
+                     f"{'met' if fit < 60 else 'missed'} |")  # fmt: skip
+    if speed:
+        lines.append(f"| all 15,625 cells predicted in well under 1 s | {speed['warm']:.3f} s | "
+                     f"{'met' if speed['warm'] < 1 else 'missed'} |")  # fmt: skip
+    lines += ["", "What was tried for the ranking target: the four feature groups (the ablation "
+              "above: the one-hot encoding carries most of it, the path encoding and cost "
+              "features little on top), a cross-validated grid of depth and learning rate "
+              "with early stopping (see the model's `cv_scores`), a bagging ensemble of 5, the "
+              "epoch as a monotone feature, and the two baselines: a random forest on the same "
+              "features comes within 0.01 of XGBoost and ridge regression on the one-hot "
+              "encoding 0.1 below, so the remaining gap is not one model's. Above 0.85 at 10% "
+              "would mean ranking held-out cells better than the table's own seeds rank each "
+              "other's mean, by a wide margin: the noise ceiling is the limit that matters.",
+              "", "Interval coverage is below nominal at every fraction: the ensemble's spread "
+              "plus the seed-noise model understate the error of the mean prediction. A "
+              "calibration of the spread on out-of-fold residuals is the planned fix."]  # fmt: skip
+    return lines
 
 
 if __name__ == "__main__":

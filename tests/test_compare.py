@@ -299,14 +299,14 @@ def test_default_table_path_prefers_a_complete_table(
 
 
 def test_surrogate_without_a_model_uses_the_shipped_one_or_names_what_is_missing(
-    table_path, monkeypatch
+    table_path, monkeypatch, tmp_path
 ):
     monkeypatch.setenv(shipped.MODEL_ENV, "/no/such/model")
     config = cmp.CompareConfig(table=str(table_path), backend="surrogate", seeds=1, out=None)
     with pytest.raises(FileNotFoundError, match="NASBENCH_LITE_MODEL=/no/such/model: no such"):
         cmp.compare(config)
     monkeypatch.delenv(shipped.MODEL_ENV)
-    monkeypatch.setattr(shipped, "DATA_DIR", table_path.parent)  # no model shipped there
+    monkeypatch.setattr(shipped, "DATA_DIR", tmp_path)  # no model shipped there
     with pytest.raises(FileNotFoundError, match="no surrogate given and none shipped"):
         cmp.compare(config)
 
