@@ -34,8 +34,15 @@ import numpy as np
 import optax
 
 from nasbench_lite.model import Network, batch_norm
-from nasbench_lite.spaces.nb201.cells import EDGES, NUM_NODES
-from nasbench_lite.spaces.nb201.network import BRANCHES, CONV1, CONV3, MaskedCell, edge_kernels
+from nasbench_lite.spaces.nb201.cells import EDGES
+from nasbench_lite.spaces.nb201.network import (
+    BRANCHES,
+    CONV1,
+    CONV3,
+    MaskedCell,
+    edge_kernels,
+    wire_cell,
+)
 
 KINDS = ("mixed", "hard", "masked")
 GRAD_CLIP = 5.0  # global norm of the weights' gradient (DARTS, NAS-Bench-201)
@@ -79,15 +86,12 @@ class MixedCell(nn.Module):
 
     @nn.compact
     def __call__(self, x: jnp.ndarray, weights: jnp.ndarray, train: bool) -> jnp.ndarray:
-        nodes = [x]
-        for target in range(1, NUM_NODES):
-            total = jnp.zeros_like(x)
-            for e, (source, dest) in enumerate(EDGES):
-                if dest == target:
-                    edge = MixedEdge(self.channels, self.hard, name=f"edge_{e}")
-                    total = total + edge(nodes[source], weights[e], train)
-            nodes.append(total)
-        return nodes[-1]
+        return wire_cell(
+            x,
+            lambda e, h: MixedEdge(self.channels, self.hard, name=f"edge_{e}")(
+                h, weights[e], train
+            ),
+        )
 
 
 def network(config: Any, num_classes: int, kind: str) -> Network:

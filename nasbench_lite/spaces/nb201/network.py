@@ -118,15 +118,23 @@ class MaskedCell(nn.Module):
 
     @nn.compact
     def __call__(self, x: jnp.ndarray, cell: jnp.ndarray, train: bool) -> jnp.ndarray:
-        nodes = [x]
-        for target in range(1, NUM_NODES):
-            total = jnp.zeros_like(x)
-            for e, (source, dest) in enumerate(EDGES):
-                if dest == target:
-                    edge = Edge(self.channels, self.branch, name=f"edge_{e}")
-                    total = total + edge(nodes[source], cell[e], train)
-            nodes.append(total)
-        return nodes[-1]
+        return wire_cell(
+            x, lambda e, h: Edge(self.channels, self.branch, name=f"edge_{e}")(h, cell[e], train)
+        )
+
+
+def wire_cell(x: jnp.ndarray, apply_edge) -> jnp.ndarray:
+    """The NB-201 DAG: node j = sum over i<j of ``apply_edge(e, node i)`` for the edges e of
+    ``EDGES`` into j; returns the output node. Shared by every form of the cell (masked,
+    mixed, hard), so they wire their edges, and name their parameters, the same way."""
+    nodes = [x]
+    for target in range(1, NUM_NODES):
+        total = jnp.zeros_like(x)
+        for e, (source, dest) in enumerate(EDGES):
+            if dest == target:
+                total = total + apply_edge(e, nodes[source])
+        nodes.append(total)
+    return nodes[-1]
 
 
 class ReferenceCell(nn.Module):
