@@ -31,7 +31,7 @@ def solo_times(config, space, cells: np.ndarray, data) -> tuple[np.ndarray, np.n
     """(wall, cpu) seconds (n,) of training each cell alone for seed 0 on one device."""
     import jax
 
-    from nasbench_lite.train import make_train, pair_keys, splits
+    from nasbench_lite.train.trainer import make_train, pair_keys, splits
 
     device = jax.local_devices()[0]
     arrays = tuple(jax.device_put(a, device) for a in splits(data, config))
@@ -59,8 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     from scipy.stats import spearmanr
 
     from nasbench_lite.datasets import load_dataset
-    from nasbench_lite.table import Table
-    from nasbench_lite.train import TrainConfig
+    from nasbench_lite.table.reader import Table
+    from nasbench_lite.train.trainer import TrainConfig
 
     table = Table.open(args.table)
     config = TrainConfig.from_dict(table.attrs["config"])

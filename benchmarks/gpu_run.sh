@@ -178,7 +178,7 @@ for name in ("jax", "jaxlib", "flax", "optax", "h5py", "mnist1d", "numpy", "scip
         print(name, "not installed")
 missing = []
 for module in ("flax.linen", "optax", "h5py", "tqdm", "scipy.stats", "mnist1d.data",
-               "nasbench_lite.generate", "nasbench_lite.table"):
+               "nasbench_lite.generate.run", "nasbench_lite.table.reader"):
     try:
         importlib.import_module(module)
     except ImportError as err:
@@ -206,7 +206,7 @@ step "4. generate"
 if [[ -f $out ]]; then
     "$PYTHON" - "$out" <<'EOF'
 import sys
-from nasbench_lite.table import Table
+from nasbench_lite.table.reader import Table
 
 table = Table.open(sys.argv[1])
 print(f"resuming {sys.argv[1]}: {int(table.done.sum())} of {table.num_rows} rows done")
@@ -242,7 +242,7 @@ step "5. table"
 "$PYTHON" - "$out" <<'EOF'
 import sys
 from nasbench_lite.cli import main
-from nasbench_lite.table import Table
+from nasbench_lite.table.reader import Table
 
 code = main(["info", sys.argv[1]])  # nasbench-lite info
 if code:

@@ -27,8 +27,8 @@ TARGET_COMPARE_SECONDS = 60.0
 
 def evals_per_second(table: Path, evals: int, repeats: int) -> float:
     """Best of `repeats` runs of random search for `evals` evaluations, in evaluations/s."""
-    from nasbench_lite.backends import make_benchmark
-    from nasbench_lite.runner import run_search
+    from nasbench_lite.backends.base import make_benchmark
+    from nasbench_lite.search.runner import run_search
 
     bench = make_benchmark("tabular", table=table)
     run_search("random_search", bench, "1000evals", seed=0)  # warm up
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--table", default=None, help="table file (default: the shipped one)")
     args = parser.parse_args(argv)
 
-    from nasbench_lite.shipped import default_table_path
+    from nasbench_lite.table.shipped import default_table_path
 
     with tempfile.TemporaryDirectory() as scratch:
         if args.table:
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 table, source = default_table_path(), "shipped"
             except FileNotFoundError:
-                from nasbench_lite.synthetic import synthetic_table
+                from nasbench_lite.table.synthetic import synthetic_table
 
                 table = Path(scratch) / "synthetic.h5"
                 synthetic_table(table, epochs=4)

@@ -11,7 +11,7 @@ per seed), plus scalar cost entries; it is "opened" by unpickling.
 
 Targets: open <= 50 ms, fast-path lookup <= 5 us, >= 10M values/s, <= 100 MB after open.
 Without --table it uses data/nb201_mnist1d_cpu.h5; with --synthetic (or when no table is
-shipped) it writes a synthetic full-size table (`nasbench_lite.synthetic`: all classes,
+shipped) it writes a synthetic full-size table (`nasbench_lite.table.synthetic`: all classes,
 3 seeds, 12 epochs, made-up values), labelled as such, for timing only: the size of a
 complete table, whatever share of the shipped one is trained so far.
 """
@@ -36,7 +36,7 @@ TARGETS = {"open_ms": 50.0, "lookup_us": 5.0, "values_per_s": 10e6, "rss_mb": 10
 
 def dict_baseline(table_path: Path, out: Path) -> Path:
     """Pickle the table's contents as NB-201-style nested dicts (every raw cell its own entry)."""
-    from nasbench_lite.table import Table
+    from nasbench_lite.table.reader import Table
 
     table = Table.open(table_path)
     dataset = table.attrs["dataset"]
@@ -76,7 +76,7 @@ def child(kind: str, path: str, quick: bool) -> dict:
     if kind == "table":
         import h5py  # noqa: F401  (import cost is reported apart from open)
 
-        from nasbench_lite.table import Table
+        from nasbench_lite.table.reader import Table
     import_s = time.perf_counter() - started
     gc.collect()
     rss0 = proc.memory_info().rss
@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         elif SHIPPED.exists() and not args.synthetic:
             table, source = SHIPPED, "shipped"
         else:
-            from nasbench_lite.synthetic import synthetic_table
+            from nasbench_lite.table.synthetic import synthetic_table
 
             table = Path(scratch) / "synthetic.h5"
             synthetic_table(table, epochs=12, attrs={"command": "synthetic table for timing"})
@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         sizes = (table.stat().st_size / 2**20, baseline.stat().st_size / 2**20)
         ours = _run_child("table", table, args.quick)
         theirs = _run_child("dict", baseline, args.quick)
-        from nasbench_lite.table import Table
+        from nasbench_lite.table.reader import Table
 
         t = Table.open(table)
     cells = int((t.raw_to_row >= 0).sum())
@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  {t.num_rows} rows, {cells} raw cells, {t.num_seeds} seeds, {t.num_epochs} epochs; "
           f"file {sizes[0]:.1f} MB, pickled dict-of-dicts {sizes[1]:.1f} MB")  # fmt: skip
     rows = [
-        ("import (h5py + nasbench_lite.table), ms", "import_ms", ".1f", None),
+        ("import (h5py + nasbench_lite.table.reader), ms", "import_ms", ".1f", None),
         ("open, first in process, ms", "open_ms", ".1f", f"<= {TARGETS['open_ms']:g}"),
         ("open, best of 5 more, ms", "open_best_ms", ".1f", ""),
         ("fast-path lookup(raw, metric), us", "lookup_us", ".2f", f"<= {TARGETS['lookup_us']:g}"),

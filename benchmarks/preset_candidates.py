@@ -58,7 +58,7 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
 
 def measure(name: str, config, ops: np.ndarray, seeds: np.ndarray, data, chunk: int) -> dict:
     """Train every class of ``ops`` (k, 6) for every seed; (k, S) final metrics and times."""
-    from nasbench_lite.train import train_cells
+    from nasbench_lite.train.trainer import train_cells
 
     k, s = len(ops), len(seeds)
     valid, test = np.zeros((k, s)), np.zeros((k, s))
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from nasbench_lite import get_space
     from nasbench_lite.datasets import load_dataset
-    from nasbench_lite.train import TrainConfig
+    from nasbench_lite.train.trainer import TrainConfig
 
     space = get_space("nb201")
     data = load_dataset("mnist1d")

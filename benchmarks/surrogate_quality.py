@@ -36,8 +36,8 @@ def baselines(model, table) -> dict[str, dict]:
     from sklearn.ensemble import RandomForestRegressor
     from sklearn.linear_model import RidgeCV
 
-    from nasbench_lite.surrogate import features
-    from nasbench_lite.surrogate_eval import ranking
+    from nasbench_lite.surrogate.model import features
+    from nasbench_lite.surrogate.quality import ranking
 
     space = table.space
     reps = np.asarray(space.representatives)
@@ -129,10 +129,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.fractions, args.repeats = [0.1, 0.5], 1
 
-    from nasbench_lite.shipped import default_table_path
-    from nasbench_lite.surrogate import FEATURE_GROUPS, Surrogate, SurrogateConfig
-    from nasbench_lite.surrogate_eval import evaluate
-    from nasbench_lite.table import Table
+    from nasbench_lite.surrogate.model import FEATURE_GROUPS, Surrogate, SurrogateConfig
+    from nasbench_lite.surrogate.quality import evaluate
+    from nasbench_lite.table.reader import Table
+    from nasbench_lite.table.shipped import default_table_path
 
     path = Path(args.table) if args.table else default_table_path()
     table = Table.open(path)
@@ -187,7 +187,7 @@ def render(path, table, args, figures, speed, ablation, images) -> str:
         f"{'' if args.table is None else ' --table ' + str(args.table)}` "
         f"(table `{Path(path).name}`, {int(table.done.sum()):,} of {table.num_rows:,} rows "
         f"done; {args.repeats} repeat(s) per fraction: mean ± sd over repeats).", "",
-        "How the model works, and why, is in the docstring of `nasbench_lite/surrogate.py`.",
+        "How the model works, and why, is in the docstring of `nasbench_lite/surrogate/model.py`.",
         "", "## Final validation accuracy of held-out classes", "",
         "| train fraction | " + " | ".join(c for c, _ in columns) + " |",
         "|---|" + "--:|" * len(columns),

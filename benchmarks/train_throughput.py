@@ -73,7 +73,7 @@ def single_cell_args(config, cell: np.ndarray, data) -> tuple:
     """Arguments of ``make_train``'s train(key, cell, lr_scale, *splits), splits on device."""
     import jax
 
-    from nasbench_lite.train import pair_keys, splits
+    from nasbench_lite.train.trainer import pair_keys, splits
 
     arrays = tuple(jax.device_put(s) for s in splits(data, config))
     return (pair_keys(np.array([0]))[0], cell, np.float32(1.0), *arrays)
@@ -91,7 +91,7 @@ def sequential_masked(config, cells: np.ndarray, data) -> Row:
     """The masked single-cell program compiled once, then run for each cell in turn."""
     import jax
 
-    from nasbench_lite.train import make_train
+    from nasbench_lite.train.trainer import make_train
 
     args = single_cell_args(config, cells[0], data)
     start = time.perf_counter()
@@ -105,8 +105,8 @@ def sequential_plain(config, cells: np.ndarray, data) -> Row:
     """The plain reference network of each cell, compiled for that cell, then run."""
     import jax
 
-    from nasbench_lite.reference import reference_network
-    from nasbench_lite.train import make_train
+    from nasbench_lite.train.reference import reference_network
+    from nasbench_lite.train.trainer import make_train
 
     seconds = compile_seconds = 0.0
     for cell in cells:
@@ -123,8 +123,8 @@ def sequential_plain(config, cells: np.ndarray, data) -> Row:
 def useful_flops(config, cells: np.ndarray, data) -> float:
     """FLOPs the pairs' own networks need: 3x forward for every training example seen,
     1x for every evaluated example, every epoch (``cost.network_cost`` per example)."""
-    from nasbench_lite.cost import network_cost
-    from nasbench_lite.train import splits
+    from nasbench_lite.train.cost import network_cost
+    from nasbench_lite.train.trainer import splits
 
     x_train, _, x_valid, _, x_test, _ = splits(data, config)
     steps = len(x_train) // config.batch_size
@@ -136,7 +136,7 @@ def useful_flops(config, cells: np.ndarray, data) -> float:
 
 def batched(config, cells: np.ndarray, seeds: int, data, layout: str) -> Row:
     """Each of ``cells`` with ``seeds`` seeds, all in one ``train_cells`` program."""
-    from nasbench_lite.train import train_cells
+    from nasbench_lite.train.trainer import train_cells
 
     pairs = np.repeat(cells, seeds, axis=0)
     result = train_cells(config, pairs, np.tile(np.arange(seeds), len(cells)), data, layout=layout)
@@ -205,7 +205,7 @@ def table(results: dict[str, list[Row]], peak: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from nasbench_lite.train import DEFAULT_PRESET
+    from nasbench_lite.train.trainer import DEFAULT_PRESET
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument(
@@ -245,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--plain-cells {args.plain_cells} exceeds --cells {args.cells}")
 
     from nasbench_lite.datasets import load_dataset
-    from nasbench_lite.train import get_preset
+    from nasbench_lite.train.trainer import get_preset
 
     data = load_dataset("mnist1d")
     cells = sample_cells(max(args.cells, *args.classes), args.seed)

@@ -38,8 +38,8 @@ TIMING = ("seeds", "sequential", "vmapped")
 def search(name: str, table, seed: int, epochs: int | None) -> dict:
     """One search of `name` on the full space at `table`'s preset and dataset: per epoch the
     weights (E, 6, 5), derived raw cells (E,), measured seconds (E,), training losses (E,)."""
+    from nasbench_lite.search.protocol import get_strategy
     from nasbench_lite.spaces import get_space
-    from nasbench_lite.strategy import get_strategy
 
     params = {"train_config": table.attrs["config"], "dataset": table.attrs["dataset"]}
     if epochs is not None:
@@ -85,10 +85,10 @@ def vmap_timing(table, seeds: int) -> dict:
     one compiled search run `seeds` times (compilation excluded from both)."""
     import jax
 
-    from nasbench_lite import supernet
     from nasbench_lite.spaces import get_space
+    from nasbench_lite.strategies import _supernet as supernet
+    from nasbench_lite.strategies._weight_sharing import _arrays
     from nasbench_lite.strategies.darts import DARTS
-    from nasbench_lite.weight_sharing import _arrays
 
     strategy = DARTS(get_space("nb201"), table.attrs["config"], table.attrs["dataset"])
     arrays, classes = _arrays(strategy.dataset, strategy.train_config)
@@ -317,7 +317,7 @@ def main() -> None:
 
     use_cpu_cores()
     from nasbench_lite.spaces import get_space
-    from nasbench_lite.table import Table
+    from nasbench_lite.table.reader import Table
 
     started = time.perf_counter()
     table = Table.open(args.table)

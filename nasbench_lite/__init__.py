@@ -14,21 +14,21 @@ __version__ = "0.1.0"
 # public name -> "module:attribute", resolved on first access (PEP 562).
 _LAZY = {
     "get_space": "nasbench_lite.spaces:get_space",
-    "Table": "nasbench_lite.table:Table",
-    "TrainConfig": "nasbench_lite.train:TrainConfig",
-    "train_cells": "nasbench_lite.train:train_cells",
-    "train_one": "nasbench_lite.train:train_one",
-    "get_preset": "nasbench_lite.train:get_preset",
+    "Table": "nasbench_lite.table.reader:Table",
+    "TrainConfig": "nasbench_lite.train.trainer:TrainConfig",
+    "train_cells": "nasbench_lite.train.trainer:train_cells",
+    "train_one": "nasbench_lite.train.trainer:train_one",
+    "get_preset": "nasbench_lite.train.trainer:get_preset",
     "use_cpu_cores": "nasbench_lite.devices:use_cpu_cores",
     "load_dataset": "nasbench_lite.datasets:load_dataset",
-    "run_search": "nasbench_lite.runner:run_search",
-    "Budget": "nasbench_lite.runner:Budget",
-    "make_benchmark": "nasbench_lite.backends:make_benchmark",
-    "available_strategies": "nasbench_lite.strategy:available_strategies",
-    "get_strategy": "nasbench_lite.strategy:get_strategy",
+    "run_search": "nasbench_lite.search.runner:run_search",
+    "Budget": "nasbench_lite.search.runner:Budget",
+    "make_benchmark": "nasbench_lite.backends.base:make_benchmark",
+    "available_strategies": "nasbench_lite.search.protocol:available_strategies",
+    "get_strategy": "nasbench_lite.search.protocol:get_strategy",
     "InputError": "nasbench_lite.errors:InputError",
-    "Surrogate": "nasbench_lite.surrogate:Surrogate",
-    "objective": "nasbench_lite.blackbox:objective",
+    "Surrogate": "nasbench_lite.surrogate.model:Surrogate",
+    "objective": "nasbench_lite.adapters.objective:objective",
 }
 
 __all__ = ["__version__", *_LAZY]

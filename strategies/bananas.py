@@ -3,7 +3,7 @@ Architectures for Neural Architecture Search" (AAAI 2021), as in its reference c
 (naszilla/bananas).
 
 After `num_init` uniformly drawn cells, every fit trains an ensemble of `members` small MLPs
-(`nasbench_lite.predictors.EnsemblePredictor`, each from its own random initialisation drawn
+(`_predictors.EnsemblePredictor`, each from its own random initialisation drawn
 from the run's generator) on the path encoding (`space.path_encoding`) of the cells told so
 far, regressing their validation accuracy (diverged results left out). Candidates are
 `per_parent` one-edge mutants (`space.mutate`) of each of the `parents` best cells, without
@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from nasbench_lite.predictors import EnsemblePredictor
+from nasbench_lite.strategies._predictors import EnsemblePredictor
 
 from . import _model_based as mb
 

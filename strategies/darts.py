@@ -15,14 +15,14 @@ with momentum 0.9, weight decay 5e-4 (the preset's), gradient norm clipped at 5,
 a quarter of the preset's learning rate (0.025 for the cpu preset) down to 1/25 of it;
 architecture Adam with betas (0.5, 0.999) and weight decay 1e-3 at NB-201's 3e-4 scaled to
 our far fewer steps (same learning rate x steps). The ask/tell protocol, the clock and the
-stopping rule are `nasbench_lite.weight_sharing`'s.
+stopping rule are `nasbench_lite.strategies._weight_sharing`'s.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from nasbench_lite.weight_sharing import (
+from nasbench_lite.strategies._weight_sharing import (
     DEFAULT_SEARCH_EPOCHS,
     WeightSharing,
     check_positive,
@@ -59,7 +59,7 @@ class DARTS(WeightSharing):
         """One Adam step of the architecture down the validation loss at the current weights."""
         import jax
 
-        from nasbench_lite.supernet import arch_descent, cross_entropy
+        from nasbench_lite.strategies._supernet import arch_descent, cross_entropy
 
         def loss(arch):
             return cross_entropy(forward(search, jax.nn.softmax(arch, axis=-1), x_valid), y_valid)

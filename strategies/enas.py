@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from nasbench_lite.weight_sharing import (
+from nasbench_lite.strategies._weight_sharing import (
     DEFAULT_SEARCH_EPOCHS,
     WeightSharing,
     check_int,
@@ -90,7 +90,7 @@ class ENAS(WeightSharing):
         import jax
         import jax.numpy as jnp
 
-        from nasbench_lite.supernet import accuracy, arch_descent
+        from nasbench_lite.strategies._supernet import accuracy, arch_descent
 
         cell = self.choice(key, search.arch, progress)
         reward = accuracy(forward(search, cell, x_valid), y_valid)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nasbench_lite.weight_sharing import (
+from nasbench_lite.strategies._weight_sharing import (
     DEFAULT_SEARCH_EPOCHS,
     WeightSharing,
     check_positive,
@@ -72,7 +72,7 @@ class GDAS(WeightSharing):
         """One Adam step of the architecture down the validation loss of one draw."""
         import jax
 
-        from nasbench_lite.supernet import arch_descent, cross_entropy
+        from nasbench_lite.strategies._supernet import arch_descent, cross_entropy
 
         def loss(arch):
             weights = self.choice(key, arch, progress)

@@ -6,7 +6,7 @@ on a distance between encodings.
 The kernel is ``exp(-d / length)`` with d the Hamming distance between the cells' path
 encodings (`space.path_encoding`): the number of input-to-output op sequences one cell has
 and the other lacks. For 0/1 encodings that is the squared Euclidean distance, so this is an
-RBF kernel on the path encoding (`nasbench_lite.predictors.DistanceGP`); its length and noise
+RBF kernel on the path encoding (`_predictors.DistanceGP`); its length and noise
 are chosen per fit from small grids by the marginal likelihood. NASBOT's OTMANN distance
 compares layer masses by optimal transport; on NB-201's fixed cell graph the ops on each path
 are what differ, which the path encoding captures.
@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtr
 
-from nasbench_lite.predictors import DistanceGP
+from nasbench_lite.strategies._predictors import DistanceGP
 
 from . import _model_based as mb
 

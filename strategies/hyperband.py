@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from nasbench_lite.errors import InputError
-from nasbench_lite.strategy import Ask, fitness
+from nasbench_lite.search.protocol import Ask, fitness
 
 
 class Bracket(NamedTuple):

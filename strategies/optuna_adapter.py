@@ -2,7 +2,7 @@
 al., "Optuna: A Next-generation Hyperparameter Optimization Framework", KDD 2019). Registered
 as `tpe` (TPESampler: Bergstra et al., "Algorithms for Hyper-Parameter Optimization", NeurIPS
 2011, as run on NAS-Bench-101/201) and reachable for any sampler as "optuna:<SamplerName>",
-e.g. "optuna:RandomSampler" (`nasbench_lite.strategy.get_strategy`).
+e.g. "optuna:RandomSampler" (`nasbench_lite.search.protocol.get_strategy`).
 
 A cell is a trial with one categorical parameter per edge (`space.edge_names` where the space
 has them, else "edge_<i>"; the op names as choices). `ask` is `study.ask`, `tell` is
@@ -32,8 +32,8 @@ import numpy as np
 
 from nasbench_lite.errors import InputError
 from nasbench_lite.extras import require
-from nasbench_lite.samplers import quiet, sampler_class, sampler_factory
-from nasbench_lite.strategy import fitness
+from nasbench_lite.search.protocol import fitness
+from nasbench_lite.strategies._samplers import quiet, sampler_class, sampler_factory
 
 # Loading this module checks for optuna (without importing it): without the extra, the
 # strategies fail to load with the install command, and `compare` skips them by name.

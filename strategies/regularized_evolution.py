@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from nasbench_lite.strategy import fitness
+from nasbench_lite.search.protocol import fitness
 
 
 class EvolutionState(NamedTuple):

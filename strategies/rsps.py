@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from nasbench_lite.weight_sharing import DEFAULT_SEARCH_EPOCHS, WeightSharing, check_int
+from nasbench_lite.strategies._weight_sharing import DEFAULT_SEARCH_EPOCHS, WeightSharing, check_int
 
 
 class RSPS(WeightSharing):

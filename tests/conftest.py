@@ -1,5 +1,5 @@
 """Shared test helpers: synthetic tables made easy to check against (complete and partial;
-files come from `nasbench_lite.synthetic.synthetic_table` directly) and installed-looking
+files come from `nasbench_lite.table.synthetic.synthetic_table` directly) and installed-looking
 strategy packages. Test modules import the helpers with
 `from conftest import ...` and get the fixtures by name."""
 
@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nasbench_lite import synthetic
-from nasbench_lite.backends import TabularBenchmark
+from nasbench_lite.backends.base import TabularBenchmark
 from nasbench_lite.devices import use_cpu_cores
+from nasbench_lite.search.protocol import available_strategies, get_strategy
 from nasbench_lite.spaces import get_space
-from nasbench_lite.strategy import available_strategies, get_strategy
-from nasbench_lite.table import Table
+from nasbench_lite.table import synthetic
+from nasbench_lite.table.reader import Table
 
 # As the command line does, fix the CPU devices before anything imports JAX (none of the
 # imports above does): two, whatever the machine, so every batch is sharded and CLI
@@ -52,7 +52,7 @@ def synthetic_table(
     classes: np.ndarray | None = None,
     done: np.ndarray | None = None,
 ) -> Table:
-    """An in-memory nb201 table (`nasbench_lite.synthetic`) made easy to check against.
+    """An in-memory nb201 table (`nasbench_lite.table.synthetic`) made easy to check against.
 
     Every validation accuracy lies in [0.05, 0.45] and every test accuracy is the same seed's
     validation accuracy + 0.5, so a test accuracy can never pass for a validation one; every

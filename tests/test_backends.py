@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from conftest import multi_trial_strategies, partial_table, synthetic_table
 
-from nasbench_lite.backends import Evaluation, LiveBenchmark, TabularBenchmark, make_benchmark
-from nasbench_lite.runner import run_search
+from nasbench_lite.backends.base import Evaluation, LiveBenchmark, TabularBenchmark, make_benchmark
+from nasbench_lite.search.protocol import get_strategy
+from nasbench_lite.search.runner import run_search
 from nasbench_lite.spaces import get_space
 from nasbench_lite.spaces.subspace import SubSpace
-from nasbench_lite.strategy import get_strategy
-from nasbench_lite.table import Table
+from nasbench_lite.table.reader import Table
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 
@@ -139,7 +139,7 @@ def test_live_without_reference_has_no_means():
 @pytest.mark.slow
 def test_live_backend_trains_cells_asked_together(table):
     from nasbench_lite.datasets import load_dataset
-    from nasbench_lite.runner import run_search
+    from nasbench_lite.search.runner import run_search
 
     data = load_dataset("mnist1d").take(256, 128, 128)
     bench = make_benchmark("live", config="tiny", data=data, reference=table)
@@ -282,9 +282,9 @@ def test_tabular_search_never_imports_jax():
     code = (
         "import sys\n"
         "from conftest import synthetic_table\n"
-        "from nasbench_lite.backends import make_benchmark\n"
-        "from nasbench_lite.runner import run_search\n"
-        "from nasbench_lite.strategy import available_strategies, get_strategy\n"
+        "from nasbench_lite.backends.base import make_benchmark\n"
+        "from nasbench_lite.search.runner import run_search\n"
+        "from nasbench_lite.search.protocol import available_strategies, get_strategy\n"
         "bench = make_benchmark('tabular', table=synthetic_table())\n"
         "for name in available_strategies():\n"
         "    # Weight-sharing strategies train a supernet in JAX; looking them up does not.\n"

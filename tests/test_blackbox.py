@@ -10,8 +10,8 @@ import pytest
 from conftest import synthetic_table
 
 import nasbench_lite as nbl
-from nasbench_lite.backends import TabularBenchmark
-from nasbench_lite.blackbox import KEYS
+from nasbench_lite.adapters.objective import KEYS
+from nasbench_lite.backends.base import TabularBenchmark
 from nasbench_lite.errors import InputError
 
 CELL = (
@@ -57,7 +57,7 @@ def test_seeded_like_the_tabular_backend(table3, tmp_path):
 
 
 def test_on_the_surrogate_backend():
-    from nasbench_lite.surrogate import Surrogate, SurrogateConfig
+    from nasbench_lite.surrogate.model import Surrogate, SurrogateConfig
 
     table = synthetic_table(epochs=3, classes=np.arange(0, 5044, 12))
     fast = SurrogateConfig(members=2, folds=2, grid=({"max_depth": 3, "learning_rate": 0.3},))
@@ -91,7 +91,7 @@ def test_bad_sources_and_inputs(table3):
 
 @pytest.mark.slow
 def test_on_the_live_backend():
-    from nasbench_lite.backends import LiveBenchmark
+    from nasbench_lite.backends.base import LiveBenchmark
     from nasbench_lite.datasets import load_dataset
 
     data = load_dataset("mnist1d").take(256, 128, 128)

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from nasbench_lite.card import card_paths, regenerate_command, write_card
 from nasbench_lite.cli import build_parser, main
 from nasbench_lite.spaces import get_space
-from nasbench_lite.synthetic import synthetic_table
-from nasbench_lite.tablefile import base_attrs
+from nasbench_lite.table.card import card_paths, regenerate_command, write_card
+from nasbench_lite.table.storage import base_attrs
+from nasbench_lite.table.synthetic import synthetic_table
 
 SPACE = get_space("nb201")
 ROWS, SEEDS, EPOCHS = 40, 3, 3

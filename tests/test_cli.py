@@ -22,13 +22,14 @@ import pytest
 from conftest import write_strategy_package
 
 import nasbench_lite
-from nasbench_lite import cli, shipped
-from nasbench_lite.backends import BACKENDS, LiveBenchmark, TabularBenchmark
+from nasbench_lite import cli
+from nasbench_lite.backends.base import BACKENDS, LiveBenchmark, TabularBenchmark
 from nasbench_lite.cli import build_parser, main
 from nasbench_lite.errors import InputError, Interrupted, MissingFileError, OutputExistsError
 from nasbench_lite.spaces import get_space
-from nasbench_lite.synthetic import synthetic_table
-from nasbench_lite.table import Table
+from nasbench_lite.table import shipped
+from nasbench_lite.table.reader import Table
+from nasbench_lite.table.synthetic import synthetic_table
 from nasbench_lite.text import plural
 
 PACKAGE = Path(nasbench_lite.__file__).parent
@@ -64,7 +65,7 @@ def shipped_table(table_path, monkeypatch) -> Path:
 def compare_module():
     import importlib
 
-    return importlib.import_module("nasbench_lite.compare")
+    return importlib.import_module("nasbench_lite.compare.run")
 
 
 # ---- library modules neither parse arguments nor print ---------------------------------------
@@ -376,7 +377,7 @@ def test_generate_into_a_missing_directory_says_so(tmp_path, capsys):
 def test_ctrl_c_in_generate_is_one_line_saying_the_command_resumes(
     table_path, tmp_path, monkeypatch, capsys
 ):
-    import nasbench_lite.generate as gen
+    import nasbench_lite.generate.run as gen
 
     out = tmp_path / "g.h5"
 
@@ -399,7 +400,7 @@ def test_ctrl_c_in_generate_is_one_line_saying_the_command_resumes(
 def test_ctrl_c_in_compare_keeps_the_finished_runs_in_process(table_path, tmp_path, monkeypatch):
     cmp = compare_module()
     calls = []
-    from nasbench_lite.processes import Worker
+    from nasbench_lite.compare.workers import Worker
 
     run = Worker.run
 
@@ -513,7 +514,7 @@ def test_broken_strategy_is_skipped_by_default_and_an_error_by_name(
     config = cmp.CompareConfig(
         table=str(table_path), seeds=1, budget="3evals", jobs=1, out=tmp_path / "all"
     )
-    with caplog.at_level(logging.WARNING, logger="nasbench_lite.compare"):
+    with caplog.at_level(logging.WARNING, logger="nasbench_lite.compare.run"):
         result = cmp.compare(config)
     assert "broken" not in result.strategies and "steady" in result.strategies
     assert list(result.skipped) == ["broken"]

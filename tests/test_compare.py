@@ -15,17 +15,19 @@ import pandas as pd
 import pytest
 from conftest import multi_trial_strategies, write_strategy_package
 
-from nasbench_lite import plots, report, shipped, stats
-from nasbench_lite.backends import TabularBenchmark, make_benchmark
+from nasbench_lite.backends.base import TabularBenchmark, make_benchmark
 from nasbench_lite.cli import main
-from nasbench_lite.runner import EXTRA_COLUMNS, INCUMBENT_COLUMNS, run_search
-from nasbench_lite.synthetic import synthetic_table
-from nasbench_lite.table import Table
+from nasbench_lite.compare import plots, report
+from nasbench_lite.compare import statistics as stats
+from nasbench_lite.search.runner import EXTRA_COLUMNS, INCUMBENT_COLUMNS, run_search
+from nasbench_lite.table import shipped
+from nasbench_lite.table.reader import Table
+from nasbench_lite.table.synthetic import synthetic_table
 
 MEASURED = ["strategy_seconds"]  # the strategies' measured compute: differs run to run
 
 # The module, whatever the package's lazy `compare` attribute (the function) resolved to.
-cmp = importlib.import_module("nasbench_lite.compare")
+cmp = importlib.import_module("nasbench_lite.compare.run")
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 SEEDS = 3
@@ -209,7 +211,7 @@ def test_compare_on_a_partial_table_states_the_restriction(partial_path, tmp_pat
     budget = "300"
     args = ["compare", "--table", str(partial_path), "--seeds", "2", "--budget", budget]
     args += ["--strategies", "local_search", "random_search"]  # all of them: test_backends
-    with caplog.at_level(logging.WARNING, logger="nasbench_lite.compare"):
+    with caplog.at_level(logging.WARNING, logger="nasbench_lite.compare.run"):
         assert main([*args, "--jobs", "1", "--no-progress", "--out", str(tmp_path)]) == 0
     assert line in capsys.readouterr().out.splitlines()  # the CLI prints it
     assert any(line in record.getMessage() for record in caplog.records)  # and logs it
@@ -395,7 +397,7 @@ def test_live_backend_compare_on_tiny_training(table_path, tmp_path):
 
 
 def test_backend_options_and_defaults_come_from_the_registry(table_path, monkeypatch, tmp_path):
-    from nasbench_lite import backends
+    from nasbench_lite.backends import base as backends
     from nasbench_lite.cli import build_parser
 
     choices = next(a.choices for a in build_parser()._actions if a.dest == "command")
@@ -404,7 +406,7 @@ def test_backend_options_and_defaults_come_from_the_registry(table_path, monkeyp
     assert list(backend.choices) == backends.available_backends() == list(backends.BACKENDS)
     # A new backend is one registry entry: the CLI, compare and the report pick it up.
     entry = backends.BackendEntry(
-        factory="nasbench_lite.backends:TabularBenchmark",
+        factory="nasbench_lite.backends.base:TabularBenchmark",
         summary="lookups again",
         parallel=False,
         default_budget="7evals",
@@ -426,7 +428,7 @@ def test_backend_options_and_defaults_come_from_the_registry(table_path, monkeyp
 
 
 def test_live_options_are_named_by_the_registry(table_path):
-    from nasbench_lite.backends import BACKENDS
+    from nasbench_lite.backends.base import BACKENDS
 
     spec, _, rule = cmp._resolve(cmp.CompareConfig(table=str(table_path), backend="live"))
     assert str(spec["budget"]) == BACKENDS["live"].default_budget and "live backend" in rule
@@ -510,7 +512,7 @@ def test_results_name_the_final_incumbent_cell(table_path, tmp_path):
 SCRIPT = """
 import logging
 logging.basicConfig()
-from nasbench_lite.compare import CompareConfig, compare
+from nasbench_lite.compare.run import CompareConfig, compare
 config = CompareConfig(table={table!r}, strategies=("random_search",), seeds=2,
                        budget="5evals", jobs=2, out=None)
 {call}
@@ -536,7 +538,7 @@ def test_a_script_calling_compare_at_top_level_works(table_path, tmp_path, kind)
 
 
 def test_main_guard_detection(tmp_path):
-    from nasbench_lite import processes
+    from nasbench_lite.compare import workers as processes
 
     script = tmp_path / "s.py"
     script.write_text(

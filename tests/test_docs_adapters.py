@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from nasbench_lite.synthetic import synthetic_table
+from nasbench_lite.table.synthetic import synthetic_table
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "adapters.md"
 SHIPPED = "data/nb201_mnist1d_cpu.h5"

@@ -12,7 +12,7 @@ import pytest
 from conftest import synthetic_table
 
 from nasbench_lite import extras
-from nasbench_lite.backends import LiveBenchmark, make_benchmark
+from nasbench_lite.backends.base import LiveBenchmark, make_benchmark
 from nasbench_lite.cli import main
 from nasbench_lite.datasets import load_dataset
 from nasbench_lite.extras import MissingExtra, missing_modules, require
@@ -60,7 +60,7 @@ def test_training_features_without_jax(without, tmp_path, capsys):
         make_benchmark("live", reference=synthetic_table())
     with pytest.raises(MissingExtra, match=f"the live backend needs .*{TRAIN}"):
         LiveBenchmark()
-    from nasbench_lite.train import train_cells, train_one
+    from nasbench_lite.train.trainer import train_cells, train_one
 
     with pytest.raises(MissingExtra, match=f"train_one needs .*{TRAIN}"):
         train_one(0)
@@ -82,7 +82,7 @@ def test_datasets_without_their_libraries(without):
 
 
 def test_a_tabular_comparison_needs_no_extra(without, tmp_path):
-    from nasbench_lite.compare import CompareConfig, compare
+    from nasbench_lite.compare.run import CompareConfig, compare
 
     without("jax", "flax", "optax", "mnist1d", "sklearn", "xgboost", "ray")
     config = CompareConfig(
@@ -98,7 +98,7 @@ def test_a_tabular_comparison_needs_no_extra(without, tmp_path):
 
 
 def test_the_syne_tune_adapter_without_syne_tune(without):
-    from nasbench_lite import synetune  # importing it needs no syne_tune
+    from nasbench_lite.adapters import synetune  # importing it needs no syne_tune
 
     without("syne_tune")
     needs = (

@@ -9,10 +9,10 @@ import math
 import numpy as np
 import pytest
 
-from nasbench_lite import synthetic
-from nasbench_lite.backends import Request, TabularBenchmark
-from nasbench_lite.runner import Budget, _incumbents, run_search
-from nasbench_lite.strategy import Ask, get_strategy
+from nasbench_lite.backends.base import Request, TabularBenchmark
+from nasbench_lite.search.protocol import Ask, get_strategy
+from nasbench_lite.search.runner import Budget, _incumbents, run_search
+from nasbench_lite.table import synthetic
 
 FIDELITY = ["hyperband", "bohb"]
 EPOCHS = 8
@@ -409,8 +409,8 @@ def test_hyperband_never_sees_test_accuracy(bench):
 
 
 def test_surrogate_answers_at_epochs_and_continues_its_noise_draw():
-    from nasbench_lite.surrogate import Surrogate, SurrogateConfig
-    from nasbench_lite.surrogate_backend import SurrogateBenchmark
+    from nasbench_lite.backends.surrogate import SurrogateBenchmark
+    from nasbench_lite.surrogate.model import Surrogate, SurrogateConfig
 
     table = synthetic.synthetic_table(rows=300, seeds=3, epochs=4, rng=2)
     config = SurrogateConfig(members=2, folds=2, grid=({"max_depth": 3, "learning_rate": 0.3},))
@@ -440,9 +440,9 @@ def test_surrogate_answers_at_epochs_and_continues_its_noise_draw():
 
 @pytest.mark.slow
 def test_live_training_stops_early_on_the_full_schedule_and_continues():
-    from nasbench_lite.backends import LiveBenchmark
+    from nasbench_lite.backends.base import LiveBenchmark
     from nasbench_lite.datasets import load_dataset
-    from nasbench_lite.train import get_preset, train_cells
+    from nasbench_lite.train.trainer import get_preset, train_cells
 
     data = load_dataset("mnist1d").take(256, 128, 128)
     config = get_preset("tiny")  # 2 epochs

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from nasbench_lite.cli import main
-from nasbench_lite.executors import ChunkJob, make_executor
-from nasbench_lite.generate import (
+from nasbench_lite.generate.executors import ChunkJob, make_executor
+from nasbench_lite.generate.run import (
     GenerateConfig,
     default_chunk,
     generate,
@@ -29,9 +29,9 @@ from nasbench_lite.generate import (
     select_classes,
 )
 from nasbench_lite.spaces import get_space
-from nasbench_lite.synthetic import synthetic_table
-from nasbench_lite.table import Table
-from nasbench_lite.tablefile import CURVE_METRICS, read_arrays, write_arrays
+from nasbench_lite.table.reader import Table
+from nasbench_lite.table.storage import CURVE_METRICS, read_arrays, write_arrays
+from nasbench_lite.table.synthetic import synthetic_table
 
 SPACE = get_space("nb201")
 CELLS, SEEDS, CHUNK = 12, 2, 2  # 6 chunks of 2 classes x 2 seeds

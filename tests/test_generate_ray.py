@@ -7,8 +7,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from nasbench_lite.generate import GenerateConfig, generate
-from nasbench_lite.tablefile import CURVE_METRICS, read_arrays
+from nasbench_lite.generate.run import GenerateConfig, generate
+from nasbench_lite.table.storage import CURVE_METRICS, read_arrays
 
 ray = pytest.importorskip("ray")
 

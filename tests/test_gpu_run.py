@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from nasbench_lite.table import Table
+from nasbench_lite.table.reader import Table
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "gpu_run.sh"

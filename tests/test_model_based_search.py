@@ -8,9 +8,9 @@ import math
 import numpy as np
 import pytest
 
+from nasbench_lite.search.protocol import get_strategy
 from nasbench_lite.strategies import _model_based as mb
 from nasbench_lite.strategies.gp_bo import expected_improvement
-from nasbench_lite.strategy import get_strategy
 
 MODEL_BASED = ["bananas", "gp_bo"]
 

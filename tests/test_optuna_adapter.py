@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from conftest import partial_table, synthetic_table
 
-from nasbench_lite import compare as cmp
-from nasbench_lite.backends import TabularBenchmark
+from nasbench_lite.backends.base import TabularBenchmark
+from nasbench_lite.compare import run as cmp
 from nasbench_lite.errors import InputError
 from nasbench_lite.extras import MissingExtra
-from nasbench_lite.runner import run_search
-from nasbench_lite.strategy import get_strategy
+from nasbench_lite.search.protocol import get_strategy
+from nasbench_lite.search.runner import run_search
 
 optuna = pytest.importorskip("optuna")
 SAMPLERS = ["optuna:TPESampler", "optuna:RandomSampler"]

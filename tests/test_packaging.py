@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from nasbench_lite import shipped
-from nasbench_lite.strategy import GROUP, get_strategy
+from nasbench_lite.search.protocol import GROUP, get_strategy
+from nasbench_lite.table import shipped
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,7 +44,7 @@ def test_a_users_strategies_folder_does_not_shadow_ours(tmp_path):
     (tmp_path / "strategies" / "__init__.py").write_text("")
     (tmp_path / "strategies" / "random_search.py").write_text("raise ImportError('theirs')\n")
     code = (
-        "from nasbench_lite.strategy import get_strategy, available_strategies\n"
+        "from nasbench_lite.search.protocol import get_strategy, available_strategies\n"
         "print(*(get_strategy(n).__module__ for n in available_strategies()))\n"
     )
     out = subprocess.run(
@@ -83,7 +83,7 @@ def test_the_shipped_table_is_the_default(monkeypatch):
     if not found:
         pytest.skip("no shipped table in data/")
     assert shipped.default_table_path() in found
-    from nasbench_lite.backends import make_benchmark
+    from nasbench_lite.backends.base import make_benchmark
 
     bench = make_benchmark("tabular")  # no table given: the shipped one
     assert Path(bench.table.source) == shipped.default_table_path()
@@ -132,7 +132,7 @@ def test_the_base_install_leaves_training_to_extras(wheel):
     requires = [line.split(":", 1)[1].strip() for line in metadata.splitlines()
                 if line.startswith("Requires-Dist:")]  # fmt: skip
     base = {r.split(">")[0].split(";")[0].strip() for r in requires if "extra ==" not in r}
-    # threadpoolctl: model-based strategies keep BLAS on one thread (nasbench_lite/predictors.py)
+    # threadpoolctl: model-based strategies keep BLAS on one thread (strategies/_predictors.py)
     assert base == {"numpy", "h5py", "pandas", "scipy", "matplotlib", "tqdm", "threadpoolctl"}
     for heavy in ("jax", "flax", "optax", "mnist1d", "xgboost", "ray", "scikit-learn", "optuna",
                   "ConfigSpace"):  # fmt: skip

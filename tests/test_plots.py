@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 from matplotlib.colors import to_hex
 
-from nasbench_lite import plots, stats
+from nasbench_lite.compare import plots
+from nasbench_lite.compare import statistics as stats
 
 # The registry names of the design, built or planned.
 REGISTRY_NAMES = (
@@ -63,7 +64,9 @@ def test_an_unknown_name_gets_a_style_stable_across_processes(name):
     style = plots.strategy_style(name)
     assert style["color"] in plots.HASHED_COLOURS
     assert style["linestyle"] in plots.HASHED_LINESTYLES  # none of the fixed styles' dashes
-    code = f"from nasbench_lite.plots import strategy_style; print(strategy_style({name!r}))"
+    code = (
+        f"from nasbench_lite.compare.plots import strategy_style; print(strategy_style({name!r}))"
+    )
     out = subprocess.run(  # another process, another str-hash salt
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )

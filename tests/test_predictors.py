@@ -8,7 +8,7 @@ import pytest
 from scipy import sparse
 from scipy.stats import spearmanr
 
-from nasbench_lite.predictors import DistanceGP, EnsemblePredictor, one_blas_thread
+from nasbench_lite.strategies._predictors import DistanceGP, EnsemblePredictor, one_blas_thread
 
 
 @pytest.fixture(scope="module")

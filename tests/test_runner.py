@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from conftest import multi_trial_strategies
 
-from nasbench_lite.runner import Budget, Trajectory, run_search
-from nasbench_lite.strategy import get_strategy
+from nasbench_lite.search.protocol import get_strategy
+from nasbench_lite.search.runner import Budget, Trajectory, run_search
 
 COLUMNS = [
     "strategy",

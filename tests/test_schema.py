@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from nasbench_lite.schema import (
+from nasbench_lite.spaces import get_space
+from nasbench_lite.table.reader import Table
+from nasbench_lite.table.schema import (
     ATTRS,
     FIELDS,
     JSON_ATTRS,
@@ -17,10 +19,8 @@ from nasbench_lite.schema import (
     pending_arrays,
     sizes,
 )
-from nasbench_lite.spaces import get_space
-from nasbench_lite.synthetic import synthetic_table
-from nasbench_lite.table import Table
-from nasbench_lite.tablefile import base_attrs, check_arrays, read_arrays
+from nasbench_lite.table.storage import base_attrs, check_arrays, read_arrays
+from nasbench_lite.table.synthetic import synthetic_table
 
 SPACE = get_space("nb201")
 

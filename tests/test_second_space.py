@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 from tiny_space import register
 
-from nasbench_lite.compare import CompareConfig, compare
-from nasbench_lite.cost import network_cost
+from nasbench_lite.compare.run import CompareConfig, compare
 from nasbench_lite.datasets import load_dataset
-from nasbench_lite.generate import GenerateConfig, generate
-from nasbench_lite.table import Table
-from nasbench_lite.train import get_preset, make_train, pair_keys, splits, train_cells
+from nasbench_lite.generate.run import GenerateConfig, generate
+from nasbench_lite.table.reader import Table
+from nasbench_lite.train.cost import network_cost
+from nasbench_lite.train.trainer import get_preset, make_train, pair_keys, splits, train_cells
 
 TINY = get_preset("tiny")
 
@@ -39,7 +39,7 @@ def test_protocol_basics(space):
 def test_masked_cell_matches_reference_and_cost(space):
     import jax
 
-    from nasbench_lite.reference import reference_network
+    from nasbench_lite.train.reference import reference_network
 
     data = load_dataset("mnist1d")
     cells = np.array([[2, 2, 2], [1, 0, 2], [0, 1, 2]])

@@ -1,4 +1,4 @@
-"""Tests for nasbench_lite.stats: hand-computed cases, scipy cross-checks, brute force."""
+"""Tests for compare.statistics: hand-computed cases, scipy cross-checks, brute force."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from nasbench_lite import stats
+from nasbench_lite.compare import statistics as stats
 
 COLUMNS = list(stats.RESULT_COLUMNS)
 

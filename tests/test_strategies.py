@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from conftest import multi_trial_strategies, write_strategy_package
 
-from nasbench_lite.runner import run_search
-from nasbench_lite.strategy import available_strategies, get_strategy, make_strategy
+from nasbench_lite.search.protocol import available_strategies, get_strategy, make_strategy
+from nasbench_lite.search.runner import run_search
 
 OURS = ["local_search", "random_sampling", "random_search", "regularized_evolution",
         "reinforce", "ppo", "bananas", "gp_bo", "hyperband", "bohb"]  # fmt: skip
@@ -323,7 +323,7 @@ def test_strategy_from_an_outside_package(tmp_path, monkeypatch, bench):
     trajectory = run_search("sweep", bench, "30evals", seed=0, workers=3, params={"start": 100})
     assert sorted(trajectory.raw.tolist()) == list(range(100, 130))
     # A fresh process finds it through PYTHONPATH, as `compare` workers do.
-    code = "from nasbench_lite.strategy import available_strategies as a; print(a())"
+    code = "from nasbench_lite.search.protocol import available_strategies as a; print(a())"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )

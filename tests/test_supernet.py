@@ -10,8 +10,8 @@ import numpy as np
 import optax
 import pytest
 
-from nasbench_lite import supernet
-from nasbench_lite.train import get_preset
+from nasbench_lite.strategies import _supernet as supernet
+from nasbench_lite.train.trainer import get_preset
 
 CONFIG = get_preset("tiny")
 KEY = jax.random.PRNGKey(3)

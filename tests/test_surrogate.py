@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from scipy.stats import kendalltau
 
-from nasbench_lite import surrogate as sur
-from nasbench_lite.surrogate import Surrogate, SurrogateConfig, SurrogateError
-from nasbench_lite.synthetic import synthetic_table
+from nasbench_lite.surrogate import model as sur
+from nasbench_lite.surrogate.model import Surrogate, SurrogateConfig, SurrogateError
+from nasbench_lite.table.synthetic import synthetic_table
 
 FAST = SurrogateConfig(members=2, folds=2, grid=({"max_depth": 4, "learning_rate": 0.3},))
 
@@ -174,8 +174,8 @@ def test_cli_fit_and_eval(tmp_path, capsys):
 
 
 def test_backend_answers_like_the_protocol_says(table, model):
-    from nasbench_lite.backends import Evaluation
-    from nasbench_lite.surrogate_backend import SurrogateBenchmark
+    from nasbench_lite.backends.base import Evaluation
+    from nasbench_lite.backends.surrogate import SurrogateBenchmark
 
     noisy, exact = SurrogateBenchmark(model), SurrogateBenchmark(model, noise=False)
     raws = [0, 77, 1234, 15624]
@@ -202,9 +202,9 @@ def test_backend_answers_like_the_protocol_says(table, model):
 def test_a_strategy_cannot_tell_surrogate_from_table(table, model):
     """The runner hands a strategy the same kinds of values from either backend, and the same
     strategy code runs on both."""
-    from nasbench_lite.backends import TabularBenchmark
-    from nasbench_lite.runner import run_search
-    from nasbench_lite.surrogate_backend import SurrogateBenchmark
+    from nasbench_lite.backends.base import TabularBenchmark
+    from nasbench_lite.backends.surrogate import SurrogateBenchmark
+    from nasbench_lite.search.runner import run_search
 
     told = {}
 
@@ -234,7 +234,7 @@ def test_a_strategy_cannot_tell_surrogate_from_table(table, model):
 
 
 def test_compare_runs_on_the_surrogate(table, model, tmp_path):
-    from nasbench_lite.compare import CompareConfig, compare
+    from nasbench_lite.compare.run import CompareConfig, compare
 
     model.save(tmp_path / "m")
     full = synthetic_table(tmp_path / "t.h5", seeds=3, epochs=3, rng=1)
@@ -255,7 +255,7 @@ def test_compare_runs_on_the_surrogate(table, model, tmp_path):
 
 
 def test_the_shipped_model_loads_without_its_table_and_matches_it():
-    from nasbench_lite import shipped
+    from nasbench_lite.table import shipped
 
     path = shipped.DATA_DIR / shipped.MODEL_NAME
     if not (path / "surrogate.json").is_file():
@@ -266,7 +266,7 @@ def test_the_shipped_model_loads_without_its_table_and_matches_it():
     mean, std = model.predict(np.arange(15625))
     assert ((mean >= 0) & (mean <= 1)).all() and (std > 0).all()
     if table_file.is_file():
-        from nasbench_lite.table import Table
+        from nasbench_lite.table.reader import Table
 
         table = Table.open(table_file)
         model.check_table(table)  # fitted on the shipped table's space, dataset and recipe

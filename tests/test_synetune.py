@@ -11,14 +11,14 @@ import pandas as pd
 import pytest
 from conftest import partial_table, synthetic_table
 
-from nasbench_lite.backends import TabularBenchmark
-from nasbench_lite.compare import read_results, rebuild
+from nasbench_lite.backends.base import TabularBenchmark
+from nasbench_lite.compare.run import read_results, rebuild
 from nasbench_lite.errors import InputError
-from nasbench_lite.runner import INCUMBENT_COLUMNS, RESULT_COLUMNS
-from nasbench_lite.table import Table
+from nasbench_lite.search.runner import INCUMBENT_COLUMNS, RESULT_COLUMNS
+from nasbench_lite.table.reader import Table
 
 pytest.importorskip("syne_tune")
-from nasbench_lite import synetune  # noqa: E402
+from nasbench_lite.adapters import synetune  # noqa: E402
 
 SHIPPED = Path(__file__).resolve().parents[1] / "data" / "nb201_mnist1d_cpu.h5"
 CURVES = ("valid_acc", "test_acc", "train_acc", "valid_loss", "test_loss", "train_loss")

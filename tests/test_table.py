@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 
 from nasbench_lite.cli import main
-from nasbench_lite.schema import FIELDS, REQUIRED, SCHEMA, markdown
 from nasbench_lite.spaces import get_space
-from nasbench_lite.synthetic import synthetic_table
-from nasbench_lite.table import Table
-from nasbench_lite.tablefile import CURVE_METRICS, METRICS, read_arrays, write_table
+from nasbench_lite.table.reader import Table
+from nasbench_lite.table.schema import FIELDS, REQUIRED, SCHEMA, markdown
+from nasbench_lite.table.storage import CURVE_METRICS, METRICS, read_arrays, write_table
+from nasbench_lite.table.synthetic import synthetic_table
 
 SPACE = get_space("nb201")
 SEEDS, EPOCHS = 3, 4
@@ -381,7 +381,7 @@ def test_lookups_do_not_import_jax(full):
     code = textwrap.dedent(
         f"""
         import sys
-        from nasbench_lite.table import Table
+        from nasbench_lite.table.reader import Table
         t = Table.open({str(full[0])!r})
         t.query(5); t.query(t.space.format(5)); t.values("test_acc", [1, 2]); t.summary()
         t.to_dataframe()
@@ -401,8 +401,8 @@ def complete_shipped_tables():
 def test_complete_shipped_table_answers_every_raw_cell(path):
     """Brute force over a shipped table: every one of the 15,625 raw cells answers, from
     its class's row, with values the file's own training config accounts for."""
-    from nasbench_lite.cost import network_cost
-    from nasbench_lite.train import TrainConfig
+    from nasbench_lite.train.cost import network_cost
+    from nasbench_lite.train.trainer import TrainConfig
 
     table = Table.open(path)
     raws = np.arange(SPACE.num_cells)

@@ -11,7 +11,7 @@ from conftest import synthetic_table
 
 from nasbench_lite.cli import main
 from nasbench_lite.errors import InputError
-from nasbench_lite.tablecell import SEED_METRICS
+from nasbench_lite.table.cell import SEED_METRICS
 
 
 @pytest.fixture(scope="module")

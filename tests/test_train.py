@@ -12,10 +12,10 @@ import jax
 import numpy as np
 import pytest
 
-from nasbench_lite.cost import network_cost
 from nasbench_lite.datasets import load_dataset
-from nasbench_lite.reference import reference_network
-from nasbench_lite.train import (
+from nasbench_lite.train.cost import network_cost
+from nasbench_lite.train.reference import reference_network
+from nasbench_lite.train.trainer import (
     CURVES,
     PRESETS,
     TrainConfig,
@@ -178,7 +178,7 @@ def test_sharded_over_two_host_devices_matches_one_device(batch):
     code = (
         "import json, numpy as np, jax\n"
         "from nasbench_lite.datasets import load_dataset\n"
-        "from nasbench_lite.train import train_cells, get_preset\n"
+        "from nasbench_lite.train.trainer import train_cells, get_preset\n"
         "assert len(jax.local_devices()) == 1\n"
         f"cells = np.array({CELLS[:3].tolist()}); seeds = np.array({SEEDS[:3].tolist()})\n"
         "r = train_cells(get_preset('tiny'), cells, seeds, load_dataset('mnist1d'))\n"
@@ -252,7 +252,7 @@ def test_layouts_agree_and_pair_order_does_not_matter(data):
 
 
 def test_balance_spreads_cost_over_devices():
-    from nasbench_lite.train import _balance
+    from nasbench_lite.train.trainer import _balance
 
     costs = np.array([9.0, 1, 1, 1, 8, 1, 1, 2])
     slots = _balance(costs, 2)

@@ -11,6 +11,6 @@ from pathlib import Path
 
 def table_path(given: str | None) -> Path:
     """The table file a command reads: the one given, else `shipped.default_table_path`."""
-    from nasbench_lite.shipped import default_table_path
+    from nasbench_lite.table.shipped import default_table_path
 
     return Path(given) if given is not None else default_table_path()

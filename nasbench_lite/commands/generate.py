@@ -16,8 +16,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     import dataclasses
 
     from nasbench_lite.errors import InputError
-    from nasbench_lite.generate import GenerateConfig, generate, parse_shard
-    from nasbench_lite.train import get_preset
+    from nasbench_lite.generate.run import GenerateConfig, generate, parse_shard
+    from nasbench_lite.train.trainer import get_preset
 
     try:
         get_preset(args.preset)  # before any work: an unknown preset is an input error
@@ -47,7 +47,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def _rows_done(out: str) -> str:
     """What the table file at `out` holds, in words (it is rewritten whole after each chunk,
     so it is always a valid table)."""
-    from nasbench_lite.table import Table
+    from nasbench_lite.table.reader import Table
 
     if not Path(out).is_file():
         return f"no chunk had finished, {out} was not written"
@@ -60,7 +60,7 @@ def _rows_done(out: str) -> str:
 
 def cmd_merge(args: argparse.Namespace) -> int:
     """`nasbench-lite merge OUT IN [IN ...]`."""
-    from nasbench_lite.generate import merge
+    from nasbench_lite.generate.run import merge
 
     table = merge(args.out, args.inputs, command=shlex.join(["nasbench-lite", *args.argv]))
     tables, rows = plural(len(args.inputs), "table"), plural(table.num_rows, "row")

@@ -28,8 +28,8 @@ FIGURES = (
 
 
 def cmd_surrogate(args: argparse.Namespace) -> int:
-    from nasbench_lite.surrogate import Surrogate
-    from nasbench_lite.table import Table
+    from nasbench_lite.surrogate.model import Surrogate
+    from nasbench_lite.table.reader import Table
 
     table = Table.open(table_path(args.table))
     if args.action == "fit":
@@ -47,7 +47,7 @@ def cmd_surrogate(args: argparse.Namespace) -> int:
         return 0
     if not args.model:
         raise InputError("surrogate eval needs --model MODEL_DIR")
-    from nasbench_lite.surrogate_eval import evaluate
+    from nasbench_lite.surrogate.quality import evaluate
 
     figures = evaluate(Surrogate.load(args.model), table)
     if args.json:

@@ -42,7 +42,7 @@ def coverage(table) -> str:
 
 def cmd_info(args: argparse.Namespace) -> int:
     """`nasbench-lite info [FILE]`: coverage, root attributes, then the table's statistics."""
-    from nasbench_lite.table import Table
+    from nasbench_lite.table.reader import Table
 
     path = table_path(args.file)
     table = Table.open(path)
@@ -74,8 +74,8 @@ def cmd_query(args: argparse.Namespace) -> int:
     """`nasbench-lite query [FILE] CELL [--epoch E] [--seed S] [--rank-by M] [--details]
     [--json]`."""
     from nasbench_lite.errors import InputError
-    from nasbench_lite.table import Table
-    from nasbench_lite.tablefile import METRICS
+    from nasbench_lite.table.reader import Table
+    from nasbench_lite.table.storage import METRICS
 
     if args.file is None and args.cell.lower().endswith((".h5", ".hdf5")):
         raise InputError(f"{args.cell} looks like a table file, not a cell; give both: FILE CELL")
@@ -171,7 +171,7 @@ def _rank_line(rank: dict[str, Any]) -> str:
 
 def cmd_card(args: argparse.Namespace) -> int:
     """`nasbench-lite card [FILE] [--out DIR_OR_MD] [--plot PNG] [--force]`."""
-    from nasbench_lite.card import write_card
+    from nasbench_lite.table.card import write_card
 
     md, png = write_card(table_path(args.file), args.out, args.plot, overwrite=args.force)
     print(f"wrote {md} and {png}")

@@ -161,7 +161,7 @@ def conv_counts(cells: np.ndarray) -> np.ndarray:
 
     Columns count `nor_conv_1x1` and `nor_conv_3x3` edges whose source node is not
     identically zero. A conv whose output never reaches node 3 still counts: a plain
-    implementation builds it (the rule of `nasbench_lite.cost`).
+    implementation builds it (the rule of `nasbench_lite.train.cost`).
     """
     c = check_cells(cells)
     nonzero = np.stack([_nonzero_nodes(c)[i] for i, _ in EDGES], axis=-1)

@@ -1,5 +1,5 @@
 """Analytical cost of one NB-201 cell (numpy only; the network skeleton's is in
-``nasbench_lite.cost``).
+``nasbench_lite.train.cost``).
 
 Counted: the weights of every convolution (batch norm is non-affine and has none); FLOPs
 are 2 x multiply-adds for ONE example's forward pass, the convention of NB-201's cost

@@ -2,7 +2,7 @@
 cell, and the cell's analytical cost (Dong & Yang, NAS-Bench-201, ICLR 2020).
 
 The network skeleton around the cell (stem, reductions, head) is the space-independent
-``nasbench_lite.model.Network``; a space hands it the cell through ``Space.network_cell``.
+``nasbench_lite.spaces.network.Network``; a space hands it the cell through ``Space.network_cell``.
 Importing this module imports Flax and JAX; ``NB201Space`` imports it only when a network
 is asked for, so the space itself stays numpy-only.
 
@@ -23,8 +23,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from nasbench_lite.model import Kernel, ReLUConvNorm, avg_pool, batch_norm, conv_same
 from nasbench_lite.spaces.nb201.cells import EDGES, NUM_NODES, OPS
+from nasbench_lite.spaces.network import Kernel, ReLUConvNorm, avg_pool, batch_norm, conv_same
 
 NONE, SKIP, CONV1, CONV3, POOL = range(len(OPS))
 
@@ -151,7 +151,7 @@ class ReferenceCell(nn.Module):
 
     @nn.compact
     def __call__(self, x: jnp.ndarray, cell: object, train: bool) -> jnp.ndarray:
-        from nasbench_lite.reference import flax_conv, flax_pool
+        from nasbench_lite.train.reference import flax_conv, flax_pool
 
         del cell  # the ops are fixed at construction; the traced cell is not used
         nodes = [x] + [None] * (NUM_NODES - 1)  # None: a node that is exactly zero

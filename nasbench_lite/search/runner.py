@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from nasbench_lite.backends import Request
+from nasbench_lite.backends.base import Request
 from nasbench_lite.errors import InputError
+from nasbench_lite.search.protocol import Ask, make_strategy
 from nasbench_lite.spaces.subspace import SubSpace
-from nasbench_lite.strategy import Ask, make_strategy
 
 _EVALS = re.compile(r"(\d+)\s*evals?")
 _EPOCHS = re.compile(r"(\d+)\s*epochs?")
@@ -333,7 +333,7 @@ def _with_context(strategy: Any, params: dict | None, context: dict[str, Any]) -
     params = dict(params or {})
     if not isinstance(strategy, (str, type)):
         return params
-    from nasbench_lite.strategy import get_strategy
+    from nasbench_lite.search.protocol import get_strategy
 
     accepted = inspect.signature(get_strategy(strategy).__init__).parameters
     for name, value in context.items():

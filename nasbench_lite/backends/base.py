@@ -159,14 +159,14 @@ class TabularBenchmark:
     """
 
     def __init__(self, table: Any = None) -> None:
-        """table: a `nasbench_lite.table.Table` or the path of a table file (None: the shipped
-        table, see `nasbench_lite.shipped.default_table_path`)."""
+        """table: a `Table` or the path of a table file (None: the shipped
+        table, see `nasbench_lite.table.shipped.default_table_path`)."""
         if table is None:
-            from nasbench_lite.shipped import default_table_path
+            from nasbench_lite.table.shipped import default_table_path
 
             table = default_table_path()
         if isinstance(table, (str, os.PathLike)):
-            from nasbench_lite.table import Table
+            from nasbench_lite.table.reader import Table
 
             table = Table.open(table)
         rows = np.asarray(table.raw_to_row)
@@ -308,7 +308,7 @@ class LiveBenchmark:
         require("train", "the live backend")
         from nasbench_lite.datasets import load_dataset
         from nasbench_lite.spaces import get_space
-        from nasbench_lite.train import get_preset
+        from nasbench_lite.train.trainer import get_preset
 
         self.preset = config if isinstance(config, str) else None
         self.config = get_preset(config) if isinstance(config, str) else config
@@ -330,7 +330,7 @@ class LiveBenchmark:
 
     def _use_reference(self, reference: Any) -> None:
         if isinstance(reference, (str, os.PathLike)):
-            from nasbench_lite.table import Table
+            from nasbench_lite.table.reader import Table
 
             reference = Table.open(reference)
         if reference.attrs.get("dataset") != self.data.name:
@@ -355,7 +355,7 @@ class LiveBenchmark:
     def evaluate_requests(
         self, requests: Sequence[Request], rng: np.random.Generator
     ) -> list[Evaluation]:
-        from nasbench_lite.train import train_cells
+        from nasbench_lite.train.trainer import train_cells
 
         for request in requests:
             check_request(request, self.epochs, repr(self))
@@ -425,11 +425,11 @@ class BackendEntry:
 # read this registry; the runner and the strategies talk to the protocol only.
 BACKENDS: dict[str, BackendEntry] = {
     "tabular": BackendEntry(
-        factory="nasbench_lite.backends:TabularBenchmark",
+        factory="nasbench_lite.backends.base:TabularBenchmark",
         summary="table lookups, one training seed drawn per query",
     ),
     "live": BackendEntry(
-        factory="nasbench_lite.backends:LiveBenchmark",
+        factory="nasbench_lite.backends.base:LiveBenchmark",
         summary="real training of the asked cells",
         compare_args={"reference": "table", "config": "preset", "data": "dataset"},
         extra="train",
@@ -437,7 +437,7 @@ BACKENDS: dict[str, BackendEntry] = {
         default_budget="10evals",
     ),
     "surrogate": BackendEntry(
-        factory="nasbench_lite.surrogate_backend:SurrogateBenchmark",
+        factory="nasbench_lite.backends.surrogate:SurrogateBenchmark",
         summary="XGBoost surrogate predictions, one noisy draw per query",
         compare_args={"model": "model", "reference": "table"},
         extra="surrogate",

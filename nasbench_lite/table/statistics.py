@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from nasbench_lite.table import Table
+    from nasbench_lite.table.reader import Table
 
 QUANTILES = (0, 5, 25, 50, 75, 95, 100)
 

@@ -108,8 +108,8 @@ def _class_features(space, config_json: str, groups: tuple[str, ...]) -> np.ndar
 
 
 def _cost_features(space, config: dict, reps: np.ndarray) -> np.ndarray:
-    from nasbench_lite.cost import network_cost
-    from nasbench_lite.train import TrainConfig
+    from nasbench_lite.train.cost import network_cost
+    from nasbench_lite.train.trainer import TrainConfig
 
     train_config = TrainConfig.from_dict(config["train_config"])
     costs = [network_cost(train_config, space.cell(int(r)), tuple(config["input_shape"]),
@@ -466,6 +466,6 @@ META_NAME = "surrogate.json"
 
 
 def _versions() -> dict[str, str]:
-    from nasbench_lite.tablefile import library_versions
+    from nasbench_lite.table.storage import library_versions
 
     return library_versions(("numpy", "xgboost", "nasbench-lite"))

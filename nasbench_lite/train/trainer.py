@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from nasbench_lite.cost import network_cost
 from nasbench_lite.errors import InputError
 from nasbench_lite.extras import require
+from nasbench_lite.train.cost import network_cost
 
 log = logging.getLogger(__name__)
 
@@ -173,8 +173,8 @@ def make_train(
     import jax.numpy as jnp
     import optax
 
-    from nasbench_lite.model import Network
     from nasbench_lite.spaces import as_space
+    from nasbench_lite.spaces.network import Network
 
     if network is None:
         space = as_space(space)

@@ -1,4 +1,4 @@
-"""The table's HDF5 file format, schema v1 (`nasbench_lite.schema`): validation, completion,
+"""The table's HDF5 file format, schema v1 (`nasbench_lite.table.schema`): validation, completion,
 reading and atomic writing.
 
 Plain dense arrays and plain attributes, no pickles, no compression (a table is a few MB and
@@ -20,7 +20,7 @@ import h5py
 import numpy as np
 
 from nasbench_lite.errors import InputError, MissingFileError
-from nasbench_lite.schema import (
+from nasbench_lite.table.schema import (
     ATTRS,
     CURVE_METRICS,
     FIELDS,

@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nasbench_lite import stats
-from nasbench_lite.plots import REGRET_FLOOR
-from nasbench_lite.runner import INCUMBENT_RULE
+from nasbench_lite.compare import statistics as stats
+from nasbench_lite.compare.plots import REGRET_FLOOR
+from nasbench_lite.search.runner import INCUMBENT_RULE
 from nasbench_lite.text import plural
 
 ALPHA = 0.05
@@ -178,7 +178,7 @@ def plots_section(plots: Mapping[str, Sequence[Path]], out_dir: Path) -> list[st
 
 def library_versions() -> dict[str, str]:
     """Python and the versions of the libraries a comparison depends on (no imports)."""
-    from nasbench_lite.tablefile import library_versions as versions_of
+    from nasbench_lite.table.storage import library_versions as versions_of
 
     return versions_of(("nasbench-lite", "numpy", "scipy", "pandas", "matplotlib"))
 
@@ -198,7 +198,7 @@ def describe_run(
     workers, charge_overhead, and optionally external and skipped; see `compare`); table:
     the opened Table whose attrs describe it.
     """
-    from nasbench_lite.backends import backend_entry
+    from nasbench_lite.backends.base import backend_entry
 
     rows = {"command (every option explicit)": f"`{command}`", **library_versions()}
     entry = backend_entry(spec["backend"])

@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from nasbench_lite.errors import InputError
-from nasbench_lite.table import Table
-from nasbench_lite.tablefile import base_attrs
+from nasbench_lite.table.reader import Table
+from nasbench_lite.table.storage import base_attrs
 
 # Accuracy gain per op name (unknown names: a skip connection's) and weights per channel^2.
 GAIN = {"none": 0.0, "skip_connect": 0.05, "nor_conv_1x1": 0.08, "nor_conv_3x3": 0.12,

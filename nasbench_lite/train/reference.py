@@ -13,8 +13,8 @@ from __future__ import annotations
 import flax.linen as nn
 import jax.numpy as jnp
 
-from nasbench_lite.model import Network
 from nasbench_lite.spaces import as_space
+from nasbench_lite.spaces.network import Network
 
 
 def flax_conv(

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from nasbench_lite.errors import InputError
-from nasbench_lite.tablefile import CURVE_METRICS
+from nasbench_lite.table.storage import CURVE_METRICS
 
 SEED_METRICS = (*CURVE_METRICS, "train_seconds")  # what differs from seed to seed
 

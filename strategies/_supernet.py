@@ -33,7 +33,6 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from nasbench_lite.model import Network, batch_norm
 from nasbench_lite.spaces.nb201.cells import EDGES
 from nasbench_lite.spaces.nb201.network import (
     BRANCHES,
@@ -43,6 +42,7 @@ from nasbench_lite.spaces.nb201.network import (
     edge_kernels,
     wire_cell,
 )
+from nasbench_lite.spaces.network import Network, batch_norm
 
 KINDS = ("mixed", "hard", "masked")
 GRAD_CLIP = 5.0  # global norm of the weights' gradient (DARTS, NAS-Bench-201)

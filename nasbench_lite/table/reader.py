@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from nasbench_lite.errors import InputError
-from nasbench_lite.tablefile import (
+from nasbench_lite.table.statistics import QUANTILES, table_statistics
+from nasbench_lite.table.storage import (
     CURVE_METRICS,
     METRICS,
     check_arrays,
@@ -21,7 +22,6 @@ from nasbench_lite.tablefile import (
     read_arrays,
     write_arrays,
 )
-from nasbench_lite.tablestats import QUANTILES, table_statistics
 from nasbench_lite.text import plural
 
 
@@ -235,7 +235,7 @@ class Table:
         """Everything about one cell at `epoch`: per-seed metrics with their mean and std, its
         rank, canonical class and the raw cells sharing it, its cost (NB-201's
         `get_more_info` and `get_cost_info`; see `tablecell.cell_details`)."""
-        from nasbench_lite.tablecell import cell_details
+        from nasbench_lite.table.cell import cell_details
 
         return cell_details(self, cell, epoch, rank_by)
 
@@ -243,7 +243,7 @@ class Table:
         """One seed's run of `cell` to `epoch`: `TrainEval(valid_acc, cost_seconds, seed)`,
         the seed a position or drawn from a Generator; pure, the caller sums the costs
         (NB-201's `simulate_train_eval`; see `tablecell.simulate_train_eval`)."""
-        from nasbench_lite.tablecell import simulate_train_eval
+        from nasbench_lite.table.cell import simulate_train_eval
 
         return simulate_train_eval(self, cell, epoch, seed, from_epoch)
 

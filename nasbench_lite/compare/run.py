@@ -22,17 +22,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nasbench_lite.backends import backend_entry
+from nasbench_lite.backends.base import backend_entry
+from nasbench_lite.compare.workers import Worker, choose_jobs, run_tasks
 from nasbench_lite.errors import InputError, Interrupted, MissingFileError, OutputExistsError
-from nasbench_lite.processes import Worker, choose_jobs, run_tasks
-from nasbench_lite.runner import RESULT_COLUMNS, Budget
-from nasbench_lite.shipped import (  # noqa: F401  (re-exported: where compare finds its table)
+from nasbench_lite.search.protocol import available_strategies, from_other_packages, get_strategy
+from nasbench_lite.search.runner import RESULT_COLUMNS, Budget
+from nasbench_lite.table.shipped import (  # noqa: F401  (re-exported: where compare finds its table)
     TABLE_ENV,
     TABLE_NAMES,
     default_table_path,
     table_is_complete,
 )
-from nasbench_lite.strategy import available_strategies, from_other_packages, get_strategy
 
 DEFAULT_SEEDS = 25
 # Default budget: the simulated time one worker needs to train this many cells of median
@@ -49,7 +49,7 @@ class CompareConfig:
 
     table: file path or in-memory `Table` (None: `default_table_path`); it answers tabular
         queries and is the regret reference of live runs.
-    backend: a registered backend name (`nasbench_lite.backends.BACKENDS`).
+    backend: a registered backend name (`nasbench_lite.backends.base.BACKENDS`).
     strategies: registered names or strategy classes (None: every registered one that
         loads; one that fails to load is skipped with a warning).
     seeds: runs per strategy, with seeds 0..seeds-1.
@@ -137,7 +137,7 @@ def _check_int(name: str, value: Any, minimum: int) -> int:
 
 def _resolve(config: CompareConfig) -> tuple[dict[str, Any], Any, str]:
     """Validate `config`; returns the worker spec, the opened table (or None), budget rule."""
-    from nasbench_lite.table import Table
+    from nasbench_lite.table.reader import Table
 
     entry = backend_entry(config.backend)  # raises, naming the registered backends
     _check_int("seeds", config.seeds, 1)
@@ -182,11 +182,11 @@ def _resolve(config: CompareConfig) -> tuple[dict[str, Any], Any, str]:
         "charge_overhead": bool(config.charge_overhead),
     }
     if "model" in entry.options and spec["model"] is None:
-        from nasbench_lite.shipped import default_model_path
+        from nasbench_lite.table.shipped import default_model_path
 
         spec["model"] = str(default_model_path())  # the shipped one, or an error naming it
     if "preset" in entry.options:
-        from nasbench_lite.train import PRESETS
+        from nasbench_lite.train.trainer import PRESETS
 
         if spec["preset"] not in PRESETS:
             raise InputError(
@@ -263,8 +263,8 @@ def check_out_dir(out: str | os.PathLike, force: bool = False) -> Path:
 
 def _remove_outputs(out: Path) -> None:
     """Delete the files a comparison writes into `out` (results, report, plots, setup)."""
-    from nasbench_lite.plots import PLOT_NAMES
-    from nasbench_lite.report import SETUP_FILE
+    from nasbench_lite.compare.plots import PLOT_NAMES
+    from nasbench_lite.compare.report import SETUP_FILE
 
     names = ["results.csv", TIMINGS_FILE, "report.md", SETUP_FILE]
     names += [f"{name}.{ext}" for name in PLOT_NAMES for ext in ("png", "svg")]
@@ -276,7 +276,7 @@ def command_line(config: CompareConfig, spec: dict[str, Any], jobs: int) -> str:
     """The CLI command that repeats this comparison, with every option explicit."""
     parts = ["nasbench-lite", "compare", "--backend", spec["backend"]]
     if spec["path"] is not None:
-        from nasbench_lite.report import shown_path
+        from nasbench_lite.compare.report import shown_path
 
         parts += ["--table", shown_path(spec["path"])]
     parts += ["--strategies", *spec["labels"], "--seeds", str(config.seeds)]
@@ -296,12 +296,12 @@ def compare(config: CompareConfig) -> CompareResult:
     Raises InputError (a ValueError) naming a bad input (unknown strategy or backend,
     bad seeds, budget or table), MissingExtra when the backend's optional dependencies are
     missing, RuntimeError when called by a worker process re-running a script that lacks a
-    main guard (see `nasbench_lite.processes`).
+    main guard (see `nasbench_lite.compare.workers`).
     """
-    from nasbench_lite import stats
-    from nasbench_lite.processes import check_not_bootstrapping
+    from nasbench_lite.compare import statistics as stats
+    from nasbench_lite.compare.workers import check_not_bootstrapping
 
-    check_not_bootstrapping("nasbench_lite.compare.compare()")
+    check_not_bootstrapping("nasbench_lite.compare.run.compare()")
     started = time.perf_counter()
     spec, table, rule = _resolve(config)
     tasks = len(spec["strategies"]) * config.seeds
@@ -341,7 +341,7 @@ def compare(config: CompareConfig) -> CompareResult:
     )
     if config.out is None:
         return result
-    from nasbench_lite import plots, report
+    from nasbench_lite.compare import plots, report
 
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -376,7 +376,7 @@ def write_results(results: pd.DataFrame, out: Path) -> None:
     run: strategy, seed, evals, strategy_seconds at its last evaluation)."""
     results.drop(columns=[MEASURED], errors="ignore").to_csv(out / "results.csv", index=False)
     if MEASURED in results.columns:
-        from nasbench_lite import stats
+        from nasbench_lite.compare import statistics as stats
 
         last = stats.final_rows(results)[["strategy", "seed", "evals", MEASURED]]
         last.to_csv(out / TIMINGS_FILE, index=False)
@@ -405,7 +405,8 @@ def rebuild(out: str | os.PathLike) -> CompareResult:
     Raises FileNotFoundError when `out` has no results.csv, ValueError when it lacks the
     results columns or rows.
     """
-    from nasbench_lite import plots, report, stats
+    from nasbench_lite.compare import plots, report
+    from nasbench_lite.compare import statistics as stats
 
     out = Path(out)
     csv = out / "results.csv"

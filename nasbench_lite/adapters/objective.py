@@ -48,7 +48,7 @@ class Objective:
         self.rng = np.random.default_rng(seed)
         self.table = self.model = self.backend = None
         if isinstance(source, (str, os.PathLike)):
-            from nasbench_lite.table import Table
+            from nasbench_lite.table.reader import Table
 
             source = Table.open(source)
         if hasattr(source, "raw_to_row") and hasattr(source, "query"):  # a Table
@@ -80,7 +80,7 @@ class Objective:
             return {"raw": raw, "epoch": epoch, "seed": seed,
                     **{key: found[key] for key in KEYS[3:]}}  # fmt: skip
         if self.backend is not None:
-            from nasbench_lite.backends import Request
+            from nasbench_lite.backends.base import Request
 
             epoch = self.backend.epochs if epochs is None else epochs
             (answer,) = self.backend.evaluate_requests([Request(raw, epoch)], self.rng)

@@ -23,7 +23,7 @@ import pandas as pd
 
 from nasbench_lite.errors import InputError
 from nasbench_lite.extras import require
-from nasbench_lite.runner import INCUMBENT_COLUMNS, RESULT_COLUMNS, Budget
+from nasbench_lite.search.runner import INCUMBENT_COLUMNS, RESULT_COLUMNS, Budget
 
 EPOCH = "epoch"  # the fidelity: epochs 1..E of the table's one schedule
 METRIC = "metric_valid_error"  # what the schedulers minimise: 1 - valid_acc
@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 
 def _open(table: Any):
     if isinstance(table, (str, os.PathLike)):
-        from nasbench_lite.table import Table
+        from nasbench_lite.table.reader import Table
 
         return Table.open(table)
     return table
@@ -214,7 +214,7 @@ def to_results(
     counts); incumbent_test: its noise-free seed-mean test accuracy in `table` (a Table, a
     table file or a tabular backend); regret: the table's best such accuracy minus that.
     """
-    from nasbench_lite.backends import TabularBenchmark
+    from nasbench_lite.backends.base import TabularBenchmark
 
     bench = table if hasattr(table, "mean_test_acc") else TabularBenchmark(_open(table))
     space = bench.space
@@ -270,8 +270,9 @@ def save_report(
     rebuilds the report later. `out` must be new, empty or an earlier comparison's."""
     from importlib.metadata import version
 
-    from nasbench_lite import plots, report, stats
-    from nasbench_lite.compare import check_out_dir
+    from nasbench_lite.compare import plots, report
+    from nasbench_lite.compare import statistics as stats
+    from nasbench_lite.compare.run import check_out_dir
 
     stats.check_results(results)
     table, out, seconds = _open(table), check_out_dir(out), Budget(seconds=budget)
@@ -279,7 +280,7 @@ def save_report(
     results.to_csv(out / "results.csv", index=False)
     names = stats.strategy_order(results)
     setup = {
-        "runs": f"Syne Tune {version('syne-tune')} simulator on `nasbench_lite.synetune."
+        "runs": f"Syne Tune {version('syne-tune')} simulator on `nasbench_lite.adapters.synetune."
         f"to_blackbox` of the table, {workers} simulated workers per run",
         **report.library_versions(),
         "table": f"`{report.shown_path(table.source)}`: space {table.attrs.get('space')}, "

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nasbench_lite import stats
+from nasbench_lite.compare import statistics as stats
 from nasbench_lite.errors import InputError
 
 # 1e-4 = 0.01 percentage points of accuracy: below the resolution of a seed-mean test

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from nasbench_lite.backends import Evaluation, Request, check_request
+from nasbench_lite.backends.base import Evaluation, Request, check_request
 from nasbench_lite.errors import InputError
 
 
@@ -31,7 +31,7 @@ class SurrogateBenchmark:
     """Benchmark protocol over a `Surrogate` (or the directory of a saved one)."""
 
     def __init__(self, model: Any, *, reference: Any = None, noise: bool = True) -> None:
-        from nasbench_lite.surrogate import Surrogate
+        from nasbench_lite.surrogate.model import Surrogate
 
         if isinstance(model, (str, os.PathLike)):
             model = Surrogate.load(model)
@@ -59,7 +59,7 @@ class SurrogateBenchmark:
         import warnings
 
         if isinstance(reference, (str, os.PathLike)):
-            from nasbench_lite.table import Table
+            from nasbench_lite.table.reader import Table
 
             reference = Table.open(reference)
         self.model.check_table(reference)

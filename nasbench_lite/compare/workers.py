@@ -29,10 +29,10 @@ from typing import Any
 
 import pandas as pd
 
-from nasbench_lite.backends import BackendEntry, backend_entry, make_benchmark
+from nasbench_lite.backends.base import BackendEntry, backend_entry, make_benchmark
 from nasbench_lite.errors import InputError, Interrupted
-from nasbench_lite.runner import run_search
-from nasbench_lite.strategy import get_strategy
+from nasbench_lite.search.protocol import get_strategy
+from nasbench_lite.search.runner import run_search
 
 logger = logging.getLogger(__name__)
 
@@ -115,11 +115,11 @@ class Worker:
     """One process's benchmark (built once) and the strategies, run task after task."""
 
     def __init__(self, spec: dict[str, Any], table: Any = None) -> None:
-        """spec: see `nasbench_lite.compare._resolve`; table: the already opened table (else
+        """spec: see `nasbench_lite.compare.run._resolve`; table: the already opened table (else
         opened from spec)."""
         table = spec["table"] if table is None else table
         if isinstance(table, (str, os.PathLike)):
-            from nasbench_lite.table import Table
+            from nasbench_lite.table.reader import Table
 
             table = Table.open(table)
         # The registry says which comparison options the backend is built from.

@@ -24,7 +24,7 @@ MODEL_NAME = "nb201_mnist1d_cpu_surrogate"
 TABLE_NAMES = ("nb201_mnist1d_cpu.h5", "nb201_mnist1d_gpu.h5")
 
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parent.parent  # nasbench_lite/
 
 
 def find_data_dir(package: Path = PACKAGE_DIR) -> Path:
@@ -43,7 +43,7 @@ def table_is_complete(path: str | os.PathLike) -> bool:
     """Whether the table file at `path` answers every cell (every raw cell has a row and every
     row is done), read from /cells/raw_to_row and /status/done only. An unreadable file is
     not complete (opening it later names the problem); see `tablefile.file_is_complete`."""
-    from nasbench_lite.tablefile import file_is_complete
+    from nasbench_lite.table.storage import file_is_complete
 
     return file_is_complete(path)
 

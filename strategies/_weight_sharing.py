@@ -1,7 +1,7 @@
 """The ask/tell side of the weight-sharing strategies (`darts`, `gdas`, `enas`, `rsps`): one
 supernet search per run, charged to the runner's simulated clock.
 
-Each `ask` trains the supernet for one epoch (`nasbench_lite.supernet`: real JAX compute on
+Each `ask` trains the supernet for one epoch (`_supernet`: real JAX compute on
 the training and validation splits of the benchmark's dataset, at its trainer preset),
 derives a cell from it, and returns ``Ask(derived, search_seconds=s)``: the runner occupies
 a worker for the s measured seconds of that epoch, then for the derived cell's evaluation by
@@ -38,8 +38,8 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 
 from nasbench_lite.errors import InputError
+from nasbench_lite.search.protocol import Ask
 from nasbench_lite.spaces.subspace import SubSpace
-from nasbench_lite.strategy import Ask
 
 DEFAULT_SEARCH_EPOCHS = 25
 # NAS-Bench-201 trains DARTS's architecture for 50 epochs of 391 batches (25,000 CIFAR-10
@@ -96,7 +96,7 @@ class WeightSharing:
         mnist1d). learning_rate: the weights' peak (None: a quarter of the preset's, as
         NAS-Bench-201 searches at 0.025 and trains cells at 0.1)."""
         from nasbench_lite.extras import require
-        from nasbench_lite.train import DEFAULT_PRESET, TrainConfig, get_preset
+        from nasbench_lite.train.trainer import DEFAULT_PRESET, TrainConfig, get_preset
 
         require("train", f"strategy {self.name!r} (a supernet search)")
         base = space.base if isinstance(space, SubSpace) else space
@@ -182,7 +182,7 @@ class WeightSharing:
             return state, None
         import jax
 
-        from nasbench_lite.supernet import cosine_rates
+        from nasbench_lite.strategies._supernet import cosine_rates
 
         programs, arrays = self._programs()
         key, epoch_key, score_key = jax.random.split(state.key, 3)
@@ -229,7 +229,7 @@ class WeightSharing:
         return int(self.space.index(cells[int(np.argmax(accuracy))]))
 
     def _programs(self):
-        from nasbench_lite import supernet
+        from nasbench_lite.strategies import _supernet as supernet
 
         arrays, num_classes = _arrays(self.dataset, self.train_config)
         return supernet.compiled(self, arrays, num_classes), arrays
@@ -240,7 +240,7 @@ def _splits(dataset: Any, config: Any) -> tuple[tuple, int]:
     """((x_train, y_train, x_valid, y_valid) numpy arrays cut to the config's example
     limits, number of classes). The test split is left out: a search never sees it."""
     from nasbench_lite.datasets import load_dataset
-    from nasbench_lite.train import _check_batch, splits
+    from nasbench_lite.train.trainer import _check_batch, splits
 
     data = load_dataset(dataset) if isinstance(dataset, str) else dataset
     x_train, y_train, x_valid, y_valid, _, _ = splits(data, config)

@@ -1,0 +1,1 @@
+"""Compare strategies on identical budgets: runs in worker processes, statistics, report, plots."""

@@ -1,0 +1,1 @@
+"""Generate a table: train every class in chunks, resumably, locally or on Ray."""

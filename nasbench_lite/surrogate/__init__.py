@@ -1,0 +1,1 @@
+"""The XGBoost surrogate: fit on a table, predict any cell, report its quality."""
