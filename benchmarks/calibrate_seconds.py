@@ -31,7 +31,8 @@ def solo_times(config, space, cells: np.ndarray, data) -> tuple[np.ndarray, np.n
     """(wall, cpu) seconds (n,) of training each cell alone for seed 0 on one device."""
     import jax
 
-    from nasbench_lite.train.trainer import make_train, pair_keys, splits
+    from nasbench_lite.train.config import splits
+    from nasbench_lite.train.trainer import make_train, pair_keys
 
     device = jax.local_devices()[0]
     arrays = tuple(jax.device_put(a, device) for a in splits(data, config))
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from nasbench_lite.datasets import load_dataset
     from nasbench_lite.table.reader import Table
-    from nasbench_lite.train.trainer import TrainConfig
+    from nasbench_lite.train.config import TrainConfig
 
     table = Table.open(args.table)
     config = TrainConfig.from_dict(table.attrs["config"])

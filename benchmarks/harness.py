@@ -27,7 +27,7 @@ TARGET_COMPARE_SECONDS = 60.0
 
 def evals_per_second(table: Path, evals: int, repeats: int) -> float:
     """Best of `repeats` runs of random search for `evals` evaluations, in evaluations/s."""
-    from nasbench_lite.backends.base import make_benchmark
+    from nasbench_lite.backends.registry import make_benchmark
     from nasbench_lite.search.runner import run_search
 
     bench = make_benchmark("tabular", table=table)

@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from nasbench_lite import get_space
     from nasbench_lite.datasets import load_dataset
-    from nasbench_lite.train.trainer import TrainConfig
+    from nasbench_lite.train.config import TrainConfig
 
     space = get_space("nb201")
     data = load_dataset("mnist1d")

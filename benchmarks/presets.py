@@ -63,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from nasbench_lite import get_space
     from nasbench_lite.datasets import load_dataset
-    from nasbench_lite.train.trainer import get_preset, train_cells
+    from nasbench_lite.train.config import get_preset
+    from nasbench_lite.train.trainer import train_cells
 
     config = get_preset(args.preset)
     changes = {"reduction": args.reduction, "epochs": args.epochs}

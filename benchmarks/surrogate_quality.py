@@ -36,7 +36,7 @@ def baselines(model, table) -> dict[str, dict]:
     from sklearn.ensemble import RandomForestRegressor
     from sklearn.linear_model import RidgeCV
 
-    from nasbench_lite.surrogate.model import features
+    from nasbench_lite.surrogate.features import features
     from nasbench_lite.surrogate.quality import ranking
 
     space = table.space
@@ -129,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.fractions, args.repeats = [0.1, 0.5], 1
 
-    from nasbench_lite.surrogate.model import FEATURE_GROUPS, Surrogate, SurrogateConfig
+    from nasbench_lite.surrogate.features import FEATURE_GROUPS
+    from nasbench_lite.surrogate.model import Surrogate, SurrogateConfig
     from nasbench_lite.surrogate.quality import evaluate
     from nasbench_lite.table.reader import Table
     from nasbench_lite.table.shipped import default_table_path

@@ -73,7 +73,8 @@ def single_cell_args(config, cell: np.ndarray, data) -> tuple:
     """Arguments of ``make_train``'s train(key, cell, lr_scale, *splits), splits on device."""
     import jax
 
-    from nasbench_lite.train.trainer import pair_keys, splits
+    from nasbench_lite.train.config import splits
+    from nasbench_lite.train.trainer import pair_keys
 
     arrays = tuple(jax.device_put(s) for s in splits(data, config))
     return (pair_keys(np.array([0]))[0], cell, np.float32(1.0), *arrays)
@@ -123,8 +124,8 @@ def sequential_plain(config, cells: np.ndarray, data) -> Row:
 def useful_flops(config, cells: np.ndarray, data) -> float:
     """FLOPs the pairs' own networks need: 3x forward for every training example seen,
     1x for every evaluated example, every epoch (``cost.network_cost`` per example)."""
+    from nasbench_lite.train.config import splits
     from nasbench_lite.train.cost import network_cost
-    from nasbench_lite.train.trainer import splits
 
     x_train, _, x_valid, _, x_test, _ = splits(data, config)
     steps = len(x_train) // config.batch_size
@@ -205,7 +206,7 @@ def table(results: dict[str, list[Row]], peak: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from nasbench_lite.train.trainer import DEFAULT_PRESET
+    from nasbench_lite.train.config import DEFAULT_PRESET
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument(
@@ -245,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--plain-cells {args.plain_cells} exceeds --cells {args.cells}")
 
     from nasbench_lite.datasets import load_dataset
-    from nasbench_lite.train.trainer import get_preset
+    from nasbench_lite.train.config import get_preset
 
     data = load_dataset("mnist1d")
     cells = sample_cells(max(args.cells, *args.classes), args.seed)

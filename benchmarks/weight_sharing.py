@@ -38,7 +38,7 @@ TIMING = ("seeds", "sequential", "vmapped")
 def search(name: str, table, seed: int, epochs: int | None) -> dict:
     """One search of `name` on the full space at `table`'s preset and dataset: per epoch the
     weights (E, 6, 5), derived raw cells (E,), measured seconds (E,), training losses (E,)."""
-    from nasbench_lite.search.protocol import get_strategy
+    from nasbench_lite.search.registry import get_strategy
     from nasbench_lite.spaces import get_space
 
     params = {"train_config": table.attrs["config"], "dataset": table.attrs["dataset"]}

@@ -15,7 +15,7 @@ import os
 import sys
 
 from nasbench_lite import __version__
-from nasbench_lite.backends.base import available_backends
+from nasbench_lite.backends.registry import available_backends
 from nasbench_lite.devices import use_cpu_cores
 from nasbench_lite.errors import InputError
 from nasbench_lite.extras import MissingExtra

@@ -96,7 +96,7 @@ class WeightSharing:
         mnist1d). learning_rate: the weights' peak (None: a quarter of the preset's, as
         NAS-Bench-201 searches at 0.025 and trains cells at 0.1)."""
         from nasbench_lite.extras import require
-        from nasbench_lite.train.trainer import DEFAULT_PRESET, TrainConfig, get_preset
+        from nasbench_lite.train.config import DEFAULT_PRESET, TrainConfig, get_preset
 
         require("train", f"strategy {self.name!r} (a supernet search)")
         base = space.base if isinstance(space, SubSpace) else space
@@ -240,11 +240,11 @@ def _splits(dataset: Any, config: Any) -> tuple[tuple, int]:
     """((x_train, y_train, x_valid, y_valid) numpy arrays cut to the config's example
     limits, number of classes). The test split is left out: a search never sees it."""
     from nasbench_lite.datasets import load_dataset
-    from nasbench_lite.train.trainer import _check_batch, splits
+    from nasbench_lite.train.config import check_batch, splits
 
     data = load_dataset(dataset) if isinstance(dataset, str) else dataset
     x_train, y_train, x_valid, y_valid, _, _ = splits(data, config)
-    _check_batch(config, len(x_train))
+    check_batch(config, len(x_train))
     return (x_train, y_train, x_valid, y_valid), int(data.num_classes)
 
 

@@ -2,7 +2,7 @@
 al., "Optuna: A Next-generation Hyperparameter Optimization Framework", KDD 2019). Registered
 as `tpe` (TPESampler: Bergstra et al., "Algorithms for Hyper-Parameter Optimization", NeurIPS
 2011, as run on NAS-Bench-101/201) and reachable for any sampler as "optuna:<SamplerName>",
-e.g. "optuna:RandomSampler" (`nasbench_lite.search.protocol.get_strategy`).
+e.g. "optuna:RandomSampler" (`nasbench_lite.search.registry.get_strategy`).
 
 A cell is a trial with one categorical parameter per edge (`space.edge_names` where the space
 has them, else "edge_<i>"; the op names as choices). `ask` is `study.ask`, `tell` is

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nasbench_lite.backends.base import TabularBenchmark
+from nasbench_lite.backends.tabular import TabularBenchmark
 from nasbench_lite.devices import use_cpu_cores
-from nasbench_lite.search.protocol import available_strategies, get_strategy
+from nasbench_lite.search.registry import available_strategies, get_strategy
 from nasbench_lite.spaces import get_space
 from nasbench_lite.table import synthetic
 from nasbench_lite.table.reader import Table

@@ -12,8 +12,11 @@ import numpy as np
 import pytest
 from conftest import multi_trial_strategies, partial_table, synthetic_table
 
-from nasbench_lite.backends.base import Evaluation, LiveBenchmark, TabularBenchmark, make_benchmark
-from nasbench_lite.search.protocol import get_strategy
+from nasbench_lite.backends.base import Evaluation
+from nasbench_lite.backends.live import LiveBenchmark
+from nasbench_lite.backends.registry import make_benchmark
+from nasbench_lite.backends.tabular import TabularBenchmark
+from nasbench_lite.search.registry import get_strategy
 from nasbench_lite.search.runner import run_search
 from nasbench_lite.spaces import get_space
 from nasbench_lite.spaces.subspace import SubSpace

@@ -11,7 +11,7 @@ from conftest import synthetic_table
 
 import nasbench_lite as nbl
 from nasbench_lite.adapters.objective import KEYS
-from nasbench_lite.backends.base import TabularBenchmark
+from nasbench_lite.backends.tabular import TabularBenchmark
 from nasbench_lite.errors import InputError
 
 CELL = (
@@ -91,7 +91,7 @@ def test_bad_sources_and_inputs(table3):
 
 @pytest.mark.slow
 def test_on_the_live_backend():
-    from nasbench_lite.backends.base import LiveBenchmark
+    from nasbench_lite.backends.live import LiveBenchmark
     from nasbench_lite.datasets import load_dataset
 
     data = load_dataset("mnist1d").take(256, 128, 128)

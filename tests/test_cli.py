@@ -23,7 +23,9 @@ from conftest import write_strategy_package
 
 import nasbench_lite
 from nasbench_lite import cli
-from nasbench_lite.backends.base import BACKENDS, LiveBenchmark, TabularBenchmark
+from nasbench_lite.backends.live import LiveBenchmark
+from nasbench_lite.backends.registry import BACKENDS
+from nasbench_lite.backends.tabular import TabularBenchmark
 from nasbench_lite.cli import build_parser, main
 from nasbench_lite.errors import InputError, Interrupted, MissingFileError, OutputExistsError
 from nasbench_lite.spaces import get_space

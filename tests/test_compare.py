@@ -15,11 +15,13 @@ import pandas as pd
 import pytest
 from conftest import multi_trial_strategies, write_strategy_package
 
-from nasbench_lite.backends.base import TabularBenchmark, make_benchmark
+from nasbench_lite.backends.registry import make_benchmark
+from nasbench_lite.backends.tabular import TabularBenchmark
 from nasbench_lite.cli import main
 from nasbench_lite.compare import plots, report
 from nasbench_lite.compare import statistics as stats
-from nasbench_lite.search.runner import EXTRA_COLUMNS, INCUMBENT_COLUMNS, run_search
+from nasbench_lite.search.runner import run_search
+from nasbench_lite.search.trajectory import EXTRA_COLUMNS, INCUMBENT_COLUMNS
 from nasbench_lite.table import shipped
 from nasbench_lite.table.reader import Table
 from nasbench_lite.table.synthetic import synthetic_table
@@ -406,7 +408,7 @@ def test_backend_options_and_defaults_come_from_the_registry(table_path, monkeyp
     assert list(backend.choices) == backends.available_backends() == list(backends.BACKENDS)
     # A new backend is one registry entry: the CLI, compare and the report pick it up.
     entry = backends.BackendEntry(
-        factory="nasbench_lite.backends.base:TabularBenchmark",
+        factory="nasbench_lite.backends.tabular:TabularBenchmark",
         summary="lookups again",
         parallel=False,
         default_budget="7evals",
@@ -428,7 +430,7 @@ def test_backend_options_and_defaults_come_from_the_registry(table_path, monkeyp
 
 
 def test_live_options_are_named_by_the_registry(table_path):
-    from nasbench_lite.backends.base import BACKENDS
+    from nasbench_lite.backends.registry import BACKENDS
 
     spec, _, rule = cmp._resolve(cmp.CompareConfig(table=str(table_path), backend="live"))
     assert str(spec["budget"]) == BACKENDS["live"].default_budget and "live backend" in rule
@@ -512,7 +514,8 @@ def test_results_name_the_final_incumbent_cell(table_path, tmp_path):
 SCRIPT = """
 import logging
 logging.basicConfig()
-from nasbench_lite.compare.run import CompareConfig, compare
+from nasbench_lite.compare.config import CompareConfig
+from nasbench_lite.compare.run import compare
 config = CompareConfig(table={table!r}, strategies=("random_search",), seeds=2,
                        budget="5evals", jobs=2, out=None)
 {call}

@@ -12,7 +12,8 @@ import pytest
 from conftest import synthetic_table
 
 from nasbench_lite import extras
-from nasbench_lite.backends.base import LiveBenchmark, make_benchmark
+from nasbench_lite.backends.live import LiveBenchmark
+from nasbench_lite.backends.registry import make_benchmark
 from nasbench_lite.cli import main
 from nasbench_lite.datasets import load_dataset
 from nasbench_lite.extras import MissingExtra, missing_modules, require
@@ -82,7 +83,8 @@ def test_datasets_without_their_libraries(without):
 
 
 def test_a_tabular_comparison_needs_no_extra(without, tmp_path):
-    from nasbench_lite.compare.run import CompareConfig, compare
+    from nasbench_lite.compare.config import CompareConfig
+    from nasbench_lite.compare.run import compare
 
     without("jax", "flax", "optax", "mnist1d", "sklearn", "xgboost", "ray")
     config = CompareConfig(

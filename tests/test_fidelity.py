@@ -9,9 +9,12 @@ import math
 import numpy as np
 import pytest
 
-from nasbench_lite.backends.base import Request, TabularBenchmark
-from nasbench_lite.search.protocol import Ask, get_strategy
-from nasbench_lite.search.runner import Budget, _incumbents, run_search
+from nasbench_lite.backends.base import Request
+from nasbench_lite.backends.tabular import TabularBenchmark
+from nasbench_lite.search.budget import Budget
+from nasbench_lite.search.protocol import Ask
+from nasbench_lite.search.registry import get_strategy
+from nasbench_lite.search.runner import _incumbents, run_search
 from nasbench_lite.table import synthetic
 
 FIDELITY = ["hyperband", "bohb"]
@@ -440,9 +443,10 @@ def test_surrogate_answers_at_epochs_and_continues_its_noise_draw():
 
 @pytest.mark.slow
 def test_live_training_stops_early_on_the_full_schedule_and_continues():
-    from nasbench_lite.backends.base import LiveBenchmark
+    from nasbench_lite.backends.live import LiveBenchmark
     from nasbench_lite.datasets import load_dataset
-    from nasbench_lite.train.trainer import get_preset, train_cells
+    from nasbench_lite.train.config import get_preset
+    from nasbench_lite.train.trainer import train_cells
 
     data = load_dataset("mnist1d").take(256, 128, 128)
     config = get_preset("tiny")  # 2 epochs

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from nasbench_lite.search.protocol import get_strategy
+from nasbench_lite.search.registry import get_strategy
 from nasbench_lite.strategies import _model_based as mb
 from nasbench_lite.strategies.gp_bo import expected_improvement
 

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from conftest import partial_table, synthetic_table
 
-from nasbench_lite.backends.base import TabularBenchmark
+from nasbench_lite.backends.tabular import TabularBenchmark
 from nasbench_lite.compare import run as cmp
 from nasbench_lite.errors import InputError
 from nasbench_lite.extras import MissingExtra
-from nasbench_lite.search.protocol import get_strategy
+from nasbench_lite.search.registry import get_strategy
 from nasbench_lite.search.runner import run_search
 
 optuna = pytest.importorskip("optuna")

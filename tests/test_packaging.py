@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from nasbench_lite.search.protocol import GROUP, get_strategy
+from nasbench_lite.search.registry import GROUP, get_strategy
 from nasbench_lite.table import shipped
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,7 +83,7 @@ def test_the_shipped_table_is_the_default(monkeypatch):
     if not found:
         pytest.skip("no shipped table in data/")
     assert shipped.default_table_path() in found
-    from nasbench_lite.backends.base import make_benchmark
+    from nasbench_lite.backends.registry import make_benchmark
 
     bench = make_benchmark("tabular")  # no table given: the shipped one
     assert Path(bench.table.source) == shipped.default_table_path()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nasbench_lite.search.protocol import get_strategy
+from nasbench_lite.search.registry import get_strategy
 from nasbench_lite.strategies._policy import Baseline, EdgePolicy, adam_ascent, adam_init
 
 

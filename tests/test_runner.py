@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 from conftest import multi_trial_strategies
 
-from nasbench_lite.search.protocol import get_strategy
-from nasbench_lite.search.runner import Budget, Trajectory, run_search
+from nasbench_lite.search.budget import Budget
+from nasbench_lite.search.registry import get_strategy
+from nasbench_lite.search.runner import run_search
+from nasbench_lite.search.trajectory import Trajectory
 
 COLUMNS = [
     "strategy",

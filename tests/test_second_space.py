@@ -7,12 +7,14 @@ import numpy as np
 import pytest
 from tiny_space import register
 
-from nasbench_lite.compare.run import CompareConfig, compare
+from nasbench_lite.compare.config import CompareConfig
+from nasbench_lite.compare.run import compare
 from nasbench_lite.datasets import load_dataset
 from nasbench_lite.generate.run import GenerateConfig, generate
 from nasbench_lite.table.reader import Table
+from nasbench_lite.train.config import get_preset, splits
 from nasbench_lite.train.cost import network_cost
-from nasbench_lite.train.trainer import get_preset, make_train, pair_keys, splits, train_cells
+from nasbench_lite.train.trainer import make_train, pair_keys, train_cells
 
 TINY = get_preset("tiny")
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from conftest import multi_trial_strategies, write_strategy_package
 
-from nasbench_lite.search.protocol import available_strategies, get_strategy, make_strategy
+from nasbench_lite.search.registry import available_strategies, get_strategy, make_strategy
 from nasbench_lite.search.runner import run_search
 
 OURS = ["local_search", "random_sampling", "random_search", "regularized_evolution",

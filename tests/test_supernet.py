@@ -11,7 +11,7 @@ import optax
 import pytest
 
 from nasbench_lite.strategies import _supernet as supernet
-from nasbench_lite.train.trainer import get_preset
+from nasbench_lite.train.config import get_preset
 
 CONFIG = get_preset("tiny")
 KEY = jax.random.PRNGKey(3)

@@ -12,7 +12,8 @@ import pytest
 from scipy.stats import kendalltau
 
 from nasbench_lite.surrogate import model as sur
-from nasbench_lite.surrogate.model import Surrogate, SurrogateConfig, SurrogateError
+from nasbench_lite.surrogate.features import SurrogateError
+from nasbench_lite.surrogate.model import Surrogate, SurrogateConfig
 from nasbench_lite.table.synthetic import synthetic_table
 
 FAST = SurrogateConfig(members=2, folds=2, grid=({"max_depth": 4, "learning_rate": 0.3},))
@@ -202,8 +203,8 @@ def test_backend_answers_like_the_protocol_says(table, model):
 def test_a_strategy_cannot_tell_surrogate_from_table(table, model):
     """The runner hands a strategy the same kinds of values from either backend, and the same
     strategy code runs on both."""
-    from nasbench_lite.backends.base import TabularBenchmark
     from nasbench_lite.backends.surrogate import SurrogateBenchmark
+    from nasbench_lite.backends.tabular import TabularBenchmark
     from nasbench_lite.search.runner import run_search
 
     told = {}
@@ -234,7 +235,8 @@ def test_a_strategy_cannot_tell_surrogate_from_table(table, model):
 
 
 def test_compare_runs_on_the_surrogate(table, model, tmp_path):
-    from nasbench_lite.compare.run import CompareConfig, compare
+    from nasbench_lite.compare.config import CompareConfig
+    from nasbench_lite.compare.run import compare
 
     model.save(tmp_path / "m")
     full = synthetic_table(tmp_path / "t.h5", seeds=3, epochs=3, rng=1)

@@ -11,10 +11,11 @@ import pandas as pd
 import pytest
 from conftest import partial_table, synthetic_table
 
-from nasbench_lite.backends.base import TabularBenchmark
-from nasbench_lite.compare.run import read_results, rebuild
+from nasbench_lite.backends.tabular import TabularBenchmark
+from nasbench_lite.compare.results import read_results
+from nasbench_lite.compare.run import rebuild
 from nasbench_lite.errors import InputError
-from nasbench_lite.search.runner import INCUMBENT_COLUMNS, RESULT_COLUMNS
+from nasbench_lite.search.trajectory import INCUMBENT_COLUMNS, RESULT_COLUMNS
 from nasbench_lite.table.reader import Table
 
 pytest.importorskip("syne_tune")

@@ -401,8 +401,8 @@ def complete_shipped_tables():
 def test_complete_shipped_table_answers_every_raw_cell(path):
     """Brute force over a shipped table: every one of the 15,625 raw cells answers, from
     its class's row, with values the file's own training config accounts for."""
+    from nasbench_lite.train.config import TrainConfig
     from nasbench_lite.train.cost import network_cost
-    from nasbench_lite.train.trainer import TrainConfig
 
     table = Table.open(path)
     raws = np.arange(SPACE.num_cells)

@@ -13,19 +13,10 @@ import numpy as np
 import pytest
 
 from nasbench_lite.datasets import load_dataset
+from nasbench_lite.train.config import CURVES, PRESETS, TrainConfig, get_preset, splits
 from nasbench_lite.train.cost import network_cost
 from nasbench_lite.train.reference import reference_network
-from nasbench_lite.train.trainer import (
-    CURVES,
-    PRESETS,
-    TrainConfig,
-    get_preset,
-    make_train,
-    pair_keys,
-    splits,
-    train_cells,
-    train_one,
-)
+from nasbench_lite.train.trainer import make_train, pair_keys, train_cells, train_one
 
 TINY = get_preset("tiny")
 TINY_POOL = dataclasses.replace(TINY, reduction="pool")

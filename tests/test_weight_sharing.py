@@ -18,15 +18,18 @@ import numpy as np
 import pytest
 from conftest import partial_table, synthetic_table
 
-from nasbench_lite.backends.base import LiveBenchmark, TabularBenchmark
+from nasbench_lite.backends.live import LiveBenchmark
+from nasbench_lite.backends.tabular import TabularBenchmark
 from nasbench_lite.compare import run as compare_module
 from nasbench_lite.datasets import load_dataset
 from nasbench_lite.extras import MissingExtra
-from nasbench_lite.search.protocol import Ask, available_strategies, get_strategy
-from nasbench_lite.search.runner import Budget, _with_context, benchmark_context, run_search
+from nasbench_lite.search.budget import Budget
+from nasbench_lite.search.protocol import Ask
+from nasbench_lite.search.registry import available_strategies, get_strategy
+from nasbench_lite.search.runner import _with_context, benchmark_context, run_search
 from nasbench_lite.spaces.subspace import SubSpace
 from nasbench_lite.table.reader import Table
-from nasbench_lite.train.trainer import get_preset
+from nasbench_lite.train.config import get_preset
 
 METHODS = ["darts", "gdas", "enas", "rsps"]
 TINY = get_preset("tiny")

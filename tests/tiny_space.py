@@ -131,8 +131,7 @@ def _network():
     import flax.linen as nn
     import jax.numpy as jnp
 
-    from nasbench_lite.spaces.network import Kernel, ReLUConvNorm, batch_norm, conv_same
-    from nasbench_lite.train.reference import flax_conv
+    from nasbench_lite.spaces.network import Kernel, ReLUConvNorm, batch_norm, conv_same, flax_conv
 
     class TinyEdge(nn.Module):
         """none / skip / ReLU-conv-norm selected by the traced op id; parameters at

@@ -23,7 +23,8 @@ import pandas as pd
 
 from nasbench_lite.errors import InputError
 from nasbench_lite.extras import require
-from nasbench_lite.search.runner import INCUMBENT_COLUMNS, RESULT_COLUMNS, Budget
+from nasbench_lite.search.budget import Budget
+from nasbench_lite.search.trajectory import INCUMBENT_COLUMNS, RESULT_COLUMNS
 
 EPOCH = "epoch"  # the fidelity: epochs 1..E of the table's one schedule
 METRIC = "metric_valid_error"  # what the schedulers minimise: 1 - valid_acc
@@ -214,7 +215,7 @@ def to_results(
     counts); incumbent_test: its noise-free seed-mean test accuracy in `table` (a Table, a
     table file or a tabular backend); regret: the table's best such accuracy minus that.
     """
-    from nasbench_lite.backends.base import TabularBenchmark
+    from nasbench_lite.backends.tabular import TabularBenchmark
 
     bench = table if hasattr(table, "mean_test_acc") else TabularBenchmark(_open(table))
     space = bench.space
@@ -272,7 +273,7 @@ def save_report(
 
     from nasbench_lite.compare import plots, report
     from nasbench_lite.compare import statistics as stats
-    from nasbench_lite.compare.run import check_out_dir
+    from nasbench_lite.compare.results import check_out_dir
 
     stats.check_results(results)
     table, out, seconds = _open(table), check_out_dir(out), Budget(seconds=budget)

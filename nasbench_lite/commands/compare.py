@@ -12,7 +12,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     """Run (or, with --report-only DIR, rebuild the report of an earlier run), print the
     ranking and where the report is. Ctrl-C stops the worker processes at once and keeps
     the finished runs in results.csv (exit code 130)."""
-    from nasbench_lite.compare.run import CompareConfig, compare, ranking_lines, rebuild
+    from nasbench_lite.compare.config import CompareConfig
+    from nasbench_lite.compare.run import compare, ranking_lines, rebuild
     from nasbench_lite.errors import Interrupted
 
     if args.report_only:

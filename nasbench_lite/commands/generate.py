@@ -17,7 +17,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     from nasbench_lite.errors import InputError
     from nasbench_lite.generate.run import GenerateConfig, generate, parse_shard
-    from nasbench_lite.train.trainer import get_preset
+    from nasbench_lite.train.config import get_preset
 
     try:
         get_preset(args.preset)  # before any work: an unknown preset is an input error

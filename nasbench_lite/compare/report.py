@@ -17,7 +17,7 @@ import pandas as pd
 
 from nasbench_lite.compare import statistics as stats
 from nasbench_lite.compare.plots import REGRET_FLOOR
-from nasbench_lite.search.runner import INCUMBENT_RULE
+from nasbench_lite.search.trajectory import INCUMBENT_RULE
 from nasbench_lite.text import plural
 
 ALPHA = 0.05
@@ -198,7 +198,7 @@ def describe_run(
     workers, charge_overhead, and optionally external and skipped; see `compare`); table:
     the opened Table whose attrs describe it.
     """
-    from nasbench_lite.backends.base import backend_entry
+    from nasbench_lite.backends.registry import backend_entry
 
     rows = {"command (every option explicit)": f"`{command}`", **library_versions()}
     entry = backend_entry(spec["backend"])

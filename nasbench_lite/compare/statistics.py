@@ -20,7 +20,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from nasbench_lite.errors import InputError
-from nasbench_lite.search.runner import RESULT_COLUMNS
+from nasbench_lite.search.trajectory import RESULT_COLUMNS
 
 WILCOXON_COLUMNS = [
     "strategy",

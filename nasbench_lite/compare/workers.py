@@ -29,9 +29,9 @@ from typing import Any
 
 import pandas as pd
 
-from nasbench_lite.backends.base import BackendEntry, backend_entry, make_benchmark
+from nasbench_lite.backends.registry import BackendEntry, backend_entry, make_benchmark
 from nasbench_lite.errors import InputError, Interrupted
-from nasbench_lite.search.protocol import get_strategy
+from nasbench_lite.search.registry import get_strategy
 from nasbench_lite.search.runner import run_search
 
 logger = logging.getLogger(__name__)

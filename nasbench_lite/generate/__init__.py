@@ -1,1 +1,5 @@
-"""Generate a table: train every class in chunks, resumably, locally or on Ray."""
+"""Generate a table: train every class in chunks, resumably, on this machine or on Ray."""
+
+from nasbench_lite.generate.run import GenerateConfig, generate, merge
+
+__all__ = ["GenerateConfig", "generate", "merge"]

@@ -82,7 +82,8 @@ def hardware() -> dict[str, Any]:
 
 def run_chunk(job: ChunkJob, cells: np.ndarray, seeds: np.ndarray) -> dict[str, Any]:
     """Train one chunk and return plain numpy results (the fields of `TrainResult`)."""
-    from nasbench_lite.train.trainer import TrainConfig, train_cells
+    from nasbench_lite.train.config import TrainConfig
+    from nasbench_lite.train.trainer import train_cells
 
     if job.cache_dir:
         enable_compilation_cache(job.cache_dir)

@@ -24,7 +24,7 @@ from nasbench_lite.generate.executors import ChunkJob, ChunkTask, make_executor
 from nasbench_lite.table.reader import Table
 from nasbench_lite.table.schema import FIELDS, PER_CHUNK, PER_ROW, pending_arrays
 from nasbench_lite.table.storage import base_attrs, read_arrays, row_index, write_arrays
-from nasbench_lite.train.trainer import TrainConfig
+from nasbench_lite.train.config import TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +213,7 @@ def open_or_create(out: str | Path, config: GenerateConfig) -> tuple[dict, dict]
     Nothing is written."""
     from nasbench_lite.datasets import load_dataset
     from nasbench_lite.spaces import get_space
-    from nasbench_lite.train.trainer import get_preset
+    from nasbench_lite.train.config import get_preset
 
     out = Path(out)
     space = get_space(config.space)

@@ -15,18 +15,10 @@ the argument that returns the strategy class.
 
 from __future__ import annotations
 
-import importlib.metadata
 import math
-import re
 from typing import Any, ClassVar, NamedTuple, Protocol
 
 import numpy as np
-
-from nasbench_lite.errors import InputError
-
-GROUP = "nasbench_lite.strategies"
-FAMILIES = "nasbench_lite.strategy_families"  # "family:argument" names (get_strategy)
-DISTRIBUTION = "nasbench-lite"  # the distribution that registers our own strategies
 
 
 class Ask(NamedTuple):
@@ -75,121 +67,3 @@ class Strategy(Protocol):
 def fitness(valid_acc: float) -> float:
     """`valid_acc` as a number to maximise: a diverged training (NaN) ranks below every cell."""
     return -math.inf if math.isnan(valid_acc) else valid_acc
-
-
-def _entry_points() -> dict[str, importlib.metadata.EntryPoint]:
-    # Not cached: a package added to sys.path at run time must show up on the next call.
-    found: dict[str, importlib.metadata.EntryPoint] = {}
-    for entry in importlib.metadata.entry_points(group=GROUP):
-        found.setdefault(entry.name, entry)
-    return found
-
-
-def available_strategies() -> list[str]:
-    """Sorted names registered under the entry-point group ``nasbench_lite.strategies``."""
-    return sorted(_entry_points())
-
-
-def from_other_packages(names: list[str]) -> dict[str, str]:
-    """Of the registered `names`, those whose entry point comes from a distribution other
-    than nasbench-lite: name -> "distribution version" (names not registered are left out)."""
-    entries = _entry_points()
-    found = {}
-    for name in names:
-        dist = getattr(entries.get(name), "dist", None)
-        if dist is None:
-            continue
-        dist_name = dist.metadata["Name"] or "unknown"
-        if _normalised(dist_name) != _normalised(DISTRIBUTION):
-            found[name] = f"{dist_name} {dist.version}"
-    return found
-
-
-def _normalised(dist_name: str) -> str:
-    return re.sub(r"[-_.]+", "-", dist_name).lower()
-
-
-def get_strategy(name_or_class: str | type) -> type:
-    """The strategy class registered as `name_or_class`, or the class itself if one is given.
-
-    Raises ValueError for an unknown name (listing the registered ones) or an entry point that
-    fails to import, TypeError for something that is not a strategy class.
-    """
-    if isinstance(name_or_class, type):
-        return _checked(name_or_class, name_or_class.__name__)
-    if not isinstance(name_or_class, str):
-        raise TypeError(
-            f"strategy must be a registered name or a strategy class, "
-            f"got {type(name_or_class).__name__} {name_or_class!r}"
-        )
-    entries = _entry_points()
-    if ":" in name_or_class and name_or_class not in entries:
-        return _from_family(name_or_class)
-    if name_or_class not in entries:
-        raise InputError(
-            f"unknown strategy {name_or_class!r}; available: {', '.join(sorted(entries))}"
-        )
-    entry = entries[name_or_class]
-    try:
-        cls = entry.load()
-    except Exception as err:  # any import-time failure of a plugin, reported by name
-        raise InputError(
-            f"strategy {name_or_class!r} is registered as {entry.value!r} but failed to load: "
-            f"{type(err).__name__}: {err}"
-        ) from err
-    return _checked(cls, f"{name_or_class!r} ({entry.value})")
-
-
-def _from_family(name: str) -> type:
-    """The class of "family:argument", built by the family's registered function."""
-    from nasbench_lite.extras import MissingExtra
-
-    family, _, argument = name.partition(":")
-    found = {entry.name: entry for entry in importlib.metadata.entry_points(group=FAMILIES)}
-    if family not in found:
-        raise InputError(
-            f"unknown strategy {name!r}: no strategy family {family!r}; families: "
-            f"{', '.join(sorted(found)) or 'none registered'}"
-        )
-    entry = found[family]
-    try:
-        cls = entry.load()(argument)
-    except (InputError, MissingExtra):
-        raise
-    except Exception as err:  # any failure of a plugin, reported by name
-        raise InputError(
-            f"strategy {name!r} of family {family!r} ({entry.value}) failed to load: "
-            f"{type(err).__name__}: {err}"
-        ) from err
-    return _checked(cls, f"{name!r} ({entry.value})")
-
-
-def make_strategy(strategy: str | type | Any, space: Any, **params: Any) -> Any:
-    """A strategy instance for `space`: built from a registered name or a class with `params`,
-    or an instance returned as it is (it already holds its parameters, so `params` must be
-    empty)."""
-    if isinstance(strategy, (str, type)):
-        return get_strategy(strategy)(space, **params)
-    if missing := _lacks(strategy):
-        raise TypeError(f"{strategy!r} is not a strategy: lacks {', '.join(missing)}")
-    if params:
-        raise InputError(
-            f"parameters {sorted(params)} given with an already built {type(strategy).__name__}; "
-            "pass the class or its registered name instead"
-        )
-    return strategy
-
-
-def _lacks(obj: Any) -> list[str]:
-    missing = [m for m in ("init", "ask", "tell") if not callable(getattr(obj, m, None))]
-    if not isinstance(getattr(obj, "name", None), str):
-        missing.append("name (a str attribute)")
-    return missing
-
-
-def _checked(cls: Any, origin: str) -> type:
-    if not isinstance(cls, type):
-        raise TypeError(f"strategy {origin} is {cls!r}, not a class")
-    if missing := _lacks(cls):
-        raise TypeError(f"strategy {origin} is not a strategy class: lacks {', '.join(missing)}")
-    return cls

@@ -185,3 +185,19 @@ class Network(nn.Module):
         x = nn.relu(batch_norm(train, name="head_norm")(x))
         x = x.mean(axis=tuple(range(1, 1 + spatial)))
         return nn.Dense(self.num_classes, name="classifier")(x)
+
+
+# Real Flax layers with the masked model's signatures: the plain reference cells use them.
+def flax_conv(
+    features: int, window: tuple[int, ...], stride: int = 1, name: str | None = None
+) -> nn.Conv:
+    """A real ``flax.linen.Conv`` with the masked model's conv signature and param names."""
+    return nn.Conv(features, window, strides=stride, padding="SAME", use_bias=False, name=name)
+
+
+def flax_pool(x: jnp.ndarray, width: int, stride: int) -> jnp.ndarray:
+    """``flax.linen.avg_pool`` with SAME padding left out of the count."""
+    d = x.ndim - 2
+    return nn.avg_pool(
+        x, (width,) * d, strides=(stride,) * d, padding="SAME", count_include_pad=False
+    )

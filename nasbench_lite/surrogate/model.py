@@ -31,7 +31,6 @@ only. `save`/`load` use XGBoost's UBJSON model format and one JSON of metadata; 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import time
 from dataclasses import dataclass
@@ -40,26 +39,24 @@ from typing import Any
 
 import numpy as np
 
-from nasbench_lite.errors import InputError
+from nasbench_lite.surrogate.boosting import (
+    GRID,
+    booster_params,
+    cross_validate,
+    epoch_rows,
+    out_of_fold_error,
+    train_booster,
+)
+from nasbench_lite.surrogate.features import (
+    FEATURE_GROUPS,
+    SurrogateError,
+    features,
+    table_identity,
+)
 
 FORMAT_VERSION = 1
 ACCURACIES = ("valid_acc", "test_acc")
 TARGETS = (*ACCURACIES, "train_seconds")
-FEATURE_GROUPS = ("onehot", "path", "cost", "op_counts")
-# A compact grid: depth and learning rate matter most for boosted trees on a few hundred
-# to a few thousand classes; the number of rounds is set per point by early stopping.
-GRID = (
-    {"max_depth": 4, "learning_rate": 0.1},
-    {"max_depth": 6, "learning_rate": 0.1},
-    {"max_depth": 6, "learning_rate": 0.05},
-    {"max_depth": 8, "learning_rate": 0.05},
-)
-BASE_PARAMS = {"subsample": 0.8, "colsample_bytree": 0.5, "min_child_weight": 1.0}
-MAX_ROUNDS = 600
-
-
-class SurrogateError(InputError):
-    """A model file, table or argument the surrogate cannot use; the message names it."""
 
 
 @dataclass(frozen=True)
@@ -70,157 +67,6 @@ class SurrogateConfig:
     folds: int = 3  # cross-validation folds over training classes
     features: tuple[str, ...] = FEATURE_GROUPS
     grid: tuple[dict, ...] = GRID
-
-
-def features(table_or_meta, raws, groups: tuple[str, ...] = FEATURE_GROUPS) -> np.ndarray:
-    """float32 (n, F) features of the class representatives of `raws` (int (n,)).
-
-    Groups: "onehot" (edge-major one-hot ops), "path" (the path encoding), "cost" (log
-    params and FLOPs of the table's network), "op_counts" (how many edges hold each op).
-    Cells of one class get the same row (their representative's).
-    """
-    space, config = _space_and_config(table_or_meta)
-    classes = np.asarray(space.canonical_ids)[np.asarray(raws, dtype=np.int64)]
-    return _class_features(space, json.dumps(config, sort_keys=True), tuple(groups))[classes]
-
-
-@functools.lru_cache(maxsize=4)
-def _class_features(space, config_json: str, groups: tuple[str, ...]) -> np.ndarray:
-    """float32 (num_unique, F) features of every class representative (computed once)."""
-    config = json.loads(config_json)
-    reps = np.asarray(space.representatives)
-    parts = []
-    for group in groups:
-        if group == "onehot":
-            parts.append(space.onehot(reps))
-        elif group == "path":
-            parts.append(space.path_encoding(reps))
-        elif group == "cost":
-            parts.append(_cost_features(space, config, reps))
-        elif group == "op_counts":
-            onehot = space.onehot(reps).reshape(len(reps), space.num_edges, space.num_ops)
-            parts.append(onehot.sum(axis=1))
-        else:
-            raise SurrogateError(f"unknown feature group {group!r}; known: {FEATURE_GROUPS}")
-    out = np.concatenate(parts, axis=1).astype(np.float32)
-    out.setflags(write=False)
-    return out
-
-
-def _cost_features(space, config: dict, reps: np.ndarray) -> np.ndarray:
-    from nasbench_lite.train.cost import network_cost
-    from nasbench_lite.train.trainer import TrainConfig
-
-    train_config = TrainConfig.from_dict(config["train_config"])
-    costs = [network_cost(train_config, space.cell(int(r)), tuple(config["input_shape"]),
-                          int(config["num_classes"]), space) for r in reps]  # fmt: skip
-    return np.log1p(np.asarray(costs, dtype=np.float64)).astype(np.float32)
-
-
-def _space_and_config(table_or_meta) -> tuple[Any, dict]:
-    """The space and the network facts features need, from a Table or a model's metadata."""
-    from nasbench_lite.spaces import get_space
-
-    if isinstance(table_or_meta, dict):
-        return get_space(table_or_meta["space"]), table_or_meta
-    return table_or_meta.space, table_identity(table_or_meta)
-
-
-def table_identity(table) -> dict[str, Any]:
-    """What a model records of its source table, and what a table must match to be used
-    with it: space, dataset, train config, seeds, epochs, input shape, classes, rows."""
-    from nasbench_lite.datasets import load_dataset
-
-    dataset = table.attrs["dataset"]
-    data = load_dataset(dataset)
-    shape, classes = data.x_train.shape[1:], data.num_classes
-    return {
-        "space": table.attrs["space"], "dataset": dataset,
-        "train_config": table.attrs["config"], "seeds": [int(s) for s in table.seeds],
-        "epochs": int(table.num_epochs), "input_shape": list(shape), "num_classes": classes,
-        "source": str(table.source), "rows_done": int(table.done.sum()),
-    }  # fmt: skip
-
-
-def _booster_params(point: dict, seed: int) -> dict:
-    return {**BASE_PARAMS, **point, "objective": "reg:squarederror", "seed": int(seed),
-            "nthread": 0, "tree_method": "hist"}  # fmt: skip
-
-
-def _train(x, y, params: dict, rounds: int, monotone: tuple[int, ...] | None = None):
-    import xgboost as xgb
-
-    params = dict(params)
-    if monotone is not None:
-        params["monotone_constraints"] = "(" + ",".join(str(m) for m in monotone) + ")"
-    return xgb.train(params, xgb.DMatrix(x, label=y), num_boost_round=rounds)
-
-
-def _rows(x_cls: np.ndarray, epochs: int) -> np.ndarray:
-    """(classes * epochs, F + 1) rows: the class features with the epoch fraction appended."""
-    k = len(x_cls)
-    fraction = np.tile((np.arange(epochs) + 1) / epochs, k)[:, None]
-    return np.concatenate([np.repeat(x_cls, epochs, axis=0), fraction], axis=1)
-
-
-def cross_validate(
-    x, y, groups, grid, folds: int, seed: int, monotone=None
-) -> tuple[dict, int, list]:
-    """Choose (point, rounds) by K-fold CV with folds over `groups` (class ids): the lowest
-    mean validation RMSE over the grid, rounds by early stopping. Returns (point, rounds,
-    per-point scores)."""
-    import xgboost as xgb
-
-    unique = np.unique(groups)
-    if len(unique) < folds * 2:
-        raise SurrogateError(
-            f"{len(unique)} training classes are too few to cross-validate with {folds} "
-            f"folds (need at least {folds * 2}); raise train_fraction"
-        )
-    order = np.random.default_rng(seed).permutation(unique)
-    fold_of = dict(zip(order.tolist(), (np.arange(len(order)) % folds).tolist(), strict=True))
-    fold = np.array([fold_of[int(g)] for g in groups])
-    scores = []
-    for point in grid:
-        params = _booster_params(point, seed)
-        if monotone is not None:
-            params["monotone_constraints"] = "(" + ",".join(str(m) for m in monotone) + ")"
-        rmse, best = [], []
-        for f in range(folds):
-            train, valid = fold != f, fold == f
-            dtrain = xgb.DMatrix(x[train], label=y[train])
-            dvalid = xgb.DMatrix(x[valid], label=y[valid])
-            booster = xgb.train(params, dtrain, MAX_ROUNDS, evals=[(dvalid, "valid")],
-                                early_stopping_rounds=30, verbose_eval=False)  # fmt: skip
-            rmse.append(booster.best_score)
-            best.append(booster.best_iteration + 1)
-        scores.append({"point": point, "rmse": float(np.mean(rmse)), "rounds": int(np.mean(best))})
-    chosen = min(scores, key=lambda s: s["rmse"])
-    return chosen["point"], chosen["rounds"], scores
-
-
-def out_of_fold_error(
-    x, y, groups, params: dict, rounds: int, folds: int, seed: int, epochs: int, monotone=None
-) -> list[float]:
-    """Per epoch (E,), the RMSE of out-of-fold predictions of `y` (rows class-major, one per
-    (class, epoch)) over K folds of `groups` (the same folds as `cross_validate`): how far
-    the mean model misses a class it never saw, which the ensemble's own spread understates."""
-    import xgboost as xgb
-
-    unique = np.unique(groups)
-    order = np.random.default_rng(seed).permutation(unique)
-    fold_of = dict(zip(order.tolist(), (np.arange(len(order)) % folds).tolist(), strict=True))
-    fold = np.array([fold_of[int(g)] for g in groups])
-    params = dict(params)
-    if monotone is not None:
-        params["monotone_constraints"] = "(" + ",".join(str(m) for m in monotone) + ")"
-    predicted = np.empty(len(y), np.float64)
-    for f in range(folds):
-        train, valid = fold != f, fold == f
-        booster = xgb.train(params, xgb.DMatrix(x[train], label=y[train]), rounds)
-        predicted[valid] = booster.predict(xgb.DMatrix(x[valid]))
-    squared = ((predicted - y) ** 2).reshape(-1, epochs)
-    return np.sqrt(squared.mean(axis=0)).tolist()
 
 
 class Surrogate:
@@ -261,7 +107,7 @@ class Surrogate:
         row_class = np.asarray(table.space.canonical_ids)[table.row_raw]
         x_cls = features(table, table.row_raw[train_rows], config.features)
         epochs = table.num_epochs
-        x = _rows(x_cls, epochs)
+        x = epoch_rows(x_cls, epochs)
         groups = np.repeat(row_class[train_rows], epochs)
         monotone = (0,) * x_cls.shape[1] + (1,)
         say(f"cross-validating {len(config.grid)} hyperparameter points x {config.folds} "
@@ -270,7 +116,7 @@ class Surrogate:
         point, rounds, scores = cross_validate(
             x, y_valid, groups, config.grid, config.folds, seed, monotone
         )
-        params = _booster_params(point, seed)
+        params = booster_params(point, seed)
         boosters: dict[str, Any] = {}
         error_std: dict[str, list[float]] = {}
         for metric in ACCURACIES:
@@ -280,7 +126,9 @@ class Surrogate:
                 pick = np.random.default_rng([seed, m]).choice(len(train_rows), len(train_rows))
                 idx = (pick[:, None] * epochs + np.arange(epochs)).reshape(-1)
                 member = {**params, "seed": int(seed * 1000 + m)}
-                boosters[f"{metric}/mean/{m}"] = _train(x[idx], y[idx], member, rounds, monotone)
+                boosters[f"{metric}/mean/{m}"] = train_booster(
+                    x[idx], y[idx], member, rounds, monotone
+                )
             say(f"{metric}: out-of-fold error of the mean")
             error_std[metric] = out_of_fold_error(
                 x, y, groups, params, rounds, config.folds, seed, epochs, monotone
@@ -289,12 +137,12 @@ class Surrogate:
                 spread = np.nanstd(table.metric(metric)[train_rows], axis=1, ddof=1)
             spread = np.nan_to_num(spread.reshape(-1), nan=0.0)
             say(f"{metric}: seed-noise model")
-            boosters[f"{metric}/noise/0"] = _train(x, spread, params, rounds)
+            boosters[f"{metric}/noise/0"] = train_booster(x, spread, params, rounds)
         seconds = np.nanmean(table.metric("train_seconds")[train_rows], axis=1)
         for m in range(config.members):
             pick = np.random.default_rng([seed, m, 1]).choice(len(train_rows), len(train_rows))
             member = {**params, "seed": int(seed * 1000 + m)}
-            boosters[f"train_seconds/mean/{m}"] = _train(
+            boosters[f"train_seconds/mean/{m}"] = train_booster(
                 x_cls[pick], np.log(seconds[pick]), member, rounds
             )
         meta = {

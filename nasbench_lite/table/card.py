@@ -20,7 +20,7 @@ from nasbench_lite.errors import InputError, OutputExistsError
 from nasbench_lite.table.reader import Table
 from nasbench_lite.table.statistics import QUANTILES, table_statistics
 from nasbench_lite.text import plural
-from nasbench_lite.train.trainer import PRESETS, TrainConfig
+from nasbench_lite.train.config import PRESETS, TrainConfig
 
 log = logging.getLogger(__name__)
 

@@ -21,18 +21,17 @@ from __future__ import annotations
 
 import itertools
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from nasbench_lite.table.reader import Table
 
 QUANTILES = (0, 5, 25, 50, 75, 95, 100)
 
 
-def table_statistics(table: Table) -> dict[str, Any]:
-    """Counts over done rows, always; with at least 2 used rows also the accuracy statistics
+def table_statistics(table: Any) -> dict[str, Any]:
+    """Statistics of `table`, a `Table` (typed loosely: reader.py imports this module).
+
+    Counts over done rows, always; with at least 2 used rows also the accuracy statistics
     (else `st["used"]` says how many rows there are and the rest is absent).
 
     Keys: done (int); used (u,) int rows; diverged_pairs, diverged_rows, all_diverged_rows;
@@ -65,7 +64,7 @@ def table_statistics(table: Table) -> dict[str, Any]:
     return st
 
 
-def _accuracy_statistics(table: Table, done, used, valid, test) -> dict[str, Any]:
+def _accuracy_statistics(table: Any, done, used, valid, test) -> dict[str, Any]:
     from scipy import stats
 
     in_used = np.zeros(table.num_rows, bool)

@@ -11,25 +11,9 @@ weights.
 from __future__ import annotations
 
 import flax.linen as nn
-import jax.numpy as jnp
 
 from nasbench_lite.spaces import as_space
-from nasbench_lite.spaces.network import Network
-
-
-def flax_conv(
-    features: int, window: tuple[int, ...], stride: int = 1, name: str | None = None
-) -> nn.Conv:
-    """A real ``flax.linen.Conv`` with the masked model's conv signature and param names."""
-    return nn.Conv(features, window, strides=stride, padding="SAME", use_bias=False, name=name)
-
-
-def flax_pool(x: jnp.ndarray, width: int, stride: int) -> jnp.ndarray:
-    """``flax.linen.avg_pool`` with SAME padding left out of the count."""
-    d = x.ndim - 2
-    return nn.avg_pool(
-        x, (width,) * d, strides=(stride,) * d, padding="SAME", count_include_pad=False
-    )
+from nasbench_lite.spaces.network import Network, flax_conv, flax_pool
 
 
 def reference_network(ops, config, num_classes: int, space="nb201") -> Network:

@@ -24,7 +24,15 @@ import jax
 import jax.numpy as jnp
 
 from nasbench_lite.spaces.nb201.cells import EDGES, NUM_NODES, OPS
-from nasbench_lite.spaces.network import Kernel, ReLUConvNorm, avg_pool, batch_norm, conv_same
+from nasbench_lite.spaces.network import (
+    Kernel,
+    ReLUConvNorm,
+    avg_pool,
+    batch_norm,
+    conv_same,
+    flax_conv,
+    flax_pool,
+)
 
 NONE, SKIP, CONV1, CONV3, POOL = range(len(OPS))
 
@@ -151,8 +159,6 @@ class ReferenceCell(nn.Module):
 
     @nn.compact
     def __call__(self, x: jnp.ndarray, cell: object, train: bool) -> jnp.ndarray:
-        from nasbench_lite.train.reference import flax_conv, flax_pool
-
         del cell  # the ops are fixed at construction; the traced cell is not used
         nodes = [x] + [None] * (NUM_NODES - 1)  # None: a node that is exactly zero
         for e, (source, target) in enumerate(EDGES):

@@ -1,0 +1,197 @@
+"""A comparison's options (`CompareConfig`) and their resolution, once, into what the runs read."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from nasbench_lite.backends.registry import backend_entry
+from nasbench_lite.compare.results import check_out_dir
+from nasbench_lite.errors import InputError
+from nasbench_lite.search.budget import Budget
+from nasbench_lite.search.registry import available_strategies, from_other_packages, get_strategy
+from nasbench_lite.table.shipped import (  # noqa: F401  (re-exported: where compare finds its table)
+    TABLE_ENV,
+    TABLE_NAMES,
+    default_table_path,
+    table_is_complete,
+)
+
+DEFAULT_SEEDS = 25
+
+# Default budget: the simulated time one worker needs to train this many cells of median
+# training time (JAHS-Bench-201 normalises its runtime axis to ~100 evaluations the same way).
+DEFAULT_BUDGET_CELLS = 100
+
+BASELINE = "random_search"
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    """One comparison (the CLI options, as a frozen record; vary with dataclasses.replace).
+
+    table: file path or in-memory `Table` (None: `default_table_path`); it answers tabular
+        queries and is the regret reference of live runs.
+    backend: a registered backend name (`nasbench_lite.backends.registry.BACKENDS`).
+    strategies: registered names or strategy classes (None: every registered one that
+        loads; one that fails to load is skipped with a warning).
+    seeds: runs per strategy, with seeds 0..seeds-1.
+    budget: "SECONDS" or "Nevals" (None: the backend's default, e.g. "10evals" for live,
+        else `default_budget`).
+    workers: simulated concurrent evaluations inside each run.
+    jobs: processes running the runs (None: CPU cores, 1 for a backend that trains); never
+        changes results.
+    out: output folder (None: write nothing). It must be new, empty or written by an
+        earlier comparison (its results.csv), unless `force`.
+    preset, dataset: trainer preset and dataset of live runs (None: the table's).
+    model: the saved surrogate of surrogate runs (a directory written by `Surrogate.save`);
+        the table is then the regret reference (it must match the model's space, dataset
+        and config).
+    charge_overhead: add the strategies' measured ask/tell time to the simulated clock
+        (runs are then no longer bit-for-bit reproducible).
+    progress: a progress bar on stderr.
+    force: write into `out` even when it holds files a comparison did not write.
+    """
+
+    table: Any = None
+    backend: str = "tabular"
+    strategies: tuple[Any, ...] | None = None
+    seeds: int = DEFAULT_SEEDS
+    budget: str | None = None
+    workers: int = 1
+    jobs: int | None = None
+    out: str | os.PathLike | None = "compare_out"
+    preset: str | None = None
+    dataset: str | None = None
+    model: str | os.PathLike | None = None
+    charge_overhead: bool = False
+    progress: bool = False
+    force: bool = False
+
+
+def default_budget(table: Any) -> tuple[Budget, str]:
+    """DEFAULT_BUDGET_CELLS x the median measured train_seconds over the table's trained
+    (row, seed) pairs, rounded to whole simulated seconds; returns (budget, rule in words)."""
+    seconds = np.asarray(table.metric("train_seconds"), dtype=np.float64)[table.done]
+    median = float(np.nanmedian(seconds))
+    total = max(1.0, float(round(DEFAULT_BUDGET_CELLS * median)))
+    rule = (
+        f"default: {DEFAULT_BUDGET_CELLS} x the table's median train_seconds "
+        f"({median:.4g} s) = {total:g} simulated seconds"
+    )
+    return Budget(seconds=total), rule
+
+
+def strategy_label(strategy: Any) -> str:
+    """The name a strategy is reported under: its registry name, or a class's `name`."""
+    return strategy if isinstance(strategy, str) else get_strategy(strategy).name
+
+
+def check_int(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise InputError(f"{name} must be an int >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def resolve(config: CompareConfig) -> tuple[dict[str, Any], Any, str]:
+    """Validate `config`; returns the worker spec, the opened table (or None), budget rule."""
+    from nasbench_lite.table.reader import Table
+
+    entry = backend_entry(config.backend)  # raises, naming the registered backends
+    check_int("seeds", config.seeds, 1)
+    check_int("workers", config.workers, 1)
+    if config.jobs is not None:
+        check_int("jobs", config.jobs, 1)
+    names, skipped = _strategies(config.strategies)
+    labels = [strategy_label(s) for s in names]
+    if len(set(labels)) != len(labels):
+        raise InputError(f"strategies must be distinct, got {labels}")
+    if config.out is not None:
+        check_out_dir(config.out, config.force)
+
+    # Every backend gets the table: it answers lookups, and it is the reference for regret
+    # (the space's best cell) of backends that do not look up.
+    table = default_table_path() if config.table is None else config.table
+    opened = table if isinstance(table, Table) else Table.open(table)
+    if config.budget is not None:
+        budget, rule = Budget.parse(config.budget), "given"
+    elif entry.default_budget is not None:
+        budget = Budget.parse(entry.default_budget)
+        rule = f"default of the {config.backend} backend"
+    else:
+        budget, rule = default_budget(opened)
+    partial = bool((opened.raw_to_row < 0).any() or not opened.done.all())
+    spec = {
+        "backend": config.backend,
+        # Workers reopen a complete file themselves (once each). An in-memory table, or a
+        # partial one (it may be growing while generation runs), is pickled to them, so every
+        # run of the comparison sees the same classes.
+        "table": opened if partial or isinstance(table, Table) else str(table),
+        "path": None if isinstance(table, Table) else str(table),
+        "preset": config.preset or opened.attrs.get("preset") or "tiny",
+        "dataset": config.dataset or opened.attrs.get("dataset") or "mnist1d",
+        "model": None if config.model is None else str(config.model),
+        "strategies": names,
+        "labels": labels,
+        "skipped": skipped,
+        "external": from_other_packages([s for s in names if isinstance(s, str)]),
+        "budget": budget,
+        "workers": int(config.workers),
+        "charge_overhead": bool(config.charge_overhead),
+    }
+    if "model" in entry.options and spec["model"] is None:
+        from nasbench_lite.table.shipped import default_model_path
+
+        spec["model"] = str(default_model_path())  # the shipped one, or an error naming it
+    if "preset" in entry.options:
+        from nasbench_lite.train.config import PRESETS
+
+        if spec["preset"] not in PRESETS:
+            raise InputError(
+                f"unknown trainer preset {spec['preset']!r}; available: {', '.join(PRESETS)}"
+            )
+    return spec, opened, rule
+
+
+def _strategies(chosen: tuple[Any, ...] | None) -> tuple[list[Any], dict[str, str]]:
+    """The strategies to compare and the registered ones skipped (name -> why).
+
+    None: every registered one that loads, except those whose class sets
+    ``in_default_comparison = False`` (e.g. ones that train a supernet on live data);
+    ["all"]: every registered one that loads. A chosen one that fails raises.
+    """
+    everything = chosen is not None and list(chosen) == ["all"]
+    if chosen is not None and not everything:
+        names = list(chosen)
+        for name in names:
+            try:
+                get_strategy(name)  # raises, naming an unknown strategy and the registered ones
+            except TypeError as err:
+                if not isinstance(name, str):
+                    raise
+                raise InputError(str(err)) from err  # a registered plugin that is no strategy
+        if not names:
+            raise InputError("no strategies to compare (an empty list was given)")
+        return names, {}
+    names, skipped = [], {}
+    for name in available_strategies():
+        try:
+            cls = get_strategy(name)
+        except (ValueError, TypeError) as err:
+            logger.warning("skipping strategy %r: %s", name, err)
+            skipped[name] = str(err)
+        else:
+            if everything or getattr(cls, "in_default_comparison", True):
+                names.append(name)
+    if not names:
+        raise InputError(
+            "no strategies to compare (none given and none registered"
+            + (f" that loads; skipped: {', '.join(skipped)})" if skipped else ")")
+        )
+    return names, skipped

@@ -1,0 +1,90 @@
+"""A comparison's output folder: results.csv and the strategy timings beside it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from nasbench_lite.errors import InputError, OutputExistsError
+from nasbench_lite.search.trajectory import RESULT_COLUMNS
+from nasbench_lite.table.shipped import (  # noqa: F401  (re-exported: where compare finds its table)
+    TABLE_ENV,
+    TABLE_NAMES,
+    default_table_path,
+    table_is_complete,
+)
+
+
+def written_by_compare(path: str | os.PathLike) -> bool:
+    """Whether directory `path` holds a comparison's results.csv (its header row starts with
+    RESULT_COLUMNS; the incumbent columns follow)."""
+    csv = Path(path) / "results.csv"
+    try:
+        with open(csv, encoding="utf-8") as f:
+            return f.readline().strip().split(",")[: len(RESULT_COLUMNS)] == list(RESULT_COLUMNS)
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def check_out_dir(out: str | os.PathLike, force: bool = False) -> Path:
+    """`out` as a Path if a comparison may write into it: a new or empty directory, or one an
+    earlier comparison wrote (any directory with `force`). Raises InputError for an empty
+    path, OutputExistsError for a file or a directory of other files."""
+    if not str(out).strip():
+        raise InputError("out directory is an empty string; name a directory")
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise OutputExistsError(f"out directory {out}: a file of that name exists")
+    if path.is_dir() and not force and any(path.iterdir()) and not written_by_compare(path):
+        raise OutputExistsError(
+            f"out directory {out} is not empty and holds no earlier comparison's results.csv; "
+            "choose a new directory or pass --force to write into it anyway"
+        )
+    return path
+
+
+def remove_outputs(out: Path) -> None:
+    """Delete the files a comparison writes into `out` (results, report, plots, setup)."""
+    from nasbench_lite.compare.plots import PLOT_NAMES
+    from nasbench_lite.compare.report import SETUP_FILE
+
+    names = ["results.csv", TIMINGS_FILE, "report.md", SETUP_FILE]
+    names += [f"{name}.{ext}" for name in PLOT_NAMES for ext in ("png", "svg")]
+    for name in names:
+        (out / name).unlink(missing_ok=True)
+
+
+# Beside results.csv: each run's measured strategy seconds (init/ask/tell), kept apart so
+# that results.csv is bit-for-bit reproducible.
+TIMINGS_FILE = "strategy_seconds.csv"
+
+MEASURED = "strategy_seconds"
+
+
+def write_results(results: pd.DataFrame, out: Path) -> None:
+    """results.csv (every column but the measured strategy_seconds) and TIMINGS_FILE (per
+    run: strategy, seed, evals, strategy_seconds at its last evaluation)."""
+    results.drop(columns=[MEASURED], errors="ignore").to_csv(out / "results.csv", index=False)
+    if MEASURED in results.columns:
+        from nasbench_lite.compare import statistics as stats
+
+        last = stats.final_rows(results)[["strategy", "seed", "evals", MEASURED]]
+        last.to_csv(out / TIMINGS_FILE, index=False)
+
+
+def read_results(path: str | os.PathLike) -> pd.DataFrame:
+    """A results.csv written by `compare`, as `compare` returned it: the empty cells of
+    incumbent_cell (rows where the incumbent did not change) read back as "", not NaN; with
+    the run timings beside it, strategy_seconds on each run's last row (NaN elsewhere)."""
+    frame = pd.read_csv(path)
+    if "incumbent_cell" in frame.columns:
+        frame["incumbent_cell"] = frame["incumbent_cell"].fillna("").astype(str)
+    timings = Path(path).parent / TIMINGS_FILE
+    if timings.is_file() and len(frame):
+        times = pd.read_csv(timings)
+        key = ["strategy", "seed", "evals"]
+        merged = frame[key].merge(times, on=key, how="left")
+        frame[MEASURED] = merged[MEASURED].to_numpy()
+    return frame

@@ -1,0 +1,87 @@
+"""The surrogate's features of a cell: one-hot ops, path encoding, cost and op counts."""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+import numpy as np
+
+from nasbench_lite.errors import InputError
+
+FEATURE_GROUPS = ("onehot", "path", "cost", "op_counts")
+
+
+class SurrogateError(InputError):
+    """A model file, table or argument the surrogate cannot use; the message names it."""
+
+
+def features(table_or_meta, raws, groups: tuple[str, ...] = FEATURE_GROUPS) -> np.ndarray:
+    """float32 (n, F) features of the class representatives of `raws` (int (n,)).
+
+    Groups: "onehot" (edge-major one-hot ops), "path" (the path encoding), "cost" (log
+    params and FLOPs of the table's network), "op_counts" (how many edges hold each op).
+    Cells of one class get the same row (their representative's).
+    """
+    space, config = space_and_config(table_or_meta)
+    classes = np.asarray(space.canonical_ids)[np.asarray(raws, dtype=np.int64)]
+    return _class_features(space, json.dumps(config, sort_keys=True), tuple(groups))[classes]
+
+
+@functools.lru_cache(maxsize=4)
+def _class_features(space, config_json: str, groups: tuple[str, ...]) -> np.ndarray:
+    """float32 (num_unique, F) features of every class representative (computed once)."""
+    config = json.loads(config_json)
+    reps = np.asarray(space.representatives)
+    parts = []
+    for group in groups:
+        if group == "onehot":
+            parts.append(space.onehot(reps))
+        elif group == "path":
+            parts.append(space.path_encoding(reps))
+        elif group == "cost":
+            parts.append(_cost_features(space, config, reps))
+        elif group == "op_counts":
+            onehot = space.onehot(reps).reshape(len(reps), space.num_edges, space.num_ops)
+            parts.append(onehot.sum(axis=1))
+        else:
+            raise SurrogateError(f"unknown feature group {group!r}; known: {FEATURE_GROUPS}")
+    out = np.concatenate(parts, axis=1).astype(np.float32)
+    out.setflags(write=False)
+    return out
+
+
+def _cost_features(space, config: dict, reps: np.ndarray) -> np.ndarray:
+    from nasbench_lite.train.config import TrainConfig
+    from nasbench_lite.train.cost import network_cost
+
+    train_config = TrainConfig.from_dict(config["train_config"])
+    costs = [network_cost(train_config, space.cell(int(r)), tuple(config["input_shape"]),
+                          int(config["num_classes"]), space) for r in reps]  # fmt: skip
+    return np.log1p(np.asarray(costs, dtype=np.float64)).astype(np.float32)
+
+
+def space_and_config(table_or_meta) -> tuple[Any, dict]:
+    """The space and the network facts features need, from a Table or a model's metadata."""
+    from nasbench_lite.spaces import get_space
+
+    if isinstance(table_or_meta, dict):
+        return get_space(table_or_meta["space"]), table_or_meta
+    return table_or_meta.space, table_identity(table_or_meta)
+
+
+def table_identity(table) -> dict[str, Any]:
+    """What a model records of its source table, and what a table must match to be used
+    with it: space, dataset, train config, seeds, epochs, input shape, classes, rows."""
+    from nasbench_lite.datasets import load_dataset
+
+    dataset = table.attrs["dataset"]
+    data = load_dataset(dataset)
+    shape, classes = data.x_train.shape[1:], data.num_classes
+    return {
+        "space": table.attrs["space"], "dataset": dataset,
+        "train_config": table.attrs["config"], "seeds": [int(s) for s in table.seeds],
+        "epochs": int(table.num_epochs), "input_shape": list(shape), "num_classes": classes,
+        "source": str(table.source), "rows_done": int(table.done.sum()),
+    }  # fmt: skip
