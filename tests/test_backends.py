@@ -285,9 +285,9 @@ def test_tabular_search_never_imports_jax():
     code = (
         "import sys\n"
         "from conftest import synthetic_table\n"
-        "from nasbench_lite.backends.base import make_benchmark\n"
+        "from nasbench_lite.backends import make_benchmark\n"
         "from nasbench_lite.search.runner import run_search\n"
-        "from nasbench_lite.search.protocol import available_strategies, get_strategy\n"
+        "from nasbench_lite.search import available_strategies, get_strategy\n"
         "bench = make_benchmark('tabular', table=synthetic_table())\n"
         "for name in available_strategies():\n"
         "    # Weight-sharing strategies train a supernet in JAX; looking them up does not.\n"

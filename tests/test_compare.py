@@ -20,6 +20,7 @@ from nasbench_lite.backends.tabular import TabularBenchmark
 from nasbench_lite.cli import main
 from nasbench_lite.compare import plots, report
 from nasbench_lite.compare import statistics as stats
+from nasbench_lite.compare.config import resolve
 from nasbench_lite.search.runner import run_search
 from nasbench_lite.search.trajectory import EXTRA_COLUMNS, INCUMBENT_COLUMNS
 from nasbench_lite.table import shipped
@@ -221,7 +222,7 @@ def test_compare_on_a_partial_table_states_the_restriction(partial_path, tmp_pat
     assert report_lines[:3] == ["# Strategy comparison", "", f"**Partial table: {line}.**"]
     # Worker processes get the table as opened here, not its path (a file still being
     # generated could hold more classes by the time they start): every run sees one table.
-    spec, opened, _ = cmp._resolve(cmp.CompareConfig(table=str(partial_path)))
+    spec, opened, _ = resolve(cmp.CompareConfig(table=str(partial_path)))
     assert spec["table"] is opened and spec["path"] == str(partial_path)
     # The runs equal direct runs on the restricted benchmark: same cells, same regret.
     frame = cmp.read_results(tmp_path / "results.csv")
@@ -432,7 +433,7 @@ def test_backend_options_and_defaults_come_from_the_registry(table_path, monkeyp
 def test_live_options_are_named_by_the_registry(table_path):
     from nasbench_lite.backends.registry import BACKENDS
 
-    spec, _, rule = cmp._resolve(cmp.CompareConfig(table=str(table_path), backend="live"))
+    spec, _, rule = resolve(cmp.CompareConfig(table=str(table_path), backend="live"))
     assert str(spec["budget"]) == BACKENDS["live"].default_budget and "live backend" in rule
     line = cmp.command_line(cmp.CompareConfig(), spec, 1)
     assert f"--preset {spec['preset']} --dataset {spec['dataset']}" in line

@@ -14,7 +14,8 @@ from nasbench_lite.backends.tabular import TabularBenchmark
 from nasbench_lite.search.budget import Budget
 from nasbench_lite.search.protocol import Ask
 from nasbench_lite.search.registry import get_strategy
-from nasbench_lite.search.runner import _incumbents, run_search
+from nasbench_lite.search.runner import run_search
+from nasbench_lite.search.trajectory import incumbent_index
 from nasbench_lite.table import synthetic
 
 FIDELITY = ["hyperband", "bohb"]
@@ -276,7 +277,7 @@ def test_incumbent_rule_brute_force():
         epoch = rng.choice([1, 3, 8], size=n)
         valid = rng.random(n)
         valid[rng.random(n) < 0.1] = np.nan
-        which = _incumbents(valid, epoch)
+        which = incumbent_index(valid, epoch)
         for i in range(n):
             top = epoch[: i + 1].max()
             rows = [k for k in range(i + 1) if epoch[k] == top and not math.isnan(valid[k])]

@@ -12,6 +12,7 @@ import pytest
 from conftest import partial_table, synthetic_table
 
 from nasbench_lite.backends.tabular import TabularBenchmark
+from nasbench_lite.compare import config as compare_config
 from nasbench_lite.compare import run as cmp
 from nasbench_lite.errors import InputError
 from nasbench_lite.extras import MissingExtra
@@ -186,5 +187,5 @@ def test_without_optuna(monkeypatch):
         get_strategy("tpe")
     with pytest.raises(MissingExtra, match=r"optuna adapter needs .*nasbench-lite\[adapters\]"):
         get_strategy("optuna:TPESampler")
-    names, skipped = cmp._strategies(None)  # a comparison of everything skips them
+    names, skipped = compare_config._strategies(None)  # a comparison of everything skips them
     assert "tpe" in skipped and "tpe" not in names and "random_search" in names

@@ -44,7 +44,7 @@ def test_a_users_strategies_folder_does_not_shadow_ours(tmp_path):
     (tmp_path / "strategies" / "__init__.py").write_text("")
     (tmp_path / "strategies" / "random_search.py").write_text("raise ImportError('theirs')\n")
     code = (
-        "from nasbench_lite.search.protocol import get_strategy, available_strategies\n"
+        "from nasbench_lite.search import get_strategy, available_strategies\n"
         "print(*(get_strategy(n).__module__ for n in available_strategies()))\n"
     )
     out = subprocess.run(

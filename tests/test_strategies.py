@@ -323,7 +323,7 @@ def test_strategy_from_an_outside_package(tmp_path, monkeypatch, bench):
     trajectory = run_search("sweep", bench, "30evals", seed=0, workers=3, params={"start": 100})
     assert sorted(trajectory.raw.tolist()) == list(range(100, 130))
     # A fresh process finds it through PYTHONPATH, as `compare` workers do.
-    code = "from nasbench_lite.search.protocol import available_strategies as a; print(a())"
+    code = "from nasbench_lite.search import available_strategies as a; print(a())"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )

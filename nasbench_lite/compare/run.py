@@ -11,6 +11,7 @@ the number of processes. Ctrl-C stops the processes at once and keeps the finish
 
 from __future__ import annotations
 
+import logging
 import os
 import shlex
 import time
@@ -21,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from nasbench_lite.backends.registry import backend_entry
-from nasbench_lite.compare.config import BASELINE, CompareConfig, logger, resolve
+from nasbench_lite.compare.config import BASELINE, CompareConfig, resolve
 from nasbench_lite.compare.results import TIMINGS_FILE, read_results, remove_outputs, write_results
 from nasbench_lite.compare.workers import Worker, choose_jobs, run_tasks
 from nasbench_lite.errors import InputError, Interrupted, MissingFileError
@@ -32,6 +33,8 @@ from nasbench_lite.table.shipped import (  # noqa: F401  (re-exported: where com
     default_table_path,
     table_is_complete,
 )
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
