@@ -38,7 +38,7 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 
 from nasbench_lite.errors import InputError
-from nasbench_lite.search.protocol import Ask
+from nasbench_lite.search.protocol import Ask, Result
 from nasbench_lite.spaces.subspace import SubSpace
 
 DEFAULT_SEARCH_EPOCHS = 25
@@ -203,7 +203,7 @@ class WeightSharing:
         )  # fmt: skip
         return state, Ask(raw, search_seconds=seconds)
 
-    def tell(self, state: WeightSharingState, raw: Any, valid_acc: float, cost: float):
+    def tell(self, state: WeightSharingState, raw: Any, result: Result):
         return state._replace(in_flight=False)  # the lookup's accuracy is not used
 
     def weights(self, state: WeightSharingState) -> np.ndarray:

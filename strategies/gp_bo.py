@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtr
 
+from nasbench_lite.search.protocol import Result
 from nasbench_lite.strategies._predictors import DistanceGP
 
 from . import _model_based as mb
@@ -64,7 +65,8 @@ class GPBayesOpt:
     def ask(self, state: mb.ModelState, rng: np.random.Generator) -> tuple[mb.ModelState, int]:
         return mb.ask(self.space, state, rng, self.num_init, self._propose)
 
-    def tell(self, state: mb.ModelState, raw: int, valid_acc: float, cost: float) -> mb.ModelState:
+    def tell(self, state: mb.ModelState, raw: int, result: Result) -> mb.ModelState:
+        valid_acc = result.valid_acc
         return mb.tell(state, raw, valid_acc)
 
     def _propose(self, state: mb.ModelState, rng: np.random.Generator) -> tuple[int, ...]:

@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from nasbench_lite.errors import InputError
-from nasbench_lite.search.protocol import Ask, fitness
+from nasbench_lite.search.protocol import Ask, Result, fitness
 
 
 class Bracket(NamedTuple):
@@ -111,9 +111,8 @@ class Hyperband:
         asked = Ask(raw, epochs=b.epochs[b.rung], resume=b.rung > 0)
         return state._replace(brackets=tuple(brackets)), asked
 
-    def tell(
-        self, state: HyperbandState, raw: Ask, valid_acc: float, cost: float
-    ) -> HyperbandState:
+    def tell(self, state: HyperbandState, raw: Ask, result: Result) -> HyperbandState:
+        valid_acc = result.valid_acc
         asked, score = raw, fitness(valid_acc)  # `raw` is the Ask that `ask` returned
         results = state.results + ((asked.raw, asked.epochs, score),)
         brackets = list(state.brackets)

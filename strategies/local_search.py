@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from nasbench_lite.search.protocol import fitness
+from nasbench_lite.search.protocol import Result, fitness
 
 
 class LocalSearchState(NamedTuple):
@@ -64,9 +64,8 @@ class LocalSearch:
             todo=state.todo[1:], pending=state.pending + 1, visited=state.visited | {raw}
         ), raw
 
-    def tell(
-        self, state: LocalSearchState, raw: int, valid_acc: float, cost: float
-    ) -> LocalSearchState:
+    def tell(self, state: LocalSearchState, raw: int, result: Result) -> LocalSearchState:
+        valid_acc = result.valid_acc
         score = fitness(valid_acc)
         pending = state.pending - 1
         if raw == state.centre:  # the climb's start cell

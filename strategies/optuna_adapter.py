@@ -32,7 +32,7 @@ import numpy as np
 
 from nasbench_lite.errors import InputError
 from nasbench_lite.extras import require
-from nasbench_lite.search.protocol import fitness
+from nasbench_lite.search.protocol import Result, fitness
 from nasbench_lite.strategies._samplers import quiet, sampler_class, sampler_factory
 
 # Loading this module checks for optuna (without importing it): without the extra, the
@@ -114,7 +114,8 @@ class OptunaStrategy:
         pending = state.pending + ((raw, number),)
         return self._advance(state, study, tuple(trials), pending), raw
 
-    def tell(self, state: OptunaState, raw: int, valid_acc: float, cost: float) -> OptunaState:
+    def tell(self, state: OptunaState, raw: int, result: Result) -> OptunaState:
+        valid_acc = result.valid_acc
         at = next((i for i, (r, _) in enumerate(state.pending) if r == raw), None)
         if at is None:  # several asks of one cell are told in ask order
             raise InputError(f"raw cell {raw} was told but not asked (or told already)")

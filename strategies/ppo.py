@@ -28,6 +28,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from nasbench_lite.search.protocol import Result
+
 from ._policy import (
     Adam,
     Baseline,
@@ -82,9 +84,10 @@ class PPO:
         logp = self._log_prob(state.logits, raw)
         return state._replace(in_flight=state.in_flight + ((raw, logp),)), raw
 
-    def tell(self, state: PPOState, raw: int, valid_acc: float, cost: float) -> PPOState:
+    def tell(self, state: PPOState, raw: int, result: Result) -> PPOState:
         # The oldest in-flight entry of this cell; a cell told without being asked (a loop
         # driven by hand) is weighted as if drawn from the current logits.
+        valid_acc = result.valid_acc
         at = next((i for i, (r, _) in enumerate(state.in_flight) if r == raw), None)
         if at is None:
             old_logp, in_flight = self._log_prob(state.logits, raw), state.in_flight

@@ -12,6 +12,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from nasbench_lite.search.protocol import Result
+
 
 class RandomSamplingState(NamedTuple):
     raw: int  # the drawn cell; -1 before the draw
@@ -36,7 +38,5 @@ class RandomSampling:
         raw = int(self.space.sample(rng, 1)[0])
         return RandomSamplingState(raw=raw), raw
 
-    def tell(
-        self, state: RandomSamplingState, raw: int, valid_acc: float, cost: float
-    ) -> RandomSamplingState:
+    def tell(self, state: RandomSamplingState, raw: int, result: Result) -> RandomSamplingState:
         return state

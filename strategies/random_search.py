@@ -12,6 +12,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from nasbench_lite.search.protocol import Result
+
 # Cells are drawn from the generator in blocks: one numpy call per block instead of one per
 # ask keeps the runner fast. The draws are still a pure function of the run's generator.
 BLOCK = 256
@@ -41,7 +43,5 @@ class RandomSearch:
             block, pos = tuple(self.space.sample(rng, BLOCK).tolist()), 0
         return RandomSearchState(block, pos + 1), block[pos]
 
-    def tell(
-        self, state: RandomSearchState, raw: int, valid_acc: float, cost: float
-    ) -> RandomSearchState:
+    def tell(self, state: RandomSearchState, raw: int, result: Result) -> RandomSearchState:
         return state

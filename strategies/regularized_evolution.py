@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from nasbench_lite.search.protocol import fitness
+from nasbench_lite.search.protocol import Result, fitness
 
 
 class EvolutionState(NamedTuple):
@@ -60,9 +60,8 @@ class RegularizedEvolution:
         parent = max(entrants, key=state.scores.__getitem__)
         return state, int(self.space.mutate(rng, state.raws[parent]))
 
-    def tell(
-        self, state: EvolutionState, raw: int, valid_acc: float, cost: float
-    ) -> EvolutionState:
+    def tell(self, state: EvolutionState, raw: int, result: Result) -> EvolutionState:
+        valid_acc = result.valid_acc
         raws = state.raws + (raw,)
         scores = state.scores + (fitness(valid_acc),)
         if len(raws) > self.population_size:  # ageing: the oldest member dies

@@ -30,6 +30,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from nasbench_lite.search.protocol import Result
+
 from ._policy import (
     Adam,
     Baseline,
@@ -68,9 +70,8 @@ class Reinforce:
     def ask(self, state: ReinforceState, rng: np.random.Generator) -> tuple[ReinforceState, int]:
         return state, self.policy.sample(state.logits, rng)
 
-    def tell(
-        self, state: ReinforceState, raw: int, valid_acc: float, cost: float
-    ) -> ReinforceState:
+    def tell(self, state: ReinforceState, raw: int, result: Result) -> ReinforceState:
+        valid_acc = result.valid_acc
         value = reward(valid_acc)
         baseline = state.baseline.update(value, self.momentum)
         cells = self.space.cell(raw)[None, :]

@@ -12,7 +12,7 @@ import pytest
 from nasbench_lite.backends.base import Request
 from nasbench_lite.backends.tabular import TabularBenchmark
 from nasbench_lite.search.budget import Budget
-from nasbench_lite.search.protocol import Ask
+from nasbench_lite.search.protocol import Ask, Result
 from nasbench_lite.search.registry import get_strategy
 from nasbench_lite.search.runner import run_search
 from nasbench_lite.search.trajectory import incumbent_index
@@ -168,7 +168,7 @@ class AsAsk:
 
     def tell(self, state, raw, valid_acc, cost):
         assert isinstance(raw, Ask)  # told back exactly what was asked
-        return self.inner.tell(state, raw.raw, valid_acc, cost)
+        return self.inner.tell(state, raw.raw, Result.of(valid_acc, cost))
 
 
 @pytest.mark.parametrize("epochs", [None, EPOCHS])
@@ -344,7 +344,7 @@ def test_successive_halving_keeps_the_best_by_validation_accuracy(bench):
     assert all(a.epochs == 1 and not a.resume for a in asked)
     score = {a.raw: float(rng.random()) for a in asked}
     for a in asked:
-        state = strategy.tell(state, a, score[a.raw], 1.0)
+        state = strategy.tell(state, a, Result.of(score[a.raw], 1.0))
     best = sorted(score, key=score.get, reverse=True)[:3]
     nxt = []
     for _ in range(3):
@@ -402,7 +402,7 @@ def test_hyperband_never_sees_test_accuracy(bench):
     class Spy(get_strategy("bohb")):
         def tell(self, state, raw, valid_acc, cost):
             told.append(valid_acc)
-            return super().tell(state, raw, valid_acc, cost)
+            return super().tell(state, raw, Result.of(valid_acc, cost))
 
     t = run_search(Spy(bench.space, max_epochs=EPOCHS), bench, "200epochs", seed=0)
     np.testing.assert_array_equal(told, t.valid_acc)

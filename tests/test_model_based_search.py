@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 
+from nasbench_lite.search.protocol import Result
 from nasbench_lite.search.registry import get_strategy
 from nasbench_lite.strategies import _model_based as mb
 from nasbench_lite.strategies.gp_bo import expected_improvement
@@ -27,7 +28,7 @@ def test_batches_come_from_one_fit_and_are_fresh(name, space, bench):
     state = strategy.init(rng)
     for _ in range(strategy.num_init):
         state, raw = strategy.ask(state, rng)
-        state = strategy.tell(state, raw, float(means[raw]), 1.0)
+        state = strategy.tell(state, raw, Result.of(float(means[raw]), 1.0))
     assert state.num_random == strategy.num_init
     # Ask a whole batch without telling: one fit, then the queue empties one per ask.
     batch = []
@@ -57,11 +58,11 @@ def test_random_cells_until_two_results_are_back(name, space):
         state, raw = strategy.ask(state, rng)
         asked.append(raw)
     assert state.num_random == 3 and state.queue == ()
-    state = strategy.tell(state, asked[0], 0.3, 1.0)
-    state = strategy.tell(state, asked[1], math.nan, 1.0)  # diverged: not training data
+    state = strategy.tell(state, asked[0], Result.of(0.3, 1.0))
+    state = strategy.tell(state, asked[1], Result.of(math.nan, 1.0))  # diverged: not training data
     state, _ = strategy.ask(state, rng)
     assert state.queue == ()
-    state = strategy.tell(state, asked[2], 0.4, 1.0)
+    state = strategy.tell(state, asked[2], Result.of(0.4, 1.0))
     state, _ = strategy.ask(state, rng)  # two finite results: a fit, a batch
     assert len(state.queue) == strategy.batch_size - 1
 
@@ -87,7 +88,7 @@ def test_a_fully_explored_space_falls_back_to_random_cells(space):
     for _ in range(6):
         state, raw = strategy.ask(state, rng)
         assert raw in (10, 20)
-        state = strategy.tell(state, raw, 0.1 * raw, 1.0)
+        state = strategy.tell(state, raw, Result.of(0.1 * raw, 1.0))
 
 
 def test_expected_improvement():

@@ -16,6 +16,7 @@ from nasbench_lite.compare import config as compare_config
 from nasbench_lite.compare import run as cmp
 from nasbench_lite.errors import InputError
 from nasbench_lite.extras import MissingExtra
+from nasbench_lite.search.protocol import Result
 from nasbench_lite.search.registry import get_strategy
 from nasbench_lite.search.runner import run_search
 
@@ -72,17 +73,17 @@ def test_pending_trials_map_cells_to_trials(space):
     assert [trial for _, trial in state.pending] == [0, 1, 2, 3]
     assert [raw for raw, _ in state.pending] == asked
     for i, raw in reversed(list(enumerate(asked))):  # told in another order
-        state = strategy.tell(state, raw, 0.1 * i, 5.0)
+        state = strategy.tell(state, raw, Result.of(0.1 * i, 5.0))
     assert state.pending == ()
     assert state.trials == tuple((raw, 0.1 * i) for i, raw in enumerate(asked))
     study = state.live.study
     assert [t.value for t in study.trials] == [0.1 * i for i in range(4)]
     assert [space.config_to_raw(t.params) for t in study.trials] == asked
     state, raw = strategy.ask(state, rng)
-    state = strategy.tell(state, raw, np.nan, 1.0)
+    state = strategy.tell(state, raw, Result.of(np.nan, 1.0))
     assert state.trials[-1] == (raw, -np.inf)  # a diverged run ranks below every cell
     with pytest.raises(InputError, match=f"raw cell {raw} was told but not asked"):
-        strategy.tell(state, raw, 0.5, 1.0)
+        strategy.tell(state, raw, Result.of(0.5, 1.0))
 
 
 def test_the_sampler_seed_comes_from_the_run(space):
@@ -97,13 +98,13 @@ def test_a_reused_state_rebuilds_its_study(space):
     state = strategy.init(rng)
     for _ in range(15):
         state, raw = strategy.ask(state, rng)
-        state = strategy.tell(state, raw, float(raw % 97) / 97, 1.0)
+        state = strategy.tell(state, raw, Result.of(float(raw % 97) / 97, 1.0))
 
     def go_on(start, n: int = 8) -> list[int]:
         out = []
         for _ in range(n):
             start, raw = strategy.ask(start, rng)
-            start = strategy.tell(start, raw, float(raw % 97) / 97, 1.0)
+            start = strategy.tell(start, raw, Result.of(float(raw % 97) / 97, 1.0))
             out.append(raw)
         return out
 
@@ -130,7 +131,7 @@ def test_a_space_without_edge_names():
     state, asked = strategy.init(rng), []
     for _ in range(40):
         state, raw = strategy.ask(state, rng)
-        state = strategy.tell(state, raw, float(raw == 13), 1.0)
+        state = strategy.tell(state, raw, Result.of(float(raw == 13), 1.0))
         asked.append(raw)
     assert list(state.live.study.trials[0].params) == ["edge_0", "edge_1", "edge_2"]
     assert set(asked) <= set(range(27)) and asked[20:].count(13) > 5  # it found the best

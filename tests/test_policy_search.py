@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from nasbench_lite.search.protocol import Result
 from nasbench_lite.search.registry import get_strategy
 from nasbench_lite.strategies._policy import Baseline, EdgePolicy, adam_ascent, adam_init
 
@@ -91,7 +92,7 @@ def test_the_policy_moves_towards_convolutions(name, space, bench):
     state = strategy.init(rng)
     for _ in range(300):
         state, raw = strategy.ask(state, rng)
-        state = strategy.tell(state, raw, float(means[raw]), 1.0)
+        state = strategy.tell(state, raw, Result.of(float(means[raw]), 1.0))
     probs = strategy.policy.marginals(state.logits)  # (edges, ops)
     conv3, none = space.ops.index("nor_conv_3x3"), space.ops.index("none")
     assert probs[:, conv3].mean() > 0.25 and (probs[:, conv3] > probs[:, none]).all()
@@ -103,9 +104,9 @@ def test_reinforce_step_follows_the_advantage(space):
     raw = 1234
     cell = space.cell(raw)[None, :]
     before = strategy.policy.log_probs(state.logits, cell)[0]
-    state = strategy.tell(state, 4321, 0.5, 1.0)  # the baseline is now 0.5
-    good = strategy.tell(state, raw, 0.9, 1.0)
-    bad = strategy.tell(state, raw, float("nan"), 1.0)  # diverged: reward 0
+    state = strategy.tell(state, 4321, Result.of(0.5, 1.0))  # the baseline is now 0.5
+    good = strategy.tell(state, raw, Result.of(0.9, 1.0))
+    bad = strategy.tell(state, raw, Result.of(float("nan"), 1.0))  # diverged: reward 0
     assert strategy.policy.log_probs(good.logits, cell)[0] > before
     assert strategy.policy.log_probs(bad.logits, cell)[0] < before
     assert good.adam.t == 2 and good.baseline.denominator > state.baseline.denominator
@@ -122,13 +123,13 @@ def test_ppo_updates_once_per_batch_and_tracks_cells_in_flight(space):
     assert [r for r, _ in state.in_flight] == asked
     logits = state.logits
     for i, raw in enumerate(asked[:3]):
-        state = strategy.tell(state, raw, 0.1 * i, 1.0)
+        state = strategy.tell(state, raw, Result.of(0.1 * i, 1.0))
         assert state.logits is logits and len(state.buffer) == i + 1
-    state = strategy.tell(state, asked[3], 0.9, 1.0)  # the fourth result: one update
+    state = strategy.tell(state, asked[3], Result.of(0.9, 1.0))  # the fourth result: one update
     assert state.buffer == () and not np.array_equal(state.logits, logits)
     assert state.adam.t == strategy.epochs
     assert [r for r, _ in state.in_flight] == asked[4:]
-    state = strategy.tell(state, 77, 0.5, 1.0)  # never asked: accepted all the same
+    state = strategy.tell(state, 77, Result.of(0.5, 1.0))  # never asked: accepted all the same
     assert state.buffer[0][0] == 77 and len(state.in_flight) == 1
 
 

@@ -11,6 +11,7 @@ import pytest
 from conftest import multi_trial_strategies
 
 from nasbench_lite.search.budget import Budget
+from nasbench_lite.search.protocol import Result
 from nasbench_lite.search.registry import get_strategy
 from nasbench_lite.search.runner import run_search
 from nasbench_lite.search.trajectory import Trajectory
@@ -201,22 +202,30 @@ def test_same_seed_same_trajectory(name, workers, bench):
 
 
 @pytest.mark.parametrize("name", multi_trial_strategies())
-def test_strategy_sees_validation_accuracy_and_cost_only(name, table, bench):
+def test_strategy_is_told_named_metrics_never_test_ones(name, table, bench):
     params = {"max_epochs": bench.epochs} if name in FIDELITY else {}
     spy = Spy(get_strategy(name)(bench.space, **params))
     recording = Recording(bench)
     trajectory = run_search(spy, recording, "60evals", seed=0, workers=3)
     assert len(spy.told) == len(trajectory)
     cost = cost_of(recording)
-    for (asked, valid_acc, spent), row in zip(spy.told, range(len(trajectory)), strict=True):
+    shown = {m for m in table.metrics if not m.startswith("test_")} | {"cost", "epoch"}
+    for (asked, result), row in zip(spy.told, range(len(trajectory)), strict=True):
         # Told in completion order, with exactly the validation accuracy and cost measured
-        # (a fidelity strategy is told the Ask it made).
-        raw = getattr(asked, "raw", asked)
+        # (a fidelity strategy is told the Ask it made), and every other metric of the
+        # table's schema for that run, but no test metric.
+        assert isinstance(result, Result)
+        assert set(result) == shown and not any(k.startswith("test_") for k in result)
+        raw, valid_acc, spent = getattr(asked, "raw", asked), result.valid_acc, result.cost
         assert raw == trajectory.raw[row] and valid_acc == trajectory.valid_acc[row]
         assert type(valid_acc) is float and type(spent) is float
         # Validation accuracies of the synthetic table lie below 0.5, test ones above.
         assert valid_acc < 0.5 <= trajectory.test_acc[row]
+        assert trajectory.test_acc[row] not in result.values()
         assert spent == cost[(raw, valid_acc, trajectory.test_acc[row])]
+        assert result["params"] == table.query(raw)["params"]
+        assert result["flops"] == table.query(raw)["flops"]
+        assert result.epoch == trajectory.epoch[row]
 
 
 @pytest.mark.parametrize("workers", [1, 4])

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from conftest import multi_trial_strategies, write_strategy_package
 
+from nasbench_lite.search.protocol import Result
 from nasbench_lite.search.registry import available_strategies, get_strategy, make_strategy
 from nasbench_lite.search.runner import run_search
 
@@ -32,7 +33,7 @@ def run_loop(strategy, objective, n: int, seed: int) -> list[int]:
         if raw is None:
             break
         asked.append(raw)
-        state = strategy.tell(state, raw, objective(getattr(raw, "raw", raw)), 1.0)
+        state = strategy.tell(state, raw, Result.of(objective(getattr(raw, "raw", raw)), 1.0))
     return asked
 
 
@@ -53,7 +54,7 @@ def test_ours_are_registered():
 def test_protocol_in_a_loop(name, space, bench):
     cls = get_strategy(name)
     assert list(inspect.signature(cls.tell).parameters) == [
-        "self", "state", "raw", "valid_acc", "cost"
+        "self", "state", "raw", "result"
     ]  # fmt: skip
     strategy = cls(space)
     means = bench.mean_test_acc(np.arange(space.num_cells)) - 0.5  # a noise-free objective
@@ -82,7 +83,7 @@ def test_ask_changes_no_state_in_place(name, space):
         assert repr(state) == snapshot  # the old state was not modified
         if raw is None:
             break
-        state = strategy.tell(new_state, raw, 0.01 * (step % 37), 5.0)
+        state = strategy.tell(new_state, raw, Result.of(0.01 * (step % 37), 5.0))
 
 
 @pytest.mark.parametrize("name", multi_trial_strategies())
@@ -123,7 +124,7 @@ def test_random_sampling_draws_exactly_one_cell(space):
     for _ in range(3):
         state, again = strategy.ask(state, rng)
         assert again is None
-    state = strategy.tell(state, raw, 0.3, 10.0)
+    state = strategy.tell(state, raw, Result.of(0.3, 10.0))
     assert strategy.ask(state, rng)[1] is None
     draws = {run_loop(strategy, lambda r: 0.5, 5, seed)[0] for seed in range(50)}
     assert len(draws) > 45  # different seeds, different cells
@@ -164,7 +165,7 @@ def test_evolution_population_ages(space, population):
         state, raw = strategy.ask(state, rng)
         if step >= population:  # after the random start every child is a one-edge mutant
             assert any(hamming(space, raw, m) == 1 for m in members)
-        state = strategy.tell(state, raw, float(rng.random()), 1.0)
+        state = strategy.tell(state, raw, Result.of(float(rng.random()), 1.0))
         told.append(raw)
         assert list(state.raws) == told[-population:]  # the oldest member left
     assert state.num_random == population
@@ -184,7 +185,7 @@ def test_evolution_tournament_size_is_honoured(space, bench):
             state, raw = strategy.ask(state, rng)
             if step >= 20:
                 hits += hamming(space, raw, best) == 1
-            state = strategy.tell(state, raw, float(scores[raw]), 1.0)
+            state = strategy.tell(state, raw, Result.of(float(scores[raw]), 1.0))
         return hits / 380
 
     assert parents_are_best(20) == 1.0  # the whole population enters: the best always wins
@@ -241,9 +242,9 @@ def test_local_search_waits_while_a_neighbourhood_is_in_flight(space):
     assert len(set(asked)) == 25
     assert strategy.ask(state, rng)[1] is None  # everything asked, nothing back yet
     for raw in asked[:-1]:
-        state = strategy.tell(state, raw, 0.1, 1.0)
+        state = strategy.tell(state, raw, Result.of(0.1, 1.0))
         assert strategy.ask(state, rng)[1] is None
-    state = strategy.tell(state, asked[-1], 0.1, 1.0)
+    state = strategy.tell(state, asked[-1], Result.of(0.1, 1.0))
     # Nothing improved on the start (all 0.1): restart elsewhere.
     state, raw = strategy.ask(state, rng)
     assert raw not in asked
@@ -255,7 +256,7 @@ def test_local_search_waits_while_a_neighbourhood_is_in_flight(space):
         asked.append(raw)
     best = asked[7]
     for raw in asked:
-        state = strategy.tell(state, raw, 0.9 if raw == best else 0.1, 1.0)
+        state = strategy.tell(state, raw, Result.of(0.9 if raw == best else 0.1, 1.0))
     state, raw = strategy.ask(state, rng)
     assert state.centre == best and hamming(space, raw, best) == 1 and raw not in asked
 

@@ -24,7 +24,7 @@ from nasbench_lite.compare import run as compare_module
 from nasbench_lite.datasets import load_dataset
 from nasbench_lite.extras import MissingExtra
 from nasbench_lite.search.budget import Budget
-from nasbench_lite.search.protocol import Ask
+from nasbench_lite.search.protocol import Ask, Result
 from nasbench_lite.search.registry import available_strategies, get_strategy
 from nasbench_lite.search.runner import _with_context, benchmark_context, run_search
 from nasbench_lite.spaces.subspace import SubSpace
@@ -64,7 +64,7 @@ class Spy:
 
     def tell(self, state, raw, valid_acc, cost):
         self.told.append((raw, valid_acc, cost))
-        return self.inner.tell(state, raw, valid_acc, cost)
+        return self.inner.tell(state, raw, Result.of(valid_acc, cost))
 
 
 def built(name: str, bench, **params):

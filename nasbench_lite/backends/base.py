@@ -1,14 +1,17 @@
 """Benchmark backends: one protocol answering "train this cell" by table lookup or real training.
 
-A strategy never sees which backend answers; the runner calls `evaluate_many` and hands only
-the validation accuracy and the cost on. Lookups are pure: a backend keeps no counters and no
-random state of its own; the run's generator is passed in and the runner spends the budget.
+A strategy never sees which backend answers; the runner calls `evaluate_many` and tells the
+strategy the evaluation's named metrics, the test ones left out (`search.protocol.Result`).
+Lookups are pure: a backend keeps no counters and no random state of its own; the run's
+generator is passed in and the runner spends the budget.
 NAS-Bench-101 style noise: a tabular query draws one of the table's training seeds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol
 
 import numpy as np
@@ -23,6 +26,10 @@ class Evaluation(NamedTuple):
     epoch: the epoch that answered (1-based; None: the schedule's last, for a backend that
     does not say). run: which training run answered (the table's seed, the live trainer's
     seed, the surrogate's noise draw); a `Request` carrying it continues that same run.
+    metrics: every named metric the backend knows of this run at `epoch`, valid_acc and
+    test_acc included: for a table, each metric its schema holds (curves at `epoch`, per-pair
+    values of the run's seed, per-class values such as params and flops); the runner tells a
+    strategy all but the test ones.
     """
 
     valid_acc: float
@@ -30,6 +37,35 @@ class Evaluation(NamedTuple):
     cost_seconds: float
     epoch: int | None = None
     run: Any = None
+    metrics: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class BenchmarkContext:
+    """What a backend tells about itself, for the strategies that need more than answers
+    (weight-sharing ones train a supernet at the benchmark's recipe on its data) and for
+    reports. Every field may be None where the backend does not know it.
+
+    max_epochs: E, its schedule's length. train_config: the trainer recipe behind its answers
+    (a `TrainConfig`, or the config dict stored in its table or surrogate model). dataset: a
+    `Dataset`, or the dataset name. table: where its answers or its regret reference come
+    from (a table file's path, or a description). metrics: the names of the metrics its
+    evaluations carry.
+    """
+
+    max_epochs: int | None = None
+    train_config: Any = None
+    dataset: Any = None
+    table: str | None = None
+    metrics: tuple[str, ...] = ()
+
+    def for_strategy(self) -> dict[str, Any]:
+        """The constructor arguments a strategy may take from the benchmark."""
+        return {
+            "max_epochs": self.max_epochs,
+            "train_config": self.train_config,
+            "dataset": self.dataset,
+        }
 
 
 class Request(NamedTuple):
@@ -88,6 +124,10 @@ class Benchmark(Protocol):
 
     def mean_test_acc(self, raws: np.ndarray) -> np.ndarray:
         """(n,) float64 noise-free mean test accuracy of int raws (n,); NaN where unknown."""
+        ...
+
+    def context(self) -> BenchmarkContext:
+        """What the backend says about itself (recipe, dataset, table, metrics)."""
         ...
 
 

@@ -9,8 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from nasbench_lite.backends.base import Evaluation, Request, check_request
+from nasbench_lite.backends.base import BenchmarkContext, Evaluation, Request, check_request
 from nasbench_lite.errors import InputError
+from nasbench_lite.train.config import CURVES
 
 
 class LiveBenchmark:
@@ -55,6 +56,7 @@ class LiveBenchmark:
         self.epochs = self.config.epochs
         self._mean_test = np.full(self.space.num_cells, np.nan)
         self.best_test_acc = float("nan")
+        self.reference_source: str | None = None
         if reference is not None:
             self._use_reference(reference)
 
@@ -83,6 +85,7 @@ class LiveBenchmark:
         known = reference.raw_to_row >= 0
         self._mean_test[known] = mean[reference.raw_to_row[known]]
         self.best_test_acc = float(np.nanmax(mean))
+        self.reference_source = reference.source
 
     def evaluate(self, raw: int, rng: np.random.Generator) -> Evaluation:
         return self.evaluate_many([raw], rng)[0]
@@ -116,13 +119,28 @@ class LiveBenchmark:
                 space=self.space,
                 stop_epoch=epoch,
             )
-            valid = result.metrics["valid_acc"][:, -1].astype(np.float64).tolist()
-            test = result.metrics["test_acc"][:, -1].astype(np.float64).tolist()
+            finals = {m: v[:, -1].astype(np.float64).tolist() for m, v in result.metrics.items()}
             for k, i in enumerate(which):
                 share = (epoch - requests[i].start_epoch) / epoch
                 seconds = float(result.seconds) * share
-                out[i] = Evaluation(valid[k], test[k], seconds, epoch, seeds[i])
+                metrics = {m: v[k] for m, v in finals.items()}
+                metrics.update(
+                    train_seconds=float(result.train_seconds[k]),
+                    params=int(result.params[k]),
+                    flops=int(result.flops[k]),
+                )
+                valid, test = metrics["valid_acc"], metrics["test_acc"]
+                out[i] = Evaluation(valid, test, seconds, epoch, seeds[i], metrics)
         return out  # type: ignore[return-value]
+
+    def context(self) -> BenchmarkContext:
+        return BenchmarkContext(
+            max_epochs=self.epochs,
+            train_config=self.config,
+            dataset=self.data,
+            table=self.reference_source,
+            metrics=(*CURVES, "train_seconds", "params", "flops"),
+        )
 
     def mean_test_acc(self, raws: np.ndarray) -> np.ndarray:
         return self._mean_test[np.asarray(raws, dtype=np.int64)]

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from nasbench_lite.backends.base import Evaluation, Request, check_request
+from nasbench_lite.backends.base import BenchmarkContext, Evaluation, Request, check_request
 from nasbench_lite.errors import InputError
 
 
@@ -46,6 +46,7 @@ class SurrogateBenchmark:
         self._test_mean, self._test_std = (a.tolist() for a in predicted["test_acc"])
         self._cost = seconds.tolist()
         self.epochs = model.epochs
+        self._params, self._flops = self._class_costs()
         self._epochs: dict[int, tuple] = {}  # epoch -> predictions (`_at_epoch`)
         mean_test = predicted["test_acc"][0][np.asarray(self.space.canonical_ids)]
         self.regret_source = "the surrogate's noise-free test accuracy"
@@ -54,6 +55,35 @@ class SurrogateBenchmark:
         self._mean_test = mean_test
         self._mean_test.flags.writeable = False
         self.best_test_acc = float(np.nanmax(mean_test))
+
+    def _class_costs(self) -> tuple[list[int], list[int]]:
+        """Params and FLOPs per class, counted from the space and the model's recorded network
+        (they do not depend on training, so they are exact, not predicted)."""
+        import json
+
+        from nasbench_lite.surrogate.features import class_costs
+
+        costs = class_costs(self.space, json.dumps(self.model.meta["table"], sort_keys=True))
+        return costs[:, 0].tolist(), costs[:, 1].tolist()
+
+    def _metrics(self, c: int, valid: float, test: float, epoch: int) -> dict[str, Any]:
+        return {
+            "valid_acc": valid,
+            "test_acc": test,
+            "train_seconds": self._cost[c] * epoch / self.epochs,
+            "params": self._params[c],
+            "flops": self._flops[c],
+        }
+
+    def context(self) -> BenchmarkContext:
+        table = self.model.meta.get("table", {})
+        return BenchmarkContext(
+            max_epochs=self.epochs,
+            train_config=table.get("train_config"),
+            dataset=table.get("dataset"),
+            table=self.regret_source,
+            metrics=("valid_acc", "test_acc", "train_seconds", "params", "flops"),
+        )
 
     def _reference_means(self, reference: Any) -> np.ndarray:
         import warnings
@@ -83,7 +113,8 @@ class SurrogateBenchmark:
             run = (float(z[0]), float(z[1]))
             valid = min(1.0, max(0.0, valid + self._valid_std[c] * run[0]))
             test = min(1.0, max(0.0, test + self._test_std[c] * run[1]))
-        return Evaluation(valid, test, self._cost[c], self.epochs, run)
+        metrics = self._metrics(c, valid, test, self.epochs)
+        return Evaluation(valid, test, self._cost[c], self.epochs, run, metrics)
 
     def evaluate_many(self, raws: Sequence[int], rng: np.random.Generator) -> list[Evaluation]:
         return [self.evaluate(raw, rng) for raw in raws]
@@ -110,7 +141,8 @@ class SurrogateBenchmark:
                 valid = min(1.0, max(0.0, valid + valid_std[c] * run[0]))
                 test = min(1.0, max(0.0, test + test_std[c] * run[1]))
             share = (epoch - request.start_epoch) / self.epochs
-            out.append(Evaluation(valid, test, self._cost[c] * share, epoch, run))
+            metrics = self._metrics(c, valid, test, epoch)
+            out.append(Evaluation(valid, test, self._cost[c] * share, epoch, run, metrics))
         return out
 
     def _at_epoch(self, epoch: int) -> tuple[list, list, list, list]:

@@ -9,9 +9,16 @@ from typing import Any
 
 import numpy as np
 
-from nasbench_lite.backends.base import Coverage, Evaluation, Request, check_request
+from nasbench_lite.backends.base import (
+    BenchmarkContext,
+    Coverage,
+    Evaluation,
+    Request,
+    check_request,
+)
 from nasbench_lite.errors import InputError
 from nasbench_lite.spaces.subspace import SubSpace
+from nasbench_lite.table.schema import SCALES_WITH_EPOCHS
 
 
 class TabularBenchmark:
@@ -81,6 +88,13 @@ class TabularBenchmark:
         self._valid = [final["valid_acc"][r] if ok else None for r, ok in pairs]
         self._test = [final["test_acc"][r] if ok else None for r, ok in pairs]
         self._cost = [final["cost"][r] if ok else None for r, ok in pairs]
+        # Every metric of the table's schema, per row: per seed at the final epoch for those
+        # with seeds, the one value of a per-class metric. Read for each evaluation's record.
+        self._axes = dict(table.metric_axes)
+        self._final_metrics = {
+            m: (table.metric(m)[..., -1] if "epochs" in axes else table.metric(m)).tolist()
+            for m, axes in self._axes.items()
+        }
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # a row whose seeds all diverged
             mean = np.nanmean(table.metric("test_acc")[:, :, -1].astype(np.float64), axis=1)
@@ -106,8 +120,13 @@ class TabularBenchmark:
             )
         # random() is a third of the cost of integers() for one draw; int(u * n) < n for u < 1.
         seed = int(rng.random() * self.num_seeds)
+        row = self._rows[raw]
+        metrics = {
+            m: values[row][seed] if "seeds" in self._axes[m] else values[row]
+            for m, values in self._final_metrics.items()
+        }
         return Evaluation(
-            valid[seed], self._test[raw][seed], self._cost[raw][seed], self.epochs, seed
+            valid[seed], self._test[raw][seed], self._cost[raw][seed], self.epochs, seed, metrics
         )
 
     def evaluate_many(self, raws: Sequence[int], rng: np.random.Generator) -> list[Evaluation]:
@@ -118,8 +137,9 @@ class TabularBenchmark:
         self, requests: Sequence[Request], rng: np.random.Generator
     ) -> list[Evaluation]:
         if not self._curves:
-            for m in ("valid_acc", "test_acc"):
-                self._curves[m] = self.table.metric(m).astype(np.float64).tolist()
+            for m, axes in self._axes.items():
+                if "epochs" in axes:
+                    self._curves[m] = self.table.metric(m).tolist()
         out = []
         for request in requests:
             check_request(request, self.epochs, f"table {self.table.source}")
@@ -133,16 +153,42 @@ class TabularBenchmark:
                 raise InputError(f"run {seed!r} is not a seed index of table {self.table.source}")
             row = self._rows[raw]
             share = (epoch - request.start_epoch) / self.epochs
+            metrics = self._metrics_at(row, seed, epoch)
             out.append(
                 Evaluation(
-                    self._curves["valid_acc"][row][seed][epoch - 1],
-                    self._curves["test_acc"][row][seed][epoch - 1],
+                    metrics["valid_acc"],
+                    metrics["test_acc"],
                     self._cost[raw][seed] * share,
                     epoch,
                     seed,
+                    metrics,
                 )
             )
         return out
+
+    def _metrics_at(self, row: int, seed: int, epoch: int) -> dict[str, float]:
+        """Every metric of the table for one run at `epoch`: curves at that epoch, per-pair
+        values of the seed (train_seconds up to that epoch), per-class values."""
+        out = {}
+        for m, axes in self._axes.items():
+            if "epochs" in axes:
+                out[m] = self._curves[m][row][seed][epoch - 1]
+            elif "seeds" in axes:
+                value = self._final_metrics[m][row][seed]
+                out[m] = value * epoch / self.epochs if m in SCALES_WITH_EPOCHS else value
+            else:
+                out[m] = self._final_metrics[m][row]
+        return out
+
+    def context(self) -> BenchmarkContext:
+        attrs = self.table.attrs
+        return BenchmarkContext(
+            max_epochs=self.epochs,
+            train_config=attrs.get("config"),
+            dataset=attrs.get("dataset"),
+            table=self.table.source,
+            metrics=tuple(self._axes),
+        )
 
     def mean_test_acc(self, raws: np.ndarray) -> np.ndarray:
         return self._mean_test[np.asarray(raws, dtype=np.int64)]

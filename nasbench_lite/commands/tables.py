@@ -58,11 +58,11 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def _number(name: str, value: Any) -> str:
-    if name in ("params", "flops"):
+    if isinstance(value, int) and not isinstance(value, bool):  # counts: params, flops, ...
         return f"{value:,}"
-    if name == "train_seconds":
+    if name.endswith("_seconds"):
         return f"{value:.3f}"
-    return f"{value:.4f}"
+    return f"{value:.4g}" if abs(value) >= 1e4 or 0 < abs(value) < 1e-3 else f"{value:.4f}"
 
 
 def _finite(value: Any) -> Any:
@@ -75,7 +75,6 @@ def cmd_query(args: argparse.Namespace) -> int:
     [--json]`."""
     from nasbench_lite.errors import InputError
     from nasbench_lite.table.reader import Table
-    from nasbench_lite.table.storage import METRICS
 
     if args.file is None and args.cell.lower().endswith((".h5", ".hdf5")):
         raise InputError(f"{args.cell} looks like a table file, not a cell; give both: FILE CELL")
@@ -95,7 +94,7 @@ def cmd_query(args: argparse.Namespace) -> int:
             "epoch": epoch,
             "epochs": table.num_epochs,
             "seed": args.seed,  # None: the mean over the seeds that did not diverge
-            "metrics": {name: _finite(result[name]) for name in METRICS},
+            "metrics": {name: _finite(result[name]) for name in table.metrics},
             "diverged": result["diverged"],
             "rank": {**rank, "percentile": _finite(rank["percentile"])},
         }
@@ -111,7 +110,7 @@ def cmd_query(args: argparse.Namespace) -> int:
         )
         final = " (final)" if epoch == table.num_epochs else ""
         print(f"{which}, epoch {epoch} of {table.num_epochs}{final}:")
-        for name in METRICS:
+        for name in table.metrics:
             print(f"  {name:<14} {_number(name, result[name])}")
         print(f"  {'diverged':<14} {'yes' if result['diverged'] else 'no'}")
         print(_rank_line(rank))
@@ -150,6 +149,9 @@ def _details_lines(d: dict[str, Any], shown: int = 12) -> list[str]:
     lines.append(
         f"class {d['class_id']}: {plural(len(members), 'raw cell')} share its row: {listed}{more}"
     )
+    for name, value in d["per_class"].items():
+        if name not in ("params", "flops"):  # those are on the cost line
+            lines.append(f"  {name:<14} {_number(name, value)}")
     cost = d["cost"]
     lines.append(
         f"cost: {cost['params']:,} params, {cost['flops']:,} FLOPs, "

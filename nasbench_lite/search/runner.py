@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from nasbench_lite.backends.base import Request
+from nasbench_lite.backends.base import BenchmarkContext, Request
 from nasbench_lite.errors import InputError
 from nasbench_lite.search.budget import Budget
-from nasbench_lite.search.protocol import Ask
+from nasbench_lite.search.protocol import HIDDEN_PREFIX, Ask, Result, tell_function
 from nasbench_lite.search.registry import make_strategy
 from nasbench_lite.search.trajectory import Trajectory, trajectory_from_rows
 from nasbench_lite.spaces.subspace import SubSpace
@@ -58,7 +58,8 @@ def run_search(
     if budget.epochs is not None and epochs is None:
         raise InputError(f"budget {budget} counts epochs, but {benchmark!r} does not say them")
     context = benchmark_context(benchmark)
-    search = make_strategy(strategy, benchmark.space, **_with_context(strategy, params, context))
+    given = _with_context(strategy, params, context.for_strategy())
+    search = make_strategy(strategy, benchmark.space, **given)
     own_epochs = getattr(search, "max_epochs", None)
     if epochs is not None and own_epochs is not None and own_epochs != epochs:
         raise InputError(
@@ -80,7 +81,7 @@ def run_search(
     max_evals = sys.maxsize if budget.evals is None else budget.evals
     max_epochs = sys.maxsize if budget.epochs is None else budget.epochs
     requests = _Requests(search.name, benchmark, epochs)
-    ask, tell, clock = search.ask, search.tell, time.perf_counter
+    ask, tell, clock = search.ask, tell_function(search), time.perf_counter
 
     started = clock()
     state = search.init(srng)
@@ -142,8 +143,9 @@ def run_search(
                 break
             _, _, asked, request, result = heappop(queue)
             running -= 1
+            told = told_result(result)
             started = clock()
-            state = tell(state, asked, result.valid_acc, result.cost_seconds)
+            state = tell(state, asked, told)
             elapsed = clock() - started
             spent += elapsed
             epoch, trained = requests.finished(asked, request, result)
@@ -183,28 +185,30 @@ def _with_context(strategy: Any, params: dict | None, context: dict[str, Any]) -
     return params
 
 
-def benchmark_context(benchmark: Any) -> dict[str, Any]:
-    """What the benchmark knows that a strategy's constructor may take: `max_epochs` (its
-    schedule's E), `train_config` (the trainer recipe behind its answers: a live backend's
-    TrainConfig, or the config dict stored in its table or surrogate model) and `dataset`
-    (a live backend's Dataset, or the dataset name); None where it does not say.
+def benchmark_context(benchmark: Any) -> BenchmarkContext:
+    """What the benchmark says about itself (`Benchmark.context`): its schedule's E, the
+    trainer recipe and dataset behind its answers, its table and metrics. A backend without
+    `context()` (one written before it existed) tells its `epochs` only.
 
-    A weight-sharing strategy trains its supernet with them, so it searches at the table's
-    preset on the table's dataset with no options given."""
-    config, dataset = getattr(benchmark, "config", None), getattr(benchmark, "data", None)
-    attrs = getattr(getattr(benchmark, "table", None), "attrs", None)
-    meta = getattr(getattr(benchmark, "model", None), "meta", None)
-    if attrs is None and isinstance(meta, dict):  # a surrogate: its training table's record
-        attrs = {**meta.get("table", {})}
-        attrs.setdefault("config", attrs.get("train_config"))
-    if attrs is not None:
-        config = config if config is not None else attrs.get("config")
-        dataset = dataset if dataset is not None else attrs.get("dataset")
-    return {
-        "max_epochs": getattr(benchmark, "epochs", None),
-        "train_config": config,
-        "dataset": dataset,
-    }
+    A weight-sharing strategy trains its supernet with the recipe and dataset, so it searches
+    at the table's preset on the table's dataset with no options given."""
+    context = getattr(benchmark, "context", None)
+    if callable(context):
+        return context()
+    return BenchmarkContext(max_epochs=getattr(benchmark, "epochs", None))
+
+
+def told_result(evaluation: Any) -> Result:
+    """The `Result` a strategy is told of an `Evaluation`: its metrics but the test ones, with
+    valid_acc, cost (its simulated seconds) and epoch."""
+    metrics = getattr(evaluation, "metrics", None) or {}
+    shown = {k: v for k, v in metrics.items() if not k.startswith(HIDDEN_PREFIX)}
+    shown.update(
+        valid_acc=evaluation.valid_acc,
+        cost=evaluation.cost_seconds,
+        epoch=getattr(evaluation, "epoch", None),
+    )
+    return Result(shown)
 
 
 class _Requests:

@@ -53,13 +53,27 @@ def _class_features(space, config_json: str, groups: tuple[str, ...]) -> np.ndar
 
 
 def _cost_features(space, config: dict, reps: np.ndarray) -> np.ndarray:
+    del reps  # every class's representative, in class order: what `class_costs` counts
+    costs = class_costs(space, json.dumps(config, sort_keys=True))
+    return np.log1p(costs.astype(np.float64)).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=4)
+def class_costs(space, config_json: str) -> np.ndarray:
+    """int64 (num_unique, 2): params and forward FLOPs of each class representative's network,
+    from a model's (or table identity's) JSON-encoded record: train_config, input_shape and
+    num_classes. Read-only; computed once per space and record."""
     from nasbench_lite.train.config import TrainConfig
     from nasbench_lite.train.cost import network_cost
 
+    config = json.loads(config_json)
     train_config = TrainConfig.from_dict(config["train_config"])
-    costs = [network_cost(train_config, space.cell(int(r)), tuple(config["input_shape"]),
-                          int(config["num_classes"]), space) for r in reps]  # fmt: skip
-    return np.log1p(np.asarray(costs, dtype=np.float64)).astype(np.float32)
+    shape, classes = tuple(config["input_shape"]), int(config["num_classes"])
+    costs = [network_cost(train_config, space.cell(int(r)), shape, classes, space)
+             for r in space.representatives]  # fmt: skip
+    out = np.asarray(costs, dtype=np.int64)
+    out.setflags(write=False)
+    return out
 
 
 def space_and_config(table_or_meta) -> tuple[Any, dict]:

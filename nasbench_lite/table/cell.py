@@ -15,9 +15,6 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from nasbench_lite.errors import InputError
-from nasbench_lite.table.storage import CURVE_METRICS
-
-SEED_METRICS = (*CURVE_METRICS, "train_seconds")  # what differs from seed to seed
 
 
 class TrainEval(NamedTuple):
@@ -37,9 +34,11 @@ def cell_details(table: Any, cell: Any, epoch: int | None = None, rank_by: str =
     raw, cell (NB-201 string), row, class_id (the class as trained), members (int list: the
     raw cells the table maps to the same row, ascending), epoch, epochs, seeds (the seed
     values), diverged (bool per seed); per_seed: metric -> list of floats, one per seed, for
-    the six curves and train_seconds (the time to train up to `epoch`); mean: metric ->
-    float over the seeds that did not diverge (as `Table.query`); std: metric -> sample
-    standard deviation (ddof=1) over those seeds, NaN with fewer than two; rank: `Table.rank`
+    every metric of the table that has seeds (the curves at `epoch`, train_seconds up to
+    `epoch`, and any other per-pair metric); mean: metric -> float over the seeds that did
+    not diverge (as `Table.query`); std: metric -> sample standard deviation (ddof=1) over
+    those seeds, NaN with fewer than two; per_class: every per-class metric (params, flops,
+    and any other the table holds); rank: `Table.rank`
     by `rank_by`; cost: params, flops, train_seconds (seed mean, up to `epoch`) and
     train_seconds_total (seed mean, all epochs).
     Raises InputError for a cell outside the table or not trained yet, or a bad epoch.
@@ -49,9 +48,14 @@ def cell_details(table: Any, cell: Any, epoch: int | None = None, rank_by: str =
     row = mean["row"]
     e = table._epoch_index(epoch)
     scale = (e + 1) / table.num_epochs
-    per_seed = {m: table.metric(m)[row, :, e].astype(np.float64) for m in CURVE_METRICS}
-    seconds = table.metric("train_seconds")[row].astype(np.float64)
-    per_seed["train_seconds"] = seconds * scale
+    # Every metric that differs from seed to seed (curves at `epoch`, per-pair values such as
+    # train_seconds up to `epoch`), as the table's schema lists them.
+    seeds = range(table.num_seeds)
+    per_seed = {
+        m: np.array([table.values(m, [raw], epoch, s)[0] for s in seeds], dtype=np.float64)
+        for m, axes in table.metric_axes.items()
+        if "seeds" in axes
+    }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # fewer than two finite seeds
         std = {m: float(np.nanstd(v, ddof=1)) for m, v in per_seed.items()}
@@ -66,7 +70,8 @@ def cell_details(table: Any, cell: Any, epoch: int | None = None, rank_by: str =
         "seeds": table.seeds.tolist(),
         "diverged": table.diverged[row].tolist(),
         "per_seed": {m: v.tolist() for m, v in per_seed.items()},
-        "mean": {m: mean[m] for m in SEED_METRICS},
+        "mean": {m: mean[m] for m in per_seed},
+        "per_class": {m: mean[m] for m, axes in table.metric_axes.items() if "seeds" not in axes},
         "std": std,
         "rank": table.rank(raw, rank_by),
         "cost": {

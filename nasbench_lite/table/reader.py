@@ -13,10 +13,9 @@ from typing import Any
 import numpy as np
 
 from nasbench_lite.errors import InputError
+from nasbench_lite.table.schema import SCALES_WITH_EPOCHS, metric_axes
 from nasbench_lite.table.statistics import QUANTILES, table_statistics
 from nasbench_lite.table.storage import (
-    CURVE_METRICS,
-    METRICS,
     check_arrays,
     complete_arrays,
     read_arrays,
@@ -45,7 +44,10 @@ class Table:
         self.arrays = {name: _frozen(value, value.dtype) for name, value in arrays.items()}
         self.raw_to_row = _frozen(arrays["cells/raw_to_row"], np.int64)
         self.row_raw = _frozen(arrays["cells/row_raw"], np.int64)
-        self._arrays = {m: self.arrays[f"metrics/{m}"] for m in METRICS}
+        # Every metric the file holds (the schema's and any other under /metrics/), by name.
+        self.metric_axes = metric_axes(self.arrays)
+        self.metrics = tuple(self.metric_axes)
+        self._arrays = {m: self.arrays[f"metrics/{m}"] for m in self.metrics}
         self.diverged = self.arrays["status/diverged"]
         self.done = self.arrays["status/done"]
         self.attrs = dict(attrs)
@@ -56,15 +58,17 @@ class Table:
         self.num_epochs = int(attrs["epochs"])
         self._space = None
         # Means over the seeds that did not diverge (their metrics are NaN), so lookups index
-        # one array. A row whose seeds all diverged keeps NaN.
+        # one array. A row whose seeds all diverged keeps NaN. Per-class metrics are as stored.
+        self._mean: dict[str, np.ndarray] = {}
+        self._final: dict[str, list] = {}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            self._mean = {m: np.nanmean(self._arrays[m], axis=1) for m in CURVE_METRICS}
-            self._mean["train_seconds"] = np.nanmean(self._arrays["train_seconds"], axis=1)
-        self._final = {m: self._mean[m][:, -1].tolist() for m in CURVE_METRICS}
-        self._final["train_seconds"] = self._mean["train_seconds"].tolist()
-        self._final["params"] = self._arrays["params"].tolist()
-        self._final["flops"] = self._arrays["flops"].tolist()
+            for m, axes in self.metric_axes.items():
+                array = self._arrays[m]
+                self._mean[m] = np.nanmean(array, axis=1) if "seeds" in axes else array
+                self._final[m] = (
+                    self._mean[m][:, -1] if "epochs" in axes else self._mean[m]
+                ).tolist()
         self._row_list = self.raw_to_row.tolist()
         self._done_list = self.done.tolist()
         self._diverged_list = self.diverged.any(axis=1).tolist()
@@ -100,8 +104,8 @@ class Table:
         return self._space
 
     def metric(self, name: str) -> np.ndarray:
-        """Full read-only array: curves (rows, seeds, epochs) float32, train_seconds (rows,
-        seeds) float32, params/flops (rows,) int64."""
+        """Full read-only array of a metric of `metrics` (axes in `metric_axes`): curves (rows,
+        seeds, epochs) float32, train_seconds (rows, seeds) float32, params/flops (rows,)."""
         self._check_metric(name)
         return self._arrays[name]
 
@@ -119,42 +123,47 @@ class Table:
         """`name` for every raw index in `raws` (n,): float32/float64 or int64 (n,).
 
         seed=None: mean over non-diverged seeds; epoch=None: last epoch (1-based otherwise).
-        train_seconds at epoch e is the measured time scaled by e/epochs (equal-length epochs).
+        A per-pair time (train_seconds) at epoch e is the measured time scaled by e/epochs
+        (equal-length epochs); other per-pair and per-class metrics do not depend on epoch.
         """
         self._check_metric(name)
         rows = self._rows(np.asarray(raws, dtype=np.int64).reshape(-1))
-        if name in ("params", "flops"):
+        axes = self.metric_axes[name]
+        if "seeds" not in axes:  # one value per class
             return self._arrays[name][rows]
         e = self._epoch_index(epoch)
         s = self._seed_index(seed)
-        if name == "train_seconds":
-            base = self._mean[name][rows] if s is None else self._arrays[name][rows, s]
-            return base * ((e + 1) / self.num_epochs)
-        return self._mean[name][rows, e] if s is None else self._arrays[name][rows, s, e]
+        if "epochs" in axes:
+            return self._mean[name][rows, e] if s is None else self._arrays[name][rows, s, e]
+        base = self._mean[name][rows] if s is None else self._arrays[name][rows, s]
+        return base * ((e + 1) / self.num_epochs) if name in SCALES_WITH_EPOCHS else base
 
     def query(self, cell, epoch: int | None = None, seed: int | None = None) -> dict[str, Any]:
-        """All nine metrics of one cell (NB-201 string, raw index or ops array) plus "row" and
-        "diverged" (any seed diverged when seed=None). Semantics as in `values`."""
+        """Every metric of the table (`metrics`) for one cell (NB-201 string, raw index or ops
+        array), plus "row" and "diverged" (any seed diverged when seed=None). Semantics as in
+        `values`."""
         raw = self._to_raw(cell)
         row = self._row(raw)
         if not self._done_list[row]:
             raise InputError(f"cell {cell!r} (row {row}) is not trained yet in {self.source}")
         if epoch is None and seed is None:  # the common case, from precomputed Python floats
-            out = {m: self._final[m][row] for m in METRICS}
+            out = {m: self._final[m][row] for m in self.metrics}
             out["row"], out["diverged"] = row, self._diverged_list[row]
             return out
         e, s = self._epoch_index(epoch), self._seed_index(seed)
-        if s is None:
-            out: dict[str, Any] = {m: float(self._mean[m][row, e]) for m in CURVE_METRICS}
-            seconds, diverged = self._mean["train_seconds"][row], self.diverged[row].any()
-        else:
-            out = {m: float(self._arrays[m][row, s, e]) for m in CURVE_METRICS}
-            seconds, diverged = self._arrays["train_seconds"][row, s], self.diverged[row, s]
-        out["train_seconds"] = float(seconds) * (e + 1) / self.num_epochs
-        out["params"] = self._final["params"][row]
-        out["flops"] = self._final["flops"][row]
+        out: dict[str, Any] = {}
+        for m, axes in self.metric_axes.items():
+            if "seeds" not in axes:
+                out[m] = self._final[m][row]
+                continue
+            value = self._mean[m][row] if s is None else self._arrays[m][row, s]
+            if "epochs" in axes:
+                value = value[e]
+            elif m in SCALES_WITH_EPOCHS:
+                value = value * (e + 1) / self.num_epochs
+            out[m] = float(value)
         out["row"] = row
-        out["diverged"] = bool(diverged)
+        out["diverged"] = bool(self.diverged[row].any() if s is None else self.diverged[row, s])
         return out
 
     def to_dataframe(self, per: str = "class"):
@@ -180,7 +189,7 @@ class Table:
             "done": self.done[rows],
             "diverged": self.diverged[rows].any(axis=1),
         }
-        frame.update({m: np.asarray(self._final[m])[rows] for m in METRICS})
+        frame.update({m: np.asarray(self._final[m])[rows] for m in self.metrics})
         return pd.DataFrame(frame)
 
     def summary(self) -> dict[str, Any]:
@@ -251,7 +260,7 @@ class Table:
 
     def _check_metric(self, name: str) -> None:
         if name not in self._arrays:
-            raise InputError(f"unknown metric {name!r}; metrics: {', '.join(METRICS)}")
+            raise InputError(f"unknown metric {name!r}; metrics: {', '.join(self.metrics)}")
 
     def _not_in_table(self, raw) -> str:
         return f"raw cell {raw!r} is not in table {self.source} (its class was not trained)"

@@ -113,6 +113,28 @@ SCHEMA: tuple[Field, ...] = (
 FIELDS = {field.path: field for field in SCHEMA}
 CURVE_METRICS = tuple(f.name for f in SCHEMA if f.path.startswith("metrics/") and f.axes == CURVE)
 METRICS = tuple(f.name for f in SCHEMA if f.path.startswith("metrics/"))
+# The axes a metric may have, by its number of dimensions: one value per class, one per
+# (class, seed) pair, or a curve per pair. A file may hold metrics beyond SCHEMA under
+# /metrics/ (a new per-cell score, a new curve): readers list them from the file.
+METRIC_AXES = {1: ("rows",), 2: ("rows", "seeds"), 3: CURVE}
+# Metrics that count the time to train up to an epoch: read at epoch e of E they scale by e/E.
+SCALES_WITH_EPOCHS = ("train_seconds",)
+# Metrics of the held-out test split: the runner records them, no strategy ever sees them.
+HIDDEN_PREFIX = "test_"
+
+
+def metric_axes(arrays: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    """Every metric the arrays hold, name -> axes: the schema's in schema order, then any
+    other dataset under /metrics/ by name, its axes from its number of dimensions (checked
+    against the table's sizes by `storage.check_arrays`)."""
+    axes = {f.name: f.axes for f in SCHEMA if f.path.startswith("metrics/") and f.path in arrays}
+    for path in sorted(arrays):
+        name = path[len("metrics/") :]
+        if path.startswith("metrics/") and name not in axes and "/" not in name:
+            axes[name] = METRIC_AXES.get(np.ndim(arrays[path]), ())
+    return axes
+
+
 # Datasets with one entry per row (joined row by row on class id by `merge`) and per chunk
 # (concatenated); /cells/raw_to_row is per raw cell and derived.
 PER_ROW = tuple(f.path for f in SCHEMA if f.axes[0] == "rows")

@@ -31,6 +31,7 @@ from nasbench_lite.table.schema import (
     SCHEMA,
     SCHEMA_VERSION,
     SIZE_DATASETS,
+    metric_axes,
     sizes,
 )
 
@@ -126,6 +127,19 @@ def check_arrays(arrays: dict[str, np.ndarray], attrs: dict[str, Any], source: s
                 f"{source}: dataset /{field.path} has shape {array.shape} dtype {array.dtype}, "
                 f"schema v1 requires shape {shape} dtype {dtype}"
             )
+    for name, names in metric_axes(arrays).items():
+        path = f"metrics/{name}"
+        if path in FIELDS:
+            continue
+        array = np.asarray(arrays[path])
+        if not names or array.shape != tuple(axes[a] for a in names):
+            raise InputError(
+                f"{source}: metric /{path} has shape {array.shape}; a metric is per class "
+                f"({axes['rows']},), per pair ({axes['rows']}, {axes['seeds']}) or a curve per "
+                f"pair ({axes['rows']}, {axes['seeds']}, {axes['epochs']})"
+            )
+        if array.dtype.kind not in "fiub":
+            raise InputError(f"{source}: metric /{path} has dtype {array.dtype}; numbers only")
     row_raw, raw_to_row = arrays["cells/row_raw"], arrays["cells/raw_to_row"]
     rows = len(row_raw)
     if rows and (row_raw.min() < 0 or row_raw.max() >= len(raw_to_row)):
