@@ -29,8 +29,6 @@ _LAZY = {
     "InputError": "nasbench_lite.errors:InputError",
     "Surrogate": "nasbench_lite.surrogate:Surrogate",
     "objective": "nasbench_lite.adapters:objective",
-    "compare": "nasbench_lite.compare:compare",
-    "CompareConfig": "nasbench_lite.compare:CompareConfig",
 }
 
 __all__ = ["__version__", *_LAZY]

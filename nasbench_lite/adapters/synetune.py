@@ -25,13 +25,12 @@ from nasbench_lite.errors import InputError
 from nasbench_lite.extras import require
 from nasbench_lite.search.budget import Budget
 from nasbench_lite.search.trajectory import INCUMBENT_COLUMNS, RESULT_COLUMNS
+from nasbench_lite.table.schema import SCALES_WITH_EPOCHS
 
 EPOCH = "epoch"  # the fidelity: epochs 1..E of the table's one schedule
 METRIC = "metric_valid_error"  # what the schedulers minimise: 1 - valid_acc
 ELAPSED = "metric_elapsed_time"  # seconds from the start of training to the end of the epoch
-CURVES = ("valid_acc", "test_acc", "train_acc", "valid_loss", "test_loss", "train_loss")
-# Objectives, in order: METRIC, the six curves, the seconds of one epoch, ELAPSED.
-OBJECTIVES = (METRIC, *(f"metric_{name}" for name in CURVES), "metric_runtime", ELAPSED)
+RUNTIME = "metric_runtime"  # seconds of one epoch
 SCHEDULERS = ("random_search", "asha")
 TIME = "st_tuner_time"  # Syne Tune's column: the simulated seconds a result came back at
 
@@ -55,11 +54,14 @@ def to_blackbox(table: Any):
 
     Rows: every raw cell the table answers (its class is trained), in raw order; the cells
     of a class share its numbers. Hyperparameters: one categorical per edge, named by the
-    space's edge names ("1<-0", ...), its choices the op names. Objectives: `OBJECTIVES`,
-    (cells, seeds, epochs, 9) float32, per seed and epoch e = 1..E: the six curves as
-    measured, metric_valid_error = 1 - valid_acc, metric_runtime = train_seconds / E and
-    metric_elapsed_time = train_seconds * e / E (the table holds one measured time per seed
-    for the whole schedule of equal epochs). Fidelity space: {"epoch": randint(1, E)}.
+    space's edge names ("1<-0", ...), its choices the op names. Objectives (`objective_names`),
+    (cells, seeds, epochs, K) float32, per seed and epoch e = 1..E: metric_valid_error =
+    1 - valid_acc; then `metric_<name>` for every metric the table holds, in the table's
+    order (`Table.metrics`: a curve as measured at e, a per-pair metric such as train_seconds
+    read as `Table.values` reads it at e, a per-class metric such as params repeated);
+    metric_runtime = train_seconds / E and metric_elapsed_time = train_seconds * e / E (the
+    table holds one measured time per seed for the whole schedule of equal epochs). Fidelity
+    space: {"epoch": randint(1, E)}.
     """
     require("synetune", "the Syne Tune adapter")
     from syne_tune.blackbox_repository.blackbox_tabular import BlackboxTabular
@@ -74,19 +76,31 @@ def to_blackbox(table: Any):
         raise InputError(f"table {table.source} has no trained class: there is nothing to export")
     rows, names, ops = row_of[raws], _edge_names(space), np.asarray(space.ops)
     cells = space.cells(raws)
-    curves = [table.metric(name)[rows] for name in CURVES]  # (cells, seeds, epochs) each
-    seconds = table.metric("train_seconds")[rows][:, :, None]  # (cells, seeds, 1)
-    runtime = np.broadcast_to(seconds / epochs, curves[0].shape)
-    elapsed = seconds * np.arange(1, epochs + 1) / epochs
-    values = np.stack([1 - curves[0], *curves, runtime, elapsed], axis=-1).astype(np.float32)
+    shape = (len(raws), table.num_seeds, epochs)
+    e = np.arange(1, epochs + 1) / epochs
+    columns = [1 - table.metric("valid_acc")[rows]]
+    for name, axes in table.metric_axes.items():
+        array = table.metric(name)[rows].astype(np.float64)
+        if "epochs" not in axes:  # per pair or per class: the same at every epoch
+            array = array[:, :, None] if "seeds" in axes else array[:, None, None]
+            array = array * e if name in SCALES_WITH_EPOCHS else array
+        columns.append(np.broadcast_to(array, shape))
+    seconds = table.metric("train_seconds")[rows][:, :, None].astype(np.float64)
+    columns += [np.broadcast_to(seconds / epochs, shape), seconds * e]
+    values = np.stack(columns, axis=-1).astype(np.float32)
     return BlackboxTabular(
         hyperparameters=pd.DataFrame({name: ops[cells[:, i]] for i, name in enumerate(names)}),
         configuration_space={name: choice(list(space.ops)) for name in names},
         fidelity_space={EPOCH: randint(1, epochs)},
         objectives_evaluations=values,
         fidelity_values=np.arange(1, epochs + 1),
-        objectives_names=list(OBJECTIVES),
+        objectives_names=objective_names(table),
     )
+
+
+def objective_names(table: Any) -> list[str]:
+    """The objectives of `to_blackbox(table)`, in order."""
+    return [METRIC, *(f"metric_{name}" for name in table.metrics), RUNTIME, ELAPSED]
 
 
 def _scheduler(name: Any, blackbox: Any, seed: int):
@@ -152,7 +166,8 @@ def simulate(
             f"Tune's schedulers sample every configuration, so simulate needs a complete table"
         )
     if tick is None:
-        first = blackbox.objectives_evaluations[:, :, 0, OBJECTIVES.index(ELAPSED)]
+        elapsed = list(blackbox.objectives_names).index(ELAPSED)
+        first = blackbox.objectives_evaluations[:, :, 0, elapsed]
         tick = 0.01 * float(np.nanmedian(first))
     if not 0 < tick < math.inf:
         raise InputError(f"tick must be finite and > 0 simulated seconds, got {tick!r}")

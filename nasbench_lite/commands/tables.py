@@ -46,8 +46,11 @@ def cmd_info(args: argparse.Namespace) -> int:
 
     path = table_path(args.file)
     table = Table.open(path)
+    from nasbench_lite.table.card import metric_list
+
     print(f"table {path}")
     print(f"  {coverage(table)}")
+    print(f"  metrics: {metric_list(table).replace('`', '')}")
     print("attributes")
     for name in sorted(table.attrs):
         print(f"  {name}: {_fmt(table.attrs[name])}")

@@ -56,6 +56,7 @@ from nasbench_lite.surrogate.features import (
 
 FORMAT_VERSION = 1
 ACCURACIES = ("valid_acc", "test_acc")
+# What a model fitted before `SurrogateConfig.targets` existed predicts.
 TARGETS = (*ACCURACIES, "train_seconds")
 
 
@@ -67,6 +68,20 @@ class SurrogateConfig:
     folds: int = 3  # cross-validation folds over training classes
     features: tuple[str, ...] = FEATURE_GROUPS
     grid: tuple[dict, ...] = GRID
+    # Curves of the table to model per epoch, validation accuracy first (it picks the
+    # hyperparameters); any curve the table's schema holds may be named. train_seconds (the
+    # cost) is always modelled.
+    targets: tuple[str, ...] = ACCURACIES
+
+
+def _direction(metric: str) -> int:
+    """The epoch's monotone constraint for a curve: accuracies rise, losses fall."""
+    return 1 if metric.endswith("_acc") else -1 if metric.endswith("_loss") else 0
+
+
+def _bounded(metric: str, values: np.ndarray) -> np.ndarray:
+    """Accuracies clipped to [0, 1], losses and other curves to >= 0."""
+    return np.clip(values, 0.0, 1.0) if metric.endswith("_acc") else np.maximum(values, 0.0)
 
 
 class Surrogate:
@@ -92,13 +107,21 @@ class Surrogate:
         """Fit on `train_fraction` of the table's done classes (a uniform draw with
         default_rng(seed)); `progress(message)` is called between the models."""
         config = config or SurrogateConfig()
+        curves = [m for m, axes in table.metric_axes.items() if "epochs" in axes]
+        targets = tuple(dict.fromkeys(("valid_acc", *config.targets)))
+        unknown = [m for m in targets if m not in curves]
+        if unknown:
+            raise SurrogateError(
+                f"cannot model {unknown}: the targets are curves of the table; it holds {curves}"
+            )
         if not isinstance(train_fraction, (int, float)) or not 0 < train_fraction < 1:
             raise SurrogateError(f"train_fraction {train_fraction!r} is not in (0, 1)")
         say = progress or (lambda message: None)
         started = time.perf_counter()
         identity = table_identity(table)
         done = np.flatnonzero(table.done)
-        rows_mean = {m: np.nanmean(table.metric(m), axis=1) for m in ACCURACIES}
+        with np.errstate(all="ignore"):
+            rows_mean = {m: np.nanmean(table.metric(m), axis=1) for m in targets}
         usable = done[np.isfinite(rows_mean["valid_acc"][done]).all(axis=1)]
         rng = np.random.default_rng(seed)
         count = round(train_fraction * len(usable))
@@ -109,7 +132,7 @@ class Surrogate:
         epochs = table.num_epochs
         x = epoch_rows(x_cls, epochs)
         groups = np.repeat(row_class[train_rows], epochs)
-        monotone = (0,) * x_cls.shape[1] + (1,)
+        monotone = (0,) * x_cls.shape[1] + (1,)  # validation accuracy rises with epochs
         say(f"cross-validating {len(config.grid)} hyperparameter points x {config.folds} "
             f"folds on {len(train_rows)} training classes")  # fmt: skip
         y_valid = rows_mean["valid_acc"][train_rows].reshape(-1)
@@ -119,8 +142,9 @@ class Surrogate:
         params = booster_params(point, seed)
         boosters: dict[str, Any] = {}
         error_std: dict[str, list[float]] = {}
-        for metric in ACCURACIES:
+        for metric in targets:
             y = rows_mean[metric][train_rows].reshape(-1)
+            monotone = (0,) * x_cls.shape[1] + (_direction(metric),)
             for m in range(config.members):
                 say(f"{metric}: ensemble member {m + 1} of {config.members}")
                 pick = np.random.default_rng([seed, m]).choice(len(train_rows), len(train_rows))
@@ -149,7 +173,8 @@ class Surrogate:
             "format_version": FORMAT_VERSION,
             "table": identity,
             "train_fraction": float(train_fraction), "seed": int(seed),
-            "config": {**dataclasses.asdict(config), "grid": list(config.grid)},
+            "config": {**dataclasses.asdict(config), "grid": list(config.grid),
+                       "targets": list(targets)},
             "hyperparameters": {**params, "rounds": rounds}, "cv_scores": scores,
             "error_std": error_std,
             "train_classes": row_class[train_rows].tolist(),
@@ -170,6 +195,12 @@ class Surrogate:
         return self._space
 
     @property
+    def targets(self) -> tuple[str, ...]:
+        """The metrics it predicts: the modelled curves, then train_seconds."""
+        curves = self.meta.get("config", {}).get("targets", ACCURACIES)
+        return (*curves, "train_seconds")
+
+    @property
     def epochs(self) -> int:
         return int(self.meta["table"]["epochs"])
 
@@ -183,8 +214,10 @@ class Surrogate:
 
         raws = self._check_raws(raws)
         epoch = self._check_epoch(epoch)
-        if metric not in TARGETS:
-            raise SurrogateError(f"unknown metric {metric!r}; the surrogate predicts {TARGETS}")
+        if metric not in self.targets:
+            raise SurrogateError(
+                f"unknown metric {metric!r}; the surrogate predicts {self.targets}"
+            )
         # Every cell of a class has the class's features: predict once per class present.
         classes, inverse = np.unique(np.asarray(self.space.canonical_ids)[raws],
                                      return_inverse=True)  # fmt: skip
@@ -202,7 +235,7 @@ class Surrogate:
         preds = np.stack([self.boosters[f"{metric}/mean/{m}"].predict(data)
                           for m in range(members)]).astype(np.float64)  # fmt: skip
         noise = np.clip(self.boosters[f"{metric}/noise/0"].predict(data), 0.0, None)
-        mean = np.clip(preds.mean(axis=0), 0.0, 1.0)
+        mean = _bounded(metric, preds.mean(axis=0))
         # A model saved before the out-of-fold error was recorded has none (0).
         error = self.meta.get("error_std", {}).get(metric, [0.0] * self.epochs)[epoch - 1]
         std = np.sqrt(preds.var(axis=0) + noise.astype(np.float64) ** 2 + error**2)
@@ -212,7 +245,7 @@ class Surrogate:
         """One noisy draw per cell from N(mean, std), clipped to [0, 1] (accuracies)."""
         mean, std = self.predict(raws, epoch, metric)
         draw = mean + std * rng.standard_normal(len(mean))
-        return np.clip(draw, 0.0, 1.0) if metric in ACCURACIES else np.maximum(draw, 0.0)
+        return _bounded(metric, draw)
 
     def _check_raws(self, raws) -> np.ndarray:
         arr = np.asarray(raws)

@@ -171,6 +171,7 @@ def _overview(table: Table, st: dict[str, Any]) -> list[str]:
         ["preset", f"`{a['preset']}`"],
         ["seeds", ", ".join(str(s) for s in a["seeds"])],
         ["epochs", f"{a['epochs']} (one cosine schedule)"],
+        ["metrics", metric_list(table)],
         ["schema version", a["schema_version"]],
         ["created", a["created"]],
         ["rows done", f"{st['done']:,} of {total:,} ({100 * st['done'] / total:.1f}%)"],
@@ -189,6 +190,18 @@ def _overview(table: Table, st: dict[str, Any]) -> list[str]:
     lines += _table(["field", "value"], [[k, f"`{_json(v)}`"] for k, v in config.items()])
     lines += ["Library versions:", ""]
     return lines + _table(["package", "version"], [[k, v] for k, v in a["versions"].items()])
+
+
+def metric_list(table: Table) -> str:
+    """The table's metrics by kind, as its schema lists them (card and `info`)."""
+    kinds = {("rows", "seeds", "epochs"): "curves", ("rows", "seeds"): "per run",
+             ("rows",): "per class"}  # fmt: skip
+    parts = []
+    for axes, kind in kinds.items():
+        names = [f"`{m}`" for m, a in table.metric_axes.items() if a == axes]
+        if names:
+            parts.append(f"{kind}: {', '.join(names)}")
+    return "; ".join(parts)
 
 
 def _distribution(st: dict[str, Any], png: str) -> list[str]:
