@@ -37,6 +37,7 @@ from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
+from nasbench_lite.checks import check_int, check_number
 from nasbench_lite.errors import InputError
 from nasbench_lite.search.protocol import Ask, Result
 from nasbench_lite.spaces.subspace import SubSpace
@@ -257,13 +258,5 @@ def _arrays(dataset: Any, config: Any) -> tuple[tuple, int]:
     return tuple(jnp.asarray(a) for a in arrays), num_classes
 
 
-def check_int(name: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise InputError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def check_positive(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < np.inf:
-        raise InputError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
+    return check_number(name, value, above=0)

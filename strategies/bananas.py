@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from nasbench_lite.checks import check_int
 from nasbench_lite.search.protocol import Result
 from nasbench_lite.strategies._predictors import EnsemblePredictor
 
@@ -57,8 +58,7 @@ class Bananas:
         for key, value, low in (("num_init", num_init, 0), ("batch_size", batch_size, 1),
                                 ("members", members, 2), ("parents", parents, 1),
                                 ("per_parent", per_parent, 1), ("steps", steps, 1)):  # fmt: skip
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"{key} must be an int >= {low}, got {value!r}")
+            check_int(key, value, low)
         self.space = space
         self.num_init, self.batch_size = num_init, batch_size
         self.parents, self.per_parent = parents, per_parent

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtr
 
+from nasbench_lite.checks import check_int
 from nasbench_lite.search.protocol import Result
 from nasbench_lite.strategies._predictors import DistanceGP
 
@@ -53,8 +54,7 @@ class GPBayesOpt:
         for key, value, low in (("num_init", num_init, 0), ("batch_size", batch_size, 1),
                                 ("num_random", num_random, 0), ("parents", parents, 1),
                                 ("per_parent", per_parent, 0)):  # fmt: skip
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"{key} must be an int >= {low}, got {value!r}")
+            check_int(key, value, low)
         self.space = space
         self.num_init, self.batch_size, self.num_random = num_init, batch_size, num_random
         self.parents, self.per_parent = parents, per_parent

@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from nasbench_lite.checks import check_int
 from nasbench_lite.errors import InputError
 from nasbench_lite.search.protocol import Ask, Result, fitness
 
@@ -61,8 +62,7 @@ class Hyperband:
         self, space: Any, max_epochs: int = 8, min_epochs: int = 1, eta: float = 3.0
     ) -> None:
         for label, value in (("max_epochs", max_epochs), ("min_epochs", min_epochs)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise InputError(f"{self.name}: {label} must be an int >= 1, got {value!r}")
+            check_int(f"{self.name}: {label}", value)
         if min_epochs > max_epochs:
             raise InputError(
                 f"{self.name}: min_epochs {min_epochs} exceeds max_epochs {max_epochs}"

@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from nasbench_lite.checks import check_int, check_number
 from nasbench_lite.search.protocol import Result
 
 from ._policy import (
@@ -63,13 +64,10 @@ class PPO:
         momentum: float = 0.9,
     ) -> None:
         for key, value, low in (("learning_rate", learning_rate, 0), ("clip", clip, 0)):
-            if not isinstance(value, (int, float)) or not value > low:
-                raise ValueError(f"{key} must be a number > {low}, got {value!r}")
+            check_number(key, value, above=low)
         for key, value in (("epochs", epochs), ("batch_size", batch_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{key} must be an int >= 1, got {value!r}")
-        if not isinstance(momentum, (int, float)) or not 0 <= momentum < 1:
-            raise ValueError(f"momentum must be a number in [0, 1), got {momentum!r}")
+            check_int(key, value)
+        check_number("momentum", momentum, at_least=0, below=1)
         self.space = space
         self.policy = EdgePolicy(space)
         self.learning_rate, self.clip, self.momentum = float(learning_rate), float(clip), momentum

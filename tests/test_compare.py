@@ -3,6 +3,7 @@ an external strategy plugged in through its entry point, errors, plots and the r
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import logging
 import shutil
@@ -222,8 +223,8 @@ def test_compare_on_a_partial_table_states_the_restriction(partial_path, tmp_pat
     assert report_lines[:3] == ["# Strategy comparison", "", f"**Partial table: {line}.**"]
     # Worker processes get the table as opened here, not its path (a file still being
     # generated could hold more classes by the time they start): every run sees one table.
-    spec, opened, _ = resolve(cmp.CompareConfig(table=str(partial_path)))
-    assert spec["table"] is opened and spec["path"] == str(partial_path)
+    plan, opened = resolve(cmp.CompareConfig(table=str(partial_path)))
+    assert plan.table is opened and plan.path == str(partial_path)
     # The runs equal direct runs on the restricted benchmark: same cells, same regret.
     frame = cmp.read_results(tmp_path / "results.csv")
     assert len(frame.groupby(["strategy", "seed"])) == 4
@@ -433,10 +434,13 @@ def test_backend_options_and_defaults_come_from_the_registry(table_path, monkeyp
 def test_live_options_are_named_by_the_registry(table_path):
     from nasbench_lite.backends.registry import BACKENDS
 
-    spec, _, rule = resolve(cmp.CompareConfig(table=str(table_path), backend="live"))
-    assert str(spec["budget"]) == BACKENDS["live"].default_budget and "live backend" in rule
-    line = cmp.command_line(cmp.CompareConfig(), spec, 1)
-    assert f"--preset {spec['preset']} --dataset {spec['dataset']}" in line
+    plan, _ = resolve(cmp.CompareConfig(table=str(table_path), backend="live"))
+    assert str(plan.budget) == BACKENDS["live"].default_budget
+    assert "live backend" in plan.budget_rule
+    line = cmp.command_line(cmp.CompareConfig(), plan, 1)
+    assert f"--preset {plan.preset} --dataset {plan.dataset}" in line
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        plan.seeds = 3  # one record, read by the workers and the report, never changed
     assert BACKENDS["live"].options == ["preset", "dataset"] and BACKENDS["tabular"].options == []
 
 

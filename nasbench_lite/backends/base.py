@@ -131,21 +131,6 @@ class Benchmark(Protocol):
         ...
 
 
-class FidelityBenchmark(Benchmark, Protocol):
-    """A backend that also answers at fewer epochs and continues runs (all of ours do).
-
-    epochs: E, the length of the training schedule (the full fidelity).
-    """
-
-    epochs: int
-
-    def evaluate_requests(
-        self, requests: Sequence[Request], rng: np.random.Generator
-    ) -> list[Evaluation]:
-        """One Evaluation per request, in order; new runs draw from `rng` like `evaluate`."""
-        ...
-
-
 class Coverage(NamedTuple):
     """How much of the space a table answers: available classes and raw cells, of all."""
 

@@ -64,9 +64,6 @@ BACKENDS: dict[str, BackendEntry] = {
     ),
 }
 
-# Named in the design but not built yet: asking for one says so.
-PLANNED: tuple[str, ...] = ()
-
 
 def available_backends() -> list[str]:
     """The registered backend names, in registry order."""
@@ -76,8 +73,6 @@ def available_backends() -> list[str]:
 def backend_entry(kind: str) -> BackendEntry:
     """The registry entry of backend `kind`; ValueError naming it and the available ones."""
     available = ", ".join(BACKENDS)
-    if kind in PLANNED:
-        raise InputError(f"benchmark backend {kind!r} is not available yet; available: {available}")
     if kind not in BACKENDS:
         raise InputError(f"unknown benchmark backend {kind!r}; available: {available}")
     return BACKENDS[kind]

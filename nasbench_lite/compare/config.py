@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from nasbench_lite.backends.registry import backend_entry
+from nasbench_lite.checks import check_int
 from nasbench_lite.compare.results import check_out_dir
 from nasbench_lite.errors import InputError
 from nasbench_lite.search.budget import Budget
 from nasbench_lite.search.registry import available_strategies, from_other_packages, get_strategy
-from nasbench_lite.table.shipped import (  # noqa: F401  (re-exported: where compare finds its table)
-    TABLE_ENV,
-    TABLE_NAMES,
-    default_table_path,
-    table_is_complete,
-)
+from nasbench_lite.table.shipped import default_table_path
 
 DEFAULT_SEEDS = 25
 
@@ -93,14 +90,54 @@ def strategy_label(strategy: Any) -> str:
     return strategy if isinstance(strategy, str) else get_strategy(strategy).name
 
 
-def check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise InputError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
+@dataclass(frozen=True)
+class Plan:
+    """A comparison's options resolved once (`resolve`): what the worker processes, the
+    command line and the report read. Frozen; `dataclasses.replace` makes variants.
+
+    table: the opened `Table` (pickled to the workers), or the path of a complete table file
+        that each worker process opens once. path: the file's path (None: in memory).
+    preset, dataset: the trainer preset and dataset of live runs; model: the saved surrogate
+        of surrogate runs (None where the backend takes none).
+    strategies: names or classes, as given; labels: the names they are reported under.
+    skipped: registered strategies left out, name -> why; external: compared strategies
+        registered by other packages, name -> "distribution version".
+    regret_source: what regret is measured against, when the backend says (the report
+        prints it).
+    """
+
+    backend: str
+    table: Any
+    path: str | None
+    preset: str
+    dataset: str
+    model: str | None
+    strategies: tuple[Any, ...]
+    labels: tuple[str, ...]
+    budget: Budget
+    budget_rule: str
+    seeds: int
+    workers: int
+    charge_overhead: bool
+    skipped: Mapping[str, str] = field(default_factory=dict)
+    external: Mapping[str, str] = field(default_factory=dict)
+    regret_source: str | None = None
+
+    @property
+    def entry(self):
+        """The backend's registry entry."""
+        return backend_entry(self.backend)
+
+    def option(self, name: str) -> Any:
+        """A comparison option a backend is built from (`BackendEntry.compare_args` values):
+        "table", "preset", "dataset" or "model"."""
+        if name not in ("table", "preset", "dataset", "model"):
+            raise InputError(f"backend option {name!r} is not a comparison option")
+        return getattr(self, name)
 
 
-def resolve(config: CompareConfig) -> tuple[dict[str, Any], Any, str]:
-    """Validate `config`; returns the worker spec, the opened table (or None), budget rule."""
+def resolve(config: CompareConfig) -> tuple[Plan, Any]:
+    """Validate `config` and resolve it into a `Plan`; returns it and the opened table."""
     from nasbench_lite.table.reader import Table
 
     entry = backend_entry(config.backend)  # raises, naming the registered backends
@@ -127,36 +164,38 @@ def resolve(config: CompareConfig) -> tuple[dict[str, Any], Any, str]:
     else:
         budget, rule = default_budget(opened)
     partial = bool((opened.raw_to_row < 0).any() or not opened.done.all())
-    spec = {
-        "backend": config.backend,
-        # Workers reopen a complete file themselves (once each). An in-memory table, or a
-        # partial one (it may be growing while generation runs), is pickled to them, so every
-        # run of the comparison sees the same classes.
-        "table": opened if partial or isinstance(table, Table) else str(table),
-        "path": None if isinstance(table, Table) else str(table),
-        "preset": config.preset or opened.attrs.get("preset") or "tiny",
-        "dataset": config.dataset or opened.attrs.get("dataset") or "mnist1d",
-        "model": None if config.model is None else str(config.model),
-        "strategies": names,
-        "labels": labels,
-        "skipped": skipped,
-        "external": from_other_packages([s for s in names if isinstance(s, str)]),
-        "budget": budget,
-        "workers": int(config.workers),
-        "charge_overhead": bool(config.charge_overhead),
-    }
-    if "model" in entry.options and spec["model"] is None:
+    model = None if config.model is None else str(config.model)
+    if "model" in entry.options and model is None:
         from nasbench_lite.table.shipped import default_model_path
 
-        spec["model"] = str(default_model_path())  # the shipped one, or an error naming it
+        model = str(default_model_path())  # the shipped one, or an error naming it
+    preset = config.preset or opened.attrs.get("preset") or "tiny"
     if "preset" in entry.options:
         from nasbench_lite.train.config import PRESETS
 
-        if spec["preset"] not in PRESETS:
-            raise InputError(
-                f"unknown trainer preset {spec['preset']!r}; available: {', '.join(PRESETS)}"
-            )
-    return spec, opened, rule
+        if preset not in PRESETS:
+            raise InputError(f"unknown trainer preset {preset!r}; available: {', '.join(PRESETS)}")
+    plan = Plan(
+        backend=config.backend,
+        # Workers reopen a complete file themselves (once each). An in-memory table, or a
+        # partial one (it may be growing while generation runs), is pickled to them, so every
+        # run of the comparison sees the same classes.
+        table=opened if partial or isinstance(table, Table) else str(table),
+        path=None if isinstance(table, Table) else str(table),
+        preset=preset,
+        dataset=config.dataset or opened.attrs.get("dataset") or "mnist1d",
+        model=model,
+        strategies=tuple(names),
+        labels=tuple(labels),
+        budget=budget,
+        budget_rule=rule,
+        seeds=int(config.seeds),
+        workers=int(config.workers),
+        charge_overhead=bool(config.charge_overhead),
+        skipped=skipped,
+        external=from_other_packages([s for s in names if isinstance(s, str)]),
+    )
+    return plan, opened
 
 
 def _strategies(chosen: tuple[Any, ...] | None) -> tuple[list[Any], dict[str, str]]:

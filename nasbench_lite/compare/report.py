@@ -184,58 +184,49 @@ def library_versions() -> dict[str, str]:
 
 
 def describe_run(
-    command: str,
-    spec: Mapping[str, Any],
-    table: Any,
-    rule: str,
-    seeds: int,
-    jobs: int,
-    wall_seconds: float,
+    command: str, plan: Any, table: Any, jobs: int, wall_seconds: float
 ) -> dict[str, str]:
     """Rows of the report's setup table.
 
-    spec: the comparison as run (keys backend, table, preset, dataset, labels, budget,
-    workers, charge_overhead, and optionally external and skipped; see `compare`); table:
-    the opened Table whose attrs describe it.
+    plan: the comparison as run (a `compare.config.Plan`); table: the opened Table whose
+    attrs describe it.
     """
-    from nasbench_lite.backends.registry import backend_entry
-
     rows = {"command (every option explicit)": f"`{command}`", **library_versions()}
-    entry = backend_entry(spec["backend"])
-    rows["backend"] = f"{spec['backend']} ({entry.summary})"
+    entry = plan.entry
+    rows["backend"] = f"{plan.backend} ({entry.summary})"
     if entry.options:
-        rows["backend options"] = ", ".join(f"{name} {spec[name]}" for name in entry.options)
+        rows["backend options"] = ", ".join(f"{name} {plan.option(name)}" for name in entry.options)
     attrs = table.attrs
-    source = shown_path(getattr(table, "source", spec["table"]))
+    source = shown_path(getattr(table, "source", plan.table))
     rows["table"] = (
         f"`{source}`: space {attrs.get('space')}, dataset "
         f"{attrs.get('dataset')}, preset {attrs.get('preset')}, seeds "
         f"{[int(s) for s in table.seeds]}, epochs {table.num_epochs}, "
         f"{int(np.sum(table.done))} trained classes"
     )
-    budget = spec["budget"]
+    budget, rule, seeds = plan.budget, plan.budget_rule, plan.seeds
     parts = [f"{budget.seconds:g} simulated seconds"] if budget.seconds else []
     parts += [f"{budget.evals} evaluations"] if budget.evals else []
     parts += [f"{budget.epochs} training epochs"] if budget.epochs else []
     rows["budget"] = f"{' and '.join(parts)} ({rule})"
     rows["incumbent"] = INCUMBENT_RULE
-    if spec.get("regret_source"):
-        rows["regret measured against"] = spec["regret_source"]
-    rows["workers"] = f"{plural(spec['workers'], 'simulated worker')} per run"
+    if plan.regret_source:
+        rows["regret measured against"] = plan.regret_source
+    rows["workers"] = f"{plural(plan.workers, 'simulated worker')} per run"
     rows["seeds"] = f"{seeds} (0..{seeds - 1}), the same for every strategy"
-    rows["strategies"] = ", ".join(f"`{s}`" for s in spec["labels"])
-    external = spec.get("external") or {}
+    rows["strategies"] = ", ".join(f"`{s}`" for s in plan.labels)
+    external = plan.external
     rows["strategies from other packages"] = (
         ", ".join(f"`{name}` ({dist})" for name, dist in external.items()) or "none"
     )
-    skipped = spec.get("skipped") or {}
+    skipped = plan.skipped
     if skipped:
         rows["skipped (failed to load)"] = "; ".join(
             f"`{name}`: {reason}" for name, reason in skipped.items()
         )
     rows["strategy overhead"] = (
         "measured ask/tell time added to the simulated clock"
-        if spec["charge_overhead"]
+        if plan.charge_overhead
         else "not charged: simulated time is training time only, so runs are reproducible"
     )
     rows["processes"] = f"{jobs} (results do not depend on it)"

@@ -9,12 +9,6 @@ import pandas as pd
 
 from nasbench_lite.errors import InputError, OutputExistsError
 from nasbench_lite.search.trajectory import RESULT_COLUMNS
-from nasbench_lite.table.shipped import (  # noqa: F401  (re-exported: where compare finds its table)
-    TABLE_ENV,
-    TABLE_NAMES,
-    default_table_path,
-    table_is_complete,
-)
 
 
 def written_by_compare(path: str | os.PathLike) -> bool:

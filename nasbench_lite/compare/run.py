@@ -11,28 +11,21 @@ the number of processes. Ctrl-C stops the processes at once and keeps the finish
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import shlex
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
-from nasbench_lite.backends.registry import backend_entry
-from nasbench_lite.compare.config import BASELINE, CompareConfig, resolve
+from nasbench_lite.compare.config import BASELINE, CompareConfig, Plan, resolve
 from nasbench_lite.compare.results import TIMINGS_FILE, read_results, remove_outputs, write_results
 from nasbench_lite.compare.workers import Worker, choose_jobs, run_tasks
 from nasbench_lite.errors import InputError, Interrupted, MissingFileError
 from nasbench_lite.search.budget import Budget
-from nasbench_lite.table.shipped import (  # noqa: F401  (re-exported: where compare finds its table)
-    TABLE_ENV,
-    TABLE_NAMES,
-    default_table_path,
-    table_is_complete,
-)
 
 logger = logging.getLogger(__name__)
 
@@ -62,18 +55,18 @@ class CompareResult:
     files: list[Path] = field(default_factory=list)
 
 
-def command_line(config: CompareConfig, spec: dict[str, Any], jobs: int) -> str:
+def command_line(config: CompareConfig, plan: Plan, jobs: int) -> str:
     """The CLI command that repeats this comparison, with every option explicit."""
-    parts = ["nasbench-lite", "compare", "--backend", spec["backend"]]
-    if spec["path"] is not None:
+    parts = ["nasbench-lite", "compare", "--backend", plan.backend]
+    if plan.path is not None:
         from nasbench_lite.compare.report import shown_path
 
-        parts += ["--table", shown_path(spec["path"])]
-    parts += ["--strategies", *spec["labels"], "--seeds", str(config.seeds)]
-    parts += ["--budget", str(spec["budget"]), "--workers", str(spec["workers"])]
-    for option in backend_entry(spec["backend"]).options:
-        parts += [f"--{option}", str(spec[option])]
-    if spec["charge_overhead"]:
+        parts += ["--table", shown_path(plan.path)]
+    parts += ["--strategies", *plan.labels, "--seeds", str(plan.seeds)]
+    parts += ["--budget", str(plan.budget), "--workers", str(plan.workers)]
+    for option in plan.entry.options:
+        parts += [f"--{option}", str(plan.option(option))]
+    if plan.charge_overhead:
         parts.append("--charge-overhead")
     parts += ["--jobs", str(jobs), "--out", str(config.out)]
     return shlex.join(parts)
@@ -93,21 +86,21 @@ def compare(config: CompareConfig) -> CompareResult:
 
     check_not_bootstrapping("nasbench_lite.compare.run.compare()")
     started = time.perf_counter()
-    spec, table, rule = resolve(config)
-    tasks = len(spec["strategies"]) * config.seeds
-    jobs = choose_jobs(config.jobs, backend_entry(spec["backend"]), tasks)
+    plan, table = resolve(config)
+    tasks = len(plan.strategies) * plan.seeds
+    jobs = choose_jobs(config.jobs, plan.entry, tasks)
     # Built here even when processes will run the tasks: a backend that cannot be built
     # fails with its own error before any process starts.
-    local = Worker(spec, table)
+    local = Worker(plan, table)
     # What regret is measured against, when the backend says (the surrogate's may be its
     # own prediction); the report prints it.
-    spec["regret_source"] = getattr(local.benchmark, "regret_source", None)
+    plan = dataclasses.replace(plan, regret_source=getattr(local.benchmark, "regret_source", None))
     coverage = getattr(local.benchmark, "coverage", None)
     restriction = None if coverage is None or coverage.complete else coverage.describe()
     if restriction:
         logger.warning("%s: %s", table.source, restriction)
     try:
-        results = run_tasks(spec, config.seeds, jobs, config.progress, local)
+        results = run_tasks(plan, jobs, config.progress, local)
     except Interrupted as stop:
         if config.out is not None and stop.partial is not None:
             out = Path(config.out)
@@ -119,15 +112,15 @@ def compare(config: CompareConfig) -> CompareResult:
     wall = time.perf_counter() - started
     result = CompareResult(
         results=results,
-        summary=stats.summarise(results, spec["labels"]),
-        strategies=spec["labels"],
+        summary=stats.summarise(results, list(plan.labels)),
+        strategies=list(plan.labels),
         seeds=list(range(config.seeds)),
-        budget=spec["budget"],
-        budget_rule=rule,
+        budget=plan.budget,
+        budget_rule=plan.budget_rule,
         wall_seconds=wall,
         restriction=restriction,
-        skipped=spec["skipped"],
-        external=spec["external"],
+        skipped=dict(plan.skipped),
+        external=dict(plan.external),
     )
     if config.out is None:
         return result
@@ -137,10 +130,10 @@ def compare(config: CompareConfig) -> CompareResult:
     out.mkdir(parents=True, exist_ok=True)
     csv = out / "results.csv"
     write_results(results, out)
-    figures = plots.plot_all(results, out, spec["budget"].seconds)
-    command = command_line(config, spec, jobs)
-    setup = report.describe_run(command, spec, table, rule, config.seeds, jobs, wall)
-    saved = report.write_setup(out, setup, spec["budget"], rule, BASELINE, restriction)
+    figures = plots.plot_all(results, out, plan.budget.seconds)
+    command = command_line(config, plan, jobs)
+    setup = report.describe_run(command, plan, table, jobs, wall)
+    saved = report.write_setup(out, setup, plan.budget, plan.budget_rule, BASELINE, restriction)
     result.report = report.write_report(
         out, results, setup, figures, baseline=BASELINE, notice=restriction
     )

@@ -29,7 +29,8 @@ from typing import Any
 
 import pandas as pd
 
-from nasbench_lite.backends.registry import BackendEntry, backend_entry, make_benchmark
+from nasbench_lite.backends.registry import BackendEntry, make_benchmark
+from nasbench_lite.compare.config import Plan
 from nasbench_lite.errors import InputError, Interrupted
 from nasbench_lite.search.registry import get_strategy
 from nasbench_lite.search.runner import run_search
@@ -114,35 +115,36 @@ def broken_pool_message(error: BaseException) -> str:
 class Worker:
     """One process's benchmark (built once) and the strategies, run task after task."""
 
-    def __init__(self, spec: dict[str, Any], table: Any = None) -> None:
-        """spec: see `nasbench_lite.compare.run._resolve`; table: the already opened table (else
-        opened from spec)."""
-        table = spec["table"] if table is None else table
+    def __init__(self, plan: Plan, table: Any = None) -> None:
+        """plan: the resolved comparison (`compare.config.Plan`); table: the already opened
+        table (else opened from the plan)."""
+        table = plan.table if table is None else table
         if isinstance(table, (str, os.PathLike)):
             from nasbench_lite.table.reader import Table
 
             table = Table.open(table)
         # The registry says which comparison options the backend is built from.
-        options = {**spec, "table": table}
-        entry = backend_entry(spec["backend"])
-        kwargs = {arg: options[option] for arg, option in entry.compare_args.items()}
-        self.benchmark = make_benchmark(spec["backend"], **kwargs)
+        kwargs = {
+            arg: table if option == "table" else plan.option(option)
+            for arg, option in plan.entry.compare_args.items()
+        }
+        self.benchmark = make_benchmark(plan.backend, **kwargs)
         # Resolved once: an entry-point lookup scans the installed packages (~10 ms).
-        self.classes = [get_strategy(s) for s in spec["strategies"]]
-        self.spec = spec
+        self.classes = [get_strategy(s) for s in plan.strategies]
+        self.plan = plan
 
     def run(self, task: tuple[int, int]) -> pd.DataFrame:
         index, seed = task
-        spec = self.spec
+        plan = self.plan
         trajectory = run_search(
             self.classes[index],
             self.benchmark,
-            spec["budget"],
+            plan.budget,
             seed,
-            spec["workers"],
-            charge_overhead=spec["charge_overhead"],
+            plan.workers,
+            charge_overhead=plan.charge_overhead,
         )
-        return trajectory.to_frame(spec["labels"][index], seed)
+        return trajectory.to_frame(plan.labels[index], seed)
 
 
 _PROCESS_WORKER: Worker | None = None  # set once per pool process by `_init_process`
@@ -152,11 +154,11 @@ _STOP: Any = None  # the pool's stop event, set by the parent on Ctrl-C
 STOP_GRACE_SECONDS = 10.0
 
 
-def _init_process(spec: dict[str, Any], stop: Any) -> None:
+def _init_process(plan: Plan, stop: Any) -> None:
     global _PROCESS_WORKER, _STOP
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     _STOP = stop
-    _PROCESS_WORKER = Worker(spec)
+    _PROCESS_WORKER = Worker(plan)
 
 
 def _run_in_process(items: list[tuple[int, tuple[int, int]]]) -> list[tuple[int, pd.DataFrame]]:
@@ -168,7 +170,7 @@ def _run_in_process(items: list[tuple[int, tuple[int, int]]]) -> list[tuple[int,
     return done
 
 
-def _run_in_pool(spec, tasks, jobs: int, frames: dict, bar) -> None:
+def _run_in_pool(plan: Plan, tasks, jobs: int, frames: dict, bar) -> None:
     """Fill `frames` (task index -> frame) from `jobs` spawned processes as their chunks of
     runs finish.
 
@@ -186,7 +188,7 @@ def _run_in_pool(spec, tasks, jobs: int, frames: dict, bar) -> None:
     chunks = [items[i : i + size] for i in range(0, len(items), size)]
     context = multiprocessing.get_context("spawn")
     stop = context.Event()
-    pool = ProcessPoolExecutor(jobs, context, _init_process, (spec, stop))
+    pool = ProcessPoolExecutor(jobs, context, _init_process, (plan, stop))
     # The processes start with SIGINT ignored (an ignored signal stays ignored across exec),
     # so a Ctrl-C during their start-up cannot print a traceback from each of them.
     main = threading.current_thread() is threading.main_thread()
@@ -235,10 +237,8 @@ def _run_in_pool(spec, tasks, jobs: int, frames: dict, bar) -> None:
     pool.shutdown()
 
 
-def run_tasks(
-    spec: dict[str, Any], seeds: int, jobs: int, progress: bool, worker: Worker | None = None
-) -> pd.DataFrame:
-    """Run every (strategy, seed) of `spec`; rows in strategy, then seed order. With one
+def run_tasks(plan: Plan, jobs: int, progress: bool, worker: Worker | None = None) -> pd.DataFrame:
+    """Run every (strategy, seed) of `plan`; rows in strategy, then seed order. With one
     job the runs execute here, on `worker` if one is given (else a new one).
 
     Ctrl-C raises `Interrupted` whose `partial` holds the finished runs (same order).
@@ -247,17 +247,17 @@ def run_tasks(
     """
     from tqdm import tqdm
 
-    tasks = [(i, seed) for i in range(len(spec["strategies"])) for seed in range(seeds)]
+    tasks = [(i, seed) for i in range(len(plan.strategies)) for seed in range(plan.seeds)]
     bar = tqdm(total=len(tasks), desc="compare", unit="run", file=sys.stderr, disable=not progress)
     frames: dict[int, pd.DataFrame] = {}
     try:
         if jobs == 1:
-            worker = worker or Worker(spec)
+            worker = worker or Worker(plan)
             for index, task in enumerate(tasks):
                 frames[index] = worker.run(task)
                 bar.update()
         else:
-            _run_in_pool(spec, tasks, jobs, frames, bar)
+            _run_in_pool(plan, tasks, jobs, frames, bar)
     except KeyboardInterrupt:
         kept = [frames[i] for i in sorted(frames)]
         partial = pd.concat(kept, ignore_index=True) if kept else None
@@ -266,10 +266,10 @@ def run_tasks(
     finally:
         bar.close()
     ordered = [frames[i] for i in range(len(tasks))]
-    empty = [(spec["labels"][i], s) for (i, s), f in zip(tasks, ordered, strict=True) if f.empty]
+    empty = [(plan.labels[i], s) for (i, s), f in zip(tasks, ordered, strict=True) if f.empty]
     if empty:
         raise InputError(
-            f"budget {spec['budget']} ended before the first evaluation finished in runs "
+            f"budget {plan.budget} ended before the first evaluation finished in runs "
             f"(strategy, seed) {empty[:5]}: give a larger budget"
         )
     return pd.concat(ordered, ignore_index=True)
