@@ -15,6 +15,7 @@ from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 from nasbench_lite.errors import InputError
+from nasbench_lite.extras import MissingExtra
 
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
@@ -52,9 +53,9 @@ def resolve(target: str) -> Any:
         raise InputError(f"cannot resolve {target!r}: {err}") from err.__cause__
 
 
-def _lookup(module_name: str, attr: str) -> Any:
-    from nasbench_lite.extras import MissingExtra
-
+def _lookup(module_name: str, attr: str | None) -> Any:
+    """The module, or its (dotted) attribute `attr`; an entry point without one names the
+    module itself."""
     try:
         obj = importlib.import_module(module_name)
     except MissingExtra:
@@ -63,7 +64,7 @@ def _lookup(module_name: str, attr: str) -> Any:
         raise _Unresolved(
             f"cannot import module {module_name!r} ({type(err).__name__}: {err})"
         ) from err
-    for part in attr.split("."):
+    for part in attr.split(".") if attr else ():
         if not hasattr(obj, part):
             raise _Unresolved(f"module {module_name!r} has no attribute {attr!r}")
         obj = getattr(obj, part)
@@ -106,8 +107,6 @@ def load(entry: EntryPoint, kind: str) -> Any:
     """The object a plug-in's entry point names. A plug-in is someone else's code: any error
     while importing it becomes an InputError naming the plug-in, its value and distribution
     (`MissingExtra` passes through, as in `resolve`). kind: what it registers, e.g. "space"."""
-    from nasbench_lite.extras import MissingExtra
-
     try:
         return _lookup(entry.module, entry.attr)
     except MissingExtra:

@@ -51,7 +51,7 @@ def load_dataset(name: str = "mnist1d", data_dir: str | os.PathLike | None = Non
         return DATASETS[name](data_dir)
     found = _plugins() if isinstance(name, str) else {}
     if name not in found:
-        raise InputError(f"unknown dataset {name!r}; available: {', '.join(available_datasets())}")
+        raise InputError(f"unknown dataset {name!r}; available: {', '.join([*DATASETS, *found])}")
     data = plugins.load(found[name], "dataset")(data_dir)
     if not isinstance(data, Dataset):
         raise InputError(

@@ -124,7 +124,8 @@ def get_space(name: str = "nb201") -> Space:
         found = _plugins() if isinstance(name, str) else {}
         if name not in found:
             raise InputError(
-                f"unknown space {name!r}; available spaces: {', '.join(available_spaces())}"
+                f"unknown space {name!r}; available spaces: "
+                f"{', '.join([*sorted(_FACTORIES), *found])}"
             )
         space = plugins.load(found[name], "space")()
         if getattr(space, "name", None) != name:
