@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# What each group registers (docs/search.md#plug-ins).
+# What each group registers (docs/design.md#plug-ins).
 STRATEGIES = "nasbench_lite.strategies"  # name -> strategy class
 STRATEGY_FAMILIES = "nasbench_lite.strategy_families"  # family -> function(argument) -> class
 SPACES = "nasbench_lite.spaces"  # name -> zero-argument Space factory (or class)

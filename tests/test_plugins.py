@@ -125,16 +125,9 @@ def test_generate_and_compare_run_the_plugins_by_name(plugged, tmp_path, capsys)
     config = CompareConfig(table=str(table), strategies=("random_search",), seeds=1,
                            budget="2evals", jobs=1, out=None, progress=False)  # fmt: skip
     assert compare(config).results["evals"].max() == 2  # on the table: the tabular backend
-    args = [
-        "compare",
-        "--table",
-        str(table),
-        "--backend",
-        "lookups",
-        "--strategies",
-        "random_search",
-    ]
-    args += ["--seeds", "1", "--jobs", "1", "--no-progress", "--out", str(tmp_path / "out")]
+    args = ["compare", "--table", str(table), "--backend", "lookups", "--seeds", "1"]
+    args += ["--strategies", "random_search", "--jobs", "1", "--no-progress"]
+    args += ["--out", str(tmp_path / "out")]
     assert main(args) == 0
     report = (tmp_path / "out" / "report.md").read_text()
     assert "| backend | lookups (lookups by a plug-in) |" in report
