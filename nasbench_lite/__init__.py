@@ -6,8 +6,9 @@ are imported by the modules that need them, when they are first used.
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import Any
+
+from nasbench_lite.plugins import resolve
 
 __version__ = "0.1.0"
 
@@ -37,8 +38,7 @@ __all__ = ["__version__", *_LAZY]
 def __getattr__(name: str) -> Any:
     if name not in _LAZY:
         raise AttributeError(f"module 'nasbench_lite' has no attribute {name!r}")
-    module_name, attr = _LAZY[name].split(":")
-    value = getattr(import_module(module_name), attr)
+    value = resolve(_LAZY[name])
     globals()[name] = value
     return value
 

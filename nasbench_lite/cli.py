@@ -9,16 +9,18 @@ with 130; anything else keeps its traceback.
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import os
 import sys
 
 from nasbench_lite import __version__
 from nasbench_lite.backends.registry import available_backends
+from nasbench_lite.datasets import available_datasets
 from nasbench_lite.devices import use_cpu_cores
 from nasbench_lite.errors import InputError
 from nasbench_lite.extras import MissingExtra
+from nasbench_lite.plugins import resolve
+from nasbench_lite.spaces import available_spaces
 
 # command -> "module:function"; the function takes the parsed argparse.Namespace and returns
 # an exit code (or None for 0).
@@ -86,14 +88,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # Ours and the plug-ins' (nasbench_lite.plugins), found when the parser is built.
+    spaces, datasets = available_spaces(), available_datasets()
 
     p = _add(sub, "space", "summarise a search space")
     p.add_argument("name", nargs="?", default="nb201", help="space name")
     p.add_argument("--examples", type=int, default=5, help="example cells to print")
 
     p = _add(sub, "generate", "train cells and write (or resume) an HDF5 table")
-    p.add_argument("--space", default="nb201", help="search space")
-    p.add_argument("--dataset", default="mnist1d", help="dataset name")
+    p.add_argument("--space", choices=spaces, default="nb201", help="search space")
+    p.add_argument("--dataset", choices=datasets, default="mnist1d", help="dataset name")
     p.add_argument("--data-dir", default=None, help="directory with local dataset files")
     p.add_argument("--preset", default="cpu", help="trainer preset")
     p.add_argument("--seeds", type=int, default=3, help="number of training seeds")
@@ -170,7 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="write into --out even if it holds other files"
     )
     p.add_argument("--preset", default=None, help="live: trainer preset (default: the table's)")
-    p.add_argument("--dataset", default=None, help="live: dataset (default: the table's)")
+    p.add_argument(
+        "--dataset", choices=datasets, default=None, help="live: dataset (default: the table's)"
+    )
     p.add_argument("--model", default=None, help="surrogate: a saved model's directory")
     p.add_argument(
         "--charge-overhead",
@@ -219,10 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     # JAX reports at INFO which accelerator plugins it did not find; that is not news here.
     logging.getLogger("jax").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
-    module_name, func_name = HANDLERS[args.command].split(":")
     try:
-        handler = getattr(importlib.import_module(module_name), func_name)
-        code = handler(args)
+        code = resolve(HANDLERS[args.command])(args)
     except (InputError, MissingExtra) as err:
         # Library errors already name the input and the problem; show them without a traceback.
         print(f"nasbench-lite {args.command}: error: {err}", file=sys.stderr)

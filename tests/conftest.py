@@ -1,6 +1,6 @@
 """Shared test helpers: synthetic tables made easy to check against (complete and partial;
 files come from `nasbench_lite.table.synthetic.synthetic_table` directly) and installed-looking
-strategy packages. Test modules import the helpers with
+plug-in packages. Test modules import the helpers with
 `from conftest import ...` and get the fixtures by name."""
 
 from __future__ import annotations
@@ -83,18 +83,27 @@ def partial_table(fraction: float = 0.3, seed: int = 0, sampled: bool = False) -
     return synthetic_table(seed, done=np.isin(np.arange(space.num_unique), present))
 
 
-def write_strategy_package(root: Path, dist: str, files: dict[str, str], entries: str) -> None:
+def write_plugin_package(
+    root: Path, dist: str, files: dict[str, str], entries: dict[str, str]
+) -> None:
     """An installed-looking distribution in `root` (put it on sys.path to install it):
     `files` (relative path -> Python source, dedented) and a `dist`-0.1.dist-info whose
-    entry_points.txt registers `entries` ("name = module:Class" lines) under the group
-    ``nasbench_lite.strategies``."""
+    entry_points.txt registers, for each group of `entries` (e.g. ``nasbench_lite.spaces``),
+    its "name = module:attribute" lines."""
     for name, source in files.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(textwrap.dedent(source))
     info = root / f"{dist.replace('-', '_')}-0.1.dist-info"
     info.mkdir()
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text(f"[nasbench_lite.strategies]\n{entries}\n")
+    groups = "".join(f"[{group}]\n{lines}\n\n" for group, lines in entries.items())
+    (info / "entry_points.txt").write_text(groups)
+
+
+def write_strategy_package(root: Path, dist: str, files: dict[str, str], entries: str) -> None:
+    """`write_plugin_package` registering `entries` ("name = module:Class" lines) under the
+    group ``nasbench_lite.strategies``."""
+    write_plugin_package(root, dist, files, {"nasbench_lite.strategies": entries})
 
 
 @pytest.fixture(scope="session")

@@ -401,7 +401,7 @@ def test_live_backend_compare_on_tiny_training(table_path, tmp_path):
 
 
 def test_backend_options_and_defaults_come_from_the_registry(table_path, monkeypatch, tmp_path):
-    from nasbench_lite.backends import base as backends
+    from nasbench_lite.backends import registry as backends
     from nasbench_lite.cli import build_parser
 
     choices = next(a.choices for a in build_parser()._actions if a.dest == "command")

@@ -1,11 +1,15 @@
-"""The backend registry: names -> `BackendEntry` records, and `make_benchmark`."""
+"""The backend registry: names -> `BackendEntry` records, and `make_benchmark`.
+
+Ours are in `BACKENDS`; another package adds one through the entry-point group
+``nasbench_lite.backends``, whose entries name a `BackendEntry` (see `nasbench_lite.plugins`).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from importlib import import_module
 from typing import Any
 
+from nasbench_lite import plugins
 from nasbench_lite.backends.base import Benchmark
 from nasbench_lite.errors import InputError
 
@@ -41,8 +45,9 @@ class BackendEntry:
 
 
 # name -> backend. Adding a backend is one module with a class following `Benchmark` and one
-# entry here: `make_benchmark`, the CLI's --backend choices, `compare` and its report all
-# read this registry; the runner and the strategies talk to the protocol only.
+# entry here (or, from another package, a `BackendEntry` registered under the entry-point
+# group nasbench_lite.backends): `make_benchmark`, the CLI's --backend choices, `compare` and
+# its report all read this registry; the runner and the strategies talk to the protocol only.
 BACKENDS: dict[str, BackendEntry] = {
     "tabular": BackendEntry(
         factory="nasbench_lite.backends.tabular:TabularBenchmark",
@@ -66,16 +71,34 @@ BACKENDS: dict[str, BackendEntry] = {
 
 
 def available_backends() -> list[str]:
-    """The registered backend names, in registry order."""
-    return list(BACKENDS)
+    """The backend names: ours in registry order, then the plug-ins' (entry-point group
+    ``nasbench_lite.backends``), sorted."""
+    return [*BACKENDS, *_plugins()]
+
+
+def _plugins() -> dict[str, Any]:
+    return plugins.entry_points_beside(plugins.BACKENDS, BACKENDS, "backend")
 
 
 def backend_entry(kind: str) -> BackendEntry:
-    """The registry entry of backend `kind`; ValueError naming it and the available ones."""
-    available = ", ".join(BACKENDS)
-    if kind not in BACKENDS:
+    """The registry entry of backend `kind`, ours or a plug-in's.
+
+    Raises InputError naming `kind` and the available backends for an unknown one, and for a
+    plug-in that fails to load or names something other than a `BackendEntry`.
+    """
+    if kind in BACKENDS:
+        return BACKENDS[kind]
+    found = _plugins() if isinstance(kind, str) else {}
+    available = ", ".join([*BACKENDS, *found])
+    if kind not in found:
         raise InputError(f"unknown benchmark backend {kind!r}; available: {available}")
-    return BACKENDS[kind]
+    entry = plugins.load(found[kind], "backend")
+    if not isinstance(entry, BackendEntry):
+        raise InputError(
+            f"backend plug-in {kind!r} ({found[kind].value}) is {entry!r}, not a "
+            "nasbench_lite.backends.BackendEntry"
+        )
+    return entry
 
 
 def make_benchmark(kind: str, **kwargs: Any) -> Benchmark:
@@ -90,5 +113,4 @@ def make_benchmark(kind: str, **kwargs: Any) -> Benchmark:
         from nasbench_lite.extras import require
 
         require(entry.extra, f"the {kind} backend")
-    module, attribute = entry.factory.split(":")
-    return getattr(import_module(module), attribute)(**kwargs)
+    return plugins.resolve(entry.factory)(**kwargs)

@@ -12,13 +12,16 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
+from typing import Any
 
+from nasbench_lite import plugins
 from nasbench_lite.datasets.builtin import cache_dir, load_digits, load_mnist1d, mnist1d_arrays
 from nasbench_lite.datasets.dataset import SPLIT_SEED, Dataset, build_dataset, standardise
 from nasbench_lite.datasets.files import CIFAR10_FILES, IDX_FILES, load_cifar10, load_idx
 from nasbench_lite.errors import InputError
 
-# name -> loader(data_dir) -> Dataset. The first entry is the default.
+# name -> loader(data_dir) -> Dataset. The first entry is the default. Another package adds
+# one through the entry-point group nasbench_lite.datasets (name -> such a loader).
 DATASETS: dict[str, Callable[[str | os.PathLike | None], Dataset]] = {
     "mnist1d": load_mnist1d,
     "digits": load_digits,
@@ -28,15 +31,34 @@ DATASETS: dict[str, Callable[[str | os.PathLike | None], Dataset]] = {
 }
 
 
+def available_datasets() -> list[str]:
+    """Dataset names: ours in registry order, then the plug-ins' (entry-point group
+    ``nasbench_lite.datasets``), sorted."""
+    return [*DATASETS, *_plugins()]
+
+
+def _plugins() -> dict[str, Any]:
+    return plugins.entry_points_beside(plugins.DATASETS, DATASETS, "dataset")
+
+
 def load_dataset(name: str = "mnist1d", data_dir: str | os.PathLike | None = None) -> Dataset:
-    """Load dataset `name` from the registry DATASETS.
+    """Load dataset `name` from the registry DATASETS, or from a plug-in.
 
     data_dir: the directory holding the files of cifar10, fashion_mnist and mnist; must be
     None for the built-in mnist1d and digits.
     """
-    if name not in DATASETS:
-        raise InputError(f"unknown dataset {name!r}; available: {', '.join(DATASETS)}")
-    return DATASETS[name](data_dir)
+    if name in DATASETS:
+        return DATASETS[name](data_dir)
+    found = _plugins() if isinstance(name, str) else {}
+    if name not in found:
+        raise InputError(f"unknown dataset {name!r}; available: {', '.join([*DATASETS, *found])}")
+    data = plugins.load(found[name], "dataset")(data_dir)
+    if not isinstance(data, Dataset):
+        raise InputError(
+            f"dataset plug-in {name!r} ({found[name].value}) returned {type(data).__name__}, "
+            "not a nasbench_lite.datasets.Dataset"
+        )
+    return data
 
 
 __all__ = [
@@ -45,6 +67,7 @@ __all__ = [
     "IDX_FILES",
     "SPLIT_SEED",
     "Dataset",
+    "available_datasets",
     "build_dataset",
     "cache_dir",
     "load_dataset",

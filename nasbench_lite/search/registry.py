@@ -2,36 +2,29 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import re
 from typing import Any
 
+from nasbench_lite import plugins
 from nasbench_lite.errors import InputError
+from nasbench_lite.extras import MissingExtra
 
-GROUP = "nasbench_lite.strategies"
+GROUP = plugins.STRATEGIES
 
-FAMILIES = "nasbench_lite.strategy_families"  # "family:argument" names (get_strategy)
+FAMILIES = plugins.STRATEGY_FAMILIES  # "family:argument" names (get_strategy)
 
 DISTRIBUTION = "nasbench-lite"  # the distribution that registers our own strategies
 
 
-def _entry_points() -> dict[str, importlib.metadata.EntryPoint]:
-    # Not cached: a package added to sys.path at run time must show up on the next call.
-    found: dict[str, importlib.metadata.EntryPoint] = {}
-    for entry in importlib.metadata.entry_points(group=GROUP):
-        found.setdefault(entry.name, entry)
-    return found
-
-
 def available_strategies() -> list[str]:
     """Sorted names registered under the entry-point group ``nasbench_lite.strategies``."""
-    return sorted(_entry_points())
+    return sorted(plugins.entry_points(GROUP))
 
 
 def from_other_packages(names: list[str]) -> dict[str, str]:
     """Of the registered `names`, those whose entry point comes from a distribution other
     than nasbench-lite: name -> "distribution version" (names not registered are left out)."""
-    entries = _entry_points()
+    entries = plugins.entry_points(GROUP)
     found = {}
     for name in names:
         dist = getattr(entries.get(name), "dist", None)
@@ -60,7 +53,7 @@ def get_strategy(name_or_class: str | type) -> type:
             f"strategy must be a registered name or a strategy class, "
             f"got {type(name_or_class).__name__} {name_or_class!r}"
         )
-    entries = _entry_points()
+    entries = plugins.entry_points(GROUP)
     if ":" in name_or_class and name_or_class not in entries:
         return _from_family(name_or_class)
     if name_or_class not in entries:
@@ -69,29 +62,28 @@ def get_strategy(name_or_class: str | type) -> type:
         )
     entry = entries[name_or_class]
     try:
-        cls = entry.load()
-    except Exception as err:  # any import-time failure of a plugin, reported by name
+        cls = plugins.load(entry, "strategy")
+    except MissingExtra as err:  # fails to load like any other (a default comparison skips it)
         raise InputError(
             f"strategy {name_or_class!r} is registered as {entry.value!r} but failed to load: "
-            f"{type(err).__name__}: {err}"
+            f"MissingExtra: {err}"
         ) from err
     return _checked(cls, f"{name_or_class!r} ({entry.value})")
 
 
 def _from_family(name: str) -> type:
     """The class of "family:argument", built by the family's registered function."""
-    from nasbench_lite.extras import MissingExtra
-
     family, _, argument = name.partition(":")
-    found = {entry.name: entry for entry in importlib.metadata.entry_points(group=FAMILIES)}
+    found = plugins.entry_points(FAMILIES)
     if family not in found:
         raise InputError(
             f"unknown strategy {name!r}: no strategy family {family!r}; families: "
             f"{', '.join(sorted(found)) or 'none registered'}"
         )
     entry = found[family]
+    make = plugins.load(entry, "strategy family")
     try:
-        cls = entry.load()(argument)
+        cls = make(argument)
     except (InputError, MissingExtra):
         raise
     except Exception as err:  # any failure of a plugin, reported by name

@@ -2,18 +2,19 @@
 
 Callers (trainer, table, surrogate, strategies) use only the `Space` protocol and
 `get_space(name)`, so a second space (e.g. an NB-101-style node-labelled DAG) is added by
-writing one module and registering it here; no caller changes. Numpy only: importing this
-package never imports JAX.
+writing one module and registering it here, or from another package through the entry-point
+group ``nasbench_lite.spaces`` (`nasbench_lite.plugins`); no caller changes. Numpy only:
+importing this package never imports JAX.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from nasbench_lite import plugins
 from nasbench_lite.errors import InputError
 
 __all__ = ["Space", "as_space", "available_spaces", "get_space", "register_space"]
@@ -82,12 +83,18 @@ _INSTANCES: dict[str, Space] = {}
 
 
 def available_spaces() -> list[str]:
-    """Registered space names, sorted."""
-    return sorted(_FACTORIES)
+    """Space names: those registered in code, sorted, then the plug-ins' (entry-point group
+    ``nasbench_lite.spaces``), sorted."""
+    return [*sorted(_FACTORIES), *_plugins()]
+
+
+def _plugins() -> dict[str, Any]:
+    return plugins.entry_points_beside(plugins.SPACES, _FACTORIES, "space")
 
 
 def register_space(name: str, factory: str | Callable[[], Space]) -> None:
-    """Register a space under `name`: a "module:attribute" path or a zero-argument factory."""
+    """Register a space under `name`: a "module:attribute" path or a zero-argument factory.
+    A plug-in of the same name is then ignored (code-registered spaces win)."""
     if not isinstance(name, str) or not name:
         raise InputError(f"space name {name!r} is not a non-empty string")
     if name in _FACTORIES:
@@ -102,15 +109,30 @@ def as_space(space: Space | str) -> Space:
 
 
 def get_space(name: str = "nb201") -> Space:
-    """The space registered as `name` (the same object on every call)."""
-    if not isinstance(name, str) or name not in _FACTORIES:
-        raise InputError(
-            f"unknown space {name!r}; available spaces: {', '.join(available_spaces())}"
-        )
-    if name not in _INSTANCES:
+    """The space registered as `name`, in code or by a plug-in (the same object on every call).
+
+    Raises InputError for an unknown name (listing the available ones), a plug-in that fails
+    to load, or one whose space is not named `name` (a table records the space's own name
+    and is reopened by it).
+    """
+    if isinstance(name, str) and name in _INSTANCES:
+        return _INSTANCES[name]
+    if isinstance(name, str) and name in _FACTORIES:
         factory = _FACTORIES[name]
-        if isinstance(factory, str):
-            module_name, attr = factory.split(":")
-            factory = getattr(importlib.import_module(module_name), attr)
-        _INSTANCES[name] = factory()
-    return _INSTANCES[name]
+        space = (plugins.resolve(factory) if isinstance(factory, str) else factory)()
+    else:
+        found = _plugins() if isinstance(name, str) else {}
+        if name not in found:
+            raise InputError(
+                f"unknown space {name!r}; available spaces: "
+                f"{', '.join([*sorted(_FACTORIES), *found])}"
+            )
+        space = plugins.load(found[name], "space")()
+        if getattr(space, "name", None) != name:
+            raise InputError(
+                f"space plug-in {name!r} ({found[name].value}) built a space named "
+                f"{getattr(space, 'name', None)!r}; a space must carry the name it is "
+                "registered by"
+            )
+    _INSTANCES[name] = space
+    return space
