@@ -18,7 +18,7 @@ import numpy as np
 
 from nasbench_lite.errors import InputError, OutputExistsError
 from nasbench_lite.table.reader import Table
-from nasbench_lite.table.statistics import QUANTILES, table_statistics
+from nasbench_lite.table.summary import QUANTILES, table_statistics
 from nasbench_lite.text import plural
 from nasbench_lite.train.config import PRESETS, TrainConfig
 

@@ -14,13 +14,13 @@ import numpy as np
 
 from nasbench_lite.errors import InputError
 from nasbench_lite.table.schema import SCALES_WITH_EPOCHS, metric_axes
-from nasbench_lite.table.statistics import QUANTILES, table_statistics
 from nasbench_lite.table.storage import (
     check_arrays,
     complete_arrays,
     read_arrays,
     write_arrays,
 )
+from nasbench_lite.table.summary import QUANTILES, table_statistics
 from nasbench_lite.text import plural
 
 

@@ -1,4 +1,4 @@
-"""Statistics of a table, defined once for `Table.summary` (`nasbench-lite info`) and the card.
+"""Statistics of a table (its summary), defined once for `Table.summary` (`info`) and the card.
 
 Definitions (all over final-epoch values; a "seed mean" averages the seeds that did not
 diverge, as `Table.query` does):
