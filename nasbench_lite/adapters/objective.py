@@ -11,7 +11,6 @@ predicted N(mean, std)). The function keeps no counter; the caller adds up `trai
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
@@ -38,10 +37,9 @@ class Objective:
 
     def __init__(self, source: Any, seed: Any = None) -> None:
         self.rng = np.random.default_rng(seed)
-        if isinstance(source, (str, os.PathLike)):
-            from nasbench_lite.table.reader import Table
+        from nasbench_lite.table.reader import as_table
 
-            source = Table.open(source)
+        source = as_table(source)
         if hasattr(source, "raw_to_row") and hasattr(source, "query"):  # a Table
             from nasbench_lite.backends.tabular import TabularBenchmark
 

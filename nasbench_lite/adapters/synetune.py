@@ -38,11 +38,9 @@ logger = logging.getLogger(__name__)
 
 
 def _open(table: Any):
-    if isinstance(table, (str, os.PathLike)):
-        from nasbench_lite.table.reader import Table
+    from nasbench_lite.table.reader import as_table
 
-        return Table.open(table)
-    return table
+    return as_table(table)
 
 
 def _edge_names(space: Any) -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -69,10 +68,9 @@ class LiveBenchmark:
         )
 
     def _use_reference(self, reference: Any) -> None:
-        if isinstance(reference, (str, os.PathLike)):
-            from nasbench_lite.table.reader import Table
+        from nasbench_lite.table.reader import as_table
 
-            reference = Table.open(reference)
+        reference = as_table(reference)
         if reference.attrs.get("dataset") != self.data.name:
             raise InputError(
                 f"reference table {reference.source} was trained on dataset "

@@ -88,10 +88,9 @@ class SurrogateBenchmark:
     def _reference_means(self, reference: Any) -> np.ndarray:
         import warnings
 
-        if isinstance(reference, (str, os.PathLike)):
-            from nasbench_lite.table.reader import Table
+        from nasbench_lite.table.reader import as_table
 
-            reference = Table.open(reference)
+        reference = as_table(reference)
         self.model.check_table(reference)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # a row whose seeds all diverged

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -45,10 +44,9 @@ class TabularBenchmark:
             from nasbench_lite.table.shipped import default_table_path
 
             table = default_table_path()
-        if isinstance(table, (str, os.PathLike)):
-            from nasbench_lite.table.reader import Table
+        from nasbench_lite.table.reader import as_table
 
-            table = Table.open(table)
+        table = as_table(table)
         rows = np.asarray(table.raw_to_row)
         available = rows >= 0
         available[available] = table.done[rows[available]]

@@ -119,10 +119,9 @@ class Worker:
         """plan: the resolved comparison (`compare.config.Plan`); table: the already opened
         table (else opened from the plan)."""
         table = plan.table if table is None else table
-        if isinstance(table, (str, os.PathLike)):
-            from nasbench_lite.table.reader import Table
+        from nasbench_lite.table.reader import as_table
 
-            table = Table.open(table)
+        table = as_table(table)
         # The registry says which comparison options the backend is built from.
         kwargs = {
             arg: table if option == "table" else plan.option(option)

@@ -320,3 +320,9 @@ def _frozen(array, dtype) -> np.ndarray:
     array = np.asarray(array, dtype=dtype).view()
     array.flags.writeable = False
     return array
+
+
+def as_table(table: Any) -> Table:
+    """`table` itself if it is already open (a `Table`, or anything else that is not a path),
+    else the table file at that path, opened (errors name the file)."""
+    return Table.open(table) if isinstance(table, (str, os.PathLike)) else table
