@@ -27,7 +27,9 @@ from nasbench_lite.backends.live import LiveBenchmark
 from nasbench_lite.backends.registry import BACKENDS
 from nasbench_lite.backends.tabular import TabularBenchmark
 from nasbench_lite.cli import build_parser, main
+from nasbench_lite.compare import results as compare_results
 from nasbench_lite.errors import InputError, Interrupted, MissingFileError, OutputExistsError
+from nasbench_lite.search.trajectory import RESULT_COLUMNS
 from nasbench_lite.spaces import get_space
 from nasbench_lite.table import shipped
 from nasbench_lite.table.reader import Table
@@ -157,17 +159,17 @@ def test_compare_out_refuses_a_directory_it_did_not_write(table_path, tmp_path, 
 
 
 def test_check_out_dir_rules(tmp_path):
-    cmp = compare_module()
-    assert cmp.check_out_dir(tmp_path / "new") == tmp_path / "new"  # not created yet: fine
-    assert cmp.check_out_dir(tmp_path) == tmp_path  # empty: fine
+    check_out_dir = compare_results.check_out_dir
+    assert check_out_dir(tmp_path / "new") == tmp_path / "new"  # not created yet: fine
+    assert check_out_dir(tmp_path) == tmp_path  # empty: fine
     (tmp_path / "results.csv").write_text("a,b\n1,2\n")  # not a comparison's header
     with pytest.raises(OutputExistsError, match="holds no earlier comparison's results.csv"):
-        cmp.check_out_dir(tmp_path)
-    assert cmp.check_out_dir(tmp_path, force=True) == tmp_path
-    (tmp_path / "results.csv").write_text(",".join(cmp.RESULT_COLUMNS) + "\n")
-    assert cmp.written_by_compare(tmp_path) and cmp.check_out_dir(tmp_path) == tmp_path
+        check_out_dir(tmp_path)
+    assert check_out_dir(tmp_path, force=True) == tmp_path
+    (tmp_path / "results.csv").write_text(",".join(RESULT_COLUMNS) + "\n")
+    assert compare_results.written_by_compare(tmp_path) and check_out_dir(tmp_path) == tmp_path
     with pytest.raises(InputError, match="empty string"):
-        cmp.check_out_dir(" ")
+        check_out_dir(" ")
 
 
 # ---- card ------------------------------------------------------------------------------------
@@ -418,7 +420,7 @@ def test_ctrl_c_in_compare_keeps_the_finished_runs_in_process(table_path, tmp_pa
         budget="5evals", jobs=1, out=tmp_path,
     )  # fmt: skip
     (tmp_path / "report.md").write_text("an earlier report")
-    (tmp_path / "results.csv").write_text(",".join(cmp.RESULT_COLUMNS) + "\n")
+    (tmp_path / "results.csv").write_text(",".join(RESULT_COLUMNS) + "\n")
     with pytest.raises(Interrupted) as stop:
         cmp.compare(config)
     assert (stop.value.done, stop.value.total) == (3, 8)

@@ -19,6 +19,7 @@ from conftest import multi_trial_strategies, write_strategy_package
 from nasbench_lite.backends.registry import make_benchmark
 from nasbench_lite.backends.tabular import TabularBenchmark
 from nasbench_lite.cli import main
+from nasbench_lite.compare import config as compare_config
 from nasbench_lite.compare import plots, report
 from nasbench_lite.compare import statistics as stats
 from nasbench_lite.compare.config import resolve
@@ -272,9 +273,12 @@ def test_external_strategy_class_and_workers(table_path, budget, external_strate
 
 def test_default_budget_rule_and_table_path(table_path, monkeypatch, tmp_path):
     table = Table.open(table_path)
-    budget, rule = cmp.default_budget(table)
+    budget, rule = compare_config.default_budget(table)
     median = float(np.median(table.metric("train_seconds")))
-    assert budget.seconds == round(cmp.DEFAULT_BUDGET_CELLS * median) and budget.evals is None
+    assert (
+        budget.seconds == round(compare_config.DEFAULT_BUDGET_CELLS * median)
+        and budget.evals is None
+    )
     assert "median train_seconds" in rule
     monkeypatch.setenv(shipped.TABLE_ENV, str(table_path))
     assert shipped.default_table_path() == table_path

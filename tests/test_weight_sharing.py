@@ -20,6 +20,7 @@ from conftest import partial_table, synthetic_table
 
 from nasbench_lite.backends.live import LiveBenchmark
 from nasbench_lite.backends.tabular import TabularBenchmark
+from nasbench_lite.compare import config as compare_config
 from nasbench_lite.compare import run as compare_module
 from nasbench_lite.datasets import load_dataset
 from nasbench_lite.extras import MissingExtra
@@ -79,8 +80,8 @@ def test_registered_and_left_out_of_the_default_comparison():
     for name in METHODS:
         cls = get_strategy(name)
         assert cls.name == name and cls.in_default_comparison is False
-    default, _ = compare_module._strategies(None)
-    everything, _ = compare_module._strategies(["all"])
+    default, _ = compare_config._strategies(None)
+    everything, _ = compare_config._strategies(["all"])
     assert not set(METHODS) & set(default) and set(METHODS) <= set(everything)
 
 
