@@ -34,29 +34,49 @@ class LiveBenchmark:
         *,
         reference: Any = None,
         space: Any = "nb201",
+        data_dir: str | os.PathLike | None = None,
     ) -> None:
         """config: a TrainConfig or preset name; data: a Dataset or dataset name; reference:
         an optional Table (or path) trained on the same dataset, for means and regret;
-        space: a space object or name.
+        space: a space object or name; data_dir: the directory holding the dataset's files,
+        when `data` names a dataset read from files (cifar10, mnist, fashion_mnist).
 
-        Raises MissingExtra without the `train` extra (JAX and the datasets).
+        A named dataset is rebuilt from the reference table's dataset identity when there is
+        one (and checked against it), else from the registered one. Raises InputError (one
+        line) when data_dir is missing but needed, or given but not needed; MissingExtra
+        without the `train` extra (JAX and the datasets).
         """
         from nasbench_lite.extras import require
 
         require("train", "the live backend")
-        from nasbench_lite.datasets import load_dataset
         from nasbench_lite.spaces import get_space
         from nasbench_lite.train.config import get_preset
 
+        if isinstance(reference, (str, os.PathLike)):
+            from nasbench_lite.table.reader import Table
+
+            reference = Table.open(reference)
         self.preset = config if isinstance(config, str) else None
         self.config = get_preset(config) if isinstance(config, str) else config
-        self.data = load_dataset(data) if isinstance(data, str) else data
+        self.data = self._load(data, reference, data_dir) if isinstance(data, str) else data
         self.space = get_space(space) if isinstance(space, str) else space
         self.epochs = self.config.epochs
         self._mean_test = np.full(self.space.num_cells, np.nan)
         self.best_test_acc = float("nan")
         if reference is not None:
             self._use_reference(reference)
+
+    @staticmethod
+    def _load(name: str, reference: Any, data_dir: str | os.PathLike | None) -> Any:
+        from nasbench_lite.datasets import dataset_identity
+
+        if reference is not None and reference.attrs.get("dataset") == name:
+            identity = reference.dataset_identity
+            needed_by = f"the live backend on table {reference.source}"
+        else:
+            identity = dataset_identity(name)
+            needed_by = "the live backend"
+        return identity.load(data_dir, needed_by)
 
     def __repr__(self) -> str:
         recipe = f"preset {self.preset!r}" if self.preset else "a custom TrainConfig"
@@ -67,10 +87,6 @@ class LiveBenchmark:
         )
 
     def _use_reference(self, reference: Any) -> None:
-        if isinstance(reference, (str, os.PathLike)):
-            from nasbench_lite.table.reader import Table
-
-            reference = Table.open(reference)
         if reference.attrs.get("dataset") != self.data.name:
             raise InputError(
                 f"reference table {reference.source} was trained on dataset "

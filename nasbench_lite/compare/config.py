@@ -50,6 +50,10 @@ class CompareConfig:
     out: output folder (None: write nothing). It must be new, empty or written by an
         earlier comparison (its results.csv), unless `force`.
     preset, dataset: trainer preset and dataset of live runs (None: the table's).
+    data_dir: the directory holding the files of a file-based dataset (cifar10, mnist,
+        fashion_mnist), for what trains on it: the live backend and the weight-sharing
+        strategies. Required exactly when one of them runs on such a dataset; refused for a
+        built-in one.
     model: the saved surrogate of surrogate runs (a directory written by `Surrogate.save`);
         the table is then the regret reference (it must match the model's space, dataset
         and config).
@@ -70,6 +74,7 @@ class CompareConfig:
     preset: str | None = None
     dataset: str | None = None
     model: str | os.PathLike | None = None
+    data_dir: str | os.PathLike | None = None
     charge_overhead: bool = False
     progress: bool = False
     force: bool = False
@@ -137,6 +142,7 @@ def resolve(config: CompareConfig) -> tuple[dict[str, Any], Any, str]:
         "preset": config.preset or opened.attrs.get("preset") or "tiny",
         "dataset": config.dataset or opened.attrs.get("dataset") or "mnist1d",
         "model": None if config.model is None else str(config.model),
+        "data_dir": None if config.data_dir is None else str(config.data_dir),
         "strategies": names,
         "labels": labels,
         "skipped": skipped,
@@ -149,6 +155,7 @@ def resolve(config: CompareConfig) -> tuple[dict[str, Any], Any, str]:
         from nasbench_lite.table.shipped import default_model_path
 
         spec["model"] = str(default_model_path())  # the shipped one, or an error naming it
+    _check_data_dir(spec, opened, entry, config.backend)
     if "preset" in entry.options:
         from nasbench_lite.train.config import PRESETS
 
@@ -157,6 +164,27 @@ def resolve(config: CompareConfig) -> tuple[dict[str, Any], Any, str]:
                 f"unknown trainer preset {spec['preset']!r}; available: {', '.join(PRESETS)}"
             )
     return spec, opened, rule
+
+
+def _check_data_dir(spec: dict[str, Any], table: Any, entry: Any, backend: str) -> None:
+    """Before any run: InputError (one line) when the data is rebuilt (live backend, or a
+    strategy whose constructor takes `data_dir`) from files and no data_dir is given, or when
+    a data_dir is given for a built-in dataset."""
+    import inspect
+
+    from nasbench_lite.datasets import dataset_identity
+
+    if spec["dataset"] == table.attrs.get("dataset"):
+        identity = table.dataset_identity
+    else:
+        identity = dataset_identity(spec["dataset"])
+    users = [f"the {backend} backend"] if "data_dir" in entry.compare_args else []
+    for strategy, label in zip(spec["strategies"], spec["labels"], strict=True):
+        if "data_dir" in inspect.signature(get_strategy(strategy).__init__).parameters:
+            users.append(f"strategy {label!r}")
+    if users or spec["data_dir"] is not None:
+        who = ", ".join(users) or "this comparison"
+        identity.check_data_dir(spec["data_dir"], f"{who} on table {table.source}")
 
 
 def _strategies(chosen: tuple[Any, ...] | None) -> tuple[list[Any], dict[str, str]]:

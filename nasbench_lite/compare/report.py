@@ -199,6 +199,7 @@ def describe_run(
     the opened Table whose attrs describe it.
     """
     from nasbench_lite.backends.registry import backend_entry
+    from nasbench_lite.table.card import dataset_line
 
     rows = {"command (every option explicit)": f"`{command}`", **library_versions()}
     entry = backend_entry(spec["backend"])
@@ -213,6 +214,9 @@ def describe_run(
         f"{[int(s) for s in table.seeds]}, epochs {table.num_epochs}, "
         f"{int(np.sum(table.done))} trained classes"
     )
+    rows["dataset"] = dataset_line(table)
+    if spec.get("data_dir") is not None:
+        rows["dataset"] += f"; data_dir `{spec['data_dir']}`"
     budget = spec["budget"]
     parts = [f"{budget.seconds:g} simulated seconds"] if budget.seconds else []
     parts += [f"{budget.evals} evaluations"] if budget.evals else []

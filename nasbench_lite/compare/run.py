@@ -73,6 +73,8 @@ def command_line(config: CompareConfig, spec: dict[str, Any], jobs: int) -> str:
     parts += ["--budget", str(spec["budget"]), "--workers", str(spec["workers"])]
     for option in backend_entry(spec["backend"]).options:
         parts += [f"--{option}", str(spec[option])]
+    if spec.get("data_dir") is not None:
+        parts += ["--data-dir", spec["data_dir"]]
     if spec["charge_overhead"]:
         parts.append("--charge-overhead")
     parts += ["--jobs", str(jobs), "--out", str(config.out)]

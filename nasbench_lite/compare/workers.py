@@ -123,7 +123,7 @@ class Worker:
 
             table = Table.open(table)
         # The registry says which comparison options the backend is built from.
-        options = {**spec, "table": table}
+        options = {"data_dir": None, **spec, "table": table}
         entry = backend_entry(spec["backend"])
         kwargs = {arg: options[option] for arg, option in entry.compare_args.items()}
         self.benchmark = make_benchmark(spec["backend"], **kwargs)
@@ -141,6 +141,7 @@ class Worker:
             seed,
             spec["workers"],
             charge_overhead=spec["charge_overhead"],
+            data_dir=spec.get("data_dir"),
         )
         return trajectory.to_frame(spec["labels"][index], seed)
 

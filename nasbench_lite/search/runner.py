@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import os
 import sys
 import time
 from heapq import heappop, heappush
@@ -35,19 +36,22 @@ def run_search(
     *,
     params: dict[str, Any] | None = None,
     charge_overhead: bool = False,
+    data_dir: str | os.PathLike | None = None,
 ) -> Trajectory:
     """Run `strategy` (registered name, class, or instance) against `benchmark` until `budget`.
 
     A name or class is built for `benchmark.space` (for a partial table: the view restricted
     to the cells it answers), with whatever of `benchmark_context(benchmark)` its constructor
-    takes and `params` does not set (`max_epochs=benchmark.epochs`; `train_config` and
-    `dataset`, for a strategy that trains on the benchmark's data); an instance must have
-    been built for that space.
+    takes and `params` does not set (`max_epochs=benchmark.epochs`; `train_config`,
+    `dataset` and `data_dir`, for a strategy that trains on the benchmark's data); an
+    instance must have been built for that space.
 
     seed: non-negative int; SeedSequence(seed) is split into the strategy's generator and the
     benchmark's (training-noise) generator. workers: concurrent evaluations. params: strategy
     constructor parameters. charge_overhead: advance the simulated clock by the measured
-    ask/tell time (then trajectories are no longer bit-for-bit reproducible).
+    ask/tell time (then trajectories are no longer bit-for-bit reproducible). data_dir: the
+    directory holding the files of the benchmark's dataset (cifar10, mnist, fashion_mnist),
+    for a strategy that trains on it.
     """
     budget = Budget.parse(budget)
     if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
@@ -57,7 +61,7 @@ def run_search(
     epochs = getattr(benchmark, "epochs", None)  # E, the full fidelity (None: not told)
     if budget.epochs is not None and epochs is None:
         raise InputError(f"budget {budget} counts epochs, but {benchmark!r} does not say them")
-    context = benchmark_context(benchmark)
+    context = benchmark_context(benchmark, data_dir)
     search = make_strategy(strategy, benchmark.space, **_with_context(strategy, params, context))
     own_epochs = getattr(search, "max_epochs", None)
     if epochs is not None and own_epochs is not None and own_epochs != epochs:
@@ -183,11 +187,13 @@ def _with_context(strategy: Any, params: dict | None, context: dict[str, Any]) -
     return params
 
 
-def benchmark_context(benchmark: Any) -> dict[str, Any]:
+def benchmark_context(benchmark: Any, data_dir: str | os.PathLike | None = None) -> dict[str, Any]:
     """What the benchmark knows that a strategy's constructor may take: `max_epochs` (its
     schedule's E), `train_config` (the trainer recipe behind its answers: a live backend's
     TrainConfig, or the config dict stored in its table or surrogate model) and `dataset`
-    (a live backend's Dataset, or the dataset name); None where it does not say.
+    (a live backend's Dataset, or the dataset name); None where it does not say. `data_dir`
+    (where a named dataset's files are) is passed on as given, unless the live backend's
+    Dataset is already loaded.
 
     A weight-sharing strategy trains its supernet with them, so it searches at the table's
     preset on the table's dataset with no options given."""
@@ -204,6 +210,7 @@ def benchmark_context(benchmark: Any) -> dict[str, Any]:
         "max_epochs": getattr(benchmark, "epochs", None),
         "train_config": config,
         "dataset": dataset,
+        "data_dir": data_dir if isinstance(dataset, str) else None,
     }
 
 
