@@ -102,7 +102,8 @@ def test_the_benchmark_tells_the_recipe_and_the_dataset(bench):
     surrogate = SimpleNamespace(space=bench.space, epochs=2, model=SimpleNamespace(
         meta={"table": record}))  # fmt: skip
     context = benchmark_context(surrogate)
-    assert context == {"max_epochs": 2, "train_config": TINY.to_dict(), "dataset": "mnist1d"}
+    assert context == {"max_epochs": 2, "train_config": TINY.to_dict(), "dataset": "mnist1d",
+                       "data_dir": None}  # fmt: skip
 
 
 @pytest.mark.parametrize("name", METHODS)

@@ -16,6 +16,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from nasbench_lite.datasets.dataset import SPLIT_NAMES
 from nasbench_lite.errors import InputError
 
 FIELDS = ("name", "generator", "input_shape", "num_classes", "splits", "needs_files", "files")
@@ -89,7 +90,9 @@ class DatasetIdentity:
         if self.splits is None:
             sizes = "split sizes not recorded"
         else:
-            sizes = "splits " + " / ".join(f"{k} {v:,}" for k, v in self.splits.items())
+            order = sorted(self.splits, key=lambda k: (k not in SPLIT_NAMES, SPLIT_NAMES.index(k)
+                                                      if k in SPLIT_NAMES else 0, k))  # fmt: skip
+            sizes = "splits " + " / ".join(f"{k} {self.splits[k]:,}" for k in order)
         shape = "x".join(str(n) for n in self.input_shape)
         return f"{self.name}: {made}; input {shape}, {self.num_classes} classes, {sizes}"
 
