@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     use_cpu_cores()  # as generate did: the same XLA threading
     from scipy.stats import spearmanr
 
+    from nasbench_lite.datasets import rebuild_dataset
     from nasbench_lite.table.reader import Table
     from nasbench_lite.train.config import TrainConfig
 
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{args.table}: {len(done)} done rows, need at least {args.classes}")
     rows = np.sort(np.random.default_rng(args.sample_seed).choice(done, args.classes, False))
     cells = np.asarray(table.arrays["cells/ops"])[rows]
-    data = table.dataset_identity.load(args.data_dir, f"calibrating {args.table}")
+    data = rebuild_dataset(table.dataset_identity, args.data_dir, f"calibrating {args.table}")
     print(f"{args.table}: {args.classes} classes trained alone (seed 0), config {config}")
     wall, cpu = solo_times(config, table.space, cells, data)
     listed = table.metric("train_seconds")[rows, 0]

@@ -35,6 +35,7 @@ from nasbench_lite.datasets import (
     DatasetIdentity,
     dataset_identity,
     load_dataset,
+    rebuild_dataset,
 )
 from nasbench_lite.errors import InputError
 from nasbench_lite.generate.run import GenerateConfig, generate, merge, open_or_create
@@ -136,10 +137,10 @@ def test_a_file_identity_takes_the_sizes_of_the_files_read(tmp_path):
     assert identity.splits == {"train": 18, "valid": 2, "test": 5}
     assert identity.files == CIFAR10_FILES and identity.input_shape == (32, 32, 3)
     assert IDENTITIES["cifar10"].splits == {"train": 45000, "valid": 5000, "test": 10000}
-    rebuilt = identity.load(tmp_path)
+    rebuilt = rebuild_dataset(identity, tmp_path)
     np.testing.assert_array_equal(rebuilt.x_test, data.x_test)
     with pytest.raises(InputError) as err:
-        identity.load(None, "the live backend")
+        rebuild_dataset(identity, None, "the live backend")
     assert_one_line_naming_data_dir(err, "cifar10")
     assert str(err.value).startswith("the live backend: ")
 
@@ -148,10 +149,10 @@ def test_rebuilt_data_must_match_the_record(tmp_path):
     write_idx(tmp_path, n_train=90, n_test=16)  # 81 / 9 / 16, not the recorded 72 / 8 / 16
     identity = DatasetIdentity.from_dict({**dataset_identity("mnist").to_dict(), "splits": SPLITS})
     with pytest.raises(InputError, match="splits"):
-        identity.load(tmp_path, "the live backend")
+        rebuild_dataset(identity, tmp_path, "the live backend")
     changed = {**dataset_identity("mnist1d").to_dict(), "generator": {"seed": 1}}
     with pytest.raises(InputError, match="generator arguments"):
-        DatasetIdentity.from_dict(changed).load()
+        rebuild_dataset(DatasetIdentity.from_dict(changed))
     with pytest.raises(InputError, match="lacks input_shape, num_classes"):
         DatasetIdentity.from_dict({"name": "mnist", "generator": {}, "splits": None,
                                    "needs_files": True, "files": []})  # fmt: skip

@@ -68,7 +68,7 @@ class LiveBenchmark:
 
     @staticmethod
     def _load(name: str, reference: Any, data_dir: str | os.PathLike | None) -> Any:
-        from nasbench_lite.datasets import dataset_identity
+        from nasbench_lite.datasets import dataset_identity, rebuild_dataset
 
         if reference is not None and reference.attrs.get("dataset") == name:
             identity = reference.dataset_identity
@@ -76,7 +76,7 @@ class LiveBenchmark:
         else:
             identity = dataset_identity(name)
             needed_by = "the live backend"
-        return identity.load(data_dir, needed_by)
+        return rebuild_dataset(identity, data_dir, needed_by)
 
     def __repr__(self) -> str:
         recipe = f"preset {self.preset!r}" if self.preset else "a custom TrainConfig"

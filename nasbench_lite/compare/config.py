@@ -174,17 +174,18 @@ def _check_data_dir(spec: dict[str, Any], table: Any, entry: Any, backend: str) 
 
     from nasbench_lite.datasets import dataset_identity
 
-    if spec["dataset"] == table.attrs.get("dataset"):
-        identity = table.dataset_identity
-    else:
-        identity = dataset_identity(spec["dataset"])
     users = [f"the {backend} backend"] if "data_dir" in entry.compare_args else []
     for strategy, label in zip(spec["strategies"], spec["labels"], strict=True):
         if "data_dir" in inspect.signature(get_strategy(strategy).__init__).parameters:
             users.append(f"strategy {label!r}")
-    if users or spec["data_dir"] is not None:
-        who = ", ".join(users) or "this comparison"
-        identity.check_data_dir(spec["data_dir"], f"{who} on table {table.source}")
+    if not users and spec["data_dir"] is None:
+        return  # nothing rebuilds the data: lookups only
+    if spec["dataset"] == table.attrs.get("dataset"):
+        identity = table.dataset_identity
+    else:
+        identity = dataset_identity(spec["dataset"])
+    who = ", ".join(users) or "this comparison"
+    identity.check_data_dir(spec["data_dir"], f"{who} on table {table.source}")
 
 
 def _strategies(chosen: tuple[Any, ...] | None) -> tuple[list[Any], dict[str, str]]:

@@ -1,9 +1,9 @@
 """Datasets the cells are trained on, by name, as standardised train/valid/test splits.
 
 Each has an identity (`dataset_identity`: generator arguments, input shape, classes, split
-sizes, the files it reads), which a table records so that its data can be rebuilt
-(`table_dataset`). NumPy only at import; mnist1d and scikit-learn are imported by the loaders
-that use them.
+sizes, the files it reads), which a table records (`table_dataset` reads it back) so that its
+data can be rebuilt (`rebuild_dataset`). NumPy only at import; mnist1d and scikit-learn are
+imported by the loaders that use them.
 
     >>> data = load_dataset("mnist1d")
     >>> data.splits
@@ -91,12 +91,33 @@ def table_dataset(attrs: dict, source: str = "table") -> DatasetIdentity:
     return dataclasses.replace(identity, splits=None) if identity.needs_files else identity
 
 
+def rebuild_dataset(
+    identity: DatasetIdentity,
+    data_dir: str | os.PathLike | None = None,
+    needed_by: str = "",
+) -> Dataset:
+    """The examples `identity` describes: its registered loader with `data_dir` (required
+    exactly when files are needed; `needed_by` starts the one-line error), checked against
+    the record (`DatasetIdentity.check_data`) and against this version's generator."""
+    needed_by = needed_by or f"dataset {identity.name!r}"
+    identity.check_data_dir(data_dir, needed_by)
+    data = load_dataset(identity.name, data_dir)
+    current = dataset_identity(identity.name, data)
+    if current.generator != identity.generator:
+        raise InputError(
+            f"{needed_by}: dataset {identity.name!r} was made with generator arguments "
+            f"{identity.generator}, but this version makes it with {current.generator}"
+        )
+    identity.check_data(data, needed_by)
+    return data
+
+
 __all__ = [
     "CIFAR10_FILES",
     "DATASETS",
+    "IDENTITIES",
     "IDX_FILES",
     "SPLIT_SEED",
-    "IDENTITIES",
     "Dataset",
     "DatasetIdentity",
     "build_dataset",
@@ -104,6 +125,7 @@ __all__ = [
     "dataset_identity",
     "load_dataset",
     "mnist1d_arrays",
+    "rebuild_dataset",
     "standardise",
     "table_dataset",
 ]

@@ -4,8 +4,9 @@ The record states the dataset's name, how it is made (a generator's arguments an
 for data read from files), the shape of one input, the number of classes, the size of each
 split, and which files, if any, must be found in a directory (`data_dir`). `generate` stores
 it in a table as the root attribute `dataset_identity` (docs/table.md); every consumer that
-trains on a table's data rebuilds the examples with `DatasetIdentity.load`, which asks for
-`data_dir` exactly when files are needed and refuses data that differs from the record.
+trains on a table's data rebuilds the examples with `nasbench_lite.datasets.rebuild_dataset`,
+which asks for `data_dir` exactly when files are needed and refuses data that differs from
+the record.
 NumPy only: reading an identity loads nothing.
 """
 
@@ -90,8 +91,8 @@ class DatasetIdentity:
         if self.splits is None:
             sizes = "split sizes not recorded"
         else:
-            order = sorted(self.splits, key=lambda k: (k not in SPLIT_NAMES, SPLIT_NAMES.index(k)
-                                                      if k in SPLIT_NAMES else 0, k))  # fmt: skip
+            order = [k for k in SPLIT_NAMES if k in self.splits]  # JSON stores keys sorted
+            order += [k for k in self.splits if k not in SPLIT_NAMES]
             sizes = "splits " + " / ".join(f"{k} {self.splits[k]:,}" for k in order)
         shape = "x".join(str(n) for n in self.input_shape)
         return f"{self.name}: {made}; input {shape}, {self.num_classes} classes, {sizes}"
@@ -128,24 +129,6 @@ class DatasetIdentity:
                     f"{needed_by}: the rebuilt dataset {self.name!r} has {key} {got[key]}, "
                     f"but the recorded identity says {value} (different files or generator)"
                 )
-
-    def load(self, data_dir: str | os.PathLike | None = None, needed_by: str = "") -> Any:
-        """Rebuild the examples: the registered loader of `name` with `data_dir` (required
-        exactly when files are needed), checked against this record and against the
-        generator of this version of the loader. Returns a `Dataset`."""
-        from nasbench_lite.datasets import dataset_identity, load_dataset
-
-        needed_by = needed_by or f"dataset {self.name!r}"
-        self.check_data_dir(data_dir, needed_by)
-        data = load_dataset(self.name, data_dir)
-        current = dataset_identity(self.name, data)
-        if current.generator != self.generator:
-            raise InputError(
-                f"{needed_by}: dataset {self.name!r} was made with generator arguments "
-                f"{self.generator}, but this version makes it with {current.generator}"
-            )
-        self.check_data(data, needed_by)
-        return data
 
 
 def identity_of(data: Any, generator: dict | None = None, files: tuple[str, ...] = ()):
