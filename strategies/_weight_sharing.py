@@ -123,13 +123,17 @@ class WeightSharing:
         self.space = space
         self.train_config = train_config
         self.dataset = "mnist1d" if dataset is None else dataset
-        self.data_dir = None
+        where = f"strategy {self.name!r} (a supernet search)"
         if isinstance(self.dataset, str):
             from nasbench_lite.datasets import dataset_identity
 
-            identity = dataset_identity(self.dataset)
-            identity.check_data_dir(data_dir, f"strategy {self.name!r} (a supernet search)")
-            self.data_dir = None if data_dir is None else str(data_dir)
+            dataset_identity(self.dataset).check_data_dir(data_dir, where)
+        elif data_dir is not None:
+            raise InputError(
+                f"{where}: data_dir={str(data_dir)!r} names where a dataset's files are, but a "
+                "loaded Dataset was given; drop data_dir or pass the dataset's name"
+            )
+        self.data_dir = None if data_dir is None else str(data_dir)
         self.search_epochs = int(search_epochs)
         lr = train_config.learning_rate / 4 if learning_rate is None else learning_rate
         self.learning_rate = check_positive("learning_rate", lr)

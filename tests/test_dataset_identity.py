@@ -153,6 +153,10 @@ def test_rebuilt_data_must_match_the_record(tmp_path):
     changed = {**dataset_identity("mnist1d").to_dict(), "generator": {"seed": 1}}
     with pytest.raises(InputError, match="generator arguments"):
         rebuild_dataset(DatasetIdentity.from_dict(changed))
+    with pytest.raises(InputError, match="must be a dict"):
+        DatasetIdentity.from_dict(["mnist"])
+    with pytest.raises(InputError, match="unknown dataset 'imagenet'"):
+        dataset_identity("imagenet")
     with pytest.raises(InputError, match="lacks input_shape, num_classes"):
         DatasetIdentity.from_dict({"name": "mnist", "generator": {}, "splits": None,
                                    "needs_files": True, "files": []})  # fmt: skip
@@ -254,9 +258,16 @@ def test_live_backend_takes_data_dir(table_path, files):
     assert bench.data.splits == SPLITS  # rebuilt, and checked against the table's record
 
 
-def test_a_builtin_dataset_refuses_data_dir(files, tmp_path):
+def test_a_builtin_dataset_or_a_loaded_one_refuses_data_dir(files, tmp_path, space):
     with pytest.raises(InputError, match="built in and reads no files"):
         LiveBenchmark("tiny", "mnist1d", data_dir=files)
+    data = load_dataset("mnist", data_dir=files)
+    with pytest.raises(InputError, match="a loaded Dataset was given"):
+        LiveBenchmark("tiny", data, data_dir=files)
+    with pytest.raises(InputError, match="a loaded Dataset was given"):
+        make_strategy("rsps", space, train_config="tiny", dataset=data, data_dir=files)
+    with pytest.raises(InputError, match="built in and reads no files"):
+        make_strategy("rsps", space, train_config="tiny", dataset="digits", data_dir=files)
     path = tmp_path / "synthetic.h5"
     synthetic_table().write(path)
     config = CompareConfig(table=str(path), strategies=("random_search",), seeds=1,

@@ -58,6 +58,11 @@ class LiveBenchmark:
             reference = Table.open(reference)
         self.preset = config if isinstance(config, str) else None
         self.config = get_preset(config) if isinstance(config, str) else config
+        if not isinstance(data, str) and data_dir is not None:
+            raise InputError(
+                f"the live backend: data_dir={str(data_dir)!r} names where a dataset's files "
+                "are, but a loaded Dataset was given; drop data_dir or pass the dataset's name"
+            )
         self.data = self._load(data, reference, data_dir) if isinstance(data, str) else data
         self.space = get_space(space) if isinstance(space, str) else space
         self.epochs = self.config.epochs
