@@ -53,13 +53,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--classes", type=int, default=40, help="sampled classes (default 40)")
     parser.add_argument("--sample-seed", type=int, default=0)
     parser.add_argument("--write", action="store_true", help="store in the table's attributes")
+    parser.add_argument(
+        "--data-dir", default=None, help="directory with the table's dataset files, if any"
+    )
     args = parser.parse_args(argv)
     from nasbench_lite.devices import use_cpu_cores
 
     use_cpu_cores()  # as generate did: the same XLA threading
     from scipy.stats import spearmanr
 
-    from nasbench_lite.datasets import load_dataset
+    from nasbench_lite.datasets import rebuild_dataset
     from nasbench_lite.table.reader import Table
     from nasbench_lite.train.config import TrainConfig
 
@@ -70,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{args.table}: {len(done)} done rows, need at least {args.classes}")
     rows = np.sort(np.random.default_rng(args.sample_seed).choice(done, args.classes, False))
     cells = np.asarray(table.arrays["cells/ops"])[rows]
-    data = load_dataset(table.attrs["dataset"])
+    data = rebuild_dataset(table.dataset_identity, args.data_dir, f"calibrating {args.table}")
     print(f"{args.table}: {args.classes} classes trained alone (seed 0), config {config}")
     wall, cpu = solo_times(config, table.space, cells, data)
     listed = table.metric("train_seconds")[rows, 0]

@@ -179,6 +179,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--model", default=None, help="surrogate: a saved model's directory")
     p.add_argument(
+        "--data-dir",
+        default=None,
+        help="directory with the table's dataset files (cifar10, mnist, fashion_mnist), for "
+        "the live backend and weight-sharing strategies",
+    )
+    p.add_argument(
         "--charge-overhead",
         action="store_true",
         help="add the strategies' measured ask/tell time to the simulated clock",

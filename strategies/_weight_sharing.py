@@ -91,11 +91,14 @@ class WeightSharing:
         dataset: Any = None,
         search_epochs: int = DEFAULT_SEARCH_EPOCHS,
         learning_rate: float | None = None,
+        data_dir: Any = None,
     ) -> None:
         """train_config: a TrainConfig, its dict (a table's `config` attribute) or a preset
         name (None: the default preset); dataset: a Dataset or a dataset name (None:
         mnist1d). learning_rate: the weights' peak (None: a quarter of the preset's, as
-        NAS-Bench-201 searches at 0.025 and trains cells at 0.1)."""
+        NAS-Bench-201 searches at 0.025 and trains cells at 0.1). data_dir: the directory
+        holding the files of a named dataset read from files (cifar10, mnist, fashion_mnist);
+        checked here, before any training."""
         from nasbench_lite.extras import require
         from nasbench_lite.train.config import DEFAULT_PRESET, TrainConfig, get_preset
 
@@ -121,6 +124,17 @@ class WeightSharing:
         self.space = space
         self.train_config = train_config
         self.dataset = "mnist1d" if dataset is None else dataset
+        where = f"strategy {self.name!r} (a supernet search)"
+        if isinstance(self.dataset, str):
+            from nasbench_lite.datasets import dataset_identity
+
+            dataset_identity(self.dataset).check_data_dir(data_dir, where)
+        elif data_dir is not None:
+            raise InputError(
+                f"{where}: data_dir={str(data_dir)!r} names where a dataset's files are, but a "
+                "loaded Dataset was given; drop data_dir or pass the dataset's name"
+            )
+        self.data_dir = None if data_dir is None else str(data_dir)
         self.search_epochs = int(search_epochs)
         lr = train_config.learning_rate / 4 if learning_rate is None else learning_rate
         self.learning_rate = check_positive("learning_rate", lr)
@@ -135,7 +149,7 @@ class WeightSharing:
         return (repr(self.train_config), self.candidates)
 
     def steps_per_epoch(self) -> int:
-        n_train = len(_splits(self.dataset, self.train_config)[0][0])
+        n_train = len(_splits(self.dataset, self.train_config, self.data_dir)[0][0])
         return n_train // self.train_config.batch_size
 
     def nb201_arch_lr(self) -> float:
@@ -232,29 +246,30 @@ class WeightSharing:
     def _programs(self):
         from nasbench_lite.strategies import _supernet as supernet
 
-        arrays, num_classes = _arrays(self.dataset, self.train_config)
+        arrays, num_classes = _arrays(self.dataset, self.train_config, self.data_dir)
         return supernet.compiled(self, arrays, num_classes), arrays
 
 
 @functools.lru_cache(maxsize=4)
-def _splits(dataset: Any, config: Any) -> tuple[tuple, int]:
+def _splits(dataset: Any, config: Any, data_dir: str | None = None) -> tuple[tuple, int]:
     """((x_train, y_train, x_valid, y_valid) numpy arrays cut to the config's example
-    limits, number of classes). The test split is left out: a search never sees it."""
+    limits, number of classes). The test split is left out: a search never sees it.
+    dataset: a Dataset, or a dataset name loaded with data_dir."""
     from nasbench_lite.datasets import load_dataset
     from nasbench_lite.train.config import check_batch, splits
 
-    data = load_dataset(dataset) if isinstance(dataset, str) else dataset
+    data = load_dataset(dataset, data_dir) if isinstance(dataset, str) else dataset
     x_train, y_train, x_valid, y_valid, _, _ = splits(data, config)
     check_batch(config, len(x_train))
     return (x_train, y_train, x_valid, y_valid), int(data.num_classes)
 
 
 @functools.lru_cache(maxsize=4)
-def _arrays(dataset: Any, config: Any) -> tuple[tuple, int]:
+def _arrays(dataset: Any, config: Any, data_dir: str | None = None) -> tuple[tuple, int]:
     """`_splits` as JAX arrays."""
     import jax.numpy as jnp
 
-    arrays, num_classes = _splits(dataset, config)
+    arrays, num_classes = _splits(dataset, config, data_dir)
     return tuple(jnp.asarray(a) for a in arrays), num_classes
 
 

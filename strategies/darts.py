@@ -43,9 +43,10 @@ class DARTS(WeightSharing):
         search_epochs: int = DEFAULT_SEARCH_EPOCHS,
         learning_rate: float | None = None,
         arch_learning_rate: float | None = None,
+        data_dir: Any = None,
     ) -> None:
         """arch_learning_rate: None for NB-201's 3e-4 scaled to this search's steps."""
-        super().__init__(space, train_config, dataset, search_epochs, learning_rate)
+        super().__init__(space, train_config, dataset, search_epochs, learning_rate, data_dir)
         lr = self.nb201_arch_lr() if arch_learning_rate is None else arch_learning_rate
         self.arch_learning_rate = check_positive("arch_learning_rate", lr)
 

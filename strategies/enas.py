@@ -50,10 +50,11 @@ class ENAS(WeightSharing):
         momentum: float = 0.9,
         entropy_weight: float = 1e-4,
         candidates: int = 100,
+        data_dir: Any = None,
     ) -> None:
         """controller_learning_rate: Adam's on the logits; momentum: the baseline's EMA
         factor; candidates: cells drawn per epoch to pick the derived one."""
-        super().__init__(space, train_config, dataset, search_epochs, learning_rate)
+        super().__init__(space, train_config, dataset, search_epochs, learning_rate, data_dir)
         self.arch_learning_rate = check_positive(
             "controller_learning_rate", controller_learning_rate
         )

@@ -41,9 +41,10 @@ class GDAS(WeightSharing):
         arch_learning_rate: float | None = None,
         tau_max: float = 10.0,
         tau_min: float = 0.1,
+        data_dir: Any = None,
     ) -> None:
         """tau_max, tau_min: the Gumbel-softmax temperature at the first and last epoch."""
-        super().__init__(space, train_config, dataset, search_epochs, learning_rate)
+        super().__init__(space, train_config, dataset, search_epochs, learning_rate, data_dir)
         lr = self.nb201_arch_lr() if arch_learning_rate is None else arch_learning_rate
         self.arch_learning_rate = check_positive("arch_learning_rate", lr)
         self.tau_max = check_positive("tau_max", tau_max)

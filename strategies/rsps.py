@@ -35,9 +35,10 @@ class RSPS(WeightSharing):
         search_epochs: int = DEFAULT_SEARCH_EPOCHS,
         learning_rate: float | None = None,
         candidates: int = 100,
+        data_dir: Any = None,
     ) -> None:
         """candidates: uniformly drawn cells per epoch to pick the derived one from."""
-        super().__init__(space, train_config, dataset, search_epochs, learning_rate)
+        super().__init__(space, train_config, dataset, search_epochs, learning_rate, data_dir)
         self.candidates = check_int("candidates", candidates)
 
     def init_arch(self, key):

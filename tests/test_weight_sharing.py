@@ -19,6 +19,7 @@ import pytest
 from conftest import partial_table, synthetic_table
 
 from nasbench_lite.backends.live import LiveBenchmark
+from nasbench_lite.backends.surrogate import SurrogateBenchmark
 from nasbench_lite.backends.tabular import TabularBenchmark
 from nasbench_lite.compare import config as compare_config
 from nasbench_lite.compare import run as compare_module
@@ -71,7 +72,9 @@ class Spy:
 def built(name: str, bench, **params):
     """A strategy instance built for `bench` as the runner builds one from its name."""
     cls = get_strategy(name)
-    context = _with_context(name, {"search_epochs": EPOCHS, **params}, benchmark_context(bench))
+    context = _with_context(
+        name, {"search_epochs": EPOCHS, **params}, benchmark_context(bench).for_strategy()
+    )
     return cls(bench.space, **context)
 
 
@@ -86,7 +89,7 @@ def test_registered_and_left_out_of_the_default_comparison():
 
 
 def test_the_benchmark_tells_the_recipe_and_the_dataset(bench):
-    context = benchmark_context(bench)
+    context = benchmark_context(bench).for_strategy()
     assert context["train_config"] == TINY.to_dict() and context["dataset"] == "mnist1d"
     assert context["max_epochs"] == bench.epochs
     strategy = built("darts", bench)
@@ -96,14 +99,15 @@ def test_the_benchmark_tells_the_recipe_and_the_dataset(bench):
     assert _with_context(strategy, {}, context) == {}
     assert _with_context("random_search", {}, context) == {}
     live = LiveBenchmark("tiny", "mnist1d")
-    context = benchmark_context(live)
+    context = benchmark_context(live).for_strategy()
     assert context["train_config"] == TINY and context["dataset"] is live.data
     # A surrogate backend: the record of the table its model was fitted on.
     record = {"dataset": "mnist1d", "train_config": TINY.to_dict(), "epochs": 2}
-    surrogate = SimpleNamespace(space=bench.space, epochs=2, model=SimpleNamespace(
-        meta={"table": record}))  # fmt: skip
-    context = benchmark_context(surrogate)
-    assert context == {"max_epochs": 2, "train_config": TINY.to_dict(), "dataset": "mnist1d"}
+    surrogate = SimpleNamespace(space=bench.space, epochs=2, regret_source="its own",
+                                model=SimpleNamespace(meta={"table": record}))  # fmt: skip
+    context = SurrogateBenchmark.context(surrogate).for_strategy()
+    assert context == {"max_epochs": 2, "train_config": TINY.to_dict(), "dataset": "mnist1d",
+                       "data_dir": None}  # fmt: skip
 
 
 @pytest.mark.parametrize("name", METHODS)

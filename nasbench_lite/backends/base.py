@@ -59,12 +59,15 @@ class BenchmarkContext:
     table: str | None = None
     metrics: tuple[str, ...] = ()
 
-    def for_strategy(self) -> dict[str, Any]:
-        """The constructor arguments a strategy may take from the benchmark."""
+    def for_strategy(self, data_dir: Any = None) -> dict[str, Any]:
+        """The constructor arguments a strategy may take from the benchmark; `data_dir` (where
+        a named dataset's files are) is passed on as given, unless the dataset is already
+        loaded (a live backend's `Dataset`)."""
         return {
             "max_epochs": self.max_epochs,
             "train_config": self.train_config,
             "dataset": self.dataset,
+            "data_dir": data_dir if isinstance(self.dataset, str) else None,
         }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -34,23 +35,34 @@ class LiveBenchmark:
         *,
         reference: Any = None,
         space: Any = "nb201",
+        data_dir: str | os.PathLike | None = None,
     ) -> None:
         """config: a TrainConfig or preset name; data: a Dataset or dataset name; reference:
         an optional Table (or path) trained on the same dataset, for means and regret;
-        space: a space object or name.
+        space: a space object or name; data_dir: the directory holding the dataset's files,
+        when `data` names a dataset read from files (cifar10, mnist, fashion_mnist).
 
-        Raises MissingExtra without the `train` extra (JAX and the datasets).
+        A named dataset is rebuilt from the reference table's dataset identity when there is
+        one (and checked against it), else from the registered one. Raises InputError (one
+        line) when data_dir is missing but needed, or given but not needed; MissingExtra
+        without the `train` extra (JAX and the datasets).
         """
         from nasbench_lite.extras import require
 
         require("train", "the live backend")
-        from nasbench_lite.datasets import load_dataset
         from nasbench_lite.spaces import get_space
+        from nasbench_lite.table.reader import as_table
         from nasbench_lite.train.config import get_preset
 
+        reference = None if reference is None else as_table(reference)
         self.preset = config if isinstance(config, str) else None
         self.config = get_preset(config) if isinstance(config, str) else config
-        self.data = load_dataset(data) if isinstance(data, str) else data
+        if not isinstance(data, str) and data_dir is not None:
+            raise InputError(
+                f"the live backend: data_dir={str(data_dir)!r} names where a dataset's files "
+                "are, but a loaded Dataset was given; drop data_dir or pass the dataset's name"
+            )
+        self.data = self._load(data, reference, data_dir) if isinstance(data, str) else data
         self.space = get_space(space) if isinstance(space, str) else space
         self.epochs = self.config.epochs
         self._mean_test = np.full(self.space.num_cells, np.nan)
@@ -58,6 +70,18 @@ class LiveBenchmark:
         self.reference_source: str | None = None
         if reference is not None:
             self._use_reference(reference)
+
+    @staticmethod
+    def _load(name: str, reference: Any, data_dir: str | os.PathLike | None) -> Any:
+        from nasbench_lite.datasets import dataset_identity, rebuild_dataset
+
+        if reference is not None and reference.attrs.get("dataset") == name:
+            identity = reference.dataset_identity
+            needed_by = f"the live backend on table {reference.source}"
+        else:
+            identity = dataset_identity(name)
+            needed_by = "the live backend"
+        return rebuild_dataset(identity, data_dir, needed_by)
 
     def __repr__(self) -> str:
         recipe = f"preset {self.preset!r}" if self.preset else "a custom TrainConfig"
@@ -68,9 +92,6 @@ class LiveBenchmark:
         )
 
     def _use_reference(self, reference: Any) -> None:
-        from nasbench_lite.table.reader import as_table
-
-        reference = as_table(reference)
         if reference.attrs.get("dataset") != self.data.name:
             raise InputError(
                 f"reference table {reference.source} was trained on dataset "

@@ -22,7 +22,8 @@ class BackendEntry:
     summary: what answers a query, in a few words (help texts, reports).
     compare_args: constructor keyword -> the comparison option that `compare` passes to it:
         "table" (the opened Table), "preset" or "dataset" (the trainer's, for live runs),
-        "model" (a saved surrogate's directory).
+        "data_dir" (the directory of a file-based dataset; None for the others), "model" (a
+        saved surrogate's directory).
     extra: the pyproject.toml extra its dependencies come from (None: the base install);
         building it without them raises `MissingExtra` naming the extra.
     parallel: a comparison may spread its runs over processes (False: one process, e.g. when
@@ -40,8 +41,9 @@ class BackendEntry:
 
     @property
     def options(self) -> list[str]:
-        """The comparison options it reads besides the table (shown in commands, reports)."""
-        return [option for option in self.compare_args.values() if option != "table"]
+        """The comparison options it reads besides the table and the data directory, which
+        every comparison has (shown in commands, reports)."""
+        return [o for o in self.compare_args.values() if o not in ("table", "data_dir")]
 
 
 # name -> backend. Adding a backend is one module with a class following `Benchmark` and one
@@ -56,7 +58,12 @@ BACKENDS: dict[str, BackendEntry] = {
     "live": BackendEntry(
         factory="nasbench_lite.backends.live:LiveBenchmark",
         summary="real training of the asked cells",
-        compare_args={"reference": "table", "config": "preset", "data": "dataset"},
+        compare_args={
+            "reference": "table",
+            "config": "preset",
+            "data": "dataset",
+            "data_dir": "data_dir",
+        },
         extra="train",
         parallel=False,
         default_budget="10evals",

@@ -31,6 +31,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             preset=args.preset,
             dataset=args.dataset,
             model=args.model,
+            data_dir=args.data_dir,
             charge_overhead=args.charge_overhead,
             progress=not args.no_progress,
             force=args.force,

@@ -41,7 +41,9 @@ def coverage(table) -> str:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    """`nasbench-lite info [FILE]`: coverage, root attributes, then the table's statistics."""
+    """`nasbench-lite info [FILE]`: coverage, the dataset's identity, root attributes, then
+    the table's statistics."""
+    from nasbench_lite.table.card import dataset_line
     from nasbench_lite.table.reader import Table
 
     path = table_path(args.file)
@@ -51,6 +53,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     print(f"table {path}")
     print(f"  {coverage(table)}")
     print(f"  metrics: {metric_list(table).replace('`', '')}")
+    print(f"  dataset {dataset_line(table)}")
     print("attributes")
     for name in sorted(table.attrs):
         print(f"  {name}: {_fmt(table.attrs[name])}")

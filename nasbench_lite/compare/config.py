@@ -47,6 +47,10 @@ class CompareConfig:
     out: output folder (None: write nothing). It must be new, empty or written by an
         earlier comparison (its results.csv), unless `force`.
     preset, dataset: trainer preset and dataset of live runs (None: the table's).
+    data_dir: the directory holding the files of a file-based dataset (cifar10, mnist,
+        fashion_mnist), for what trains on it: the live backend and the weight-sharing
+        strategies. Required exactly when one of them runs on such a dataset; refused for a
+        built-in one.
     model: the saved surrogate of surrogate runs (a directory written by `Surrogate.save`);
         the table is then the regret reference (it must match the model's space, dataset
         and config).
@@ -67,6 +71,7 @@ class CompareConfig:
     preset: str | None = None
     dataset: str | None = None
     model: str | os.PathLike | None = None
+    data_dir: str | os.PathLike | None = None
     charge_overhead: bool = False
     progress: bool = False
     force: bool = False
@@ -98,7 +103,8 @@ class Plan:
     table: the opened `Table` (pickled to the workers), or the path of a complete table file
         that each worker process opens once. path: the file's path (None: in memory).
     preset, dataset: the trainer preset and dataset of live runs; model: the saved surrogate
-        of surrogate runs (None where the backend takes none).
+        of surrogate runs (None where the backend takes none); data_dir: where a file-based
+        dataset's files are (None: not needed, or not given).
     strategies: names or classes, as given; labels: the names they are reported under.
     skipped: registered strategies left out, name -> why; external: compared strategies
         registered by other packages, name -> "distribution version".
@@ -112,6 +118,7 @@ class Plan:
     preset: str
     dataset: str
     model: str | None
+    data_dir: str | None
     strategies: tuple[Any, ...]
     labels: tuple[str, ...]
     budget: Budget
@@ -130,8 +137,8 @@ class Plan:
 
     def option(self, name: str) -> Any:
         """A comparison option a backend is built from (`BackendEntry.compare_args` values):
-        "table", "preset", "dataset" or "model"."""
-        if name not in ("table", "preset", "dataset", "model"):
+        "table", "preset", "dataset", "model" or "data_dir"."""
+        if name not in ("table", "preset", "dataset", "model", "data_dir"):
             raise InputError(f"backend option {name!r} is not a comparison option")
         return getattr(self, name)
 
@@ -185,6 +192,7 @@ def resolve(config: CompareConfig) -> tuple[Plan, Any]:
         preset=preset,
         dataset=config.dataset or opened.attrs.get("dataset") or "mnist1d",
         model=model,
+        data_dir=None if config.data_dir is None else str(config.data_dir),
         strategies=tuple(names),
         labels=tuple(labels),
         budget=budget,
@@ -195,7 +203,30 @@ def resolve(config: CompareConfig) -> tuple[Plan, Any]:
         skipped=skipped,
         external=from_other_packages([s for s in names if isinstance(s, str)]),
     )
+    _check_data_dir(plan, opened)
     return plan, opened
+
+
+def _check_data_dir(plan: Plan, table: Any) -> None:
+    """Before any run: InputError (one line) when the data is rebuilt (live backend, or a
+    strategy whose constructor takes `data_dir`) from files and no data_dir is given, or when
+    a data_dir is given for a built-in dataset."""
+    import inspect
+
+    from nasbench_lite.datasets import dataset_identity
+
+    users = [f"the {plan.backend} backend"] if "data_dir" in plan.entry.compare_args else []
+    for strategy, label in zip(plan.strategies, plan.labels, strict=True):
+        if "data_dir" in inspect.signature(get_strategy(strategy).__init__).parameters:
+            users.append(f"strategy {label!r}")
+    if not users and plan.data_dir is None:
+        return  # nothing rebuilds the data: lookups only
+    if plan.dataset == table.attrs.get("dataset"):
+        identity = table.dataset_identity
+    else:
+        identity = dataset_identity(plan.dataset)
+    who = ", ".join(users) or "this comparison"
+    identity.check_data_dir(plan.data_dir, f"{who} on table {table.source}")
 
 
 def _strategies(chosen: tuple[Any, ...] | None) -> tuple[list[Any], dict[str, str]]:

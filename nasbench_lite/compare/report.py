@@ -191,6 +191,8 @@ def describe_run(
     plan: the comparison as run (a `compare.config.Plan`); table: the opened Table whose
     attrs describe it.
     """
+    from nasbench_lite.table.card import dataset_line
+
     rows = {"command (every option explicit)": f"`{command}`", **library_versions()}
     entry = plan.entry
     rows["backend"] = f"{plan.backend} ({entry.summary})"
@@ -204,6 +206,9 @@ def describe_run(
         f"{[int(s) for s in table.seeds]}, epochs {table.num_epochs}, "
         f"{int(np.sum(table.done))} trained classes"
     )
+    rows["dataset"] = dataset_line(table)
+    if plan.data_dir is not None:
+        rows["dataset"] += f"; data_dir `{plan.data_dir}`"
     budget, rule, seeds = plan.budget, plan.budget_rule, plan.seeds
     parts = [f"{budget.seconds:g} simulated seconds"] if budget.seconds else []
     parts += [f"{budget.evals} evaluations"] if budget.evals else []

@@ -66,6 +66,8 @@ def command_line(config: CompareConfig, plan: Plan, jobs: int) -> str:
     parts += ["--budget", str(plan.budget), "--workers", str(plan.workers)]
     for option in plan.entry.options:
         parts += [f"--{option}", str(plan.option(option))]
+    if plan.data_dir is not None:
+        parts += ["--data-dir", plan.data_dir]
     if plan.charge_overhead:
         parts.append("--charge-overhead")
     parts += ["--jobs", str(jobs), "--out", str(config.out)]

@@ -142,6 +142,7 @@ class Worker:
             seed,
             plan.workers,
             charge_overhead=plan.charge_overhead,
+            data_dir=plan.data_dir,
         )
         return trajectory.to_frame(plan.labels[index], seed)
 

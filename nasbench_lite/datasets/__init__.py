@@ -1,6 +1,9 @@
 """Datasets the cells are trained on, by name, as standardised train/valid/test splits.
 
-NumPy only at import; mnist1d and scikit-learn are imported by the loaders that use them.
+Each has an identity (`dataset_identity`: generator arguments, input shape, classes, split
+sizes, the files it reads), which a table records (`table_dataset` reads it back) so that its
+data can be rebuilt (`rebuild_dataset`). NumPy only at import; mnist1d and scikit-learn are
+imported by the loaders that use them.
 
     >>> data = load_dataset("mnist1d")
     >>> data.splits
@@ -9,15 +12,31 @@ NumPy only at import; mnist1d and scikit-learn are imported by the loaders that 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from collections.abc import Callable
 from typing import Any
 
 from nasbench_lite import plugins
-from nasbench_lite.datasets.builtin import cache_dir, load_digits, load_mnist1d, mnist1d_arrays
+from nasbench_lite.datasets.builtin import (
+    DIGITS_IDENTITY,
+    MNIST1D_IDENTITY,
+    cache_dir,
+    load_digits,
+    load_mnist1d,
+    mnist1d_arrays,
+)
 from nasbench_lite.datasets.dataset import SPLIT_SEED, Dataset, build_dataset, standardise
-from nasbench_lite.datasets.files import CIFAR10_FILES, IDX_FILES, load_cifar10, load_idx
+from nasbench_lite.datasets.files import (
+    CIFAR10_FILES,
+    CIFAR10_IDENTITY,
+    IDX_FILES,
+    IDX_IDENTITIES,
+    load_cifar10,
+    load_idx,
+)
+from nasbench_lite.datasets.identity import DatasetIdentity, identity_of
 from nasbench_lite.errors import InputError
 
 # name -> loader(data_dir) -> Dataset. The first entry is the default. Another package adds
@@ -28,6 +47,15 @@ DATASETS: dict[str, Callable[[str | os.PathLike | None], Dataset]] = {
     "cifar10": load_cifar10,
     "fashion_mnist": functools.partial(load_idx, "fashion_mnist"),
     "mnist": functools.partial(load_idx, "mnist"),
+}
+
+# name -> what the dataset is (`DatasetIdentity`), kept next to each loader. A dataset
+# registered without one is described from its loaded examples (`dataset_identity`).
+IDENTITIES: dict[str, DatasetIdentity] = {
+    "mnist1d": MNIST1D_IDENTITY,
+    "digits": DIGITS_IDENTITY,
+    "cifar10": CIFAR10_IDENTITY,
+    **IDX_IDENTITIES,
 }
 
 
@@ -61,16 +89,66 @@ def load_dataset(name: str = "mnist1d", data_dir: str | os.PathLike | None = Non
     return data
 
 
+def dataset_identity(name: str, data: Dataset | None = None) -> DatasetIdentity:
+    """The identity of registered dataset `name` (IDENTITIES), with the split sizes of
+    `data` (its loaded examples) when given. A dataset without a record is described from
+    `data`, or from its examples loaded without data_dir (generator arguments unknown: {})."""
+    if name not in DATASETS:
+        raise InputError(f"unknown dataset {name!r}; available: {', '.join(DATASETS)}")
+    record = IDENTITIES.get(name)
+    if record is None:
+        return identity_of(load_dataset(name) if data is None else data)
+    if data is None:
+        return record
+    return dataclasses.replace(record, splits=dict(data.splits))
+
+
+def table_dataset(attrs: dict, source: str = "table") -> DatasetIdentity:
+    """The dataset identity of a table from its root attributes: the recorded
+    `dataset_identity`, or, for a table written before it was recorded, the registered one
+    of its `dataset` name (split sizes unknown, None, for a file-based dataset)."""
+    if attrs.get("dataset_identity") is not None:
+        return DatasetIdentity.from_dict(attrs["dataset_identity"], source)
+    identity = dataset_identity(attrs["dataset"])
+    return dataclasses.replace(identity, splits=None) if identity.needs_files else identity
+
+
+def rebuild_dataset(
+    identity: DatasetIdentity,
+    data_dir: str | os.PathLike | None = None,
+    needed_by: str = "",
+) -> Dataset:
+    """The examples `identity` describes: its registered loader with `data_dir` (required
+    exactly when files are needed; `needed_by` starts the one-line error), checked against
+    the record (`DatasetIdentity.check_data`) and against this version's generator."""
+    needed_by = needed_by or f"dataset {identity.name!r}"
+    identity.check_data_dir(data_dir, needed_by)
+    data = load_dataset(identity.name, data_dir)
+    current = dataset_identity(identity.name, data)
+    if current.generator != identity.generator:
+        raise InputError(
+            f"{needed_by}: dataset {identity.name!r} was made with generator arguments "
+            f"{identity.generator}, but this version makes it with {current.generator}"
+        )
+    identity.check_data(data, needed_by)
+    return data
+
+
 __all__ = [
     "CIFAR10_FILES",
     "DATASETS",
+    "IDENTITIES",
     "IDX_FILES",
     "SPLIT_SEED",
     "Dataset",
     "available_datasets",
+    "DatasetIdentity",
     "build_dataset",
     "cache_dir",
+    "dataset_identity",
     "load_dataset",
     "mnist1d_arrays",
+    "rebuild_dataset",
     "standardise",
+    "table_dataset",
 ]

@@ -7,6 +7,7 @@ Generation takes about a second, so the arrays are kept in memory and, unless di
 
 from __future__ import annotations
 
+import copy
 import functools
 import importlib.metadata
 import logging
@@ -19,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from nasbench_lite.datasets.dataset import SPLIT_SEED, Dataset, build_dataset
+from nasbench_lite.datasets.identity import DatasetIdentity
 from nasbench_lite.errors import InputError
 from nasbench_lite.extras import require
 
@@ -31,6 +33,28 @@ MNIST1D_SHAPES = {"x": (4000, 40), "y": (4000,), "x_test": (1000, 40), "y_test":
 MNIST1D_VALID = 1000  # carved from the 4,000 official training sequences
 DIGITS_TEST = 360  # about 20% of the 1,797 images each for test and validation
 DIGITS_VALID = 360
+# mnist1d's `make_dataset` arguments, seed included: the package's defaults
+# (`get_dataset_args()`, less the download URL it never uses here), set explicitly so that
+# the identity a table records is what made its examples.
+MNIST1D_ARGS = {
+    "num_samples": 5000, "train_split": 0.8, "template_len": 12, "padding": [36, 60],
+    "scale_coeff": 0.4, "max_translation": 48, "corr_noise_scale": 0.25,
+    "iid_noise_scale": 0.02, "shear_scale": 0.75, "shuffle_seq": False,
+    "final_seq_length": 40, "seed": 42,
+}  # fmt: skip
+MNIST1D_IDENTITY = DatasetIdentity(
+    name="mnist1d",
+    input_shape=(40, 1),
+    num_classes=10,
+    generator=MNIST1D_ARGS,
+    splits={"train": 3000, "valid": MNIST1D_VALID, "test": 1000},
+)
+DIGITS_IDENTITY = DatasetIdentity(
+    name="digits",
+    input_shape=(8, 8, 1),
+    num_classes=10,
+    splits={"train": 1797 - DIGITS_TEST - DIGITS_VALID, "valid": DIGITS_VALID, "test": DIGITS_TEST},
+)
 
 
 def cache_dir() -> Path | None:
@@ -57,11 +81,14 @@ def _reject_data_dir(name: str, data_dir: str | os.PathLike | None) -> None:
 def _generate_mnist1d() -> dict[str, np.ndarray]:
     from mnist1d.data import get_dataset_args, make_dataset
 
+    args = get_dataset_args()
+    for name, value in copy.deepcopy(MNIST1D_ARGS).items():
+        setattr(args, name, value)
     # make_dataset reseeds NumPy's and Python's global generators (mnist1d.utils.set_seed);
     # restore both so that loading data leaves no trace on anyone else's random numbers.
     numpy_state, python_state = np.random.get_state(), random.getstate()  # noqa: NPY002
     try:
-        raw = make_dataset(get_dataset_args())
+        raw = make_dataset(args)
     finally:
         np.random.set_state(numpy_state)  # noqa: NPY002
         random.setstate(python_state)

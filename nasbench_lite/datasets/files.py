@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from nasbench_lite.datasets.dataset import Dataset, build_dataset, last_tenth_split
+from nasbench_lite.datasets.identity import DatasetIdentity
 from nasbench_lite.errors import InputError, MissingFileError
 
 CIFAR10_FILES = (
@@ -32,6 +33,25 @@ IDX_FILES = (
     "t10k-images-idx3-ubyte.gz",
     "t10k-labels-idx1-ubyte.gz",
 )
+# Identities with the official files' split sizes; a table records the sizes of the files it
+# was made from (a user's files may hold fewer examples).
+CIFAR10_IDENTITY = DatasetIdentity(
+    name="cifar10",
+    input_shape=(32, 32, 3),
+    num_classes=10,
+    splits={"train": 45000, "valid": 5000, "test": 10000},
+    files=CIFAR10_FILES,
+)
+IDX_IDENTITIES = {
+    name: DatasetIdentity(
+        name=name,
+        input_shape=(28, 28, 1),
+        num_classes=10,
+        splits={"train": 54000, "valid": 6000, "test": 10000},
+        files=IDX_FILES,
+    )
+    for name in ("mnist", "fashion_mnist")
+}
 # IDX magic numbers: 0x08 (unsigned byte) in the third byte, the number of dims in the fourth.
 IMAGES_MAGIC = 2051  # 0x00000803: (n, rows, cols)
 LABELS_MAGIC = 2049  # 0x00000801: (n,)

@@ -31,8 +31,10 @@ log = logging.getLogger(__name__)
 # Classes per train_cells call (x seeds) and local device; on a CPU at least MIN_CPU_CHUNK.
 DEFAULT_CHUNK = {"cpu": 4, "accelerator": 64}
 MIN_CPU_CHUNK = 4
-# Attributes that must agree for a file to be resumed or merged.
+# Attributes that must agree for a file to be resumed or merged; the optional ones only when
+# both files have them (files written before `dataset_identity` was recorded lack it).
 MATCH_FIELDS = ("schema_version", "space", "dataset", "config", "seeds")
+OPTIONAL_MATCH_FIELDS = ("dataset_identity",)
 
 
 @dataclass(frozen=True)
@@ -149,8 +151,10 @@ def _new_table(space, config: GenerateConfig, train_config, data, classes) -> tu
 
 def check_match(attrs: dict, expected: dict, context: str, names: tuple[str, str]) -> None:
     """Raise ValueError "`context`: FIELD differs (names[0]: a; names[1]: b)" for the first of
-    MATCH_FIELDS on which `attrs` and `expected` disagree."""
-    for field in MATCH_FIELDS:
+    MATCH_FIELDS (and of OPTIONAL_MATCH_FIELDS both hold) on which `attrs` and `expected`
+    disagree."""
+    optional = [f for f in OPTIONAL_MATCH_FIELDS if f in attrs and f in expected]
+    for field in (*MATCH_FIELDS, *optional):
         # Compare as stored: a JSON round trip turns tuples into lists, as in the file.
         a, b = (json.loads(json.dumps(d.get(field), default=list)) for d in (attrs, expected))
         if field == "config" and isinstance(a, dict) and isinstance(b, dict):
@@ -211,7 +215,7 @@ def open_or_create(out: str | Path, config: GenerateConfig) -> tuple[dict, dict]
     """The state of the run: `out`'s arrays and attributes if it exists and matches `config`
     (else a ValueError naming the file and field), or a new table with every row pending.
     Nothing is written."""
-    from nasbench_lite.datasets import load_dataset
+    from nasbench_lite.datasets import dataset_identity, load_dataset
     from nasbench_lite.spaces import get_space
     from nasbench_lite.train.config import get_preset
 
@@ -227,11 +231,13 @@ def open_or_create(out: str | Path, config: GenerateConfig) -> tuple[dict, dict]
     classes = select_classes(space, config)
     data = load_dataset(config.dataset, config.data_dir)
     arrays, attrs = _new_table(space, config, train_config, data, classes)
+    attrs["dataset_identity"] = dataset_identity(config.dataset, data).to_dict()
     if not out.exists():
         return arrays, attrs
     expected = attrs
     arrays, attrs = read_arrays(out)
     check_match(attrs, expected, f"cannot resume {out}", ("file", "this run"))
+    attrs.setdefault("dataset_identity", expected["dataset_identity"])  # an older file
     if not np.array_equal(arrays["cells/row_class"], classes):
         raise InputError(
             f"cannot resume {out}: its target rows ({len(arrays['cells/row_class'])} "
@@ -344,6 +350,15 @@ def merge(out: str | Path, inputs: list[str | Path], command: str = "") -> Table
             merged[name] = np.concatenate([merged[name], arrays[name]]).astype(FIELDS[name].dtype)
     merged.update(row_index(space, merged["cells/row_raw"]))
     attrs = dict(first_attrs)
+    identities = [(p, a["dataset_identity"]) for p, _, a in loaded if "dataset_identity" in a]
+    for path, identity in identities[1:]:  # inputs written before it was recorded lack it
+        if identity != identities[0][1]:
+            raise InputError(
+                f"cannot merge {path} with {identities[0][0]}: dataset_identity differs "
+                f"({identity!r}; {identities[0][1]!r})"
+            )
+    if identities:
+        attrs["dataset_identity"] = identities[0][1]
     attrs.update(
         total_compute_seconds=float(sum(a["total_compute_seconds"] for _, _, a in loaded)),
         selection={"merged": [a.get("selection") for _, _, a in loaded]},

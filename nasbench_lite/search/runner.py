@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import os
 import sys
 import time
 from heapq import heappop, heappush
@@ -35,19 +36,22 @@ def run_search(
     *,
     params: dict[str, Any] | None = None,
     charge_overhead: bool = False,
+    data_dir: str | os.PathLike | None = None,
 ) -> Trajectory:
     """Run `strategy` (registered name, class, or instance) against `benchmark` until `budget`.
 
     A name or class is built for `benchmark.space` (for a partial table: the view restricted
     to the cells it answers), with whatever of `benchmark_context(benchmark)` its constructor
-    takes and `params` does not set (`max_epochs=benchmark.epochs`; `train_config` and
-    `dataset`, for a strategy that trains on the benchmark's data); an instance must have
-    been built for that space.
+    takes and `params` does not set (`max_epochs=benchmark.epochs`; `train_config`,
+    `dataset` and `data_dir`, for a strategy that trains on the benchmark's data); an
+    instance must have been built for that space.
 
     seed: non-negative int; SeedSequence(seed) is split into the strategy's generator and the
     benchmark's (training-noise) generator. workers: concurrent evaluations. params: strategy
     constructor parameters. charge_overhead: advance the simulated clock by the measured
-    ask/tell time (then trajectories are no longer bit-for-bit reproducible).
+    ask/tell time (then trajectories are no longer bit-for-bit reproducible). data_dir: the
+    directory holding the files of the benchmark's dataset (cifar10, mnist, fashion_mnist),
+    for a strategy that trains on it.
     """
     budget = Budget.parse(budget)
     if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
@@ -58,7 +62,7 @@ def run_search(
     if budget.epochs is not None and epochs is None:
         raise InputError(f"budget {budget} counts epochs, but {benchmark!r} does not say them")
     context = benchmark_context(benchmark)
-    given = _with_context(strategy, params, context.for_strategy())
+    given = _with_context(strategy, params, context.for_strategy(data_dir))
     search = make_strategy(strategy, benchmark.space, **given)
     own_epochs = getattr(search, "max_epochs", None)
     if epochs is not None and own_epochs is not None and own_epochs != epochs:

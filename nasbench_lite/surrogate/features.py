@@ -87,15 +87,14 @@ def space_and_config(table_or_meta) -> tuple[Any, dict]:
 
 def table_identity(table) -> dict[str, Any]:
     """What a model records of its source table, and what a table must match to be used
-    with it: space, dataset, train config, seeds, epochs, input shape, classes, rows."""
-    from nasbench_lite.datasets import load_dataset
-
-    dataset = table.attrs["dataset"]
-    data = load_dataset(dataset)
-    shape, classes = data.x_train.shape[1:], data.num_classes
+    with it: space, dataset, train config, seeds, epochs, input shape, classes, rows, and
+    the dataset's identity. Input shape and classes come from the table's dataset identity,
+    so no example is loaded (a file-based dataset needs no data_dir here)."""
+    identity = table.dataset_identity
     return {
-        "space": table.attrs["space"], "dataset": dataset,
+        "space": table.attrs["space"], "dataset": table.attrs["dataset"],
         "train_config": table.attrs["config"], "seeds": [int(s) for s in table.seeds],
-        "epochs": int(table.num_epochs), "input_shape": list(shape), "num_classes": classes,
+        "epochs": int(table.num_epochs), "input_shape": list(identity.input_shape),
+        "num_classes": identity.num_classes, "dataset_identity": identity.to_dict(),
         "source": str(table.source), "rows_done": int(table.done.sum()),
     }  # fmt: skip

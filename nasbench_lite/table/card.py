@@ -159,6 +159,18 @@ def _selection(selection: Any) -> str:
     return ", ".join(words) or "all classes"
 
 
+def dataset_line(table: Table) -> str:
+    """The table's dataset identity in one line (`DatasetIdentity.describe`), saying when it
+    is derived from the dataset name because the file predates the recorded identity."""
+    try:
+        line = table.dataset_identity.describe()
+    except InputError as err:  # e.g. a dataset registered by a package not installed here
+        return f"{table.attrs.get('dataset')}: identity unknown ({err})"
+    if "dataset_identity" not in table.attrs:
+        line += " (derived from the dataset name: the file predates the recorded identity)"
+    return line
+
+
 def _overview(table: Table, st: dict[str, Any]) -> list[str]:
     a, space, total = table.attrs, table.space, table.num_rows
     order = sorted(a["splits"], key=lambda k: ["train", "valid", "test", k].index(k))
@@ -168,6 +180,7 @@ def _overview(table: Table, st: dict[str, Any]) -> list[str]:
          f"this table targets {total:,} classes ({_selection(a.get('selection'))})"],
         ["dataset", f"`{a['dataset']}`, examples per split: "
          + ", ".join(f"{k} {a['splits'][k]:,}" for k in order)],
+        ["dataset identity", dataset_line(table)],
         ["preset", f"`{a['preset']}`"],
         ["seeds", ", ".join(str(s) for s in a["seeds"])],
         ["epochs", f"{a['epochs']} (one cosine schedule)"],

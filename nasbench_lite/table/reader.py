@@ -103,6 +103,15 @@ class Table:
             self._space = get_space(self.attrs["space"])
         return self._space
 
+    @property
+    def dataset_identity(self):
+        """The `DatasetIdentity` of the examples the table was trained on: its
+        `dataset_identity` attribute, or, for a file that predates it, the registered one of
+        attrs["dataset"] (`nasbench_lite.datasets.table_dataset`). Loads nothing."""
+        from nasbench_lite.datasets import table_dataset
+
+        return table_dataset(self.attrs, self.source)
+
     def metric(self, name: str) -> np.ndarray:
         """Full read-only array of a metric of `metrics` (axes in `metric_axes`): curves (rows,
         seeds, epochs) float32, train_seconds (rows, seeds) float32, params/flops (rows,)."""

@@ -156,6 +156,12 @@ ATTRS: tuple[Attr, ...] = (
     Attr("schema_version", "int", "`1`; a reader refuses any other value"),
     Attr("space", "str", "search space name (`nb201`)"),
     Attr("dataset", "str", "dataset name (`mnist1d`, ...)"),
+    Attr("dataset_identity", "JSON",
+         "what the dataset is, to rebuild it: `name`, `generator` (arguments and seed of a "
+         "generated dataset, `{}` otherwise), `input_shape`, `num_classes`, `splits` (examples "
+         "per split of the whole dataset), `needs_files`, `files` (names `data_dir` must hold); "
+         "files written before it was recorded read it from the `dataset` name",
+         required=False),
     Attr("splits", "JSON",
          'examples used per split, e.g. `{"train": 3000, "valid": 1000, "test": 1000}`'),
     Attr("preset", "str", "trainer preset the run started from (`cpu`, `gpu`, `small`, `tiny`)"),

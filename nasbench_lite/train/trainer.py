@@ -363,17 +363,22 @@ def _result(cells, out, costs, seconds, cpu_seconds, compile_seconds) -> TrainRe
 
 
 def train_one(
-    cell, seed: int = 0, preset: str = DEFAULT_PRESET, dataset: str = "mnist1d", space="nb201"
+    cell,
+    seed: int = 0,
+    preset: str = DEFAULT_PRESET,
+    dataset: str = "mnist1d",
+    space="nb201",
+    data_dir=None,
 ) -> dict:
     """Trains one cell (the space's string, raw index or ops array) and returns final
-    metrics."""
+    metrics. data_dir: the directory of a dataset read from files (`load_dataset`)."""
     require("train", "train_one")
     from nasbench_lite.datasets import load_dataset
     from nasbench_lite.spaces import as_space
 
     space = as_space(space)
     ops = space.cell(space.to_raw(cell))
-    data = load_dataset(dataset)
+    data = load_dataset(dataset, data_dir)
     result = train_cells(get_preset(preset), ops[None], [seed], data, space=space)
     final = {name: float(curve[0, -1]) for name, curve in result.metrics.items()}
     final.update(
