@@ -1,7 +1,7 @@
 """What a trainer preset reaches: final accuracies of landmark cells, trained for real.
 
     python benchmarks/presets.py --preset gpu              # 8 landmark cells, seed 0
-    python benchmarks/presets.py --preset small --seeds 0 1 2
+    python benchmarks/presets.py --preset cpu --seeds 0 1 2
     python benchmarks/presets.py --preset gpu --reduction residual --epochs 4
     python benchmarks/presets.py --preset gpu --cells 1 3 5 6 7   # landmarks 1, 3, 5-7
 

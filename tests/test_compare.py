@@ -27,6 +27,7 @@ from nasbench_lite.search.runner import run_search
 from nasbench_lite.search.trajectory import EXTRA_COLUMNS, INCUMBENT_COLUMNS
 from nasbench_lite.table import shipped
 from nasbench_lite.table.reader import Table
+from nasbench_lite.table.storage import file_is_complete
 from nasbench_lite.table.synthetic import synthetic_table
 
 MEASURED = ["strategy_seconds"]  # the strategies' measured compute: differs run to run
@@ -51,7 +52,7 @@ EXTERNAL = "ext_greedy_mutation"
 def table_path(tmp_path_factory) -> Path:
     """A shipped table when data/ holds a complete one, else a synthetic table file."""
     for path in sorted(DATA_DIR.glob("*.h5")):
-        if shipped.table_is_complete(path):
+        if file_is_complete(path):
             return path
     path = tmp_path_factory.mktemp("table") / "synthetic.h5"
     synthetic_table(path, epochs=2)
@@ -292,7 +293,7 @@ def test_default_budget_rule_and_table_path(table_path, monkeypatch, tmp_path):
     last = tmp_path / shipped.TABLE_NAMES[-1]
     last.write_bytes(b"")
     assert shipped.default_table_path() == last
-    assert not shipped.table_is_complete(last)  # unreadable
+    assert not file_is_complete(last)  # unreadable
 
 
 def test_default_table_path_prefers_a_complete_table(
@@ -304,7 +305,7 @@ def test_default_table_path_prefers_a_complete_table(
     shutil.copy(partial_path, first)
     assert shipped.default_table_path() == first  # only a partial one: it is used
     shutil.copy(table_path, second)
-    assert shipped.table_is_complete(second) and not shipped.table_is_complete(first)
+    assert file_is_complete(second) and not file_is_complete(first)
     assert shipped.default_table_path() == second  # the complete one wins, though listed later
 
 

@@ -148,7 +148,7 @@ def count_reference(config: TrainConfig, cell, input_shape, num_classes=10):
 
 
 @pytest.mark.parametrize(
-    "preset", ["tiny", "small", "cpu", "gpu", "tiny-pool", "gpu-residual", "cpu-residual"]
+    "preset", ["tiny", "cpu", "gpu", "tiny-pool", "gpu-residual", "cpu-residual"]
 )
 def test_cost_matches_direct_count(preset):
     name, _, reduction = preset.partition("-")

@@ -39,15 +39,6 @@ def find_data_dir(package: Path = PACKAGE_DIR) -> Path:
 DATA_DIR = find_data_dir()
 
 
-def table_is_complete(path: str | os.PathLike) -> bool:
-    """Whether the table file at `path` answers every cell (every raw cell has a row and every
-    row is done), read from /cells/raw_to_row and /status/done only. An unreadable file is
-    not complete (opening it later names the problem); see `tablefile.file_is_complete`."""
-    from nasbench_lite.table.storage import file_is_complete
-
-    return file_is_complete(path)
-
-
 def shipped_tables() -> list[Path]:
     """The table files of TABLE_NAMES present in DATA_DIR, in order of preference."""
     return [DATA_DIR / name for name in TABLE_NAMES if (DATA_DIR / name).is_file()]
@@ -67,7 +58,9 @@ def default_table_path() -> Path:
         return Path(env)
     found = shipped_tables()
     if found:
-        return next((path for path in found if table_is_complete(path)), found[0])
+        from nasbench_lite.table.storage import file_is_complete
+
+        return next((path for path in found if file_is_complete(path)), found[0])
     raise MissingFileError(
         f"no table given and no shipped table found (looked for {', '.join(TABLE_NAMES)} in "
         f"{DATA_DIR}); name a table file or set {TABLE_ENV}"

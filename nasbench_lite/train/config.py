@@ -65,17 +65,6 @@ PRESETS: dict[str, TrainConfig] = {
     "gpu": TrainConfig(
         channels=16, cells_per_stage=1, stages=3, reduction="pool", epochs=12, batch_size=128
     ),
-    # The first CPU table's recipe: two stages at 8 channels, 1,000 training sequences,
-    # 4 epochs (the first CPU table, replaced by the `cpu` preset's).
-    "small": TrainConfig(
-        channels=8,
-        cells_per_stage=1,
-        stages=2,
-        epochs=4,
-        batch_size=50,
-        learning_rate=0.05,
-        train_examples=1000,
-    ),
     # Tests only: a few seconds per compiled batch.
     "tiny": TrainConfig(
         channels=4,
