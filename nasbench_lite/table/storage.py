@@ -173,11 +173,18 @@ def read_arrays(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[st
                 )
             check_schema = attrs["schema_version"] == SCHEMA_VERSION
             if check_schema:
+                names: list[str] = []
                 f.visititems(
-                    lambda name, obj: (
-                        arrays.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None
-                    )
+                    lambda name, obj: names.append(name) if isinstance(obj, h5py.Dataset) else None
                 )
+                for name in names:
+                    try:
+                        arrays[name] = f[name][()]
+                    except OSError as err:  # a Fletcher-32 mismatch, or an unreadable chunk
+                        raise InputError(
+                            f"{path}: dataset /{name} fails its checksum or cannot be read "
+                            f"(corrupt file): {err}"
+                        ) from err
     except OSError as err:
         raise InputError(f"{path} cannot be read as HDF5 (truncated or corrupt): {err}") from err
     if check_schema and all(name in arrays for name in SIZE_DATASETS):
@@ -199,7 +206,9 @@ def write_arrays(path: str | os.PathLike, arrays: dict[str, np.ndarray], attrs: 
     tmp = path.with_name(path.name + ".tmp")
     with h5py.File(tmp, "w") as f:
         for name in sorted(arrays):
-            f.create_dataset(name, data=arrays[name])
+            # Fletcher-32 checksums: a flipped bit fails at read time instead of passing as data.
+            array = np.asarray(arrays[name])
+            f.create_dataset(name, data=array, fletcher32=array.size > 0)
         for name, value in attrs.items():
             f.attrs[name] = _attr_to_hdf5(name, value)
         f.flush()
