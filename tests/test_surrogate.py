@@ -184,6 +184,7 @@ def test_table_mismatch_is_named(model):
         model.check_table(digits)
 
 
+@pytest.mark.slow
 def test_cli_fit_and_eval(tmp_path, capsys):
     from nasbench_lite.cli import main
 
@@ -269,6 +270,7 @@ def test_a_strategy_cannot_tell_surrogate_from_table(table, model):
     assert told["table"] == told["surrogate"] and len(told["table"]) == 20
 
 
+@pytest.mark.slow
 def test_compare_runs_on_the_surrogate(table, model, tmp_path):
     from nasbench_lite.compare.config import CompareConfig
     from nasbench_lite.compare.run import compare
