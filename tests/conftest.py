@@ -5,11 +5,18 @@ plug-in packages. Test modules import the helpers with
 
 from __future__ import annotations
 
+import gc
+import sys
 import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+try:
+    import psutil
+except ImportError:  # a dev extra; without it the programs are kept
+    psutil = None
 
 from nasbench_lite.backends.tabular import TabularBenchmark
 from nasbench_lite.devices import use_cpu_cores
@@ -31,11 +38,52 @@ def multi_trial_strategies() -> list[str]:
     return [name for name in available_strategies() if not _weight_sharing(name)]
 
 
+# Model-based strategies fit a model at every ask: a test running them long is a slow test.
+SLOW_STRATEGIES = ("bananas", "tpe")
+
+
+def marked_slow(values: list, slow) -> list:
+    """`values` for `pytest.mark.parametrize`, those in `slow` marked slow (a tuple value is
+    one set of arguments)."""
+    return [pytest.param(*(v if isinstance(v, tuple) else (v,)), marks=pytest.mark.slow)
+            if v in slow else v for v in values]  # fmt: skip
+
+
 def _weight_sharing(name: str) -> bool:
     try:
         return bool(getattr(get_strategy(name), "weight_sharing", False))
     except (ValueError, TypeError):  # a broken plugin: the tests report it
         return False
+
+
+# Above this resident size the compiled programs are dropped after a test module (below).
+COMPILED_PROGRAMS_BUDGET = 2 * 2**30
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_programs():
+    """Drop the compiled XLA programs after a test module once the process holds more than
+    COMPILED_PROGRAMS_BUDGET bytes. The trainer and the supernet keep theirs for the life of
+    the process (`_COMPILED`), so over the whole suite they add up to a gigabyte; dropping
+    them after every module would bound that too, but the modules that train cells would
+    then compile the trainer again, minutes over the suite. (`jax.clear_caches()` alone
+    frees next to nothing: the programs live in those dictionaries.)"""
+    yield
+    if "jax" not in sys.modules or psutil is None:
+        return
+    if psutil.Process().memory_info().rss < COMPILED_PROGRAMS_BUDGET:
+        return
+    import jax
+
+    trainer = sys.modules.get("nasbench_lite.train.trainer")
+    if trainer is not None:
+        trainer._COMPILED.clear()
+        trainer._batched.cache_clear()
+    supernet = sys.modules.get("nasbench_lite.strategies._supernet")
+    if supernet is not None:
+        supernet._COMPILED.clear()
+    jax.clear_caches()
+    gc.collect()
 
 
 @pytest.fixture(scope="session")

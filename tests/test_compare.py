@@ -148,6 +148,7 @@ def check_outputs(out: Path, strategies: list[str], budget_seconds: float) -> pd
     return frame
 
 
+@pytest.mark.slow
 def test_all_strategies_compare_end_to_end_and_match_direct_runs(
     table_path, budget, external_strategy_pkg, tmp_path
 ):
@@ -182,6 +183,7 @@ def test_all_strategies_compare_end_to_end_and_match_direct_runs(
     assert set(result.files) >= {tmp_path / "api" / "results.csv", result.report}
 
 
+@pytest.mark.slow
 def test_cli_same_command_twice_gives_identical_results(table_path, budget, tmp_path, capsys):
     args = [
         "compare",

@@ -99,6 +99,7 @@ def test_generates_until_the_limit_then_resumes(tmp_path):
     assert rows_done(out) >= done
 
 
+@pytest.mark.slow
 def test_stops_at_the_limit_before_any_chunk(tmp_path):
     # A generation that cannot finish a chunk in time, whatever the machine: the interpreter
     # given to the script runs everything as usual except `generate`, which hangs, ignoring

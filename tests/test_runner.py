@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import multi_trial_strategies
+from conftest import SLOW_STRATEGIES, marked_slow, multi_trial_strategies
 
 from nasbench_lite.search.budget import Budget
 from nasbench_lite.search.protocol import Result
@@ -186,9 +186,13 @@ def test_a_waiting_strategy_idles_workers(bench):
 # -- reproducibility ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", multi_trial_strategies())
-@pytest.mark.parametrize("workers", [1, 3])
-def test_same_seed_same_trajectory(name, workers, bench):
+REPRODUCED = [(workers, name) for name in multi_trial_strategies() for workers in (1, 3)]
+
+
+@pytest.mark.parametrize(
+    ("workers", "name"), marked_slow(REPRODUCED, [(3, name) for name in SLOW_STRATEGIES])
+)
+def test_same_seed_same_trajectory(workers, name, bench):
     a = run_search(name, bench, "3000", seed=11, workers=workers)
     b = run_search(name, bench, "3000", seed=11, workers=workers)
     for field in SAME:

@@ -38,6 +38,7 @@ def test_protocol_basics(space):
     assert zero != space.canonical(space.parse("skip_connect/none/skip_connect"))
 
 
+@pytest.mark.slow
 def test_masked_cell_matches_reference_and_cost(space):
     import jax
 

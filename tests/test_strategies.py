@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import multi_trial_strategies, write_strategy_package
+from conftest import SLOW_STRATEGIES, marked_slow, multi_trial_strategies, write_strategy_package
 
 from nasbench_lite.search.protocol import Result
 from nasbench_lite.search.registry import available_strategies, get_strategy, make_strategy
@@ -50,7 +50,7 @@ def test_ours_are_registered():
         assert get_strategy(name).name == name
 
 
-@pytest.mark.parametrize("name", multi_trial_strategies())
+@pytest.mark.parametrize("name", marked_slow(multi_trial_strategies(), SLOW_STRATEGIES))
 def test_protocol_in_a_loop(name, space, bench):
     cls = get_strategy(name)
     assert list(inspect.signature(cls.tell).parameters) == [
@@ -103,7 +103,7 @@ def mean_final_regret(name: str, bench) -> float:
     return float(np.mean([run_search(name, bench, "100evals", s).regret[-1] for s in range(8)]))
 
 
-@pytest.mark.parametrize("name", LEARNING)
+@pytest.mark.parametrize("name", marked_slow(LEARNING, SLOW_STRATEGIES))
 def test_learning_strategies_beat_random_on_the_synthetic_table(name, bench, baseline_regrets):
     # Accuracy grows with convolutions: a strategy that learns anything finds better cells
     # in 100 evaluations than one random cell, and than 100 independent random cells.

@@ -39,6 +39,7 @@ def forwards():
     return variables, {kind: apply(net) for kind, net in nets.items()}
 
 
+@pytest.mark.slow
 def test_one_hot_weights_give_the_masked_network_of_that_cell(space, forwards):
     variables, forward = forwards
     x = jax.random.normal(jax.random.PRNGKey(0), (32, 40, 1))
@@ -66,6 +67,7 @@ def test_the_supernet_has_the_masked_networks_parameters(forwards):
     assert set(edge) == {"nor_conv_1x1", "nor_conv_3x3"}
 
 
+@pytest.mark.slow
 def test_a_mixed_edge_is_the_weighted_sum_of_its_ops():
     edge = supernet.MixedEdge(4)
     x = jax.random.normal(jax.random.PRNGKey(1), (8, 10, 4))

@@ -14,6 +14,7 @@ from scipy.stats import kendalltau
 from nasbench_lite.surrogate import model as sur
 from nasbench_lite.surrogate.features import SurrogateError
 from nasbench_lite.surrogate.model import Surrogate, SurrogateConfig
+from nasbench_lite.surrogate.ubjson import check_ubjson
 from nasbench_lite.table.synthetic import synthetic_table
 
 FAST = SurrogateConfig(members=2, folds=2, grid=({"max_depth": 4, "learning_rate": 0.3},))
@@ -131,11 +132,45 @@ def test_load_errors_name_the_file(model, tmp_path):
     with pytest.raises(SurrogateError, match=r"valid_acc-mean-0.ubj.gz cannot be read"):
         Surrogate.load(path)
     booster.write_bytes(gzip.compress(gzip.decompress(data)[:100]))  # a truncated model
-    with pytest.raises(SurrogateError, match=r"valid_acc-mean-0.ubj.gz cannot be read"):
+    with pytest.raises(SurrogateError, match=r"-0.ubj.gz cannot be read: truncated or corrupt"):
+        Surrogate.load(path)
+    booster.write_bytes(gzip.compress(b"{i\x01aZ}"))  # sound UBJSON, not a model
+    with pytest.raises(SurrogateError, match=r"-0.ubj.gz cannot be read as an XGBoost model"):
         Surrogate.load(path)
     booster.unlink()
     with pytest.raises(SurrogateError, match=r"valid_acc-mean-0.ubj cannot be read"):
         Surrogate.load(path)  # neither form of the file
+
+
+def test_ubjson_check_passes_models_and_stops_truncated_or_oversized_streams():
+    import xgboost as xgb
+
+    x = np.random.default_rng(0).random((50, 3))
+    booster = xgb.train({"max_depth": 2}, xgb.DMatrix(x, label=x[:, 0]), num_boost_round=2)
+    data = bytes(booster.save_raw("ubj"))
+    check_ubjson(data)
+    for end in range(len(data)):  # every prefix of a model is incomplete
+        with pytest.raises(ValueError):
+            check_ubjson(data[:end])
+    for sound in (b"Z", b"i\x05", b"D" + bytes(8), b"{i\x01aSi\x02hi}", b"[$d#i\x02" + bytes(8),
+                  b"[#i\x02TF", b"[N[]{}N]", b"{#i\x01i\x01kZ", b"[$U#i\x00"):  # fmt: skip
+        check_ubjson(sound)
+    huge = b"\x7f\xff\xff\xff\xff\xff\xff\xff"
+    for bad, problem in [
+        (b"[$d#L" + huge + bytes(16), "does not fit in the 16 bytes left"),
+        (b"{L" + huge + b"abc", r"a key \(9223372036854775807 bytes\)"),
+        (b"SL" + huge, "a string .* does not fit"),
+        (b"[#L" + huge + b"ZZ]", "a count of 9223372036854775807 at offset 11 exceeds"),
+        (b"[#i\xffZ", "a count of -1"),
+        (b"[$S#i\x01i\x01a", "unsupported typed container at offset 1"),
+        (b"[$d" + bytes(4), "unsupported typed container"),
+        (b"Sd\x00\x00\x00\x01", "a string length at offset 1 is 'd', not an integer marker"),
+        (b"[ZX]", "unknown marker 'X' at offset 2"),
+        (b"[Z", "a value marker .* at offset 2 does not fit in the 0 bytes left"),
+        (b"ZZ", "1 bytes follow the value at offset 1"),
+    ]:
+        with pytest.raises(ValueError, match=problem):
+            check_ubjson(bad)
 
 
 def test_table_mismatch_is_named(model):
@@ -149,6 +184,7 @@ def test_table_mismatch_is_named(model):
         model.check_table(digits)
 
 
+@pytest.mark.slow
 def test_cli_fit_and_eval(tmp_path, capsys):
     from nasbench_lite.cli import main
 
@@ -234,6 +270,7 @@ def test_a_strategy_cannot_tell_surrogate_from_table(table, model):
     assert told["table"] == told["surrogate"] and len(told["table"]) == 20
 
 
+@pytest.mark.slow
 def test_compare_runs_on_the_surrogate(table, model, tmp_path):
     from nasbench_lite.compare.config import CompareConfig
     from nasbench_lite.compare.run import compare

@@ -127,6 +127,7 @@ def test_the_simulator_runs_on_the_table(scheduler, small, blackbox):
     assert len(alone) < len(frame)
 
 
+@pytest.mark.slow
 def test_results_and_report(small, blackbox, tmp_path):
     bench = TabularBenchmark(small)
     parts = []

@@ -56,6 +56,7 @@ def metrics_of(result, i: int) -> np.ndarray:
     return np.stack([result.metrics[name][i] for name in CURVES], axis=1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("i", [0, 3, 4])
 def test_batched_cell_matches_reference_trained_alone(batch, data, i):
     ref = train_reference(TINY, CELLS[i], int(SEEDS[i]), data)
@@ -67,6 +68,7 @@ def test_batched_cell_matches_reference_trained_alone(batch, data, i):
     assert np.abs(got[:, accs] - ref[:, accs]).max() <= 3 / 256 + 1e-6
 
 
+@pytest.mark.slow
 def test_pool_reduction_matches_reference(data):
     """The "pool" reduction, batched among other cells, against the plain network."""
     result = train_cells(TINY_POOL, CELLS[[3, 1]], SEEDS[[3, 1]], data)
@@ -147,6 +149,7 @@ def count_reference(config: TrainConfig, cell, input_shape, num_classes=10):
     return params, flops
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "preset", ["tiny", "cpu", "gpu", "tiny-pool", "gpu-residual", "cpu-residual"]
 )
@@ -162,6 +165,7 @@ def test_cost_matches_direct_count(preset):
             assert network_cost(config, cell, shape, 10) == count_reference(config, cell, shape)
 
 
+@pytest.mark.slow
 def test_sharded_over_two_host_devices_matches_one_device(batch):
     # The suite runs with two CPU devices (conftest); train the same pairs on one.
     if len(jax.local_devices()) != 2:
@@ -219,6 +223,7 @@ def test_config_round_trip():
         assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
 
 
+@pytest.mark.slow
 def test_layouts_agree_and_pair_order_does_not_matter(data):
     """The grouped layout (each device loops over its cells, only chosen ops run) and the
     vmap layout (every op on every edge) train the same networks from the same keys; so

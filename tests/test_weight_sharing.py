@@ -110,6 +110,7 @@ def test_the_benchmark_tells_the_recipe_and_the_dataset(bench):
                        "data_dir": None}  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", METHODS)
 def test_each_method_runs_end_to_end_and_repeats_with_its_seed(name, bench):
     spy = Spy(built(name, bench))

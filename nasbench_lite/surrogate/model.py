@@ -25,7 +25,8 @@ about 55% of held-out seeds at the nominal 68%. Accuracies are clipped to [0, 1]
 is the same at every query (scaled by e / epochs like the table's). Raw cells are mapped to
 their class representative before featurisation: every cell of a class gets the same
 prediction. Hyperparameters are chosen by K-fold cross-validation over training classes
-only. `save`/`load` use XGBoost's UBJSON model format and one JSON of metadata; no pickle.
+only. `save`/`load` use XGBoost's UBJSON model format and one JSON of metadata; no pickle;
+`load` checks each model's structure before XGBoost reads it (`ubjson.check_ubjson`).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from nasbench_lite.surrogate.features import (
     features,
     table_identity,
 )
+from nasbench_lite.surrogate.ubjson import check_ubjson
 
 FORMAT_VERSION = 1
 ACCURACIES = ("valid_acc", "test_acc")
@@ -321,8 +323,17 @@ class Surrogate:
                 data = file.read_bytes()
                 if file.suffix == ".gz":
                     data = gzip.decompress(data)
+            except (OSError, EOFError) as err:
+                raise SurrogateError(f"{file} cannot be read as an XGBoost model: {err}") from err
+            try:  # XGBoost trusts the lengths in the stream: a truncated one can take gigabytes
+                check_ubjson(data)
+            except ValueError as err:
+                raise SurrogateError(
+                    f"{file} cannot be read: truncated or corrupt model ({err})"
+                ) from err
+            try:
                 booster.load_model(bytearray(data))
-            except (OSError, EOFError, xgb.core.XGBoostError) as err:
+            except xgb.core.XGBoostError as err:
                 raise SurrogateError(f"{file} cannot be read as an XGBoost model: {err}") from err
             boosters[name] = booster
         return cls(boosters, meta)
