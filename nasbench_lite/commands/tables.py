@@ -60,6 +60,13 @@ def cmd_info(args: argparse.Namespace) -> int:
     print("summary")
     for name, value in table.summary().items():
         print(f"  {name}: {_fmt(value)}")
+    from nasbench_lite.table.noise import noise_floor, noise_lines
+
+    lines = noise_lines(noise_floor(table))
+    if lines:
+        print("noise floor")
+        for line in lines:
+            print(f"  {line}")
     return 0
 
 

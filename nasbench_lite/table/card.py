@@ -270,6 +270,20 @@ def _padding(st: dict[str, Any]) -> float:
     return diff if abs(diff) >= 0.05 else 0.0
 
 
+def _noise(table: Table) -> list[str]:
+    from nasbench_lite.table.noise import noise_floor, noise_lines
+
+    lines = noise_lines(noise_floor(table))
+    if not lines:
+        return []
+    return [
+        "## Noise floor", "",
+        "How well the training seeds agree, over all classes and among the best (classes "
+        "ranked by seed-mean final test accuracy; definitions in "
+        "`nasbench_lite/table/noise.py`):", "", *(f"- {line}" for line in lines), "",
+    ]  # fmt: skip
+
+
 def render_card(table: Table, st: dict[str, Any], png: str, card_command: str) -> str:
     """The markdown card; `png` is the plot's path relative to the markdown file."""
     a, total = table.attrs, table.num_rows
@@ -287,7 +301,7 @@ def render_card(table: Table, st: dict[str, Any], png: str, card_command: str) -
         f"**{len(st['used'])} rows** that are trained and have a finite seed-mean accuracy "
         f"({st['done']} of {total} rows done); rows not trained yet are left out everywhere.", "",
         *_overview(table, st), *_distribution(st, png), *_best(table, st), *_correlations(st),
-        "## Training time", "",
+        *_noise(table), "## Training time", "",
         TIME_TEXT.format(
             measure=_time_measure(table),
             pairs=st["train_seconds_sum"], pair_hours=st["train_seconds_sum"] / 3600,

@@ -1,0 +1,63 @@
+"""The noise floor of a table: seed-to-seed Kendall overall and among the best classes, the
+pooled per-seed noise, the resolvable difference; checked against direct computations."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from nasbench_lite.cli import main
+from nasbench_lite.table import Table
+from nasbench_lite.table.noise import noise_floor, noise_lines
+from nasbench_lite.table.synthetic import synthetic_table
+
+
+def with_final_test(base: Table, final: np.ndarray) -> Table:
+    """`base` with its final-epoch test and valid accuracies set to `final` (rows, seeds)."""
+    arrays = dict(base.arrays)
+    for m in ("test_acc", "valid_acc"):
+        curve = np.array(base.metric(m))
+        curve[:, :, -1] = final
+        arrays[f"metrics/{m}"] = curve
+    return Table(arrays, base.attrs)
+
+
+def test_identical_seeds_agree_perfectly_and_have_no_noise():
+    base = synthetic_table(rows=300, epochs=2)
+    truth = np.random.default_rng(0).uniform(0.1, 0.9, base.num_rows).astype(np.float32)
+    floor = noise_floor(with_final_test(base, np.repeat(truth[:, None], 3, axis=1)))
+    assert floor["classes"] == {"all": 300, "top 10%": 30, "top 1%": 3}
+    for metric in ("valid_acc", "test_acc"):
+        assert floor["kendall"][metric] == {"all": 1.0, "top 10%": 1.0, "top 1%": 1.0}
+    assert floor["noise_sd"] == {"all": 0.0, "top 10%": 0.0} and floor["resolution"] == 0.0
+
+
+def test_against_a_direct_computation():
+    base = synthetic_table(rows=400, epochs=2)
+    rng = np.random.default_rng(1)
+    truth = rng.uniform(0.1, 0.9, base.num_rows)
+    final = (truth[:, None] + rng.normal(0, 0.02, (base.num_rows, 3))).astype(np.float32)
+    floor = noise_floor(with_final_test(base, final))
+    f64 = final.astype(np.float64)
+    top = np.argsort(-f64.mean(axis=1), kind="stable")[:40]
+    taus = [stats.kendalltau(f64[top, a], f64[top, b])[0]
+            for a, b in itertools.combinations(range(3), 2)]  # fmt: skip
+    assert floor["kendall"]["test_acc"]["top 10%"] == pytest.approx(np.mean(taus))
+    sd = np.sqrt(np.mean(np.var(f64[top], axis=1, ddof=1)))
+    assert floor["noise_sd"]["top 10%"] == pytest.approx(sd)
+    assert floor["resolution"] == pytest.approx(1.959964 * np.sqrt(2 / 3) * sd, rel=1e-6)
+    # Overall the ranking is clear, among 40 near-equal best classes much less so.
+    assert floor["kendall"]["test_acc"]["all"] > 0.9 > floor["kendall"]["test_acc"]["top 10%"]
+
+
+def test_too_little_to_say_and_the_lines(capsys, tmp_path):
+    assert noise_floor(synthetic_table(rows=3, epochs=2)) == {}
+    assert noise_lines({}) == []
+    path = tmp_path / "t.h5"
+    synthetic_table(rows=200, epochs=2).write(path)
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "noise floor" in out and "top 10% (20 classes)" in out and "resolvable" in out
