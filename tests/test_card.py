@@ -221,7 +221,7 @@ def test_card_reports_time_measure_and_calibration(tmp_path):
 def test_info_and_card_print_the_same_statistics(partial, capsys):
     table, text, md, _ = partial
     assert main(["info", table.source]) == 0
-    out = capsys.readouterr().out.split("\nsummary\n")[1]
+    out = capsys.readouterr().out.split("\nsummary\n")[1].split("\nnoise floor\n")[0]
     info = dict(line.strip().split(": ", 1) for line in out.splitlines())
     assert table_rows(text, "mean")[0][2] == f"{float(info['seed_spearman']):.4f}"
     assert table_rows(text, "Spearman")[0][1] == f"{float(info['valid_test_spearman']):.4f}"
