@@ -26,6 +26,7 @@ from nasbench_lite.datasets import (
     standardise,
 )
 from nasbench_lite.datasets.dataset import last_tenth_split
+from nasbench_lite.datasets.tasks import SUITE
 
 FILE_DATASETS = {"cifar10": CIFAR10_FILES, "mnist": IDX_FILES, "fashion_mnist": IDX_FILES}
 
@@ -120,7 +121,8 @@ def assert_names(err: pytest.ExceptionInfo, path: Path, files: tuple[str, ...]) 
 
 
 def test_registry_names_and_default():
-    assert list(DATASETS) == ["mnist1d", "digits", "cifar10", "fashion_mnist", "mnist"]
+    builtin = ["mnist1d", "digits", "cifar10", "fashion_mnist", "mnist"]
+    assert list(DATASETS) == builtin + list(SUITE)
     assert inspect.signature(load_dataset).parameters["name"].default == "mnist1d"
 
 

@@ -105,6 +105,19 @@ def test_same_seeds_identical_and_cell_alone_equals_cell_in_batch(batch, data):
     np.testing.assert_allclose(metrics_of(alone, 0), metrics_of(batch, 3), rtol=1e-4, atol=1e-5)
 
 
+def test_test_split_once_after_the_last_epoch(batch, data):
+    config = dataclasses.replace(TINY, test_every_epoch=False)
+    once = train_cells(config, CELLS, SEEDS, data)
+    np.testing.assert_array_equal(once.diverged, batch.diverged)
+    for name in CURVES:
+        if name.startswith("test"):
+            assert np.isnan(once.metrics[name][:, :-1]).all()
+            got, want = once.metrics[name][:, -1], batch.metrics[name][:, -1]
+        else:
+            got, want = once.metrics[name], batch.metrics[name]
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
 def test_different_seeds_differ(batch, data):
     other = train_cells(TINY, CELLS, SEEDS + 10, data)
     for i in range(len(CELLS)):

@@ -37,6 +37,7 @@ from nasbench_lite.datasets.files import (
     load_idx,
 )
 from nasbench_lite.datasets.identity import DatasetIdentity, identity_of
+from nasbench_lite.datasets.tasks import SUITE, load_task
 from nasbench_lite.errors import InputError
 
 # name -> loader(data_dir) -> Dataset. The first entry is the default. Another package adds
@@ -47,6 +48,8 @@ DATASETS: dict[str, Callable[[str | os.PathLike | None], Dataset]] = {
     "cifar10": load_cifar10,
     "fashion_mnist": functools.partial(load_idx, "fashion_mnist"),
     "mnist": functools.partial(load_idx, "mnist"),
+    # Protocol v2's suite: MNIST-1D recipes drawn offline (datasets/tasks.py).
+    **{name: functools.partial(load_task, task) for name, task in SUITE.items()},
 }
 
 # name -> what the dataset is (`DatasetIdentity`), kept next to each loader. A dataset
@@ -56,6 +59,7 @@ IDENTITIES: dict[str, DatasetIdentity] = {
     "digits": DIGITS_IDENTITY,
     "cifar10": CIFAR10_IDENTITY,
     **IDX_IDENTITIES,
+    **{name: task.dataset_identity() for name, task in SUITE.items()},
 }
 
 

@@ -30,6 +30,8 @@ class TrainConfig:
     eval_batch_size: int = 500
     train_examples: int | None = None  # use only the first N training examples; None: all
     eval_examples: int | None = None  # evaluate on the first N valid/test examples; None: all
+    # False: test split evaluated once, after the last epoch run; earlier test columns NaN
+    test_every_epoch: bool = True
 
     def __post_init__(self) -> None:
         if self.reduction not in ("residual", "pool"):
@@ -60,6 +62,18 @@ PRESETS: dict[str, TrainConfig] = {
     # 8 epochs of batch 128 at peak learning rate 0.1, all 3,000 training sequences.
     "cpu": TrainConfig(
         channels=8, cells_per_stage=1, stages=3, reduction="pool", epochs=8, batch_size=128
+    ),
+    # Protocol v2, chosen by benchmarks/suite_study.py (docs/suite_study.md): the cpu
+    # preset's network and schedule on a suite task's 6,000 / 5,000 / 5,000 splits
+    # (datasets/tasks.py), validation every epoch, test once after the last epoch.
+    "v2": TrainConfig(
+        channels=8,
+        cells_per_stage=1,
+        stages=3,
+        reduction="pool",
+        epochs=8,
+        batch_size=128,
+        test_every_epoch=False,
     ),
     # For an accelerator: the same skeleton at 16 channels, 12 epochs.
     "gpu": TrainConfig(

@@ -132,11 +132,17 @@ def make_train(
             carry, (losses, accs) = jax.lax.scan(step, carry, order)
             params, stats, _ = carry
             valid = evaluate(params, stats, cell, x_valid, y_valid)
-            test = evaluate(params, stats, cell, x_test, y_test)
+            if config.test_every_epoch:
+                test = evaluate(params, stats, cell, x_test, y_test)
+            else:
+                test = (jnp.nan, jnp.nan)
             return carry, jnp.stack([losses.mean(), accs.mean(), *valid, *test])
 
         epoch_keys = jax.random.split(order_key, config.epochs)[: stop_epoch or config.epochs]
-        _, metrics = jax.lax.scan(epoch, carry, epoch_keys)
+        carry, metrics = jax.lax.scan(epoch, carry, epoch_keys)
+        if not config.test_every_epoch:
+            test = evaluate(carry[0], carry[1], cell, x_test, y_test)
+            metrics = metrics.at[-1, 4:].set(jnp.stack(test))
         return metrics
 
     return train
@@ -328,7 +334,8 @@ def train_cells(
     unsorted = np.empty((n, *out.shape[1:]), out.dtype)
     unsorted[order] = out  # a padding pair repeats a real one: same key and cell, same result
     log.debug("trained %d pairs in %.2f s (+%.2f s compile)", n, seconds, compile_seconds)
-    return _result(cells, unsorted, costs, seconds, cpu_seconds, compile_seconds)
+    return _result(cells, unsorted, costs, seconds, cpu_seconds, compile_seconds,
+                   config.test_every_epoch)  # fmt: skip
 
 
 def _costs(config: TrainConfig, cells: np.ndarray, data, space) -> tuple[np.ndarray, np.ndarray]:
@@ -338,11 +345,17 @@ def _costs(config: TrainConfig, cells: np.ndarray, data, space) -> tuple[np.ndar
     return np.array([c[1] for c in costs], np.int64), np.array([c[0] for c in costs], np.int64)
 
 
-def _result(cells, out, costs, seconds, cpu_seconds, compile_seconds) -> TrainResult:
+def _result(
+    cells, out, costs, seconds, cpu_seconds, compile_seconds, test_every_epoch=True
+) -> TrainResult:
     out = out.astype(np.float32)
     # A pair diverged if any epoch's metric is not finite; everything from that epoch on is
-    # NaN so a diverged curve never looks like a (bad) trained one.
-    bad = ~np.isfinite(out).all(axis=2)  # (n, E)
+    # NaN so a diverged curve never looks like a (bad) trained one. Test columns left NaN
+    # on purpose (test_every_epoch False: all epochs but the last) do not count.
+    finite = np.isfinite(out)
+    if not test_every_epoch:
+        finite[:, :-1, 4:] = True
+    bad = ~finite.all(axis=2)  # (n, E)
     diverged = bad.any(axis=1)
     out[np.cumsum(bad, axis=1) > 0] = np.nan
     flops, params = costs

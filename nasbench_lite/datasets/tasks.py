@@ -1,0 +1,263 @@
+"""Tasks: named, reproducible data recipes drawn offline from the MNIST-1D generator.
+
+A `Task` names the generator arguments that differ from `mnist1d.data.get_dataset_args()`,
+the generator seed and the train/valid/test split sizes. `load_task` draws
+train + valid + test sequences with `mnist1d.data.make_dataset` (never the package's
+downloading loader), splits them in order (train first, then valid, then test: disjoint
+draws), standardises them with training statistics and caches the raw arrays as .npz under
+`cache_dir()`, keyed by the recipe.
+
+    >>> data = load_task(SUITE["mnist1d_v2"])
+    >>> data.splits
+    {'train': 6000, 'valid': 5000, 'test': 5000}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import importlib.metadata
+import json
+import logging
+import os
+import random
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nasbench_lite.datasets.builtin import _reject_data_dir, cache_dir
+from nasbench_lite.datasets.dataset import Dataset, build_dataset
+from nasbench_lite.datasets.identity import DatasetIdentity
+from nasbench_lite.errors import InputError
+from nasbench_lite.extras import require
+
+log = logging.getLogger(__name__)
+
+# Protocol v2's split sizes, shared by every task of the suite (docs/suite_study.md).
+V2_TRAIN, V2_VALID, V2_TEST = 6000, 5000, 5000
+NUM_CLASSES = 10
+DEFAULT_SEED = 42  # the generator's own default seed
+
+# The generator arguments a task may change, at mnist1d.data.get_dataset_args()'s defaults
+# (checked by the tests). num_samples, train_split and seed are set by the recipe itself;
+# url is never used.
+GENERATOR_DEFAULTS: dict[str, Any] = {
+    "template_len": 12,
+    "padding": (36, 60),  # (low, high) zeros appended before dilation
+    "scale_coeff": 0.4,
+    "max_translation": 48,
+    "corr_noise_scale": 0.25,
+    "iid_noise_scale": 0.02,
+    "shear_scale": 0.75,
+    "shuffle_seq": False,
+    "final_seq_length": 40,
+}
+GENERATOR_ARGS = {name: type(value) for name, value in GENERATOR_DEFAULTS.items()}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    """`value` as GENERATOR_ARGS[name]'s type; InputError naming the argument otherwise."""
+    if name not in GENERATOR_ARGS:
+        raise InputError(
+            f"unknown mnist1d generator argument {name!r}; known: {sorted(GENERATOR_ARGS)}"
+        )
+    kind = GENERATOR_ARGS[name]
+    if kind is tuple:
+        ok = isinstance(value, (list, tuple)) and len(value) == 2
+        ok = ok and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        if not ok or not 0 <= value[0] <= value[1]:
+            raise InputError(f"generator argument {name!r} must be two ints 0 <= low <= high")
+        return tuple(int(v) for v in value)
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise InputError(f"generator argument {name!r} must be a bool, got {value!r}")
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"generator argument {name!r} must be a number, got {value!r}")
+    if kind is int and (int(value) != value or value < 1):
+        raise InputError(f"generator argument {name!r} must be a positive int, got {value!r}")
+    if value < 0:
+        raise InputError(f"generator argument {name!r} must be >= 0, got {value!r}")
+    return kind(value)
+
+
+@dataclass(frozen=True)
+class Task:
+    """A data recipe: `generator` holds (argument, value) pairs that differ from the defaults.
+
+    The drawn data: x (n, final_seq_length, 1) float32, y (n,) int32 in [0, 10), with
+    n = train, valid, test per split.
+    """
+
+    name: str
+    description: str
+    generator: tuple[tuple[str, Any], ...] = ()
+    seed: int = DEFAULT_SEED
+    train: int = V2_TRAIN
+    valid: int = V2_VALID
+    test: int = V2_TEST
+
+    def __post_init__(self) -> None:
+        pairs = self.generator.items() if isinstance(self.generator, dict) else self.generator
+        pairs = tuple(sorted((str(k), _coerce(str(k), v)) for k, v in pairs))
+        object.__setattr__(self, "generator", pairs)
+        if not isinstance(self.name, str) or not self.name:
+            raise InputError(f"Task.name must be a non-empty string, got {self.name!r}")
+        for field in ("seed", "train", "valid", "test"):
+            value = getattr(self, field)
+            low = 0 if field == "seed" else 1
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+                raise InputError(f"Task {self.name!r}: {field} must be an int >= {low}, "
+                                 f"got {value!r}")  # fmt: skip
+        args = self.generator_args
+        if args["max_translation"] > args["template_len"] + args["padding"][1]:
+            raise InputError(f"Task {self.name!r}: generator argument 'max_translation' "
+                             "exceeds template_len + padding high")  # fmt: skip
+
+    @property
+    def generator_args(self) -> dict[str, Any]:
+        """Every generator argument of GENERATOR_ARGS, defaults overridden by `generator`."""
+        return {**GENERATOR_DEFAULTS, **dict(self.generator)}
+
+    @property
+    def input_shape(self) -> tuple[int, int]:
+        """(L, 1): one channel of final_seq_length samples."""
+        return (self.generator_args["final_seq_length"], 1)
+
+    def dataset_identity(self) -> DatasetIdentity:
+        """The record a table stores of the dataset (`datasets.identity`): the generator's
+        arguments as `make_dataset` receives them, seed and sample count included."""
+        args = {k: list(v) if isinstance(v, tuple) else v for k, v in self.generator_args.items()}
+        total = self.train + self.valid + self.test
+        args.update(num_samples=-(-total // NUM_CLASSES) * NUM_CLASSES, train_split=1.0,
+                    seed=int(self.seed))  # fmt: skip
+        return DatasetIdentity(
+            name=self.name,
+            input_shape=tuple(self.input_shape),
+            num_classes=NUM_CLASSES,
+            generator=args,
+            splits={"train": int(self.train), "valid": int(self.valid), "test": int(self.test)},
+        )
+
+    def identity(self) -> dict[str, Any]:
+        """The recipe as a plain, JSON-ready dict (for a table's attributes)."""
+        args = {k: list(v) if isinstance(v, tuple) else v for k, v in self.generator_args.items()}
+        return {
+            "name": self.name,
+            "description": self.description,
+            "generator": "mnist1d.data.make_dataset",
+            "generator_args": args,
+            "seed": int(self.seed),
+            "splits": {"train": int(self.train), "valid": int(self.valid), "test": int(self.test)},
+            "input_shape": list(self.input_shape),
+            "num_classes": NUM_CLASSES,
+            "needs_files": False,
+        }
+
+    @classmethod
+    def from_identity(cls, identity: dict[str, Any]) -> Task:
+        """The task of an `identity()` dict; only arguments off the defaults are kept."""
+        defaults = GENERATOR_DEFAULTS
+        given = {k: _coerce(k, v) for k, v in identity["generator_args"].items()}
+        changed = {k: v for k, v in given.items() if defaults[k] != v}
+        splits = identity["splits"]
+        return cls(identity["name"], identity["description"], tuple(changed.items()),
+                   identity["seed"], splits["train"], splits["valid"], splits["test"])  # fmt: skip
+
+    def replace(self, **changes: Any) -> Task:
+        return dataclasses.replace(self, **changes)
+
+
+def task_cache_path(task: Task) -> Path | None:
+    """Cache file of `task`'s raw arrays, keyed by its recipe (None: disk cache disabled)."""
+    directory = cache_dir()
+    if directory is None:
+        return None
+    recipe = {k: v for k, v in task.identity().items() if k not in ("name", "description")}
+    recipe["mnist1d"] = importlib.metadata.version("mnist1d")
+    digest = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
+    return directory / f"task-{digest}.npz"
+
+
+def draw(task: Task) -> dict[str, np.ndarray]:
+    """Draw the task's raw sequences: x (train + valid + test, L) float64, y (n,) int64.
+
+    NumPy's and Python's global generators (reseeded by the generator) are restored.
+    """
+    require("train", "mnist1d tasks", modules=("mnist1d",))
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    total = task.train + task.valid + task.test
+    args = get_dataset_args()
+    for name, value in task.generator_args.items():
+        setattr(args, name, list(value) if isinstance(value, tuple) else value)
+    args.num_samples = -(-total // NUM_CLASSES) * NUM_CLASSES  # whole classes, trimmed below
+    args.train_split, args.seed, args.url = 1.0, int(task.seed), None
+    numpy_state, python_state = np.random.get_state(), random.getstate()  # noqa: NPY002
+    try:
+        raw = make_dataset(args)
+    finally:
+        np.random.set_state(numpy_state)  # noqa: NPY002
+        random.setstate(python_state)
+    return {"x": np.asarray(raw["x"])[:total], "y": np.asarray(raw["y"])[:total]}
+
+
+def _read(path: Path, total: int) -> dict[str, np.ndarray] | None:
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {"x": npz["x"], "y": npz["y"]}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+        log.warning("ignoring unreadable task cache %s (%s); redrawing", path, err)
+        return None
+    if len(arrays["x"]) != total or len(arrays["y"]) != total:
+        log.warning("ignoring task cache %s of the wrong size; redrawing", path)
+        return None
+    return arrays
+
+
+def _write(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    # Temporary file then rename: runs started together never read a half-written cache.
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz", delete=False) as f:
+            np.savez(f, **arrays)
+        os.replace(f.name, path)
+    except OSError as err:
+        log.warning("could not write the task cache %s (%s)", path, err)
+
+
+@functools.lru_cache(maxsize=8)
+def task_arrays(task: Task) -> dict[str, np.ndarray]:
+    """The task's raw arrays (read-only), from the disk cache or drawn (and cached)."""
+    total = task.train + task.valid + task.test
+    path = task_cache_path(task)
+    arrays = _read(path, total) if path is not None and path.is_file() else None
+    if arrays is None:
+        log.info("drawing task %s (%d sequences)", task.name, total)
+        arrays = draw(task)
+        if path is not None:
+            _write(path, arrays)
+    for a in arrays.values():
+        a.setflags(write=False)
+    return arrays
+
+
+def load_task(task: Task, data_dir: str | os.PathLike | None = None) -> Dataset:
+    """The task as a standardised Dataset: x (n, L, 1) float32, y (n,) int32, 10 classes."""
+    _reject_data_dir(task.name, data_dir)
+    raw = task_arrays(task)
+    x, y = raw["x"][..., None], raw["y"]
+    a, b = task.train, task.train + task.valid
+    return build_dataset(task.name, (x[:a], y[:a]), (x[a:b], y[a:b]), (x[b:], y[b:]),
+                         num_classes=NUM_CLASSES)  # fmt: skip
+
+
+# The suite: the three tasks of protocol v2 (docs/suite_study.md). Filled by the study.
+SUITE: dict[str, Task] = {
+    "mnist1d_v2": Task("mnist1d_v2", "MNIST-1D, generator defaults, freshly drawn"),
+}

@@ -1,0 +1,118 @@
+"""Tasks: reproducible MNIST-1D recipes (no training)."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+import pytest
+
+pytest.importorskip("mnist1d")
+
+from nasbench_lite.datasets import DATASETS  # noqa: E402
+from nasbench_lite.datasets.tasks import (  # noqa: E402
+    SUITE,
+    Task,
+    draw,
+    load_task,
+    task_arrays,
+    task_cache_path,
+)
+from nasbench_lite.errors import InputError  # noqa: E402
+
+SMALL = Task("small", "a small test recipe", (("shear_scale", 1.5),), 7, 120, 40, 40)
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("NASBENCH_LITE_CACHE", str(tmp_path))
+    task_arrays.cache_clear()  # the in-memory cache would hide the disk cache
+
+
+def test_same_recipe_same_arrays_other_seed_other_arrays():
+    a, b = draw(SMALL), draw(SMALL)
+    np.testing.assert_array_equal(a["x"], b["x"])
+    np.testing.assert_array_equal(a["y"], b["y"])
+    other = draw(SMALL.replace(seed=8))
+    assert not np.allclose(a["x"], other["x"])
+
+
+def test_split_sizes_shapes_and_disjointness():
+    data = load_task(SMALL)
+    assert data.splits == {"train": 120, "valid": 40, "test": 40}
+    assert data.x_train.shape == (120, 40, 1) and data.x_train.dtype == np.float32
+    assert data.num_classes == 10 and data.name == "small"
+    train = {row.tobytes() for row in data.x_train}
+    for split in (data.x_valid, data.x_test):
+        assert not train & {row.tobytes() for row in split}
+    assert not {r.tobytes() for r in data.x_valid} & {r.tobytes() for r in data.x_test}
+
+
+def test_sequence_length_follows_the_recipe():
+    data = load_task(SMALL.replace(generator=(("final_seq_length", 24),)))
+    assert data.x_valid.shape == (40, 24, 1)
+
+
+def test_cache_is_written_and_reused(tmp_path):
+    load_task(SMALL)
+    path = task_cache_path(SMALL)
+    assert path is not None and path.parent == tmp_path and path.is_file()
+    assert task_cache_path(SMALL.replace(seed=9)) != path
+    assert task_cache_path(SMALL.replace(name="renamed")) == path  # keyed by the recipe
+
+
+def test_identity_round_trips_through_json():
+    identity = SMALL.identity()
+    assert identity["generator_args"]["shear_scale"] == 1.5
+    assert identity["generator_args"]["padding"] == [36, 60]  # defaults in full
+    assert identity["input_shape"] == [40, 1] and identity["num_classes"] == 10
+    assert identity["needs_files"] is False and identity["seed"] == 7
+    assert identity["splits"] == {"train": 120, "valid": 40, "test": 40}
+    assert Task.from_identity(json.loads(json.dumps(identity))) == SMALL
+    for task in SUITE.values():
+        assert Task.from_identity(task.identity()) == task
+
+
+def test_global_rng_state_untouched():
+    np.random.seed(123)  # noqa: NPY002
+    random.seed(123)
+    before = np.random.get_state()[1].copy(), random.getstate()  # noqa: NPY002
+    draw(SMALL)
+    assert np.array_equal(np.random.get_state()[1], before[0])  # noqa: NPY002
+    assert random.getstate() == before[1]
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"generator": (("noise", 1.0),)}, "noise"),
+        ({"generator": (("iid_noise_scale", -1.0),)}, "iid_noise_scale"),
+        ({"generator": (("final_seq_length", 0),)}, "final_seq_length"),
+        ({"generator": (("padding", (5, 2)),)}, "padding"),
+        ({"generator": (("shuffle_seq", 1),)}, "shuffle_seq"),
+        ({"train": 0}, "train"),
+        ({"seed": -1}, "seed"),
+    ],
+)
+def test_bad_recipe_argument_raises_input_error_naming_it(change, named):
+    with pytest.raises(InputError, match=named):
+        SMALL.replace(**change)
+
+
+def test_suite_registered_and_mnist1d_unchanged():
+    for name in SUITE:
+        assert name in DATASETS
+    assert DATASETS["mnist1d"].__name__ == "load_mnist1d"
+    with pytest.raises(InputError, match="data_dir"):
+        DATASETS["mnist1d_v2"]("somewhere")
+
+
+def test_defaults_are_the_generators():
+    from mnist1d.data import get_dataset_args
+
+    from nasbench_lite.datasets.tasks import GENERATOR_DEFAULTS
+
+    defaults = vars(get_dataset_args())
+    for name, value in GENERATOR_DEFAULTS.items():
+        assert (tuple(defaults[name]) if name == "padding" else defaults[name]) == value
