@@ -11,10 +11,14 @@ import numpy as np
 from nasbench_lite.errors import InputError
 
 
-def check_int(name: str, value: Any, minimum: int = 1) -> int:
-    """`value` as an int; InputError unless it is an int (not a bool) >= minimum."""
+def check_int(name: str, value: Any, minimum: int = 1, maximum: int | None = None) -> int:
+    """`value` as an int; InputError unless it is an int (not a bool) >= minimum (and <=
+    maximum, where given)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise InputError(f"{name} must be an int >= {minimum}, got {value!r}")
+        rule = f">= {minimum}" if maximum is None else f"in {minimum}..{maximum:,}"
+        raise InputError(f"{name} must be an int {rule}, got {value!r}")
+    if maximum is not None and value > maximum:
+        raise InputError(f"{name} must be an int in {minimum}..{maximum:,}, got {value!r}")
     return int(value)
 
 

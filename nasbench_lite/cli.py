@@ -219,11 +219,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Options whose value may start with "-" (a negative budget is refused by the library with
+# a message naming it; argparse would otherwise take "-10evals" for an option).
+VALUE_OPTIONS = ("--budget",)
+
+
+def _values_after(argv: list[str], options: tuple[str, ...]) -> list[str]:
+    """`argv` with "OPTION VALUE" joined as "OPTION=VALUE" for the `options` given."""
+    out, words = [], iter(argv)
+    for word in words:
+        if word in options:
+            value = next(words, None)
+            out.append(word if value is None else f"{word}={value}")
+        else:
+            out.append(word)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     use_cpu_cores()  # before any handler imports JAX: one CPU device per core
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_values_after(argv, VALUE_OPTIONS))
     args.argv = argv  # handlers record the command that made a file
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,

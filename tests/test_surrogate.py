@@ -138,7 +138,10 @@ def test_load_errors_name_the_file(model, tmp_path):
     with pytest.raises(SurrogateError, match=r"-0.ubj.gz cannot be read as an XGBoost model"):
         Surrogate.load(path)
     booster.unlink()
-    with pytest.raises(SurrogateError, match=r"valid_acc-mean-0.ubj cannot be read"):
+    with pytest.raises(
+        SurrogateError,
+        match=r"booster .valid_acc/mean/0. is missing \(neither valid_acc-mean-0.ubj.gz nor ",
+    ):
         Surrogate.load(path)  # neither form of the file
 
 

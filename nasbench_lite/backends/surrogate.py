@@ -30,8 +30,16 @@ from nasbench_lite.errors import InputError
 class SurrogateBenchmark:
     """Benchmark protocol over a `Surrogate` (or the directory of a saved one)."""
 
-    def __init__(self, model: Any, *, reference: Any = None, noise: bool = True) -> None:
+    def __init__(self, model: Any = None, *, reference: Any = None, noise: bool = True) -> None:
+        """model: a `Surrogate` or a saved model's directory (None: the shipped model, as the
+        command line defaults to); reference: a table for regret's truth; noise: draw
+        answers from the predicted N(mean, std) (False: the means)."""
         from nasbench_lite.surrogate.model import Surrogate
+
+        if model is None:
+            from nasbench_lite.table.shipped import default_model_path
+
+            model = default_model_path()
 
         if isinstance(model, (str, os.PathLike)):
             model = Surrogate.load(model)

@@ -26,6 +26,10 @@ DEFAULT_BUDGET_CELLS = 100
 
 BASELINE = "random_search"
 
+# Upper bounds: past them an option is a typo (every run's trajectory is kept in memory;
+# a process per job).
+MAX_SEEDS, MAX_WORKERS, MAX_JOBS = 100_000, 1_024, 256
+
 logger = logging.getLogger(__name__)
 
 
@@ -148,10 +152,10 @@ def resolve(config: CompareConfig) -> tuple[Plan, Any]:
     from nasbench_lite.table.reader import Table
 
     entry = backend_entry(config.backend)  # raises, naming the registered backends
-    check_int("seeds", config.seeds, 1)
-    check_int("workers", config.workers, 1)
+    check_int("seeds", config.seeds, 1, MAX_SEEDS)
+    check_int("workers", config.workers, 1, MAX_WORKERS)
     if config.jobs is not None:
-        check_int("jobs", config.jobs, 1)
+        check_int("jobs", config.jobs, 1, MAX_JOBS)
     names, skipped = _strategies(config.strategies)
     labels = [strategy_label(s) for s in names]
     if len(set(labels)) != len(labels):

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 
 from nasbench_lite.errors import InputError
 
-_EVALS = re.compile(r"(\d+)\s*evals?")
+_EVALS = re.compile(r"([+-]?\d+)\s*evals?")
 
-_EPOCHS = re.compile(r"(\d+)\s*epochs?")
+_EPOCHS = re.compile(r"([+-]?\d+)\s*epochs?")
+
+# Upper bounds: a budget past them is a typo, not an experiment (a run keeps one row per
+# evaluation in memory; 1e12 simulated seconds are 30,000 years).
+MAX_SECONDS, MAX_EVALS, MAX_EPOCHS = 1e12, 10_000_000, 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -30,14 +33,16 @@ class Budget:
     def __post_init__(self) -> None:
         if self.seconds is None and self.evals is None and self.epochs is None:
             raise InputError("a budget needs seconds, evals or epochs")
-        if self.seconds is not None and not (0 < self.seconds < math.inf):
-            raise InputError(f"budget seconds must be finite and > 0, got {self.seconds!r}")
-        for name in ("evals", "epochs"):
+        if self.seconds is not None and not (0 < self.seconds <= MAX_SECONDS):
+            raise InputError(
+                f"budget seconds must be > 0 and at most {MAX_SECONDS:g}, got {self.seconds!r}"
+            )
+        for name, most in (("evals", MAX_EVALS), ("epochs", MAX_EPOCHS)):
             value = getattr(self, name)
             if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int) or value < 1
+                isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most
             ):
-                raise InputError(f"budget {name} must be an int >= 1, got {value!r}")
+                raise InputError(f"budget {name} must be an int in 1..{most:,}, got {value!r}")
 
     @classmethod
     def parse(cls, text: str | float | Budget) -> Budget:

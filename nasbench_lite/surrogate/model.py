@@ -318,6 +318,11 @@ class Surrogate:
             file = stem.with_name(stem.name + ".ubj.gz")
             if not file.is_file():  # written uncompressed (also read)
                 file = stem.with_name(stem.name + ".ubj")
+            if not file.is_file():
+                raise SurrogateError(
+                    f"{path}: booster {name!r} is missing (neither {stem.name}.ubj.gz nor "
+                    f"{stem.name}.ubj); the model directory is incomplete"
+                )
             booster = xgb.Booster()
             try:
                 data = file.read_bytes()

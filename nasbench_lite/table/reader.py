@@ -122,9 +122,19 @@ class Table:
         """Fast path: final-epoch seed mean of `metric` for one raw index (NaN if not done)."""
         if (values := self._final.get(metric)) is None:
             self._check_metric(metric)
-        if 0 <= raw < len(self._row_list) and (row := self._row_list[raw]) >= 0:
+        if (
+            type(raw) is int
+            and 0 <= raw < len(self._row_list)
+            and (row := self._row_list[raw]) >= 0
+        ):
             return values[row]
-        raise InputError(self._not_in_table(raw))
+        return values[self._row(self._checked_raw(raw))]  # raises, naming what is wrong
+
+    def _checked_raw(self, raw: Any) -> int:
+        """`raw` as an int index; InputError for a bool, a float or any other non-integer."""
+        if isinstance(raw, bool) or not isinstance(raw, (int, np.integer)):
+            raise InputError(f"raw index {raw!r} is not an int (a raw cell is an integer index)")
+        return int(raw)
 
     def values(
         self, name: str, raws, epoch: int | None = None, seed: int | None = None
