@@ -70,3 +70,15 @@ def test_the_surrogate_backend_defaults_to_the_shipped_model():
     bench = make_benchmark("surrogate")
     assert bench.model.meta["table"]["dataset"] == "mnist1d"
     assert str(default_model_path()) in repr(bench.model) or bench.epochs == 8
+
+
+def test_a_directory_where_a_table_file_belongs_is_named(tmp_path, capsys):
+    from nasbench_lite.table import Table
+
+    with pytest.raises(InputError, match="is a directory; name a .h5 table file"):
+        Table.open(tmp_path)
+    assert main(["info", str(tmp_path)]) == 2
+    assert "is a directory" in capsys.readouterr().err
+    pytest.importorskip("jax")
+    code = main(["generate", "--preset", "tiny", "--cells", "1", "--out", str(tmp_path)])
+    assert code == 2 and "is a directory; name the .h5 table file" in capsys.readouterr().err

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -287,8 +288,12 @@ def generate(out: str | Path, config: GenerateConfig, progress: bool = True) -> 
 def _check_out(out: str | Path) -> Path:
     """`out` as a Path; raises MissingFileError before any work if its directory is missing."""
     out = Path(out)
+    if out.is_dir():
+        raise InputError(f"output {out} is a directory; name the .h5 table file to write")
     if not out.parent.is_dir():
         raise MissingFileError(f"output {out}: directory {out.parent} does not exist")
+    if not os.access(out.parent, os.W_OK):
+        raise InputError(f"output {out}: directory {out.parent} is not writable")
     return out
 
 

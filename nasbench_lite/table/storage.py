@@ -160,6 +160,8 @@ def read_arrays(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[st
     """
     path = Path(path)
     if not path.is_file():
+        if path.is_dir():
+            raise InputError(f"table file {path} is a directory; name a .h5 table file")
         raise MissingFileError(f"table file {path} does not exist")
     if not h5py.is_hdf5(path):
         raise InputError(f"{path} is not an HDF5 file (no HDF5 signature)")
