@@ -22,6 +22,7 @@ import numpy as np
 from nasbench_lite.errors import InputError, MissingFileError
 from nasbench_lite.extras import require
 from nasbench_lite.generate.executors import ChunkJob, ChunkTask, make_executor
+from nasbench_lite.generate.lock import writer_lock
 from nasbench_lite.table.reader import Table
 from nasbench_lite.table.schema import FIELDS, PER_CHUNK, PER_ROW, pending_arrays
 from nasbench_lite.table.storage import base_attrs, read_arrays, row_index, write_arrays
@@ -252,11 +253,17 @@ def generate(out: str | Path, config: GenerateConfig, progress: bool = True) -> 
     """Create or resume the table at `out` and train every pending row; returns the table.
     Raises MissingExtra without the `train` extra."""
     require("train", "generate")
+
+    out = _check_out(out)
+    with writer_lock(out):  # one writer at a time; a second one stops here, naming this one
+        return _generate(out, config, progress)
+
+
+def _generate(out: Path, config: GenerateConfig, progress: bool) -> Table:
     from tqdm import tqdm
 
     from nasbench_lite.datasets import cache_dir
 
-    out = _check_out(out)
     arrays, attrs = open_or_create(out, config)
     rows = len(arrays["cells/row_raw"])
     chunk = int(min(config.chunk or attrs.get("chunk_classes") or default_chunk(), rows))
