@@ -57,6 +57,7 @@ def test_a_killed_holder_leaves_no_stale_lock(holder):
         try:
             with writer_lock(out) as lock:
                 assert lock == lock_path(out) and str(os.getpid()) in lock.read_text()
+            assert not lock.exists()  # removed at the end
             break
         except InputError:
             assert time.monotonic() < deadline

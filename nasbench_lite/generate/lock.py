@@ -1,10 +1,10 @@
 """One writer at a time: an exclusive lock on a table file that is being written.
 
 `writer_lock(path)` takes an advisory lock (`fcntl.flock`) on `<path>.lock` for as long as
-the `with` block runs, writing the holder's pid, host and command into it. A second writer
-stops at once with one line naming the file and the holder. The lock is the kernel's: it
-goes with the process that held it, so a killed writer leaves no stale lock behind (the
-file stays, unlocked, and is reused).
+the `with` block runs, writing the holder's pid, host and command into it, and removes the
+file at the end. A second writer stops at once with one line naming the file and the
+holder. The lock is the kernel's: it goes with the process that held it, so a killed writer
+leaves no stale lock behind (its file stays, unlocked, and the next writer takes it).
 """
 
 from __future__ import annotations
@@ -51,7 +51,10 @@ def writer_lock(path: str | os.PathLike) -> Iterator[Path]:
         try:
             yield lock
         finally:
-            os.ftruncate(fd, 0)
+            # Removed while still held, so the folder keeps only the table. A writer that
+            # opened the old file just before this stops at its own (failed) lock attempt.
+            with contextlib.suppress(OSError):
+                lock.unlink()
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
