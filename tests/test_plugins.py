@@ -17,7 +17,7 @@ from nasbench_lite import plugins
 from nasbench_lite.backends import available_backends, backend_entry, make_benchmark
 from nasbench_lite.cli import build_parser, main
 from nasbench_lite.compare import CompareConfig, compare
-from nasbench_lite.datasets import available_datasets, load_dataset
+from nasbench_lite.datasets import DATASETS, available_datasets, load_dataset
 from nasbench_lite.errors import InputError
 from nasbench_lite.extras import MissingExtra
 from nasbench_lite.spaces import _INSTANCES, available_spaces, get_space
@@ -85,8 +85,7 @@ def plugged(tmp_path, monkeypatch):
 def test_plugins_come_after_ours_and_go_when_uninstalled(plugged):
     assert available_spaces() == ["nb201", "plugged3"]
     assert available_backends() == ["tabular", "live", "surrogate", "lookups"]
-    assert available_datasets() == ["mnist1d", "digits", "cifar10", "fashion_mnist", "mnist",
-                                    "blobs"]  # fmt: skip
+    assert available_datasets() == [*DATASETS, "blobs"]
     commands = next(a.choices for a in build_parser()._actions if a.dest == "command")
     choices = [("generate", "space", "plugged3"), ("generate", "dataset", "blobs"),
                ("compare", "dataset", "blobs"), ("compare", "backend", "lookups")]  # fmt: skip

@@ -31,6 +31,7 @@ def test_schema_records_are_consistent():
     assert sorted([*PER_ROW, *PER_CHUNK, "cells/raw_to_row"]) == sorted(FIELDS)
     assert set(base_attrs(space="nb201", dataset="d", seeds=[0], epochs=1)) == set(REQUIRED_ATTRS)
     assert set(JSON_ATTRS) == {
+        "dataset_identity",
         "splits",
         "config",
         "versions",

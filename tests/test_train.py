@@ -261,13 +261,13 @@ def test_layouts_agree_and_pair_order_does_not_matter(data):
 
 
 def test_balance_spreads_cost_over_devices():
-    from nasbench_lite.train.trainer import _balance
+    from nasbench_lite.train.layout import balance_groups
 
     costs = np.array([9.0, 1, 1, 1, 8, 1, 1, 2])
-    slots = _balance(costs, 2)
+    slots = balance_groups(costs, 2)
     assert sorted(slots.tolist()) == list(range(8))  # every group once, 4 per device
     loads = [costs[slots[:4]].sum(), costs[slots[4:]].sum()]
     assert abs(loads[0] - loads[1]) <= 2
-    padded = _balance(np.array([5.0, 3, 1]), 2)  # 3 groups on 2 devices: one pad slot
+    padded = balance_groups(np.array([5.0, 3, 1]), 2)  # 3 groups on 2 devices: one pad slot
     assert len(padded) == 4 and sorted(set(padded.tolist())) == [0, 1, 2]
     assert np.bincount(padded).tolist() == [1, 1, 2]  # the cheapest group pads

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from nasbench_lite.errors import InputError, OutputExistsError
+from nasbench_lite.table.noise import noise_section
 from nasbench_lite.table.reader import Table
 from nasbench_lite.table.summary import QUANTILES, table_statistics
 from nasbench_lite.text import plural
@@ -270,20 +271,6 @@ def _padding(st: dict[str, Any]) -> float:
     return diff if abs(diff) >= 0.05 else 0.0
 
 
-def _noise(table: Table) -> list[str]:
-    from nasbench_lite.table.noise import noise_floor, noise_lines
-
-    lines = noise_lines(noise_floor(table))
-    if not lines:
-        return []
-    return [
-        "## Noise floor", "",
-        "How well the training seeds agree, over all classes and among the best (classes "
-        "ranked by seed-mean final test accuracy; definitions in "
-        "`nasbench_lite/table/noise.py`):", "", *(f"- {line}" for line in lines), "",
-    ]  # fmt: skip
-
-
 def render_card(table: Table, st: dict[str, Any], png: str, card_command: str) -> str:
     """The markdown card; `png` is the plot's path relative to the markdown file."""
     a, total = table.attrs, table.num_rows
@@ -301,7 +288,7 @@ def render_card(table: Table, st: dict[str, Any], png: str, card_command: str) -
         f"**{len(st['used'])} rows** that are trained and have a finite seed-mean accuracy "
         f"({st['done']} of {total} rows done); rows not trained yet are left out everywhere.", "",
         *_overview(table, st), *_distribution(st, png), *_best(table, st), *_correlations(st),
-        *_noise(table), "## Training time", "",
+        *noise_section(table), "## Training time", "",
         TIME_TEXT.format(
             measure=_time_measure(table),
             pairs=st["train_seconds_sum"], pair_hours=st["train_seconds_sum"] / 3600,

@@ -101,3 +101,16 @@ def noise_lines(floor: dict[str, Any]) -> list[str]:
         f"smallest resolvable difference of {floor['seeds']}-seed means (5%, top 10%): "
         f"{100 * floor['resolution']:.2f} pp; regret differences below it are ties",
     ]
+
+
+def noise_section(table: Any) -> list[str]:
+    """The card's markdown section on the noise floor; [] when there is none."""
+    lines = noise_lines(noise_floor(table))
+    if not lines:
+        return []
+    return [
+        "## Noise floor", "",
+        "How well the training seeds agree, over all classes and among the best (classes "
+        "ranked by seed-mean final test accuracy; definitions in "
+        "`nasbench_lite/table/noise.py`):", "", *(f"- {line}" for line in lines), "",
+    ]  # fmt: skip

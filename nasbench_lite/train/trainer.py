@@ -29,6 +29,7 @@ from nasbench_lite.train.config import (
     splits,
 )
 from nasbench_lite.train.cost import network_cost
+from nasbench_lite.train.layout import balance_groups, group_pairs
 
 log = logging.getLogger(__name__)
 
@@ -231,36 +232,6 @@ def _as_cells(cells, space) -> np.ndarray:
     return cells.astype(np.int32)
 
 
-def _groups(cells: np.ndarray) -> tuple[np.ndarray, int]:
-    """(order, S): pairs ``order`` (n,) fall into consecutive groups of S pairs of one cell.
-
-    S is the largest size that splits every distinct cell's pairs evenly (the gcd of their
-    counts): 3 when every cell comes with 3 seeds, 1 for pairs of all-different cells.
-    """
-    _, inverse, counts = np.unique(cells, axis=0, return_inverse=True, return_counts=True)
-    return np.argsort(inverse.reshape(-1), kind="stable"), int(np.gcd.reduce(counts))
-
-
-def _balance(costs: np.ndarray, devices: int) -> np.ndarray:
-    """Slots (D * P,) of group indices, device-major, P = ceil(G / D) per device, so that
-    every device's total cost is about equal (longest first, onto the least-loaded device).
-
-    A device runs its groups one after another, so without balancing the devices that drew
-    the costly cells finish last while the others idle. Free slots are filled with the
-    cheapest group again (padding: trained and thrown away).
-    """
-    per_device = -(-len(costs) // devices)
-    slots: list[list[int]] = [[] for _ in range(devices)]
-    load = np.zeros(devices)
-    for g in np.argsort(-costs, kind="stable"):
-        open_ = [d for d in range(devices) if len(slots[d]) < per_device]
-        d = min(open_, key=lambda d: load[d])
-        slots[d].append(int(g))
-        load[d] += costs[g]
-    cheapest = int(np.argmin(costs))
-    return np.array([g for s in slots for g in s + [cheapest] * (per_device - len(s))])
-
-
 def train_cells(
     config: TrainConfig,
     cells,
@@ -312,9 +283,9 @@ def train_cells(
     devices = tuple(jax.local_devices())
     costs = _costs(config, cells, data, space)
     if layout == "grouped":
-        order, size = _groups(cells)
+        order, size = group_pairs(cells)
         groups = order.reshape(-1, size)
-        slots = _balance(costs[0][groups[:, 0]], len(devices))
+        slots = balance_groups(costs[0][groups[:, 0]], len(devices))
         order = groups[slots].reshape(-1)
     else:
         padded = -(-n // len(devices)) * len(devices)
