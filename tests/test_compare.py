@@ -327,10 +327,10 @@ def test_surrogate_without_a_model_uses_the_shipped_one_or_names_what_is_missing
 @pytest.mark.parametrize(
     ("change", "error", "message"),
     [
-        ({"seeds": 0}, ValueError, "seeds must be an int >= 1, got 0"),
-        ({"seeds": 2.5}, ValueError, "seeds must be an int >= 1, got 2.5"),
-        ({"workers": 0}, ValueError, "workers must be an int >= 1"),
-        ({"jobs": 0}, ValueError, "jobs must be an int >= 1"),
+        ({"seeds": 0}, ValueError, "seeds must be an int in 1..100,000, got 0"),
+        ({"seeds": 2.5}, ValueError, "seeds must be an int in 1..100,000, got 2.5"),
+        ({"workers": 0}, ValueError, "workers must be an int in 1..1,024"),
+        ({"jobs": 0}, ValueError, "jobs must be an int in 1..256"),
         ({"backend": "oracle"}, ValueError, "unknown benchmark backend 'oracle'"),
         ({"strategies": ("nope",)}, ValueError, "unknown strategy 'nope'"),
         ({"strategies": ()}, ValueError, "no strategies"),
@@ -360,7 +360,7 @@ def test_cli_errors_are_reported_without_traceback(table_path, tmp_path, capsys)
     assert main(["compare", "--table", str(table_path), "--strategies", "nope", *common]) == 2
     assert "unknown strategy 'nope'" in capsys.readouterr().err
     assert main(["compare", "--table", str(table_path), "--seeds", "-1", *common]) == 2
-    assert "seeds must be an int >= 1, got -1" in capsys.readouterr().err
+    assert "seeds must be an int in 1..100,000, got -1" in capsys.readouterr().err
 
 
 def test_report_and_plots_handle_zero_regret_and_missing_baseline(tmp_path):
