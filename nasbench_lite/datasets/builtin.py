@@ -7,6 +7,7 @@ Generation takes about a second, so the arrays are kept in memory and, unless di
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import importlib.metadata
@@ -15,6 +16,7 @@ import os
 import random
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -84,42 +86,49 @@ def _generate_mnist1d() -> dict[str, np.ndarray]:
     args = get_dataset_args()
     for name, value in copy.deepcopy(MNIST1D_ARGS).items():
         setattr(args, name, value)
-    # make_dataset reseeds NumPy's and Python's global generators (mnist1d.utils.set_seed);
-    # restore both so that loading data leaves no trace on anyone else's random numbers.
-    numpy_state, python_state = np.random.get_state(), random.getstate()  # noqa: NPY002
-    try:
+    with global_rng_kept():  # make_dataset reseeds the global generators
         raw = make_dataset(args)
-    finally:
-        np.random.set_state(numpy_state)  # noqa: NPY002
-        random.setstate(python_state)
     return {key: np.asarray(raw[key]) for key in MNIST1D_SHAPES}
 
 
-def _read_cache(path: Path) -> dict[str, np.ndarray] | None:
-    """The cached arrays, or None (with a warning) when the file is unreadable or wrong."""
+def read_npz(path: Path, shapes: dict[str, tuple[int, ...]], what: str) -> dict | None:
+    """The arrays of a cache file, or None (with a warning naming `what`) when the file is
+    unreadable or its arrays do not have `shapes` (key -> shape)."""
     try:
         with np.load(path, allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in MNIST1D_SHAPES}
+            arrays = {key: npz[key] for key in shapes}
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
-        log.warning("ignoring unreadable MNIST-1D cache %s (%s); regenerating", path, err)
+        log.warning("ignoring unreadable %s cache %s (%s); making it again", what, path, err)
         return None
-    shapes = {key: a.shape for key, a in arrays.items()}
-    if shapes != MNIST1D_SHAPES:
-        log.warning("ignoring MNIST-1D cache %s with shapes %s; regenerating", path, shapes)
+    found = {key: a.shape for key, a in arrays.items()}
+    if found != shapes:
+        log.warning("ignoring %s cache %s with shapes %s; making it again", what, path, found)
         return None
     return arrays
 
 
-def _write_cache(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    # Write a temporary file and rename it, so that runs started together never read a
-    # half-written cache. A cache that cannot be written only costs time.
+def write_npz(path: Path, arrays: dict[str, np.ndarray], what: str) -> None:
+    """Write a cache file: a temporary file renamed into place, so that runs started together
+    never read a half-written one. A cache that cannot be written only costs time."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz", delete=False) as f:
             np.savez(f, **arrays)
         os.replace(f.name, path)
     except OSError as err:
-        log.warning("could not write the MNIST-1D cache %s (%s)", path, err)
+        log.warning("could not write the %s cache %s (%s)", what, path, err)
+
+
+@contextlib.contextmanager
+def global_rng_kept() -> Iterator[None]:
+    """Restore NumPy's and Python's global generators after the block: mnist1d's
+    `make_dataset` reseeds both, and loading data must leave no trace on anyone's numbers."""
+    numpy_state, python_state = np.random.get_state(), random.getstate()  # noqa: NPY002
+    try:
+        yield
+    finally:
+        np.random.set_state(numpy_state)  # noqa: NPY002
+        random.setstate(python_state)
 
 
 def mnist1d_cache_path() -> Path | None:
@@ -137,12 +146,14 @@ def mnist1d_arrays() -> dict[str, np.ndarray]:
     y_test (1000,). Read from the disk cache when present, generated (and cached) otherwise.
     """
     path = mnist1d_cache_path()
-    arrays = _read_cache(path) if path is not None and path.is_file() else None
+    arrays = (
+        read_npz(path, MNIST1D_SHAPES, "MNIST-1D") if path is not None and path.is_file() else None
+    )
     if arrays is None:
         log.info("generating MNIST-1D (mnist1d default arguments, seed 42)")
         arrays = _generate_mnist1d()
         if path is not None:
-            _write_cache(path, arrays)
+            write_npz(path, arrays, "MNIST-1D")
     for a in arrays.values():
         a.setflags(write=False)  # shared by every later call in this process
     return arrays

@@ -21,16 +21,19 @@ import importlib.metadata
 import json
 import logging
 import os
-import random
-import tempfile
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from nasbench_lite.datasets.builtin import _reject_data_dir, cache_dir
+from nasbench_lite.datasets.builtin import (
+    _reject_data_dir,
+    cache_dir,
+    global_rng_kept,
+    read_npz,
+    write_npz,
+)
 from nasbench_lite.datasets.dataset import Dataset, build_dataset
 from nasbench_lite.datasets.identity import DatasetIdentity
 from nasbench_lite.errors import InputError
@@ -198,37 +201,9 @@ def draw(task: Task) -> dict[str, np.ndarray]:
         setattr(args, name, list(value) if isinstance(value, tuple) else value)
     args.num_samples = -(-total // NUM_CLASSES) * NUM_CLASSES  # whole classes, trimmed below
     args.train_split, args.seed, args.url = 1.0, int(task.seed), None
-    numpy_state, python_state = np.random.get_state(), random.getstate()  # noqa: NPY002
-    try:
+    with global_rng_kept():  # make_dataset reseeds the global generators
         raw = make_dataset(args)
-    finally:
-        np.random.set_state(numpy_state)  # noqa: NPY002
-        random.setstate(python_state)
     return {"x": np.asarray(raw["x"])[:total], "y": np.asarray(raw["y"])[:total]}
-
-
-def _read(path: Path, total: int) -> dict[str, np.ndarray] | None:
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {"x": npz["x"], "y": npz["y"]}
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
-        log.warning("ignoring unreadable task cache %s (%s); redrawing", path, err)
-        return None
-    if len(arrays["x"]) != total or len(arrays["y"]) != total:
-        log.warning("ignoring task cache %s of the wrong size; redrawing", path)
-        return None
-    return arrays
-
-
-def _write(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    # Temporary file then rename: runs started together never read a half-written cache.
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz", delete=False) as f:
-            np.savez(f, **arrays)
-        os.replace(f.name, path)
-    except OSError as err:
-        log.warning("could not write the task cache %s (%s)", path, err)
 
 
 @functools.lru_cache(maxsize=8)
@@ -236,12 +211,13 @@ def task_arrays(task: Task) -> dict[str, np.ndarray]:
     """The task's raw arrays (read-only), from the disk cache or drawn (and cached)."""
     total = task.train + task.valid + task.test
     path = task_cache_path(task)
-    arrays = _read(path, total) if path is not None and path.is_file() else None
+    shapes = {"x": (total, task.input_shape[0]), "y": (total,)}
+    arrays = read_npz(path, shapes, "task") if path is not None and path.is_file() else None
     if arrays is None:
         log.info("drawing task %s (%d sequences)", task.name, total)
         arrays = draw(task)
         if path is not None:
-            _write(path, arrays)
+            write_npz(path, arrays, "task")
     for a in arrays.values():
         a.setflags(write=False)
     return arrays
