@@ -72,6 +72,58 @@ def task_candidates() -> dict:
             max_translation=24,
         ),  # fmt: skip
         "warp": variant("warp", "3x scale and shear", 48, scale_coeff=1.2, shear_scale=2.25),
+        # Second screen (docs/suite_study.md, "Second screen").
+        "aligned-noisy": variant(
+            "aligned-noisy",
+            "no translation, 5x iid noise",
+            50,
+            max_translation=1,
+            iid_noise_scale=0.1,
+        ),  # fmt: skip
+        "short-near": variant(
+            "short-near",
+            "20 samples a sequence, translation up to 12",
+            51,
+            final_seq_length=20,
+            max_translation=12,
+        ),  # fmt: skip
+        "noisy-near": variant(
+            "noisy-near",
+            "30 samples a sequence, 2x correlated and 2.5x iid noise",
+            52,
+            final_seq_length=30,
+            corr_noise_scale=0.5,
+            iid_noise_scale=0.05,
+        ),  # fmt: skip
+        "aligned-shuffled": variant(
+            "aligned-shuffled",
+            "no translation, positions shuffled by one fixed permutation",
+            53,
+            max_translation=1,
+            shuffle_seq=True,
+        ),  # fmt: skip
+        "aligned-noisier": variant(
+            "aligned-noisier",
+            "no translation, 7.5x iid noise",
+            54,
+            max_translation=1,
+            iid_noise_scale=0.15,
+        ),  # fmt: skip
+        "aligned-noisy-12": variant(
+            "aligned-noisy-12",
+            "no translation, 6x iid noise",
+            55,
+            max_translation=1,
+            iid_noise_scale=0.12,
+        ),  # fmt: skip
+        "aligned-shuffled-noisy": variant(
+            "aligned-shuffled-noisy",
+            "no translation, positions shuffled by one fixed permutation, 4x iid noise",
+            56,
+            max_translation=1,
+            shuffle_seq=True,
+            iid_noise_scale=0.08,
+        ),  # fmt: skip
     }
     return {**SUITE, **found}
 
