@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from nasbench_lite.checks import check_number
 from nasbench_lite.strategies._weight_sharing import (
     DEFAULT_SEARCH_EPOCHS,
     WeightSharing,
@@ -58,16 +59,8 @@ class ENAS(WeightSharing):
         self.arch_learning_rate = check_positive(
             "controller_learning_rate", controller_learning_rate
         )
-        if isinstance(momentum, bool) or not isinstance(momentum, (int, float)):
-            raise ValueError(f"momentum must be a number in [0, 1), got {momentum!r}")
-        if not 0 <= momentum < 1:
-            raise ValueError(f"momentum must be a number in [0, 1), got {momentum!r}")
-        self.momentum = float(momentum)
-        if isinstance(entropy_weight, bool) or not isinstance(entropy_weight, (int, float)):
-            raise ValueError(f"entropy_weight must be a number >= 0, got {entropy_weight!r}")
-        if not 0 <= entropy_weight < np.inf:
-            raise ValueError(f"entropy_weight must be a number >= 0, got {entropy_weight!r}")
-        self.entropy_weight = float(entropy_weight)
+        self.momentum = check_number("momentum", momentum, at_least=0, below=1)
+        self.entropy_weight = check_number("entropy_weight", entropy_weight, at_least=0)
         self.candidates = check_int("candidates", candidates)
         self.policy = EdgePolicy(space)
 

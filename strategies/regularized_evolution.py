@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from nasbench_lite.checks import check_int
 from nasbench_lite.search.protocol import Result, fitness
 
 
@@ -35,13 +36,8 @@ class RegularizedEvolution:
     name = "regularized_evolution"
 
     def __init__(self, space: Any, population_size: int = 50, tournament_size: int = 10) -> None:
-        if not isinstance(population_size, int) or population_size < 1:
-            raise ValueError(f"population_size must be an int >= 1, got {population_size!r}")
-        if not isinstance(tournament_size, int) or not 1 <= tournament_size <= population_size:
-            raise ValueError(
-                f"tournament_size must be an int in 1..population_size={population_size}, "
-                f"got {tournament_size!r}"
-            )
+        check_int("population_size", population_size)
+        check_int("tournament_size", tournament_size, 1, population_size)
         self.space = space
         self.population_size = population_size
         self.tournament_size = tournament_size

@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from nasbench_lite.checks import check_number
 from nasbench_lite.search.protocol import Result
 
 from ._policy import (
@@ -54,10 +55,8 @@ class Reinforce:
     name = "reinforce"
 
     def __init__(self, space: Any, learning_rate: float = 0.01, momentum: float = 0.9) -> None:
-        if not isinstance(learning_rate, (int, float)) or not learning_rate > 0:
-            raise ValueError(f"learning_rate must be a number > 0, got {learning_rate!r}")
-        if not isinstance(momentum, (int, float)) or not 0 <= momentum < 1:
-            raise ValueError(f"momentum must be a number in [0, 1), got {momentum!r}")
+        check_number("learning_rate", learning_rate, above=0)
+        check_number("momentum", momentum, at_least=0, below=1)
         self.space = space
         self.policy = EdgePolicy(space)
         self.learning_rate = float(learning_rate)
