@@ -124,6 +124,38 @@ def task_candidates() -> dict:
             shuffle_seq=True,
             iid_noise_scale=0.08,
         ),  # fmt: skip
+        # Third screen: no translation, made harder without iid noise.
+        "aligned-short": variant(
+            "aligned-short",
+            "no translation, 20 samples a sequence",
+            57,
+            max_translation=1,
+            final_seq_length=20,
+        ),  # fmt: skip
+        "aligned-warp": variant(
+            "aligned-warp",
+            "no translation, 3x scale and shear",
+            58,
+            max_translation=1,
+            scale_coeff=1.2,
+            shear_scale=2.25,
+        ),  # fmt: skip
+        "aligned-short-warp": variant(
+            "aligned-short-warp",
+            "no translation, 20 samples, 3x scale and shear",
+            59,
+            max_translation=1,
+            final_seq_length=20,
+            scale_coeff=1.2,
+            shear_scale=2.25,
+        ),  # fmt: skip
+        "aligned-clutter": variant(
+            "aligned-clutter",
+            "no translation, 4x correlated background noise",
+            60,
+            max_translation=1,
+            corr_noise_scale=1.0,
+        ),  # fmt: skip
     }
     return {**SUITE, **found}
 

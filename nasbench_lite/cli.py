@@ -189,6 +189,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="add the strategies' measured ask/tell time to the simulated clock",
     )
+    p.add_argument(
+        "--tolerance",
+        type=float,
+        default=None,
+        help="final regret differences up to this fraction of accuracy are ties in the "
+        "ranks, tests and 'found best' (default: the table's noise floor, see `info`; 0: exact)",
+    )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument(
         "--report-only",

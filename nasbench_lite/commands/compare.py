@@ -35,6 +35,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             charge_overhead=args.charge_overhead,
             progress=not args.no_progress,
             force=args.force,
+            tolerance=args.tolerance,
         )
         try:
             result = compare(config)

@@ -53,6 +53,7 @@ class CompareResult:
     out_dir: Path | None = None
     report: Path | None = None
     files: list[Path] = field(default_factory=list)
+    tolerance: float = 0.0
 
 
 def command_line(config: CompareConfig, plan: Plan, jobs: int) -> str:
@@ -114,7 +115,7 @@ def compare(config: CompareConfig) -> CompareResult:
     wall = time.perf_counter() - started
     result = CompareResult(
         results=results,
-        summary=stats.summarise(results, list(plan.labels)),
+        summary=stats.summarise(results, list(plan.labels), plan.tolerance),
         strategies=list(plan.labels),
         seeds=list(range(config.seeds)),
         budget=plan.budget,
@@ -123,6 +124,7 @@ def compare(config: CompareConfig) -> CompareResult:
         restriction=restriction,
         skipped=dict(plan.skipped),
         external=dict(plan.external),
+        tolerance=plan.tolerance,
     )
     if config.out is None:
         return result
@@ -135,9 +137,11 @@ def compare(config: CompareConfig) -> CompareResult:
     figures = plots.plot_all(results, out, plan.budget.seconds)
     command = command_line(config, plan, jobs)
     setup = report.describe_run(command, plan, table, jobs, wall)
-    saved = report.write_setup(out, setup, plan.budget, plan.budget_rule, BASELINE, restriction)
+    saved = report.write_setup(
+        out, setup, plan.budget, plan.budget_rule, BASELINE, restriction, plan.tolerance
+    )
     result.report = report.write_report(
-        out, results, setup, figures, baseline=BASELINE, notice=restriction
+        out, results, setup, figures, BASELINE, restriction, plan.tolerance
     )
     result.out_dir = out
     result.files = [
@@ -175,6 +179,7 @@ def rebuild(out: str | os.PathLike) -> CompareResult:
     figures = plots.plot_all(results, out, budget.seconds if budget else None)
     setup = {**saved.get("setup", {}), "report": "rebuilt from results.csv (`--report-only`)"}
     strategies = stats.strategy_order(results)
+    tolerance = float(saved.get("tolerance", 0.0))  # older folders: exact comparisons
     path = report.write_report(
         out,
         results,
@@ -182,10 +187,11 @@ def rebuild(out: str | os.PathLike) -> CompareResult:
         figures,
         baseline=saved.get("baseline", BASELINE),
         notice=saved.get("notice"),
+        tolerance=tolerance,
     )
     return CompareResult(
         results=results,
-        summary=stats.summarise(results, strategies),
+        summary=stats.summarise(results, strategies, tolerance),
         strategies=strategies,
         seeds=sorted(int(s) for s in results["seed"].unique()),
         budget=budget,
@@ -195,6 +201,7 @@ def rebuild(out: str | os.PathLike) -> CompareResult:
         out_dir=out,
         report=path,
         files=[path, *(p for paths in figures.values() for p in paths)],
+        tolerance=tolerance,
     )
 
 
@@ -211,6 +218,11 @@ def ranking_lines(result: CompareResult) -> list[str]:
         "sorted by average rank over seeds (1 = best); final regret = best test accuracy "
         "minus the incumbent's, in percentage points (pp), mean ± standard error over seeds"
     )
+    if result.tolerance > 0:
+        lines.append(
+            f"ties: final regrets within {100 * result.tolerance:.2f} pp (the table's noise "
+            "floor, or --tolerance) share a rank"
+        )
     lines.append(f"{'strategy':<24} {'final regret (pp)':>20} {'avg rank':>9}")
     for row in shown.itertuples(index=False):
         regret = f"{100 * row.regret_mean:.3f} ± {100 * row.regret_sem:.3f}"
