@@ -190,6 +190,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="add the strategies' measured ask/tell time to the simulated clock",
     )
     p.add_argument(
+        "--tasks",
+        nargs="+",
+        default=None,
+        metavar="TASK",
+        help="compare on several tasks: suite task names, 'all' (every task of the suite) or "
+        "table files; per-task reports in --out/TASK and an aggregate in --out",
+    )
+    p.add_argument(
         "--tolerance",
         type=float,
         default=None,

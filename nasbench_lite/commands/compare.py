@@ -8,6 +8,27 @@ import sys
 from nasbench_lite.text import plural
 
 
+def cmd_compare_tasks(config, args: argparse.Namespace) -> int:
+    """`compare --tasks`: the same comparison on every task, per-task and aggregate ranks."""
+    import dataclasses
+
+    from nasbench_lite.compare.suite import compare_tasks, suite_lines
+    from nasbench_lite.errors import InputError, Interrupted
+
+    if args.table is not None:
+        raise InputError("--table and --tasks exclude each other: name the tables as --tasks")
+    try:
+        result = compare_tasks(dataclasses.replace(config, table=None), args.tasks)
+    except Interrupted as stop:
+        print(f"nasbench-lite compare: interrupted after {stop.done:,} of "
+              f"{plural(stop.total, 'run')} of one task", file=sys.stderr)  # fmt: skip
+        return 130
+    print("\n".join(suite_lines(result)))
+    if result.report is not None:
+        print(f"report: {result.report}")
+    return 0
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     """Run (or, with --report-only DIR, rebuild the report of an earlier run), print the
     ranking and where the report is. Ctrl-C stops the worker processes at once and keeps
@@ -37,6 +58,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
             force=args.force,
             tolerance=args.tolerance,
         )
+        if args.tasks:
+            return cmd_compare_tasks(config, args)
         try:
             result = compare(config)
         except Interrupted as stop:

@@ -88,23 +88,35 @@ def final_matrix(
     return strategies, wide.index.to_numpy(np.int64), wide.to_numpy(np.float64)
 
 
-def tied_ranks(matrix: np.ndarray, tolerance: float = 0.0) -> np.ndarray:
+def row_tolerances(tolerance, rows: int) -> np.ndarray:
+    """``tolerance`` (a number, or one per row: blocks of several tasks) as (rows,) float64;
+    InputError unless every value is finite and >= 0."""
+    tol = np.broadcast_to(np.asarray(tolerance, dtype=np.float64), (rows,)) if np.ndim(
+        tolerance) == 0 else np.asarray(tolerance, dtype=np.float64)  # fmt: skip
+    if tol.shape != (rows,) or not np.all(np.isfinite(tol)) or np.any(tol < 0):
+        raise InputError(f"tolerance must be finite numbers >= 0, one or one per row "
+                         f"({rows}), got {tolerance!r}")  # fmt: skip
+    return tol
+
+
+def tied_ranks(matrix: np.ndarray, tolerance=0.0) -> np.ndarray:
     """Per-row ranks, 1 = lowest; values within ``tolerance`` of each other tie.
 
     Each row is sorted and cut into groups greedily from the lowest value: a group takes
     every value at most ``tolerance`` above its first one (so no group is wider than the
     tolerance), and its members share the group's average rank. With tolerance 0 these are
-    the usual average ranks. matrix: (n_blocks, n_strategies) float. Returns the same shape.
+    the usual average ranks. matrix: (n_blocks, n_strategies) float; tolerance: a number or
+    (n_blocks,) (each block's own). Returns the shape of matrix.
     """
     matrix = np.asarray(matrix, dtype=np.float64)
     if matrix.ndim != 2 or matrix.shape[0] == 0:
         raise InputError(f"matrix must be 2-D with at least one row, got shape {matrix.shape}")
-    if not np.isfinite(tolerance) or tolerance < 0:
-        raise InputError(f"tolerance must be a finite number >= 0, got {tolerance!r}")
-    if tolerance == 0:
+    tolerances = row_tolerances(tolerance, matrix.shape[0])
+    if not tolerances.any():
         return sps.rankdata(matrix, method="average", axis=1)
     ranks = np.empty_like(matrix)
     for row, values in enumerate(matrix):
+        tolerance = tolerances[row]
         order = np.argsort(values, kind="stable")
         start = 0
         while start < len(order):
@@ -116,7 +128,7 @@ def tied_ranks(matrix: np.ndarray, tolerance: float = 0.0) -> np.ndarray:
     return ranks
 
 
-def average_ranks(matrix: np.ndarray, tolerance: float = 0.0) -> np.ndarray:
+def average_ranks(matrix: np.ndarray, tolerance=0.0) -> np.ndarray:
     """Mean rank of each column over rows, rank 1 = lowest value; values within
     ``tolerance`` tie (`tied_ranks`) and ties get the average rank.
 
@@ -166,7 +178,7 @@ def summarise(
     )
 
 
-def friedman(matrix: np.ndarray, tolerance: float = 0.0) -> FriedmanResult:
+def friedman(matrix: np.ndarray, tolerance=0.0) -> FriedmanResult:
     """Friedman test that all strategies (columns) share one distribution over seeds (rows).
 
     The test runs on the per-seed ranks, values within ``tolerance`` tied (`tied_ranks`).
@@ -208,7 +220,7 @@ def wilcoxon_vs_baseline(
     matrix: np.ndarray,
     strategies: list[str],
     baseline: str = "random_search",
-    tolerance: float = 0.0,
+    tolerance=0.0,
 ) -> pd.DataFrame:
     """Paired Wilcoxon signed-rank test of each strategy against ``baseline``, Holm-corrected.
 
@@ -228,7 +240,7 @@ def wilcoxon_vs_baseline(
         if name == baseline:
             continue
         diff = matrix[:, j] - base
-        diff[np.abs(diff) <= tolerance] = 0.0
+        diff[np.abs(diff) <= row_tolerances(tolerance, len(diff))] = 0.0
         nonzero = int(np.count_nonzero(diff))
         statistic, pvalue, note = np.nan, 1.0, ""
         if nonzero == 0:

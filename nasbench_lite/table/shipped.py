@@ -22,6 +22,10 @@ MODEL_NAME = "nb201_mnist1d_cpu_surrogate"
 # In order of preference: the CPU-preset table shipped with the code, then a GPU-preset one a
 # user generated into the data folder (`benchmarks/gpu_run.sh`).
 TABLE_NAMES = ("nb201_mnist1d_cpu.h5", "nb201_mnist1d_gpu.h5")
+# The suite's tasks (protocol v2, datasets/tasks.py SUITE) and their table files, for
+# `compare --tasks`; "mnist1d" is the protocol-v1 table above.
+SUITE_TABLES = {"mnist1d_v2": "nb201_mnist1d_v2.h5"}
+TASK_TABLES = {**SUITE_TABLES, "mnist1d": TABLE_NAMES[0]}
 
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent  # nasbench_lite/
@@ -80,5 +84,21 @@ def default_model_path() -> Path:
         raise MissingFileError(
             f"no surrogate given and none shipped (looked for {path}); pass --model DIR "
             f"(written by `nasbench-lite surrogate fit`) or set {MODEL_ENV}"
+        )
+    return path
+
+
+def suite_table_path(task: str) -> Path:
+    """The shipped table of a suite task (TASK_TABLES). Raises InputError for an unknown
+    task, MissingFileError naming the file when it is not in the data folder."""
+    from nasbench_lite.errors import InputError
+
+    if task not in TASK_TABLES:
+        raise InputError(f"unknown task {task!r}; the suite's: {', '.join(TASK_TABLES)}")
+    path = DATA_DIR / TASK_TABLES[task]
+    if not path.is_file():
+        raise MissingFileError(
+            f"task {task!r}: its table {path} is not there (generate it with `nasbench-lite "
+            f"generate --dataset {task} --preset v2 --out {path}`)"
         )
     return path
