@@ -31,6 +31,7 @@ HANDLERS = {
     "info": "nasbench_lite.commands.tables:cmd_info",
     "query": "nasbench_lite.commands.tables:cmd_query",
     "card": "nasbench_lite.commands.tables:cmd_card",
+    "suite-card": "nasbench_lite.commands.suite:cmd_suite_card",
     "compare": "nasbench_lite.commands.compare:cmd_compare",
     "surrogate": "nasbench_lite.commands.surrogate:cmd_surrogate",
 }
@@ -50,6 +51,7 @@ EXAMPLES = {
     "compare": "nasbench-lite compare --strategies random_search regularized_evolution "
     "--seeds 10 --budget 100evals --out runs/rs_vs_re",
     "card": "nasbench-lite card my.h5            # writes my_card.md and my_accuracy.png",
+    "suite-card": "nasbench-lite suite-card --tasks mnist1d mnist1d_v2 --out suite_card.md",
     "surrogate": "nasbench-lite surrogate fit --table my.h5 --out my_surrogate --train-fraction 0.1"
     "\n  nasbench-lite surrogate eval --table my.h5 --model my_surrogate",
 }
@@ -221,6 +223,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--plot", default=None, help="PNG path (default: next to the card)")
     p.add_argument("--force", action="store_true", help="replace an existing card and plot")
+
+    p = _add(sub, "suite-card", "write the suite card: how several tasks' tables agree")
+    p.add_argument(
+        "--tasks",
+        nargs="+",
+        default=None,
+        metavar="TASK",
+        help="suite task names, 'all' or table files (default: every task whose table is "
+        "in the data folder)",
+    )
+    p.add_argument("--out", default="suite_card.md", help="markdown file to write")
 
     p = _add(sub, "surrogate", "fit an XGBoost surrogate of a table, or score one")
     p.add_argument("action", choices=["fit", "eval"], help="fit a model, or evaluate one")

@@ -12,8 +12,9 @@ from scipy import stats as sps
 
 from nasbench_lite.cli import main
 from nasbench_lite.compare import CompareConfig, compare
-from nasbench_lite.compare.suite import REPORT_FILE, SUMMARY_FILE, compare_tasks, task_tables
+from nasbench_lite.compare.suite import REPORT_FILE, SUMMARY_FILE, compare_tasks
 from nasbench_lite.table import shipped
+from nasbench_lite.table.shipped import task_tables
 from nasbench_lite.table.synthetic import synthetic_table
 
 STRATEGIES = ("random_search", "regularized_evolution", "local_search")

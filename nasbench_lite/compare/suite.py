@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from nasbench_lite.compare import statistics as stats
 from nasbench_lite.compare.config import CompareConfig
 from nasbench_lite.compare.run import BASELINE, CompareResult, compare
 from nasbench_lite.errors import InputError
+from nasbench_lite.table.shipped import task_tables
 
 REPORT_FILE = "suite_report.md"
 SUMMARY_FILE = "suite_summary.csv"
@@ -45,46 +45,6 @@ class SuiteResult:
     wilcoxon: pd.DataFrame
     report: Path | None = None
     files: list[Path] = field(default_factory=list)
-
-
-def task_tables(names: Sequence[str]) -> list[tuple[str, Path]]:
-    """(label, table path) for each of `names`: a suite task's name (its shipped table),
-    "all" (every task of the suite), or a table file's path (labelled by its dataset).
-
-    Raises InputError for an unknown name, a task whose table is not shipped, or two tasks
-    with one label.
-    """
-    from nasbench_lite.table.shipped import SUITE_TABLES, TASK_TABLES, suite_table_path
-
-    found: list[tuple[str, Path]] = []
-    for name in names:
-        if name == "all":
-            found += [(task, suite_table_path(task)) for task in SUITE_TABLES]
-        elif name in TASK_TABLES:
-            found.append((name, suite_table_path(name)))
-        elif Path(name).suffix in (".h5", ".hdf5") or Path(name).exists():
-            found.append((table_label(Path(name)), Path(name)))
-        else:
-            raise InputError(
-                f"task {name!r}: not a task ({', '.join(TASK_TABLES)}, or all) and not a table file"
-            )
-    labels = [label for label, _ in found]
-    repeated = sorted({label for label in labels if labels.count(label) > 1})
-    if repeated:
-        raise InputError(f"tasks must be distinct, got {repeated} more than once")
-    if len(found) < 1:
-        raise InputError("no task given")
-    return found
-
-
-def table_label(path: Path) -> str:
-    """A task label for a table file: its dataset and preset attributes, else its file name."""
-    from nasbench_lite.table.reader import Table
-
-    attrs = Table.open(path).attrs
-    dataset, preset = attrs.get("dataset"), attrs.get("preset")
-    label = f"{dataset}-{preset}" if dataset and preset else path.stem
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(label))
 
 
 def compare_tasks(config: CompareConfig, tasks: Sequence[str]) -> SuiteResult:

@@ -10,6 +10,8 @@ directory. A source checkout that is not installed reads ``data/`` beside the pa
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from nasbench_lite.errors import MissingFileError
@@ -102,3 +104,43 @@ def suite_table_path(task: str) -> Path:
             f"generate --dataset {task} --preset v2 --out {path}`)"
         )
     return path
+
+
+def task_tables(names: Sequence[str]) -> list[tuple[str, Path]]:
+    """(label, table path) for each of `names`: a suite task's name (its shipped table),
+    "all" (every task of the suite), or a table file's path (labelled by its dataset).
+
+    Raises InputError for an unknown name, a task whose table is not shipped, or two tasks
+    with one label.
+    """
+    from nasbench_lite.errors import InputError
+
+    found: list[tuple[str, Path]] = []
+    for name in names:
+        if name == "all":
+            found += [(task, suite_table_path(task)) for task in SUITE_TABLES]
+        elif name in TASK_TABLES:
+            found.append((name, suite_table_path(name)))
+        elif Path(name).suffix in (".h5", ".hdf5") or Path(name).exists():
+            found.append((table_label(Path(name)), Path(name)))
+        else:
+            raise InputError(
+                f"task {name!r}: not a task ({', '.join(TASK_TABLES)}, or all) and not a table file"
+            )
+    labels = [label for label, _ in found]
+    repeated = sorted({label for label in labels if labels.count(label) > 1})
+    if repeated:
+        raise InputError(f"tasks must be distinct, got {repeated} more than once")
+    if len(found) < 1:
+        raise InputError("no task given")
+    return found
+
+
+def table_label(path: Path) -> str:
+    """A task label for a table file: its dataset and preset attributes, else its file name."""
+    from nasbench_lite.table.reader import Table
+
+    attrs = Table.open(path).attrs
+    dataset, preset = attrs.get("dataset"), attrs.get("preset")
+    label = f"{dataset}-{preset}" if dataset and preset else path.stem
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(label))
