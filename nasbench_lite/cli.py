@@ -169,9 +169,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--workers", type=int, default=1, help="simulated workers per run")
     p.add_argument("--jobs", type=int, default=None, help="parallel processes (default: cores)")
-    p.add_argument("--out", default="compare_out", help="output directory")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--out", default="compare_out", help="output directory")
+    where.add_argument(
+        "--resume",
+        metavar="DIR",
+        default=None,
+        help="continue the interrupted comparison in DIR (the same options): its finished "
+        "runs are kept, the others run",
+    )
     p.add_argument(
-        "--force", action="store_true", help="write into --out even if it holds other files"
+        "--force",
+        action="store_true",
+        help="write into --out even if it holds other files or an unfinished comparison",
     )
     p.add_argument("--preset", default=None, help="live: trainer preset (default: the table's)")
     p.add_argument(

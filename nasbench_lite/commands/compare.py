@@ -3,22 +3,51 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 
 from nasbench_lite.text import plural
 
 
+def resume_command(argv: list[str], out: str) -> str:
+    """The command that continues the comparison `argv` started in `out`: the same options,
+    with `--resume OUT` in place of `--out OUT` (and of `--force`)."""
+    words, given = [], iter(argv)
+    for word in given:
+        if word in ("--out", "--resume"):
+            next(given, None)
+        elif not word.startswith(("--out=", "--resume=")) and word != "--force":
+            words.append(word)
+    return shlex.join(["nasbench-lite", *words, "--resume", out])
+
+
+def interrupted_line(stop: KeyboardInterrupt, argv: list[str], out: str) -> str:
+    """The one line a Ctrl-C prints: what was kept, and the command that continues."""
+    from nasbench_lite.errors import Interrupted
+
+    if isinstance(stop, Interrupted):
+        kept = (
+            f"kept the finished ones in {out} (no report or plots yet)"
+            if stop.done
+            else "none had finished"
+        )
+        what = f"interrupted after {stop.done:,} of {plural(stop.total, 'run')}; {kept}"
+    else:  # before the first run started, or while the report was written
+        what = f"interrupted; the runs finished so far are kept in {out}"
+    return f"nasbench-lite compare: {what}; resume with: {resume_command(argv, out)}"
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     """Run (or, with --report-only DIR, rebuild the report of an earlier run), print the
     ranking and where the report is. Ctrl-C stops the worker processes at once and keeps
-    the finished runs in results.csv (exit code 130)."""
+    the finished runs (exit code 130); --resume DIR continues."""
     from nasbench_lite.compare.config import CompareConfig
     from nasbench_lite.compare.run import compare, ranking_lines, rebuild
-    from nasbench_lite.errors import Interrupted
 
     if args.report_only:
         result = rebuild(args.report_only)
     else:
+        out = args.resume or args.out
         config = CompareConfig(
             table=args.table,
             backend=args.backend,
@@ -27,7 +56,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             budget=args.budget,
             workers=args.workers,
             jobs=args.jobs,
-            out=args.out,
+            out=out,
             preset=args.preset,
             dataset=args.dataset,
             model=args.model,
@@ -36,23 +65,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
             force=args.force,
             tolerance=args.tolerance,
+            resume=bool(args.resume),
         )
         try:
             result = compare(config)
-        except Interrupted as stop:
-            kept = (
-                f"kept the finished ones in {stop.saved} (no report or plots)"
-                if stop.saved
-                else "nothing was written"
-            )
-            print(
-                f"nasbench-lite compare: interrupted after {stop.done:,} of "
-                f"{plural(stop.total, 'run')}; {kept}",
-                file=sys.stderr,
-            )
+        except KeyboardInterrupt as stop:
+            print(interrupted_line(stop, getattr(args, "argv", []), out), file=sys.stderr)
             return 130
-    if result.restriction:
-        print(result.restriction)
     print("\n".join(ranking_lines(result)))
     print(f"report: {result.report}")
     return 0
