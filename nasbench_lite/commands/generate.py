@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -12,7 +13,8 @@ from nasbench_lite.text import plural
 
 def cmd_generate(args: argparse.Namespace) -> int:
     """`nasbench-lite generate ...`: parse options into GenerateConfig and run `generate`.
-    Ctrl-C stops after the last finished chunk and says that the same command resumes."""
+    Ctrl-C at any moment keeps every finished chunk, says that the same command resumes and
+    exits with 130."""
     import dataclasses
 
     from nasbench_lite.errors import InputError
@@ -39,6 +41,14 @@ def cmd_generate(args: argparse.Namespace) -> int:
             f"The same command resumes: {command}",
             file=sys.stderr,
         )
+        from nasbench_lite.generate.executors import training_in_flight
+
+        if training_in_flight():
+            # The abandoned chunk is still in XLA's threads: tearing the interpreter down
+            # under them can crash it. The table and its lock are already closed.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
         return 130
     print(f"{args.out}: {int(table.done.sum()):,} of {plural(table.num_rows, 'row')} done")
     return 0
