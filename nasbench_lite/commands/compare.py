@@ -33,7 +33,7 @@ def interrupted_line(stop: KeyboardInterrupt, argv: list[str], out: str) -> str:
         )
         what = f"interrupted after {stop.done:,} of {plural(stop.total, 'run')}; {kept}"
     else:  # before the first run started, or while the report was written
-        what = f"interrupted; the runs finished so far are kept in {out}"
+        what = f"interrupted; any runs that had finished are kept in {out}"
     return f"nasbench-lite compare: {what}; resume with: {resume_command(argv, out)}"
 
 
@@ -41,14 +41,28 @@ def cmd_compare(args: argparse.Namespace) -> int:
     """Run (or, with --report-only DIR, rebuild the report of an earlier run), print the
     ranking and where the report is. Ctrl-C stops the worker processes at once and keeps
     the finished runs (exit code 130); --resume DIR continues."""
-    from nasbench_lite.compare.config import CompareConfig
-    from nasbench_lite.compare.run import compare, ranking_lines, rebuild
+    from nasbench_lite.compare.run import ranking_lines, rebuild
 
     if args.report_only:
         result = rebuild(args.report_only)
     else:
         out = args.resume or args.out
-        config = CompareConfig(
+        try:
+            result = _compare(args, out)
+        except KeyboardInterrupt as stop:
+            print(interrupted_line(stop, args.argv, out), file=sys.stderr)
+            return 130
+    print("\n".join(ranking_lines(result)))
+    print(f"report: {result.report}")
+    return 0
+
+
+def _compare(args: argparse.Namespace, out: str):
+    from nasbench_lite.compare.config import CompareConfig
+    from nasbench_lite.compare.run import compare
+
+    return compare(
+        CompareConfig(
             table=args.table,
             backend=args.backend,
             strategies=tuple(args.strategies) if args.strategies else None,
@@ -67,11 +81,4 @@ def cmd_compare(args: argparse.Namespace) -> int:
             tolerance=args.tolerance,
             resume=bool(args.resume),
         )
-        try:
-            result = compare(config)
-        except KeyboardInterrupt as stop:
-            print(interrupted_line(stop, getattr(args, "argv", []), out), file=sys.stderr)
-            return 130
-    print("\n".join(ranking_lines(result)))
-    print(f"report: {result.report}")
-    return 0
+    )

@@ -117,8 +117,8 @@ class LocalExecutor:
     Training runs in native code (XLA compilation and execution). A Ctrl-C raised on return
     from it, or an interpreter shutting down while XLA's own threads still run, can crash the
     process; with training on its own thread, Ctrl-C reaches the caller's loop while it
-    waits, the chunk in flight is abandoned, and `training_in_flight` tells the caller to end
-    the process with os._exit rather than tear the interpreter down under the XLA threads.
+    waits and the chunk in flight is abandoned (a daemon thread: it ends with the process,
+    which the CLI leaves with os._exit rather than tear the interpreter down under XLA).
     """
 
     name = "local"
@@ -169,11 +169,6 @@ class LocalExecutor:
     def close(self) -> None:
         """Stop after the chunk in flight (it is not waited for)."""
         self._stop.set()
-
-
-def training_in_flight() -> bool:
-    """Whether a `LocalExecutor` thread is still training a chunk in this process."""
-    return any(t.name == TRAINER_THREAD and t.is_alive() for t in threading.enumerate())
 
 
 def import_ray():

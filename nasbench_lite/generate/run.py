@@ -256,7 +256,7 @@ def generate(out: str | Path, config: GenerateConfig, progress: bool = True) -> 
 
     Ctrl-C raises `Interrupted` (done, total: rows trained and targeted; saved: `out`, None
     when no chunk had finished). The file then holds every chunk that finished; the chunk in
-    flight is abandoned (its thread stops with the process, `executors.training_in_flight`).
+    flight is abandoned (its thread ends with the process; see `executors.LocalExecutor`).
     """
     require("train", "generate")
 
