@@ -277,10 +277,10 @@ def run_tasks(
     def finish(index: int, frame: pd.DataFrame) -> None:
         if index in frames:
             return  # handed in twice: counted once
-        if record is not None:
-            record(tasks[index], frame)
         frames[index] = frame
         bar.update()
+        if record is not None:  # last: a Ctrl-C it held back finds the run counted
+            record(tasks[index], frame)
 
     try:
         if jobs == 1 or len(todo) <= 1:
