@@ -62,7 +62,10 @@ class CompareConfig:
     charge_overhead: add the strategies' measured ask/tell time to the simulated clock
         (runs are then no longer bit-for-bit reproducible).
     progress: a progress bar on stderr.
-    force: write into `out` even when it holds files a comparison did not write.
+    force: write into `out` even when it holds files a comparison did not write, or an
+        unfinished comparison (whose kept runs are then deleted).
+    resume: continue the unfinished comparison in `out`: its finished runs are kept and not
+        run again; the settings must be those recorded there (`compare.journal`).
     tolerance: final regret differences up to it count as ties in the report's ranks, tests
         and "found best" (None: the table's noise floor, `table.noise.noise_floor`'s
         resolution, 0 for a table of one seed; 0: exact comparisons).
@@ -84,6 +87,7 @@ class CompareConfig:
     progress: bool = False
     force: bool = False
     tolerance: float | None = None
+    resume: bool = False
 
 
 def default_budget(table: Any) -> tuple[Budget, str]:
@@ -169,8 +173,10 @@ def resolve(config: CompareConfig) -> tuple[Plan, Any]:
     labels = [strategy_label(s) for s in names]
     if len(set(labels)) != len(labels):
         raise InputError(f"strategies must be distinct, got {labels}")
+    if config.resume and config.out is None:
+        raise InputError("resume needs the folder of the comparison to continue (out)")
     if config.out is not None:
-        check_out_dir(config.out, config.force)
+        check_out_dir(config.out, config.force, config.resume)
 
     # Every backend gets the table: it answers lookups, and it is the reference for regret
     # (the space's best cell) of backends that do not look up.
