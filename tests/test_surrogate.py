@@ -316,3 +316,32 @@ def test_the_shipped_model_loads_without_its_table_and_matches_it():
         raws = np.asarray(table.space.representatives)[held]
         tau = kendalltau(model.predict(raws)[0], table.values("valid_acc", raws)).statistic
         assert tau > 0.7
+
+
+def test_a_table_that_tests_only_at_the_last_epoch_fits_and_answers_nan_before_it(table):
+    """Protocol v2 tables evaluate test accuracy once: its earlier epochs are NaN. The model
+    trains on the epochs the table has and answers NaN where the table has none."""
+    from nasbench_lite.table import Table
+
+    arrays = dict(table.arrays)
+    for name in ("metrics/test_acc", "metrics/test_loss"):
+        if name in arrays:
+            values = np.array(arrays[name])
+            values[:, :, :-1] = np.nan
+            arrays[name] = values
+    once = Table(arrays, table.attrs)
+    fitted = Surrogate.fit(once, train_fraction=0.5, seed=0, config=FAST)
+    raws = np.asarray(once.space.representatives)[:20]
+    last, spread = fitted.predict(raws, epoch=once.num_epochs, metric="test_acc")
+    assert np.all(np.isfinite(last)) and np.all((last >= 0) & (last <= 1)) and np.all(spread > 0)
+    for epoch in range(1, once.num_epochs):
+        mean, std = fitted.predict(raws, epoch=epoch, metric="test_acc")
+        assert np.isnan(mean).all() and np.isnan(std).all()
+        assert np.isfinite(fitted.predict(raws, epoch=epoch)[0]).all()  # valid_acc: every epoch
+    errors = fitted.meta["error_std"]["test_acc"]
+    assert errors[:-1] == [None] * (once.num_epochs - 1) and errors[-1] > 0
+    # The held-out test accuracy at the last epoch is still learnt.
+    held = np.asarray(fitted.meta["held_out_classes"])
+    truth = once.values("test_acc", np.asarray(once.space.representatives)[held])
+    guess = fitted.predict(np.asarray(once.space.representatives)[held], metric="test_acc")[0]
+    assert kendalltau(truth, guess)[0] > 0.2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from nasbench_lite.surrogate.features import SurrogateError
@@ -82,7 +84,9 @@ def out_of_fold_error(
 ) -> list[float]:
     """Per epoch (E,), the RMSE of out-of-fold predictions of `y` (rows class-major, one per
     (class, epoch)) over K folds of `groups` (the same folds as `cross_validate`): how far
-    the mean model misses a class it never saw, which the ensemble's own spread understates."""
+    the mean model misses a class it never saw, which the ensemble's own spread understates.
+    Rows whose `y` is NaN (an epoch the table did not evaluate) are not trained on, and an
+    epoch without any finite `y` gets NaN."""
     import xgboost as xgb
 
     unique = np.unique(groups)
@@ -93,9 +97,12 @@ def out_of_fold_error(
     if monotone is not None:
         params["monotone_constraints"] = "(" + ",".join(str(m) for m in monotone) + ")"
     predicted = np.empty(len(y), np.float64)
+    known = np.isfinite(y)
     for f in range(folds):
-        train, valid = fold != f, fold == f
+        train, valid = (fold != f) & known, fold == f
         booster = xgb.train(params, xgb.DMatrix(x[train], label=y[train]), rounds)
         predicted[valid] = booster.predict(xgb.DMatrix(x[valid]))
     squared = ((predicted - y) ** 2).reshape(-1, epochs)
-    return np.sqrt(squared.mean(axis=0)).tolist()
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # epochs never evaluated
+        return np.sqrt(np.nanmean(squared, axis=0)).tolist()

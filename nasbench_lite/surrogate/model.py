@@ -34,6 +34,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -122,7 +123,8 @@ class Surrogate:
         started = time.perf_counter()
         identity = table_identity(table)
         done = np.flatnonzero(table.done)
-        with np.errstate(all="ignore"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # rows not done, epochs not tested
             rows_mean = {m: np.nanmean(table.metric(m), axis=1) for m in targets}
         usable = done[np.isfinite(rows_mean["valid_acc"][done]).all(axis=1)]
         rng = np.random.default_rng(seed)
@@ -151,19 +153,25 @@ class Surrogate:
                 say(f"{metric}: ensemble member {m + 1} of {config.members}")
                 pick = np.random.default_rng([seed, m]).choice(len(train_rows), len(train_rows))
                 idx = (pick[:, None] * epochs + np.arange(epochs)).reshape(-1)
+                idx = idx[np.isfinite(y[idx])]  # epochs the table evaluated (v2: test once)
                 member = {**params, "seed": int(seed * 1000 + m)}
                 boosters[f"{metric}/mean/{m}"] = train_booster(
                     x[idx], y[idx], member, rounds, monotone
                 )
             say(f"{metric}: out-of-fold error of the mean")
-            error_std[metric] = out_of_fold_error(
-                x, y, groups, params, rounds, config.folds, seed, epochs, monotone
-            )
-            with np.errstate(all="ignore"):
+            error_std[metric] = [
+                None if not np.isfinite(e) else e
+                for e in out_of_fold_error(
+                    x, y, groups, params, rounds, config.folds, seed, epochs, monotone
+                )
+            ]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # epochs not evaluated
                 spread = np.nanstd(table.metric(metric)[train_rows], axis=1, ddof=1)
             spread = np.nan_to_num(spread.reshape(-1), nan=0.0)
             say(f"{metric}: seed-noise model")
-            boosters[f"{metric}/noise/0"] = train_booster(x, spread, params, rounds)
+            known = np.isfinite(y)
+            boosters[f"{metric}/noise/0"] = train_booster(x[known], spread[known], params, rounds)
         seconds = np.nanmean(table.metric("train_seconds")[train_rows], axis=1)
         for m in range(config.members):
             pick = np.random.default_rng([seed, m, 1]).choice(len(train_rows), len(train_rows))
@@ -238,8 +246,13 @@ class Surrogate:
                           for m in range(members)]).astype(np.float64)  # fmt: skip
         noise = np.clip(self.boosters[f"{metric}/noise/0"].predict(data), 0.0, None)
         mean = _bounded(metric, preds.mean(axis=0))
-        # A model saved before the out-of-fold error was recorded has none (0).
+        # A model saved before the out-of-fold error was recorded has none (0). None: the
+        # table never evaluated this metric at this epoch (protocol v2 tests once), so neither
+        # does the model.
         error = self.meta.get("error_std", {}).get(metric, [0.0] * self.epochs)[epoch - 1]
+        if error is None:
+            nan = np.full(len(inverse), np.nan)
+            return nan, nan.copy()
         std = np.sqrt(preds.var(axis=0) + noise.astype(np.float64) ** 2 + error**2)
         return mean[inverse], std[inverse]
 
