@@ -23,7 +23,6 @@ from urllib.parse import quote
 
 import pandas as pd
 
-from nasbench_lite.compare.config import Plan
 from nasbench_lite.errors import InputError
 from nasbench_lite.interrupts import deferred_interrupt
 from nasbench_lite.outputs import write_text_atomic
@@ -47,7 +46,7 @@ def table_fingerprint(table: Any) -> str:
     return digest.hexdigest()[:16]
 
 
-def plan_record(plan: Plan, table: Any) -> dict[str, Any]:
+def plan_record(plan: Any, table: Any) -> dict[str, Any]:
     """The settings of `plan` that decide a comparison's results (INFORMATIVE ones aside)."""
     return {
         "format_version": FORMAT_VERSION,
@@ -143,7 +142,7 @@ class Journal:
         return found
 
 
-def start(out: Path, plan: Plan, table: Any, resume: bool) -> tuple[Journal, dict]:
+def start(out: Path, plan: Any, table: Any, resume: bool) -> tuple[Journal, dict]:
     """Open the journal of a comparison in `out`: with `resume`, check the plan recorded
     there (InputError naming a differing setting) and return its kept runs; else (or when
     `out` holds no plan) clear any earlier journal and record this plan. Returns (journal,

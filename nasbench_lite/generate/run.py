@@ -1,5 +1,4 @@
 """Table generation: train the target classes in fixed-shape chunks, resumably, and merge shards.
-
 The target rows (all classes, a seeded uniform sample of classes, then a shard's share) are
 fixed when the file is created. After every chunk the whole table is rewritten atomically,
 so a run killed at any moment resumes from its last finished chunk. docs/table.md explains.
