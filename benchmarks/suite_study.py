@@ -156,6 +156,11 @@ def task_candidates() -> dict:
             max_translation=1,
             corr_noise_scale=1.0,
         ),  # fmt: skip
+        # A task outside the MNIST-1D generator: the label is the noise distribution.
+        "noise-id": Task(
+            "noise-id", "which of ten unit-variance distributions drew the sequence", (), 61,
+            family="noise",
+        ),  # fmt: skip
     }
     return {**SUITE, **found}
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from nasbench_lite.datasets import noise
 from nasbench_lite.datasets.builtin import (
     _reject_data_dir,
     cache_dir,
@@ -63,13 +64,25 @@ GENERATOR_DEFAULTS: dict[str, Any] = {
 GENERATOR_ARGS = {name: type(value) for name, value in GENERATOR_DEFAULTS.items()}
 
 
-def _coerce(name: str, value: Any) -> Any:
-    """`value` as GENERATOR_ARGS[name]'s type; InputError naming the argument otherwise."""
-    if name not in GENERATOR_ARGS:
-        raise InputError(
-            f"unknown mnist1d generator argument {name!r}; known: {sorted(GENERATOR_ARGS)}"
-        )
-    kind = GENERATOR_ARGS[name]
+# Task families: the generator a recipe draws from, its arguments and their defaults.
+FAMILIES: dict[str, tuple[str, dict[str, Any], dict[str, type]]] = {
+    "mnist1d": ("mnist1d.data.make_dataset", GENERATOR_DEFAULTS, GENERATOR_ARGS),
+    "noise": (noise.GENERATOR, noise.NOISE_DEFAULTS, noise.NOISE_ARGS),
+}
+
+
+def _family(name: str) -> tuple[str, dict[str, Any], dict[str, type]]:
+    if name not in FAMILIES:
+        raise InputError(f"unknown task family {name!r}; known: {sorted(FAMILIES)}")
+    return FAMILIES[name]
+
+
+def _coerce(name: str, value: Any, family: str = "mnist1d") -> Any:
+    """`value` as the family's argument type; InputError naming the argument otherwise."""
+    kinds = _family(family)[2]
+    if name not in kinds:
+        raise InputError(f"unknown {family} generator argument {name!r}; known: {sorted(kinds)}")
+    kind = kinds[name]
     if kind is tuple:
         ok = isinstance(value, (list, tuple)) and len(value) == 2
         ok = ok and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
@@ -84,8 +97,9 @@ def _coerce(name: str, value: Any) -> Any:
         raise InputError(f"generator argument {name!r} must be a number, got {value!r}")
     if kind is int and (int(value) != value or value < 1):
         raise InputError(f"generator argument {name!r} must be a positive int, got {value!r}")
-    if value < 0:
-        raise InputError(f"generator argument {name!r} must be >= 0, got {value!r}")
+    if value < 0 or (name == "mix" and value >= 1):
+        rule = "in [0, 1)" if name == "mix" else ">= 0"
+        raise InputError(f"generator argument {name!r} must be {rule}, got {value!r}")
     return kind(value)
 
 
@@ -104,10 +118,12 @@ class Task:
     train: int = V2_TRAIN
     valid: int = V2_VALID
     test: int = V2_TEST
+    family: str = "mnist1d"
 
     def __post_init__(self) -> None:
+        _family(self.family)
         pairs = self.generator.items() if isinstance(self.generator, dict) else self.generator
-        pairs = tuple(sorted((str(k), _coerce(str(k), v)) for k, v in pairs))
+        pairs = tuple(sorted((str(k), _coerce(str(k), v, self.family)) for k, v in pairs))
         object.__setattr__(self, "generator", pairs)
         if not isinstance(self.name, str) or not self.name:
             raise InputError(f"Task.name must be a non-empty string, got {self.name!r}")
@@ -118,14 +134,16 @@ class Task:
                 raise InputError(f"Task {self.name!r}: {field} must be an int >= {low}, "
                                  f"got {value!r}")  # fmt: skip
         args = self.generator_args
-        if args["max_translation"] > args["template_len"] + args["padding"][1]:
+        if self.family == "mnist1d" and (
+            args["max_translation"] > args["template_len"] + args["padding"][1]
+        ):
             raise InputError(f"Task {self.name!r}: generator argument 'max_translation' "
                              "exceeds template_len + padding high")  # fmt: skip
 
     @property
     def generator_args(self) -> dict[str, Any]:
-        """Every generator argument of GENERATOR_ARGS, defaults overridden by `generator`."""
-        return {**GENERATOR_DEFAULTS, **dict(self.generator)}
+        """Every argument of the family's generator, defaults overridden by `generator`."""
+        return {**_family(self.family)[1], **dict(self.generator)}
 
     @property
     def input_shape(self) -> tuple[int, int]:
@@ -137,8 +155,11 @@ class Task:
         arguments as `make_dataset` receives them, seed and sample count included."""
         args = {k: list(v) if isinstance(v, tuple) else v for k, v in self.generator_args.items()}
         total = self.train + self.valid + self.test
-        args.update(num_samples=-(-total // NUM_CLASSES) * NUM_CLASSES, train_split=1.0,
-                    seed=int(self.seed))  # fmt: skip
+        if self.family == "mnist1d":
+            args.update(num_samples=-(-total // NUM_CLASSES) * NUM_CLASSES, train_split=1.0,
+                        seed=int(self.seed))  # fmt: skip
+        else:
+            args.update(family=self.family, num_samples=total, seed=int(self.seed))
         return DatasetIdentity(
             name=self.name,
             input_shape=tuple(self.input_shape),
@@ -153,7 +174,7 @@ class Task:
         return {
             "name": self.name,
             "description": self.description,
-            "generator": "mnist1d.data.make_dataset",
+            "generator": _family(self.family)[0],
             "generator_args": args,
             "seed": int(self.seed),
             "splits": {"train": int(self.train), "valid": int(self.valid), "test": int(self.test)},
@@ -165,12 +186,15 @@ class Task:
     @classmethod
     def from_identity(cls, identity: dict[str, Any]) -> Task:
         """The task of an `identity()` dict; only arguments off the defaults are kept."""
-        defaults = GENERATOR_DEFAULTS
-        given = {k: _coerce(k, v) for k, v in identity["generator_args"].items()}
+        family = next((name for name, (generator, _, _) in FAMILIES.items()
+                       if generator == identity.get("generator")), "mnist1d")  # fmt: skip
+        defaults = _family(family)[1]
+        given = {k: _coerce(k, v, family) for k, v in identity["generator_args"].items()}
         changed = {k: v for k, v in given.items() if defaults[k] != v}
         splits = identity["splits"]
         return cls(identity["name"], identity["description"], tuple(changed.items()),
-                   identity["seed"], splits["train"], splits["valid"], splits["test"])  # fmt: skip
+                   identity["seed"], splits["train"], splits["valid"], splits["test"],
+                   family)  # fmt: skip
 
     def replace(self, **changes: Any) -> Task:
         return dataclasses.replace(self, **changes)
@@ -192,10 +216,12 @@ def draw(task: Task) -> dict[str, np.ndarray]:
 
     NumPy's and Python's global generators (reseeded by the generator) are restored.
     """
+    total = task.train + task.valid + task.test
+    if task.family == "noise":
+        return noise.draw_noise(task.generator_args, total, int(task.seed))
     require("train", "mnist1d tasks", modules=("mnist1d",))
     from mnist1d.data import get_dataset_args, make_dataset
 
-    total = task.train + task.valid + task.test
     args = get_dataset_args()
     for name, value in task.generator_args.items():
         setattr(args, name, list(value) if isinstance(value, tuple) else value)
