@@ -1,6 +1,6 @@
 """The docs' code runs as written: every code block of README.md and docs/*.md.
 
-Convention (docs/design.md#docs-that-run): a fence says what its block is.
+Convention (also in docs/design.md, "Docs that run"): a fence says what its block is.
 - ```python: runs as-is, in a fresh Python process, from a scratch folder with the
   repository's data/ linked into it (so "data/nb201_mnist1d_cpu.h5" is the shipped table and
   what a block writes lands there), within TIMEOUT seconds.
