@@ -124,6 +124,38 @@ def task_candidates() -> dict:
             shuffle_seq=True,
             iid_noise_scale=0.08,
         ),  # fmt: skip
+        # Third screen: no translation, made harder without iid noise.
+        "aligned-short": variant(
+            "aligned-short",
+            "no translation, 20 samples a sequence",
+            57,
+            max_translation=1,
+            final_seq_length=20,
+        ),  # fmt: skip
+        "aligned-warp": variant(
+            "aligned-warp",
+            "no translation, 3x scale and shear",
+            58,
+            max_translation=1,
+            scale_coeff=1.2,
+            shear_scale=2.25,
+        ),  # fmt: skip
+        "aligned-short-warp": variant(
+            "aligned-short-warp",
+            "no translation, 20 samples, 3x scale and shear",
+            59,
+            max_translation=1,
+            final_seq_length=20,
+            scale_coeff=1.2,
+            shear_scale=2.25,
+        ),  # fmt: skip
+        "aligned-clutter": variant(
+            "aligned-clutter",
+            "no translation, 4x correlated background noise",
+            60,
+            max_translation=1,
+            corr_noise_scale=1.0,
+        ),  # fmt: skip
     }
     return {**SUITE, **found}
 
@@ -140,17 +172,29 @@ def spearman(a, b) -> float:
     return float(spearmanr(a, b).statistic)
 
 
-def measure(config, ops: np.ndarray, seeds: np.ndarray, data, chunk: int, save=None) -> dict:
+def measure(
+    config, ops: np.ndarray, seeds: np.ndarray, data, chunk: int, save=None, earlier=None
+) -> dict:
     """Train every class of ``ops`` (k, 6) for every seed; (k, S) final metrics and times.
 
     ``save(run)``, when given, receives the figures of the classes done after every chunk.
+    ``earlier``: a saved run of the same classes and seeds (its first classes done); those
+    classes are kept, not trained again.
     """
     from nasbench_lite.train import train_cells
 
     k, s = len(ops), len(seeds)
     valid, test = np.zeros((k, s)), np.zeros((k, s))
     wall = cpu = compile_s = 0.0
-    for start in range(0, k, chunk):
+    first = 0
+    if earlier:
+        first = len(earlier["test"])
+        valid[:first], test[:first] = earlier["valid"], earlier["test"]
+        wall, cpu = earlier["wall"] * first * s, earlier["cpu"] * first * s
+        compile_s = earlier["compile"]
+        print(f"  {first}/{k} classes kept from the earlier run", flush=True)
+    run = None
+    for start in range(first, k, chunk):
         rows = np.resize(np.arange(start, min(start + chunk, k)), chunk)  # fixed shape
         real = min(chunk, k - start)
         result = train_cells(config, np.repeat(ops[rows], s, axis=0), np.tile(seeds, chunk), data)
@@ -293,6 +337,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample-seed", type=int, default=0)
     parser.add_argument("--inputs", nargs="+", default=[], help="JSON files (report)")
     parser.add_argument("--json", default=None, help="save raw per-class, per-seed results")
+    parser.add_argument(
+        "--resume",
+        default=None,
+        help="JSON of an earlier tasks run: a candidate's classes done there (same sample, "
+        "seeds and task) are kept and the run continues after them",
+    )
     args = parser.parse_args(argv)
     if args.part == "report":
         report(args.inputs)
@@ -349,7 +399,20 @@ def main(argv: list[str] | None = None) -> int:
                 with open(args.json, "w") as f:
                     json.dump({"part": args.part, "runs": saved}, f)
 
-        run = measure(configs[name], ops, seeds, data, args.chunk, save)
+        earlier = None
+        if args.resume:
+            with open(args.resume) as f:
+                old = json.load(f)["runs"].get(name)
+            done = 0 if old is None else len(old["classes"])
+            if old is not None and (old["seeds"] != seeds.tolist()
+                                    or old["classes"] != classes[:done].tolist()
+                                    or old["task"] != tasks[name].identity()):  # fmt: skip
+                raise SystemExit(f"--resume {args.resume}: {name}'s earlier run differs")
+            earlier = old
+        run = measure(configs[name], ops, seeds, data, args.chunk, save, earlier)
+        if run is None:  # every class was done before
+            run = dict(earlier)
+            save(run, len(classes))
         if args.part == "protocol":
             run.update(top=args.top, mix=mix, table_seconds=float(seconds.mean()))
             save(run, len(classes))

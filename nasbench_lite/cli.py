@@ -14,13 +14,10 @@ import os
 import sys
 
 from nasbench_lite import __version__
-from nasbench_lite.backends.registry import available_backends
-from nasbench_lite.datasets import available_datasets
 from nasbench_lite.devices import use_cpu_cores
 from nasbench_lite.errors import InputError
 from nasbench_lite.extras import MissingExtra
 from nasbench_lite.plugins import resolve
-from nasbench_lite.spaces import available_spaces
 
 # command -> "module:function"; the function takes the parsed argparse.Namespace and returns
 # an exit code (or None for 0).
@@ -31,6 +28,7 @@ HANDLERS = {
     "info": "nasbench_lite.commands.tables:cmd_info",
     "query": "nasbench_lite.commands.tables:cmd_query",
     "card": "nasbench_lite.commands.tables:cmd_card",
+    "suite-card": "nasbench_lite.commands.suite:cmd_suite_card",
     "compare": "nasbench_lite.commands.compare:cmd_compare",
     "surrogate": "nasbench_lite.commands.surrogate:cmd_surrogate",
 }
@@ -50,6 +48,7 @@ EXAMPLES = {
     "compare": "nasbench-lite compare --strategies random_search regularized_evolution "
     "--seeds 10 --budget 100evals --out runs/rs_vs_re",
     "card": "nasbench-lite card my.h5            # writes my_card.md and my_accuracy.png",
+    "suite-card": "nasbench-lite suite-card --tasks mnist1d mnist1d_v2 --out suite_card.md",
     "surrogate": "nasbench-lite surrogate fit --table my.h5 --out my_surrogate --train-fraction 0.1"
     "\n  nasbench-lite surrogate eval --table my.h5 --model my_surrogate",
 }
@@ -78,6 +77,10 @@ def _add(sub, name: str, help_text: str) -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from nasbench_lite.backends.registry import available_backends
+    from nasbench_lite.datasets import available_datasets
+    from nasbench_lite.spaces import available_spaces
+
     parser = argparse.ArgumentParser(
         prog="nasbench-lite",
         description="Tabular NAS benchmark: generate, query and compare search strategies.",
@@ -174,9 +177,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--workers", type=int, default=1, help="simulated workers per run")
     p.add_argument("--jobs", type=int, default=None, help="parallel processes (default: cores)")
-    p.add_argument("--out", default="compare_out", help="output directory")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--out", default="compare_out", help="output directory")
+    where.add_argument(
+        "--resume",
+        metavar="DIR",
+        default=None,
+        help="continue the interrupted comparison in DIR (the same options): its finished "
+        "runs are kept, the others run",
+    )
     p.add_argument(
-        "--force", action="store_true", help="write into --out even if it holds other files"
+        "--force",
+        action="store_true",
+        help="write into --out even if it holds other files or an unfinished comparison",
     )
     p.add_argument("--preset", default=None, help="live: trainer preset (default: the table's)")
     p.add_argument(
@@ -193,6 +206,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--charge-overhead",
         action="store_true",
         help="add the strategies' measured ask/tell time to the simulated clock",
+    )
+    p.add_argument(
+        "--tasks",
+        nargs="+",
+        default=None,
+        metavar="TASK",
+        help="compare on several tasks: suite task names, 'all' (every task of the suite) or "
+        "table files; per-task reports in --out/TASK and an aggregate in --out",
+    )
+    p.add_argument(
+        "--tolerance",
+        type=float,
+        default=None,
+        help="final regret differences up to this fraction of accuracy are ties in the "
+        "ranks, tests and 'found best' (default: the table's noise floor, see `info`; 0: exact)",
     )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument(
@@ -211,6 +239,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--plot", default=None, help="PNG path (default: next to the card)")
     p.add_argument("--force", action="store_true", help="replace an existing card and plot")
+
+    p = _add(sub, "suite-card", "write the suite card: how several tasks' tables agree")
+    p.add_argument(
+        "--tasks",
+        nargs="+",
+        default=None,
+        metavar="TASK",
+        help="suite task names, 'all' or table files (default: every task whose table is "
+        "in the data folder)",
+    )
+    p.add_argument("--out", default="suite_card.md", help="markdown file to write")
 
     p = _add(sub, "surrogate", "fit an XGBoost surrogate of a table, or score one")
     p.add_argument("action", choices=["fit", "eval"], help="fit a model, or evaluate one")
@@ -246,25 +285,26 @@ def _values_after(argv: list[str], options: tuple[str, ...]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    use_cpu_cores()  # before any handler imports JAX: one CPU device per core
-    parser = build_parser()
+    args = None
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(_values_after(argv, VALUE_OPTIONS))
-    args.argv = argv  # handlers record the command that made a file
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
-    # JAX reports at INFO which accelerator plugins it did not find; that is not news here.
-    logging.getLogger("jax").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     try:
+        use_cpu_cores()  # before any handler imports JAX: one CPU device per core
+        parser = build_parser()
+        args = parser.parse_args(_values_after(argv, VALUE_OPTIONS))
+        args.argv = argv  # handlers record the command that made a file
+        logging.basicConfig(
+            level=logging.DEBUG if args.verbose else logging.INFO,
+            format="%(levelname)s %(name)s: %(message)s",
+        )
+        # JAX reports at INFO which accelerator plugins it did not find; that is not news.
+        logging.getLogger("jax").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
         code = resolve(HANDLERS[args.command])(args)
     except (InputError, MissingExtra) as err:
         # Library errors already name the input and the problem; show them without a traceback.
         print(f"nasbench-lite {args.command}: error: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"nasbench-lite {args.command}: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as stop:
+        print(interrupted_line(args, argv, stop), file=sys.stderr)
         return 130
     except BrokenPipeError:
         # The reader went away (`nasbench-lite info | head`): stop quietly, as `cat` does.
@@ -273,5 +313,41 @@ def main(argv: list[str] | None = None) -> int:
     return int(code or 0)
 
 
+def interrupted_line(
+    args: argparse.Namespace | None, argv: list[str], stop: KeyboardInterrupt
+) -> str:
+    """The one line a Ctrl-C prints that its command did not handle itself (it came before
+    the command started, e.g. while the parser was built or the library imported). `args`:
+    None when the arguments were not parsed yet; then `argv` says which command it was."""
+    if args is None:
+        command = next((word for word in argv if not word.startswith("-")), None)
+        if command != "compare" or "--report-only" in argv:
+            return f"nasbench-lite{f' {command}' if command else ''}: interrupted"
+        given = dict(zip(argv, argv[1:], strict=False))
+        out = given.get("--resume") or given.get("--out") or "compare_out"
+    elif args.command == "compare" and not args.report_only:
+        out = args.resume or args.out
+    else:
+        return f"nasbench-lite {args.command}: interrupted"
+    from nasbench_lite.commands.compare import interrupted_line as compare_line
+
+    return compare_line(stop, argv, out)
+
+
+def run() -> None:
+    """The `nasbench-lite` script: `main`, then exit with its code. After a Ctrl-C (code
+    130) the process leaves with os._exit once its output is flushed: a Ctrl-C that landed in
+    some extension modules' import code (h5py's, for one) would otherwise make the
+    interpreter end itself by SIGINT although the interrupt was handled, and a command whose
+    native threads are still running (XLA's) must not have the interpreter torn down under
+    them. What the command keeps is already written and closed by then."""
+    code = main()
+    if code == 130:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -160,10 +160,11 @@ def test_compare_out_refuses_a_directory_it_did_not_write(table_path, tmp_path, 
 
 def test_check_out_dir_rules(tmp_path):
     check_out_dir = compare_results.check_out_dir
-    assert check_out_dir(tmp_path / "new") == tmp_path / "new"  # not created yet: fine
+    assert check_out_dir(tmp_path / "new" / "deep") == tmp_path / "new" / "deep"  # fine
+    assert not (tmp_path / "new").exists()  # checked by writing there, then removed again
     assert check_out_dir(tmp_path) == tmp_path  # empty: fine
     (tmp_path / "results.csv").write_text("a,b\n1,2\n")  # not a comparison's header
-    with pytest.raises(OutputExistsError, match="holds no earlier comparison's results.csv"):
+    with pytest.raises(OutputExistsError, match="holds no earlier comparison;"):
         check_out_dir(tmp_path)
     assert check_out_dir(tmp_path, force=True) == tmp_path
     (tmp_path / "results.csv").write_text(",".join(RESULT_COLUMNS) + "\n")
@@ -467,8 +468,11 @@ def test_sigint_stops_compare_workers_at_once_and_keeps_finished_runs(table_path
     assert "Traceback" not in text, text
     pattern = r"interrupted after ([\d,]+) of 1,200 runs; kept the finished ones in (\S+) \(no"
     match = re.search(pattern, text)
-    assert match and match.group(2) == str(out / "results.csv"), text
+    assert match and match.group(2) == str(out), text
+    assert text.rstrip().endswith(f"--jobs 2 --resume {out}")  # the command that continues
     kept = int(match.group(1).replace(",", ""))
+    # The progress bar counted each finished run once.
+    assert int(re.findall(r"\| (\d+)/1200 ", text)[-1]) == kept, text
     frame = pd.read_csv(out / "results.csv")
     assert len(frame.groupby(["strategy", "seed"])) == kept and 0 < kept < 1200
     assert not (out / "report.md").exists()

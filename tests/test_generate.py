@@ -142,6 +142,49 @@ def test_sigkill_at_random_moments_then_resume(reference, tmp_path):
     np.testing.assert_array_equal(used * SEEDS, arrays["chunks/pairs"])
 
 
+def _interrupt_generate(out: Path, cache: Path, wait) -> tuple[int, str]:
+    """Run `generate` (16 classes x 1 seed, tiny), call `wait(proc)`, then send SIGINT to its
+    process group as a terminal's Ctrl-C does; returns (exit code, stderr)."""
+    command = [sys.executable, "-m", "nasbench_lite", "generate", "--preset", "tiny",
+               "--cells", "16", "--seeds", "1", "--out", str(out), "--cache-dir", str(cache),
+               "--no-progress"]  # fmt: skip
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # fmt: skip
+    wait(proc)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    return proc.returncode, stderr
+
+
+@pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")
+@pytest.mark.slow
+def test_ctrl_c_at_any_moment_of_generate_exits_130_and_keeps_finished_chunks(tmp_path):
+    out = tmp_path / "g.h5"
+    cache = tmp_path / "jax_cache"  # new: the first chunk compiles in every run
+    hint = "The same command resumes: nasbench-lite generate --preset tiny --cells 16"
+    # Seeded moments over start-up, the first compilation and the first chunk's training.
+    for delay in sorted(np.random.default_rng(139).uniform(2.0, 16.0, size=3)):
+        code, err = _interrupt_generate(out, cache, lambda proc, d=delay: time.sleep(d))
+        assert code == 130, (delay, err)
+        assert "Traceback" not in err and "Segmentation" not in err, (delay, err)
+        assert err.rstrip().splitlines()[-1].endswith("--no-progress") and hint in err, err
+        assert not Path(f"{out}.tmp").exists() and not Path(f"{out}.lock").exists()
+
+    def first_chunk_written(proc) -> None:
+        deadline = time.monotonic() + 300
+        while not out.exists():
+            assert proc.poll() is None and time.monotonic() < deadline, "no chunk finished"
+            time.sleep(0.05)
+
+    out.unlink(missing_ok=True)
+    code, err = _interrupt_generate(out, cache, first_chunk_written)
+    assert code == 130 and "Traceback" not in err and "Segmentation" not in err, err
+    table = Table.open(out)  # every chunk that finished, in a valid file
+    done = int(table.done.sum())
+    assert done in (8, 16) and f"{out} keeps {done} of 16 rows trained" in err, err
+    assert np.isfinite(table.metric("test_acc")[table.done]).all()
+
+
 @pytest.mark.slow
 def test_rerun_of_a_finished_file_trains_nothing(reference, tmp_path):
     copy = tmp_path / "copy.h5"

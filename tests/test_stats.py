@@ -264,3 +264,78 @@ def test_mean_and_sem_single_run_has_no_band():
     mean, sem = stats.mean_and_sem(np.array([[np.nan, 0.2, 0.1]]))
     np.testing.assert_array_equal(mean, [np.nan, 0.2, 0.1])
     assert np.isnan(sem).all()
+
+
+# ---------------------------------------------------------------- ties within a tolerance
+
+
+def test_tied_ranks_hand_computed():
+    # Greedy from the lowest: {0.00, 0.01} tie (ranks 1, 2 -> 1.5), 0.03 starts a new group
+    # that takes 0.035 (ranks 3, 4 -> 3.5); 0.10 stands alone.
+    row = np.array([[0.03, 0.0, 0.10, 0.01, 0.035]])
+    assert stats.tied_ranks(row, 0.02).tolist() == [[3.5, 1.5, 5.0, 1.5, 3.5]]
+    assert stats.tied_ranks(row, 0.0).tolist() == [[3.0, 1.0, 5.0, 2.0, 4.0]]
+    assert stats.tied_ranks(row, 1.0).tolist() == [[3.0] * 5]
+
+
+def test_tied_ranks_brute_force_properties():
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        k = int(rng.integers(2, 8))
+        values = np.round(rng.uniform(0, 0.05, (1, k)), 3)
+        tol = float(rng.choice([0.0, 0.004, 0.01, 0.03]))
+        ranks = stats.tied_ranks(values, tol)[0]
+        v = values[0]
+        # Ranks sum as plain ranks do, and order never reverses.
+        assert ranks.sum() == pytest.approx(k * (k + 1) / 2)
+        for a in range(k):
+            for b in range(k):
+                if v[a] < v[b]:
+                    assert ranks[a] <= ranks[b]
+                if v[a] == v[b]:
+                    assert ranks[a] == ranks[b]
+                if ranks[a] == ranks[b]:  # a group is never wider than the tolerance
+                    assert abs(v[a] - v[b]) <= tol + 1e-12
+        if tol == 0:
+            assert np.array_equal(ranks, sps.rankdata(v))
+
+
+def test_tied_ranks_rejects_bad_tolerance():
+    for bad in (-0.1, np.nan, np.inf):
+        with pytest.raises(ValueError, match="tolerance"):
+            stats.tied_ranks(np.zeros((2, 3)), bad)
+
+
+def test_summary_with_tolerance_counts_found_best_and_ties():
+    matrix = np.array([[0.0, 0.004, 0.02], [0.003, 0.0, 0.05], [0.0, 0.012, 0.011]])
+    frame = frame_from_final(matrix, ["a", "b", "c"])
+    exact = stats.summarise(frame, ["a", "b", "c"])
+    loose = stats.summarise(frame, ["a", "b", "c"], tolerance=0.005)
+    assert exact["found_best"].tolist() == pytest.approx([2 / 3, 1 / 3, 0.0])
+    assert loose["found_best"].tolist() == pytest.approx([1.0, 2 / 3, 0.0])
+    # Seed 0: a, b tie (1.5, 1.5), c 3; seed 1: a, b tie, c 3; seed 2: a 1, b and c tie (2.5).
+    assert loose["avg_rank"].tolist() == pytest.approx([4 / 3, 5.5 / 3, 8.5 / 3])
+
+
+def test_friedman_and_wilcoxon_tolerance_zero_unchanged_and_ties_drop_pairs():
+    rng = np.random.default_rng(5)
+    matrix = rng.uniform(0, 0.03, (12, 4))
+    names = ["random_search", "b", "c", "d"]
+    assert stats.friedman(matrix, 0.0) == stats.friedman(matrix)
+    expected = sps.friedmanchisquare(*matrix.T)
+    assert stats.friedman(matrix).pvalue == pytest.approx(expected.pvalue)
+    exact = stats.wilcoxon_vs_baseline(matrix, names)
+    loose = stats.wilcoxon_vs_baseline(matrix, names, tolerance=0.01)
+    for j, name in enumerate(names[1:], start=1):
+        diff = matrix[:, j] - matrix[:, 0]
+        row = loose.set_index("strategy").loc[name]
+        assert row["ties"] == int(np.sum(np.abs(diff) <= 0.01))
+        assert row["wins"] == int(np.sum(diff < -0.01))
+        kept = diff[np.abs(diff) > 0.01]
+        if len(kept) >= 1:
+            assert row["pvalue"] == pytest.approx(sps.wilcoxon(kept).pvalue)
+    assert exact["ties"].sum() == 0
+    # Every difference within the tolerance: all ties, p = 1.
+    flat = stats.wilcoxon_vs_baseline(matrix * 0.01, names, tolerance=0.01)
+    assert (flat["pvalue"] == 1.0).all() and (flat["ties"] == 12).all()
+    assert np.isnan(stats.friedman(matrix * 0.01, 0.01).pvalue)

@@ -12,7 +12,8 @@ from nasbench_lite.text import plural
 
 def cmd_generate(args: argparse.Namespace) -> int:
     """`nasbench-lite generate ...`: parse options into GenerateConfig and run `generate`.
-    Ctrl-C stops after the last finished chunk and says that the same command resumes."""
+    Ctrl-C at any moment keeps every finished chunk, says that the same command resumes and
+    exits with 130."""
     import dataclasses
 
     from nasbench_lite.errors import InputError
@@ -39,7 +40,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
             f"The same command resumes: {command}",
             file=sys.stderr,
         )
-        return 130
+        return 130  # `cli.run` leaves with os._exit: the abandoned chunk's XLA threads run on
     print(f"{args.out}: {int(table.done.sum()):,} of {plural(table.num_rows, 'row')} done")
     return 0
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from nasbench_lite.commands import table_path
 from nasbench_lite.errors import InputError, OutputExistsError
+from nasbench_lite.outputs import check_writable_dir
 
 FIGURES = (
     ("classes", "held-out classes scored", "{:d}"),
@@ -37,8 +38,9 @@ def cmd_surrogate(args: argparse.Namespace) -> int:
         if not args.out:
             raise InputError("surrogate fit needs --out MODEL_DIR")
         out = Path(args.out)
-        if out.exists() and any(out.iterdir()) and not args.force:
+        if out.is_dir() and any(out.iterdir()) and not args.force:
             raise OutputExistsError(f"--out {out}: not empty; pass --force to replace the model")
+        check_writable_dir(out, "--out")  # before the fit, which takes minutes
         model = Surrogate.fit(
             table, train_fraction=args.train_fraction, seed=args.seed,
             progress=lambda message: print(message, file=sys.stderr, flush=True),

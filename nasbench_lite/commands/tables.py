@@ -186,8 +186,15 @@ def _rank_line(rank: dict[str, Any]) -> str:
 
 def cmd_card(args: argparse.Namespace) -> int:
     """`nasbench-lite card [FILE] [--out DIR_OR_MD] [--plot PNG] [--force]`."""
-    from nasbench_lite.table.card import write_card
+    from nasbench_lite.table.card import shipped_table, write_card
 
-    md, png = write_card(table_path(args.file), args.out, args.plot, overwrite=args.force)
-    print(f"wrote {md} and {png}")
+    path = table_path(args.file)
+    md, png = write_card(path, args.out, args.plot, overwrite=args.force)
+    where = ""
+    if args.out is None and shipped_table(path):
+        where = (
+            " in the working directory (the shipped table's folder belongs to the installed "
+            "package; --out chooses another place)"
+        )
+    print(f"wrote {md} and {png}{where}")
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Mapping
@@ -61,7 +62,13 @@ class CompareConfig:
     charge_overhead: add the strategies' measured ask/tell time to the simulated clock
         (runs are then no longer bit-for-bit reproducible).
     progress: a progress bar on stderr.
-    force: write into `out` even when it holds files a comparison did not write.
+    force: write into `out` even when it holds files a comparison did not write, or an
+        unfinished comparison (whose kept runs are then deleted).
+    resume: continue the unfinished comparison in `out`: its finished runs are kept and not
+        run again; the settings must be those recorded there (`compare.journal`).
+    tolerance: final regret differences up to it count as ties in the report's ranks, tests
+        and "found best" (None: the table's noise floor, `table.noise.noise_floor`'s
+        resolution, 0 for a table of one seed; 0: exact comparisons).
     """
 
     table: Any = None
@@ -79,6 +86,8 @@ class CompareConfig:
     charge_overhead: bool = False
     progress: bool = False
     force: bool = False
+    tolerance: float | None = None
+    resume: bool = False
 
 
 def default_budget(table: Any) -> tuple[Budget, str]:
@@ -114,6 +123,8 @@ class Plan:
         registered by other packages, name -> "distribution version".
     regret_source: what regret is measured against, when the backend says (the report
         prints it).
+    tolerance: regret differences up to it are ties in the report; tolerance_rule says where
+        it comes from.
     """
 
     backend: str
@@ -133,6 +144,8 @@ class Plan:
     skipped: Mapping[str, str] = field(default_factory=dict)
     external: Mapping[str, str] = field(default_factory=dict)
     regret_source: str | None = None
+    tolerance: float = 0.0
+    tolerance_rule: str = "exact: no tolerance"
 
     @property
     def entry(self):
@@ -160,8 +173,10 @@ def resolve(config: CompareConfig) -> tuple[Plan, Any]:
     labels = [strategy_label(s) for s in names]
     if len(set(labels)) != len(labels):
         raise InputError(f"strategies must be distinct, got {labels}")
+    if config.resume and config.out is None:
+        raise InputError("resume needs the folder of the comparison to continue (out)")
     if config.out is not None:
-        check_out_dir(config.out, config.force)
+        check_out_dir(config.out, config.force, config.resume)
 
     # Every backend gets the table: it answers lookups, and it is the reference for regret
     # (the space's best cell) of backends that do not look up.
@@ -208,7 +223,32 @@ def resolve(config: CompareConfig) -> tuple[Plan, Any]:
         external=from_other_packages([s for s in names if isinstance(s, str)]),
     )
     _check_data_dir(plan, opened)
+    tolerance, tolerance_rule = resolve_tolerance(config.tolerance, opened)
+    plan = dataclasses.replace(plan, tolerance=tolerance, tolerance_rule=tolerance_rule)
     return plan, opened
+
+
+def resolve_tolerance(given: float | None, table: Any) -> tuple[float, str]:
+    """The comparison's tie tolerance (a fraction of accuracy) and its rule in words: as
+    given, else the table's noise floor (its resolution), else 0 (one seed)."""
+    if given is not None:
+        if isinstance(given, bool) or not isinstance(given, (int, float)):
+            raise InputError(f"tolerance must be a number, got {given!r}")
+        if not np.isfinite(given) or not 0 <= given <= 1:
+            raise InputError(f"tolerance must be a fraction of accuracy in [0, 1], got {given}")
+        return float(given), "given" if given else "exact: no tolerance (given as 0)"
+    from nasbench_lite.table.noise import noise_floor
+
+    floor = noise_floor(table)
+    resolution = floor.get("resolution", float("nan"))
+    if not np.isfinite(resolution):
+        return 0.0, "exact: the table cannot state a noise floor (fewer than 2 seeds)"
+    seeds = floor["seeds"]
+    return float(resolution), (
+        f"the table's noise floor: the smallest significant difference of two {seeds}-seed "
+        f"means in its top 10% (1.96 x sqrt(2/{seeds}) x the per-seed SD "
+        f"{100 * floor['noise_sd']['top 10%']:.2f} pp)"
+    )
 
 
 def _check_data_dir(plan: Plan, table: Any) -> None:

@@ -60,7 +60,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]
     return lines
 
 
-def ranking_section(summary: pd.DataFrame) -> list[str]:
+def ranking_section(summary: pd.DataFrame, tolerance: float = 0.0) -> list[str]:
     """Markdown lines of the ranking table, best average rank first."""
     ordered = summary.sort_values(["avg_rank", "regret_mean"], kind="stable")
     rows = [
@@ -94,12 +94,27 @@ def ranking_section(summary: pd.DataFrame) -> list[str]:
         "Final regret is the test regret of each run's incumbent when the budget ran out, in "
         "percentage points (pp) of test accuracy. Average rank: strategies are ranked on every "
         "seed by final regret (1 = lowest, ties share the average rank), then averaged over "
-        "seeds. *Found best*: share of seeds whose final regret is exactly 0. *Strategy ms / "
+        f"seeds{ties_clause(tolerance)}. *Found best*: share of seeds whose final regret is "
+        f"{found_clause(tolerance)}. *Strategy ms / "
         "eval*: the strategy's own measured compute (init, ask and tell) per evaluation, mean "
         "over seeds, on this machine; not part of the simulated clock unless "
         "`--charge-overhead` (n/a: not recorded).",
         "",
     ]
+
+
+def ties_clause(tolerance: float) -> str:
+    """How the report ties final regrets, as a clause of a sentence."""
+    if tolerance <= 0:
+        return ""
+    return (
+        f"; regrets within {_pp(tolerance)} pp of a seed's lower one tie (the tolerance "
+        "in the setup table: below it the table cannot tell two cells apart)"
+    )
+
+
+def found_clause(tolerance: float) -> str:
+    return "exactly 0" if tolerance <= 0 else f"at most {_pp(tolerance)} pp (the tolerance)"
 
 
 def friedman_section(result: stats.FriedmanResult, n_strategies: int, n_seeds: int) -> list[str]:
@@ -121,14 +136,16 @@ def friedman_section(result: stats.FriedmanResult, n_strategies: int, n_seeds: i
     ]
 
 
-def wilcoxon_section(matrix: np.ndarray, strategies: list[str], baseline: str) -> list[str]:
+def wilcoxon_section(
+    matrix: np.ndarray, strategies: list[str], baseline: str, tolerance: float = 0.0
+) -> list[str]:
     """Markdown lines for the Wilcoxon tests of each strategy against ``baseline``."""
     lines = [f"## Wilcoxon signed-rank tests vs `{baseline}` (Holm-corrected)", ""]
     if baseline not in strategies:
         return [*lines, f"n/a: `{baseline}` is not among the compared strategies.", ""]
     if len(strategies) < 2:
         return [*lines, "n/a: no other strategy to compare.", ""]
-    table = stats.wilcoxon_vs_baseline(matrix, strategies, baseline)
+    table = stats.wilcoxon_vs_baseline(matrix, strategies, baseline, tolerance)
     rows = []
     for r in table.itertuples(index=False):
         significant = r.pvalue_holm < ALPHA
@@ -151,7 +168,13 @@ def wilcoxon_section(matrix: np.ndarray, strategies: list[str], baseline: str) -
         *_table(header, rows),
         "",
         f"Paired by seed on final regret. Wins: seeds where the strategy ended with lower "
-        f"regret than `{baseline}`. Zero differences are dropped (Wilcoxon's convention); when "
+        f"regret than `{baseline}`"
+        + (
+            f" by more than the tolerance ({_pp(tolerance)} pp; smaller differences are ties)"
+            if tolerance > 0
+            else ""
+        )
+        + f". Zero differences are dropped (Wilcoxon's convention); when "
         f"every difference is zero the test is undefined and p = 1 is reported. Holm's "
         f"step-down correction controls the family-wise error over the {len(table)} tests at "
         f"α = {ALPHA}.",
@@ -217,6 +240,11 @@ def describe_run(
     rows["incumbent"] = INCUMBENT_RULE
     if plan.regret_source:
         rows["regret measured against"] = plan.regret_source
+    rows["ties"] = (
+        f"final regrets within {_pp(plan.tolerance)} pp tie: {plan.tolerance_rule}"
+        if plan.tolerance > 0
+        else plan.tolerance_rule
+    )
     rows["workers"] = f"{plural(plan.workers, 'simulated worker')} per run"
     rows["seeds"] = f"{seeds} (0..{seeds - 1}), the same for every strategy"
     rows["strategies"] = ", ".join(f"`{s}`" for s in plan.labels)
@@ -246,16 +274,18 @@ def write_report(
     plots: Mapping[str, Sequence[Path]],
     baseline: str = "random_search",
     notice: str | None = None,
+    tolerance: float = 0.0,
 ) -> Path:
     """Write ``out_dir/report.md`` from a results frame; returns its path.
 
     setup: ordered {label: value} rows describing the run (command, versions, budget, ...).
     plots: {plot name: [png path, svg path]} as returned by ``plots.plot_all``.
     notice: a sentence shown first, in bold, e.g. that the table holds only some classes.
+    tolerance: final regret differences up to it are ties (ranks, tests, found best).
     """
     out_dir = Path(out_dir)
     strategies, seeds, matrix = stats.final_matrix(frame)
-    summary = stats.summarise(frame, strategies)
+    summary = stats.summarise(frame, strategies, tolerance)
     lines = ["# Strategy comparison", ""]
     if notice:
         lines += [f"**Partial table: {notice}.**", ""]
@@ -269,9 +299,9 @@ def write_report(
         "",
         *_table(["setting", "value"], [[k, v] for k, v in setup.items()]),
         "",
-        *ranking_section(summary),
-        *friedman_section(stats.friedman(matrix), len(strategies), len(seeds)),
-        *wilcoxon_section(matrix, strategies, baseline),
+        *ranking_section(summary, tolerance),
+        *friedman_section(stats.friedman(matrix, tolerance), len(strategies), len(seeds)),
+        *wilcoxon_section(matrix, strategies, baseline, tolerance),
         *plots_section(plots, out_dir),
     ]
     path = out_dir / "report.md"
@@ -286,9 +316,11 @@ def write_setup(
     budget_rule: str,
     baseline: str,
     notice: str | None,
+    tolerance: float = 0.0,
 ) -> Path:
     """Write ``out_dir/setup.json``: the setup rows, the budget (a `runner.Budget`: seconds and
-    evals), its rule, the baseline and the notice, for a report rebuilt later."""
+    evals), its rule, the baseline, the notice and the tie tolerance, for a report rebuilt
+    later."""
     path = Path(out_dir) / SETUP_FILE
     record = {
         "setup": dict(setup),
@@ -296,6 +328,7 @@ def write_setup(
         "budget_rule": budget_rule,
         "baseline": baseline,
         "notice": notice,
+        "tolerance": tolerance,
     }
     path.write_text(json.dumps(record, indent=1) + "\n")
     return path

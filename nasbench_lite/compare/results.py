@@ -12,8 +12,12 @@ from nasbench_lite.search.trajectory import RESULT_COLUMNS
 
 
 def written_by_compare(path: str | os.PathLike) -> bool:
-    """Whether directory `path` holds a comparison's results.csv (its header row starts with
-    RESULT_COLUMNS; the incumbent columns follow)."""
+    """Whether directory `path` holds a comparison: its plan (journal.PLAN_FILE), or a
+    results.csv whose header row starts with RESULT_COLUMNS (the incumbent columns follow)."""
+    from nasbench_lite.compare.journal import PLAN_FILE
+
+    if (Path(path) / PLAN_FILE).is_file():
+        return True
     csv = Path(path) / "results.csv"
     try:
         with open(csv, encoding="utf-8") as f:
@@ -22,21 +26,34 @@ def written_by_compare(path: str | os.PathLike) -> bool:
         return False
 
 
-def check_out_dir(out: str | os.PathLike, force: bool = False) -> Path:
+def check_out_dir(out: str | os.PathLike, force: bool = False, resume: bool = False) -> Path:
     """`out` as a Path if a comparison may write into it: a new or empty directory, or one an
-    earlier comparison wrote (any directory with `force`). Raises InputError for an empty
-    path, OutputExistsError for a file or a directory of other files."""
+    earlier comparison wrote (any directory with `force`); with `resume`, also one holding
+    an unfinished comparison. Checked before any work: InputError for an empty path or a
+    place that cannot be written, OutputExistsError for a file, a directory of other files,
+    or (without `resume` or `force`) an unfinished comparison, whose runs would be lost."""
+    from nasbench_lite.compare.journal import progress
+    from nasbench_lite.outputs import check_writable_dir
+
+    option = "--resume" if resume else "--out"
     if not str(out).strip():
-        raise InputError("out directory is an empty string; name a directory")
+        raise InputError(f"{option}: the directory is an empty string; name a directory")
     path = Path(out)
     if path.exists() and not path.is_dir():
-        raise OutputExistsError(f"out directory {out}: a file of that name exists")
-    if path.is_dir() and not force and any(path.iterdir()) and not written_by_compare(path):
+        raise OutputExistsError(f"{option} {out}: a file of that name exists")
+    ours = path.is_dir() and written_by_compare(path)
+    if path.is_dir() and not force and any(path.iterdir()) and not ours:
         raise OutputExistsError(
-            f"out directory {out} is not empty and holds no earlier comparison's results.csv; "
-            "choose a new directory or pass --force to write into it anyway"
+            f"{option} {out} is not empty and holds no earlier comparison; choose a new "
+            "directory or pass --force to write into it anyway"
         )
-    return path
+    done = progress(path) if ours and not (resume or force) else None
+    if done is not None and done[0] < done[1]:
+        raise OutputExistsError(
+            f"--out {out} holds an unfinished comparison ({done[0]:,} of {done[1]:,} runs "
+            f"finished); continue it with --resume {out}, or pass --force to start over"
+        )
+    return check_writable_dir(path, option)
 
 
 def remove_outputs(out: Path) -> None:

@@ -53,6 +53,7 @@ class CompareResult:
     out_dir: Path | None = None
     report: Path | None = None
     files: list[Path] = field(default_factory=list)
+    tolerance: float = 0.0
 
 
 def command_line(config: CompareConfig, plan: Plan, jobs: int) -> str:
@@ -76,12 +77,18 @@ def command_line(config: CompareConfig, plan: Plan, jobs: int) -> str:
 
 def compare(config: CompareConfig) -> CompareResult:
     """Run the comparison described by `config`; write results.csv, report.md, the plots and
-    setup.json (what `rebuild` needs) into config.out (unless it is None).
+    setup.json (what `rebuild` needs) into config.out (unless it is None). Each run is kept
+    in config.out as it finishes (`compare.journal`); with config.resume the runs kept there
+    are not run again.
+
+    Ctrl-C raises `Interrupted` (done, total: finished and planned runs; saved: the
+    results.csv of the finished runs, None when none had finished or out is None).
 
     Raises InputError (a ValueError) naming a bad input (unknown strategy or backend,
-    bad seeds, budget or table), MissingExtra when the backend's optional dependencies are
-    missing, RuntimeError when called by a worker process re-running a script that lacks a
-    main guard (see `nasbench_lite.compare.workers`).
+    bad seeds, budget or table; an out folder that cannot be written; a resumed comparison
+    whose settings differ from those recorded), MissingExtra when the backend's optional
+    dependencies are missing, RuntimeError when called by a worker process re-running a
+    script that lacks a main guard (see `nasbench_lite.compare.workers`).
     """
     from nasbench_lite.compare import statistics as stats
     from nasbench_lite.compare.workers import check_not_bootstrapping
@@ -101,20 +108,24 @@ def compare(config: CompareConfig) -> CompareResult:
     restriction = None if coverage is None or coverage.complete else coverage.describe()
     if restriction:
         logger.warning("%s: %s", table.source, restriction)
+    journal, kept = None, {}
+    if config.out is not None:
+        from nasbench_lite.compare import journal as runs
+
+        journal, kept = runs.start(Path(config.out), plan, table, config.resume)
+        remove_outputs(Path(config.out))  # a report of an earlier run would not describe these
+    record = journal.write if journal is not None else None
     try:
-        results = run_tasks(plan, jobs, config.progress, local)
+        results = run_tasks(plan, jobs, config.progress, local, kept, record)
     except Interrupted as stop:
         if config.out is not None and stop.partial is not None:
-            out = Path(config.out)
-            out.mkdir(parents=True, exist_ok=True)
-            remove_outputs(out)  # a report of an earlier run would not describe these runs
-            stop.saved = out / "results.csv"
-            stop.partial.to_csv(stop.saved, index=False)
+            stop.saved = Path(config.out) / "results.csv"
+            write_results(stop.partial, Path(config.out))
         raise
     wall = time.perf_counter() - started
     result = CompareResult(
         results=results,
-        summary=stats.summarise(results, list(plan.labels)),
+        summary=stats.summarise(results, list(plan.labels), plan.tolerance),
         strategies=list(plan.labels),
         seeds=list(range(config.seeds)),
         budget=plan.budget,
@@ -123,6 +134,7 @@ def compare(config: CompareConfig) -> CompareResult:
         restriction=restriction,
         skipped=dict(plan.skipped),
         external=dict(plan.external),
+        tolerance=plan.tolerance,
     )
     if config.out is None:
         return result
@@ -135,9 +147,11 @@ def compare(config: CompareConfig) -> CompareResult:
     figures = plots.plot_all(results, out, plan.budget.seconds)
     command = command_line(config, plan, jobs)
     setup = report.describe_run(command, plan, table, jobs, wall)
-    saved = report.write_setup(out, setup, plan.budget, plan.budget_rule, BASELINE, restriction)
+    saved = report.write_setup(
+        out, setup, plan.budget, plan.budget_rule, BASELINE, restriction, plan.tolerance
+    )
     result.report = report.write_report(
-        out, results, setup, figures, baseline=BASELINE, notice=restriction
+        out, results, setup, figures, BASELINE, restriction, plan.tolerance
     )
     result.out_dir = out
     result.files = [
@@ -155,7 +169,7 @@ def rebuild(out: str | os.PathLike) -> CompareResult:
     setup from its setup.json, when there is one), without running anything.
 
     Raises FileNotFoundError when `out` has no results.csv, ValueError when it lacks the
-    results columns or rows.
+    results columns or rows, or runs (`check_complete`): then nothing is written.
     """
     from nasbench_lite.compare import plots, report
     from nasbench_lite.compare import statistics as stats
@@ -163,10 +177,14 @@ def rebuild(out: str | os.PathLike) -> CompareResult:
     out = Path(out)
     csv = out / "results.csv"
     if not csv.is_file():
+        check_complete(out, pd.DataFrame({"strategy": [], "seed": []}))  # an unfinished one
         raise MissingFileError(f"{csv}: no such file; --report-only needs a compare --out folder")
     results = read_results(csv)
     stats.check_results(results)
+    check_complete(out, results)
     saved = report.read_setup(out)
+    if saved.get("notice"):
+        logger.warning("%s: %s", out, saved["notice"])
     try:
         budget = Budget(**saved["budget"]) if saved.get("budget") else None
     except (TypeError, ValueError) as err:
@@ -175,6 +193,7 @@ def rebuild(out: str | os.PathLike) -> CompareResult:
     figures = plots.plot_all(results, out, budget.seconds if budget else None)
     setup = {**saved.get("setup", {}), "report": "rebuilt from results.csv (`--report-only`)"}
     strategies = stats.strategy_order(results)
+    tolerance = float(saved.get("tolerance", 0.0))  # older folders: exact comparisons
     path = report.write_report(
         out,
         results,
@@ -182,10 +201,11 @@ def rebuild(out: str | os.PathLike) -> CompareResult:
         figures,
         baseline=saved.get("baseline", BASELINE),
         notice=saved.get("notice"),
+        tolerance=tolerance,
     )
     return CompareResult(
         results=results,
-        summary=stats.summarise(results, strategies),
+        summary=stats.summarise(results, strategies, tolerance),
         strategies=strategies,
         seeds=sorted(int(s) for s in results["seed"].unique()),
         budget=budget,
@@ -195,7 +215,27 @@ def rebuild(out: str | os.PathLike) -> CompareResult:
         out_dir=out,
         report=path,
         files=[path, *(p for paths in figures.values() for p in paths)],
+        tolerance=tolerance,
     )
+
+
+def check_complete(out: Path, results: pd.DataFrame, shown: int = 4) -> None:
+    """InputError when `results` (the results.csv of folder `out`) lacks runs of its
+    comparison (`journal.missing_runs`): how many, the first few, and how to continue."""
+    from nasbench_lite.compare.journal import missing_runs
+    from nasbench_lite.text import plural
+
+    present = set(zip(results["strategy"].astype(str), results["seed"].astype(int), strict=True))
+    missing = missing_runs(out, present)
+    if missing:
+        names = ", ".join(f"{s} seed {seed}" for s, seed in missing[:shown])
+        more = ", ..." if len(missing) > shown else ""
+        raise InputError(
+            f"{out} is an unfinished comparison: {plural(len(missing), 'run')} missing "
+            f"({names}{more}); a report would compare strategies on unequal seeds. "
+            f"Continue it with `nasbench-lite compare --resume {out}` and the options it was "
+            f"started with"
+        )
 
 
 def ranking_lines(result: CompareResult) -> list[str]:
@@ -211,6 +251,11 @@ def ranking_lines(result: CompareResult) -> list[str]:
         "sorted by average rank over seeds (1 = best); final regret = best test accuracy "
         "minus the incumbent's, in percentage points (pp), mean ± standard error over seeds"
     )
+    if result.tolerance > 0:
+        lines.append(
+            f"ties: final regrets within {100 * result.tolerance:.2f} pp (the table's noise "
+            "floor, or --tolerance) share a rank"
+        )
     lines.append(f"{'strategy':<24} {'final regret (pp)':>20} {'avg rank':>9}")
     for row in shown.itertuples(index=False):
         regret = f"{100 * row.regret_mean:.3f} ± {100 * row.regret_sem:.3f}"

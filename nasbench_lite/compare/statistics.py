@@ -88,22 +88,65 @@ def final_matrix(
     return strategies, wide.index.to_numpy(np.int64), wide.to_numpy(np.float64)
 
 
-def average_ranks(matrix: np.ndarray) -> np.ndarray:
-    """Mean rank of each column over rows, rank 1 = lowest value, ties get the average rank.
+def row_tolerances(tolerance, rows: int) -> np.ndarray:
+    """``tolerance`` (a number, or one per row: blocks of several tasks) as (rows,) float64;
+    InputError unless every value is finite and >= 0."""
+    tol = np.broadcast_to(np.asarray(tolerance, dtype=np.float64), (rows,)) if np.ndim(
+        tolerance) == 0 else np.asarray(tolerance, dtype=np.float64)  # fmt: skip
+    if tol.shape != (rows,) or not np.all(np.isfinite(tol)) or np.any(tol < 0):
+        raise InputError(f"tolerance must be finite numbers >= 0, one or one per row "
+                         f"({rows}), got {tolerance!r}")  # fmt: skip
+    return tol
 
-    matrix: (n_blocks, n_strategies) float. Returns (n_strategies,) float64.
+
+def tied_ranks(matrix: np.ndarray, tolerance=0.0) -> np.ndarray:
+    """Per-row ranks, 1 = lowest; values within ``tolerance`` of each other tie.
+
+    Each row is sorted and cut into groups greedily from the lowest value: a group takes
+    every value at most ``tolerance`` above its first one (so no group is wider than the
+    tolerance), and its members share the group's average rank. With tolerance 0 these are
+    the usual average ranks. matrix: (n_blocks, n_strategies) float; tolerance: a number or
+    (n_blocks,) (each block's own). Returns the shape of matrix.
     """
     matrix = np.asarray(matrix, dtype=np.float64)
     if matrix.ndim != 2 or matrix.shape[0] == 0:
         raise InputError(f"matrix must be 2-D with at least one row, got shape {matrix.shape}")
-    return sps.rankdata(matrix, method="average", axis=1).mean(axis=0)
+    tolerances = row_tolerances(tolerance, matrix.shape[0])
+    if not tolerances.any():
+        return sps.rankdata(matrix, method="average", axis=1)
+    ranks = np.empty_like(matrix)
+    for row, values in enumerate(matrix):
+        tolerance = tolerances[row]
+        order = np.argsort(values, kind="stable")
+        start = 0
+        while start < len(order):
+            stop = start + 1
+            while stop < len(order) and values[order[stop]] <= values[order[start]] + tolerance:
+                stop += 1
+            ranks[row, order[start:stop]] = (start + 1 + stop) / 2  # mean of start+1..stop
+            start = stop
+    return ranks
 
 
-def summarise(frame: pd.DataFrame, strategies: list[str] | None = None) -> pd.DataFrame:
+def average_ranks(matrix: np.ndarray, tolerance=0.0) -> np.ndarray:
+    """Mean rank of each column over rows, rank 1 = lowest value; values within
+    ``tolerance`` tie (`tied_ranks`) and ties get the average rank.
+
+    matrix: (n_blocks, n_strategies) float. Returns (n_strategies,) float64.
+    """
+    return tied_ranks(matrix, tolerance).mean(axis=0)
+
+
+def summarise(
+    frame: pd.DataFrame, strategies: list[str] | None = None, tolerance: float = 0.0
+) -> pd.DataFrame:
     """Per-strategy summary of final regret, in the order of ``strategies``.
 
+    ``tolerance``: regret differences up to it are ties (the table's noise floor, see
+    `nasbench_lite.table.noise`), in the ranks and in found_best.
     Columns: strategy, seeds, regret_mean, regret_sem (standard error, NaN for one seed),
-    regret_median, found_best (share of seeds with final regret 0), avg_rank, evals_mean,
+    regret_median, found_best (share of seeds with final regret <= tolerance), avg_rank,
+    evals_mean,
     strategy_ms (the strategy's measured init/ask/tell milliseconds per evaluation, mean over
     seeds; NaN when the frame has no strategy_seconds).
     """
@@ -127,17 +170,18 @@ def summarise(frame: pd.DataFrame, strategies: list[str] | None = None) -> pd.Da
             "regret_mean": regret.mean(axis=0),
             "regret_sem": sem,
             "regret_median": np.median(regret, axis=0),
-            "found_best": (regret <= 0.0).mean(axis=0),
-            "avg_rank": average_ranks(regret),
+            "found_best": (regret <= tolerance).mean(axis=0),
+            "avg_rank": average_ranks(regret, tolerance),
             "evals_mean": evals.mean(axis=0),
             "strategy_ms": per_eval,
         }
     )
 
 
-def friedman(matrix: np.ndarray) -> FriedmanResult:
+def friedman(matrix: np.ndarray, tolerance=0.0) -> FriedmanResult:
     """Friedman test that all strategies (columns) share one distribution over seeds (rows).
 
+    The test runs on the per-seed ranks, values within ``tolerance`` tied (`tied_ranks`).
     Needs >= 3 strategies and >= 2 seeds; reports NaN with a note otherwise, and when every
     seed ties all strategies (the statistic is undefined there).
     """
@@ -148,9 +192,10 @@ def friedman(matrix: np.ndarray) -> FriedmanResult:
         return FriedmanResult(name, np.nan, np.nan, f"needs >= 3 strategies, got {k}")
     if n < 2:
         return FriedmanResult(name, np.nan, np.nan, f"needs >= 2 seeds, got {n}")
-    if np.all(matrix == matrix[:, :1]):
+    ranks = tied_ranks(matrix, tolerance)
+    if np.all(ranks == ranks[:, :1]):
         return FriedmanResult(name, np.nan, np.nan, "all strategies tied on every seed")
-    result = sps.friedmanchisquare(*matrix.T)
+    result = sps.friedmanchisquare(*ranks.T)
     return FriedmanResult(name, float(result.statistic), float(result.pvalue))
 
 
@@ -172,12 +217,16 @@ def holm(pvalues: np.ndarray) -> np.ndarray:
 
 
 def wilcoxon_vs_baseline(
-    matrix: np.ndarray, strategies: list[str], baseline: str = "random_search"
+    matrix: np.ndarray,
+    strategies: list[str],
+    baseline: str = "random_search",
+    tolerance=0.0,
 ) -> pd.DataFrame:
     """Paired Wilcoxon signed-rank test of each strategy against ``baseline``, Holm-corrected.
 
     matrix: (n_seeds, n_strategies) final regret, columns in the order of ``strategies``.
-    Zero differences are dropped (Wilcoxon's convention); a strategy whose differences are
+    Differences of at most ``tolerance`` in size count as zero (ties), and zero differences
+    are dropped (Wilcoxon's convention); a strategy whose differences are
     all zero, or that has fewer than two seeds, gets p = 1 and a note. Columns: strategy,
     pairs (non-zero differences), wins, ties, losses (wins: lower regret than the baseline),
     median_diff (strategy minus baseline), statistic, pvalue, pvalue_holm, note.
@@ -191,6 +240,7 @@ def wilcoxon_vs_baseline(
         if name == baseline:
             continue
         diff = matrix[:, j] - base
+        diff[np.abs(diff) <= row_tolerances(tolerance, len(diff))] = 0.0
         nonzero = int(np.count_nonzero(diff))
         statistic, pvalue, note = np.nan, 1.0, ""
         if nonzero == 0:
@@ -198,7 +248,7 @@ def wilcoxon_vs_baseline(
         elif diff.size < 2:
             note = "needs >= 2 seeds"
         else:
-            result = sps.wilcoxon(matrix[:, j], base, zero_method="wilcox")
+            result = sps.wilcoxon(diff, zero_method="wilcox")
             statistic, pvalue = float(result.statistic), float(result.pvalue)
         rows.append(
             {

@@ -9,8 +9,9 @@ parent only sees its pool break. Here the parent detects such a call before star
 process (the comparison then runs in one process), and a worker that gets there anyway
 stops with a message saying what to add.
 
-Ctrl-C is the parent's to handle: the workers ignore SIGINT, and the parent terminates them
-at once and raises `Interrupted` holding the runs that finished.
+Ctrl-C is the parent's to handle: the workers start with SIGINT blocked and then ignore it;
+the parent notes it, stops the workers after the run each is in (terminating any that do not
+answer) and raises `Interrupted` holding the runs that finished.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import multiprocessing
 import os
 import signal
 import sys
-import threading
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -156,7 +157,11 @@ STOP_GRACE_SECONDS = 10.0
 
 def _init_process(plan: Plan, stop: Any) -> None:
     global _PROCESS_WORKER, _STOP
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    # Ctrl-C is the parent's to handle. The process started with SIGINT blocked (see
+    # `_run_in_pool`): ignoring it first discards a Ctrl-C that came during start-up.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     _STOP = stop
     _PROCESS_WORKER = Worker(plan)
 
@@ -170,97 +175,124 @@ def _run_in_process(items: list[tuple[int, tuple[int, int]]]) -> list[tuple[int,
     return done
 
 
-def _run_in_pool(plan: Plan, tasks, jobs: int, frames: dict, bar) -> None:
-    """Fill `frames` (task index -> frame) from `jobs` spawned processes as their chunks of
-    runs finish.
+def _run_in_pool(plan: Plan, items: list, jobs: int, finish: Callable, interrupt) -> None:
+    """Run `items` ((index, task) pairs) in `jobs` spawned processes, calling `finish(index,
+    frame)` here as their chunks of runs come back.
 
-    On Ctrl-C the workers are told to stop after the run each is in (a tabular or surrogate
-    run takes milliseconds), their finished runs are collected, and the pool shuts down
-    cleanly; a worker that has not answered within STOP_GRACE_SECONDS is terminated.
+    Ctrl-C only sets `interrupt` (an `InterruptFlag`), checked between short waits. Then
+    the workers are told to stop after the run each is in (a tabular or surrogate run takes
+    milliseconds), their finished runs are collected, the pool shuts down, and
+    KeyboardInterrupt is raised; a worker that has not answered within STOP_GRACE_SECONDS is
+    terminated.
     """
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
+    from nasbench_lite.interrupts import sigint_blocked
+
     # Chunks amortise the per-task round trip; four per process keep the bar moving and
     # balance strategies of unequal cost.
-    size = max(1, math.ceil(len(tasks) / (4 * jobs)))
-    items = list(enumerate(tasks))
+    size = max(1, math.ceil(len(items) / (4 * jobs)))
     chunks = [items[i : i + size] for i in range(0, len(items), size)]
     context = multiprocessing.get_context("spawn")
     stop = context.Event()
     pool = ProcessPoolExecutor(jobs, context, _init_process, (plan, stop))
-    # The processes start with SIGINT ignored (an ignored signal stays ignored across exec),
-    # so a Ctrl-C during their start-up cannot print a traceback from each of them.
-    main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
-    try:
+    # The processes start here, with SIGINT blocked (the mask survives fork and exec), so a
+    # Ctrl-C during their start-up cannot raise in them; each ignores it before unblocking.
+    # A Ctrl-C meanwhile reaches this process when the block ends.
+    with sigint_blocked():
         futures = [pool.submit(_run_in_process, chunk) for chunk in chunks]
-    finally:
-        if main:
-            signal.signal(signal.SIGINT, previous)
+    collected = set()
 
     def collect(future) -> None:
+        collected.add(future)
         for index, frame in future.result():
-            frames[index] = frame
-            bar.update()
+            finish(index, frame)
 
     try:
         pending = set(futures)
-        while pending:
-            # Short waits: a signal (Ctrl-C) is handled between them, not only when a chunk
-            # of runs happens to finish.
+        while pending and not interrupt.is_set:
             done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
             for future in done:
                 collect(future)
     except BrokenProcessPool as err:
         pool.shutdown(wait=False, cancel_futures=True)
         raise RuntimeError(broken_pool_message(err)) from err
-    except KeyboardInterrupt:
-        stop.set()
-        for future in futures:
-            future.cancel()  # those no worker has started; the rest stop at their next run
-        running = [f for f in futures if not f.cancelled()]
-        finished, late = wait(running, timeout=STOP_GRACE_SECONDS)
-        for future in finished:
-            if not future.cancelled() and future.exception() is None:
-                collect(future)
-        if late:
-            for process in list((getattr(pool, "_processes", None) or {}).values()):
-                process.terminate()
-            pool.shutdown(wait=False, cancel_futures=True)
-        else:
-            pool.shutdown(wait=True)
-        raise
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         raise
-    pool.shutdown()
+    if not interrupt.is_set:
+        pool.shutdown()
+        return
+    stop.set()
+    for future in futures:
+        future.cancel()  # those no worker has started; the rest stop at their next run
+    running = [f for f in futures if not f.cancelled() and f not in collected]
+    finished, late = wait(running, timeout=STOP_GRACE_SECONDS)
+    for future in finished:
+        if future.exception() is None:
+            collect(future)
+    if late:
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+    else:
+        pool.shutdown(wait=True)
+    raise KeyboardInterrupt
 
 
-def run_tasks(plan: Plan, jobs: int, progress: bool, worker: Worker | None = None) -> pd.DataFrame:
-    """Run every (strategy, seed) of `plan`; rows in strategy, then seed order. With one
-    job the runs execute here, on `worker` if one is given (else a new one).
+def run_tasks(
+    plan: Plan,
+    jobs: int,
+    progress: bool,
+    worker: Worker | None = None,
+    kept: Mapping[tuple[int, int], pd.DataFrame] | None = None,
+    record: Callable[[tuple[int, int], pd.DataFrame], None] | None = None,
+) -> pd.DataFrame:
+    """Run every (strategy index, seed) task of `plan` but the `kept` ones (finished
+    earlier: their frames are used as they are); rows in strategy, then seed order. With one
+    job the runs execute here, on `worker` if one is given (else a new one). `record(task,
+    frame)` is called here as each run finishes (e.g. to keep it on disk).
 
-    Ctrl-C raises `Interrupted` whose `partial` holds the finished runs (same order).
-    Raises RuntimeError, saying what to change, when a worker process dies (e.g. a script
-    that calls `compare` without a main guard).
+    Ctrl-C raises `Interrupted` whose `partial` holds the finished runs, kept ones included
+    (same order). Raises RuntimeError, saying what to change, when a worker process dies
+    (e.g. a script that calls `compare` without a main guard).
     """
     from tqdm import tqdm
 
+    from nasbench_lite.interrupts import InterruptFlag
+
     tasks = [(i, seed) for i in range(len(plan.strategies)) for seed in range(plan.seeds)]
-    bar = tqdm(total=len(tasks), desc="compare", unit="run", file=sys.stderr, disable=not progress)
     frames: dict[int, pd.DataFrame] = {}
+    kept = kept or {}
+    for index, task in enumerate(tasks):
+        if task in kept:
+            frames[index] = kept[task]
+    todo = [(index, task) for index, task in enumerate(tasks) if index not in frames]
+    bar = tqdm(
+        total=len(tasks), initial=len(frames), desc="compare", unit="run", file=sys.stderr,
+        disable=not progress,
+    )  # fmt: skip
+
+    def finish(index: int, frame: pd.DataFrame) -> None:
+        if index in frames:
+            return  # handed in twice: counted once
+        frames[index] = frame
+        bar.update()
+        if record is not None:  # last: a Ctrl-C it held back finds the run counted
+            record(tasks[index], frame)
+
     try:
-        if jobs == 1:
+        if jobs == 1 or len(todo) <= 1:
             worker = worker or Worker(plan)
-            for index, task in enumerate(tasks):
-                frames[index] = worker.run(task)
-                bar.update()
+            for index, task in todo:
+                finish(index, worker.run(task))
         else:
-            _run_in_pool(plan, tasks, jobs, frames, bar)
+            with InterruptFlag() as interrupt:
+                _run_in_pool(plan, todo, jobs, finish, interrupt)
     except KeyboardInterrupt:
-        kept = [frames[i] for i in sorted(frames)]
-        partial = pd.concat(kept, ignore_index=True) if kept else None
+        kept_frames = [frames[i] for i in sorted(frames)]
+        partial = pd.concat(kept_frames, ignore_index=True) if kept_frames else None
         message = f"interrupted after {len(frames)} of {len(tasks)} runs"
         raise Interrupted(message, len(frames), len(tasks), partial) from None
     finally:

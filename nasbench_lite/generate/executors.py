@@ -10,6 +10,8 @@ import functools
 import logging
 import os
 import platform
+import queue
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -103,20 +105,70 @@ def run_chunk(job: ChunkJob, cells: np.ndarray, seeds: np.ndarray) -> dict[str, 
     }
 
 
+# The name of the threads that train chunks for a `LocalExecutor`.
+TRAINER_THREAD = "nasbench-lite-trainer"
+_DONE = object()
+
+
 class LocalExecutor:
-    """Trains chunks one after another in this process."""
+    """Trains chunks one after another in a background thread of this process and hands
+    them to the caller's thread as they finish.
+
+    Training runs in native code (XLA compilation and execution). A Ctrl-C raised on return
+    from it, or an interpreter shutting down while XLA's own threads still run, can crash the
+    process; with training on its own thread, Ctrl-C reaches the caller's loop while it
+    waits and the chunk in flight is abandoned (a daemon thread: it ends with the process,
+    which the CLI leaves with os._exit rather than tear the interpreter down under XLA).
+    """
 
     name = "local"
 
     def __init__(self, job: ChunkJob) -> None:
         self.job = job
+        self._stop = threading.Event()
+        self._finished: queue.Queue = queue.Queue()
+
+    def _train(self, tasks: list[ChunkTask]) -> None:
+        try:
+            for task in tasks:
+                if self._stop.is_set():
+                    break
+                self._finished.put((task, run_chunk(self.job, task.cells, task.seeds)))
+        except BaseException as err:  # handed to the caller's thread, raised there
+            self._finished.put((None, err))
+        self._finished.put((_DONE, None))
 
     def run(self, tasks: Iterable[ChunkTask]) -> Iterator[tuple[ChunkTask, dict[str, Any]]]:
-        for task in tasks:
-            yield task, run_chunk(self.job, task.cells, task.seeds)
+        thread = threading.Thread(
+            target=self._train, args=(list(tasks),), name=TRAINER_THREAD, daemon=True
+        )
+        thread.start()
+        while True:
+            # A timeout keeps the wait interruptible (Ctrl-C is handled between waits).
+            try:
+                task, result = self._finished.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if task is _DONE:
+                return
+            if task is None:
+                raise result
+            yield task, result
+
+    def drain(self) -> list[tuple[ChunkTask, dict[str, Any]]]:
+        """The chunks that finished but were not handed over yet (after an interrupt)."""
+        items = []
+        while True:
+            try:
+                task, result = self._finished.get_nowait()
+            except queue.Empty:
+                return items
+            if task is not None and task is not _DONE:
+                items.append((task, result))
 
     def close(self) -> None:
-        pass
+        """Stop after the chunk in flight (it is not waited for)."""
+        self._stop.set()
 
 
 def import_ray():

@@ -19,10 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from nasbench_lite.errors import InputError, MissingFileError
+from nasbench_lite.errors import InputError, Interrupted, MissingFileError
 from nasbench_lite.extras import require
 from nasbench_lite.generate.executors import ChunkJob, ChunkTask, make_executor
 from nasbench_lite.generate.lock import writer_lock
+from nasbench_lite.interrupts import deferred_interrupt
 from nasbench_lite.table.reader import Table
 from nasbench_lite.table.schema import FIELDS, PER_CHUNK, PER_ROW, pending_arrays
 from nasbench_lite.table.storage import base_attrs, read_arrays, row_index, write_arrays
@@ -251,7 +252,12 @@ def open_or_create(out: str | Path, config: GenerateConfig) -> tuple[dict, dict]
 
 def generate(out: str | Path, config: GenerateConfig, progress: bool = True) -> Table:
     """Create or resume the table at `out` and train every pending row; returns the table.
-    Raises MissingExtra without the `train` extra."""
+    Raises MissingExtra without the `train` extra.
+
+    Ctrl-C raises `Interrupted` (done, total: rows trained and targeted; saved: `out`, None
+    when no chunk had finished). The file then holds every chunk that finished; the chunk in
+    flight is abandoned (its thread ends with the process; see `executors.LocalExecutor`).
+    """
     require("train", "generate")
 
     out = _check_out(out)
@@ -279,13 +285,24 @@ def _generate(out: Path, config: GenerateConfig, progress: bool) -> Table:
     job = ChunkJob(attrs["config"], config.dataset, config.data_dir, jax_cache, config.space)
     executor = make_executor(config.executor, job, config.ray_address)
     bar = tqdm(total=rows, initial=done, unit="cell", disable=not progress, file=sys.stderr)
-    try:
-        for task, result in executor.run(tasks):
+
+    def keep(task: ChunkTask, result: dict[str, Any]) -> None:
+        with deferred_interrupt():  # the table file is replaced whole, never cut
             _store(arrays, attrs, task, result)
             _note_hardware(attrs, result["hardware"], config.executor)
             write_arrays(out, arrays, attrs)
-            bar.update(len(task.rows))
-            log.debug("%s: chunk of %d rows in %.2f s", out, len(task.rows), result["seconds"])
+        bar.update(len(task.rows))
+        log.debug("%s: chunk of %d rows in %.2f s", out, len(task.rows), result["seconds"])
+
+    try:
+        for task, result in executor.run(tasks):
+            keep(task, result)
+    except KeyboardInterrupt:
+        for task, result in getattr(executor, "drain", list)():  # finished meanwhile
+            keep(task, result)
+        trained = int(arrays["status/done"].sum())
+        message = f"interrupted with {trained} of {rows} rows trained"
+        raise Interrupted(message, trained, rows, saved=out if out.exists() else None) from None
     finally:
         bar.close()
         executor.close()

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from nasbench_lite.errors import InputError, OutputExistsError
+from nasbench_lite.outputs import check_writable_dir
 from nasbench_lite.table.noise import noise_section
 from nasbench_lite.table.reader import Table
 from nasbench_lite.table.summary import QUANTILES, table_statistics
@@ -32,10 +33,12 @@ def card_paths(
     table_path: str | Path, out: str | Path | None = None, plot: str | Path | None = None
 ) -> tuple[Path, Path]:
     """(markdown path, PNG path): `out` is a .md file, a directory (README.md inside it) or
-    None (`<table stem>_card.md` next to the table); the plot defaults to
+    None: `<table stem>_card.md` next to the table, or in the working directory for a shipped
+    table (`shipped_table`: its folder is the installed package's). The plot defaults to
     `<table stem>_accuracy.png` next to the markdown."""
     if out is None:
-        out = Path(table_path).with_name(f"{Path(table_path).stem}_card.md")
+        name = f"{Path(table_path).stem}_card.md"
+        out = Path(name) if shipped_table(table_path) else Path(table_path).with_name(name)
     out = Path(out)
     if out.suffix.lower() != ".md":
         if out.exists() and not out.is_dir():
@@ -43,6 +46,13 @@ def card_paths(
         out = out / "README.md"
     png = Path(plot) if plot else out.parent / f"{Path(table_path).stem}_accuracy.png"
     return out, png
+
+
+def shipped_table(table_path: str | Path) -> bool:
+    """Whether `table_path` lies in the package's data folder (`shipped.DATA_DIR`)."""
+    from nasbench_lite.table import shipped
+
+    return Path(table_path).resolve().parent == Path(shipped.DATA_DIR).resolve()
 
 
 def regenerate_command(attrs: dict[str, Any], path: str) -> str:
@@ -368,9 +378,15 @@ def write_card(
 ) -> tuple[Path, Path]:
     """Write the markdown card and its PNG plot (paths: `card_paths`); returns (markdown
     path, PNG path). Raises FileNotFoundError / ValueError naming `table_path` (see
-    `Table.open`), and OutputExistsError when either file exists, unless `overwrite`."""
+    `Table.open`), InputError naming a target that cannot be written, and OutputExistsError
+    when either file exists, unless `overwrite`; all before any work."""
     table = Table.open(table_path)
     md, png = card_paths(table_path, out, plot)
+    option = {md: "--out", png: "--plot" if plot else "--out"}
+    for path in (md, png):
+        if path.is_dir():
+            raise InputError(f"{option[path]} {path}: a directory of that name exists")
+        check_writable_dir(path.parent, option[path])
     if not overwrite:
         for path in (md, png):
             if path.exists():

@@ -10,6 +10,8 @@ directory. A source checkout that is not installed reads ``data/`` beside the pa
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from nasbench_lite.errors import MissingFileError
@@ -22,6 +24,10 @@ MODEL_NAME = "nb201_mnist1d_cpu_surrogate"
 # In order of preference: the CPU-preset table shipped with the code, then a GPU-preset one a
 # user generated into the data folder (`benchmarks/gpu_run.sh`).
 TABLE_NAMES = ("nb201_mnist1d_cpu.h5", "nb201_mnist1d_gpu.h5")
+# The suite's tasks (protocol v2, datasets/tasks.py SUITE) and their table files, for
+# `compare --tasks`; "mnist1d" is the protocol-v1 table above.
+SUITE_TABLES = {"mnist1d_v2": "nb201_mnist1d_v2.h5"}
+TASK_TABLES = {**SUITE_TABLES, "mnist1d": TABLE_NAMES[0]}
 
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent  # nasbench_lite/
@@ -82,3 +88,59 @@ def default_model_path() -> Path:
             f"(written by `nasbench-lite surrogate fit`) or set {MODEL_ENV}"
         )
     return path
+
+
+def suite_table_path(task: str) -> Path:
+    """The shipped table of a suite task (TASK_TABLES). Raises InputError for an unknown
+    task, MissingFileError naming the file when it is not in the data folder."""
+    from nasbench_lite.errors import InputError
+
+    if task not in TASK_TABLES:
+        raise InputError(f"unknown task {task!r}; the suite's: {', '.join(TASK_TABLES)}")
+    path = DATA_DIR / TASK_TABLES[task]
+    if not path.is_file():
+        raise MissingFileError(
+            f"task {task!r}: its table {path} is not there (generate it with `nasbench-lite "
+            f"generate --dataset {task} --preset v2 --out {path}`)"
+        )
+    return path
+
+
+def task_tables(names: Sequence[str]) -> list[tuple[str, Path]]:
+    """(label, table path) for each of `names`: a suite task's name (its shipped table),
+    "all" (every task of the suite), or a table file's path (labelled by its dataset).
+
+    Raises InputError for an unknown name, a task whose table is not shipped, or two tasks
+    with one label.
+    """
+    from nasbench_lite.errors import InputError
+
+    found: list[tuple[str, Path]] = []
+    for name in names:
+        if name == "all":
+            found += [(task, suite_table_path(task)) for task in SUITE_TABLES]
+        elif name in TASK_TABLES:
+            found.append((name, suite_table_path(name)))
+        elif Path(name).suffix in (".h5", ".hdf5") or Path(name).exists():
+            found.append((table_label(Path(name)), Path(name)))
+        else:
+            raise InputError(
+                f"task {name!r}: not a task ({', '.join(TASK_TABLES)}, or all) and not a table file"
+            )
+    labels = [label for label, _ in found]
+    repeated = sorted({label for label in labels if labels.count(label) > 1})
+    if repeated:
+        raise InputError(f"tasks must be distinct, got {repeated} more than once")
+    if len(found) < 1:
+        raise InputError("no task given")
+    return found
+
+
+def table_label(path: Path) -> str:
+    """A task label for a table file: its dataset and preset attributes, else its file name."""
+    from nasbench_lite.table.reader import Table
+
+    attrs = Table.open(path).attrs
+    dataset, preset = attrs.get("dataset"), attrs.get("preset")
+    label = f"{dataset}-{preset}" if dataset and preset else path.stem
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(label))

@@ -1,0 +1,217 @@
+"""Compare strategies across tasks: the same strategies, seeds and budget rule on every task's
+table, each task's own ranking, and an aggregate over (task, seed) blocks.
+
+The aggregate follows Demsar (2006) with the blocks of NAS-Bench-Suite (Mehta et al., 2022):
+every (task, seed) pair is one block; strategies are ranked within a block by final regret,
+regrets within that task's tie tolerance (its noise floor, `compare.config.resolve_tolerance`)
+sharing a rank; the average rank over blocks orders the strategies; a Friedman test over the
+blocks and Holm-corrected Wilcoxon signed-rank tests against random search (differences within
+a block's tolerance count as zero) say which differences hold.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from nasbench_lite.compare import statistics as stats
+from nasbench_lite.compare.config import CompareConfig
+from nasbench_lite.compare.run import BASELINE, CompareResult, compare
+from nasbench_lite.errors import InputError
+from nasbench_lite.table.shipped import task_tables
+
+REPORT_FILE = "suite_report.md"
+SUMMARY_FILE = "suite_summary.csv"
+
+
+@dataclass
+class SuiteResult:
+    """tasks: task labels, in the order run; results: each task's `CompareResult`;
+    tolerances: each task's tie tolerance; summary: one row per strategy (aggregate columns
+    avg_rank, found_best, regret_mean, then `rank <task>` per task); friedman / wilcoxon: the
+    tests over the (task, seed) blocks; report: the suite report's path (None: not written)."""
+
+    tasks: list[str]
+    results: dict[str, CompareResult]
+    tolerances: dict[str, float]
+    summary: pd.DataFrame
+    friedman: stats.FriedmanResult
+    wilcoxon: pd.DataFrame
+    report: Path | None = None
+    files: list[Path] = field(default_factory=list)
+
+
+def compare_tasks(config: CompareConfig, tasks: Sequence[str]) -> SuiteResult:
+    """Run `config` (its `table` unset) on every task of `tasks` (see `task_tables`); each
+    task's results and report go into `config.out/<task>/`, the suite's report and summary
+    into `config.out/`. Raises InputError for a bad task list or a config naming a table."""
+    if config.table is not None:
+        raise InputError("give the tables as tasks, not as table, in a comparison across tasks")
+    found = task_tables(tasks)
+    out = None if config.out is None else Path(config.out)
+    results: dict[str, CompareResult] = {}
+    for label, path in found:
+        task_out = None if out is None else out / label
+        results[label] = compare(dataclasses.replace(config, table=str(path), out=task_out))
+    result = aggregate(results)
+    if out is not None:
+        result.report = write_suite_report(out, result, found)
+        summary = out / SUMMARY_FILE
+        result.summary.to_csv(summary, index=False)
+        result.files = [result.report, summary]
+    return result
+
+
+def aggregate(results: dict[str, CompareResult]) -> SuiteResult:
+    """Blocks of every task's final regrets, their ranks, and the tests over blocks."""
+    tasks = list(results)
+    strategies = list(next(iter(results.values())).strategies)
+    blocks, tolerances, per_task = [], [], {}
+    for task, result in results.items():
+        _, _, matrix = stats.final_matrix(result.results, strategies)
+        blocks.append(matrix)
+        tolerances.append(np.full(len(matrix), result.tolerance))
+        per_task[task] = stats.average_ranks(matrix, result.tolerance)
+    matrix, tolerance = np.concatenate(blocks), np.concatenate(tolerances)
+    summary = pd.DataFrame(
+        {
+            "strategy": strategies,
+            "avg_rank": stats.average_ranks(matrix, tolerance),
+            "found_best": (matrix <= tolerance[:, None]).mean(axis=0),
+            "regret_mean": matrix.mean(axis=0),
+            **{f"rank {task}": ranks for task, ranks in per_task.items()},
+        }
+    )
+    wilcoxon = (
+        stats.wilcoxon_vs_baseline(matrix, strategies, BASELINE, tolerance)
+        if BASELINE in strategies and len(strategies) > 1
+        else pd.DataFrame(columns=stats.WILCOXON_COLUMNS)
+    )
+    return SuiteResult(
+        tasks=tasks,
+        results=results,
+        tolerances={t: r.tolerance for t, r in results.items()},
+        summary=summary,
+        friedman=stats.friedman(matrix, tolerance),
+        wilcoxon=wilcoxon,
+    )
+
+
+def _pp(value: float) -> str:
+    return "n/a" if not math.isfinite(value) else f"{100 * value:.3f}"
+
+
+def suite_lines(result: SuiteResult) -> list[str]:
+    """The console summary: per-task average ranks and the aggregate, best first."""
+    shown = result.summary.sort_values(["avg_rank", "regret_mean"], kind="stable")
+    seeds = len(next(iter(result.results.values())).seeds)
+    lines = [
+        f"across {len(result.tasks)} tasks x {seeds} seeds = {len(result.tasks) * seeds} "
+        "blocks; average rank over blocks (1 = best; regrets within a task's noise floor tie)",
+        f"{'strategy':<24} {'all':>6} " + " ".join(f"{t[:14]:>14}" for t in result.tasks),
+    ]
+    for _, row in shown.iterrows():
+        ranks = " ".join(f"{row[f'rank {task}']:>14.2f}" for task in result.tasks)
+        lines.append(f"{row['strategy']:<24} {row['avg_rank']:>6.2f} {ranks}")
+    f = result.friedman
+    if math.isfinite(f.pvalue):
+        lines.append(f"Friedman over blocks: chi² = {f.statistic:.2f}, p = {f.pvalue:.3g}")
+    else:
+        lines.append(f"Friedman over blocks: n/a ({f.note})")
+    return lines
+
+
+def write_suite_report(out: Path, result: SuiteResult, found: list[tuple[str, Path]]) -> Path:
+    """Write `out/suite_report.md`: the tasks, per-task and aggregate ranks, the tests."""
+    from nasbench_lite.compare.report import ALPHA, _p, _table, shown_path
+
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for (task, path), res in zip(found, result.results.values(), strict=True):
+        best = res.summary.sort_values(["avg_rank", "regret_mean"], kind="stable").iloc[0]
+        rows.append([task, f"`{shown_path(path)}`", str(res.budget), _pp(result.tolerances[task]),
+                     f"[report]({task}/report.md)", f"`{best.strategy}`"])  # fmt: skip
+    shown = result.summary.sort_values(["avg_rank", "regret_mean"], kind="stable")
+    ranks = [
+        [
+            f"`{r['strategy']}`",
+            f"{r['avg_rank']:.2f}",
+            f"{r['found_best']:.0%}",
+            _pp(r["regret_mean"]),
+            *(f"{r[f'rank {t}']:.2f}" for t in result.tasks),
+        ]  # fmt: skip
+        for _, r in shown.iterrows()
+    ]
+    f = result.friedman
+    friedman = (
+        f"chi² = {f.statistic:.3f}, p = {_p(f.pvalue)}: "
+        + ("reject" if f.pvalue < ALPHA else "cannot reject")
+        + f" at α = {ALPHA}."
+        if math.isfinite(f.pvalue)
+        else f"n/a: {f.note}."
+    )
+    tests = [
+        [
+            f"`{r.strategy}`",
+            f"{r.wins}/{r.ties}/{r.losses}",
+            _p(r.pvalue),
+            _p(r.pvalue_holm),
+            "significant" if r.pvalue_holm < ALPHA else "no significant difference",
+        ]  # fmt: skip
+        for r in result.wilcoxon.itertuples(index=False)
+    ]
+    blocks = len(result.tasks) * len(next(iter(result.results.values())).seeds)
+    lines = [
+        "# Strategy comparison across tasks",
+        "",
+        "Every task ran the same strategies and seeds under the same budget rule; each task's "
+        "own report is in its folder. A block is one (task, seed) pair: strategies are ranked "
+        "within it by final regret, and regrets within the task's tie tolerance (its noise "
+        "floor) share a rank.",
+        "",
+        "## Tasks",
+        "",
+        *_table(["task", "table", "budget", "tolerance (pp)", "report", "best avg rank"], rows),
+        "",
+        "## Ranking over all blocks",
+        "",
+        *_table(
+            [
+                "strategy",
+                "avg rank",
+                "found best",
+                "mean regret (pp)",
+                *(f"rank on {t}" for t in result.tasks),
+            ],
+            ranks,
+        ),  # fmt: skip
+        "",
+        f"Average rank over the {blocks} blocks. *Found best*: share of blocks whose final "
+        "regret is within the task's tolerance. Mean regret mixes tasks of different "
+        "difficulty: read the ranks first.",
+        "",
+        "## Friedman test over blocks",
+        "",
+        friedman,
+        "",
+        f"## Wilcoxon signed-rank tests vs `{BASELINE}` over blocks (Holm-corrected)",
+        "",
+        *(
+            _table(["strategy", "wins/ties/losses", "p", "p (Holm)", "verdict"], tests)
+            if tests
+            else [f"n/a: `{BASELINE}` is not among the strategies."]
+        ),  # fmt: skip
+        "",
+        "Paired by block on final regret; differences within the block's task tolerance are "
+        "ties and are dropped (Wilcoxon's convention).",
+        "",
+    ]
+    path = out / REPORT_FILE
+    path.write_text("\n".join(lines))
+    return path

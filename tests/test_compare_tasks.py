@@ -1,0 +1,99 @@
+"""`compare --tasks`: the same comparison on several tasks, and its aggregate over
+(task, seed) blocks checked against a direct computation."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from nasbench_lite.cli import main
+from nasbench_lite.compare import CompareConfig, compare
+from nasbench_lite.compare.suite import REPORT_FILE, SUMMARY_FILE, compare_tasks
+from nasbench_lite.table import shipped
+from nasbench_lite.table.shipped import task_tables
+from nasbench_lite.table.synthetic import synthetic_table
+
+STRATEGIES = ("random_search", "regularized_evolution", "local_search")
+MEASURED = ["strategy_seconds"]
+
+
+@pytest.fixture(scope="module")
+def tables(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tasks")
+    paths = []
+    for k, name in enumerate(("alpha", "beta")):
+        path = folder / f"{name}.h5"
+        synthetic_table(path, epochs=2, rng=k + 1, attrs={"dataset": name})
+        paths.append(path)
+    return paths
+
+
+def config(out) -> CompareConfig:
+    return CompareConfig(strategies=STRATEGIES, seeds=5, budget="25evals", jobs=1, out=out)
+
+
+def test_each_task_is_the_plain_comparison_and_the_aggregate_ranks_blocks(tables, tmp_path):
+    result = compare_tasks(config(tmp_path / "suite"), [str(p) for p in tables])
+    assert result.tasks == ["alpha-synthetic", "beta-synthetic"]
+    blocks, tolerances = [], []
+    for task, path in zip(result.tasks, tables, strict=True):
+        alone = compare(dataclasses.replace(config(None), table=str(path)))
+        mine = result.results[task]
+        assert mine.results.drop(columns=MEASURED).equals(alone.results.drop(columns=MEASURED))
+        assert mine.tolerance == alone.tolerance > 0
+        assert (tmp_path / "suite" / task / "report.md").is_file()
+        last = alone.results.groupby(["strategy", "seed"]).tail(1)
+        matrix = last.pivot(index="seed", columns="strategy", values="regret")[list(STRATEGIES)]
+        blocks.append(matrix.to_numpy())
+        tolerances += [alone.tolerance] * len(matrix)
+    # Brute force: rank every block by hand, ties within the block's tolerance.
+    ranks = []
+    for values, tol in zip(np.concatenate(blocks), tolerances, strict=True):
+        order = sorted(range(len(values)), key=lambda j: values[j])
+        row, start = np.zeros(len(values)), 0
+        while start < len(order):
+            group = [j for j in order[start:] if values[j] <= values[order[start]] + tol]
+            row[group] = start + (len(group) + 1) / 2
+            start += len(group)
+        ranks.append(row)
+    ranks = np.array(ranks)
+    summary = result.summary.set_index("strategy")
+    assert summary["avg_rank"].to_numpy() == pytest.approx(ranks.mean(axis=0))
+    found = (np.concatenate(blocks) <= np.array(tolerances)[:, None]).mean(axis=0)
+    assert summary["found_best"].to_numpy() == pytest.approx(found)
+    if np.ptp(ranks, axis=1).any():
+        assert result.friedman.pvalue == pytest.approx(sps.friedmanchisquare(*ranks.T).pvalue)
+    saved = pd.read_csv(tmp_path / "suite" / SUMMARY_FILE)
+    assert saved["avg_rank"].to_numpy() == pytest.approx(result.summary["avg_rank"].to_numpy())
+    report = (tmp_path / "suite" / REPORT_FILE).read_text()
+    for section in ("## Tasks", "## Ranking over all blocks", "## Friedman test over blocks"):
+        assert section in report
+    assert "rank on alpha-synthetic" in report
+
+
+def test_task_names_and_errors(tables, tmp_path, monkeypatch):
+    monkeypatch.setattr(shipped, "DATA_DIR", tmp_path)
+    with pytest.raises(FileNotFoundError, match="nb201_mnist1d_v2.h5"):
+        task_tables(["all"])
+    with pytest.raises(ValueError, match="not a task"):
+        task_tables(["no_such_task"])
+    with pytest.raises(ValueError, match="more than once"):
+        task_tables([str(tables[0]), str(tables[0])])
+    (tmp_path / "nb201_mnist1d_v2.h5").write_bytes(tables[0].read_bytes())
+    assert task_tables(["all"]) == [("mnist1d_v2", tmp_path / "nb201_mnist1d_v2.h5")]
+    with pytest.raises(ValueError, match="as tasks"):
+        compare_tasks(dataclasses.replace(config(None), table=str(tables[0])), ["all"])
+
+
+def test_cli_tasks(tables, tmp_path, capsys):
+    args = ["compare", "--tasks", *map(str, tables), "--strategies", *STRATEGIES, "--seeds",
+            "3", "--budget", "20evals", "--jobs", "1", "--no-progress"]  # fmt: skip
+    assert main([*args, "--out", str(tmp_path / "o")]) == 0
+    printed = capsys.readouterr().out
+    assert "across 2 tasks x 3 seeds = 6 blocks" in printed and "Friedman over blocks" in printed
+    assert main([*args, "--table", str(tables[0]), "--out", str(tmp_path / "p")]) == 2
+    assert "exclude each other" in capsys.readouterr().err

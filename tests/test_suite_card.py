@@ -1,0 +1,77 @@
+"""The suite card: per-pair agreement checked against scipy on the classes two tables share,
+and the command's output and errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from nasbench_lite.cli import main
+from nasbench_lite.table.suite_card import final_means, pair_figures, suite_figures
+from nasbench_lite.table.synthetic import synthetic_table
+
+
+@pytest.fixture(scope="module")
+def tables(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("suite")
+    out = {}
+    for k, (name, done) in enumerate((("a", None), ("b", 3000))):
+        path = folder / f"{name}.h5"
+        synthetic_table(path, epochs=2, rng=k, done=done, attrs={"dataset": name})
+        out[name] = path
+    return out
+
+
+def test_final_means_are_the_seed_means_of_done_classes(tables):
+    from nasbench_lite.table import Table
+
+    table = Table.open(tables["b"])
+    means = final_means(table)
+    assert len(means) == int(table.done.sum()) == 3000
+    space = table.space
+    for class_id in list(means)[:50]:
+        raw = int(space.representatives[class_id])
+        assert means[class_id] == pytest.approx(float(table.values("test_acc", [raw])[0]))
+
+
+def test_pair_figures_brute_force():
+    rng = np.random.default_rng(0)
+    a = {c: float(v) for c, v in zip(range(0, 400), rng.random(400), strict=True)}
+    b = {c: float(v) for c, v in zip(range(100, 600), rng.random(500), strict=True)}
+    b.update({c: a[c] + 0.01 * rng.random() for c in range(100, 200)})  # agree on some
+    got = pair_figures(a, b)
+    common = sorted(set(a) & set(b))
+    x, y = np.array([a[c] for c in common]), np.array([b[c] for c in common])
+    assert got["classes"] == len(common) == 300
+    assert got["spearman_all"] == pytest.approx(stats.spearmanr(x, y)[0])
+    top = np.argsort(-x)[:30]
+    assert got["kendall_top"] == pytest.approx(stats.kendalltau(x[top], y[top])[0])
+    best = int(np.argmax(x))
+    assert got["best_percentile_on_other"] == pytest.approx(np.mean(y >= y[best]))
+    same = pair_figures(a, a)
+    assert same["spearman_top"] == pytest.approx(1.0) and same["best_percentile_on_other"] == (
+        1 / len(a))  # fmt: skip
+    assert pair_figures(a, {1: 0.5, 2: 0.6}) == {"classes": 2}
+
+
+def test_suite_card_command(tables, tmp_path, capsys):
+    out = tmp_path / "card.md"
+    assert main(["suite-card", "--tasks", str(tables["a"]), str(tables["b"]), "--out",
+                 str(out)]) == 0  # fmt: skip
+    text = out.read_text()
+    assert "| a-synthetic | b-synthetic | 3,000 |" in text
+    assert "3,000 of 5,044" in text and "## Agreement between tasks" in text
+    assert main(["suite-card", "--tasks", str(tables["a"]), "--out", str(out)]) == 2
+    assert "at least two tasks" in capsys.readouterr().err
+    assert main(["suite-card", "--tasks", str(tables["a"]), str(tables["b"]), "--out",
+                 str(tmp_path / "missing" / "card.md")]) == 2  # fmt: skip
+    assert "existing directory" in capsys.readouterr().err
+
+
+def test_suite_figures_keys(tables):
+    from nasbench_lite.table import Table
+
+    figures = suite_figures({k: Table.open(v) for k, v in tables.items()})
+    assert set(figures["pairs"]) == {("a", "b"), ("b", "a")}
+    assert figures["tasks"]["b"]["classes"] == 3000
