@@ -121,7 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--executor", choices=["local", "ray"], default="local", help="who trains")
     p.add_argument("--ray-address", default=None, help="Ray cluster address (default: local)")
-    p.add_argument("--cache-dir", default=None, help="JAX compilation cache (default: cache/jax)")
+    p.add_argument(
+        "--cache-dir",
+        default=None,
+        help="JAX compilation cache (default: ~/.cache/nasbench_lite/jax, or "
+        "$NASBENCH_LITE_CACHE/jax; none when NASBENCH_LITE_CACHE is empty)",
+    )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
     p = _add(sub, "merge", "join shard tables into one")
@@ -250,7 +255,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["fit", "eval"], help="fit a model, or evaluate one")
     p.add_argument("--table", default=None, help=f"HDF5 table ({SHIPPED})")
     p.add_argument("--out", default=None, help="fit: model directory to write")
-    p.add_argument("--model", default=None, help="eval: model directory to read")
+    p.add_argument(
+        "--model",
+        default=None,
+        help="eval: model directory to read (default: the shipped model, or $NASBENCH_LITE_MODEL)",
+    )
     p.add_argument("--train-fraction", type=float, default=0.1, help="fit: share of classes")
     p.add_argument("--seed", type=int, default=0, help="fit: seed of the class split and model")
     p.add_argument("--force", action="store_true", help="fit: replace an existing model")

@@ -605,3 +605,14 @@ def test_a_closed_pipe_ends_quietly(table_path):
     proc.stdout.close()  # the reader (`| head`) went away before the output
     assert proc.wait(timeout=120) == 141
     assert b"Traceback" not in proc.stderr.read()
+
+
+def test_generate_help_names_the_cache_directory_it_uses(monkeypatch):
+    from nasbench_lite.cli import build_parser
+    from nasbench_lite.datasets import cache_dir
+
+    monkeypatch.delenv("NASBENCH_LITE_CACHE", raising=False)
+    text = " ".join(subparsers(build_parser())["generate"].format_help().split())
+    default = cache_dir() / "jax"  # what generate uses without --cache-dir
+    assert str(default).replace(str(Path.home()), "~") in text
+    assert "$NASBENCH_LITE_CACHE/jax" in text and "(default: cache/jax)" not in text

@@ -190,3 +190,23 @@ def test_without_optuna(monkeypatch):
         get_strategy("optuna:TPESampler")
     names, skipped = compare_config._strategies(None)  # a comparison of everything skips them
     assert "tpe" in skipped and "tpe" not in names and "random_search" in names
+
+
+def test_compare_names_a_skipped_strategy_in_one_line(table_path, tmp_path):
+    """The plain comparison without optuna: tpe is left out, and the command says so in one
+    line naming it and the install command (the rest of the comparison runs)."""
+    import subprocess
+
+    code = (
+        "import sys; sys.modules['optuna'] = None\n"
+        "from nasbench_lite.cli import main\n"
+        f"sys.exit(main(['compare', '--table', {str(table_path)!r}, '--seeds', '1', "
+        f"'--budget', '5evals', '--jobs', '1', '--no-progress', '--out', {str(tmp_path)!r}, "
+        "'--force']))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    lines = [line for line in (run.stdout + run.stderr).splitlines() if "'tpe'" in line]
+    assert len(lines) == 1 and "skipping strategy 'tpe'" in lines[0], lines
+    assert "pip install 'nasbench-lite[adapters]'" in lines[0]
+    assert "random_search" in run.stdout and "\ntpe " not in run.stdout

@@ -22,7 +22,8 @@ KEYS = ("raw", "epoch", "seed")
 
 
 class Objective:
-    """`f(config, epochs=None) -> dict`: one noisy training run of a cell, by the backend.
+    """`f(config, epochs=None) -> dict`: one noisy training run of a cell, by the backend
+    (`objective` lists the sources).
 
     config: a configuration (mapping edge name -> op name, e.g. a ConfigSpace Configuration
         or an optuna trial's params), an NB-201 string or a raw index.
@@ -39,6 +40,7 @@ class Objective:
         self.rng = np.random.default_rng(seed)
         from nasbench_lite.table.reader import as_table
 
+        source = _backend(source)
         source = as_table(source)
         if hasattr(source, "raw_to_row") and hasattr(source, "query"):  # a Table
             from nasbench_lite.backends.tabular import TabularBenchmark
@@ -72,7 +74,28 @@ class Objective:
 
 
 def objective(source: Any, seed: Any = None) -> Objective:
-    """A blackbox `f(config, epochs=None) -> dict` over `source` (a `Table`, a table file
-    path, a tabular, surrogate or live benchmark) drawing noise from `np.random.default_rng(seed)`;
-    see `Objective` for what it answers on each."""
+    """A blackbox `f(config, epochs=None) -> dict` over `source` drawing noise from
+    `np.random.default_rng(seed)`; see `Objective` for what it answers on each.
+
+    source: a `Table` or a table file path; a tabular, surrogate or live benchmark; a
+    `Surrogate` (its backend, noisy); or a backend's name, built with its defaults as
+    `make_benchmark(name)` builds it ("tabular": the shipped table, "surrogate": the shipped
+    model).
+    """
     return Objective(source, seed)
+
+
+def _backend(source: Any) -> Any:
+    """`source` itself, or the benchmark a backend name or a `Surrogate` stands for."""
+    import os
+    import sys
+
+    from nasbench_lite.backends.registry import available_backends, make_benchmark
+
+    if isinstance(source, str) and source in available_backends() and not os.path.exists(source):
+        return make_benchmark(source)
+    # A Surrogate exists only once its module is loaded: no xgboost import for other sources.
+    surrogate = sys.modules.get("nasbench_lite.surrogate.model")
+    if surrogate is not None and isinstance(source, surrogate.Surrogate):
+        return make_benchmark("surrogate", model=source)
+    return source

@@ -1,5 +1,6 @@
 """`nasbench-lite surrogate fit` and `surrogate eval`: fit an XGBoost surrogate of a table
-(the shipped one by default), or score a saved one on its held-out classes."""
+(the shipped one by default), or score a saved one (the shipped one by default) on its
+held-out classes."""
 
 from __future__ import annotations
 
@@ -47,15 +48,17 @@ def cmd_surrogate(args: argparse.Namespace) -> int:
         model.save(out)
         print(f"wrote {out}: {model!r}, fitted in {model.meta['fit_seconds']:.1f} s")
         return 0
-    if not args.model:
-        raise InputError("surrogate eval needs --model MODEL_DIR")
     from nasbench_lite.surrogate.quality import evaluate
+    from nasbench_lite.table.shipped import default_model_path
 
-    figures = evaluate(Surrogate.load(args.model), table)
+    # Like compare --backend surrogate and make_benchmark("surrogate"): the shipped model
+    # unless one is named.
+    model = Path(args.model) if args.model else default_model_path()
+    figures = evaluate(Surrogate.load(model), table)
     if args.json:
         print(json.dumps(figures, indent=1, sort_keys=True))
         return 0
-    print(f"{args.model} on {table.source}, held-out classes, final {figures['metric']}:")
+    print(f"{model} on {table.source}, held-out classes, final {figures['metric']}:")
     for key, label, fmt in FIGURES:
         print(f"  {label:<52} {fmt.format(figures[key])}")
     return 0

@@ -355,7 +355,12 @@ def train_one(
     data_dir=None,
 ) -> dict:
     """Trains one cell (the space's string, raw index or ops array) and returns final
-    metrics. data_dir: the directory of a dataset read from files (`load_dataset`)."""
+    metrics. data_dir: the directory of a dataset read from files (`load_dataset`).
+
+    It trains the cell it is given. A table holds, for every member of a canonical class,
+    the values of the class's representative (`space.representatives[space.canonical(cell)]`),
+    the one cell of the class it trained: to compare with a table, train that cell.
+    """
     require("train", "train_one")
     from nasbench_lite.datasets import load_dataset
     from nasbench_lite.spaces import as_space
