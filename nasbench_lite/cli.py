@@ -31,6 +31,7 @@ HANDLERS = {
     "info": "nasbench_lite.commands.tables:cmd_info",
     "query": "nasbench_lite.commands.tables:cmd_query",
     "card": "nasbench_lite.commands.tables:cmd_card",
+    "proxies": "nasbench_lite.commands.proxies:cmd_proxies",
     "compare": "nasbench_lite.commands.compare:cmd_compare",
     "surrogate": "nasbench_lite.commands.surrogate:cmd_surrogate",
 }
@@ -50,6 +51,7 @@ EXAMPLES = {
     "compare": "nasbench-lite compare --strategies random_search regularized_evolution "
     "--seeds 10 --budget 100evals --out runs/rs_vs_re",
     "card": "nasbench-lite card my.h5            # writes my_card.md and my_accuracy.png",
+    "proxies": "nasbench-lite proxies --table my.h5   # the same command resumes a stopped run",
     "surrogate": "nasbench-lite surrogate fit --table my.h5 --out my_surrogate --train-fraction 0.1"
     "\n  nasbench-lite surrogate eval --table my.h5 --model my_surrogate",
 }
@@ -206,6 +208,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--plot", default=None, help="PNG path (default: next to the card)")
     p.add_argument("--force", action="store_true", help="replace an existing card and plot")
+
+    p = _add(sub, "proxies", "compute the zero-cost proxies of every class of a table, into it")
+    p.add_argument("--table", required=True, help="HDF5 table to add them to (resumed)")
+    p.add_argument("--chunk", type=int, default=None, help="classes per compiled batch")
+    p.add_argument("--data-dir", default=None, help="directory with the table's dataset files")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
     p = _add(sub, "surrogate", "fit an XGBoost surrogate of a table, or score one")
     p.add_argument("action", choices=["fit", "eval"], help="fit a model, or evaluate one")
