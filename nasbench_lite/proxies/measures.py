@@ -106,7 +106,8 @@ def gradient_measures(model, variables, x, y) -> dict[str, jnp.ndarray]:
 
 
 def input_measures(model, variables, x) -> dict[str, jnp.ndarray]:
-    """jacobian (n, features) and nwot_kernel (n, n) of one forward pass on x.
+    """jacobian (n, features), nwot_kernel (n, n) and the sown intermediates of one forward
+    pass on x.
 
     jacobian: d(sum of all outputs)/dx per example (Mellor et al. 2021 v1, as NASLib's
     jacov and epe_nas take it: ``y.backward(ones_like(y))``); nwot_kernel: K_H summed
@@ -132,7 +133,7 @@ def input_measures(model, variables, x) -> dict[str, jnp.ndarray]:
             code = (value > 0).reshape(n, -1).astype(jnp.float32)
             agree = code @ code.T + (1 - code) @ (1 - code).T
             kernel = kernel + jnp.where(active, agree, 0.0)
-    return {"jacobian": jacobian.reshape(n, -1), "nwot_kernel": kernel}
+    return {"jacobian": jacobian.reshape(n, -1), "nwot_kernel": kernel, "sown": sown}
 
 
 def l2_norm(variables, intermediates) -> jnp.ndarray:
@@ -226,6 +227,6 @@ def all_measures(model, variables, x, y, zen_key) -> dict[str, jnp.ndarray]:
     (synflow runs apart, in double precision)."""
     out = gradient_measures(model, variables, x, y)
     out.update(input_measures(model, variables, x))
-    out["l2_norm"] = l2_norm(variables, model(variables, x)[1])
+    out["l2_norm"] = l2_norm(variables, out.pop("sown"))
     out["zen"] = zen(model, variables, zen_key, x.shape)
     return out
