@@ -159,10 +159,10 @@ def _details_lines(d: dict[str, Any], shown: int = 12) -> list[str]:
     """`--details`: every seed's metrics, mean and std; the class and its cells; the cost."""
     seeds = [f"seed {s}" for s in d["seeds"]]
     lines = [f"per seed, epoch {d['epoch']} of {d['epochs']} (std: over the seeds, ddof=1):"]
-    lines.append(f"  {'':<14}" + "".join(f"{h:>10}" for h in [*seeds, "mean", "std"]))
+    lines.append(f"  {'':<16}" + "".join(f"{h:>10}" for h in [*seeds, "mean", "std"]))
     for name, values in d["per_seed"].items():
         row = [*values, d["mean"][name], d["std"][name]]
-        lines.append(f"  {name:<14}" + "".join(f"{_number(name, v):>10}" for v in row))
+        lines.append(f"  {name:<16}" + "".join(f"{_number(name, v):>10}" for v in row))
     members = d["members"]
     listed = ", ".join(str(m) for m in members[:shown])
     more = f", ... ({len(members):,} in all)" if len(members) > shown else ""
