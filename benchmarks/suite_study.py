@@ -158,7 +158,10 @@ def task_candidates() -> dict:
         ),  # fmt: skip
         # A task outside the MNIST-1D generator: the label is the noise distribution.
         "noise-id": Task(
-            "noise-id", "which of ten unit-variance distributions drew the sequence", (), 61,
+            "noise-id",
+            "which of ten unit-variance distributions drew the sequence",
+            (),
+            61,
             family="noise",
         ),  # fmt: skip
     }

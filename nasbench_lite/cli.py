@@ -29,6 +29,7 @@ HANDLERS = {
     "query": "nasbench_lite.commands.tables:cmd_query",
     "card": "nasbench_lite.commands.tables:cmd_card",
     "suite-card": "nasbench_lite.commands.suite:cmd_suite_card",
+    "proxies": "nasbench_lite.commands.proxies:cmd_proxies",
     "compare": "nasbench_lite.commands.compare:cmd_compare",
     "surrogate": "nasbench_lite.commands.surrogate:cmd_surrogate",
 }
@@ -49,6 +50,7 @@ EXAMPLES = {
     "--seeds 10 --budget 100evals --out runs/rs_vs_re",
     "card": "nasbench-lite card my.h5            # writes my_card.md and my_accuracy.png",
     "suite-card": "nasbench-lite suite-card --tasks mnist1d mnist1d_v2 --out suite_card.md",
+    "proxies": "nasbench-lite proxies --table my.h5   # the same command resumes a stopped run",
     "surrogate": "nasbench-lite surrogate fit --table my.h5 --out my_surrogate --train-fraction 0.1"
     "\n  nasbench-lite surrogate eval --table my.h5 --model my_surrogate",
 }
@@ -250,6 +252,12 @@ def build_parser() -> argparse.ArgumentParser:
         "in the data folder)",
     )
     p.add_argument("--out", default="suite_card.md", help="markdown file to write")
+
+    p = _add(sub, "proxies", "compute the zero-cost proxies of every class of a table, into it")
+    p.add_argument("--table", required=True, help="HDF5 table to add them to (resumed)")
+    p.add_argument("--chunk", type=int, default=None, help="classes per compiled batch")
+    p.add_argument("--data-dir", default=None, help="directory with the table's dataset files")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
     p = _add(sub, "surrogate", "fit an XGBoost surrogate of a table, or score one")
     p.add_argument("action", choices=["fit", "eval"], help="fit a model, or evaluate one")

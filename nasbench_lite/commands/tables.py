@@ -87,6 +87,7 @@ def cmd_query(args: argparse.Namespace) -> int:
     """`nasbench-lite query [FILE] CELL [--epoch E] [--seed S] [--rank-by M] [--details]
     [--json]`."""
     from nasbench_lite.errors import InputError
+    from nasbench_lite.table.proxy_stats import PREFIX
     from nasbench_lite.table.reader import Table
 
     if args.file is None and args.cell.lower().endswith((".h5", ".hdf5")):
@@ -123,9 +124,15 @@ def cmd_query(args: argparse.Namespace) -> int:
         )
         final = " (final)" if epoch == table.num_epochs else ""
         print(f"{which}, epoch {epoch} of {table.num_epochs}{final}:")
+        proxies = [m for m in table.metrics if m.startswith(PREFIX)]
         for name in table.metrics:
-            print(f"  {name:<14} {_number(name, result[name])}")
+            if name not in proxies:
+                print(f"  {name:<14} {_number(name, result[name])}")
         print(f"  {'diverged':<14} {'yes' if result['diverged'] else 'no'}")
+        if proxies:
+            print("zero-cost proxies at initialisation (docs/proxies.md), same seeds:")
+            for name in proxies:
+                print(f"  {name[len(PREFIX) :]:<14} {_number(name, result[name])}")
         print(_rank_line(rank))
         if details is not None:
             print("\n".join(_details_lines(details)))
@@ -152,10 +159,10 @@ def _details_lines(d: dict[str, Any], shown: int = 12) -> list[str]:
     """`--details`: every seed's metrics, mean and std; the class and its cells; the cost."""
     seeds = [f"seed {s}" for s in d["seeds"]]
     lines = [f"per seed, epoch {d['epoch']} of {d['epochs']} (std: over the seeds, ddof=1):"]
-    lines.append(f"  {'':<14}" + "".join(f"{h:>10}" for h in [*seeds, "mean", "std"]))
+    lines.append(f"  {'':<16}" + "".join(f"{h:>10}" for h in [*seeds, "mean", "std"]))
     for name, values in d["per_seed"].items():
         row = [*values, d["mean"][name], d["std"][name]]
-        lines.append(f"  {name:<14}" + "".join(f"{_number(name, v):>10}" for v in row))
+        lines.append(f"  {name:<16}" + "".join(f"{_number(name, v):>10}" for v in row))
     members = d["members"]
     listed = ", ".join(str(m) for m in members[:shown])
     more = f", ... ({len(members):,} in all)" if len(members) > shown else ""

@@ -37,6 +37,29 @@ def batch_norm(train: bool, name: str | None = None) -> nn.BatchNorm:
     )
 
 
+def mark_relu_input(module: nn.Module, x: jnp.ndarray, active=True) -> None:
+    """Record a ReLU's input for the zero-cost proxies (nwot reads its binary code).
+
+    ``sow`` into "intermediates" is a no-op unless that collection is mutable, so training
+    pays nothing. ``active``: whether a plain network builds this ReLU (a traced bool; the
+    masked cell computes every op, the plain one only the cell's own).
+    """
+    module.sow("intermediates", "relu_input", x)
+    module.sow("intermediates", "relu_active", jnp.asarray(active, bool))
+
+
+def mark_output(module: nn.Module, y: jnp.ndarray, fan_in) -> jnp.ndarray:
+    """A convolution's (or the classifier's) output, marked for the Fisher proxy: the output,
+    a zero "perturbations" entry ``out`` whose gradient is the gradient w.r.t. ``y``, and
+    the layer's fan-in (weights per output channel; 0 for a layer a plain network would not
+    build). Both are no-ops unless the proxies pass "perturbations" to ``apply`` and ask
+    for "intermediates".
+    """
+    module.sow("intermediates", "output", y)
+    module.sow("intermediates", "fan_in", jnp.asarray(fan_in, jnp.float32))
+    return module.perturb("out", y)
+
+
 def _shifted(x: jnp.ndarray, width: int, stride: int) -> list[jnp.ndarray]:
     """The ``width**d`` shifted views of ``x`` that a SAME-padded window reads, tap-major.
 
@@ -94,7 +117,7 @@ class Conv(nn.Module):
     def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
         shape = (*self.window, x.shape[-1], self.features)
         kernel = self.param("kernel", nn.initializers.lecun_normal(), shape, x.dtype)
-        return conv_same(x, kernel, self.stride)
+        return mark_output(self, conv_same(x, kernel, self.stride), np.prod(shape[:-1]))
 
 
 class ReLUConvNorm(nn.Module):
@@ -108,6 +131,7 @@ class ReLUConvNorm(nn.Module):
     @nn.compact
     def __call__(self, x: jnp.ndarray, train: bool) -> jnp.ndarray:
         window = (self.kernel,) * (x.ndim - 2)
+        mark_relu_input(self, x)
         x = self.conv_type(self.channels, window, self.stride, name="conv")(nn.relu(x))
         return batch_norm(train, name="norm")(x)
 
@@ -182,17 +206,29 @@ class Network(nn.Module):
                 x = block(width, self.conv_type, self.pool, name=f"reduce_{stage}")(x, train)
             for k in range(self.cells_per_stage):
                 x = self.cell_type(width, name=f"cell_{stage}_{k}")(x, cell, train)
-        x = nn.relu(batch_norm(train, name="head_norm")(x))
+        x = batch_norm(train, name="head_norm")(x)
+        mark_relu_input(self, x)
+        x = nn.relu(x)
+        self.sow("intermediates", "features", x)  # before pooling: what the zen proxy reads
         x = x.mean(axis=tuple(range(1, 1 + spatial)))
-        return nn.Dense(self.num_classes, name="classifier")(x)
+        return mark_output(self, nn.Dense(self.num_classes, name="classifier")(x), x.shape[-1])
 
 
 # Real Flax layers with the masked model's signatures: the plain reference cells use them.
+class _MarkedConv(nn.Conv):
+    """``flax.linen.Conv`` with its output marked for the Fisher proxy (``mark_output``)."""
+
+    @nn.compact
+    def __call__(self, inputs: jnp.ndarray) -> jnp.ndarray:
+        fan_in = int(np.prod(self.kernel_size)) * inputs.shape[-1]
+        return mark_output(self, super().__call__(inputs), fan_in)
+
+
 def flax_conv(
     features: int, window: tuple[int, ...], stride: int = 1, name: str | None = None
 ) -> nn.Conv:
     """A real ``flax.linen.Conv`` with the masked model's conv signature and param names."""
-    return nn.Conv(features, window, strides=stride, padding="SAME", use_bias=False, name=name)
+    return _MarkedConv(features, window, strides=stride, padding="SAME", use_bias=False, name=name)
 
 
 def flax_pool(x: jnp.ndarray, width: int, stride: int) -> jnp.ndarray:

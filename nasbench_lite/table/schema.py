@@ -185,6 +185,10 @@ ATTRS: tuple[Attr, ...] = (
          '`{"merged": [...]}`', required=False),
     Attr("chunk_classes", "int", "`generate` only: classes per `train_cells` call",
          required=False),
+    Attr("proxies", "JSON",
+         "`nasbench-lite proxies`: the zero-cost proxies' recipe (`batch`, `proxies`, "
+         "`chunk_classes`), the measured `seconds`, `cpu_seconds` and `compile_seconds` of "
+         "computing them, `versions` and `command` (docs/proxies.md)", required=False),
     Attr("calibration", "JSON",
          "`benchmarks/calibrate_seconds.py --write`: `train_seconds` of sampled classes "
          "against the same classes trained alone (Spearman, median ratio; the card reports "

@@ -34,6 +34,27 @@ from nasbench_lite.train.layout import balance_groups, group_pairs
 log = logging.getLogger(__name__)
 
 
+def make_network(config: TrainConfig, num_classes: int, branch: bool = True, space="nb201"):
+    """The skeleton of ``config`` around ``space``'s masked cell (op choice as data), the
+    network ``make_train`` trains; ``branch`` as there."""
+    from nasbench_lite.spaces import as_space
+    from nasbench_lite.spaces.network import Network
+
+    space = as_space(space)
+
+    def cell_type(width: int, name: str):
+        return space.network_cell(width, branch=branch, name=name)
+
+    return Network(
+        config.channels,
+        config.cells_per_stage,
+        config.stages,
+        num_classes,
+        cell_type,
+        reduction=config.reduction,
+    )
+
+
 def make_train(
     config: TrainConfig,
     num_classes: int,
@@ -58,23 +79,8 @@ def make_train(
     import jax.numpy as jnp
     import optax
 
-    from nasbench_lite.spaces import as_space
-    from nasbench_lite.spaces.network import Network
-
     if network is None:
-        space = as_space(space)
-
-        def cell_type(width: int, name: str):
-            return space.network_cell(width, branch=branch, name=name)
-
-        network = Network(
-            config.channels,
-            config.cells_per_stage,
-            config.stages,
-            num_classes,
-            cell_type,
-            reduction=config.reduction,
-        )
+        network = make_network(config, num_classes, branch, space)
 
     def cross_entropy(logits, labels):
         return optax.softmax_cross_entropy_with_integer_labels(logits, labels)

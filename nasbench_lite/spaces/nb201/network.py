@@ -32,6 +32,8 @@ from nasbench_lite.spaces.network import (
     conv_same,
     flax_conv,
     flax_pool,
+    mark_output,
+    mark_relu_input,
 )
 
 NONE, SKIP, CONV1, CONV3, POOL = range(len(OPS))
@@ -101,15 +103,23 @@ class Edge(nn.Module):
         k1, k3 = edge_kernels(x, self.channels)
         norm = batch_norm(train, name="norm")
         is_conv = (op == CONV1) | (op == CONV3)
+        # Kernel taps of the conv a plain cell builds here: none for another op, or when
+        # the input node is identically zero (the ops keep a dead node exactly zero). The
+        # zero-cost proxies read it; training never asks for "intermediates".
+        taps = jnp.where(op == CONV3, 3**spatial, 1) * (is_conv & jnp.any(x != 0))
+        self.sow("intermediates", "taps", taps)
+        mark_relu_input(self, x, taps > 0)
+        fan_in = taps * x.shape[-1]
         if self.branch:
             # Branch outputs before the norm; only a conv's output is normalised (the norm
             # of another op's output is computed but never selected, and its running
             # statistics are never read, since an edge's op is fixed for a cell).
-            raw = jax.lax.switch(jnp.clip(op, 0, POOL), BRANCHES, x, k1, k3)
+            raw = mark_output(self, jax.lax.switch(jnp.clip(op, 0, POOL), BRANCHES, x, k1, k3),
+                              fan_in)  # fmt: skip
             return jnp.where(is_conv, norm(raw), raw)
         centred = jnp.pad(k1, [(1, 1)] * spatial + [(0, 0), (0, 0)])
         kernel = jnp.where(op == CONV3, k3, centred)
-        conv = norm(conv_same(nn.relu(x), kernel))
+        conv = norm(mark_output(self, conv_same(nn.relu(x), kernel), fan_in))
         choices = [op == SKIP, is_conv, op == POOL]
         return jnp.select(choices, [x, conv, avg_pool3(x)], jnp.zeros_like(x))
 

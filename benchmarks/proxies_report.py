@@ -1,0 +1,98 @@
+"""How well each zero-cost proxy of a table ranks its classes, written into docs/proxies.md.
+
+    python benchmarks/proxies_report.py TABLE                 # the table must hold proxies
+    python benchmarks/proxies_report.py TABLE --out docs/proxies.md
+
+`nasbench-lite proxies --table TABLE` computes the proxies into the table first. This script
+reads the table only: for each proxy (seed mean; params and flops per class) Spearman's rho and
+Kendall's tau with the seed-mean final validation accuracy over every class and within the
+top 10% by accuracy, its seed-to-seed stability (the mean Spearman between two init seeds),
+the measured cost per cell, Abdelfattah et al.'s vote (rank-sum of synflow, jacov and snip)
+and the anchors' NB-201 CIFAR-10 figures beside ours. It replaces the text between the
+report markers of --out (or prints the section without --out).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+START, END = "<!-- proxies report: start -->", "<!-- proxies report: end -->"
+# NB-201 CIFAR-10 Spearman over all cells / within the top 10% (NAS-Bench-Suite-Zero,
+# White et al., NeurIPS 2022; docs/proxies.md).
+ANCHORS = {
+    "jacov": (0.82, 0.15), "nwot": (0.79, -0.20), "epe_nas": (0.79, 0.02),
+    "params": (0.75, 0.01), "synflow": (0.73, 0.19), "snip": (0.55, -0.34),
+    "grad_norm": (0.55, -0.34), "grasp": (0.49, -0.33), "fisher": (0.50, -0.40),
+    "zen": (0.10, 0.34),
+}  # fmt: skip
+
+
+def _f(value: float) -> str:
+    return "n/a" if value != value else f"{value:.3f}"
+
+
+def report(table) -> str:
+    """The report section (markdown) for an open table that holds proxies."""
+    from nasbench_lite.table.proxy_stats import proxy_statistics
+
+    stats = proxy_statistics(table)
+    if not stats:
+        raise SystemExit(f"{table.source} holds no proxies: run nasbench-lite proxies first")
+    record = table.attrs["proxies"]
+    done = int(table.arrays["proxies/done"].sum())
+    pairs = done * table.num_seeds
+    lines = [
+        START, "",
+        f"Table `{Path(table.source).name}` ({table.attrs['space']}/{table.attrs['dataset']}, "
+        f"preset `{table.attrs.get('preset')}`): {done:,} classes x {table.num_seeds} seeds, "
+        f"compared over the {next(iter(stats.values()))['classes']:,} classes with a finite "
+        "seed-mean final validation accuracy; top 10% = the classes at or above its 90th "
+        "percentile.", "",
+        f"Cost of computing all eleven network proxies: {record['seconds']:.0f} s wall, "
+        f"{record['cpu_seconds']:.0f} s process CPU ({record['cpu_seconds'] / pairs * 1e3:.1f} ms "
+        f"per (class, seed) pair, {record['cpu_seconds'] / done * 1e3:.1f} ms per class for "
+        f"all seeds), plus {record['compile_seconds']:.0f} s compiling, on "
+        f"{table.attrs.get('hardware', {}).get('cpu_count', '?')} CPU cores "
+        f"(`{record.get('command', '')}`).", "",
+        "| proxy | Spearman | Kendall | top-10% Spearman | top-10% Kendall | seed stability "
+        "| NB-201 C10 Spearman (anchor) | NB-201 top-10% (anchor) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]  # fmt: skip
+    order = sorted(stats, key=lambda n: -abs(stats[n]["spearman"]) if n != "vote" else 1)
+    for name in order:
+        s = stats[name]
+        anchor = ANCHORS.get(name, (float("nan"), float("nan")))
+        label = {"vote": "vote (synflow+jacov+snip)", "params": "params (baseline)"}.get(name, name)
+        cells = [s["spearman"], s["kendall"], s["top_spearman"], s["top_kendall"],
+                 s["seed_spearman"], *anchor]  # fmt: skip
+        lines.append(f"| {label} | " + " | ".join(_f(v) for v in cells) + " |")
+    lines += ["", "Regenerate: `python benchmarks/proxies_report.py TABLE --out docs/proxies.md`.",
+              "", END]  # fmt: skip
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("table", help="HDF5 table holding proxies")
+    parser.add_argument("--out", default=None, help="markdown file with the report markers")
+    args = parser.parse_args(argv)
+    from nasbench_lite.table.reader import Table
+
+    section = report(Table.open(args.table))
+    if args.out is None:
+        print(section)
+        return 0
+    out = Path(args.out)
+    text = out.read_text() if out.exists() else f"{START}\n{END}\n"
+    if START not in text or END not in text:
+        raise SystemExit(f"{out} lacks the markers {START} ... {END}")
+    head, rest = text.split(START, 1)
+    out.write_text(head + section + rest.split(END, 1)[1])
+    print(f"wrote the report into {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

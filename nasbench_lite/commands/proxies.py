@@ -1,0 +1,48 @@
+"""`nasbench-lite proxies`: the zero-cost proxies of every class of a table, into the file."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+
+from nasbench_lite.text import plural
+
+
+def cmd_proxies(args: argparse.Namespace) -> int:
+    """`nasbench-lite proxies --table T [--chunk K] [--data-dir D]`: parse the options into
+    ProxiesConfig and run `compute_proxies`. Ctrl-C stops after the last finished chunk and
+    says that the same command resumes."""
+    from nasbench_lite.proxies.writer import ProxiesConfig, compute_proxies
+
+    command = shlex.join(["nasbench-lite", *args.argv])
+    config = ProxiesConfig(chunk=args.chunk, data_dir=args.data_dir, command=command)
+    try:
+        table = compute_proxies(args.table, config, progress=not args.no_progress)
+    except KeyboardInterrupt:
+        print(
+            f"nasbench-lite proxies: interrupted; {_rows_done(args.table)}. "
+            f"The same command resumes: {command}",
+            file=sys.stderr,
+        )
+        return 130
+    record = table.attrs["proxies"]
+    print(
+        f"{args.table}: proxies of {plural(table.num_rows, 'row')} "
+        f"({record['seconds']:.0f} s, {record['cpu_seconds']:.0f} s CPU, "
+        f"{record['compile_seconds']:.0f} s compiling)"
+    )
+    return 0
+
+
+def _rows_done(path: str) -> str:
+    """How many rows of the table file at `path` hold their proxies, in words."""
+    from nasbench_lite.proxies.writer import pending_rows
+    from nasbench_lite.table.storage import read_arrays
+
+    try:
+        arrays, _ = read_arrays(path)
+    except (ValueError, OSError):
+        return f"{path} could not be read"
+    rows = len(arrays["cells/row_raw"])
+    return f"{path} keeps the proxies of {rows - len(pending_rows(arrays)):,} of {rows:,} rows"

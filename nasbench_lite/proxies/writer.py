@@ -1,0 +1,127 @@
+"""Zero-cost proxies into a table file, in chunks, resumably (like `generate`).
+
+Every computed proxy becomes a per-pair metric `/metrics/proxy_<name>` (rows, seeds) float64,
+NaN until its row is done; `/proxies/done` (rows,) bool marks the finished rows, and the root
+attribute `proxies` (JSON) records the recipe and the measured cost. After every chunk the
+whole file is rewritten atomically, under the table's exclusive writer lock, so a run killed
+at any moment resumes from its last finished chunk. params and flops are the table's own.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nasbench_lite.errors import InputError, MissingFileError
+from nasbench_lite.extras import require
+from nasbench_lite.generate.lock import writer_lock
+from nasbench_lite.proxies.names import COMPUTED, metric_name
+from nasbench_lite.table.proxy_stats import DONE
+from nasbench_lite.table.reader import Table
+from nasbench_lite.table.storage import library_versions, read_arrays, write_arrays
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CHUNK = 64  # classes per compiled call (x seeds pairs)
+
+
+@dataclass(frozen=True)
+class ProxiesConfig:
+    """Options of `nasbench-lite proxies`."""
+
+    chunk: int | None = None  # classes per call; None: the file's record, else DEFAULT_CHUNK
+    data_dir: str | None = None  # the table's dataset files, when it needs them
+    command: str = ""
+
+
+def pending_rows(arrays: dict) -> np.ndarray:
+    """Rows whose proxies are not computed yet, in row order."""
+    rows = len(arrays["cells/row_raw"])
+    done = arrays.get(DONE, np.zeros(rows, bool))
+    return np.flatnonzero(~np.asarray(done, bool))
+
+
+def _prepare(arrays: dict, attrs: dict, config: ProxiesConfig, batch: int) -> int:
+    """Add the proxy arrays (all pending) and the `proxies` record if the file lacks them;
+    returns the chunk size."""
+    rows, seeds = len(arrays["cells/row_raw"]), len(attrs["seeds"])
+    for name in COMPUTED:
+        arrays.setdefault(f"metrics/{metric_name(name)}", np.full((rows, seeds), np.nan))
+    arrays.setdefault(DONE, np.zeros(rows, bool))
+    record = attrs.setdefault("proxies", {})
+    record.setdefault("batch", batch)
+    record.setdefault("proxies", list(COMPUTED))
+    for key in ("seconds", "cpu_seconds", "compile_seconds"):
+        record.setdefault(key, 0.0)
+    if record["batch"] != batch:
+        raise InputError(f"the file's proxies used a batch of {record['batch']}, not {batch}")
+    chunk = config.chunk or record.get("chunk_classes") or DEFAULT_CHUNK
+    if chunk < 1:
+        raise InputError(f"--chunk {chunk}: need at least one class per chunk")
+    record["chunk_classes"] = int(min(chunk, max(rows, 1)))
+    record["versions"] = library_versions()
+    record["command"] = config.command
+    return record["chunk_classes"]
+
+
+def compute_proxies(path: str | Path, config: ProxiesConfig | None = None,
+                    progress: bool = True) -> Table:  # fmt: skip
+    """Compute every pending row's proxies into the table file at `path` and return the
+    table. Raises MissingExtra without the `train` extra, MissingFileError without the file,
+    InputError when another process writes it."""
+    require("train", "proxies")
+    config = config or ProxiesConfig()
+    path = Path(path)
+    if not path.is_file():
+        raise MissingFileError(f"table file {path} does not exist")
+    with writer_lock(path):
+        return _compute(path, config, progress)
+
+
+def _compute(path: Path, config: ProxiesConfig, progress: bool) -> Table:
+    from tqdm import tqdm
+
+    from nasbench_lite.datasets import rebuild_dataset, table_dataset
+    from nasbench_lite.proxies.batched import BATCH, proxy_cells
+    from nasbench_lite.train.config import TrainConfig
+
+    arrays, attrs = read_arrays(path)
+    chunk = _prepare(arrays, attrs, config, BATCH)
+    pending = pending_rows(arrays)
+    rows = len(arrays["cells/row_raw"])
+    if not len(pending):
+        return Table(arrays, attrs, str(path))
+    identity = table_dataset(attrs, str(path))
+    data = rebuild_dataset(identity, config.data_dir, f"proxies for {path}")
+    train_config = TrainConfig.from_dict(attrs["config"])
+    seeds = np.asarray(attrs["seeds"], np.int64)
+    ops = arrays["cells/ops"]
+    log.info("%s: proxies of %d of %d rows to compute, %d classes x %d seeds per chunk",
+             path, len(pending), rows, chunk, len(seeds))  # fmt: skip
+    bar = tqdm(total=rows, initial=rows - len(pending), unit="cell", disable=not progress,
+               file=sys.stderr)  # fmt: skip
+    record = attrs["proxies"]
+    try:
+        for start in range(0, len(pending), chunk):
+            part = pending[start : start + chunk]
+            padded = np.resize(part, chunk)  # the same shape every call: one compilation
+            cells = np.repeat(ops[padded], len(seeds), axis=0)
+            result = proxy_cells(train_config, cells, np.tile(seeds, chunk), data,
+                                 attrs["space"])  # fmt: skip
+            n = len(part) * len(seeds)
+            for name in COMPUTED:
+                values = result.values[name][:n].reshape(len(part), len(seeds))
+                arrays[f"metrics/{metric_name(name)}"][part] = values
+            arrays[DONE][part] = True
+            record["seconds"] += result.seconds * len(part) / chunk  # padding not charged
+            record["cpu_seconds"] += result.cpu_seconds * len(part) / chunk
+            record["compile_seconds"] += result.compile_seconds
+            write_arrays(path, arrays, attrs)
+            bar.update(len(part))
+    finally:
+        bar.close()
+    return Table.open(path)
