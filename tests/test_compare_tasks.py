@@ -83,8 +83,11 @@ def test_task_names_and_errors(tables, tmp_path, monkeypatch):
         task_tables(["no_such_task"])
     with pytest.raises(ValueError, match="more than once"):
         task_tables([str(tables[0]), str(tables[0])])
-    (tmp_path / "nb201_mnist1d_v2.h5").write_bytes(tables[0].read_bytes())
-    assert task_tables(["all"]) == [("mnist1d_v2", tmp_path / "nb201_mnist1d_v2.h5")]
+    for name in shipped.SUITE_TABLES.values():
+        (tmp_path / name).write_bytes(tables[0].read_bytes())
+    assert task_tables(["all"]) == [(task, tmp_path / name)
+                                    for task, name in shipped.SUITE_TABLES.items()]  # fmt: skip
+    assert task_tables(["mnist1d_v2"]) == [("mnist1d_v2", tmp_path / "nb201_mnist1d_v2.h5")]
     with pytest.raises(ValueError, match="as tasks"):
         compare_tasks(dataclasses.replace(config(None), table=str(tables[0])), ["all"])
 

@@ -116,3 +116,50 @@ def test_defaults_are_the_generators():
     defaults = vars(get_dataset_args())
     for name, value in GENERATOR_DEFAULTS.items():
         assert (tuple(defaults[name]) if name == "padding" else defaults[name]) == value
+
+
+def test_suite_recipes_are_the_measured_ones():
+    """The registered recipes draw exactly the data the suite study measured (its JSON
+    records each candidate's identity)."""
+    import json
+    from pathlib import Path
+
+    runs = json.loads((Path(__file__).parent.parent / "docs/suite_study/confirm2.json")
+                      .read_text())["runs"]  # fmt: skip
+    study = runs["aligned-short-warp"]["task"]
+    mine = SUITE["mnist1d_short_warped"].identity()
+    for key in ("generator", "generator_args", "seed", "splits", "input_shape"):
+        assert mine[key] == study[key], key
+
+
+def test_noise_family_draws_balanced_unit_variance_classes():
+    from nasbench_lite.datasets import noise
+
+    task = Task("noise", "ten distributions", (("final_seq_length", 64),), 3, 500, 300, 200,
+                family="noise")  # fmt: skip
+    raw = draw(task)
+    x, y = raw["x"], raw["y"]
+    assert x.shape == (1000, 64) and np.bincount(y).tolist() == [100] * 10
+    for k in range(10):  # each class's marginal: mean 0, variance 1 (to sampling error)
+        values = x[y == k].reshape(-1)
+        assert abs(values.mean()) < 0.08 and abs(values.var() - 1) < 0.12, noise.CLASSES[k]
+    assert set(np.unique(x[y == 9])) == {-1.0, 1.0}  # Rademacher
+    assert (x[y == 5] >= -1).all() and (x[y == 6] <= 1).all()  # the skewed exponentials
+    again = draw(task)
+    assert np.array_equal(again["x"], x) and np.array_equal(again["y"], y)
+    other = draw(task.replace(seed=4))
+    assert not np.array_equal(other["x"], x)
+    mixed = draw(task.replace(generator=(("final_seq_length", 64), ("mix", 0.9))))
+    assert abs(np.var(mixed["x"]) - 1) < 0.05
+    assert Task.from_identity(task.identity()) == task
+    assert task.dataset_identity().generator["family"] == "noise"
+
+
+@pytest.mark.parametrize(
+    "change, named",
+    [({"generator": (("mix", 1.0),)}, "mix"), ({"generator": (("template_len", 3),)},
+     "template_len"), ({"family": "sound"}, "family")],
+)  # fmt: skip
+def test_noise_family_bad_recipe_names_the_argument(change, named):
+    with pytest.raises(InputError, match=named):
+        Task(**{"name": "n", "description": "d", "seed": 1, "family": "noise", **change})

@@ -26,7 +26,10 @@ MODEL_NAME = "nb201_mnist1d_cpu_surrogate"
 TABLE_NAMES = ("nb201_mnist1d_cpu.h5", "nb201_mnist1d_gpu.h5")
 # The suite's tasks (protocol v2, datasets/tasks.py SUITE) and their table files, for
 # `compare --tasks`; "mnist1d" is the protocol-v1 table above.
-SUITE_TABLES = {"mnist1d_v2": "nb201_mnist1d_v2.h5"}
+SUITE_TABLES = {
+    "mnist1d_v2": "nb201_mnist1d_v2.h5",
+    "mnist1d_short_warped": "nb201_mnist1d_short_warped.h5",
+}
 TASK_TABLES = {**SUITE_TABLES, "mnist1d": TABLE_NAMES[0]}
 
 
