@@ -107,14 +107,7 @@ def network(config: Any, num_classes: int, kind: str) -> Network:
             return MaskedCell(width, True, name=name)
         return MixedCell(width, kind == "hard", name=name)
 
-    return Network(
-        config.channels,
-        config.cells_per_stage,
-        config.stages,
-        num_classes,
-        cell_type,
-        reduction=config.reduction,
-    )
+    return Network.of_config(config, num_classes, cell_type)
 
 
 class Search(NamedTuple):

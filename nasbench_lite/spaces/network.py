@@ -194,6 +194,13 @@ class Network(nn.Module):
     conv_type: Callable[..., nn.Module] = Conv
     pool: Callable[..., jnp.ndarray] = avg_pool
 
+    @classmethod
+    def of_config(cls, config, num_classes: int, cell_type, **layers) -> Network:
+        """The skeleton a trainer config describes (its channels, cells_per_stage, stages and
+        reduction), with `cell_type` and any `layers` (conv_type, pool) given."""
+        return cls(config.channels, config.cells_per_stage, config.stages, num_classes,
+                   cell_type, reduction=config.reduction, **layers)  # fmt: skip
+
     @nn.compact
     def __call__(self, x: jnp.ndarray, cell: jnp.ndarray, train: bool) -> jnp.ndarray:
         spatial = x.ndim - 2

@@ -24,13 +24,4 @@ def reference_network(ops, config, num_classes: int, space="nb201") -> Network:
     def cell_type(width: int, name: str) -> nn.Module:
         return space.reference_cell(ops, width, name=name)
 
-    return Network(
-        config.channels,
-        config.cells_per_stage,
-        config.stages,
-        num_classes,
-        cell_type,
-        reduction=config.reduction,
-        conv_type=flax_conv,
-        pool=flax_pool,
-    )
+    return Network.of_config(config, num_classes, cell_type, conv_type=flax_conv, pool=flax_pool)

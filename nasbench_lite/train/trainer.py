@@ -45,14 +45,7 @@ def make_network(config: TrainConfig, num_classes: int, branch: bool = True, spa
     def cell_type(width: int, name: str):
         return space.network_cell(width, branch=branch, name=name)
 
-    return Network(
-        config.channels,
-        config.cells_per_stage,
-        config.stages,
-        num_classes,
-        cell_type,
-        reduction=config.reduction,
-    )
+    return Network.of_config(config, num_classes, cell_type)
 
 
 def make_train(
