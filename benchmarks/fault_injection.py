@@ -276,8 +276,8 @@ def generate_kills(work: Path, rng: np.random.Generator, kills: int, reference: 
     faults = []
     for i, moment in enumerate(moments(rng, kills, 3, 0.3)):
         signum = signal.SIGKILL if i % 2 == 0 else signal.SIGINT
-        if rows_done(out) >= 8:
-            break
+        if rows_done(out) >= 8:  # finished before the signal: start again
+            out.unlink()
         moment = Moment(min(rows_done(out) + moment.after * 2, 6), moment.delay)
         result = signalled(command, lambda: rows_done(out), moment, signum)
         faults.append(check_signalled("generate", signum, result, rows_done(out), _opens(out),
@@ -298,6 +298,8 @@ def compare_kills(work: Path, rng: np.random.Generator, kills: int, table: Path)
     runs, faults = runs_done(whole), []
     for i, moment in enumerate(moments(rng, kills, runs, 0.3)):
         signum = signal.SIGKILL if i % 2 == 0 else signal.SIGINT
+        if (out / "report.md").exists():  # finished before the signal: start again
+            shutil.rmtree(out)
         where = ["--resume", out] if (out / "plan.json").exists() else ["--out", out]
         command = cli("compare", "--table", table, *COMPARE, *where)
         moment = Moment(min(runs_done(out) + moment.after, runs - 1), moment.delay)
@@ -333,8 +335,8 @@ def proxies_kills(work: Path, rng: np.random.Generator, kills: int, table: Path)
         def progress() -> int:
             return rows_done(out, "proxies/done")
 
-        if progress() >= rows:
-            break
+        if progress() >= rows:  # finished before the signal: start again
+            shutil.copy(table, out)
         moment = Moment(min(progress() + moment.after * 2, rows - 2), moment.delay)
         result = signalled(command, progress, moment, signum)
         faults.append(check_signalled("proxies", signum, result, progress(), _opens(out),
