@@ -548,6 +548,9 @@ def make_tables(work: Path) -> tuple[Path, Path]:
 def campaign(work: Path, seed: int, quick: bool = False) -> list[Fault]:
     """Every kind of fault, seeded; `quick`: fewer of each."""
     rng = np.random.default_rng(seed)
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        # Started in the background by a shell: the commands would inherit an ignored Ctrl-C.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     reference, synthetic = make_tables(work)
     scratch = work / "scratch"
     scratch.mkdir(exist_ok=True)
