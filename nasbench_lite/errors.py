@@ -3,8 +3,8 @@
 Every error the library raises about its input (a bad cell string, a table of the wrong schema,
 an unknown strategy, a missing file) is an `InputError`. It subclasses ValueError, so
 ``except ValueError`` keeps working; the missing-file and existing-output variants are also
-FileNotFoundError and FileExistsError. Anything else that escapes is a bug and keeps its
-traceback.
+FileNotFoundError and FileExistsError, and a write that fails (a full disk) is also an OSError.
+Anything else that escapes is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -23,6 +23,13 @@ class MissingFileError(InputError, FileNotFoundError):
 
 class OutputExistsError(InputError, FileExistsError):
     """An output would overwrite something this package did not write (or without force)."""
+
+
+class WriteFailedError(InputError, OSError):
+    """A file could not be written (a full disk, a quota): the message says what is kept.
+
+    Replaced files are written beside their target and renamed onto it, so the file that was
+    there before is still whole. An OSError too, with the errno of the failure."""
 
 
 class Interrupted(KeyboardInterrupt):

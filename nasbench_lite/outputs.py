@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import tempfile
 from pathlib import Path
 
-from nasbench_lite.errors import InputError
+from nasbench_lite.errors import InputError, WriteFailedError
 
 
 def check_writable_dir(path: str | os.PathLike, name: str) -> Path:
@@ -36,7 +37,52 @@ def check_writable_dir(path: str | os.PathLike, name: str) -> Path:
 
 def write_text_atomic(path: Path, text: str) -> None:
     """Write `text` to `path` through a temporary file renamed onto it: a reader (or a
-    process killed at any moment) sees the old file or the new one, never a part."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    process killed at any moment) sees the old file or the new one, never a part. A failed
+    write (a full disk) raises WriteFailedError and leaves the old file as it was."""
+    path = Path(path)
+    write_bytes_atomic(path, text.encode("utf-8"), path.with_name(f".{path.name}.tmp"))
+
+
+@contextlib.contextmanager
+def failed_writes(what: str, kept: str):
+    """Turn an OSError raised in the block (a full disk while writing `what`) into
+    WriteFailedError "cannot write WHAT (REASON); KEPT" with the same errno."""
+    try:
+        yield
+    except (InputError, KeyboardInterrupt):
+        raise
+    except OSError as err:
+        failure = WriteFailedError(f"cannot write {what} ({err.strerror or err}); {kept}")
+        failure.errno = err.errno
+        raise failure from None
+
+
+def write_bytes_atomic(path: Path, data: bytes, tmp: Path, durable: bool = False) -> None:
+    """Write `data` to `tmp`, then rename it onto `path`. `durable`: fsync the file before
+    the rename and the directory after it, so that a power cut leaves the old file or the
+    new one too. On a failed write (a full disk, a quota) `tmp` is removed and
+    WriteFailedError (an OSError with the failure's errno) says that `path` is unchanged."""
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            view = memoryview(data)
+            while view:  # os.write may write less than asked
+                view = view[os.write(fd, view) :]
+            if durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError as err:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        kept = f"{path} is unchanged" if path.exists() else f"{path} was not written"
+        failure = WriteFailedError(f"cannot write {path} ({err.strerror or err}); {kept}")
+        failure.errno = err.errno  # (strerror and filename would replace the message)
+        raise failure from None
+    if durable and sys.platform != "win32":  # make the rename itself durable
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)

@@ -16,7 +16,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     exits with 130."""
     import dataclasses
 
-    from nasbench_lite.errors import InputError
+    from nasbench_lite.errors import InputError, WriteFailedError
     from nasbench_lite.generate.run import GenerateConfig, generate, parse_shard
     from nasbench_lite.train.config import get_preset
 
@@ -33,6 +33,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
         table = generate(args.out, config, progress=not args.no_progress)
     except ImportError as err:  # an optional dependency (ray); the message says how to install
         print(f"nasbench-lite generate: error: {err}", file=sys.stderr)
+        return 2
+    except WriteFailedError as err:  # a full disk: the chunks written before are kept
+        print(
+            f"nasbench-lite generate: error: {err}; {_rows_done(args.out)}. "
+            f"The same command resumes: {command}",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         print(

@@ -13,12 +13,20 @@ def cmd_proxies(args: argparse.Namespace) -> int:
     """`nasbench-lite proxies --table T [--chunk K] [--data-dir D]`: parse the options into
     ProxiesConfig and run `compute_proxies`. Ctrl-C stops after the last finished chunk and
     says that the same command resumes."""
+    from nasbench_lite.errors import WriteFailedError
     from nasbench_lite.proxies.writer import ProxiesConfig, compute_proxies
 
     command = shlex.join(["nasbench-lite", *args.argv])
     config = ProxiesConfig(chunk=args.chunk, data_dir=args.data_dir, command=command)
     try:
         table = compute_proxies(args.table, config, progress=not args.no_progress)
+    except WriteFailedError as err:  # a full disk: the chunks written before are kept
+        print(
+            f"nasbench-lite proxies: error: {err}; {_rows_done(args.table)}. "
+            f"The same command resumes: {command}",
+            file=sys.stderr,
+        )
+        return 2
     except KeyboardInterrupt:
         print(
             f"nasbench-lite proxies: interrupted; {_rows_done(args.table)}. "

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from nasbench_lite.errors import InputError, OutputExistsError
+from nasbench_lite.outputs import write_text_atomic
 from nasbench_lite.search.trajectory import RESULT_COLUMNS
 
 
@@ -77,12 +78,14 @@ MEASURED = "strategy_seconds"
 def write_results(results: pd.DataFrame, out: Path) -> None:
     """results.csv (every column but the measured strategy_seconds) and TIMINGS_FILE (per
     run: strategy, seed, evals, strategy_seconds at its last evaluation)."""
-    results.drop(columns=[MEASURED], errors="ignore").to_csv(out / "results.csv", index=False)
+    # Replaced whole: a comparison killed while writing it leaves the old file or the new.
+    text = results.drop(columns=[MEASURED], errors="ignore").to_csv(index=False)
+    write_text_atomic(out / "results.csv", text)
     if MEASURED in results.columns:
         from nasbench_lite.compare import statistics as stats
 
         last = stats.final_rows(results)[["strategy", "seed", "evals", MEASURED]]
-        last.to_csv(out / TIMINGS_FILE, index=False)
+        write_text_atomic(out / TIMINGS_FILE, last.to_csv(index=False))
 
 
 def read_results(path: str | os.PathLike) -> pd.DataFrame:

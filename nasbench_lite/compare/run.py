@@ -25,6 +25,7 @@ from nasbench_lite.compare.config import BASELINE, CompareConfig, Plan, resolve
 from nasbench_lite.compare.results import TIMINGS_FILE, read_results, remove_outputs, write_results
 from nasbench_lite.compare.workers import Worker, choose_jobs, run_tasks
 from nasbench_lite.errors import InputError, Interrupted, MissingFileError
+from nasbench_lite.outputs import failed_writes
 from nasbench_lite.search.budget import Budget
 
 logger = logging.getLogger(__name__)
@@ -141,18 +142,20 @@ def compare(config: CompareConfig) -> CompareResult:
     from nasbench_lite.compare import plots, report
 
     out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
     csv = out / "results.csv"
-    write_results(results, out)
-    figures = plots.plot_all(results, out, plan.budget.seconds)
-    command = command_line(config, plan, jobs)
-    setup = report.describe_run(command, plan, table, jobs, wall)
-    saved = report.write_setup(
-        out, setup, plan.budget, plan.budget_rule, BASELINE, restriction, plan.tolerance
-    )
-    result.report = report.write_report(
-        out, results, setup, figures, BASELINE, restriction, plan.tolerance
-    )
+    kept = f"every run is kept in {out}; once there is room, --resume {out} writes them"
+    with failed_writes(f"the results and report in {out}", kept):
+        out.mkdir(parents=True, exist_ok=True)
+        write_results(results, out)
+        figures = plots.plot_all(results, out, plan.budget.seconds)
+        command = command_line(config, plan, jobs)
+        setup = report.describe_run(command, plan, table, jobs, wall)
+        saved = report.write_setup(
+            out, setup, plan.budget, plan.budget_rule, BASELINE, restriction, plan.tolerance
+        )
+        result.report = report.write_report(
+            out, results, setup, figures, BASELINE, restriction, plan.tolerance
+        )
     result.out_dir = out
     result.files = [
         csv,

@@ -46,8 +46,9 @@ def writer_lock(path: str | os.PathLike) -> Iterator[Path]:
                 f"finish or stop it (it resumes later), or write another file"
             ) from None
         me = f"pid {os.getpid()} on {socket.gethostname()}: {' '.join(sys.argv) or 'python'}"
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, me.encode(), 0)
+        with contextlib.suppress(OSError):  # a full disk: held all the same, holder unnamed
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, me.encode(), 0)
         try:
             yield lock
         finally:

@@ -345,6 +345,11 @@ def merge(out: str | Path, inputs: list[str | Path], command: str = "") -> Table
     if not inputs:
         raise InputError("merge needs at least one input table")
     out = _check_out(out)
+    with writer_lock(out):  # not into a table that `generate` or `proxies` is writing
+        return _merge(out, inputs, command)
+
+
+def _merge(out: Path, inputs: list[str | Path], command: str) -> Table:
     loaded = [(Path(p), *read_arrays(p)) for p in inputs]
     first_path, _, first_attrs = loaded[0]
     for path, _, attrs in loaded[1:]:

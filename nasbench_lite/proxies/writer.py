@@ -85,7 +85,8 @@ def compute_proxies(path: str | Path, config: ProxiesConfig | None = None,
 def _compute(path: Path, config: ProxiesConfig, progress: bool) -> Table:
     from tqdm import tqdm
 
-    from nasbench_lite.datasets import rebuild_dataset, table_dataset
+    from nasbench_lite.datasets import cache_dir, rebuild_dataset, table_dataset
+    from nasbench_lite.generate.executors import enable_compilation_cache
     from nasbench_lite.proxies.batched import BATCH, proxy_cells
     from nasbench_lite.train.config import TrainConfig
 
@@ -95,6 +96,10 @@ def _compute(path: Path, config: ProxiesConfig, progress: bool) -> Table:
     rows = len(arrays["cells/row_raw"])
     if not len(pending):
         return Table(arrays, attrs, str(path))
+    if (cache := cache_dir()) is not None:
+        # As generate's: a resumed run loads its programs instead of compiling them again
+        # (minutes on a CPU).
+        enable_compilation_cache(str(cache / "jax"))
     identity = table_dataset(attrs, str(path))
     data = rebuild_dataset(identity, config.data_dir, f"proxies for {path}")
     train_config = TrainConfig.from_dict(attrs["config"])

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import sys
 import time
 from importlib import metadata
 from pathlib import Path
@@ -20,6 +19,7 @@ import h5py
 import numpy as np
 
 from nasbench_lite.errors import InputError, MissingFileError
+from nasbench_lite.outputs import write_bytes_atomic
 from nasbench_lite.table.schema import (
     ATTRS,
     CURVE_METRICS,
@@ -199,14 +199,17 @@ def read_arrays(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[st
 
 
 def write_arrays(path: str | os.PathLike, arrays: dict[str, np.ndarray], attrs: dict) -> None:
-    """Validate, then write a table atomically: `path`.tmp, flush and fsync, rename onto `path`.
+    """Validate, then write a table atomically: `path`.tmp, fsync, rename onto `path`.
 
     A crash at any moment leaves either the previous complete file or the new one at `path`.
+    The file is built in memory and written in one go: HDF5 does not recover from a write
+    that fails half way (on a full disk it can crash the process), a plain write does, and
+    raises WriteFailedError saying that the previous file is unchanged.
     """
     path = Path(path)
     check_arrays(arrays, attrs, str(path))
-    tmp = path.with_name(path.name + ".tmp")
-    with h5py.File(tmp, "w") as f:
+    # An in-memory HDF5 file (the core driver without a backing store); its image is the file.
+    with h5py.File(path.name, "w", driver="core", backing_store=False) as f:
         for name in sorted(arrays):
             # Fletcher-32 checksums: a flipped bit fails at read time instead of passing as data.
             array = np.asarray(arrays[name])
@@ -214,19 +217,8 @@ def write_arrays(path: str | os.PathLike, arrays: dict[str, np.ndarray], attrs: 
         for name, value in attrs.items():
             f.attrs[name] = _attr_to_hdf5(name, value)
         f.flush()
-    fd = os.open(tmp, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    # Make the rename itself durable.
-    if sys.platform != "win32":
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        image = f.id.get_file_image()
+    write_bytes_atomic(path, image, path.with_name(path.name + ".tmp"), durable=True)
 
 
 def row_index(space_name: str, row_raw: np.ndarray) -> dict[str, np.ndarray]:
