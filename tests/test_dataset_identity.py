@@ -38,7 +38,8 @@ from nasbench_lite.datasets import (
     rebuild_dataset,
 )
 from nasbench_lite.errors import InputError
-from nasbench_lite.generate.run import GenerateConfig, generate, merge, open_or_create
+from nasbench_lite.generate.merge import merge
+from nasbench_lite.generate.run import GenerateConfig, generate, open_or_create
 from nasbench_lite.search.registry import make_strategy
 from nasbench_lite.search.runner import _with_context, benchmark_context, run_search
 from nasbench_lite.table import synthetic

@@ -19,11 +19,11 @@ import pytest
 
 from nasbench_lite.cli import main
 from nasbench_lite.generate.executors import ChunkJob, make_executor
+from nasbench_lite.generate.merge import merge
 from nasbench_lite.generate.run import (
     GenerateConfig,
     default_chunk,
     generate,
-    merge,
     open_or_create,
     parse_shard,
     select_classes,

@@ -68,7 +68,7 @@ def _rows_done(out: str) -> str:
 
 def cmd_merge(args: argparse.Namespace) -> int:
     """`nasbench-lite merge OUT IN [IN ...]`."""
-    from nasbench_lite.generate.run import merge
+    from nasbench_lite.generate.merge import merge
 
     table = merge(args.out, args.inputs, command=shlex.join(["nasbench-lite", *args.argv]))
     tables, rows = plural(len(args.inputs), "table"), plural(table.num_rows, "row")

@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -259,7 +258,7 @@ def generate(out: str | Path, config: GenerateConfig, progress: bool = True) -> 
     """
     require("train", "generate")
 
-    out = _check_out(out)
+    out = check_out(out)
     with writer_lock(out):  # one writer at a time; a second one stops here, naming this one
         return _generate(out, config, progress)
 
@@ -279,7 +278,7 @@ def _generate(out: Path, config: GenerateConfig, progress: bool) -> Table:
         out, done, rows, rows - done, len(tasks), chunk, config.seeds,
     )  # fmt: skip
     if not tasks:
-        return Table.open(out) if out.exists() else _write(out, arrays, attrs)
+        return Table.open(out) if out.exists() else write_table(out, arrays, attrs)
     jax_cache = config.cache_dir or (str(cache_dir() / "jax") if cache_dir() else None)
     job = ChunkJob(attrs["config"], config.dataset, config.data_dir, jax_cache, config.space)
     executor = make_executor(config.executor, job, config.ray_address)
@@ -308,7 +307,7 @@ def _generate(out: Path, config: GenerateConfig, progress: bool) -> Table:
     return Table.open(out)
 
 
-def _check_out(out: str | Path) -> Path:
+def check_out(out: str | Path) -> Path:
     """`out` as a Path; raises MissingFileError before any work if its directory is missing."""
     out = Path(out)
     if out.is_dir():
@@ -320,7 +319,7 @@ def _check_out(out: str | Path) -> Path:
     return out
 
 
-def _write(out: Path, arrays: dict, attrs: dict) -> Table:
+def write_table(out: Path, arrays: dict, attrs: dict) -> Table:
     write_arrays(out, arrays, attrs)
     return Table.open(out)
 
@@ -336,70 +335,3 @@ def _note_hardware(attrs: dict, worker: dict, executor: str) -> None:
         if worker not in seen:
             log.warning("%s differs from the file's hardware %s", worker, previous)
             attrs["hardware"] = {**previous, "others": [*seen, worker]}
-
-
-def merge(out: str | Path, inputs: list[str | Path], command: str = "") -> Table:
-    """Join shard tables into `out`: rows by class id; a class done in two inputs, or inputs
-    of different space, dataset, config, seeds or schema version, raise a ValueError naming
-    the files. total_compute_seconds is the sum of the inputs'."""
-    if not inputs:
-        raise InputError("merge needs at least one input table")
-    out = _check_out(out)
-    with writer_lock(out):  # not into a table that `generate` or `proxies` is writing
-        return _merge(out, inputs, command)
-
-
-def _merge(out: Path, inputs: list[str | Path], command: str) -> Table:
-    loaded = [(Path(p), *read_arrays(p)) for p in inputs]
-    first_path, _, first_attrs = loaded[0]
-    for path, _, attrs in loaded[1:]:
-        context = f"cannot merge {path} with {first_path}"
-        check_match(attrs, first_attrs, context, (str(path), str(first_path)))
-    classes = np.unique(np.concatenate([a["cells/row_class"] for _, a, _ in loaded]))
-    space = first_attrs["space"]
-    seeds, epochs = len(first_attrs["seeds"]), int(first_attrs["epochs"])
-    num_cells = len(loaded[0][1]["cells/raw_to_row"])
-    sizes = {"rows": len(classes), "seeds": seeds, "epochs": epochs, "chunks": 0,
-             "cells": num_cells, "edges": loaded[0][1]["cells/ops"].shape[1]}  # fmt: skip
-    merged = pending_arrays(sizes)
-    owner = np.full(len(classes), -1)
-    for i, (path, arrays, _) in enumerate(loaded):
-        rows = np.searchsorted(classes, arrays["cells/row_class"])
-        done = arrays["status/done"]
-        clash = rows[done & (owner[rows] >= 0)]
-        if len(clash):
-            other = loaded[owner[clash[0]]][0]
-            raise InputError(
-                f"cannot merge: class {int(classes[clash[0]])} is done in both {other} and {path}"
-            )
-        fill = done | (owner[rows] < 0)  # a done row wins; else the first input's entry
-        for name in PER_ROW:
-            value = arrays[name][fill]
-            if name == "status/chunk":
-                value = np.where(value >= 0, value + len(merged["chunks/seconds"]), -1)
-            merged[name][rows[fill]] = value
-        owner[rows[done]] = i
-        for name in PER_CHUNK:
-            merged[name] = np.concatenate([merged[name], arrays[name]]).astype(FIELDS[name].dtype)
-    merged.update(row_index(space, merged["cells/row_raw"]))
-    attrs = dict(first_attrs)
-    identities = [(p, a["dataset_identity"]) for p, _, a in loaded if "dataset_identity" in a]
-    for path, identity in identities[1:]:  # inputs written before it was recorded lack it
-        if identity != identities[0][1]:
-            raise InputError(
-                f"cannot merge {path} with {identities[0][0]}: dataset_identity differs "
-                f"({identity!r}; {identities[0][1]!r})"
-            )
-    if identities:
-        attrs["dataset_identity"] = identities[0][1]
-    attrs.update(
-        total_compute_seconds=float(sum(a["total_compute_seconds"] for _, _, a in loaded)),
-        selection={"merged": [a.get("selection") for _, _, a in loaded]},
-        command=command,
-        created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    )
-    for field in ("hardware", "versions"):
-        distinct = [a[field] for _, _, a in loaded]
-        if any(d != distinct[0] for d in distinct):
-            attrs[field] = {"merged": distinct}
-    return _write(Path(out), merged, attrs)

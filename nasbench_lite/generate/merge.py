@@ -1,0 +1,82 @@
+"""Merging shard tables: rows joined by class id, under the output's writer lock."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from nasbench_lite.errors import InputError
+from nasbench_lite.generate.lock import writer_lock
+from nasbench_lite.generate.run import check_match, check_out, write_table
+from nasbench_lite.table.reader import Table
+from nasbench_lite.table.schema import FIELDS, PER_CHUNK, PER_ROW, pending_arrays
+from nasbench_lite.table.storage import read_arrays, row_index
+
+
+def merge(out: str | Path, inputs: list[str | Path], command: str = "") -> Table:
+    """Join shard tables into `out`: rows by class id; a class done in two inputs, or inputs
+    of different space, dataset, config, seeds or schema version, raise a ValueError naming
+    the files. total_compute_seconds is the sum of the inputs'."""
+    if not inputs:
+        raise InputError("merge needs at least one input table")
+    out = check_out(out)
+    with writer_lock(out):  # not into a table that `generate` or `proxies` is writing
+        return _merge(out, inputs, command)
+
+
+def _merge(out: Path, inputs: list[str | Path], command: str) -> Table:
+    loaded = [(Path(p), *read_arrays(p)) for p in inputs]
+    first_path, _, first_attrs = loaded[0]
+    for path, _, attrs in loaded[1:]:
+        context = f"cannot merge {path} with {first_path}"
+        check_match(attrs, first_attrs, context, (str(path), str(first_path)))
+    classes = np.unique(np.concatenate([a["cells/row_class"] for _, a, _ in loaded]))
+    space = first_attrs["space"]
+    seeds, epochs = len(first_attrs["seeds"]), int(first_attrs["epochs"])
+    num_cells = len(loaded[0][1]["cells/raw_to_row"])
+    sizes = {"rows": len(classes), "seeds": seeds, "epochs": epochs, "chunks": 0,
+             "cells": num_cells, "edges": loaded[0][1]["cells/ops"].shape[1]}  # fmt: skip
+    merged = pending_arrays(sizes)
+    owner = np.full(len(classes), -1)
+    for i, (path, arrays, _) in enumerate(loaded):
+        rows = np.searchsorted(classes, arrays["cells/row_class"])
+        done = arrays["status/done"]
+        clash = rows[done & (owner[rows] >= 0)]
+        if len(clash):
+            other = loaded[owner[clash[0]]][0]
+            raise InputError(
+                f"cannot merge: class {int(classes[clash[0]])} is done in both {other} and {path}"
+            )
+        fill = done | (owner[rows] < 0)  # a done row wins; else the first input's entry
+        for name in PER_ROW:
+            value = arrays[name][fill]
+            if name == "status/chunk":
+                value = np.where(value >= 0, value + len(merged["chunks/seconds"]), -1)
+            merged[name][rows[fill]] = value
+        owner[rows[done]] = i
+        for name in PER_CHUNK:
+            merged[name] = np.concatenate([merged[name], arrays[name]]).astype(FIELDS[name].dtype)
+    merged.update(row_index(space, merged["cells/row_raw"]))
+    attrs = dict(first_attrs)
+    identities = [(p, a["dataset_identity"]) for p, _, a in loaded if "dataset_identity" in a]
+    for path, identity in identities[1:]:  # inputs written before it was recorded lack it
+        if identity != identities[0][1]:
+            raise InputError(
+                f"cannot merge {path} with {identities[0][0]}: dataset_identity differs "
+                f"({identity!r}; {identities[0][1]!r})"
+            )
+    if identities:
+        attrs["dataset_identity"] = identities[0][1]
+    attrs.update(
+        total_compute_seconds=float(sum(a["total_compute_seconds"] for _, _, a in loaded)),
+        selection={"merged": [a.get("selection") for _, _, a in loaded]},
+        command=command,
+        created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    )
+    for field in ("hardware", "versions"):
+        distinct = [a[field] for _, _, a in loaded]
+        if any(d != distinct[0] for d in distinct):
+            attrs[field] = {"merged": distinct}
+    return write_table(Path(out), merged, attrs)
