@@ -14,8 +14,11 @@ leave those out), as is a proposal outside a restricted space.
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any, ClassVar
+
+import numpy as np
 
 from nasbench_lite.errors import InputError
 from nasbench_lite.search.objectives import DEFAULT_OBJECTIVES, Objective, losses
@@ -41,6 +44,22 @@ class OptunaMultiObjective(OptunaStrategy):
         super().__init__(space, sampler, **sampler_kwargs)
         self.objectives = tuple(objectives)
 
+    def ask(self, state: OptunaState, rng: np.random.Generator) -> tuple[OptunaState, int]:
+        # A genetic sampler (NSGA-II) keeps its generations in the trials' and the study's
+        # system attributes: each new trial's record keeps them, so a rebuilt study holds
+        # them too and proposes exactly as the live one.
+        before = len(state.trials)
+        known = set(_study_attrs(self._study(state)))
+        state, raw = super().ask(state, rng)
+        study, trials = state.live.study, list(state.trials)
+        added = {k: v for k, v in _study_attrs(study).items() if k not in known}
+        for number in range(before, len(trials)):
+            storage = study._storage
+            trial_id = storage.get_trial_id_from_study_id_trial_number(study._study_id, number)
+            attrs = {"trial": storage.get_trial_system_attrs(trial_id), "study": added}
+            trials[number] = (*trials[number][:2], json.dumps(attrs, sort_keys=True))
+        return state._replace(trials=tuple(trials)), raw
+
     def tell(self, state: OptunaState, raw: int, result: Result) -> OptunaState:
         at = next((i for i, (r, _) in enumerate(state.pending) if r == raw), None)
         if at is None:  # several asks of one cell are told in ask order
@@ -54,7 +73,8 @@ class OptunaMultiObjective(OptunaStrategy):
             else:  # a diverged training: no values to tell
                 study.tell(number, state=_failed())
                 values = FAILED
-        trials = state.trials[:number] + ((raw, values),) + state.trials[number + 1 :]
+        record = (raw, values, state.trials[number][2])
+        trials = state.trials[:number] + (record,) + state.trials[number + 1 :]
         pending = state.pending[:at] + state.pending[at + 1 :]
         return self._advance(state, study, trials, pending)
 
@@ -64,22 +84,30 @@ class OptunaMultiObjective(OptunaStrategy):
         directions = ["minimize"] * len(self.objectives)
         with quiet():
             study = optuna.create_study(directions=directions, sampler=self._make(state.seed))
-            for raw, values in state.trials:
+            for raw, values, attrs in state.trials:
                 if values is None:
                     trial_state, values = optuna.trial.TrialState.RUNNING, None
                 elif not isinstance(values, tuple):  # FAILED
                     trial_state, values = _failed(), None
                 else:
                     trial_state, values = optuna.trial.TrialState.COMPLETE, list(values)
+                record = json.loads(attrs)
                 study.add_trial(
                     optuna.trial.create_trial(
                         params=self._params(raw),
                         distributions=self._distributions,
                         values=values,
                         state=trial_state,
+                        system_attrs=record["trial"],
                     )
                 )
+                for key, value in record["study"].items():
+                    study._storage.set_study_system_attr(study._study_id, key, value)
         return study
+
+
+def _study_attrs(study: Any) -> dict[str, Any]:
+    return study._storage.get_study_system_attrs(study._study_id)
 
 
 class NSGA2(OptunaMultiObjective):
