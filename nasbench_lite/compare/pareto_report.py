@@ -84,7 +84,7 @@ def ranking_section(frame: pd.DataFrame, strategies: list[str]) -> list[str]:
         [
             place,
             f"`{r.strategy}`",
-            f"{r.regret_mean:.4f} ± {_number(r.regret_sem)}",
+            f"{r.regret_mean:.4f} ± {r.regret_sem:.4f}",
             f"{r.regret_median:.4f}",
             f"{r.hv_mean:.4f}",
             f"{r.avg_rank:.2f}",
