@@ -265,7 +265,7 @@ def test_resume_keeps_multi_objective_runs(mo_table, tmp_path):
         )
 
 
-def test_constraint_regret_is_against_the_best_feasible_cell(mo_table):
+def test_constraint_regret_is_against_the_best_feasible_cell(mo_table, tmp_path):
     bound = float(np.median(mo_table.metric("params")))
     config = CompareConfig(
         table=mo_table,
@@ -273,10 +273,13 @@ def test_constraint_regret_is_against_the_best_feasible_cell(mo_table):
         seeds=2,
         budget="25evals",
         jobs=1,
-        out=None,
+        out=tmp_path / "c",
         constraints=(f"params<={bound}",),
     )
-    frame = compare(config).results
+    result = compare(config)
+    frame = result.results
+    assert rebuild(tmp_path / "c").summary.equals(result.summary)
+    assert "the best feasible cell" in (tmp_path / "c" / "report.md").read_text()
     plan = resolve_objectives(None, (f"params<={bound}",), mo_table)
     raws = np.asarray(mo_table.row_raw)
     feasible = mo_table.values("params", raws) <= bound
