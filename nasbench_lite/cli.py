@@ -224,6 +224,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="final regret differences up to this fraction of accuracy are ties in the "
         "ranks, tests and 'found best' (default: the table's noise floor, see `info`; 0: exact)",
     )
+    p.add_argument(
+        "--objectives",
+        nargs="+",
+        default=None,
+        metavar="METRIC:DIR",
+        help="several objectives, each a metric the table holds and max or min (e.g. "
+        "valid_acc:max params:min): rank by hypervolume regret (docs/multi_objective.md)",
+    )
+    p.add_argument(
+        "--constraint",
+        nargs="+",
+        default=(),
+        metavar="METRIC<=BOUND",
+        help="feasibility rules (e.g. params<=20000): the best cell (or front) among feasible "
+        "ones, regret against the best feasible cell",
+    )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument(
         "--report-only",

@@ -19,6 +19,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "adapters": ("optuna", "ConfigSpace"),
     # syne_tune.blackbox_repository imports huggingface_hub when it is imported.
     "synetune": ("syne_tune", "huggingface_hub"),
+    "multiobjective": ("moocore",),
 }
 
 

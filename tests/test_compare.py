@@ -23,6 +23,7 @@ from nasbench_lite.compare import config as compare_config
 from nasbench_lite.compare import plots, report
 from nasbench_lite.compare import statistics as stats
 from nasbench_lite.compare.config import resolve
+from nasbench_lite.search.registry import get_strategy
 from nasbench_lite.search.runner import run_search
 from nasbench_lite.search.trajectory import EXTRA_COLUMNS, INCUMBENT_COLUMNS
 from nasbench_lite.table import shipped
@@ -148,6 +149,12 @@ def check_outputs(out: Path, strategies: list[str], budget_seconds: float) -> pd
     return frame
 
 
+def default_comparison() -> list[str]:
+    """The strategies a comparison runs when none are named."""
+    return [n for n in multi_trial_strategies()
+            if getattr(get_strategy(n), "in_default_comparison", True)]  # fmt: skip
+
+
 @pytest.mark.slow
 def test_all_strategies_compare_end_to_end_and_match_direct_runs(
     table_path, budget, external_strategy_pkg, tmp_path
@@ -156,9 +163,10 @@ def test_all_strategies_compare_end_to_end_and_match_direct_runs(
         table=str(table_path), seeds=SEEDS, budget=budget, jobs=2, out=tmp_path / "api"
     )
     result = cmp.compare(config)
-    # The default comparison: every registered strategy but the weight-sharing ones
-    # (`in_default_comparison = False`; test_weight_sharing.py compares them).
-    names = multi_trial_strategies()
+    # The default comparison: every registered strategy but the weight-sharing ones and the
+    # multi-objective ones (`in_default_comparison = False`; test_weight_sharing.py and
+    # test_multiobjective.py compare them).
+    names = default_comparison()
     assert EXTERNAL in names and "random_search" in names
     assert result.strategies == names
     frame = check_outputs(tmp_path / "api", names, float(budget))
@@ -202,7 +210,7 @@ def test_cli_same_command_twice_gives_identical_results(table_path, budget, tmp_
     assert main([*args, "--jobs", "1", "--out", str(tmp_path / "b")]) == 0
     first = (tmp_path / "a" / "results.csv").read_bytes()
     assert first == (tmp_path / "b" / "results.csv").read_bytes()
-    check_outputs(tmp_path / "a", multi_trial_strategies(), float(budget))
+    check_outputs(tmp_path / "a", default_comparison(), float(budget))
     text = (tmp_path / "a" / "report.md").read_text()
     assert f"--budget {budget}" in text and "numpy" in text and "dataset mnist1d" in text
     assert "restricted" not in printed and "Partial table" not in text  # a complete table

@@ -50,7 +50,9 @@ def test_require_names_the_extra_and_the_missing_modules(without):
     with pytest.raises(ImportError):  # a MissingExtra is an ImportError
         require("train", "training")
     with pytest.raises(
-        ValueError, match="unknown extra 'gpu'; extras: train, surrogate, ray, adapters, synetune"
+        ValueError,
+        match="unknown extra 'gpu'; extras: train, surrogate, ray, adapters, synetune, "
+        "multiobjective",
     ):
         missing_modules("gpu")
 

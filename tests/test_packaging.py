@@ -140,7 +140,7 @@ def test_the_base_install_leaves_training_to_extras(wheel):
                   "ConfigSpace"):  # fmt: skip
         assert any(r.startswith(heavy) and "extra ==" in r for r in requires), heavy
     extras = {r.split("extra ==")[1].strip(" '\"") for r in requires if "extra ==" in r}
-    assert extras == {"train", "surrogate", "ray", "adapters", "synetune", "dev"}
+    assert extras == {"train", "surrogate", "ray", "adapters", "synetune", "multiobjective", "dev"}
 
 
 def test_every_subpackage_is_listed_in_pyproject():

@@ -17,7 +17,8 @@ from nasbench_lite.compare import statistics as stats
 # The registry names of the design, built or planned.
 REGISTRY_NAMES = (
     "random_sampling random_search regularized_evolution local_search reinforce ppo bananas "
-    "gp_bo tpe hyperband bohb darts gdas enas rsps"
+    "gp_bo tpe hyperband bohb darts gdas enas rsps mo_regularized_evolution nsga2 motpe "
+    "random_scalarization"
 ).split()
 
 

@@ -69,6 +69,11 @@ class CompareConfig:
     tolerance: final regret differences up to it count as ties in the report's ranks, tests
         and "found best" (None: the table's noise floor, `table.noise.noise_floor`'s
         resolution, 0 for a table of one seed; 0: exact comparisons).
+    objectives: "metric:max|min" strings (None: validation accuracy alone); with two or more
+        the comparison ranks hypervolume regret (docs/multi_objective.md) and, when
+        `strategies` is None, compares random search and the multi-objective strategies.
+    constraints: "metric<=bound" strings: the best accuracy (or front) among feasible cells,
+        regret against the best feasible cell.
     """
 
     table: Any = None
@@ -88,6 +93,8 @@ class CompareConfig:
     force: bool = False
     tolerance: float | None = None
     resume: bool = False
+    objectives: tuple[str, ...] | None = None
+    constraints: tuple[str, ...] = ()
 
 
 def default_budget(table: Any) -> tuple[Budget, str]:
@@ -124,7 +131,8 @@ class Plan:
     regret_source: what regret is measured against, when the backend says (the report
         prints it).
     tolerance: regret differences up to it are ties in the report; tolerance_rule says where
-        it comes from.
+        it comes from. objectives: the resolved objectives and constraints
+        (`compare.objectives.ObjectivePlan`; None: validation accuracy alone).
     """
 
     backend: str
@@ -146,6 +154,7 @@ class Plan:
     regret_source: str | None = None
     tolerance: float = 0.0
     tolerance_rule: str = "exact: no tolerance"
+    objectives: Any = None
 
     @property
     def entry(self):
@@ -169,7 +178,8 @@ def resolve(config: CompareConfig) -> tuple[Plan, Any]:
     check_int("workers", config.workers, 1, MAX_WORKERS)
     if config.jobs is not None:
         check_int("jobs", config.jobs, 1, MAX_JOBS)
-    names, skipped = _strategies(config.strategies)
+    multi = len(config.objectives or ()) > 1
+    names, skipped = _strategies(config.strategies, multi)
     labels = [strategy_label(s) for s in names]
     if len(set(labels)) != len(labels):
         raise InputError(f"strategies must be distinct, got {labels}")
@@ -223,8 +233,15 @@ def resolve(config: CompareConfig) -> tuple[Plan, Any]:
         external=from_other_packages([s for s in names if isinstance(s, str)]),
     )
     _check_data_dir(plan, opened)
+    from nasbench_lite.compare.objectives import resolve_objectives
+
+    objectives = resolve_objectives(config.objectives, config.constraints, opened)
     tolerance, tolerance_rule = resolve_tolerance(config.tolerance, opened)
-    plan = dataclasses.replace(plan, tolerance=tolerance, tolerance_rule=tolerance_rule)
+    if objectives is not None and objectives.multi:  # hypervolume: exact comparisons
+        tolerance, tolerance_rule = 0.0, "exact: hypervolume regret has no noise floor"
+    plan = dataclasses.replace(
+        plan, tolerance=tolerance, tolerance_rule=tolerance_rule, objectives=objectives
+    )
     return plan, opened
 
 
@@ -273,11 +290,15 @@ def _check_data_dir(plan: Plan, table: Any) -> None:
     identity.check_data_dir(plan.data_dir, f"{who} on table {table.source}")
 
 
-def _strategies(chosen: tuple[Any, ...] | None) -> tuple[list[Any], dict[str, str]]:
+def _strategies(
+    chosen: tuple[Any, ...] | None, multi: bool = False
+) -> tuple[list[Any], dict[str, str]]:
     """The strategies to compare and the registered ones skipped (name -> why).
 
     None: every registered one that loads, except those whose class sets
-    ``in_default_comparison = False`` (e.g. ones that train a supernet on live data);
+    ``in_default_comparison = False`` (e.g. ones that train a supernet on live data); with
+    `multi` (several objectives), random search and those whose class sets
+    ``multi_objective = True``;
     ["all"]: every registered one that loads. A chosen one that fails raises.
     """
     everything = chosen is not None and list(chosen) == ["all"]
@@ -301,7 +322,10 @@ def _strategies(chosen: tuple[Any, ...] | None) -> tuple[list[Any], dict[str, st
             logger.warning("skipping strategy %r: %s", name, err)
             skipped[name] = str(err)
         else:
-            if everything or getattr(cls, "in_default_comparison", True):
+            if multi and not everything:
+                if name == BASELINE or getattr(cls, "multi_objective", False):
+                    names.append(name)
+            elif everything or getattr(cls, "in_default_comparison", True):
                 names.append(name)
     if not names:
         raise InputError(

@@ -62,7 +62,16 @@ def plan_record(plan: Any, table: Any) -> dict[str, Any]:
         "model": plan.model,
         "data_dir": plan.data_dir,
         "charge_overhead": plan.charge_overhead,
+        # Absent (None) for a single-objective comparison, as in plans written before them.
+        "objectives": _objectives(plan, "objectives"),
+        "constraints": _objectives(plan, "constraints"),
     }
+
+
+def _objectives(plan: Any, name: str) -> list[str] | None:
+    """The plan's objectives or constraints as strings; None when it has none."""
+    chosen = getattr(plan, "objectives", None)
+    return [str(x) for x in getattr(chosen, name)] or None if chosen is not None else None
 
 
 def read_plan(out: Path) -> dict[str, Any] | None:

@@ -44,6 +44,11 @@ STRATEGY_STYLES: dict[str, tuple[str, str]] = {
     "gdas": ("#17becf", "--"),
     "enas": ("#bcbd22", "-"),
     "rsps": ("#bcbd22", "--"),
+    # Multi-objective strategies: the colour of the single-objective method they extend.
+    "mo_regularized_evolution": ("#1f77b4", "--"),
+    "nsga2": ("#1f77b4", ":"),
+    "motpe": ("#8c564b", "--"),
+    "random_scalarization": ("#9467bd", "--"),
 }
 # Other names: 16 colours x 4 dash patterns unused by the fixed styles above.
 HASHED_COLOURS = (

@@ -317,10 +317,11 @@ def write_setup(
     baseline: str,
     notice: str | None,
     tolerance: float = 0.0,
+    objectives: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write ``out_dir/setup.json``: the setup rows, the budget (a `runner.Budget`: seconds and
-    evals), its rule, the baseline, the notice and the tie tolerance, for a report rebuilt
-    later."""
+    evals), its rule, the baseline, the notice, the tie tolerance and the objectives (their
+    `ObjectivePlan.record`, where given), for a report rebuilt later."""
     path = Path(out_dir) / SETUP_FILE
     record = {
         "setup": dict(setup),
@@ -330,6 +331,8 @@ def write_setup(
         "notice": notice,
         "tolerance": tolerance,
     }
+    if objectives is not None:
+        record["objectives"] = dict(objectives)
     path.write_text(json.dumps(record, indent=1) + "\n")
     return path
 

@@ -63,7 +63,10 @@ def remove_outputs(out: Path) -> None:
     from nasbench_lite.compare.report import SETUP_FILE
 
     names = ["results.csv", TIMINGS_FILE, "report.md", SETUP_FILE]
-    names += [f"{name}.{ext}" for name in PLOT_NAMES for ext in ("png", "svg")]
+    from nasbench_lite.compare.pareto_plots import PARETO_PLOT_NAMES
+
+    plots = (*PLOT_NAMES, *PARETO_PLOT_NAMES)
+    names += [f"{name}.{ext}" for name in plots for ext in ("png", "svg")]
     for name in names:
         (out / name).unlink(missing_ok=True)
 

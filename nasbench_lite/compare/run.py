@@ -18,6 +18,7 @@ import shlex
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -55,6 +56,7 @@ class CompareResult:
     report: Path | None = None
     files: list[Path] = field(default_factory=list)
     tolerance: float = 0.0
+    objectives: Any = None  # the `compare.objectives.ObjectivePlan`, None: accuracy alone
 
 
 def command_line(config: CompareConfig, plan: Plan, jobs: int) -> str:
@@ -72,6 +74,10 @@ def command_line(config: CompareConfig, plan: Plan, jobs: int) -> str:
         parts += ["--data-dir", plan.data_dir]
     if plan.charge_overhead:
         parts.append("--charge-overhead")
+    if plan.objectives is not None:
+        parts += ["--objectives", *map(str, plan.objectives.objectives)]
+        if plan.objectives.constraints:
+            parts += ["--constraint", *map(str, plan.objectives.constraints)]
     parts += ["--jobs", str(jobs), "--out", str(config.out)]
     return shlex.join(parts)
 
@@ -91,7 +97,6 @@ def compare(config: CompareConfig) -> CompareResult:
     dependencies are missing, RuntimeError when called by a worker process re-running a
     script that lacks a main guard (see `nasbench_lite.compare.workers`).
     """
-    from nasbench_lite.compare import statistics as stats
     from nasbench_lite.compare.workers import check_not_bootstrapping
 
     check_not_bootstrapping("nasbench_lite.compare.run.compare()")
@@ -126,7 +131,7 @@ def compare(config: CompareConfig) -> CompareResult:
     wall = time.perf_counter() - started
     result = CompareResult(
         results=results,
-        summary=stats.summarise(results, list(plan.labels), plan.tolerance),
+        summary=summarise(results, list(plan.labels), plan.tolerance, plan.objectives),
         strategies=list(plan.labels),
         seeds=list(range(config.seeds)),
         budget=plan.budget,
@@ -136,10 +141,11 @@ def compare(config: CompareConfig) -> CompareResult:
         skipped=dict(plan.skipped),
         external=dict(plan.external),
         tolerance=plan.tolerance,
+        objectives=plan.objectives,
     )
     if config.out is None:
         return result
-    from nasbench_lite.compare import plots, report
+    from nasbench_lite.compare import report
 
     out = Path(config.out)
     csv = out / "results.csv"
@@ -147,14 +153,19 @@ def compare(config: CompareConfig) -> CompareResult:
     with failed_writes(f"the results and report in {out}", kept):
         out.mkdir(parents=True, exist_ok=True)
         write_results(results, out)
-        figures = plots.plot_all(results, out, plan.budget.seconds)
+        figures = _plots(results, out, plan.budget.seconds, plan.objectives)
         command = command_line(config, plan, jobs)
         setup = report.describe_run(command, plan, table, jobs, wall)
+        if plan.objectives is not None:
+            from nasbench_lite.compare.pareto_report import objective_rows
+
+            setup.update(objective_rows(plan.objectives))
         saved = report.write_setup(
-            out, setup, plan.budget, plan.budget_rule, BASELINE, restriction, plan.tolerance
-        )
-        result.report = report.write_report(
-            out, results, setup, figures, BASELINE, restriction, plan.tolerance
+            out, setup, plan.budget, plan.budget_rule, BASELINE, restriction, plan.tolerance,
+            None if plan.objectives is None else plan.objectives.record(),
+        )  # fmt: skip
+        result.report = _report(
+            out, results, setup, figures, BASELINE, restriction, plan.tolerance, plan.objectives
         )
     result.out_dir = out
     result.files = [
@@ -174,7 +185,7 @@ def rebuild(out: str | os.PathLike) -> CompareResult:
     Raises FileNotFoundError when `out` has no results.csv, ValueError when it lacks the
     results columns or rows, or runs (`check_complete`): then nothing is written.
     """
-    from nasbench_lite.compare import plots, report
+    from nasbench_lite.compare import report
     from nasbench_lite.compare import statistics as stats
 
     out = Path(out)
@@ -193,22 +204,22 @@ def rebuild(out: str | os.PathLike) -> CompareResult:
     except (TypeError, ValueError) as err:
         where = out / report.SETUP_FILE
         raise InputError(f"{where}: bad budget {saved['budget']!r} ({err})") from None
-    figures = plots.plot_all(results, out, budget.seconds if budget else None)
+    objectives = None
+    if saved.get("objectives"):
+        from nasbench_lite.compare.objectives import ObjectivePlan
+
+        objectives = ObjectivePlan.from_record(saved["objectives"])
+    figures = _plots(results, out, budget.seconds if budget else None, objectives)
     setup = {**saved.get("setup", {}), "report": "rebuilt from results.csv (`--report-only`)"}
     strategies = stats.strategy_order(results)
     tolerance = float(saved.get("tolerance", 0.0))  # older folders: exact comparisons
-    path = report.write_report(
-        out,
-        results,
-        setup,
-        figures,
-        baseline=saved.get("baseline", BASELINE),
-        notice=saved.get("notice"),
-        tolerance=tolerance,
-    )
+    baseline = saved.get("baseline", BASELINE)
+    notice = saved.get("notice")
+    path = _report(out, results, setup, figures, baseline, notice, tolerance, objectives)
     return CompareResult(
+        objectives=objectives,
         results=results,
-        summary=stats.summarise(results, strategies, tolerance),
+        summary=summarise(results, strategies, tolerance, objectives),
         strategies=strategies,
         seeds=sorted(int(s) for s in results["seed"].unique()),
         budget=budget,
@@ -220,6 +231,36 @@ def rebuild(out: str | os.PathLike) -> CompareResult:
         files=[path, *(p for paths in figures.values() for p in paths)],
         tolerance=tolerance,
     )
+
+
+def summarise(results: pd.DataFrame, strategies: list[str], tolerance: float, objectives: Any):
+    """The per-strategy summary (`statistics.summarise`): of final HV regret for several
+    objectives (exact), else of final regret."""
+    from nasbench_lite.compare import statistics as stats
+
+    if objectives is not None and objectives.multi:
+        return stats.summarise(results, strategies, 0.0, column="hv_regret")
+    return stats.summarise(results, strategies, tolerance)
+
+
+def _plots(results: pd.DataFrame, out: Path, seconds: float | None, objectives: Any) -> dict:
+    if objectives is not None and objectives.multi:
+        from nasbench_lite.compare.pareto_plots import plot_pareto
+
+        return plot_pareto(results, out, objectives, seconds)
+    from nasbench_lite.compare import plots
+
+    return plots.plot_all(results, out, seconds)
+
+
+def _report(out, results, setup, figures, baseline, notice, tolerance, objectives) -> Path:
+    from nasbench_lite.compare import report
+
+    if objectives is not None and objectives.multi:
+        from nasbench_lite.compare.pareto_report import write_pareto_report
+
+        return write_pareto_report(out, results, setup, figures, objectives, baseline)
+    return report.write_report(out, results, setup, figures, baseline, notice, tolerance)
 
 
 def check_complete(out: Path, results: pd.DataFrame, shown: int = 4) -> None:
@@ -250,6 +291,11 @@ def ranking_lines(result: CompareResult) -> list[str]:
     budget = "unknown" if result.budget is None else str(result.budget)
     runs = f"{plural(len(result.strategies), 'strategy')} x {plural(len(result.seeds), 'seed')}"
     lines = [f"budget: {budget} ({result.budget_rule}); {runs}"]
+    if result.objectives is not None and result.objectives.multi:
+        from nasbench_lite.compare.pareto_report import hv_ranking_lines
+
+        objectives = " ".join(map(str, result.objectives.objectives))
+        return [*lines, f"objectives: {objectives}", *hv_ranking_lines(result.summary)]
     lines.append(
         "sorted by average rank over seeds (1 = best); final regret = best test accuracy "
         "minus the incumbent's, in percentage points (pp), mean ± standard error over seeds"

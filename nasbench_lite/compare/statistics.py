@@ -138,9 +138,14 @@ def average_ranks(matrix: np.ndarray, tolerance=0.0) -> np.ndarray:
 
 
 def summarise(
-    frame: pd.DataFrame, strategies: list[str] | None = None, tolerance: float = 0.0
+    frame: pd.DataFrame,
+    strategies: list[str] | None = None,
+    tolerance: float = 0.0,
+    column: str = "regret",
 ) -> pd.DataFrame:
-    """Per-strategy summary of final regret, in the order of ``strategies``.
+    """Per-strategy summary of final regret (or of another regret ``column``, e.g. a
+    multi-objective comparison's hv_regret: the regret_* columns then hold it), in the order
+    of ``strategies``.
 
     ``tolerance``: regret differences up to it are ties (the table's noise floor, see
     `nasbench_lite.table.noise`), in the ranks and in found_best.
@@ -150,7 +155,7 @@ def summarise(
     strategy_ms (the strategy's measured init/ask/tell milliseconds per evaluation, mean over
     seeds; NaN when the frame has no strategy_seconds).
     """
-    strategies, _, regret = final_matrix(frame, strategies)
+    strategies, _, regret = final_matrix(frame, strategies, column=column)
     _, _, evals = final_matrix(frame, strategies, column="evals")
     per_eval = np.full(len(strategies), np.nan)
     if "strategy_seconds" in frame.columns:
@@ -287,8 +292,10 @@ def step_values(times: np.ndarray, values: np.ndarray, grid: np.ndarray) -> np.n
     return np.where(idx >= 0, values[np.maximum(idx, 0)], np.nan)
 
 
-def anytime_curves(frame: pd.DataFrame, axis: str, grid: np.ndarray) -> dict[str, np.ndarray]:
-    """Regret of every run resampled as a step function onto ``grid``.
+def anytime_curves(
+    frame: pd.DataFrame, axis: str, grid: np.ndarray, column: str = "regret"
+) -> dict[str, np.ndarray]:
+    """Regret (or ``column``) of every run resampled as a step function onto ``grid``.
 
     axis: "sim_seconds" or "evals". Returns {strategy: (n_seeds, g) float64}, rows in seed
     order, NaN before a run's first finished evaluation. On the time axis a run's last
@@ -304,7 +311,7 @@ def anytime_curves(frame: pd.DataFrame, axis: str, grid: np.ndarray) -> dict[str
     curves: dict[str, list[np.ndarray]] = {s: [] for s in strategy_order(frame)}
     for (name, _), run in ordered.groupby(["strategy", "seed"], sort=True):
         x = run[axis].to_numpy()
-        values = step_values(x, run["regret"].to_numpy(), grid)
+        values = step_values(x, run[column].to_numpy(), grid)
         if axis == "evals":
             values[grid > x[-1]] = np.nan
         curves[name].append(values)

@@ -129,6 +129,7 @@ class Worker:
             for arg, option in plan.entry.compare_args.items()
         }
         self.benchmark = make_benchmark(plan.backend, **kwargs)
+        self.table = table  # what objectives and constraints are measured on
         # Resolved once: an entry-point lookup scans the installed packages (~10 ms).
         self.classes = [get_strategy(s) for s in plan.strategies]
         self.plan = plan
@@ -144,8 +145,15 @@ class Worker:
             plan.workers,
             charge_overhead=plan.charge_overhead,
             data_dir=plan.data_dir,
+            objectives=plan.objectives.objectives if plan.objectives else None,
+            constraints=plan.objectives.constraints if plan.objectives else (),
         )
-        return trajectory.to_frame(plan.labels[index], seed)
+        frame = trajectory.to_frame(plan.labels[index], seed)
+        if plan.objectives is None:
+            return frame
+        from nasbench_lite.compare.objectives import run_frame
+
+        return run_frame(trajectory, frame, self.table, plan.objectives, self.benchmark)
 
 
 _PROCESS_WORKER: Worker | None = None  # set once per pool process by `_init_process`

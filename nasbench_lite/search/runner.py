@@ -37,6 +37,8 @@ def run_search(
     params: dict[str, Any] | None = None,
     charge_overhead: bool = False,
     data_dir: str | os.PathLike | None = None,
+    objectives: tuple | None = None,
+    constraints: tuple = (),
 ) -> Trajectory:
     """Run `strategy` (registered name, class, or instance) against `benchmark` until `budget`.
 
@@ -51,7 +53,9 @@ def run_search(
     constructor parameters. charge_overhead: advance the simulated clock by the measured
     ask/tell time (then trajectories are no longer bit-for-bit reproducible). data_dir: the
     directory holding the files of the benchmark's dataset (cifar10, mnist, fashion_mnist),
-    for a strategy that trains on it.
+    for a strategy that trains on it. objectives, constraints: `search.objectives.Objective`
+    and `Constraint` records, given to a strategy whose constructor takes `objectives` or
+    `constraints` (a multi-objective one); the others optimise validation accuracy as ever.
     """
     budget = Budget.parse(budget)
     if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
@@ -62,7 +66,9 @@ def run_search(
     if budget.epochs is not None and epochs is None:
         raise InputError(f"budget {budget} counts epochs, but {benchmark!r} does not say them")
     context = benchmark_context(benchmark)
-    given = _with_context(strategy, params, context.for_strategy(data_dir))
+    told = {"objectives": tuple(objectives) if objectives else None,
+            "constraints": tuple(constraints) or None}  # fmt: skip
+    given = _with_context(strategy, params, {**context.for_strategy(data_dir), **told})
     search = make_strategy(strategy, benchmark.space, **given)
     own_epochs = getattr(search, "max_epochs", None)
     if epochs is not None and own_epochs is not None and own_epochs != epochs:

@@ -1,0 +1,190 @@
+"""A comparison's objectives and constraints, resolved once against its table, and the columns
+they add to each run's rows.
+
+With two or more objectives each run's rows carry the evaluated cell (`raw`), its measured
+value of every objective (`cell_<metric>`: seed means from the table, a validation
+objective measured on the test split as regret is), and the hypervolume of the run's
+attained front so far (`hv`) with its regret against the table's true front (`hv_regret`):
+what the report rebuilds fronts and statistics from (`compare.pareto`). With a constraint the
+incumbent is the best cell among the feasible ones evaluated, and regret is measured against
+the best feasible cell of the table; a run that has evaluated no feasible cell yet has regret
+equal to that cell's test accuracy (as if it held a cell of accuracy 0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from nasbench_lite.compare.pareto import ParetoReference, measured_metric
+from nasbench_lite.errors import InputError
+from nasbench_lite.search.objectives import (
+    DEFAULT_OBJECTIVES,
+    Constraint,
+    Objective,
+    parse_constraint,
+    parse_objectives,
+)
+from nasbench_lite.search.trajectory import Trajectory, trajectory_from_rows
+
+# Prefix of the per-evaluation measured objective columns of results.csv.
+CELL_PREFIX = "cell_"
+
+
+@dataclass(frozen=True)
+class ObjectivePlan:
+    """objectives: what strategies are told to optimise; constraints: feasibility rules;
+    reference: what fronts are measured against (None with one objective); best_feasible:
+    the best seed-mean test accuracy among feasible cells (regret's reference under a
+    constraint; None without one)."""
+
+    objectives: tuple[Objective, ...]
+    constraints: tuple[Constraint, ...] = ()
+    reference: ParetoReference | None = None
+    best_feasible: float | None = None
+
+    @property
+    def multi(self) -> bool:
+        return self.reference is not None
+
+    def record(self) -> dict[str, Any]:
+        """The settings as plain data (plan.json, setup.json)."""
+        out: dict[str, Any] = {
+            "objectives": [str(o) for o in self.objectives],
+            "constraints": [str(c) for c in self.constraints],
+        }
+        if self.reference is not None:
+            ref = self.reference
+            out.update(measured=list(ref.measured), best=list(ref.best),
+                       worst=list(ref.worst), reference_point=list(ref.reference_in_units),
+                       front=[list(p) for p in ref.front], true_hv=ref.true_hv)  # fmt: skip
+        if self.best_feasible is not None:
+            out["best_feasible"] = self.best_feasible
+        return out
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> ObjectivePlan:
+        """The plan `record` describes (a report rebuilt from setup.json)."""
+        objectives = parse_objectives(record["objectives"])
+        reference = None
+        if "front" in record:
+            reference = ParetoReference(
+                objectives, tuple(record["measured"]), tuple(record["best"]),
+                tuple(record["worst"]), tuple(map(tuple, record["front"])),
+                float(record["true_hv"]),
+            )  # fmt: skip
+        constraints = tuple(parse_constraint(c) for c in record.get("constraints", ()))
+        return cls(objectives, constraints, reference, record.get("best_feasible"))
+
+
+def resolve_objectives(
+    objectives: Sequence[str] | None, constraints: Sequence[str], table: Any
+) -> ObjectivePlan | None:
+    """The plan of `objectives` and `constraints` (strings, see `search.objectives`) on
+    `table`; None when neither is given (a plain single-objective comparison). InputError for
+    a metric the table does not hold, no feasible trained class, or constant objectives."""
+    if not objectives and not constraints:
+        return None
+    parsed = parse_objectives(objectives) if objectives else DEFAULT_OBJECTIVES
+    rules = tuple(parse_constraint(c) for c in constraints)
+    if len(parsed) == 1 and parsed[0] != DEFAULT_OBJECTIVES[0]:
+        raise InputError(
+            f"one objective {parsed[0]} other than valid_acc:max: give two or more objectives "
+            f"(a front), or valid_acc:max with a constraint"
+        )
+    known = set(table.metrics)
+    for name in [o.name for o in parsed] + [c.name for c in rules]:
+        if name not in known:
+            raise InputError(
+                f"metric {name!r} is not in table {table.source}; it holds "
+                f"{', '.join(m for m in table.metrics if not m.startswith('test_'))}"
+            )
+    raws = np.asarray(table.row_raw)[np.asarray(table.done)]
+    feasible = feasible_mask(table, rules, raws)
+    if not feasible.any():
+        raise InputError(
+            f"no trained class of table {table.source} meets {', '.join(map(str, rules))}"
+        )
+    best_feasible = None
+    if rules:
+        best_feasible = float(np.nanmax(table.values("test_acc", raws[feasible])))
+    reference = None
+    if len(parsed) > 1:
+        measured = tuple(measured_metric(o.name, table.metrics) for o in parsed)
+        values = np.column_stack([table.values(m, raws[feasible]) for m in measured])
+        reference = ParetoReference.of_values(parsed, measured, values)
+    return ObjectivePlan(parsed, rules, reference, best_feasible)
+
+
+def feasible_mask(table: Any, constraints: Sequence[Constraint], raws: np.ndarray) -> np.ndarray:
+    """(n,) bool: which raw cells (n,) meet every constraint, judged by the seed-mean value."""
+    raws = np.asarray(raws, dtype=np.int64)
+    keep = np.ones(len(raws), bool)
+    for rule in constraints:
+        keep &= rule.holds(table.values(rule.name, raws) if len(raws) else np.zeros(0))
+    return keep
+
+
+def run_frame(
+    trajectory: Trajectory, frame: pd.DataFrame, table: Any, plan: ObjectivePlan, benchmark: Any
+) -> pd.DataFrame:
+    """A run's rows (`Trajectory.to_frame`) with what `plan` adds (module docstring)."""
+    raws = trajectory.raw
+    feasible = feasible_mask(table, plan.constraints, raws)
+    if plan.constraints:
+        constrained = _constrained(trajectory, feasible, plan.best_feasible, benchmark)
+        columns = ["incumbent_valid", "incumbent_test", "regret", "incumbent_raw",
+                   "incumbent_cell"]  # fmt: skip
+        again = constrained.to_frame(trajectory.strategy, trajectory.seed)
+        frame = frame.assign(**{c: again[c].to_numpy() for c in columns})
+    frame = frame.assign(raw=raws)
+    if plan.constraints:
+        frame = frame.assign(feasible=feasible)
+    if plan.reference is None:
+        return frame
+    ref = plan.reference
+    values = np.column_stack([table.values(m, raws) if len(raws) else np.zeros(0)
+                              for m in ref.measured]).astype(np.float64)  # fmt: skip
+    shown = {f"{CELL_PREFIX}{m}": values[:, i] for i, m in enumerate(ref.measured)}
+    values[~feasible] = np.nan  # an infeasible cell never joins the front
+    hv = ref.hv_trace(values, trajectory.epoch)
+    return frame.assign(**shown, hv=hv, hv_regret=ref.true_hv - hv)
+
+
+class _FeasibleReference:
+    """The benchmark as `trajectory_from_rows` reads it, with the best feasible cell as the
+    regret reference."""
+
+    def __init__(self, benchmark: Any, best: float) -> None:
+        self.space, self.best_test_acc, self._benchmark = benchmark.space, best, benchmark
+
+    def mean_test_acc(self, raws: np.ndarray) -> np.ndarray:
+        return self._benchmark.mean_test_acc(raws)
+
+
+def _constrained(
+    trajectory: Trajectory, feasible: np.ndarray, best: float, benchmark: Any
+) -> Trajectory:
+    """The trajectory whose incumbent is chosen among the feasible evaluations only."""
+    t = trajectory
+    valid = np.where(feasible, t.valid_acc, np.nan)
+    trained = np.diff(t.epochs_trained, prepend=0)
+    rows = list(zip(t.sim_seconds, t.raw, valid, t.test_acc, t.overhead_seconds, t.epoch,
+                    trained, strict=True))  # fmt: skip
+    run = {name: getattr(t, name) for name in
+           ("strategy", "seed", "workers", "budget", "charge_overhead", "end_seconds",
+            "strategy_done")}  # fmt: skip
+    out = trajectory_from_rows(rows, _FeasibleReference(benchmark, best), run)
+    # No feasible cell yet: regret as if the incumbent had accuracy 0.
+    regret = np.where(np.isnan(out.regret) & (out.evals > 0), best, out.regret)
+    return _replace(out, regret=regret)
+
+
+def _replace(trajectory: Trajectory, **changes: Any) -> Trajectory:
+    import dataclasses
+
+    return dataclasses.replace(trajectory, **changes)
