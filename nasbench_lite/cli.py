@@ -137,6 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _add(sub, "info", "describe a table and its statistics")
     p.add_argument("file", nargs="?", default=None, help=f"HDF5 table ({SHIPPED})")
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="check the file's sha256 against the one its card records",
+    )
+    p.add_argument("--card", default=None, help="--verify: the card to check against")
 
     p = _add(sub, "query", "look up one cell")
     p.add_argument("file", nargs="?", default=None, help=f"HDF5 table ({SHIPPED})")

@@ -21,6 +21,7 @@ from nasbench_lite.outputs import check_writable_dir
 from nasbench_lite.table.card_plot import plot_accuracy
 from nasbench_lite.table.noise import noise_section
 from nasbench_lite.table.proxy_stats import proxy_section
+from nasbench_lite.table.ranges import file_sha256
 from nasbench_lite.table.reader import Table
 from nasbench_lite.table.summary import QUANTILES, table_statistics
 from nasbench_lite.text import plural
@@ -29,6 +30,7 @@ from nasbench_lite.train.config import PRESETS, TrainConfig
 log = logging.getLogger(__name__)
 
 TOP = 10
+SHA_LABEL = "file sha256"
 
 
 def card_paths(
@@ -177,6 +179,8 @@ def _overview(table: Table, st: dict[str, Any]) -> list[str]:
          f"({st['all_diverged_rows']} rows with every seed diverged)"],
         ["hardware", f"`{_json(a['hardware'])}`"],
     ]  # fmt: skip
+    if os.path.isfile(table.source):  # `info --verify` checks the file against this line
+        rows.append([SHA_LABEL, f"`{file_sha256(table.source)}`"])
     lines = ["## What the file is", "", *_table(["field", "value"], rows)]
     lines += ["Training configuration (`TrainConfig`):", ""]
     config = TrainConfig.from_dict(a["config"]).to_dict()  # older files: later fields' defaults

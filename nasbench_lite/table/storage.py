@@ -20,6 +20,7 @@ import numpy as np
 
 from nasbench_lite.errors import InputError, MissingFileError
 from nasbench_lite.outputs import write_bytes_atomic
+from nasbench_lite.table.ranges import check_ranges
 from nasbench_lite.table.schema import (
     ATTRS,
     CURVE_METRICS,
@@ -150,6 +151,7 @@ def check_arrays(arrays: dict[str, np.ndarray], attrs: dict[str, Any], source: s
         raise InputError(f"{source}: /cells/raw_to_row does not map each row_raw to its own row")
     if np.any(np.diff(arrays["cells/row_class"]) <= 0):
         raise InputError(f"{source}: /cells/row_class is not strictly increasing")
+    check_ranges(arrays, source)
 
 
 def read_arrays(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
