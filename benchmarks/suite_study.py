@@ -294,7 +294,12 @@ def report(paths: list[str]) -> None:
             if name not in runs:
                 runs[name] = run
                 continue
-            old = runs[name]  # more seeds of the same task: join them on common classes
+            old = runs[name]
+            if set(old["seeds"]) & set(run["seeds"]):  # the same seeds again (a resumed run):
+                if len(run["classes"]) > len(old["classes"]):  # keep the one with more classes
+                    runs[name] = run
+                continue
+            # More seeds of the same task: join them on common classes.
             both = [c for c in old["classes"] if c in set(run["classes"])]
             for key in ("valid", "test"):
                 a = np.asarray(old[key])[[old["classes"].index(c) for c in both]]
