@@ -84,6 +84,12 @@ def test_an_informative_proxy_raises_the_ranking(model, plain_model, table):
     assert with_proxy > without + 0.05
 
 
+def test_features_of_no_group_are_empty(table):
+    from nasbench_lite.surrogate.features import features
+
+    assert features(table, table.row_raw[:5], ()).shape == (5, 0)
+
+
 def test_a_table_without_the_proxies_is_refused_in_one_line(plain):
     # A model's record, as `fit` writes it (no boosters needed to check a table).
     meta = {"table": table_identity(plain), "config": {"proxies": ["synflow"]}}

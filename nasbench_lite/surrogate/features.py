@@ -49,7 +49,8 @@ def _class_features(space, config_json: str, groups: tuple[str, ...]) -> np.ndar
             parts.append(onehot.sum(axis=1))
         else:
             raise SurrogateError(f"unknown feature group {group!r}; known: {FEATURE_GROUPS}")
-    out = np.concatenate(parts, axis=1).astype(np.float32)
+    # No group at all (a model of proxies only, `SurrogateConfig.proxies`): zero columns.
+    out = np.concatenate(parts or [np.zeros((len(reps), 0))], axis=1).astype(np.float32)
     out.setflags(write=False)
     return out
 
