@@ -8,8 +8,8 @@ which holds proxy values and nothing else; their measured cost, the table's seco
 scored cell times the cells scored, is charged to the simulated clock with the first ask
 (`Ask.search_seconds`), so a warm-started search pays for its pool like any other work.
 
-Pool sizes are this benchmark's, not the paper's: on the shipped CPU table scoring one cell
-costs about 62 ms and training one about 1 s (16x, where the paper's proxies cost about a
+Pool sizes are this benchmark's, not the paper's: on the CPU table scoring one cell costs
+about 47 ms of CPU and training one about 1 s (20x, where the paper's proxies cost about a
 thousandth of a training), so a pool of thousands would spend a default budget (100
 trainings) before training anything.
 """
@@ -24,7 +24,7 @@ from nasbench_lite.errors import InputError
 from nasbench_lite.search.protocol import Ask
 
 PROXY = "synflow"  # the paper's warm-up proxy, and the best single one on our table
-WARM_POOL = 200  # cells scored to warm-start a search (about 12 s of proxies, 12 trainings)
+WARM_POOL = 200  # cells scored to warm-start a search (about 9 s of proxies, 9 trainings)
 
 
 class Warmup(NamedTuple):

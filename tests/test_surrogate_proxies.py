@@ -28,7 +28,7 @@ def with_proxies(table: Table) -> Table:
     arrays["metrics/proxy_synflow"] = 1e6 * test  # spans orders of magnitude after the log
     arrays["metrics/proxy_jacov"] = -rng.random(test.shape)
     arrays["metrics/proxy_jacov"][0] = np.nan
-    return Table(arrays, {**table.attrs, "proxies": {"seconds": 1.0}}, "with-proxies")
+    return Table(arrays, {**table.attrs, "proxies": {"cpu_seconds": 1.0}}, "with-proxies")
 
 
 @pytest.fixture(scope="module")

@@ -39,7 +39,7 @@ def with_proxies(table: Table, seconds: float | None = PAIR_SECONDS) -> Table:
     arrays["metrics/proxy_synflow"] = valid + 0.001 * rng.standard_normal(valid.shape)
     arrays["metrics/proxy_noise"] = rng.standard_normal(valid.shape)
     arrays["proxies/done"] = np.ones(table.num_rows, bool)
-    record = {} if seconds is None else {"seconds": seconds * valid.size}
+    record = {"seconds": 1.0} if seconds is None else {"cpu_seconds": seconds * valid.size}
     return Table(arrays, {**table.attrs, "proxies": record}, "proxy-table")
 
 

@@ -5,10 +5,10 @@ A `ProxyLookup` holds copies of the table's `/metrics/proxy_<name>` arrays and n
 else: no accuracy, no loss, no reference to the table, so a strategy that scores cells with
 it learns nothing of their test (or validation) accuracy. A score is one initialisation
 seed's value, drawn with the generator the strategy passes in, as computing the proxy once
-for a new cell would give; its cost is the table's measured seconds per (class, seed) pair
-(the `proxies` root attribute: wall seconds of the compiled programs and the host step,
-compilation excluded, over the pairs computed), for all eleven proxies together, since they
-are computed in one program.
+for a new cell would give; its cost is the table's measured process CPU seconds per (class,
+seed) pair (the `proxies` root attribute's `cpu_seconds`, compilation excluded, over the
+pairs computed: the same measure the table's `train_seconds` apportions, and the one its
+card reports), for all eleven proxies together, since they are computed in one program.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ class ProxyLookup:
             values[metric[len(PREFIX) :]] = array
         record = table.attrs.get("proxies", {})
         pairs = int(done.sum()) * table.num_seeds
-        seconds = record.get("seconds") if isinstance(record, Mapping) else None
+        seconds = record.get("cpu_seconds") if isinstance(record, Mapping) else None
         pair = float(seconds) / pairs if seconds is not None and pairs else float("nan")
         return cls(values, np.asarray(table.raw_to_row), pair, str(table.source))
 
@@ -77,7 +77,7 @@ class ProxyLookup:
         if not np.isfinite(self.pair_seconds):
             raise InputError(
                 f"{self.source} records no measured cost of its proxies (the `proxies` "
-                "attribute's seconds); recompute them with `nasbench-lite proxies`"
+                "attribute's cpu_seconds); recompute them with `nasbench-lite proxies`"
             )
         return cells * self.pair_seconds
 
