@@ -1,6 +1,5 @@
 """Zero-cost proxies as surrogate features: recorded in the model, saved and read back, and
-refused (one line) where a table lacks them; an informative proxy must help the ranking.
-The tests that fit a model are marked slow (seconds each, minutes on a loaded machine)."""
+refused (one line) where a table lacks them; an informative proxy must help the ranking."""
 
 from __future__ import annotations
 
@@ -63,7 +62,6 @@ def test_proxy_columns_are_the_seed_means_by_class(table):
     assert columns.dtype == np.float32
 
 
-@pytest.mark.slow
 def test_the_model_records_its_proxies_and_round_trips(model, table, tmp_path):
     assert model.meta["config"]["proxies"] == ["synflow", "jacov"]
     path = model.save(tmp_path / "m")
@@ -77,7 +75,6 @@ def test_the_model_records_its_proxies_and_round_trips(model, table, tmp_path):
         Surrogate.load(path)
 
 
-@pytest.mark.slow
 def test_an_informative_proxy_raises_the_ranking(model, plain_model, table):
     with_proxy = evaluate(model, table, "test_acc")["kendall"]
     without = evaluate(plain_model, table, "test_acc")["kendall"]
@@ -107,7 +104,6 @@ def test_a_table_without_the_proxies_is_refused_in_one_line(plain):
         Surrogate.fit(plain, 0.25, config=dataclasses.replace(FAST, proxies=("params",)))
 
 
-@pytest.mark.slow
 def test_a_model_without_proxies_is_unchanged(plain_model, plain, tmp_path):
     model = plain_model
     assert model.proxy_features is None and model.meta["config"]["proxies"] == []
