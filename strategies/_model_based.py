@@ -17,6 +17,8 @@ import numpy as np
 
 from nasbench_lite.search.protocol import fitness
 
+from . import _zero_cost as zc
+
 
 class ModelState(NamedTuple):
     raws: tuple[int, ...]  # cells told, in completion order
@@ -24,10 +26,13 @@ class ModelState(NamedTuple):
     queue: tuple[int, ...]  # proposals of the last fit not yet asked, best first
     asked: frozenset[int]  # class ids (canonical) of every cell asked
     num_random: int  # initial random cells asked
+    warm: tuple[int, ...] = ()  # proxy-ranked cells that replace the initial random ones
+    unpaid: float = 0.0  # seconds of proxy scoring not yet charged to the clock
 
 
-def initial_state() -> ModelState:
-    return ModelState((), (), (), frozenset(), 0)
+def initial_state(warm: zc.Warmup | None = None) -> ModelState:
+    """The empty state; `warm`, a zero-cost warm-up, gives the initial cells, best first."""
+    return ModelState((), (), (), frozenset(), 0, *(warm or zc.Warmup((), 0.0)))
 
 
 def ask(
@@ -37,21 +42,26 @@ def ask(
     num_init: int,
     propose: Callable[[ModelState, np.random.Generator], tuple[int, ...]],
 ) -> tuple[ModelState, int]:
-    """The next cell: one of `num_init` random cells, else the next queued proposal, else a
-    new batch from `propose` (a random cell while fewer than two results are finite)."""
+    """The next cell: one of `num_init` initial cells (the warm-up's, then random ones), else
+    the next queued proposal, else a new batch from `propose` (a random cell while fewer
+    than two results are finite). The first ask carries the warm-up's cost."""
     queue = state.queue
     if state.num_random >= num_init and not queue and finite(state)[0].size >= 2:
         queue = propose(state, rng)
-    if state.num_random < num_init or not queue:
+    if state.num_random < len(state.warm) and state.num_random < num_init:
+        raw = state.warm[state.num_random]
+        state = state._replace(num_random=state.num_random + 1)
+    elif state.num_random < num_init or not queue:
         raw = int(space.sample(rng, 1)[0])
         state = state._replace(num_random=state.num_random + (state.num_random < num_init))
     else:
         raw, queue = queue[0], queue[1:]
     asked = state.asked | {int(space.canonical_ids[raw])}
-    return state._replace(queue=queue, asked=asked), raw
+    return state._replace(queue=queue, asked=asked, unpaid=0.0), zc.charged(raw, state.unpaid)
 
 
-def tell(state: ModelState, raw: int, valid_acc: float) -> ModelState:
+def tell(state: ModelState, raw: Any, valid_acc: float) -> ModelState:
+    raw = zc.raw_of(raw)
     return state._replace(raws=state.raws + (raw,), scores=state.scores + (fitness(valid_acc),))
 
 

@@ -24,11 +24,16 @@ Asynchronous workers: proposals are handed out one per ask from the last fit's b
 the batch is used up, the next ask fits again on whatever results are back (cells in flight
 are excluded from the candidates, since they were asked). Until two results are back, asks
 beyond the initial cells are random.
+
+Zero-cost warm-up (`warmup` > 0; registered as `bananas_zc`): the `num_init` initial cells
+are the best of `warmup` uniform cells ranked by a zero-cost proxy (synflow) instead of
+uniform cells, Abdelfattah et al., "Zero-Cost Proxies for Lightweight NAS" (ICLR 2021,
+Section 5); the scoring's measured cost is charged to the clock with the first ask.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -37,6 +42,7 @@ from nasbench_lite.search.protocol import Result
 from nasbench_lite.strategies._predictors import EnsemblePredictor
 
 from . import _model_based as mb
+from . import _zero_cost as zc
 
 
 class Bananas:
@@ -54,6 +60,9 @@ class Bananas:
         per_parent: int = 10,
         hidden: tuple[int, ...] = (20, 20),
         steps: int = 100,
+        warmup: int = 0,
+        proxy: str = zc.PROXY,
+        proxies: Any = None,
     ) -> None:
         for key, value, low in (("num_init", num_init, 0), ("batch_size", batch_size, 1),
                                 ("members", members, 2), ("parents", parents, 1),
@@ -64,11 +73,14 @@ class Bananas:
         self.parents, self.per_parent = parents, per_parent
         self.members, self.hidden, self.steps = members, tuple(hidden), steps
         EnsemblePredictor(members, self.hidden, steps)  # checks hidden
+        zc.check(self.name, warmup, proxy, proxies)
+        self.warmup, self.proxy, self.proxies = warmup, proxy, proxies
 
     def init(self, rng: np.random.Generator) -> mb.ModelState:
-        return mb.initial_state()
+        warm = zc.ranked_pool(self.space, self.proxies, self.proxy, self.warmup, rng)
+        return mb.initial_state(warm)
 
-    def ask(self, state: mb.ModelState, rng: np.random.Generator) -> tuple[mb.ModelState, int]:
+    def ask(self, state: mb.ModelState, rng: np.random.Generator) -> tuple[mb.ModelState, Any]:
         return mb.ask(self.space, state, rng, self.num_init, self._propose)
 
     def tell(self, state: mb.ModelState, raw: int, result: Result) -> mb.ModelState:
@@ -88,3 +100,15 @@ class Bananas:
         sampled = rng.normal(mean, std)  # independent Thompson sampling
         best = np.argsort(-sampled, kind="stable")[: self.batch_size]
         return tuple(candidates[best].tolist())
+
+
+class WarmStartedBananas(Bananas):
+    """BANANAS whose initial cells are the best proxy-scored cells of a random pool."""
+
+    name = "bananas_zc"
+    needs_proxies: ClassVar[bool] = True  # searches only a table that holds proxies
+    in_default_comparison: ClassVar[bool] = False
+
+    def __init__(self, space: Any, warmup: int = zc.WARM_POOL, proxy: str = zc.PROXY,
+                 proxies: Any = None, **params: Any) -> None:  # fmt: skip
+        super().__init__(space, warmup=warmup, proxy=proxy, proxies=proxies, **params)

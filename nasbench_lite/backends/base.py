@@ -50,7 +50,9 @@ class BenchmarkContext:
     (a `TrainConfig`, or the config dict stored in its table or surrogate model). dataset: a
     `Dataset`, or the dataset name. table: where its answers or its regret reference come
     from (a table file's path, or a description). metrics: the names of the metrics its
-    evaluations carry.
+    evaluations carry. proxies: a `ProxyLookup` of zero-cost proxy scores and their measured
+    cost, the only thing of its table a strategy may read before training a cell (None: the
+    backend has none).
     """
 
     max_epochs: int | None = None
@@ -58,17 +60,19 @@ class BenchmarkContext:
     dataset: Any = None
     table: str | None = None
     metrics: tuple[str, ...] = ()
+    proxies: Any = None
 
     def for_strategy(self, data_dir: Any = None) -> dict[str, Any]:
         """The constructor arguments a strategy may take from the benchmark; `data_dir` (where
         a named dataset's files are) is passed on as given, unless the dataset is already
-        loaded (a live backend's `Dataset`)."""
-        return {
+        loaded (a live backend's `Dataset`); `proxies`, the proxy lookup, when there is one."""
+        given = {
             "max_epochs": self.max_epochs,
             "train_config": self.train_config,
             "dataset": self.dataset,
             "data_dir": data_dir if isinstance(self.dataset, str) else None,
         }
+        return given if self.proxies is None else {**given, "proxies": self.proxies}
 
 
 class Request(NamedTuple):

@@ -186,7 +186,16 @@ class TabularBenchmark:
             dataset=attrs.get("dataset"),
             table=self.table.source,
             metrics=tuple(self._axes),
+            proxies=self._proxies(),
         )
+
+    def _proxies(self):
+        """The table's `ProxyLookup` (None: no proxies), built on first use."""
+        if not hasattr(self, "_proxy_lookup"):
+            from nasbench_lite.backends.proxy_lookup import ProxyLookup
+
+            self._proxy_lookup = ProxyLookup.from_table(self.table)
+        return self._proxy_lookup
 
     def mean_test_acc(self, raws: np.ndarray) -> np.ndarray:
         return self._mean_test[np.asarray(raws, dtype=np.int64)]

@@ -22,6 +22,16 @@ BASE_PARAMS = {"subsample": 0.8, "colsample_bytree": 0.5, "min_child_weight": 1.
 MAX_ROUNDS = 600
 
 
+def direction(metric: str) -> int:
+    """The epoch's monotone constraint for a curve: accuracies rise, losses fall."""
+    return 1 if metric.endswith("_acc") else -1 if metric.endswith("_loss") else 0
+
+
+def bounded(metric: str, values: np.ndarray) -> np.ndarray:
+    """Accuracies clipped to [0, 1], losses and other curves to >= 0."""
+    return np.clip(values, 0.0, 1.0) if metric.endswith("_acc") else np.maximum(values, 0.0)
+
+
 def booster_params(point: dict, seed: int) -> dict:
     return {**BASE_PARAMS, **point, "objective": "reg:squarederror", "seed": int(seed),
             "nthread": 0, "tree_method": "hist"}  # fmt: skip

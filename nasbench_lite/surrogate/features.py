@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -11,6 +12,7 @@ import numpy as np
 from nasbench_lite.errors import InputError
 
 FEATURE_GROUPS = ("onehot", "path", "cost", "op_counts")
+PROXY_FILE = "proxy_features.npy"  # a model's per-class proxy features, float32
 
 
 class SurrogateError(InputError):
@@ -47,7 +49,8 @@ def _class_features(space, config_json: str, groups: tuple[str, ...]) -> np.ndar
             parts.append(onehot.sum(axis=1))
         else:
             raise SurrogateError(f"unknown feature group {group!r}; known: {FEATURE_GROUPS}")
-    out = np.concatenate(parts, axis=1).astype(np.float32)
+    # No group at all (a model of proxies only, `SurrogateConfig.proxies`): zero columns.
+    out = np.concatenate(parts or [np.zeros((len(reps), 0))], axis=1).astype(np.float32)
     out.setflags(write=False)
     return out
 
@@ -98,3 +101,66 @@ def table_identity(table) -> dict[str, Any]:
         "num_classes": identity.num_classes, "dataset_identity": identity.to_dict(),
         "source": str(table.source), "rows_done": int(table.done.sum()),
     }  # fmt: skip
+
+
+def check_proxies(names) -> tuple[str, ...]:
+    """`names` as a tuple of computed proxy names; SurrogateError for an unknown one (params
+    and FLOPs are the "cost" group, not proxies here)."""
+    from nasbench_lite.proxies.names import COMPUTED
+
+    names = tuple(names)
+    unknown = [n for n in names if n not in COMPUTED]
+    if unknown:
+        raise SurrogateError(f"unknown proxies {unknown}; the surrogate takes {COMPUTED}")
+    return names
+
+
+def proxy_columns(table, names: tuple[str, ...]) -> np.ndarray:
+    """float32 (num_unique, len(names)): per class, the seed mean of each zero-cost proxy the
+    table holds (`/metrics/proxy_<name>`), as sign(v) log(1 + |v|) (synflow spans twenty
+    orders of magnitude; trees only see the order, float32 must hold it); NaN, a missing
+    value to XGBoost, for classes without a finite value. SurrogateError when the table
+    lacks one of them."""
+    import warnings
+
+    from nasbench_lite.proxies.names import metric_name
+
+    missing = [n for n in check_proxies(names) if metric_name(n) not in table.metrics]
+    if missing:
+        raise SurrogateError(
+            f"{table.source} holds no {', '.join(metric_name(n) for n in missing)}: compute "
+            f"them with `nasbench-lite proxies --table {table.source}`, or fit without proxies"
+        )
+    space = table.space
+    out = np.full((space.num_unique, len(names)), np.nan, np.float64)
+    classes = np.asarray(space.canonical_ids)[table.row_raw]
+    for j, name in enumerate(names):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # rows not computed: all NaN
+            values = np.nanmean(np.asarray(table.metric(metric_name(name)), np.float64), axis=1)
+        values[~np.isfinite(values)] = np.nan  # e.g. zen's log of a zero variance
+        out[classes, j] = np.sign(values) * np.log1p(np.abs(values))
+    return out.astype(np.float32)
+
+
+def with_proxies(x_cls: np.ndarray, proxy_x: np.ndarray | None, classes) -> np.ndarray:
+    """The class features with the proxy columns of `classes` appended (none: unchanged)."""
+    if proxy_x is None:
+        return x_cls
+    return np.concatenate([x_cls, proxy_x[np.asarray(classes)]], axis=1)
+
+
+def load_proxy_features(path: Path, meta: dict) -> np.ndarray | None:
+    """The saved per-class proxy features of a model that takes proxies, else None."""
+    names = meta.get("config", {}).get("proxies", [])
+    if not names:
+        return None
+    file = path / PROXY_FILE
+    try:
+        out = np.load(file, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise SurrogateError(f"{file}: the model's proxy features cannot be read: {err}") from err
+    if out.ndim != 2 or out.shape[1] != len(names) or out.dtype != np.float32:
+        raise SurrogateError(f"{file} holds {out.dtype} {out.shape}, not float32 (classes, "
+                             f"{len(names)}) proxy features")  # fmt: skip
+    return out

@@ -44,16 +44,23 @@ import numpy as np
 from nasbench_lite.surrogate.boosting import (
     GRID,
     booster_params,
+    bounded,
     cross_validate,
+    direction,
     epoch_rows,
     out_of_fold_error,
     train_booster,
 )
 from nasbench_lite.surrogate.features import (
     FEATURE_GROUPS,
+    PROXY_FILE,
     SurrogateError,
+    check_proxies,
     features,
+    load_proxy_features,
+    proxy_columns,
     table_identity,
+    with_proxies,
 )
 from nasbench_lite.surrogate.ubjson import check_ubjson
 
@@ -75,25 +82,21 @@ class SurrogateConfig:
     # hyperparameters); any curve the table's schema holds may be named. train_seconds (the
     # cost) is always modelled.
     targets: tuple[str, ...] = ACCURACIES
-
-
-def _direction(metric: str) -> int:
-    """The epoch's monotone constraint for a curve: accuracies rise, losses fall."""
-    return 1 if metric.endswith("_acc") else -1 if metric.endswith("_loss") else 0
-
-
-def _bounded(metric: str, values: np.ndarray) -> np.ndarray:
-    """Accuracies clipped to [0, 1], losses and other curves to >= 0."""
-    return np.clip(values, 0.0, 1.0) if metric.endswith("_acc") else np.maximum(values, 0.0)
+    # Zero-cost proxies as features (the table's per-class seed means, `proxy_columns`):
+    # the model keeps them, and works only with tables that hold them.
+    proxies: tuple[str, ...] = ()
 
 
 class Surrogate:
     """A fitted surrogate: boosters per target, metadata, held-out classes. Build with
     `Surrogate.fit` or `Surrogate.load`."""
 
-    def __init__(self, boosters: dict[str, list], meta: dict[str, Any]) -> None:
+    def __init__(self, boosters: dict[str, list], meta: dict[str, Any],
+                 proxy_features: np.ndarray | None = None) -> None:  # fmt: skip
         self.boosters = boosters  # "valid_acc/mean/0", ... -> xgboost.Booster
         self.meta = meta
+        # float32 (num_unique, P) per-class proxy features (None: the model takes none)
+        self.proxy_features = proxy_features
         self._space = None
 
     # ---- fitting --------------------------------------------------------------------
@@ -132,7 +135,11 @@ class Surrogate:
         train_rows = np.sort(rng.choice(usable, count, replace=False))
         held_rows = np.setdiff1d(usable, train_rows)
         row_class = np.asarray(table.space.canonical_ids)[table.row_raw]
-        x_cls = features(table, table.row_raw[train_rows], config.features)
+        proxy_x = proxy_columns(table, check_proxies(config.proxies)) if config.proxies else None
+        x_cls = with_proxies(
+            features(table, table.row_raw[train_rows], config.features), proxy_x,
+            row_class[train_rows],
+        )  # fmt: skip
         epochs = table.num_epochs
         x = epoch_rows(x_cls, epochs)
         groups = np.repeat(row_class[train_rows], epochs)
@@ -148,7 +155,7 @@ class Surrogate:
         error_std: dict[str, list[float]] = {}
         for metric in targets:
             y = rows_mean[metric][train_rows].reshape(-1)
-            monotone = (0,) * x_cls.shape[1] + (_direction(metric),)
+            monotone = (0,) * x_cls.shape[1] + (direction(metric),)
             for m in range(config.members):
                 say(f"{metric}: ensemble member {m + 1} of {config.members}")
                 pick = np.random.default_rng([seed, m]).choice(len(train_rows), len(train_rows))
@@ -184,7 +191,7 @@ class Surrogate:
             "table": identity,
             "train_fraction": float(train_fraction), "seed": int(seed),
             "config": {**dataclasses.asdict(config), "grid": list(config.grid),
-                       "targets": list(targets)},
+                       "targets": list(targets), "proxies": list(config.proxies)},
             "hyperparameters": {**params, "rounds": rounds}, "cv_scores": scores,
             "error_std": error_std,
             "train_classes": row_class[train_rows].tolist(),
@@ -192,7 +199,7 @@ class Surrogate:
             "fit_seconds": time.perf_counter() - started,
             "versions": _versions(),
         }  # fmt: skip
-        return cls(boosters, meta)
+        return cls(boosters, meta, proxy_x)
 
     # ---- predicting -----------------------------------------------------------------
 
@@ -233,6 +240,7 @@ class Surrogate:
                                      return_inverse=True)  # fmt: skip
         reps = np.asarray(self.space.representatives)[classes]
         x_cls = features(self.meta["table"], reps, tuple(self.meta["config"]["features"]))
+        x_cls = with_proxies(x_cls, self.proxy_features, classes)
         members = self.meta["config"]["members"]
         if metric == "train_seconds":
             data = xgb.DMatrix(x_cls)
@@ -245,7 +253,7 @@ class Surrogate:
         preds = np.stack([self.boosters[f"{metric}/mean/{m}"].predict(data)
                           for m in range(members)]).astype(np.float64)  # fmt: skip
         noise = np.clip(self.boosters[f"{metric}/noise/0"].predict(data), 0.0, None)
-        mean = _bounded(metric, preds.mean(axis=0))
+        mean = bounded(metric, preds.mean(axis=0))
         # A model saved before the out-of-fold error was recorded has none (0). None: the
         # table never evaluated this metric at this epoch (protocol v2 tests once), so neither
         # does the model.
@@ -260,7 +268,7 @@ class Surrogate:
         """One noisy draw per cell from N(mean, std), clipped to [0, 1] (accuracies)."""
         mean, std = self.predict(raws, epoch, metric)
         draw = mean + std * rng.standard_normal(len(mean))
-        return _bounded(metric, draw)
+        return bounded(metric, draw)
 
     def _check_raws(self, raws) -> np.ndarray:
         arr = np.asarray(raws)
@@ -299,6 +307,8 @@ class Surrogate:
             file = path / (name.replace("/", "-") + ".ubj.gz")
             file.write_bytes(gzip.compress(raw, compresslevel=9, mtime=0))
         meta = {**self.meta, "boosters": names}
+        if self.proxy_features is not None:  # float32, read back with allow_pickle=False
+            np.save(path / PROXY_FILE, self.proxy_features, allow_pickle=False)
         (path / META_NAME).write_text(json.dumps(meta, indent=1, sort_keys=True))
         return path
 
@@ -354,11 +364,18 @@ class Surrogate:
             except xgb.core.XGBoostError as err:
                 raise SurrogateError(f"{file} cannot be read as an XGBoost model: {err}") from err
             boosters[name] = booster
-        return cls(boosters, meta)
+        return cls(boosters, meta, load_proxy_features(path, meta))
 
     def check_table(self, table) -> None:
         """Raise SurrogateError unless `table` has this model's space, dataset and config."""
         mine, theirs = self.meta["table"], table_identity(table)
+        lacking = [n for n in self.meta["config"].get("proxies", ())
+                   if "proxy_" + n not in table.metrics]  # fmt: skip
+        if lacking:
+            raise SurrogateError(
+                f"the model takes the zero-cost proxies {lacking} as features, but "
+                f"{table.source} holds none of them (`nasbench-lite proxies --table` adds them)"
+            )
         for field in ("space", "dataset", "train_config", "epochs"):
             if mine[field] != theirs[field]:
                 raise SurrogateError(
