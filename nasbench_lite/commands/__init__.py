@@ -14,3 +14,15 @@ def table_path(given: str | None) -> Path:
     from nasbench_lite.table.shipped import default_table_path
 
     return Path(given) if given is not None else default_table_path()
+
+
+def resumable_stop(name: str, kept: str, command: str, error: Exception | None = None) -> int:
+    """Say in one line on stderr why the resumable command `name` stopped (a failed write,
+    or Ctrl-C when `error` is None), what its file keeps and the command that resumes;
+    returns the exit code (2, or 130 for Ctrl-C)."""
+    import sys
+
+    why = f"error: {error}" if error is not None else "interrupted"
+    print(f"nasbench-lite {name}: {why}; {kept}. The same command resumes: {command}",
+          file=sys.stderr)  # fmt: skip
+    return 2 if error is not None else 130

@@ -7,6 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from nasbench_lite.commands import resumable_stop
 from nasbench_lite.text import plural
 
 
@@ -35,19 +36,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
         print(f"nasbench-lite generate: error: {err}", file=sys.stderr)
         return 2
     except WriteFailedError as err:  # a full disk: the chunks written before are kept
-        print(
-            f"nasbench-lite generate: error: {err}; {_rows_done(args.out)}. "
-            f"The same command resumes: {command}",
-            file=sys.stderr,
-        )
-        return 2
+        return resumable_stop("generate", _rows_done(args.out), command, err)
     except KeyboardInterrupt:
-        print(
-            f"nasbench-lite generate: interrupted; {_rows_done(args.out)}. "
-            f"The same command resumes: {command}",
-            file=sys.stderr,
-        )
-        return 130  # `cli.run` leaves with os._exit: the abandoned chunk's XLA threads run on
+        return resumable_stop(
+            "generate", _rows_done(args.out), command
+        )  # `cli.run` leaves with os._exit: the abandoned chunk's XLA threads run on
     print(f"{args.out}: {int(table.done.sum()):,} of {plural(table.num_rows, 'row')} done")
     return 0
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import sys
 
+from nasbench_lite.commands import resumable_stop
 from nasbench_lite.text import plural
 
 
@@ -21,19 +21,9 @@ def cmd_proxies(args: argparse.Namespace) -> int:
     try:
         table = compute_proxies(args.table, config, progress=not args.no_progress)
     except WriteFailedError as err:  # a full disk: the chunks written before are kept
-        print(
-            f"nasbench-lite proxies: error: {err}; {_rows_done(args.table)}. "
-            f"The same command resumes: {command}",
-            file=sys.stderr,
-        )
-        return 2
+        return resumable_stop("proxies", _rows_done(args.table), command, err)
     except KeyboardInterrupt:
-        print(
-            f"nasbench-lite proxies: interrupted; {_rows_done(args.table)}. "
-            f"The same command resumes: {command}",
-            file=sys.stderr,
-        )
-        return 130
+        return resumable_stop("proxies", _rows_done(args.table), command)
     record = table.attrs["proxies"]
     print(
         f"{args.table}: proxies of {plural(table.num_rows, 'row')} "
