@@ -75,7 +75,8 @@ def sha256(path: Path) -> str:
 def one_line(text: str) -> bool:
     """Whether an error's text (or a command's stderr, its log lines aside) is one line and
     no traceback."""
-    lines = [line for line in text.strip().splitlines() if not line.startswith("INFO ")]
+    logged = ("INFO ", "WARNING ")  # log lines (e.g. a partial table's restriction), not errors
+    lines = [line for line in text.strip().splitlines() if not line.startswith(logged)]
     return len(lines) == 1 and "Traceback" not in text
 
 

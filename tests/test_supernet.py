@@ -29,6 +29,9 @@ def forwards():
 
     # Compiled without optimisation: a quarter of the compile time of the default.
     variables = jax.jit(init).lower(KEY).compile(supernet.UNOPTIMISED)(KEY)
+    # The state a network carries; init also returns the proxies' marks, whose shapes follow
+    # the batch of x ("intermediates", "perturbations").
+    variables = {k: variables[k] for k in ("params", "batch_stats")}
 
     def apply(net):
         def forward(variables, choice, x):
