@@ -370,12 +370,17 @@ def run() -> None:
     some extension modules' import code (h5py's, for one) would otherwise make the
     interpreter end itself by SIGINT although the interrupt was handled, and a command whose
     native threads are still running (XLA's) must not have the interpreter torn down under
-    them. What the command keeps is already written and closed by then."""
+    them; the same holds for an error exit while such threads run. What the command keeps
+    is already written and closed by then."""
+    import threading
+
     code = main()
-    if code == 130:
+    # A command that stopped on an error (a full disk, say) while a training thread was
+    # still inside XLA must not tear the interpreter down under it either.
+    if code == 130 or (code and threading.active_count() > 1):
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(130)
+        os._exit(code)
     sys.exit(code)
 
 
