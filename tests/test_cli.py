@@ -443,7 +443,11 @@ def test_sigint_stops_compare_workers_at_once_and_keeps_finished_runs(table_path
         "--budget", "100evals", "--jobs", "2", "--out", str(out),
     ]  # fmt: skip
     # Its own session, so that SIGINT goes to the process group, as a terminal's Ctrl-C does.
-    proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    # SIGINT at its default in the child: a shell that ran these tests in the background has
+    # the process ignore it, and Python then installs no Ctrl-C handler at all.
+    default = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731
+    proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=default)  # fmt: skip
     progress = []
 
     def read_progress():  # tqdm redraws with \r: read characters, not lines

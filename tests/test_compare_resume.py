@@ -297,7 +297,9 @@ def test_ctrl_c_while_worker_processes_start_is_one_line_with_the_resume_hint(ta
     for i, delay in enumerate(sorted(moments)):
         out = tmp_path / f"out{i}"
         command = compare_command(table_path, out, seeds=400)
+        # SIGINT at its default in the child (a backgrounded test run would have it ignored).
         proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
                                 text=True, start_new_session=True)  # fmt: skip
         time.sleep(delay)
         os.killpg(proc.pid, signal.SIGINT)
