@@ -221,7 +221,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="TASK",
         help="compare on several tasks: suite task names, 'all' (every task of the suite) or "
-        "table files; per-task reports in --out/TASK and an aggregate in --out",
+        "table files; per-task reports in --out/TASK and an aggregate in --out; transfer "
+        "strategies learn from the other tasks (leave one task out)",
+    )
+    p.add_argument(
+        "--sources",
+        nargs="+",
+        default=None,
+        metavar="TASK",
+        help="source tasks of the transfer strategies (suite task names or table files): "
+        "their validation results only; default with --tasks: the other tasks",
     )
     p.add_argument(
         "--tolerance",

@@ -114,4 +114,5 @@ def _config(args: argparse.Namespace, out: str):
         resume=bool(args.resume),
         objectives=tuple(args.objectives) if args.objectives else None,
         constraints=tuple(args.constraint),
+        sources=tuple(args.sources) if args.sources else None,
     )

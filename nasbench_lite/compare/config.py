@@ -74,6 +74,11 @@ class CompareConfig:
         `strategies` is None, compares random search and the multi-objective strategies.
     constraints: "metric<=bound" strings: the best accuracy (or front) among feasible cells,
         regret against the best feasible cell.
+    sources: the source tasks of transfer strategies (those whose class sets
+        ``uses_sources``): task names or table paths (`table.shipped.task_tables`), or
+        (label, path) pairs. They read the sources' validation results only; a source that is
+        the target's own task is refused. None: no transfer strategy can run (a default
+        comparison leaves them out). `compare_tasks` gives each target the other tasks.
     """
 
     table: Any = None
@@ -95,6 +100,7 @@ class CompareConfig:
     resume: bool = False
     objectives: tuple[str, ...] | None = None
     constraints: tuple[str, ...] = ()
+    sources: tuple[Any, ...] | None = None
 
 
 def default_budget(table: Any) -> tuple[Budget, str]:
@@ -155,6 +161,7 @@ class Plan:
     tolerance: float = 0.0
     tolerance_rule: str = "exact: no tolerance"
     objectives: Any = None
+    sources: Any = None
 
     @property
     def entry(self):
@@ -179,7 +186,7 @@ def resolve(config: CompareConfig) -> tuple[Plan, Any]:
     if config.jobs is not None:
         check_int("jobs", config.jobs, 1, MAX_JOBS)
     multi = len(config.objectives or ()) > 1
-    names, skipped = _strategies(config.strategies, multi)
+    names, skipped = _strategies(config.strategies, multi, bool(config.sources))
     labels = [strategy_label(s) for s in names]
     if len(set(labels)) != len(labels):
         raise InputError(f"strategies must be distinct, got {labels}")
@@ -240,9 +247,47 @@ def resolve(config: CompareConfig) -> tuple[Plan, Any]:
     if objectives is not None and objectives.multi:  # hypervolume: exact comparisons
         tolerance, tolerance_rule = 0.0, "exact: hypervolume regret has no noise floor"
     plan = dataclasses.replace(
-        plan, tolerance=tolerance, tolerance_rule=tolerance_rule, objectives=objectives
+        plan,
+        tolerance=tolerance,
+        tolerance_rule=tolerance_rule,
+        objectives=objectives,
+        sources=_sources(config.sources, opened, None if isinstance(table, Table) else table),
     )
+    _check_transfer(plan)
     return plan, opened
+
+
+def _sources(given: tuple[Any, ...] | None, target: Any, target_path: Any) -> Any:
+    """The `SourceTasks` of `given` for the target table (None: none given)."""
+    if not given:
+        return None
+    from nasbench_lite.search.sources import SourceTasks
+    from nasbench_lite.table.shipped import task_tables
+
+    pairs = []
+    for entry in given:
+        if isinstance(entry, tuple):
+            pairs.append((str(entry[0]), entry[1]))
+        else:
+            pairs += task_tables([str(entry)])
+    return SourceTasks.build(pairs, target, target_path)
+
+
+def _check_transfer(plan: Plan) -> None:
+    """InputError when a chosen strategy learns from source tasks and none are given."""
+    if plan.sources is not None:
+        return
+    users = [
+        label
+        for strategy, label in zip(plan.strategies, plan.labels, strict=True)
+        if getattr(get_strategy(strategy), "uses_sources", False)
+    ]
+    if users:
+        raise InputError(
+            f"strategies {users} learn from other tasks and none are given: compare across "
+            "tasks (--tasks, each target's sources are the other tasks) or name source tables "
+            "(--sources)"
+        )
 
 
 def resolve_tolerance(given: float | None, table: Any) -> tuple[float, str]:
@@ -291,14 +336,15 @@ def _check_data_dir(plan: Plan, table: Any) -> None:
 
 
 def _strategies(
-    chosen: tuple[Any, ...] | None, multi: bool = False
+    chosen: tuple[Any, ...] | None, multi: bool = False, sources: bool = False
 ) -> tuple[list[Any], dict[str, str]]:
     """The strategies to compare and the registered ones skipped (name -> why).
 
     None: every registered one that loads, except those whose class sets
     ``in_default_comparison = False`` (e.g. ones that train a supernet on live data); with
     `multi` (several objectives), random search and those whose class sets
-    ``multi_objective = True``;
+    ``multi_objective = True``; without `sources`, those whose class sets
+    ``uses_sources = True`` (transfer strategies) are skipped, saying so;
     ["all"]: every registered one that loads. A chosen one that fails raises.
     """
     everything = chosen is not None and list(chosen) == ["all"]
@@ -322,7 +368,9 @@ def _strategies(
             logger.warning("skipping strategy %r: %s", name, err)
             skipped[name] = str(err)
         else:
-            if multi and not everything:
+            if getattr(cls, "uses_sources", False) and not sources:
+                skipped[name] = "learns from other tasks: none given (--tasks or --sources)"
+            elif multi and not everything:
                 if name == BASELINE or getattr(cls, "multi_objective", False):
                     names.append(name)
             elif everything or getattr(cls, "in_default_comparison", True):

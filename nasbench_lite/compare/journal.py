@@ -65,7 +65,15 @@ def plan_record(plan: Any, table: Any) -> dict[str, Any]:
         # Absent (None) for a single-objective comparison, as in plans written before them.
         "objectives": _objectives(plan, "objectives"),
         "constraints": _objectives(plan, "constraints"),
+        **_sources(plan),
     }
+
+
+def _sources(plan: Any) -> dict[str, Any]:
+    """{"sources": their names} when the plan has source tasks (absent otherwise, as in plans
+    written before them)."""
+    sources = getattr(plan, "sources", None)
+    return {} if sources is None else {"sources": list(sources.names)}
 
 
 def _objectives(plan: Any, name: str) -> list[str] | None:

@@ -17,6 +17,7 @@ import pandas as pd
 
 from nasbench_lite.compare import statistics as stats
 from nasbench_lite.compare.plots import REGRET_FLOOR
+from nasbench_lite.search.registry import get_strategy
 from nasbench_lite.search.trajectory import INCUMBENT_RULE
 from nasbench_lite.text import plural
 
@@ -252,9 +253,20 @@ def describe_run(
     rows["strategies from other packages"] = (
         ", ".join(f"`{name}` ({dist})" for name, dist in external.items()) or "none"
     )
+    sources = getattr(plan, "sources", None)
+    if sources is not None:
+        users = [
+            f"`{label}`"
+            for strategy, label in zip(plan.strategies, plan.labels, strict=True)
+            if getattr(get_strategy(strategy), "uses_sources", False)
+        ]
+        rows["source tasks"] = (
+            f"{', '.join(sources.names)}: their validation results (never test metrics, "
+            f"never the target's table) are read by {', '.join(users) or 'no strategy compared'}"
+        )
     skipped = plan.skipped
     if skipped:
-        rows["skipped (failed to load)"] = "; ".join(
+        rows["skipped"] = "; ".join(
             f"`{name}`: {reason}" for name, reason in skipped.items()
         )
     rows["strategy overhead"] = (

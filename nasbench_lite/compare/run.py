@@ -78,8 +78,19 @@ def command_line(config: CompareConfig, plan: Plan, jobs: int) -> str:
         parts += ["--objectives", *map(str, plan.objectives.objectives)]
         if plan.objectives.constraints:
             parts += ["--constraint", *map(str, plan.objectives.constraints)]
+    if plan.sources is not None:
+        parts += ["--sources", *_source_paths(config)]
     parts += ["--jobs", str(jobs), "--out", str(config.out)]
     return shlex.join(parts)
+
+
+def _source_paths(config: CompareConfig) -> list[str]:
+    """The --sources arguments repeating config.sources (a pair: its table's path)."""
+    from nasbench_lite.compare.report import shown_path
+
+    return [
+        shown_path(str(s[1])) if isinstance(s, tuple) else str(s) for s in config.sources or ()
+    ]
 
 
 def compare(config: CompareConfig) -> CompareResult:
@@ -305,8 +316,9 @@ def ranking_lines(result: CompareResult) -> list[str]:
             f"ties: final regrets within {100 * result.tolerance:.2f} pp (the table's noise "
             "floor, or --tolerance) share a rank"
         )
-    lines.append(f"{'strategy':<24} {'final regret (pp)':>20} {'avg rank':>9}")
+    width = max(24, *(len(str(s)) for s in shown["strategy"]))
+    lines.append(f"{'strategy':<{width}} {'final regret (pp)':>20} {'avg rank':>9}")
     for row in shown.itertuples(index=False):
         regret = f"{100 * row.regret_mean:.3f} ± {100 * row.regret_sem:.3f}"
-        lines.append(f"{row.strategy:<24} {regret:>20} {row.avg_rank:>9.2f}")
+        lines.append(f"{row.strategy:<{width}} {regret:>20} {row.avg_rank:>9.2f}")
     return lines

@@ -50,7 +50,8 @@ class SuiteResult:
 def compare_tasks(config: CompareConfig, tasks: Sequence[str]) -> SuiteResult:
     """Run `config` (its `table` unset) on every task of `tasks` (see `task_tables`); each
     task's results and report go into `config.out/<task>/`, the suite's report and summary
-    into `config.out/`. Raises InputError for a bad task list or a config naming a table."""
+    into `config.out/`. Transfer strategies are given the other tasks of the list as their
+    sources (leave one task out), unless `config.sources` names them. Raises InputError for a bad task list or a config naming a table."""
     if config.table is not None:
         raise InputError("give the tables as tasks, not as table, in a comparison across tasks")
     found = task_tables(tasks)
@@ -58,7 +59,11 @@ def compare_tasks(config: CompareConfig, tasks: Sequence[str]) -> SuiteResult:
     results: dict[str, CompareResult] = {}
     for label, path in found:
         task_out = None if out is None else out / label
-        results[label] = compare(dataclasses.replace(config, table=str(path), out=task_out))
+        # Leave one task out: a transfer strategy learns from every other task of the list.
+        others = tuple((other, p) for other, p in found if other != label) or None
+        sources = others if config.sources is None else config.sources
+        target = dataclasses.replace(config, table=str(path), out=task_out, sources=sources)
+        results[label] = compare(target)
     result = aggregate(results)
     if out is not None:
         result.report = write_suite_report(out, result, found)
@@ -111,14 +116,15 @@ def suite_lines(result: SuiteResult) -> list[str]:
     """The console summary: per-task average ranks and the aggregate, best first."""
     shown = result.summary.sort_values(["avg_rank", "regret_mean"], kind="stable")
     seeds = len(next(iter(result.results.values())).seeds)
+    width = max(24, *(len(str(s)) for s in shown["strategy"]))
     lines = [
         f"across {len(result.tasks)} tasks x {seeds} seeds = {len(result.tasks) * seeds} "
         "blocks; average rank over blocks (1 = best; regrets within a task's noise floor tie)",
-        f"{'strategy':<24} {'all':>6} " + " ".join(f"{t[:14]:>14}" for t in result.tasks),
+        f"{'strategy':<{width}} {'all':>6} " + " ".join(f"{t[:14]:>14}" for t in result.tasks),
     ]
     for _, row in shown.iterrows():
         ranks = " ".join(f"{row[f'rank {task}']:>14.2f}" for task in result.tasks)
-        lines.append(f"{row['strategy']:<24} {row['avg_rank']:>6.2f} {ranks}")
+        lines.append(f"{row['strategy']:<{width}} {row['avg_rank']:>6.2f} {ranks}")
     f = result.friedman
     if math.isfinite(f.pvalue):
         lines.append(f"Friedman over blocks: chi² = {f.statistic:.2f}, p = {f.pvalue:.3g}")

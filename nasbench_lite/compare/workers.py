@@ -147,8 +147,12 @@ class Worker:
             data_dir=plan.data_dir,
             objectives=plan.objectives.objectives if plan.objectives else None,
             constraints=plan.objectives.constraints if plan.objectives else (),
+            sources=plan.sources,
         )
         frame = trajectory.to_frame(plan.labels[index], seed)
+        if plan.sources is not None:  # results.csv names what each run learnt from
+            uses = getattr(self.classes[index], "uses_sources", False)
+            frame["sources"] = ";".join(plan.sources.names) if uses else ""
         if plan.objectives is None:
             return frame
         from nasbench_lite.compare.objectives import run_frame

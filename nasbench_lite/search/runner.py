@@ -39,6 +39,7 @@ def run_search(
     data_dir: str | os.PathLike | None = None,
     objectives: tuple | None = None,
     constraints: tuple = (),
+    sources: Any = None,
 ) -> Trajectory:
     """Run `strategy` (registered name, class, or instance) against `benchmark` until `budget`.
 
@@ -56,6 +57,8 @@ def run_search(
     for a strategy that trains on it. objectives, constraints: `search.objectives.Objective`
     and `Constraint` records, given to a strategy whose constructor takes `objectives` or
     `constraints` (a multi-objective one); the others optimise validation accuracy as ever.
+    sources: the other tasks' validation results (`search.sources.SourceTasks`), given to a
+    strategy whose constructor takes `sources` (a transfer one); never the benchmark's own.
     """
     budget = Budget.parse(budget)
     if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
@@ -67,7 +70,7 @@ def run_search(
         raise InputError(f"budget {budget} counts epochs, but {benchmark!r} does not say them")
     context = benchmark_context(benchmark)
     told = {"objectives": tuple(objectives) if objectives else None,
-            "constraints": tuple(constraints) or None}  # fmt: skip
+            "constraints": tuple(constraints) or None, "sources": sources}  # fmt: skip
     given = _with_context(strategy, params, {**context.for_strategy(data_dir), **told})
     search = make_strategy(strategy, benchmark.space, **given)
     own_epochs = getattr(search, "max_epochs", None)
