@@ -34,9 +34,24 @@ use_cpu_cores(2)
 def multi_trial_strategies() -> list[str]:
     """The registered strategies that search by evaluating cells: all but the weight-sharing
     ones (`weight_sharing = True`), which train a supernet on live data at every ask and are
-    checked for the same properties on the tiny preset in test_weight_sharing.py."""
+    checked for the same properties on the tiny preset in test_weight_sharing.py, and the
+    transfer ones (`uses_sources = True`), which need source tasks and are checked for them
+    in test_transfer.py."""
     return [name for name in available_strategies()
-            if not _weight_sharing(name) and not _needs_proxies(name)]  # fmt: skip
+            if not _weight_sharing(name) and not _needs_proxies(name)
+            and not _flag(name, "uses_sources")]  # fmt: skip
+
+
+def transfer_strategies() -> list[str]:
+    """The registered strategies that learn from source tasks (`uses_sources = True`)."""
+    return [name for name in available_strategies() if _flag(name, "uses_sources")]
+
+
+def _flag(name: str, flag: str) -> bool:
+    try:
+        return bool(getattr(get_strategy(name), flag, False))
+    except (ValueError, TypeError):  # a broken plugin: the tests report it
+        return False
 
 
 def _needs_proxies(name: str) -> bool:

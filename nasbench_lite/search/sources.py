@@ -63,13 +63,12 @@ class SourceTask:
         rows = np.where(opened.done, np.arange(opened.num_rows), -1)
         raw_to_row = np.where(opened.raw_to_row >= 0, rows[opened.raw_to_row], -1)
         attrs = opened.attrs
-        identity = (opened.dataset_identity.to_dict(), _config(attrs.get("config")))
         return cls(
             name=str(name or attrs.get("dataset") or Path(opened.source).stem),
             space=str(attrs.get("space")),
             curves=_frozen(np.asarray(opened.metric(VALID), dtype=np.float32)),
             raw_to_row=_frozen(raw_to_row.astype(np.int64)),
-            identity=identity,
+            identity=task_identity(opened),
         )
 
     @property
@@ -134,6 +133,16 @@ class SourceTask:
         return out
 
 
+def task_identity(table: Any) -> tuple[Any, Any]:
+    """(dataset identity, trainer config) of an opened table: two tables of one task share
+    it. A dataset this installation does not know is identified by its name."""
+    try:
+        dataset = table.dataset_identity.to_dict()
+    except InputError:
+        dataset = {"name": table.attrs.get("dataset")}
+    return dataset, _config(table.attrs.get("config"))
+
+
 def _config(config: Any) -> Any:
     if isinstance(config, str):
         import json
@@ -168,7 +177,7 @@ class SourceTasks(Sequence):
         opened Table; target_path: its file). Refuses a source that is the target: the same
         file, or a table of the same task (dataset identity and trainer config), and one of
         another space."""
-        target_identity = (target.dataset_identity.to_dict(), _config(target.attrs.get("config")))
+        target_identity = task_identity(target)
         target_space = str(target.attrs.get("space"))
         where = _resolved(target_path) if target_path is not None else None
         built = []
