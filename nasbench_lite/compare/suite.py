@@ -62,6 +62,8 @@ def compare_tasks(config: CompareConfig, tasks: Sequence[str]) -> SuiteResult:
         # Leave one task out: a transfer strategy learns from every other task of the list.
         others = tuple((other, p) for other, p in found if other != label) or None
         sources = others if config.sources is None else config.sources
+        if not _learns_from_sources(config.strategies):
+            sources = None  # nothing would read them
         target = dataclasses.replace(config, table=str(path), out=task_out, sources=sources)
         results[label] = compare(target)
     result = aggregate(results)
@@ -71,6 +73,15 @@ def compare_tasks(config: CompareConfig, tasks: Sequence[str]) -> SuiteResult:
         result.summary.to_csv(summary, index=False)
         result.files = [result.report, summary]
     return result
+
+
+def _learns_from_sources(strategies: Sequence | None) -> bool:
+    """Whether a comparison of `strategies` (None: the default set) may run a transfer one."""
+    if strategies is None or list(strategies) == ["all"]:
+        return True
+    from nasbench_lite.search.registry import get_strategy
+
+    return any(getattr(get_strategy(s), "uses_sources", False) for s in strategies)
 
 
 def aggregate(results: dict[str, CompareResult]) -> SuiteResult:
