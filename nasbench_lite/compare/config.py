@@ -343,8 +343,8 @@ def _strategies(
     None: every registered one that loads, except those whose class sets
     ``in_default_comparison = False`` (e.g. ones that train a supernet on live data); with
     `multi` (several objectives), random search and those whose class sets
-    ``multi_objective = True``; without `sources`, those whose class sets
-    ``uses_sources = True`` (transfer strategies) are skipped, saying so;
+    ``multi_objective = True``; without `sources`, not those whose class sets
+    ``uses_sources = True`` (transfer strategies: they run where they have source tasks);
     ["all"]: every registered one that loads. A chosen one that fails raises.
     """
     everything = chosen is not None and list(chosen) == ["all"]
@@ -369,8 +369,8 @@ def _strategies(
             skipped[name] = str(err)
         else:
             if getattr(cls, "uses_sources", False) and not sources:
-                skipped[name] = "learns from other tasks: none given (--tasks or --sources)"
-            elif multi and not everything:
+                continue  # a transfer strategy runs only where it has source tasks
+            if multi and not everything:
                 if name == BASELINE or getattr(cls, "multi_objective", False):
                     names.append(name)
             elif everything or getattr(cls, "in_default_comparison", True):

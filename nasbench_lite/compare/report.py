@@ -266,7 +266,7 @@ def describe_run(
         )
     skipped = plan.skipped
     if skipped:
-        rows["skipped"] = "; ".join(
+        rows["skipped (failed to load)"] = "; ".join(
             f"`{name}`: {reason}" for name, reason in skipped.items()
         )
     rows["strategy overhead"] = (

@@ -144,6 +144,16 @@ def suite_lines(result: SuiteResult) -> list[str]:
     return lines
 
 
+def _sources(result: CompareResult) -> str:
+    """The source tasks the transfer strategies of a task's comparison read (leave one task
+    out), from its results.csv column; "none" without transfer strategies."""
+    frame = result.results
+    if "sources" not in frame:
+        return "none"
+    names = sorted({str(s) for s in frame["sources"].dropna() if str(s)})
+    return ", ".join(n.replace(";", ", ") for n in names) or "none"
+
+
 def write_suite_report(out: Path, result: SuiteResult, found: list[tuple[str, Path]]) -> Path:
     """Write `out/suite_report.md`: the tasks, per-task and aggregate ranks, the tests."""
     from nasbench_lite.compare.report import ALPHA, _p, _table, shown_path
@@ -153,7 +163,7 @@ def write_suite_report(out: Path, result: SuiteResult, found: list[tuple[str, Pa
     for (task, path), res in zip(found, result.results.values(), strict=True):
         best = res.summary.sort_values(["avg_rank", "regret_mean"], kind="stable").iloc[0]
         rows.append([task, f"`{shown_path(path)}`", str(res.budget), _pp(result.tolerances[task]),
-                     f"[report]({task}/report.md)", f"`{best.strategy}`"])  # fmt: skip
+                     _sources(res), f"[report]({task}/report.md)", f"`{best.strategy}`"])  # fmt: skip
     shown = result.summary.sort_values(["avg_rank", "regret_mean"], kind="stable")
     ranks = [
         [
@@ -194,7 +204,8 @@ def write_suite_report(out: Path, result: SuiteResult, found: list[tuple[str, Pa
         "",
         "## Tasks",
         "",
-        *_table(["task", "table", "budget", "tolerance (pp)", "report", "best avg rank"], rows),
+        *_table(["task", "table", "budget", "tolerance (pp)", "source tasks", "report",
+                 "best avg rank"], rows),  # fmt: skip
         "",
         "## Ranking over all blocks",
         "",
