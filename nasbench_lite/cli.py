@@ -30,6 +30,7 @@ HANDLERS = {
     "card": "nasbench_lite.commands.tables:cmd_card",
     "suite-card": "nasbench_lite.commands.suite:cmd_suite_card",
     "proxies": "nasbench_lite.commands.proxies:cmd_proxies",
+    "latency": "nasbench_lite.commands.latency:cmd_latency",
     "compare": "nasbench_lite.commands.compare:cmd_compare",
     "surrogate": "nasbench_lite.commands.surrogate:cmd_surrogate",
 }
@@ -51,6 +52,7 @@ EXAMPLES = {
     "card": "nasbench-lite card my.h5            # writes my_card.md and my_accuracy.png",
     "suite-card": "nasbench-lite suite-card --tasks mnist1d mnist1d_v2 --out suite_card.md",
     "proxies": "nasbench-lite proxies --table my.h5   # the same command resumes a stopped run",
+    "latency": "nice -n 19 nasbench-lite latency --table my.h5   # resumable, one core",
     "surrogate": "nasbench-lite surrogate fit --table my.h5 --out my_surrogate --train-fraction 0.1"
     "\n  nasbench-lite surrogate eval --table my.h5 --model my_surrogate",
 }
@@ -288,6 +290,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--table", required=True, help="HDF5 table to add them to (resumed)")
     p.add_argument("--chunk", type=int, default=None, help="classes per compiled batch")
     p.add_argument("--data-dir", default=None, help="directory with the table's dataset files")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+    p = _add(sub, "latency", "measure the inference latency of every class of a table, into it")
+    p.add_argument("--table", required=True, help="HDF5 table to add it to (resumed)")
+    p.add_argument("--chunk", type=int, default=64, help="rows measured between file writes")
+    p.add_argument("--rounds", type=int, default=7, help="timed rounds per class and batch size")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
     p = _add(sub, "surrogate", "fit an XGBoost surrogate of a table, or score one")

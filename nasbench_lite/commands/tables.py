@@ -82,6 +82,8 @@ def _number(name: str, value: Any) -> str:
         return f"{value:,}"
     if name.endswith("_seconds"):
         return f"{value:.3f}"
+    if name.startswith("latency_"):  # measured CPU seconds per forward pass (`latency`)
+        return "not measured" if not math.isfinite(value) else f"{1e3 * value:.3f} ms"
     return f"{value:.4g}" if abs(value) >= 1e4 or 0 < abs(value) < 1e-3 else f"{value:.4f}"
 
 

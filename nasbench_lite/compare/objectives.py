@@ -104,6 +104,8 @@ def resolve_objectives(
                 f"{', '.join(m for m in table.metrics if not m.startswith('test_'))}"
             )
     raws = np.asarray(table.row_raw)[np.asarray(table.done)]
+    for name in dict.fromkeys([o.name for o in parsed] + [c.name for c in rules]):
+        _check_measured(table, name, raws)
     feasible = feasible_mask(table, rules, raws)
     if not feasible.any():
         raise InputError(
@@ -118,6 +120,22 @@ def resolve_objectives(
         values = np.column_stack([table.values(m, raws[feasible]) for m in measured])
         reference = ParetoReference.of_values(parsed, measured, values)
     return ObjectivePlan(parsed, rules, reference, best_feasible)
+
+
+def _check_measured(table: Any, name: str, raws: np.ndarray) -> None:
+    """InputError when per-class metric `name` is missing (NaN) for some trained class (a
+    measurement still running, e.g. `nasbench-lite latency`)."""
+    if "seeds" in table.metric_axes.get(name, ("seeds",)):
+        return  # per-run values: NaN is a diverged run, which search handles
+    values = np.asarray(table.values(name, raws), dtype=np.float64)
+    missing = int(np.isnan(values).sum())
+    if missing:
+        hint = (f"; `nasbench-lite latency --table {table.source}` measures the rest (it resumes)"
+                if name.startswith("latency_") else "")  # fmt: skip
+        raise InputError(
+            f"metric {name!r} of table {table.source} is missing for {missing:,} of "
+            f"{len(values):,} trained classes{hint}"
+        )
 
 
 def feasible_mask(table: Any, constraints: Sequence[Constraint], raws: np.ndarray) -> np.ndarray:

@@ -1,0 +1,55 @@
+"""`nasbench-lite latency`: the measured inference latency of every class of a table, into it."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+
+from nasbench_lite.commands import resumable_stop
+
+
+def cmd_latency(args: argparse.Namespace) -> int:
+    """`nasbench-lite latency --table T [--chunk K] [--rounds R]`: measure every pending row
+    (`latency.writer.measure_latency`). Ctrl-C stops after the last finished chunk and says
+    that the same command resumes."""
+    from nasbench_lite.latency.measure import LatencyRecipe, single_thread_flags
+
+    single_thread_flags()  # before JAX starts: the latency of one core
+    from nasbench_lite.errors import WriteFailedError
+    from nasbench_lite.latency.writer import LatencyConfig, measure_latency
+
+    command = shlex.join(["nasbench-lite", *args.argv])
+    recipe = LatencyRecipe(rounds=args.rounds)
+    config = LatencyConfig(recipe=recipe, chunk=args.chunk, command=command)
+    try:
+        table = measure_latency(args.table, config, progress=not args.no_progress)
+    except WriteFailedError as err:  # a full disk: the chunks written before are kept
+        return resumable_stop("latency", _rows_done(args.table), command, err)
+    except KeyboardInterrupt:
+        return resumable_stop("latency", _rows_done(args.table), command)
+    record = table.attrs["latency"]
+    b1 = table.metric("latency_b1") if "latency_b1" in table.metrics else None
+    median = "" if b1 is None else f"; median batch-1 latency {1e3 * float(_median(b1)):.3f} ms"
+    print(
+        f"{args.table}: latency of {table.num_rows:,} rows ({record['seconds']:.0f} s, "
+        f"{record['cpu_seconds']:.0f} s CPU, {record['compile_seconds']:.1f} s compiling){median}"
+    )
+    return 0
+
+
+def _median(values):
+    import numpy as np
+
+    return np.nanmedian(values)
+
+
+def _rows_done(path: str) -> str:
+    from nasbench_lite.latency.writer import pending_rows
+    from nasbench_lite.table.storage import read_arrays
+
+    try:
+        arrays, _ = read_arrays(path)
+    except (ValueError, OSError):
+        return f"{path} could not be read"
+    rows = len(arrays["cells/row_raw"])
+    return f"{path} keeps the latency of {rows - len(pending_rows(arrays)):,} of {rows:,} rows"

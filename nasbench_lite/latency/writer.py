@@ -1,0 +1,170 @@
+"""Measured latency into a table file, in chunks, resumably (like `proxies`).
+
+Every batch size b of the recipe becomes a per-class metric `/metrics/latency_b<b>` (rows,)
+float64, CPU seconds per forward pass (`latency.measure`), NaN until its row is measured;
+`/latency/spread_b<b>` holds the interquartile range over rounds and `/latency/done` (rows,)
+bool marks the measured rows. The root attribute `latency` (JSON) records the recipe, the
+hardware, the XLA flags and the time spent. Every row of the file is measured, trained or
+not (latency does not depend on training). After every chunk the whole file is rewritten
+atomically, under the table's exclusive writer lock, so a stopped run resumes from its last
+finished chunk; a file measured on other hardware or with another recipe is refused.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nasbench_lite.errors import InputError, MissingFileError
+from nasbench_lite.extras import require
+from nasbench_lite.generate.lock import writer_lock
+from nasbench_lite.latency.measure import LatencyRecipe
+from nasbench_lite.table.reader import Table
+from nasbench_lite.table.storage import library_versions, read_arrays, write_arrays
+
+log = logging.getLogger(__name__)
+
+DONE = "latency/done"
+DEFAULT_CHUNK = 64  # rows per file write
+
+
+def metric_name(batch: int) -> str:
+    return f"latency_b{batch}"
+
+
+def spread_name(batch: int) -> str:
+    return f"latency/spread_b{batch}"
+
+
+@dataclass(frozen=True)
+class LatencyConfig:
+    """Options of `nasbench-lite latency`."""
+
+    recipe: LatencyRecipe | None = None
+    chunk: int = DEFAULT_CHUNK
+    command: str = ""
+
+
+def pending_rows(arrays: dict) -> np.ndarray:
+    rows = len(arrays["cells/row_raw"])
+    return np.flatnonzero(~np.asarray(arrays.get(DONE, np.zeros(rows, bool)), bool))
+
+
+def machine_record() -> dict:
+    """This process's hardware (`generate.executors.hardware`) with the CPU's model name."""
+    from nasbench_lite.generate.executors import hardware
+
+    record = hardware()
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            names = [line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")]
+    except OSError:
+        names = []
+    record["cpu_model"] = names[0] if names else "unknown"
+    return record
+
+
+def _same_machine(record: dict | None) -> tuple:
+    """What must match for two latencies to be comparable: the CPU model and count, the
+    architecture and device kind (not the OS build, which a rebooted machine may change)."""
+    record = record or {}
+    return tuple(record.get(k) for k in ("cpu_model", "cpu_count", "machine", "device_kind"))
+
+
+def _prepare(arrays: dict, attrs: dict, recipe: LatencyRecipe, machine: dict) -> None:
+    rows = len(arrays["cells/row_raw"])
+    wanted = {"batches": list(recipe.batches), "rounds": recipe.rounds,
+              "calls": {str(b): recipe.calls_for(b) for b in recipe.batches}}  # fmt: skip
+    record = attrs.get("latency")
+    if record is not None:
+        kept = {key: record.get(key) for key in wanted}
+        if kept != wanted:
+            raise InputError(f"the file's latency was measured with {kept}, not {wanted}")
+        if _same_machine(record.get("hardware")) != _same_machine(machine):
+            raise InputError(
+                f"the file's latency was measured on {record.get('hardware')}, this machine is "
+                f"{machine}: latencies of two machines do not mix in one table"
+            )
+    else:
+        record = attrs["latency"] = {**wanted, "hardware": machine, "seconds": 0.0,
+                                     "cpu_seconds": 0.0, "compile_seconds": 0.0}  # fmt: skip
+    for batch in recipe.batches:
+        arrays.setdefault(f"metrics/{metric_name(batch)}", np.full(rows, np.nan))
+        arrays.setdefault(spread_name(batch), np.full(rows, np.nan))
+    arrays.setdefault(DONE, np.zeros(rows, bool))
+    record["method"] = (
+        "process CPU seconds per forward pass, XLA CPU on one thread, median of the rounds "
+        "(spread: their interquartile range), the inference cell compiled once per batch size"
+    )
+    record["xla_flags"] = os.environ.get("XLA_FLAGS", "")
+    record["versions"] = library_versions()
+
+
+def measure_latency(path: str | Path, config: LatencyConfig | None = None,
+                    progress: bool = True) -> Table:  # fmt: skip
+    """Measure every pending row's latency into the table file at `path`; return the table.
+    Raises MissingExtra without the `train` extra, MissingFileError without the file,
+    InputError when another process writes it or it holds another machine's latencies."""
+    require("train", "latency")
+    config = config or LatencyConfig()
+    if config.chunk < 1:
+        raise InputError(f"--chunk {config.chunk}: need at least one row per chunk")
+    path = Path(path)
+    if not path.is_file():
+        raise MissingFileError(f"table file {path} does not exist")
+    with writer_lock(path):
+        return _measure(path, config, progress)
+
+
+def _measure(path: Path, config: LatencyConfig, progress: bool) -> Table:
+    from tqdm import tqdm
+
+    from nasbench_lite.latency.measure import measure
+    from nasbench_lite.datasets import cache_dir
+    from nasbench_lite.generate.executors import enable_compilation_cache
+    from nasbench_lite.spaces import get_space
+    from nasbench_lite.table.reader import Table as Opened
+    from nasbench_lite.train.config import TrainConfig
+
+    arrays, attrs = read_arrays(path)
+    recipe = config.recipe or LatencyRecipe()
+    _prepare(arrays, attrs, recipe, machine_record())
+    pending = pending_rows(arrays)
+    rows = len(arrays["cells/row_raw"])
+    record = attrs["latency"]
+    record["command"] = config.command
+    if not len(pending):
+        return Table(arrays, attrs, str(path))
+    if (cache := cache_dir()) is not None:
+        enable_compilation_cache(str(cache / "jax"))  # a resumed run loads its programs
+    identity = Opened(arrays, attrs, str(path)).dataset_identity
+    space = get_space(attrs["space"])
+    train_config = TrainConfig.from_dict(attrs["config"])
+    shape = tuple(identity.input_shape)
+    ops = arrays["cells/ops"]
+    log.info("%s: latency of %d of %d rows to measure", path, len(pending), rows)
+    bar = tqdm(total=rows, initial=rows - len(pending), unit="cell", disable=not progress,
+               file=sys.stderr)  # fmt: skip
+    try:
+        for start in range(0, len(pending), config.chunk):
+            part = pending[start : start + config.chunk]
+            wall, cpu = time.perf_counter(), time.process_time()
+            result = measure(train_config, space, shape, identity.num_classes, ops[part], recipe)
+            for batch in recipe.batches:
+                arrays[f"metrics/{metric_name(batch)}"][part] = result["median"][batch]
+                arrays[spread_name(batch)][part] = result["spread"][batch]
+            arrays[DONE][part] = True
+            record["seconds"] += time.perf_counter() - wall
+            record["cpu_seconds"] += time.process_time() - cpu
+            record["compile_seconds"] += result["compile_seconds"]
+            write_arrays(path, arrays, attrs)
+            bar.update(len(part))
+    finally:
+        bar.close()
+    return Table.open(path)

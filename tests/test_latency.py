@@ -1,0 +1,97 @@
+"""Measured latency: the timing of a cell's plain network, its record in a table file
+(resumable, refused across machines and recipes), the command, and objectives on it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nasbench_lite.cli import main
+from nasbench_lite.compare.objectives import resolve_objectives
+from nasbench_lite.errors import InputError
+from nasbench_lite.latency.measure import LatencyRecipe, measure
+from nasbench_lite.latency.writer import DONE, LatencyConfig, measure_latency, spread_name
+from nasbench_lite.spaces import get_space
+from nasbench_lite.table.reader import Table
+from nasbench_lite.table.synthetic import synthetic_table
+from nasbench_lite.table.storage import read_arrays, write_arrays
+from nasbench_lite.train.config import PRESETS
+
+pytestmark = pytest.mark.slow  # compiles a network per class and batch size (about 1 s each)
+
+FAST = LatencyRecipe(batches=(1, 64), rounds=3, calls={1: 5, 64: 2})
+SPACE = get_space("nb201")
+# Three classes: no op at all, one 1x1 conv, every edge a 3x3 conv.
+CELLS = ["|none~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+         "|none~0|+|none~0|none~1|+|nor_conv_1x1~0|none~1|none~2|",
+         "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"]  # fmt: skip
+
+
+def small_table(path):
+    classes = np.sort([SPACE.canonical(SPACE.to_raw(c)) for c in CELLS])
+    config = PRESETS["tiny"].to_dict()
+    synthetic_table(path, classes=classes, epochs=2, attrs={"config": config})
+    return path
+
+
+def test_latency_grows_with_the_cells_work():
+    ops = SPACE.cells([SPACE.to_raw(c) for c in CELLS])
+    result = measure(PRESETS["tiny"], SPACE, (40, 1), 10, ops, FAST)
+    for batch in FAST.batches:
+        median, spread = result["median"][batch], result["spread"][batch]
+        assert np.all(median > 0) and np.all(spread >= 0)
+        assert median[0] < median[1] < median[2], (batch, median)  # none < one conv < six
+    assert result["median"][64][2] > result["median"][1][2]  # a batch of 64 costs more
+    assert result["compile_seconds"] > 0
+
+
+def test_the_table_records_latency_and_resumes(tmp_path):
+    path = small_table(tmp_path / "t.h5")
+    table = measure_latency(path, LatencyConfig(recipe=FAST, chunk=1), progress=False)
+    assert {"latency_b1", "latency_b64"} <= set(table.metrics)
+    assert table.metric_axes["latency_b1"] == ("rows",)
+    assert np.isfinite(table.metric("latency_b1")).all() and table.arrays[DONE].all()
+    record = table.attrs["latency"]
+    assert record["batches"] == [1, 64] and record["rounds"] == 3
+    assert record["hardware"]["cpu_model"] and record["seconds"] > 0
+    # Resume: only a row not done is measured again; the others are kept as they are.
+    arrays, attrs = read_arrays(path)
+    arrays[DONE][1] = False
+    arrays["metrics/latency_b1"][1] = np.nan
+    write_arrays(path, arrays, attrs)
+    again = measure_latency(path, LatencyConfig(recipe=FAST), progress=False)
+    kept = np.array([0, 2])
+    assert np.array_equal(again.metric("latency_b1")[kept], table.metric("latency_b1")[kept])
+    assert np.isfinite(again.metric("latency_b1")[1])
+    assert np.array_equal(again.arrays[spread_name(64)][kept], table.arrays[spread_name(64)][kept])
+
+
+def test_another_machine_or_recipe_is_refused(tmp_path):
+    path = small_table(tmp_path / "t.h5")
+    measure_latency(path, LatencyConfig(recipe=FAST), progress=False)
+    arrays, attrs = read_arrays(path)
+    with pytest.raises(InputError, match="measured with"):
+        measure_latency(path, LatencyConfig(recipe=LatencyRecipe(rounds=5)), progress=False)
+    attrs["latency"]["hardware"]["cpu_model"] = "another CPU"
+    arrays[DONE][0] = False
+    write_arrays(path, arrays, attrs)
+    with pytest.raises(InputError, match="do not mix"):
+        measure_latency(path, LatencyConfig(recipe=FAST), progress=False)
+
+
+def test_command_query_and_objectives(tmp_path, capsys):
+    path = small_table(tmp_path / "t.h5")
+    assert main(["latency", "--table", str(path), "--rounds", "2", "--no-progress"]) == 0
+    assert "latency of 3 rows" in capsys.readouterr().out
+    assert main(["query", str(path), CELLS[2], "--details"]) == 0
+    out = capsys.readouterr().out
+    line = next(row for row in out.splitlines() if row.strip().startswith("latency_b1 "))
+    assert line.strip().endswith(" ms")
+    table = Table.open(path)
+    plan = resolve_objectives(["valid_acc:max", "latency_b256:min"], [], table)
+    assert plan is not None and plan.multi
+    # A measurement still running: objectives on it are refused, naming the command.
+    arrays, attrs = read_arrays(path)
+    arrays["metrics/latency_b256"][0] = np.nan
+    with pytest.raises(InputError, match="nasbench-lite latency"):
+        resolve_objectives(["valid_acc:max", "latency_b256:min"], [], Table(arrays, attrs))
