@@ -94,12 +94,16 @@ def main() -> None:
                 figures["spearman_table"] = float(stats.spearmanr(a[seen], recorded[seen])[0])
                 figures["table_classes"] = int(seen.sum())
         out["batches"][str(batch)] = figures
+        table_part = ""
+        if "spearman_table" in figures:
+            table_part = (f"; with the table's {figures['table_classes']} recorded "
+                          f"{figures['spearman_table']:.3f}")  # fmt: skip
+        difference = 100 * figures["median_relative_difference"]
         print(f"batch {batch}: Spearman between runs {figures['spearman_runs']:.3f} over "
-              f"{args.classes} classes (median |difference| {100 * figures['median_relative_difference']:.1f}%), "
-              f"median {figures['median_ms']:.3f} ms; Spearman with FLOPs {figures['spearman_flops']:.3f}, "
-              f"with params {figures['spearman_params']:.3f}"
-              + (f"; with the table's {figures['table_classes']} recorded {figures['spearman_table']:.3f}"
-                 if "spearman_table" in figures else ""))  # fmt: skip
+              f"{args.classes} classes (median |difference| {difference:.1f}%), median "
+              f"{figures['median_ms']:.3f} ms; Spearman with FLOPs "
+              f"{figures['spearman_flops']:.3f}, with params {figures['spearman_params']:.3f}"
+              + table_part)  # fmt: skip
     print(f"wall seconds of the two runs: {wall_a:.0f}, {wall_b:.0f}")
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1))

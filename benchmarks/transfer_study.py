@@ -115,10 +115,13 @@ def markdown(figures: dict) -> list[str]:
                     f"{r['losses']} | {r['pvalue_holm']:.3g} |"
                 )
         corr = block["correlation"]
-        lines += ["", "Agreement with each source (seed-mean final test accuracy, common classes): "
-                  + "; ".join(f"{s}: Spearman {c.get('spearman_all', float('nan')):+.3f} over "
-                              f"{c['classes']:,} classes, {c.get('spearman_top', float('nan')):+.3f}"
-                              " within the target's top 10%" for s, c in corr.items()), ""]  # fmt: skip
+        agreement = "; ".join(
+            f"{s}: Spearman {c.get('spearman_all', float('nan')):+.3f} over {c['classes']:,} "
+            f"classes, {c.get('spearman_top', float('nan')):+.3f} within the target's top 10%"
+            for s, c in corr.items()
+        )
+        lines += ["", "Agreement with each source (seed-mean final test accuracy, common "
+                  "classes): " + agreement, ""]  # fmt: skip
     return lines
 
 

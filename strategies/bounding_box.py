@@ -73,7 +73,11 @@ class BoundingBox:
         allowed = np.zeros((self.space.num_edges, self.space.num_ops), dtype=bool)
         allowed[np.arange(ops.shape[1])[None, :].repeat(len(ops), 0), ops] = True
         allowed.setflags(write=False)
-        pool = self.space.allowed_raws if isinstance(self.space, SubSpace) else np.arange(self.space.num_cells)
+        pool = (
+            self.space.allowed_raws
+            if isinstance(self.space, SubSpace)
+            else np.arange(self.space.num_cells)
+        )
         inside = tl.box_cells(self.space, allowed, np.asarray(pool, dtype=np.int64))
         classes = np.asarray(self.space.canonical_ids)[inside]
         _, first = np.unique(classes, return_index=True)  # the first member of each class

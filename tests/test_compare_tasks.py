@@ -100,3 +100,23 @@ def test_cli_tasks(tables, tmp_path, capsys):
     assert "across 2 tasks x 3 seeds = 6 blocks" in printed and "Friedman over blocks" in printed
     assert main([*args, "--table", str(tables[0]), "--out", str(tmp_path / "p")]) == 2
     assert "exclude each other" in capsys.readouterr().err
+
+
+def test_objectives_across_tasks_rank_final_hypervolume_regret(tables, tmp_path):
+    objectives = ("valid_acc:max", "params:min")
+    config = CompareConfig(strategies=("random_search", "mo_regularized_evolution"), seeds=4,
+                           budget="15evals", jobs=1, out=tmp_path / "mo",
+                           objectives=objectives)  # fmt: skip
+    result = compare_tasks(config, [str(p) for p in tables])
+    assert result.column == "hv_regret"
+    blocks = []
+    for task in result.tasks:
+        last = result.results[task].results.groupby(["strategy", "seed"]).tail(1)
+        wide = last.pivot(index="seed", columns="strategy", values="hv_regret")
+        blocks.append(wide[["random_search", "mo_regularized_evolution"]].to_numpy())
+    matrix = np.concatenate(blocks)
+    expected = sps.rankdata(matrix, axis=1).mean(axis=0)
+    assert np.allclose(result.summary["avg_rank"], expected)
+    assert np.allclose(result.summary["regret_mean"], matrix.mean(axis=0))
+    report = (tmp_path / "mo" / REPORT_FILE).read_text()
+    assert "final hypervolume regret" in report and "mean HV regret" in report

@@ -13,8 +13,8 @@ from nasbench_lite.latency.measure import LatencyRecipe, measure
 from nasbench_lite.latency.writer import DONE, LatencyConfig, measure_latency, spread_name
 from nasbench_lite.spaces import get_space
 from nasbench_lite.table.reader import Table
-from nasbench_lite.table.synthetic import synthetic_table
 from nasbench_lite.table.storage import read_arrays, write_arrays
+from nasbench_lite.table.synthetic import synthetic_table
 from nasbench_lite.train.config import PRESETS
 
 pytestmark = pytest.mark.slow  # compiles a network per class and batch size (about 1 s each)
@@ -24,7 +24,8 @@ SPACE = get_space("nb201")
 # Three classes: no op at all, one 1x1 conv, every edge a 3x3 conv.
 CELLS = ["|none~0|+|none~0|none~1|+|none~0|none~1|none~2|",
          "|none~0|+|none~0|none~1|+|nor_conv_1x1~0|none~1|none~2|",
-         "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"]  # fmt: skip
+         "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|"
+         "+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"]  # fmt: skip
 
 
 def small_table(path):

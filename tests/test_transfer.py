@@ -11,8 +11,8 @@ import h5py
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import transfer_strategies
+
 from nasbench_lite.backends.tabular import TabularBenchmark
 from nasbench_lite.compare import CompareConfig, compare
 from nasbench_lite.compare.config import _strategies
@@ -67,7 +67,9 @@ def tasks(tmp_path_factory):
 @pytest.fixture(scope="module")
 def sources(tasks):
     paths, opened = tasks
-    return SourceTasks.build([("alpha", paths["alpha"]), ("beta", paths["beta"])], opened["target"], paths["target"])
+    return SourceTasks.build(
+        [("alpha", paths["alpha"]), ("beta", paths["beta"])], opened["target"], paths["target"]
+    )
 
 
 # -- source tasks -----------------------------------------------------------------------------

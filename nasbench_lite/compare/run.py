@@ -88,9 +88,7 @@ def _source_paths(config: CompareConfig) -> list[str]:
     """The --sources arguments repeating config.sources (a pair: its table's path)."""
     from nasbench_lite.compare.report import shown_path
 
-    return [
-        shown_path(str(s[1])) if isinstance(s, tuple) else str(s) for s in config.sources or ()
-    ]
+    return [shown_path(str(s[1])) if isinstance(s, tuple) else str(s) for s in config.sources or ()]
 
 
 def compare(config: CompareConfig) -> CompareResult:

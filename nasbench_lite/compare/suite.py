@@ -45,13 +45,16 @@ class SuiteResult:
     wilcoxon: pd.DataFrame
     report: Path | None = None
     files: list[Path] = field(default_factory=list)
+    column: str = "regret"  # what blocks rank: "regret", or "hv_regret" with objectives
 
 
 def compare_tasks(config: CompareConfig, tasks: Sequence[str]) -> SuiteResult:
     """Run `config` (its `table` unset) on every task of `tasks` (see `task_tables`); each
     task's results and report go into `config.out/<task>/`, the suite's report and summary
     into `config.out/`. Transfer strategies are given the other tasks of the list as their
-    sources (leave one task out), unless `config.sources` names them. Raises InputError for a bad task list or a config naming a table."""
+    sources (leave one task out), unless `config.sources` names them. With several
+    objectives the blocks rank final hypervolume regret. Raises InputError for a bad task
+    list or a config naming a table."""
     if config.table is not None:
         raise InputError("give the tables as tasks, not as table, in a comparison across tasks")
     found = task_tables(tasks)
@@ -87,10 +90,13 @@ def _learns_from_sources(strategies: Sequence | None) -> bool:
 def aggregate(results: dict[str, CompareResult]) -> SuiteResult:
     """Blocks of every task's final regrets, their ranks, and the tests over blocks."""
     tasks = list(results)
-    strategies = list(next(iter(results.values())).strategies)
+    first = next(iter(results.values()))
+    strategies = list(first.strategies)
+    multi = first.objectives is not None and first.objectives.multi
+    column = "hv_regret" if multi else "regret"  # hypervolume regret: exact (tolerance 0)
     blocks, tolerances, per_task = [], [], {}
     for task, result in results.items():
-        _, _, matrix = stats.final_matrix(result.results, strategies)
+        _, _, matrix = stats.final_matrix(result.results, strategies, column)
         blocks.append(matrix)
         tolerances.append(np.full(len(matrix), result.tolerance))
         per_task[task] = stats.average_ranks(matrix, result.tolerance)
@@ -116,6 +122,7 @@ def aggregate(results: dict[str, CompareResult]) -> SuiteResult:
         summary=summary,
         friedman=stats.friedman(matrix, tolerance),
         wilcoxon=wilcoxon,
+        column=column,
     )
 
 
@@ -162,15 +169,16 @@ def write_suite_report(out: Path, result: SuiteResult, found: list[tuple[str, Pa
     rows = []
     for (task, path), res in zip(found, result.results.values(), strict=True):
         best = res.summary.sort_values(["avg_rank", "regret_mean"], kind="stable").iloc[0]
-        rows.append([task, f"`{shown_path(path)}`", str(res.budget), _pp(result.tolerances[task]),
-                     _sources(res), f"[report]({task}/report.md)", f"`{best.strategy}`"])  # fmt: skip
+        rows.append([task, f"`{shown_path(path)}`", str(res.budget),
+                     _pp(result.tolerances[task]), _sources(res),
+                     f"[report]({task}/report.md)", f"`{best.strategy}`"])  # fmt: skip
     shown = result.summary.sort_values(["avg_rank", "regret_mean"], kind="stable")
     ranks = [
         [
             f"`{r['strategy']}`",
             f"{r['avg_rank']:.2f}",
             f"{r['found_best']:.0%}",
-            _pp(r["regret_mean"]),
+            _pp(r["regret_mean"]) if result.column == "regret" else f"{r['regret_mean']:.4g}",
             *(f"{r[f'rank {t}']:.2f}" for t in result.tasks),
         ]  # fmt: skip
         for _, r in shown.iterrows()
@@ -194,18 +202,33 @@ def write_suite_report(out: Path, result: SuiteResult, found: list[tuple[str, Pa
         for r in result.wilcoxon.itertuples(index=False)
     ]
     blocks = len(result.tasks) * len(next(iter(result.results.values())).seeds)
+    measure = "final regret"
+    if result.column == "hv_regret":
+        objectives = next(iter(result.results.values())).objectives.objectives
+        measure = (f"final hypervolume regret (objectives {' '.join(map(str, objectives))}; each "
+                   "task's own reference point, in its report; exact, no tolerance)")  # fmt: skip
     lines = [
         "# Strategy comparison across tasks",
         "",
         "Every task ran the same strategies and seeds under the same budget rule; each task's "
         "own report is in its folder. A block is one (task, seed) pair: strategies are ranked "
-        "within it by final regret, and regrets within the task's tie tolerance (its noise "
+        f"within it by {measure}, and regrets within the task's tie tolerance (its noise "
         "floor) share a rank.",
         "",
         "## Tasks",
         "",
-        *_table(["task", "table", "budget", "tolerance (pp)", "source tasks", "report",
-                 "best avg rank"], rows),  # fmt: skip
+        *_table(
+            [
+                "task",
+                "table",
+                "budget",
+                "tolerance (pp)",
+                "source tasks",
+                "report",
+                "best avg rank",
+            ],
+            rows,
+        ),  # fmt: skip
         "",
         "## Ranking over all blocks",
         "",
@@ -214,7 +237,7 @@ def write_suite_report(out: Path, result: SuiteResult, found: list[tuple[str, Pa
                 "strategy",
                 "avg rank",
                 "found best",
-                "mean regret (pp)",
+                "mean regret (pp)" if result.column == "regret" else "mean HV regret",
                 *(f"rank on {t}" for t in result.tasks),
             ],
             ranks,

@@ -72,7 +72,9 @@ def forward_program(config: Any, space: Any, cell: np.ndarray, input_shape: tupl
     x = jax.random.normal(jax.random.PRNGKey(1), (batch, *input_shape), jnp.float32)
     variables = network.init(jax.random.PRNGKey(0), x[:1], None, False)
     started = time.perf_counter()
-    compiled = jax.jit(lambda v, xs: network.apply(v, xs, None, False)).lower(variables, x).compile()
+    compiled = (
+        jax.jit(lambda v, xs: network.apply(v, xs, None, False)).lower(variables, x).compile()
+    )
     compile_seconds = time.perf_counter() - started
 
     def run():

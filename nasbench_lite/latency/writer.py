@@ -63,7 +63,9 @@ def machine_record() -> dict:
     record = hardware()
     try:
         with open("/proc/cpuinfo") as cpuinfo:
-            names = [line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")]
+            names = [
+                line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")
+            ]
     except OSError:
         names = []
     record["cpu_model"] = names[0] if names else "unknown"
@@ -125,9 +127,9 @@ def measure_latency(path: str | Path, config: LatencyConfig | None = None,
 def _measure(path: Path, config: LatencyConfig, progress: bool) -> Table:
     from tqdm import tqdm
 
-    from nasbench_lite.latency.measure import measure
     from nasbench_lite.datasets import cache_dir
     from nasbench_lite.generate.executors import enable_compilation_cache
+    from nasbench_lite.latency.measure import measure
     from nasbench_lite.spaces import get_space
     from nasbench_lite.table.reader import Table as Opened
     from nasbench_lite.train.config import TrainConfig

@@ -89,7 +89,9 @@ class SourceTask:
             raise InputError(f"source task {self.name}: raw cells out of range in {raws}")
         e = self.num_epochs if epoch is None else int(epoch)
         if not 1 <= e <= self.num_epochs:
-            raise InputError(f"source task {self.name}: epoch {epoch!r} not in 1..{self.num_epochs}")
+            raise InputError(
+                f"source task {self.name}: epoch {epoch!r} not in 1..{self.num_epochs}"
+            )
         rows = self.raw_to_row[raws]
         out = np.full(len(raws), np.nan)
         hit = rows >= 0
