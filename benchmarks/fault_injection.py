@@ -1,7 +1,7 @@
 """Fault injection: flipped bits, truncated files, SIGKILL and Ctrl-C at seeded moments of
-`generate`, `compare --resume` and `proxies`, a second writer, a full disk. Each fault must
-end in a clear one-line error or be survived: no finished work lost, no input file changed,
-and a resumed run ending with the results of an uninterrupted one.
+`generate`, `compare --resume`, `proxies` and `latency`, a second writer, a full disk. Each
+fault must end in a clear one-line error or be survived: no finished work lost, no input file
+changed, and a resumed run ending with the results of an uninterrupted one.
 
     python benchmarks/fault_injection.py [--seed 0] [--quick] [--out counts.md]
 
@@ -349,12 +349,72 @@ def proxies_kills(work: Path, rng: np.random.Generator, kills: int, table: Path)
     return faults
 
 
+def latency_values(path: Path) -> dict[str, np.ndarray]:
+    """The latency arrays of a table file and which rows they hold ({} before any write)."""
+    from nasbench_lite.table.storage import read_arrays
+
+    if not path.exists():
+        return {}
+    arrays = read_arrays(path)[0]
+    return {n: arrays[n] for n in arrays if n.startswith(("metrics/latency_", "latency/"))}
+
+
+def latency_kills(work: Path, rng: np.random.Generator, kills: int, table: Path) -> list:
+    """SIGKILL and SIGINT at seeded moments of `latency` on a copy of `table` (one row per
+    chunk); a latency is a measurement, different in every run, so what must hold is that
+    every row measured before a signal keeps its value through the resumed runs and that
+    the resumed file has them all."""
+    out = work / "latency_killed.h5"
+    shutil.copy(table, out)
+    with h5py.File(out, "r") as f:
+        rows = len(f["cells/row_raw"])
+    faults, kept = [], {}
+    for i, moment in enumerate(moments(rng, kills, rows - 1, 1.0)):
+        signum = signal.SIGKILL if i % 2 == 0 else signal.SIGINT
+        command = cli("latency", "--table", out, "--chunk", "1", "--rounds", "2", "--no-progress")
+
+        def progress() -> int:
+            return rows_done(out, "latency/done")
+
+        moment = Moment(min(progress() + moment.after, rows - 1), moment.delay)
+        result = signalled(command, progress, moment, signum)
+        fault = check_signalled("latency", signum, result, progress(), _opens(out),
+                                "The same command resumes")  # fmt: skip
+        now = latency_values(out)
+        lost = [n for n, v in kept.items() if not np.array_equal(now.get(n)[kept_rows(kept)],
+                v[kept_rows(kept)], equal_nan=True)]  # fmt: skip
+        if lost:
+            fault = Fault(fault.kind, False, late=fault.late, detail=f"{lost} changed")
+        faults.append(fault)
+        kept = now
+    subprocess.run(cli("latency", "--table", out, "--rounds", "2", "--no-progress"), check=True,
+                   capture_output=True, env=environment())  # fmt: skip
+    final = latency_values(out)
+    done = final.get("latency/done", np.zeros(0, bool))
+    same = all(np.array_equal(final[n][kept_rows(kept)], v[kept_rows(kept)], equal_nan=True)
+               for n, v in kept.items())  # fmt: skip
+    faults.append(
+        Fault(
+            "SIGKILL: latency resumed",
+            bool(done.all()) and same,
+            detail=f"{int(done.sum())} of {rows} rows, earlier rows kept: {same}",
+        )
+    )
+    return faults
+
+
+def kept_rows(values: dict[str, np.ndarray]) -> np.ndarray:
+    """The rows marked measured in `values` (latency_values of a file)."""
+    return np.flatnonzero(values.get("latency/done", np.zeros(0, bool)))
+
+
 # -- a second writer ------------------------------------------------------------------------------
 
 
 def second_writers(work: Path, reference: Path) -> list[Fault]:
     """While `generate` writes a table (stopped, SIGSTOP, after its first chunk, so that it
-    holds the lock however fast the machine): generate, proxies and merge on the same file;
+    holds the lock however fast the machine): generate, proxies, latency and merge on the same
+    file;
     then the holder goes on (SIGCONT) and must finish its table."""
     out = work / "held.h5"
     holder = subprocess.Popen(cli("generate", *GENERATE, "--out", out), env=environment(),
@@ -366,6 +426,7 @@ def second_writers(work: Path, reference: Path) -> list[Fault]:
     others = {
         "generate": cli("generate", *GENERATE, "--out", out),
         "proxies": cli("proxies", "--table", out, "--no-progress", code=PROXIES),
+        "latency": cli("latency", "--table", out, "--no-progress"),
         "merge": cli("merge", out, reference),
     }
     faults = []
@@ -385,9 +446,10 @@ def second_writers(work: Path, reference: Path) -> list[Fault]:
         )
     holder.send_signal(signal.SIGCONT)
     holder.wait(timeout=300)
-    faults.append(Fault("second writer: holder's table", holder.returncode == 0
-                        and same_table_values(out, reference), detail="the holder's table "
-                        "differs"))  # fmt: skip
+    same = holder.returncode == 0 and same_table_values(out, reference)
+    faults.append(Fault("second writer: holder's table", same,
+                        detail=f"holder exit code {holder.returncode}; its table equals an "
+                        f"uninterrupted run's: {same}"))  # fmt: skip
     return faults
 
 
@@ -561,6 +623,7 @@ def campaign(work: Path, seed: int, quick: bool = False) -> list[Fault]:
     faults += generate_kills(work, rng, 2 if quick else 4, reference)
     faults += compare_kills(work, rng, 2 if quick else 4, synthetic)
     faults += proxies_kills(work, rng, 2 if quick else 3, reference)
+    faults += latency_kills(work, rng, 2 if quick else 3, reference)
     faults += second_writers(work, reference)
     faults += full_disk_simulated(work, rng, 2 if quick else 5, synthetic)
     faults += full_disk_tmpfs(work, reference, reference)

@@ -14,6 +14,7 @@ import os
 import sys
 
 from nasbench_lite import __version__
+from nasbench_lite.commands.examples import EXAMPLES
 from nasbench_lite.devices import use_cpu_cores
 from nasbench_lite.errors import InputError
 from nasbench_lite.extras import MissingExtra
@@ -35,27 +36,6 @@ HANDLERS = {
     "surrogate": "nasbench_lite.commands.surrogate:cmd_surrogate",
 }
 SHIPPED = "default: the shipped table, or $NASBENCH_LITE_TABLE"
-CELL = (
-    "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|"
-    "+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
-)
-EXAMPLES = {
-    "space": "nasbench-lite space nb201 --examples 3",
-    "generate": "nasbench-lite generate --preset tiny --cells 40 --seeds 2 --out tiny.h5\n"
-    "  (the same command resumes an interrupted run)",
-    "merge": "nasbench-lite merge all.h5 part0.h5 part1.h5",
-    "info": "nasbench-lite info data/nb201_mnist1d_cpu.h5",
-    "query": f"nasbench-lite query '{CELL}'\n  nasbench-lite query my.h5 1234 --epoch 4 --json"
-    "\n  nasbench-lite query my.h5 1234 --details   # per seed, spread, class, cost",
-    "compare": "nasbench-lite compare --strategies random_search regularized_evolution "
-    "--seeds 10 --budget 100evals --out runs/rs_vs_re",
-    "card": "nasbench-lite card my.h5            # writes my_card.md and my_accuracy.png",
-    "suite-card": "nasbench-lite suite-card --tasks mnist1d mnist1d_v2 --out suite_card.md",
-    "proxies": "nasbench-lite proxies --table my.h5   # the same command resumes a stopped run",
-    "latency": "nice -n 19 nasbench-lite latency --table my.h5   # resumable, one core",
-    "surrogate": "nasbench-lite surrogate fit --table my.h5 --out my_surrogate --train-fraction 0.1"
-    "\n  nasbench-lite surrogate eval --table my.h5 --model my_surrogate",
-}
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -286,17 +266,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", default="suite_card.md", help="markdown file to write")
 
-    p = _add(sub, "proxies", "compute the zero-cost proxies of every class of a table, into it")
-    p.add_argument("--table", required=True, help="HDF5 table to add them to (resumed)")
-    p.add_argument("--chunk", type=int, default=None, help="classes per compiled batch")
-    p.add_argument("--data-dir", default=None, help="directory with the table's dataset files")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-
-    p = _add(sub, "latency", "measure the inference latency of every class of a table, into it")
-    p.add_argument("--table", required=True, help="HDF5 table to add it to (resumed)")
-    p.add_argument("--chunk", type=int, default=64, help="rows measured between file writes")
-    p.add_argument("--rounds", type=int, default=7, help="timed rounds per class and batch size")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    for name, what, extra in (
+        ("proxies", "compute the zero-cost proxies of", "--data-dir"),
+        ("latency", "measure the inference latency of", "--rounds"),
+    ):
+        p = _add(sub, name, f"{what} every class of a table, into it")
+        p.add_argument("--table", required=True, help="HDF5 table to add them to (resumed)")
+        p.add_argument("--chunk", type=int, default=None, help="classes per chunk")
+        p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+        if extra == "--data-dir":
+            p.add_argument(extra, default=None, help="directory with the table's dataset files")
+        else:
+            p.add_argument(extra, type=int, default=7, help="timed rounds per class and batch")
 
     p = _add(sub, "surrogate", "fit an XGBoost surrogate of a table, or score one")
     p.add_argument("action", choices=["fit", "eval"], help="fit a model, or evaluate one")

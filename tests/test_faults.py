@@ -144,7 +144,7 @@ def test_the_counts_table_adds_up():
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")
 def test_the_quick_campaign_survives_every_fault(tmp_path):
-    """Signals at seeded moments of generate, compare (--resume) and proxies, a second
+    """Signals at seeded moments of generate, compare (--resume), proxies and latency, a second
     writer of each kind, a full disk (a tmpfs where this process may mount one)."""
     found = faults.campaign(tmp_path, seed=1, quick=True)
     print(faults.markdown(found))
@@ -153,5 +153,5 @@ def test_the_quick_campaign_survives_every_fault(tmp_path):
     assert {"bit flip", "truncation", "SIGKILL", "SIGINT", "second writer"} <= kinds
     assert any(f.kind.startswith("full disk") for f in found)
     # At least one signal of each command landed while it ran.
-    for command in ("generate", "compare", "proxies"):
+    for command in ("generate", "compare", "proxies", "latency"):
         assert any(f.kind.endswith(command) and not f.late for f in found), command

@@ -16,11 +16,12 @@ def cmd_latency(args: argparse.Namespace) -> int:
 
     single_thread_flags()  # before JAX starts: the latency of one core
     from nasbench_lite.errors import WriteFailedError
-    from nasbench_lite.latency.writer import LatencyConfig, measure_latency
+    from nasbench_lite.latency.writer import DEFAULT_CHUNK, LatencyConfig, measure_latency
 
     command = shlex.join(["nasbench-lite", *args.argv])
     recipe = LatencyRecipe(rounds=args.rounds)
-    config = LatencyConfig(recipe=recipe, chunk=args.chunk, command=command)
+    chunk = DEFAULT_CHUNK if args.chunk is None else args.chunk
+    config = LatencyConfig(recipe=recipe, chunk=chunk, command=command)
     try:
         table = measure_latency(args.table, config, progress=not args.no_progress)
     except WriteFailedError as err:  # a full disk: the chunks written before are kept
