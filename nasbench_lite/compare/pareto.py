@@ -23,6 +23,7 @@ import numpy as np
 from nasbench_lite.errors import InputError
 from nasbench_lite.extras import require
 from nasbench_lite.search.objectives import Objective
+from nasbench_lite.table.fronts import nondominated  # the table cards' fronts use it too
 
 REFERENCE_MARGIN = 0.1
 
@@ -42,15 +43,6 @@ def hypervolume(points: np.ndarray, reference: Sequence[float]) -> float:
     if len(points) == 0:
         return 0.0
     return float(_moocore().hypervolume(points, ref=np.asarray(reference, dtype=np.float64)))
-
-
-def nondominated(points: np.ndarray) -> np.ndarray:
-    """(n,) bool: the points of `points` (n, k) float (minimised) no other point dominates;
-    of equal points only the first is kept."""
-    points = np.asarray(points, dtype=np.float64)
-    if len(points) == 0:
-        return np.zeros(0, bool)
-    return np.asarray(_moocore().is_nondominated(points, keep_weakly=False), dtype=bool)
 
 
 def measured_metric(name: str, metrics: Sequence[str]) -> str:

@@ -19,6 +19,7 @@ import numpy as np
 from nasbench_lite.errors import InputError, OutputExistsError
 from nasbench_lite.outputs import check_writable_dir
 from nasbench_lite.table.card_plot import plot_accuracy
+from nasbench_lite.table.fronts import fronts_section
 from nasbench_lite.table.noise import noise_section
 from nasbench_lite.table.proxy_stats import proxy_section
 from nasbench_lite.table.ranges import file_sha256
@@ -271,7 +272,8 @@ def render_card(table: Table, st: dict[str, Any], png: str, card_command: str) -
         f"**{len(st['used'])} rows** that are trained and have a finite seed-mean accuracy "
         f"({st['done']} of {total} rows done); rows not trained yet are left out everywhere.", "",
         *_overview(table, st), *_distribution(st, png), *_best(table, st), *_correlations(st),
-        *noise_section(table), *proxy_section(table), "## Training time", "",
+        *noise_section(table), *proxy_section(table), *fronts_section(table),
+        "## Training time", "",
         TIME_TEXT.format(
             measure=_time_measure(table),
             pairs=st["train_seconds_sum"], pair_hours=st["train_seconds_sum"] / 3600,

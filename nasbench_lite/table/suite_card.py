@@ -7,7 +7,8 @@ final test accuracy over all of them and within the first task's top 10%, and wh
 task's best class ranks on the other (its percentile: 1% is the top). Near tasks agree
 within the top 10% nearly as well as a task with itself (its seeds); far tasks do not,
 although every task ranks the dead cells last, so the correlation over all classes stays
-high for any pair.
+high for any pair. Last, each task's Pareto fronts of accuracy against each cost metric and
+how many front classes two tasks share (`table.fronts`).
 """
 
 from __future__ import annotations
@@ -157,7 +158,10 @@ def write_suite_card(tables: dict[str, Any], out: str | Path) -> Path:
     out = Path(out)
     if out.is_dir() or not out.parent.is_dir():
         raise InputError(f"suite card {out}: name a markdown file in an existing directory")
-    text = "\n".join(suite_card_lines(suite_figures(tables)))
+    from nasbench_lite.table.fronts import suite_fronts_section
+
+    lines = suite_card_lines(suite_figures(tables)) + suite_fronts_section(tables)
+    text = "\n".join(lines)
     try:
         out.write_text(text)
     except OSError as err:
