@@ -17,7 +17,7 @@ EXAMPLES = {
     "card": "nasbench-lite card my.h5            # writes my_card.md and my_accuracy.png",
     "suite-card": "nasbench-lite suite-card --tasks mnist1d mnist1d_v2 --out suite_card.md",
     "proxies": "nasbench-lite proxies --table my.h5   # the same command resumes a stopped run",
-    "latency": "nice -n 19 nasbench-lite latency --table my.h5   # resumable, one core",
+    "latency": "nasbench-lite latency --table my.h5   # resumable; run it niced, in the background",
     "surrogate": "nasbench-lite surrogate fit --table my.h5 --out my_surrogate --train-fraction 0.1"
     "\n  nasbench-lite surrogate eval --table my.h5 --model my_surrogate",
 }
