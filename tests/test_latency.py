@@ -17,8 +17,6 @@ from nasbench_lite.table.storage import read_arrays, write_arrays
 from nasbench_lite.table.synthetic import synthetic_table
 from nasbench_lite.train.config import PRESETS
 
-pytestmark = pytest.mark.slow  # compiles a network per class and batch size (about 1 s each)
-
 FAST = LatencyRecipe(batches=(1, 64), rounds=3, calls={1: 5, 64: 2})
 SPACE = get_space("nb201")
 # Three classes: no op at all, one 1x1 conv, every edge a 3x3 conv.
@@ -35,6 +33,7 @@ def small_table(path):
     return path
 
 
+@pytest.mark.slow  # compiles a network per class and batch size (about 1 s each)
 def test_latency_grows_with_the_cells_work():
     ops = SPACE.cells([SPACE.to_raw(c) for c in CELLS])
     result = measure(PRESETS["tiny"], SPACE, (40, 1), 10, ops, FAST)
@@ -46,6 +45,7 @@ def test_latency_grows_with_the_cells_work():
     assert result["compile_seconds"] > 0
 
 
+@pytest.mark.slow  # compiles a network per class and batch size (about 1 s each)
 def test_the_table_records_latency_and_resumes(tmp_path):
     path = small_table(tmp_path / "t.h5")
     table = measure_latency(path, LatencyConfig(recipe=FAST, chunk=1), progress=False)
@@ -67,6 +67,7 @@ def test_the_table_records_latency_and_resumes(tmp_path):
     assert np.array_equal(again.arrays[spread_name(64)][kept], table.arrays[spread_name(64)][kept])
 
 
+@pytest.mark.slow  # compiles a network per class and batch size (about 1 s each)
 def test_another_machine_or_recipe_is_refused(tmp_path):
     path = small_table(tmp_path / "t.h5")
     measure_latency(path, LatencyConfig(recipe=FAST), progress=False)
@@ -80,6 +81,7 @@ def test_another_machine_or_recipe_is_refused(tmp_path):
         measure_latency(path, LatencyConfig(recipe=FAST), progress=False)
 
 
+@pytest.mark.slow  # compiles a network per class and batch size (about 1 s each)
 def test_command_query_and_objectives(tmp_path, capsys):
     path = small_table(tmp_path / "t.h5")
     assert main(["latency", "--table", str(path), "--rounds", "2", "--no-progress"]) == 0
@@ -96,3 +98,10 @@ def test_command_query_and_objectives(tmp_path, capsys):
     arrays["metrics/latency_b256"][0] = np.nan
     with pytest.raises(InputError, match="nasbench-lite latency"):
         resolve_objectives(["valid_acc:max", "latency_b256:min"], [], Table(arrays, attrs))
+
+
+def test_latency_names_the_batch_1_latency():
+    from nasbench_lite.search.objectives import parse_constraint, parse_objectives
+
+    assert parse_objectives(["valid_acc:max", "latency:min"])[1].name == "latency_b1"
+    assert parse_constraint("latency<=0.001").name == "latency_b1"

@@ -25,6 +25,10 @@ COMPARISONS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": oper
 _CONSTRAINT = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(<=|>=|<|>)\s*(\S+)\s*$")
 
 
+# Short names of metrics: "latency" is the latency of one input (`nasbench-lite latency`).
+ALIASES = {"latency": "latency_b1"}
+
+
 class Objective(NamedTuple):
     """One objective: a metric name and whether larger ("max") or smaller ("min") is better."""
 
@@ -61,8 +65,8 @@ class Constraint(NamedTuple):
 
 
 def parse_objective(text: str) -> Objective:
-    """ "NAME:max" or "NAME:min" (a bare NAME is maximised); InputError for another form or a
-    test metric, which no strategy may see."""
+    """ "NAME:max" or "NAME:min" (a bare NAME is maximised; "latency" names latency_b1);
+    InputError for another form or a test metric, which no strategy may see."""
     if isinstance(text, Objective):
         return text
     name, _, direction = str(text).partition(":")
@@ -72,7 +76,7 @@ def parse_objective(text: str) -> Objective:
             f"objective {text!r} is not NAME:max or NAME:min (e.g. valid_acc:max params:min)"
         )
     _check_visible(name, f"objective {text!r}")
-    return Objective(name, direction)
+    return Objective(ALIASES.get(name, name), direction)
 
 
 def parse_constraint(text: str) -> Constraint:
@@ -93,7 +97,7 @@ def parse_constraint(text: str) -> Constraint:
     if not math.isfinite(value):
         raise InputError(f"constraint {text!r}: the bound {bound!r} is not a finite number")
     _check_visible(name, f"constraint {text!r}")
-    return Constraint(name, op, value)
+    return Constraint(ALIASES.get(name, name), op, value)
 
 
 def parse_objectives(texts: Sequence[str]) -> tuple[Objective, ...]:
