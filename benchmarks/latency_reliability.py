@@ -6,8 +6,9 @@
 Draws `--classes` rows of the table uniformly (seed `--seed`) and measures their latency
 (`nasbench_lite.latency.measure`, the recipe of `nasbench-lite latency`) twice, each time
 in a fresh process with XLA on one thread, so nothing compiled or cached is shared between
-the two runs. Prints, per batch size: the Spearman correlation between the two runs (the
-target is at least 0.9), the median relative difference, and the Spearman of latency with
+the two runs. Prints, per batch size and per statistic of a class's timed rounds (their median,
+which the table records, and their minimum): the Spearman correlation between the two runs
+(the target is at least 0.9), the median relative difference, and the Spearman of latency with
 the table's FLOPs and params over the sampled classes (HW-NAS-Bench found latency and FLOPs
 agree at 0.29 on an EdgeTPU and up to 0.98 elsewhere: FLOPs is not latency). With
 `--table-run`, the table's own recorded latencies of the sampled rows, where measured, are
@@ -40,12 +41,14 @@ identity = table.dataset_identity
 result = measure(TrainConfig.from_dict(table.attrs["config"]), table.space,
                  tuple(identity.input_shape), identity.num_classes,
                  table.arrays["cells/ops"][rows], LatencyRecipe())
-print(json.dumps({str(b): result["median"][b].tolist() for b in result["median"]}))
+print(json.dumps({k: {str(b): v[b].tolist() for b in v} for k, v in result.items()
+                  if k in ("median", "minimum")}))
 """
 
 
-def run_once(table: str, rows: list[int]) -> tuple[dict[int, np.ndarray], float]:
-    """One measurement in a fresh process: ({batch: (n,) seconds}, its CPU seconds)."""
+def run_once(table: str, rows: list[int]) -> tuple[dict, float]:
+    """One measurement in a fresh process: ({"median"|"minimum": {batch: (n,) seconds}}, its
+    wall seconds)."""
     started = time.perf_counter()
     with tempfile.TemporaryFile() as out:
         done = subprocess.run([sys.executable, "-c", CHILD, table, json.dumps(rows)],
@@ -54,7 +57,8 @@ def run_once(table: str, rows: list[int]) -> tuple[dict[int, np.ndarray], float]
             raise SystemExit(done.stderr.decode()[-3000:])
         out.seek(0)
         values = json.loads(out.read().decode().strip().splitlines()[-1])
-    return {int(b): np.asarray(v) for b, v in values.items()}, time.perf_counter() - started
+    out = {k: {int(b): np.asarray(v) for b, v in per.items()} for k, per in values.items()}
+    return out, time.perf_counter() - started
 
 
 def main() -> None:
@@ -77,33 +81,34 @@ def main() -> None:
     params = np.asarray(table.metric("params"))[rows]
     out = {"table": args.table, "classes": args.classes, "seed": args.seed,
            "wall_seconds": [wall_a, wall_b], "batches": {}}  # fmt: skip
-    for batch in sorted(first):
-        a, b = first[batch], second[batch]
-        figures = {
-            "spearman_runs": float(stats.spearmanr(a, b)[0]),
-            "median_relative_difference": float(np.median(np.abs(a - b) / np.minimum(a, b))),
-            "median_ms": float(np.median(a) * 1e3),
-            "spearman_flops": float(stats.spearmanr(a, flops)[0]),
-            "spearman_params": float(stats.spearmanr(a, params)[0]),
-        }
-        name = f"latency_b{batch}"
-        if name in table.metrics:
-            recorded = np.asarray(table.metric(name))[rows]
-            seen = np.isfinite(recorded)
-            if seen.sum() >= 10:
-                figures["spearman_table"] = float(stats.spearmanr(a[seen], recorded[seen])[0])
-                figures["table_classes"] = int(seen.sum())
-        out["batches"][str(batch)] = figures
-        table_part = ""
-        if "spearman_table" in figures:
-            table_part = (f"; with the table's {figures['table_classes']} recorded "
-                          f"{figures['spearman_table']:.3f}")  # fmt: skip
-        difference = 100 * figures["median_relative_difference"]
-        print(f"batch {batch}: Spearman between runs {figures['spearman_runs']:.3f} over "
-              f"{args.classes} classes (median |difference| {difference:.1f}%), median "
-              f"{figures['median_ms']:.3f} ms; Spearman with FLOPs "
-              f"{figures['spearman_flops']:.3f}, with params {figures['spearman_params']:.3f}"
-              + table_part)  # fmt: skip
+    for statistic in ("median", "minimum"):
+        for batch in sorted(first[statistic]):
+            a, b = first[statistic][batch], second[statistic][batch]
+            figures = {
+                "spearman_runs": float(stats.spearmanr(a, b)[0]),
+                "median_relative_difference": float(np.median(np.abs(a - b) / np.minimum(a, b))),
+                "median_ms": float(np.median(a) * 1e3),
+                "spearman_flops": float(stats.spearmanr(a, flops)[0]),
+                "spearman_params": float(stats.spearmanr(a, params)[0]),
+            }
+            name = f"latency_b{batch}"
+            if statistic == "median" and name in table.metrics:
+                recorded = np.asarray(table.metric(name))[rows]
+                seen = np.isfinite(recorded)
+                if seen.sum() >= 10:
+                    figures["spearman_table"] = float(stats.spearmanr(a[seen], recorded[seen])[0])
+                    figures["table_classes"] = int(seen.sum())
+            out["batches"][f"{statistic} {batch}"] = figures
+            table_part = ""
+            if "spearman_table" in figures:
+                table_part = (f"; with the table's {figures['table_classes']} recorded "
+                              f"{figures['spearman_table']:.3f}")  # fmt: skip
+            difference = 100 * figures["median_relative_difference"]
+            print(f"{statistic} of rounds, batch {batch}: Spearman between runs "
+                  f"{figures['spearman_runs']:.3f} over {args.classes} classes (median "
+                  f"|difference| {difference:.1f}%), median {figures['median_ms']:.3f} ms; "
+                  f"Spearman with FLOPs {figures['spearman_flops']:.3f}, with params "
+                  f"{figures['spearman_params']:.3f}" + table_part)  # fmt: skip
     print(f"wall seconds of the two runs: {wall_a:.0f}, {wall_b:.0f}")
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1))

@@ -39,6 +39,7 @@ def test_schema_records_are_consistent():
         "selection",
         "calibration",
         "proxies",
+        "latency",
     }
     axes = {"rows": 5, "seeds": 2, "epochs": 3, "chunks": 0, "cells": 7, "edges": 6}
     pending = pending_arrays(axes)

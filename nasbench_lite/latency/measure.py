@@ -83,8 +83,8 @@ def forward_program(config: Any, space: Any, cell: np.ndarray, input_shape: tupl
     return run, compile_seconds
 
 
-def time_program(run: Callable, calls: int, rounds: int) -> tuple[float, float]:
-    """(median CPU seconds per call over `rounds` rounds, interquartile range)."""
+def time_program(run: Callable, calls: int, rounds: int) -> tuple[float, float, float]:
+    """(median CPU seconds per call over `rounds` rounds, interquartile range, minimum)."""
     for _ in range(2):
         run().block_until_ready()
     per_call = np.empty(rounds)
@@ -94,24 +94,27 @@ def time_program(run: Callable, calls: int, rounds: int) -> tuple[float, float]:
             run().block_until_ready()
         per_call[r] = (time.process_time() - started) / calls
     q1, median, q3 = np.percentile(per_call, [25, 50, 75])
-    return float(median), float(q3 - q1)
+    return float(median), float(q3 - q1), float(per_call.min())
 
 
 def measure(config: Any, space: Any, input_shape: tuple[int, ...], num_classes: int,
             cells: np.ndarray, recipe: LatencyRecipe | None = None) -> dict[str, Any]:  # fmt: skip
     """Latency of every cell of int (n, edges) `cells` at each batch size of the recipe:
-    {"median": {batch: (n,)}, "spread": {batch: (n,)}, "compile_seconds": float}."""
+    {"median": {batch: (n,)}, "spread": {batch: (n,)}, "minimum": {batch: (n,)},
+    "compile_seconds": float}."""
     recipe = recipe or LatencyRecipe()
     n = len(cells)
     out: dict[str, Any] = {
         "median": {b: np.empty(n) for b in recipe.batches},
         "spread": {b: np.empty(n) for b in recipe.batches},
+        "minimum": {b: np.empty(n) for b in recipe.batches},
         "compile_seconds": 0.0,
     }
     for i, cell in enumerate(np.asarray(cells)):
         for batch in recipe.batches:
             run, seconds = forward_program(config, space, cell, input_shape, num_classes, batch)
             out["compile_seconds"] += seconds
-            median, spread = time_program(run, recipe.calls_for(batch), recipe.rounds)
+            median, spread, least = time_program(run, recipe.calls_for(batch), recipe.rounds)
             out["median"][batch][i], out["spread"][batch][i] = median, spread
+            out["minimum"][batch][i] = least
     return out
