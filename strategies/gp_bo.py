@@ -79,8 +79,18 @@ class GPBayesOpt:
         model = DistanceGP().fit(self.space.path_encoding(raws), scores, rng)
         mean, std = model.predict(self.space.path_encoding(candidates))
         gain = expected_improvement(mean, std, scores.max())
-        best = np.argsort(-gain, kind="stable")[: self.batch_size]
+        best = np.argsort(-near_ties(gain), kind="stable")[: self.batch_size]
         return tuple(candidates[best].tolist())
+
+
+def near_ties(values: np.ndarray, digits: int = 9) -> np.ndarray:
+    """`values` rounded to `digits` significant digits of their largest magnitude, so that
+    candidates whose scores differ only by floating-point rounding (which depends on the
+    CPU's BLAS kernels) tie and keep their candidate order on every machine."""
+    scale = float(np.max(np.abs(values))) if values.size else 0.0
+    if not np.isfinite(scale) or scale == 0.0:
+        return values
+    return np.round(values / scale, digits) * scale
 
 
 def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> np.ndarray:

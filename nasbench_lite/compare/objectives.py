@@ -99,9 +99,11 @@ def resolve_objectives(
     known = set(table.metrics)
     for name in [o.name for o in parsed] + [c.name for c in rules]:
         if name not in known:
+            hint = (f"; `nasbench-lite latency --table {table.source}` measures it"
+                    if name.startswith("latency_") else "")  # fmt: skip
             raise InputError(
                 f"metric {name!r} is not in table {table.source}; it holds "
-                f"{', '.join(m for m in table.metrics if not m.startswith('test_'))}"
+                f"{', '.join(m for m in table.metrics if not m.startswith('test_'))}{hint}"
             )
     raws = np.asarray(table.row_raw)[np.asarray(table.done)]
     for name in dict.fromkeys([o.name for o in parsed] + [c.name for c in rules]):
