@@ -42,7 +42,7 @@ result = measure(TrainConfig.from_dict(table.attrs["config"]), table.space,
                  tuple(identity.input_shape), identity.num_classes,
                  table.arrays["cells/ops"][rows], LatencyRecipe())
 print(json.dumps({k: {str(b): v[b].tolist() for b in v} for k, v in result.items()
-                  if k in ("median", "minimum")}))
+                  if k in ("median", "minimum", "relative")}))
 """
 
 
@@ -81,7 +81,7 @@ def main() -> None:
     params = np.asarray(table.metric("params"))[rows]
     out = {"table": args.table, "classes": args.classes, "seed": args.seed,
            "wall_seconds": [wall_a, wall_b], "batches": {}}  # fmt: skip
-    for statistic in ("median", "minimum"):
+    for statistic in ("median", "minimum", "relative"):
         for batch in sorted(first[statistic]):
             a, b = first[statistic][batch], second[statistic][batch]
             figures = {

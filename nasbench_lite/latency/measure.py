@@ -97,24 +97,41 @@ def time_program(run: Callable, calls: int, rounds: int) -> tuple[float, float, 
     return float(median), float(q3 - q1), float(per_call.min())
 
 
+# The fixed network timed beside every class (`measure`, "relative"): every edge a 3x3 conv.
+REFERENCE_CELL = (3, 3, 3, 3, 3, 3)
+
+
 def measure(config: Any, space: Any, input_shape: tuple[int, ...], num_classes: int,
             cells: np.ndarray, recipe: LatencyRecipe | None = None) -> dict[str, Any]:  # fmt: skip
     """Latency of every cell of int (n, edges) `cells` at each batch size of the recipe:
     {"median": {batch: (n,)}, "spread": {batch: (n,)}, "minimum": {batch: (n,)},
-    "compile_seconds": float}."""
+    "relative": {batch: (n,)}, "compile_seconds": float}.
+
+    relative: the cell's median divided by the median of a fixed reference network
+    (REFERENCE_CELL, compiled once per batch size) timed right after it, times the reference's
+    first median: a drift of the machine's speed between classes cancels out."""
     recipe = recipe or LatencyRecipe()
     n = len(cells)
     out: dict[str, Any] = {
-        "median": {b: np.empty(n) for b in recipe.batches},
-        "spread": {b: np.empty(n) for b in recipe.batches},
-        "minimum": {b: np.empty(n) for b in recipe.batches},
-        "compile_seconds": 0.0,
+        key: {b: np.empty(n) for b in recipe.batches}
+        for key in ("median", "spread", "minimum", "relative")
     }
+    out["compile_seconds"] = 0.0
+    reference, first = {}, {}
     for i, cell in enumerate(np.asarray(cells)):
         for batch in recipe.batches:
+            calls = recipe.calls_for(batch)
             run, seconds = forward_program(config, space, cell, input_shape, num_classes, batch)
             out["compile_seconds"] += seconds
-            median, spread, least = time_program(run, recipe.calls_for(batch), recipe.rounds)
+            median, spread, least = time_program(run, calls, recipe.rounds)
             out["median"][batch][i], out["spread"][batch][i] = median, spread
             out["minimum"][batch][i] = least
+            if batch not in reference:
+                reference[batch], seconds = forward_program(
+                    config, space, np.asarray(REFERENCE_CELL), input_shape, num_classes, batch
+                )
+                out["compile_seconds"] += seconds
+            now = time_program(reference[batch], calls, recipe.rounds)[0]
+            first.setdefault(batch, now)
+            out["relative"][batch][i] = median / now * first[batch]
     return out
