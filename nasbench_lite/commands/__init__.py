@@ -26,3 +26,19 @@ def resumable_stop(name: str, kept: str, command: str, error: Exception | None =
     print(f"nasbench-lite {name}: {why}; {kept}. The same command resumes: {command}",
           file=sys.stderr)  # fmt: skip
     return 2 if error is not None else 130
+
+
+def rows_kept(path: str, done: str, what: str) -> str:
+    """How many rows of the table file at `path` a resumable command has finished (its
+    `done` dataset, e.g. "proxies/done"), in words, naming `what` they keep."""
+    import numpy as np
+
+    from nasbench_lite.table.storage import read_arrays
+
+    try:
+        arrays, _ = read_arrays(path)
+    except (ValueError, OSError):
+        return f"{path} could not be read"
+    rows = len(arrays["cells/row_raw"])
+    finished = int(np.asarray(arrays.get(done, np.zeros(rows, bool)), bool).sum())
+    return f"{path} keeps the {what} of {finished:,} of {rows:,} rows"

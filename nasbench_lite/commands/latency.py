@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import shlex
 
-from nasbench_lite.commands import resumable_stop
+from nasbench_lite.commands import resumable_stop, rows_kept
 
 
 def cmd_latency(args: argparse.Namespace) -> int:
@@ -29,8 +29,10 @@ def cmd_latency(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return resumable_stop("latency", _rows_done(args.table), command)
     record = table.attrs["latency"]
+    import numpy as np
+
     b1 = table.metric("latency_b1") if "latency_b1" in table.metrics else None
-    median = "" if b1 is None else f"; median batch-1 latency {1e3 * float(_median(b1)):.3f} ms"
+    median = "" if b1 is None else f"; median batch-1 latency {1e3 * np.nanmedian(b1):.3f} ms"
     print(
         f"{args.table}: latency of {table.num_rows:,} rows ({record['seconds']:.0f} s, "
         f"{record['cpu_seconds']:.0f} s CPU, {record['compile_seconds']:.1f} s compiling){median}"
@@ -38,19 +40,7 @@ def cmd_latency(args: argparse.Namespace) -> int:
     return 0
 
 
-def _median(values):
-    import numpy as np
-
-    return np.nanmedian(values)
-
-
 def _rows_done(path: str) -> str:
-    from nasbench_lite.latency.writer import pending_rows
-    from nasbench_lite.table.storage import read_arrays
+    from nasbench_lite.latency.writer import DONE
 
-    try:
-        arrays, _ = read_arrays(path)
-    except (ValueError, OSError):
-        return f"{path} could not be read"
-    rows = len(arrays["cells/row_raw"])
-    return f"{path} keeps the latency of {rows - len(pending_rows(arrays)):,} of {rows:,} rows"
+    return rows_kept(path, DONE, "latency")

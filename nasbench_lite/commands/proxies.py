@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import shlex
 
-from nasbench_lite.commands import resumable_stop
+from nasbench_lite.commands import resumable_stop, rows_kept
 from nasbench_lite.text import plural
 
 
@@ -34,13 +34,6 @@ def cmd_proxies(args: argparse.Namespace) -> int:
 
 
 def _rows_done(path: str) -> str:
-    """How many rows of the table file at `path` hold their proxies, in words."""
-    from nasbench_lite.proxies.writer import pending_rows
-    from nasbench_lite.table.storage import read_arrays
+    from nasbench_lite.table.proxy_stats import DONE
 
-    try:
-        arrays, _ = read_arrays(path)
-    except (ValueError, OSError):
-        return f"{path} could not be read"
-    rows = len(arrays["cells/row_raw"])
-    return f"{path} keeps the proxies of {rows - len(pending_rows(arrays)):,} of {rows:,} rows"
+    return rows_kept(path, DONE, "proxies")
