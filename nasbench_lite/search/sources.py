@@ -220,10 +220,6 @@ class SourceTasks(Sequence):
     def __repr__(self) -> str:
         return f"SourceTasks({', '.join(self.names)})"
 
-    def normalised_ranks(self, representatives: np.ndarray) -> np.ndarray:
-        """(tasks, len(representatives)) normalised ranks (0: best, NaN: unknown)."""
-        return np.stack([t.normalised_ranks(representatives) for t in self._tasks])
-
     def best_cells(self, representatives: np.ndarray, count: int) -> list[int]:
         """Up to `count` distinct raw cells: the sources' best classes taken in turn (the best
         of each task, then the second of each, ...)."""
@@ -242,8 +238,3 @@ class SourceTasks(Sequence):
 
 def _resolved(path: Any) -> Path:
     return Path(path).expanduser().resolve()
-
-
-def describe(sources: SourceTasks | None) -> str:
-    """The source tasks in words, for reports: "a, b" or "" (none)."""
-    return "" if sources is None else ", ".join(sources.names)
