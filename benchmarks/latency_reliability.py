@@ -4,15 +4,17 @@
         --classes 200 --json latency_reliability.json
 
 Draws `--classes` rows of the table uniformly (seed `--seed`) and measures their latency
-(`nasbench_lite.latency.measure`, the recipe of `nasbench-lite latency`) twice, each time
-in a fresh process with XLA on one thread, so nothing compiled or cached is shared between
-the two runs. Prints, per batch size and per statistic of a class's timed rounds (their median,
-which the table records, and their minimum): the Spearman correlation between the two runs
-(the target is at least 0.9), the median relative difference, and the Spearman of latency with
-the table's FLOPs and params over the sampled classes (HW-NAS-Bench found latency and FLOPs
-agree at 0.29 on an EdgeTPU and up to 0.98 elsewhere: FLOPs is not latency). With
-`--table-run`, the table's own recorded latencies of the sampled rows, where measured, are
-compared with the first run as well.
+twice, each time in a fresh process with XLA on one thread, so nothing compiled or cached is
+shared between the two runs, with the recipe of `nasbench-lite latency`: chunks of classes,
+each class timed in interleaved rounds beside a reference network (`latency.measure`). Prints,
+per batch size and statistic: `ratio` (what the table records: the median ratio to the
+reference, times the first chunk's reference time), and the class's own median and minimum
+CPU seconds (not corrected for the machine's drift): the Spearman correlation between the two
+runs (the target is at least 0.9), the median relative difference, and the Spearman of
+latency with the table's FLOPs and params over the sampled classes (HW-NAS-Bench found
+latency and FLOPs agree at 0.29 on an EdgeTPU and up to 0.98 elsewhere: FLOPs is not
+latency). Where the table records latencies of the sampled rows, they are compared with the
+first run as well.
 """
 
 from __future__ import annotations
@@ -33,22 +35,30 @@ from nasbench_lite.latency.measure import single_thread_flags
 single_thread_flags()
 import numpy as np
 from nasbench_lite.latency.measure import LatencyRecipe, measure
+from nasbench_lite.latency.writer import DEFAULT_CHUNK
 from nasbench_lite.table.reader import Table
 from nasbench_lite.train.config import TrainConfig
 table = Table.open(sys.argv[1])
-rows = json.loads(sys.argv[2])
+rows = np.asarray(json.loads(sys.argv[2]))
 identity = table.dataset_identity
-result = measure(TrainConfig.from_dict(table.attrs["config"]), table.space,
-                 tuple(identity.input_shape), identity.num_classes,
-                 table.arrays["cells/ops"][rows], LatencyRecipe())
-print(json.dumps({k: {str(b): v[b].tolist() for b in v} for k, v in result.items()
-                  if k in ("median", "minimum", "relative")}))
+recipe = LatencyRecipe()
+keys, out, scale = ("ratio", "median", "minimum"), {}, {}
+for start in range(0, len(rows), DEFAULT_CHUNK):  # in chunks, as `nasbench-lite latency`
+    part = table.arrays["cells/ops"][rows[start : start + DEFAULT_CHUNK]]
+    result = measure(TrainConfig.from_dict(table.attrs["config"]), table.space,
+                     tuple(identity.input_shape), identity.num_classes, part, recipe)
+    scale = scale or dict(result["reference"])
+    result["ratio"] = {b: v * scale[b] for b, v in result["ratio"].items()}
+    for k in keys:
+        for b, v in result[k].items():
+            out.setdefault(k, {}).setdefault(str(b), []).extend(v.tolist())
+print(json.dumps(out))
 """
 
 
 def run_once(table: str, rows: list[int]) -> tuple[dict, float]:
-    """One measurement in a fresh process: ({"median"|"minimum": {batch: (n,) seconds}}, its
-    wall seconds)."""
+    """One measurement in a fresh process: ({"ratio"|"median"|"minimum": {batch: (n,)
+    seconds}}, its wall seconds)."""
     started = time.perf_counter()
     with tempfile.TemporaryFile() as out:
         done = subprocess.run([sys.executable, "-c", CHILD, table, json.dumps(rows)],
@@ -81,7 +91,7 @@ def main() -> None:
     params = np.asarray(table.metric("params"))[rows]
     out = {"table": args.table, "classes": args.classes, "seed": args.seed,
            "wall_seconds": [wall_a, wall_b], "batches": {}}  # fmt: skip
-    for statistic in ("median", "minimum", "relative"):
+    for statistic in ("ratio", "median", "minimum"):
         for batch in sorted(first[statistic]):
             a, b = first[statistic][batch], second[statistic][batch]
             figures = {
@@ -92,7 +102,7 @@ def main() -> None:
                 "spearman_params": float(stats.spearmanr(a, params)[0]),
             }
             name = f"latency_b{batch}"
-            if statistic == "median" and name in table.metrics:
+            if statistic == "ratio" and name in table.metrics:
                 recorded = np.asarray(table.metric(name))[rows]
                 seen = np.isfinite(recorded)
                 if seen.sum() >= 10:

@@ -277,7 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
         if extra == "--data-dir":
             p.add_argument(extra, default=None, help="directory with the table's dataset files")
         else:
-            p.add_argument(extra, type=int, default=7, help="timed rounds per class and batch")
+            p.add_argument(extra, type=int, default=None, help="timed rounds (default 15)")
+            p.add_argument("--jobs", type=int, default=1, help="measuring processes, one a core")
 
     p = _add(sub, "surrogate", "fit an XGBoost surrogate of a table, or score one")
     p.add_argument("action", choices=["fit", "eval"], help="fit a model, or evaluate one")

@@ -9,8 +9,14 @@ import pytest
 from nasbench_lite.cli import main
 from nasbench_lite.compare.objectives import resolve_objectives
 from nasbench_lite.errors import InputError
-from nasbench_lite.latency.measure import LatencyRecipe, measure
-from nasbench_lite.latency.writer import DONE, LatencyConfig, measure_latency, spread_name
+from nasbench_lite.latency.measure import REFERENCE_CELL, LatencyRecipe, measure, time_programs
+from nasbench_lite.latency.writer import (
+    DONE,
+    LatencyConfig,
+    measure_latency,
+    raw_name,
+    spread_name,
+)
 from nasbench_lite.spaces import get_space
 from nasbench_lite.table.reader import Table
 from nasbench_lite.table.storage import read_arrays, write_arrays
@@ -41,8 +47,38 @@ def test_latency_grows_with_the_cells_work():
         median, spread = result["median"][batch], result["spread"][batch]
         assert np.all(median > 0) and np.all(spread >= 0)
         assert median[0] < median[1] < median[2], (batch, median)  # none < one conv < six
+        ratio = result["ratio"][batch]
+        assert ratio[0] < ratio[1] < ratio[2], (batch, ratio)
+        # The third cell is the reference network itself: its ratio is about one.
+        assert tuple(ops[2]) == REFERENCE_CELL and 0.8 < ratio[2] < 1.25, ratio
+        assert np.all(result["spread"][batch] >= 0) and result["reference"][batch] > 0
     assert result["median"][64][2] > result["median"][1][2]  # a batch of 64 costs more
     assert result["compile_seconds"] > 0
+
+
+def test_rounds_interleave_every_program_in_a_fresh_order():
+    calls = []
+
+    class Done:
+        def block_until_ready(self):
+            return self
+
+    def program(j):
+        def run():
+            calls.append(j)
+            return Done()
+
+        return run
+
+    per_call = time_programs([program(j) for j in range(4)], calls=2, rounds=5, seed=0)
+    assert per_call.shape == (5, 4) and np.all(per_call >= 0)
+    warm, timed = calls[:8], calls[8:]
+    assert warm == [0, 0, 1, 1, 2, 2, 3, 3]
+    blocks = [timed[i : i + 3] for i in range(0, len(timed), 3)]  # 1 untimed + 2 timed calls
+    assert all(len(set(block)) == 1 for block in blocks) and len(blocks) == 20
+    orders = [[block[0] for block in blocks[r * 4 : r * 4 + 4]] for r in range(5)]
+    assert all(sorted(order) == [0, 1, 2, 3] for order in orders)  # each program once a round
+    assert len({tuple(order) for order in orders}) > 1  # in a fresh order
 
 
 @pytest.mark.slow  # compiles a network per class and batch size (about 1 s each)
@@ -55,6 +91,11 @@ def test_the_table_records_latency_and_resumes(tmp_path):
     record = table.attrs["latency"]
     assert record["batches"] == [1, 64] and record["rounds"] == 3
     assert record["hardware"]["cpu_model"] and record["seconds"] > 0
+    # The metric is the ratio to the reference times the first chunk's reference time: the
+    # all-3x3 class (the reference network itself) records about that time.
+    reference = record["reference_seconds"]["1"]
+    assert 0.8 < table.metric("latency_b1")[2] / reference < 1.25
+    assert np.isfinite(table.arrays[raw_name(64)]).all()
     # Resume: only a row not done is measured again; the others are kept as they are.
     arrays, attrs = read_arrays(path)
     arrays[DONE][1] = False
@@ -84,8 +125,15 @@ def test_another_machine_or_recipe_is_refused(tmp_path):
 @pytest.mark.slow  # compiles a network per class and batch size (about 1 s each)
 def test_command_query_and_objectives(tmp_path, capsys):
     path = small_table(tmp_path / "t.h5")
-    assert main(["latency", "--table", str(path), "--rounds", "2", "--no-progress"]) == 0
+    assert main(["latency", "--table", str(path), "--jobs", "99", "--no-progress"]) == 2
+    assert "--jobs 99" in capsys.readouterr().err
+    # Two worker processes, one chunk of one row each at a time: every row is measured.
+    argv = ["latency", "--table", str(path), "--rounds", "2", "--chunk", "1", "--jobs", "2"]
+    assert main([*argv, "--no-progress"]) == 0
     assert "latency of 3 rows" in capsys.readouterr().out
+    measured = Table.open(path)
+    assert measured.arrays[DONE].all() and np.isfinite(measured.metric("latency_b256")).all()
+    assert measured.attrs["latency"]["cpu_seconds"] > 0  # the workers' CPU seconds
     assert main(["query", str(path), CELLS[2], "--details"]) == 0
     out = capsys.readouterr().out
     line = next(row for row in out.splitlines() if row.strip().startswith("latency_b1 "))

@@ -9,9 +9,9 @@ from nasbench_lite.commands import resumable_stop, rows_kept
 
 
 def cmd_latency(args: argparse.Namespace) -> int:
-    """`nasbench-lite latency --table T [--chunk K] [--rounds R]`: measure every pending row
-    (`latency.writer.measure_latency`). Ctrl-C stops after the last finished chunk and says
-    that the same command resumes."""
+    """`nasbench-lite latency --table T [--chunk K] [--rounds R] [--jobs J]`: measure every
+    pending row (`latency.writer.measure_latency`). Ctrl-C stops after the last finished chunk
+    and says that the same command resumes."""
     from nasbench_lite.latency.measure import LatencyRecipe, single_thread_flags
 
     single_thread_flags()  # before JAX starts: the latency of one core
@@ -19,9 +19,9 @@ def cmd_latency(args: argparse.Namespace) -> int:
     from nasbench_lite.latency.writer import DEFAULT_CHUNK, LatencyConfig, measure_latency
 
     command = shlex.join(["nasbench-lite", *args.argv])
-    recipe = LatencyRecipe(rounds=args.rounds)
+    recipe = LatencyRecipe() if args.rounds is None else LatencyRecipe(rounds=args.rounds)
     chunk = DEFAULT_CHUNK if args.chunk is None else args.chunk
-    config = LatencyConfig(recipe=recipe, chunk=chunk, command=command)
+    config = LatencyConfig(recipe=recipe, chunk=chunk, command=command, jobs=args.jobs)
     try:
         table = measure_latency(args.table, config, progress=not args.no_progress)
     except WriteFailedError as err:  # a full disk: the chunks written before are kept

@@ -8,10 +8,15 @@ XLA's CPU backend on one thread (`--xla_cpu_multi_thread_eigen=false`, set by
 other processes share the machine (wall time would). Weights are the initial ones: a dense
 forward pass costs the same whatever their values.
 
-Each class and batch size: the program is compiled (about a second), called twice to warm
-up, then timed in `rounds` rounds of `calls[batch]` calls, each call blocking until its
-result is ready; a round's value is its CPU seconds per call. Recorded: the median over
-rounds and the spread (interquartile range over rounds).
+A chunk of classes is measured together, per batch size: every class's program and a fixed
+reference network's (REFERENCE_CELL) are compiled (about a second each) and warmed up, then
+timed in `rounds` rounds; each round times every program once, in a fresh random order, as
+`calls[batch]` calls after one untimed call. A class's value in a round is its CPU seconds per
+call divided by the reference's in the same round; its latency is the median of these ratios
+times a fixed reference time. The machine's speed drifts (other processes, a shared core,
+caches, frequency), but within a round it is much the same for every program, so the ratio
+cancels it and ranks stay put between two measurement runs where absolute timings taken one
+class after another did not (Spearman 0.59-0.95 between runs, `benchmarks/latency_reliability.py`).
 
 A program that takes the op choice as data (one compilation for all cells, `lax.switch` per
 edge) would be far cheaper to measure, but at batch 1 its 18 switches cost about 0.3 ms a
@@ -30,8 +35,8 @@ from typing import Any
 import numpy as np
 
 BATCHES = (1, 256)
-ROUNDS = 7
-CALLS = {1: 20, 256: 3}  # calls per round: about 3 ms and 5 ms of CPU on the cpu preset
+ROUNDS = 15
+CALLS = {1: 20, 256: 3}  # calls per block: about 4 ms and 10 ms of CPU on the cpu preset
 SINGLE_THREAD = "--xla_cpu_multi_thread_eigen=false"
 
 
@@ -83,55 +88,59 @@ def forward_program(config: Any, space: Any, cell: np.ndarray, input_shape: tupl
     return run, compile_seconds
 
 
-def time_program(run: Callable, calls: int, rounds: int) -> tuple[float, float, float]:
-    """(median CPU seconds per call over `rounds` rounds, interquartile range, minimum)."""
-    for _ in range(2):
+def _block(run: Callable, calls: int) -> float:
+    """CPU seconds per call of `calls` calls of `run`, after one untimed call."""
+    run().block_until_ready()
+    started = time.process_time()
+    for _ in range(calls):
         run().block_until_ready()
-    per_call = np.empty(rounds)
-    for r in range(rounds):
-        started = time.process_time()
-        for _ in range(calls):
+    return (time.process_time() - started) / calls
+
+
+def time_programs(runs: list[Callable], calls: int, rounds: int, seed: int = 0) -> np.ndarray:
+    """(rounds, len(runs)) CPU seconds per call: each round times every program once, in a
+    random order (seeded by `seed`), after two warm-up calls of each."""
+    for run in runs:
+        for _ in range(2):
             run().block_until_ready()
-        per_call[r] = (time.process_time() - started) / calls
-    q1, median, q3 = np.percentile(per_call, [25, 50, 75])
-    return float(median), float(q3 - q1), float(per_call.min())
+    rng = np.random.default_rng(seed)
+    per_call = np.empty((rounds, len(runs)))
+    for r in range(rounds):
+        for j in rng.permutation(len(runs)):
+            per_call[r, j] = _block(runs[j], calls)
+    return per_call
 
 
-# The fixed network timed beside every class (`measure`, "relative"): every edge a 3x3 conv.
+# The fixed network timed beside every chunk of classes: every edge a 3x3 conv.
 REFERENCE_CELL = (3, 3, 3, 3, 3, 3)
 
 
 def measure(config: Any, space: Any, input_shape: tuple[int, ...], num_classes: int,
             cells: np.ndarray, recipe: LatencyRecipe | None = None) -> dict[str, Any]:  # fmt: skip
-    """Latency of every cell of int (n, edges) `cells` at each batch size of the recipe:
-    {"median": {batch: (n,)}, "spread": {batch: (n,)}, "minimum": {batch: (n,)},
-    "relative": {batch: (n,)}, "compile_seconds": float}.
-
-    relative: the cell's median divided by the median of a fixed reference network
-    (REFERENCE_CELL, compiled once per batch size) timed right after it, times the reference's
-    first median: a drift of the machine's speed between classes cancels out."""
+    """Latency of every cell of int (n, edges) `cells` at each batch size of the recipe, as
+    {key: {batch: value}} with key
+    "ratio" (n,): median over rounds of the cell's time over the reference's in the round;
+    "spread" (n,): interquartile range of those ratios over rounds;
+    "median" (n,), "minimum" (n,): the cell's own CPU seconds per call over rounds;
+    "reference" float: the reference network's median CPU seconds per call;
+    and "compile_seconds": float."""
     recipe = recipe or LatencyRecipe()
+    cells = np.asarray(cells)
     n = len(cells)
-    out: dict[str, Any] = {
-        key: {b: np.empty(n) for b in recipe.batches}
-        for key in ("median", "spread", "minimum", "relative")
-    }
+    out: dict[str, Any] = {key: {} for key in ("ratio", "spread", "median", "minimum", "reference")}
     out["compile_seconds"] = 0.0
-    reference, first = {}, {}
-    for i, cell in enumerate(np.asarray(cells)):
-        for batch in recipe.batches:
-            calls = recipe.calls_for(batch)
+    for batch in recipe.batches:
+        runs = []
+        for cell in [*cells, np.asarray(REFERENCE_CELL)]:
             run, seconds = forward_program(config, space, cell, input_shape, num_classes, batch)
+            runs.append(run)
             out["compile_seconds"] += seconds
-            median, spread, least = time_program(run, calls, recipe.rounds)
-            out["median"][batch][i], out["spread"][batch][i] = median, spread
-            out["minimum"][batch][i] = least
-            if batch not in reference:
-                reference[batch], seconds = forward_program(
-                    config, space, np.asarray(REFERENCE_CELL), input_shape, num_classes, batch
-                )
-                out["compile_seconds"] += seconds
-            now = time_program(reference[batch], calls, recipe.rounds)[0]
-            first.setdefault(batch, now)
-            out["relative"][batch][i] = median / now * first[batch]
+        per_call = time_programs(runs, recipe.calls_for(batch), recipe.rounds, seed=batch)
+        ratios = per_call[:, :n] / per_call[:, n:]
+        q1, median, q3 = np.percentile(ratios, [25, 50, 75], axis=0)
+        out["ratio"][batch], out["spread"][batch] = median, q3 - q1
+        out["median"][batch] = np.median(per_call[:, :n], axis=0)
+        out["minimum"][batch] = per_call[:, :n].min(axis=0)
+        out["reference"][batch] = float(np.median(per_call[:, n]))
+        del runs
     return out

@@ -1,17 +1,23 @@
 """Measured latency into a table file, in chunks, resumably (like `proxies`).
 
 Every batch size b of the recipe becomes a per-class metric `/metrics/latency_b<b>` (rows,)
-float64, CPU seconds per forward pass (`latency.measure`), NaN until its row is measured;
-`/latency/spread_b<b>` holds the interquartile range over rounds and `/latency/done` (rows,)
-bool marks the measured rows. The root attribute `latency` (JSON) records the recipe, the
-hardware, the XLA flags and the time spent. Every row of the file is measured, trained or
-not (latency does not depend on training). After every chunk the whole file is rewritten
-atomically, under the table's exclusive writer lock, so a stopped run resumes from its last
-finished chunk; a file measured on other hardware or with another recipe is refused.
+float64, CPU seconds per forward pass, NaN until its row is measured: the class's median
+ratio to the reference network timed in the same rounds (`latency.measure`) times the
+reference's median time in the first chunk the file measured (recorded in the `latency`
+attribute's `reference_seconds`), so that a drift of the machine's speed between chunks does
+not reorder classes. `/latency/spread_b<b>` holds the interquartile range of the ratios over
+rounds on the same scale, `/latency/raw_b<b>` the class's own median CPU seconds (not
+corrected for drift), and `/latency/done` (rows,) bool marks the measured rows. The root
+attribute `latency` (JSON) records the recipe, the hardware, the XLA flags and the time spent.
+Every row of the file is measured, trained or not (latency does not depend on training).
+After every chunk the whole file is rewritten atomically, under the table's exclusive writer
+lock, so a stopped run resumes from its last finished chunk; a file measured on other hardware
+or with another recipe is refused.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import sys
@@ -42,6 +48,10 @@ def spread_name(batch: int) -> str:
     return f"latency/spread_b{batch}"
 
 
+def raw_name(batch: int) -> str:
+    return f"latency/raw_b{batch}"
+
+
 @dataclass(frozen=True)
 class LatencyConfig:
     """Options of `nasbench-lite latency`."""
@@ -49,6 +59,7 @@ class LatencyConfig:
     recipe: LatencyRecipe | None = None
     chunk: int = DEFAULT_CHUNK
     command: str = ""
+    jobs: int = 1  # worker processes, one chunk each at a time (1: this process)
 
 
 def pending_rows(arrays: dict) -> np.ndarray:
@@ -99,10 +110,13 @@ def _prepare(arrays: dict, attrs: dict, recipe: LatencyRecipe, machine: dict) ->
     for batch in recipe.batches:
         arrays.setdefault(f"metrics/{metric_name(batch)}", np.full(rows, np.nan))
         arrays.setdefault(spread_name(batch), np.full(rows, np.nan))
+        arrays.setdefault(raw_name(batch), np.full(rows, np.nan))
     arrays.setdefault(DONE, np.zeros(rows, bool))
     record["method"] = (
-        "process CPU seconds per forward pass, XLA CPU on one thread, median of the rounds "
-        "(spread: their interquartile range), the inference cell compiled once per batch size"
+        "process CPU seconds per forward pass, XLA CPU on one thread: median over rounds of "
+        "the ratio to a reference network timed in the same round (every program once per "
+        "round, in random order) times the reference's median in the first chunk "
+        "(reference_seconds); spread: the ratios' interquartile range on the same scale"
     )
     record["xla_flags"] = os.environ.get("XLA_FLAGS", "")
     record["versions"] = library_versions()
@@ -117,6 +131,11 @@ def measure_latency(path: str | Path, config: LatencyConfig | None = None,
     config = config or LatencyConfig()
     if config.chunk < 1:
         raise InputError(f"--chunk {config.chunk}: need at least one row per chunk")
+    if not 1 <= config.jobs <= (os.cpu_count() or 1):
+        raise InputError(
+            f"--jobs {config.jobs}: need 1 to {os.cpu_count() or 1} (this machine's CPUs), "
+            "one measuring process per core"
+        )
     path = Path(path)
     if not path.is_file():
         raise MissingFileError(f"table file {path} does not exist")
@@ -124,15 +143,56 @@ def measure_latency(path: str | Path, config: LatencyConfig | None = None,
         return _measure(path, config, progress)
 
 
+def measure_part(task: tuple) -> dict:
+    """`latency.measure` of one chunk, in this process or a worker: task = (trainer config
+    dict, space name, input shape, number of classes, ops (n, edges), recipe); the result
+    has `cpu_seconds` added."""
+    from nasbench_lite.latency.measure import measure, single_thread_flags
+
+    single_thread_flags()
+    from nasbench_lite.spaces import get_space
+    from nasbench_lite.train.config import TrainConfig
+
+    config, space, shape, num_classes, ops, recipe = task
+    cpu = time.process_time()
+    result = measure(TrainConfig.from_dict(config), get_space(space), shape, num_classes, ops,
+                     recipe)  # fmt: skip
+    result["cpu_seconds"] = time.process_time() - cpu
+    return result
+
+
+def _results(tasks: list, jobs: int):
+    """Yield (index, result) of `measure_part` over `tasks`: in order in this process with
+    one job, else as `jobs` worker processes finish them (each holds one chunk at a time)."""
+    if jobs == 1:
+        yield from ((i, measure_part(task)) for i, task in enumerate(tasks))
+        return
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    from nasbench_lite.latency.measure import single_thread_flags
+
+    pool = ProcessPoolExecutor(jobs, multiprocessing.get_context("spawn"), single_thread_flags)
+    try:
+        queue, running = iter(enumerate(tasks)), {}
+        for i, task in itertools.islice(queue, jobs):
+            running[pool.submit(measure_part, task)] = i
+        while running:
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                yield running.pop(future), future.result()
+                for i, task in itertools.islice(queue, 1):
+                    running[pool.submit(measure_part, task)] = i
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
 def _measure(path: Path, config: LatencyConfig, progress: bool) -> Table:
     from tqdm import tqdm
 
     from nasbench_lite.datasets import cache_dir
     from nasbench_lite.generate.executors import enable_compilation_cache
-    from nasbench_lite.latency.measure import measure
-    from nasbench_lite.spaces import get_space
     from nasbench_lite.table.reader import Table as Opened
-    from nasbench_lite.train.config import TrainConfig
 
     arrays, attrs = read_arrays(path)
     recipe = config.recipe or LatencyRecipe()
@@ -146,24 +206,31 @@ def _measure(path: Path, config: LatencyConfig, progress: bool) -> Table:
     if (cache := cache_dir()) is not None:
         enable_compilation_cache(str(cache / "jax"))  # a resumed run loads its programs
     identity = Opened(arrays, attrs, str(path)).dataset_identity
-    space = get_space(attrs["space"])
-    train_config = TrainConfig.from_dict(attrs["config"])
-    shape = tuple(identity.input_shape)
-    ops = arrays["cells/ops"]
+    task = (attrs["config"], attrs["space"], tuple(identity.input_shape), identity.num_classes)
+    parts = [
+        pending[start : start + config.chunk] for start in range(0, len(pending), config.chunk)
+    ]
+    tasks = [(*task, arrays["cells/ops"][part], recipe) for part in parts]
     log.info("%s: latency of %d of %d rows to measure", path, len(pending), rows)
     bar = tqdm(total=rows, initial=rows - len(pending), unit="cell", disable=not progress,
                file=sys.stderr)  # fmt: skip
     try:
-        for start in range(0, len(pending), config.chunk):
-            part = pending[start : start + config.chunk]
-            wall, cpu = time.perf_counter(), time.process_time()
-            result = measure(train_config, space, shape, identity.num_classes, ops[part], recipe)
+        wall = time.perf_counter()
+        for i, result in _results(tasks, config.jobs):
+            part = parts[i]
+            scale = record.setdefault(
+                "reference_seconds", {str(b): result["reference"][b] for b in recipe.batches}
+            )
             for batch in recipe.batches:
-                arrays[f"metrics/{metric_name(batch)}"][part] = result["median"][batch]
-                arrays[spread_name(batch)][part] = result["spread"][batch]
+                reference = scale[str(batch)]
+                arrays[f"metrics/{metric_name(batch)}"][part] = result["ratio"][batch] * reference
+                arrays[spread_name(batch)][part] = result["spread"][batch] * reference
+                arrays[raw_name(batch)][part] = result["median"][batch]
             arrays[DONE][part] = True
-            record["seconds"] += time.perf_counter() - wall
-            record["cpu_seconds"] += time.process_time() - cpu
+            now = time.perf_counter()
+            record["seconds"] += now - wall
+            wall = now
+            record["cpu_seconds"] += result["cpu_seconds"]
             record["compile_seconds"] += result["compile_seconds"]
             write_arrays(path, arrays, attrs)
             bar.update(len(part))

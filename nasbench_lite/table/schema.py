@@ -191,9 +191,10 @@ ATTRS: tuple[Attr, ...] = (
          "computing them, `versions` and `command` (docs/proxies.md)", required=False),
     Attr("latency", "JSON",
          "`nasbench-lite latency`: how latency was measured (`batches`, `rounds`, `calls`, "
-         "`method`, `xla_flags`), on what (`hardware`, with the CPU's `cpu_model`), the "
-         "measured `seconds`, `cpu_seconds` and `compile_seconds`, `versions` and `command` "
-         "(docs/multi_objective.md)", required=False),
+         "`method`, `xla_flags`, `reference_seconds`: the reference network's median CPU "
+         "seconds per batch size, the scale of the recorded ratios), on what (`hardware`, "
+         "with the CPU's `cpu_model`), the measured `seconds`, `cpu_seconds` and "
+         "`compile_seconds`, `versions` and `command` (docs/multi_objective.md)", required=False),
     Attr("calibration", "JSON",
          "`benchmarks/calibrate_seconds.py --write`: `train_seconds` of sampled classes "
          "against the same classes trained alone (Spearman, median ratio; the card reports "
