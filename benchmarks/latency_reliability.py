@@ -90,7 +90,9 @@ def main() -> None:
     flops = np.asarray(table.metric("flops"))[rows]
     params = np.asarray(table.metric("params"))[rows]
     out = {"table": args.table, "classes": args.classes, "seed": args.seed,
-           "wall_seconds": [wall_a, wall_b], "batches": {}}  # fmt: skip
+           "wall_seconds": [wall_a, wall_b], "batches": {}, "rows": rows,
+           "seconds": {f"{k} {b}": [first[k][b].tolist(), second[k][b].tolist()]
+                       for k in first for b in first[k]}}  # fmt: skip
     for statistic in ("ratio", "median", "minimum"):
         for batch in sorted(first[statistic]):
             a, b = first[statistic][batch], second[statistic][batch]
