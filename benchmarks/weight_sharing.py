@@ -1,11 +1,15 @@
 """What the weight-sharing strategies find: darts, gdas, enas and rsps with a few seeds at a
-table's trainer preset, their derived cells looked up in the table; writes
-docs/weight_sharing.md and the plot of architecture weights over supernet epochs.
+table's trainer preset and one or more search lengths, their derived cells looked up in the
+table; writes docs/weight_sharing.md, the plot of architecture weights over supernet epochs
+and the plot of the final cells against the search length.
 
     nice -n 10 python benchmarks/weight_sharing.py                   # the shipped table, 3 seeds
     python benchmarks/weight_sharing.py --seeds 2 --search-epochs 10 --table T.h5
+    python benchmarks/weight_sharing.py --search-epochs 25 50 100 200 --jobs 2  # one search
+                                                      # per length, two processes at a time
     python benchmarks/weight_sharing.py --timing      # also: vmap over seeds, or one at a time?
-    python benchmarks/weight_sharing.py --save r.npz  # keep the raw results; --load r.npz
+    python benchmarks/weight_sharing.py --save r.npz  # keep the raw results (written again
+                                                      # after every search); --load r.npz
                                                       # writes the report again from them
 
 Each search runs on the whole NB-201 space (not restricted to the cells the table holds), so
@@ -13,8 +17,9 @@ its derived cell is the method's own choice; cells whose class the table has not
 are reported as such. After every supernet epoch the script records the architecture weights
 (per-edge op probabilities), the derived cell and the measured supernet seconds. NAS-Bench-201
 (Dong & Yang, ICLR 2020) found DARTS collapsing onto all-skip cells; the report counts the
-parameter-free edges (skip_connect, none, avg_pool_3x3) of the derived cells at the first and
-the last epoch, and the probability the architecture puts on those ops.
+parameter-free edges (skip_connect, none, avg_pool_3x3) of the final derived cells at every
+search length, and, for each method at its longest length, at the first and the last epoch
+with the probability the architecture puts on those ops.
 """
 
 from __future__ import annotations
@@ -27,40 +32,10 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from weight_sharing_runs import COLLAPSE, FREE, by_length, load, percent, plot_lengths, save, sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 METHODS = ("darts", "gdas", "enas", "rsps")
-FREE = (0, 1, 4)  # none, skip_connect, avg_pool_3x3: the parameter-free ops (OPS order)
-KEYS = ("weights", "derived", "seconds", "losses")  # what one search records
-TIMING = ("seeds", "sequential", "vmapped")
-
-
-def search(name: str, table, seed: int, epochs: int | None) -> dict:
-    """One search of `name` on the full space at `table`'s preset and dataset: per epoch the
-    weights (E, 6, 5), derived raw cells (E,), measured seconds (E,), training losses (E,)."""
-    from nasbench_lite.search.registry import get_strategy
-    from nasbench_lite.spaces import get_space
-
-    params = {"train_config": table.attrs["config"], "dataset": table.attrs["dataset"]}
-    if epochs is not None:
-        params["search_epochs"] = epochs
-    strategy = get_strategy(name)(get_space("nb201"), **params)
-    rng = np.random.default_rng(np.random.SeedSequence(seed))
-    state = strategy.init(rng)
-    weights, seconds = [], []
-    while True:
-        state, asked = strategy.ask(state, rng)
-        if asked is None:
-            break
-        weights.append(strategy.weights(state))
-        seconds.append(asked.search_seconds)
-        state = strategy.tell(state, asked, float("nan"), 1.0)  # the methods ignore it
-    return {
-        "weights": np.array(weights),
-        "derived": np.array(state.derived),
-        "seconds": np.array(seconds),
-        "losses": np.array(state.losses),
-    }
 
 
 def table_means(table) -> tuple[np.ndarray, np.ndarray]:
@@ -142,47 +117,39 @@ def plot(results: dict, ops: tuple[str, ...], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
-COLLAPSE = 4  # parameter-free edges of 6 in the final cells that count as a collapse
-
-
 def findings(results: dict, ops: tuple[str, ...]) -> list[str]:
-    """The answers in words: per-op weights at the first and last epoch, and whether DARTS
-    collapses onto parameter-free cells (at least COLLAPSE of 6 edges, on average over
-    seeds; NB-201's DARTS: 6 skip connections) and whether GDAS avoids it."""
+    """Per-op weights at the first and last epoch, and for DARTS and GDAS how many final
+    cells collapsed onto parameter-free ops (at least COLLAPSE of 6 edges; NB-201's DARTS:
+    6 skip connections)."""
     from nasbench_lite.spaces import get_space
 
     space = get_space("nb201")
     lines = [
-        "## Findings",
-        "",
         "Architecture weight of each op (mean over edges and seeds), first -> last epoch:",
         "",
-        "| method | " + " | ".join(ops) + " |",
-        "|---|" + "---|" * len(ops),
+        "| method | epochs | " + " | ".join(ops) + " |",
+        "|---|---|" + "---|" * len(ops),
     ]
     for name, runs in results.items():
         w = np.mean([r["weights"] for r in runs], axis=0).mean(axis=1)  # (E, 5)
-        lines.append(f"| `{name}` | " + " | ".join(f"{w[0, k]:.2f} -> {w[-1, k]:.2f}"
-                                                    for k in range(len(ops))) + " |")  # fmt: skip
+        lines.append(f"| `{name}` | {len(w)} | " + " | ".join(
+            f"{w[0, k]:.2f} -> {w[-1, k]:.2f}" for k in range(len(ops))) + " |")  # fmt: skip
     lines.append("")
-    for name, question in (("darts", "Does DARTS collapse onto parameter-free ops, as on "
-                            "NAS-Bench-201?"), ("gdas", "Does GDAS avoid it?")):  # fmt: skip
+    for name in ("darts", "gdas"):
         if name not in results:
             continue
         runs = results[name]
         finals = space.cells(np.array([r["derived"][-1] for r in runs]))
-        free = np.isin(finals, FREE).sum(axis=1).mean()
-        skips, nones = (finals == 1).sum(axis=1).mean(), (finals == 0).sum(axis=1).mean()
+        free = np.isin(finals, FREE).sum(axis=1)
         w = np.mean([r["weights"] for r in runs], axis=0).mean(axis=1)
-        answer = "Yes" if free >= COLLAPSE else "No"
-        if name == "gdas":
-            answer = "It does not collapse either" if free < COLLAPSE else "No, it collapses too"
         lines.append(
-            f"**{question}** {answer} at this preset and with these settings: its final "
-            f"derived cells have {free:.1f} of 6 parameter-free edges on average ({skips:.1f} "
-            f"skip_connect, {nones:.1f} none; a collapse here means at least {COLLAPSE}); "
-            f"the weight on skip_connect went from {w[0, 1]:.2f} to {w[-1, 1]:.2f}, on none "
-            f"from {w[0, 0]:.2f} to {w[-1, 0]:.2f}, on nor_conv_3x3 from {w[0, 3]:.2f} to "
+            f"**{name.upper()} at {len(w)} epochs:** {(free >= COLLAPSE).sum()} of {len(runs)} "
+            f"final cells collapsed (at least {COLLAPSE} of 6 parameter-free edges); per seed "
+            f"{', '.join(str(f) for f in free)} parameter-free edges, of them "
+            f"{', '.join(str(n) for n in (finals == 0).sum(axis=1))} none and "
+            f"{', '.join(str(n) for n in (finals == 1).sum(axis=1))} skip_connect. The weight "
+            f"on skip_connect went from {w[0, 1]:.2f} to {w[-1, 1]:.2f}, on none from "
+            f"{w[0, 0]:.2f} to {w[-1, 0]:.2f}, on nor_conv_3x3 from {w[0, 3]:.2f} to "
             f"{w[-1, 3]:.2f}; the largest at the last epoch is {ops[int(w[-1].argmax())]}'s."
         )
         lines.append("")
@@ -190,7 +157,10 @@ def findings(results: dict, ops: tuple[str, ...]) -> list[str]:
 
 
 def report(results: dict, table, args, timing: dict | None, wall: float) -> str:
+    """The whole report; `results`: {length: {method: runs}}."""
+    from nasbench_lite.compare.config import default_budget
     from nasbench_lite.spaces import get_space
+    from nasbench_lite.strategies._weight_sharing import DEFAULT_SEARCH_EPOCHS
 
     space = get_space("nb201")
     valid, test = table_means(table)
@@ -200,14 +170,15 @@ def report(results: dict, table, args, timing: dict | None, wall: float) -> str:
     done, total = int(table.done.sum()), len(table.done)
     known = np.isfinite(test[skip_all])
     skip_text = f"{100 * test[skip_all]:.2f}%" if known else "is not in the table yet"
-    argv = []
-    for a in args.argv:  # where the raw results were kept does not change them: left out
-        if argv and argv[-1] in ("--save", "--load"):
-            argv.pop()
-        else:
-            argv.append(shown(a) if a == args.table else a)
+    argv = [shown(a) if a == args.table else a for a in args.argv]
     command = "nice -n 10 python benchmarks/weight_sharing.py " + shlex.join(argv)
     config = table.attrs["config"]
+    budget = default_budget(table)[0].seconds
+    sweep, ends = by_length(results, space, test, lookup_seconds(table), budget, np.nanmean(test))
+    plot_lengths(ends, Path(args.out).with_name("weight_sharing_lengths.png"))
+    detailed = longest(results)
+    lengths = sorted(results)
+    seeds = sorted({len(runs) for by in results.values() for runs in by.values()})
     lines = [
         "# Weight-sharing search: what it finds",
         "",
@@ -217,13 +188,13 @@ def report(results: dict, table, args, timing: dict | None, wall: float) -> str:
         "",
         f"Table: `{Path(args.table).name}` (preset `{table.attrs['preset']}`, dataset "
         f"`{table.attrs['dataset']}`, {done:,} of {total:,} classes trained when this report "
-        "was written). "
-        f"Each method searched {len(next(iter(results.values())))} times (seeds 0..) on the "
-        f"whole space at the table's preset ({config['channels']} channels, "
-        f"{config['stages']} stages, batch {config['batch_size']}); the derived cell after "
-        f"the last supernet epoch is looked up in the table (seed-mean final accuracy). "
-        f"Wall time of the whole script: {wall / 60:.1f} min on the 2-core development "
-        f"machine, shared with a table generation.",
+        f"was written). Each method searched {' or '.join(map(str, seeds))} times (seeds 0..) "
+        f"per search length ({', '.join(map(str, lengths))} supernet epochs) on the whole "
+        f"space at the table's preset ({config['channels']} channels, {config['stages']} "
+        f"stages, batch {config['batch_size']}); the derived cell after the last supernet "
+        "epoch is looked up in the table (seed-mean final accuracy). Wall time of the whole "
+        f"script: {wall / 60:.1f} min on the 2-core development machine, shared with other "
+        "jobs (table generations, tests).",
         "",
         f"For reference: the table's best cell has test accuracy "
         f"{100 * np.nanmax(test):.2f}%, a uniformly drawn trained cell "
@@ -232,34 +203,58 @@ def report(results: dict, table, args, timing: dict | None, wall: float) -> str:
         f"and the all-skip cell {skip_text}. NAS-Bench-201's CIFAR-10 test accuracies: "
         "DARTS 54.30% (the all-skip cell), GDAS 93.61%, the best cell 94.37%.",
         "",
-        "| method | test acc. of the final cell (mean over seeds) | parameter-free edges, "
-        "first -> last epoch | skip edges, last | weight on parameter-free ops, first -> "
-        "last | supernet s / epoch | epochs |",
+        *sweep,
+        "",
+        "![search length](weight_sharing_lengths.png)",
+        "",
+        "Test accuracy (left) and parameter-free edges (right) of the final cells against the "
+        "search length: lines through the means, a dot per seed; the dotted line is the "
+        "collapse threshold.",
+        "",
+        "## The default search length",
+        "",
+        f"The strategies search for `search_epochs={DEFAULT_SEARCH_EPOCHS}` supernet epochs "
+        "unless told otherwise (`DEFAULT_SEARCH_EPOCHS` in `strategies/_weight_sharing.py`). "
+        "The runner charges every epoch's measured CPU seconds and then the derived cell's "
+        "evaluation (a lookup, charged the table's train_seconds) on the simulated clock, so "
+        f"a search of E epochs costs about E x (supernet seconds per epoch + one lookup). The "
+        "constant carries no stated reason; docs/search.md gives its cost (about 26 CPU "
+        f"seconds for DARTS at the `cpu` preset) and notes that `compare`'s default budget "
+        f"({budget:g} s on this table, 100 x its median train_seconds) covers all "
+        f"{DEFAULT_SEARCH_EPOCHS} epochs of every method, so a search ends inside the budget "
+        "the multi-trial strategies get. The simulated seconds per search in the tables above "
+        "show which lengths would fit it.",
+        "",
+        "## Architecture weights over the epochs",
+        "",
+        "Each method at the longest search length it ran (the epochs column); the findings by "
+        "search length above have the other lengths.",
+        "",
+        "| method | epochs | test acc. of the final cell (mean over seeds) | parameter-free "
+        "edges, first -> last epoch | skip edges, last | weight on parameter-free ops, first "
+        "-> last | supernet s / epoch |",
         "|---|---|---|---|---|---|---|",
     ]
-    details = []
-    for name, runs in results.items():
+    for name, runs in detailed.items():
         finals = np.array([r["derived"][-1] for r in runs])
-        acc = test[finals]
         first = np.array([np.isin(space.cell(r["derived"][0]), FREE).sum() for r in runs])
         last = np.array([np.isin(space.cell(f), FREE).sum() for f in finals])
         skips = np.array([(space.cell(f) == 1).sum() for f in finals])
         mass = np.array([r["weights"][:, :, list(FREE)].sum(axis=2).mean(axis=1) for r in runs])
         seconds = np.concatenate([r["seconds"] for r in runs])
-        mean = f"{100 * np.nanmean(acc):.2f}%" if np.isfinite(acc).any() else "n/a"
-        missing = int(np.isnan(acc).sum())
-        if missing:
-            mean += f" ({missing} not in the table yet)"
         lines.append(
-            f"| `{name}` | {mean} | {first.mean():.1f} -> {last.mean():.1f} of 6 | "
-            f"{skips.mean():.1f} of 6 | {mass[:, 0].mean():.2f} -> {mass[:, -1].mean():.2f} | "
-            f"{np.median(seconds):.2f} | {len(runs[0]['seconds'])} |"
+            f"| `{name}` | {len(runs[0]['seconds'])} | {percent(np.mean(test[finals]))} | "
+            f"{first.mean():.1f} -> {last.mean():.1f} of 6 | {skips.mean():.1f} of 6 | "
+            f"{mass[:, 0].mean():.2f} -> {mass[:, -1].mean():.2f} | "
+            f"{np.median(seconds):.2f} |"
         )
-        for seed, run in enumerate(runs):
-            f = int(run["derived"][-1])
-            got = f"{100 * test[f]:.2f}%" if np.isfinite(test[f]) else "not in the table yet"
-            cell = space.format(f).replace("|", "\\|")  # not a column break
-            details.append(f"| `{name}` | {seed} | `{cell}` | {got} |")
+    details = []
+    for length in lengths:
+        for name, runs in results[length].items():
+            for seed, run in enumerate(runs):
+                f = int(run["derived"][-1])
+                cell = space.format(f).replace("|", "\\|")  # not a column break
+                details.append(f"| `{name}` | {length} | {seed} | `{cell}` | {percent(test[f])} |")
     lines += [
         "",
         "Parameter-free edges count skip_connect, none and avg_pool_3x3 in the derived cells "
@@ -273,11 +268,11 @@ def report(results: dict, table, args, timing: dict | None, wall: float) -> str:
         "Top: the mean architecture weight of each op over the supernet epochs; bottom: how "
         "many of the derived cell's six edges hold each op.",
         "",
-        *findings(results, space.ops),
+        *findings(detailed, space.ops),
         "## Derived cells",
         "",
-        "| method | seed | final derived cell | test acc. (table) |",
-        "|---|---|---|---|",
+        "| method | epochs | seed | final derived cell | test acc. (table) |",
+        "|---|---|---|---|---|",
         *details,
     ]
     if timing is not None:
@@ -304,9 +299,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--table", default=str(ROOT / "data" / "nb201_mnist1d_cpu.h5"))
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--search-epochs", type=int, default=None,
-                        help="supernet epochs (default: the strategies' own)")  # fmt: skip
+    parser.add_argument("--search-epochs", type=int, nargs="+", default=None,
+                        help="supernet epochs, one search per value (default: the "
+                        "strategies' own)")  # fmt: skip
     parser.add_argument("--methods", nargs="+", default=list(METHODS))
+    parser.add_argument("--jobs", type=int, default=1, help="searches run at once (processes)")
     parser.add_argument("--timing", action="store_true", help="time vmap over seeds")
     parser.add_argument("--out", default=str(ROOT / "docs" / "weight_sharing.md"))
     parser.add_argument("--save", help="also write the raw results to this .npz file")
@@ -317,41 +314,46 @@ def main() -> None:
 
     use_cpu_cores()
     from nasbench_lite.spaces import get_space
+    from nasbench_lite.strategies._weight_sharing import DEFAULT_SEARCH_EPOCHS
     from nasbench_lite.table.reader import Table
 
     started = time.perf_counter()
     table = Table.open(args.table)
     if args.load:  # report again from a saved run
-        saved = np.load(args.load)
-        results = {
-            name: [{key: saved[f"{name}/{seed}/{key}"] for key in KEYS} for seed in range(n)]
-            for name, n in zip(saved["methods"], saved["seeds"], strict=True)
-        }
-        timing = {k: saved[f"timing/{k}"].item() for k in TIMING if f"timing/{k}" in saved}
-        timing = timing or None
-        args.argv, wall = [str(a) for a in saved["argv"]], float(saved["wall"])
+        results, timing, args.argv, wall = load(args.load)
     else:
-        results = {}
-        for name in args.methods:
-            results[name] = []
-            for seed in range(args.seeds):
-                run = search(name, table, seed, args.search_epochs)
-                results[name].append(run)
-                final = get_space("nb201").format(int(run["derived"][-1]))
-                print(f"{name} seed {seed}: {final} ({run['seconds'].sum():.1f} s)", flush=True)
+        lengths = args.search_epochs or [DEFAULT_SEARCH_EPOCHS]
+        argv = sys.argv[1:]
+        results = sweep(table.attrs, args.methods, lengths, args.seeds, args.jobs, args.save, argv)
         timing = vmap_timing(table, args.seeds) if args.timing else None
         args.argv, wall = sys.argv[1:], time.perf_counter() - started
-    if args.save:
-        arrays = {f"{name}/{seed}/{key}": run[key] for name, runs in results.items()
-                  for seed, run in enumerate(runs) for key in KEYS}  # fmt: skip
-        arrays.update({f"timing/{k}": v for k, v in (timing or {}).items()})
-        seeds = [len(runs) for runs in results.values()]
-        np.savez(args.save, methods=list(results), seeds=seeds, argv=args.argv, wall=wall, **arrays)
+        if args.save:
+            save(args.save, results, timing, args.argv, wall)
     out = Path(args.out)
-    plot(results, get_space("nb201").ops, out.with_name("weight_sharing_weights.png"))
+    plot(longest(results), get_space("nb201").ops, out.with_name("weight_sharing_weights.png"))
     text = report(results, table, args, timing, wall)
     out.write_text(text)
     print(text)
+
+
+def lookup_seconds(table) -> np.ndarray:
+    """(num_cells,) seed-mean train_seconds per raw cell (what a lookup is charged), NaN
+    where the table has no trained row."""
+    rows = np.asarray(table.raw_to_row)
+    known = rows >= 0
+    known[known] = table.done[rows[known]]
+    seconds = np.asarray(table.metric("train_seconds"), np.float64)[rows[known]]
+    out = np.full(len(rows), np.nan)
+    out[known] = np.nanmean(seconds, axis=1)
+    return out
+
+
+def longest(results: dict) -> dict:
+    """{method: runs} of each method at the longest search length it has."""
+    out = {}
+    for length in sorted(results):
+        out.update(results[length])
+    return out
 
 
 if __name__ == "__main__":
