@@ -218,12 +218,14 @@ def report(results: dict, table, args, timing: dict | None, wall: float) -> str:
         "The runner charges every epoch's measured CPU seconds and then the derived cell's "
         "evaluation (a lookup, charged the table's train_seconds) on the simulated clock, so "
         f"a search of E epochs costs about E x (supernet seconds per epoch + one lookup). The "
-        "constant carries no stated reason; docs/search.md gives its cost (about 26 CPU "
-        f"seconds for DARTS at the `cpu` preset) and notes that `compare`'s default budget "
-        f"({budget:g} s on this table, 100 x its median train_seconds) covers all "
-        f"{DEFAULT_SEARCH_EPOCHS} epochs of every method, so a search ends inside the budget "
-        "the multi-trial strategies get. The simulated seconds per search in the tables above "
-        "show which lengths would fit it.",
+        f"default is chosen so that `compare`'s default budget ({budget:g} s on this table, "
+        f"100 x its median train_seconds) covers all {DEFAULT_SEARCH_EPOCHS} epochs of every "
+        "method: a search ends inside the budget the multi-trial strategies get, where a "
+        "longer one would be cut off partway through its own schedule (the simulated seconds "
+        "per search in the tables above show which lengths fit). No longer length found "
+        "better cells here, and longer searches collapse more often; so the default avoids "
+        "the collapse rather than showing these methods lack it. To study it, set "
+        "`search_epochs` to 100-200.",
         "",
         "## Architecture weights over the epochs",
         "",

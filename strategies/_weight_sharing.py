@@ -42,6 +42,9 @@ from nasbench_lite.errors import InputError
 from nasbench_lite.search.protocol import Ask, Result
 from nasbench_lite.spaces.subspace import SubSpace
 
+# Supernet epochs of a search: all of them fit compare's default budget (about 90 simulated
+# seconds for DARTS at the cpu preset), and longer searches found no better cells here but
+# collapsed more often (docs/weight_sharing.md, 25-200 epochs).
 DEFAULT_SEARCH_EPOCHS = 25
 # NAS-Bench-201 trains DARTS's architecture for 50 epochs of 391 batches (25,000 CIFAR-10
 # images in batches of 64), Adam at 3e-4. Our searches take far fewer steps; the default
