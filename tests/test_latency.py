@@ -3,6 +3,11 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
+
 import numpy as np
 import pytest
 
@@ -153,3 +158,28 @@ def test_latency_names_the_batch_1_latency():
 
     assert parse_objectives(["valid_acc:max", "latency:min"])[1].name == "latency_b1"
     assert parse_constraint("latency<=0.001").name == "latency_b1"
+
+
+@pytest.mark.slow  # starts two worker processes that import JAX
+def test_ctrl_c_with_workers_stops_them_and_keeps_finished_chunks(tmp_path):
+    psutil = pytest.importorskip("psutil")
+    path = small_table(tmp_path / "t.h5")
+    argv = [sys.executable, "-m", "nasbench_lite", "latency", "--table", str(path), "--jobs",
+            "2", "--chunk", "1", "--rounds", "2", "--no-progress"]  # fmt: skip
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    parent = psutil.Process(process.pid)
+    deadline = time.monotonic() + 120
+    while len(parent.children()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    workers = [child for child in parent.children() if "spawn_main" in " ".join(child.cmdline())]
+    assert len(workers) == 2, parent.children()
+    time.sleep(3)  # the workers are importing or measuring
+    process.send_signal(signal.SIGINT)  # to the parent only: it must stop its workers
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "The same command resumes" in err and "Traceback" not in err
+    gone, alive = psutil.wait_procs(workers, timeout=3)
+    assert not alive, alive
+    arrays, _ = read_arrays(path)  # the file is whole: finished rows only, or none
+    done = arrays.get(DONE, np.zeros(3, bool))
+    assert np.isfinite(arrays["metrics/latency_b1"][done]).all() if done.any() else True

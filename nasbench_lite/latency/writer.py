@@ -17,7 +17,6 @@ or with another recipe is refused.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import os
 import sys
@@ -161,30 +160,36 @@ def measure_part(task: tuple) -> dict:
     return result
 
 
+def _indexed(item: tuple) -> tuple:
+    index, task = item
+    return index, measure_part(task)
+
+
+def _worker_start() -> None:
+    """A worker ignores Ctrl-C (the parent stops it) and runs XLA on one thread."""
+    import signal
+
+    from nasbench_lite.latency.measure import single_thread_flags
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    single_thread_flags()
+
+
 def _results(tasks: list, jobs: int):
     """Yield (index, result) of `measure_part` over `tasks`: in order in this process with
-    one job, else as `jobs` worker processes finish them (each holds one chunk at a time)."""
+    one job, else as `jobs` worker processes finish them (each takes one chunk at a time).
+    The workers are stopped when the caller stops (Ctrl-C, an error, a full disk)."""
     if jobs == 1:
         yield from ((i, measure_part(task)) for i, task in enumerate(tasks))
         return
     import multiprocessing
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    from nasbench_lite.latency.measure import single_thread_flags
-
-    pool = ProcessPoolExecutor(jobs, multiprocessing.get_context("spawn"), single_thread_flags)
+    pool = multiprocessing.get_context("spawn").Pool(jobs, initializer=_worker_start)
     try:
-        queue, running = iter(enumerate(tasks)), {}
-        for i, task in itertools.islice(queue, jobs):
-            running[pool.submit(measure_part, task)] = i
-        while running:
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in finished:
-                yield running.pop(future), future.result()
-                for i, task in itertools.islice(queue, 1):
-                    running[pool.submit(measure_part, task)] = i
+        yield from pool.imap_unordered(_indexed, enumerate(tasks))
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        pool.terminate()
+        pool.join()
 
 
 def _measure(path: Path, config: LatencyConfig, progress: bool) -> Table:
