@@ -142,5 +142,4 @@ def measure(config: Any, space: Any, input_shape: tuple[int, ...], num_classes: 
         out["median"][batch] = np.median(per_call[:, :n], axis=0)
         out["minimum"][batch] = per_call[:, :n].min(axis=0)
         out["reference"][batch] = float(np.median(per_call[:, n]))
-        del runs
     return out

@@ -146,9 +146,7 @@ def measure_part(task: tuple) -> dict:
     """`latency.measure` of one chunk, in this process or a worker: task = (trainer config
     dict, space name, input shape, number of classes, ops (n, edges), recipe); the result
     has `cpu_seconds` added."""
-    from nasbench_lite.latency.measure import measure, single_thread_flags
-
-    single_thread_flags()
+    from nasbench_lite.latency.measure import measure
     from nasbench_lite.spaces import get_space
     from nasbench_lite.train.config import TrainConfig
 
@@ -165,17 +163,21 @@ def _indexed(item: tuple) -> tuple:
     return index, measure_part(task)
 
 
-def _worker_start() -> None:
-    """A worker ignores Ctrl-C (the parent stops it) and runs XLA on one thread."""
+def _worker_start(cache: str | None) -> None:
+    """A worker ignores Ctrl-C (the parent stops it), runs XLA on one thread and shares the
+    parent's compilation cache (`cache`, or none)."""
     import signal
 
+    from nasbench_lite.generate.executors import enable_compilation_cache
     from nasbench_lite.latency.measure import single_thread_flags
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     single_thread_flags()
+    if cache is not None:
+        enable_compilation_cache(cache)
 
 
-def _results(tasks: list, jobs: int):
+def _results(tasks: list, jobs: int, cache: str | None):
     """Yield (index, result) of `measure_part` over `tasks`: in order in this process with
     one job, else as `jobs` worker processes finish them (each takes one chunk at a time).
     The workers are stopped when the caller stops (Ctrl-C, an error, a full disk)."""
@@ -184,7 +186,7 @@ def _results(tasks: list, jobs: int):
         return
     import multiprocessing
 
-    pool = multiprocessing.get_context("spawn").Pool(jobs, initializer=_worker_start)
+    pool = multiprocessing.get_context("spawn").Pool(jobs, _worker_start, (cache,))
     try:
         yield from pool.imap_unordered(_indexed, enumerate(tasks))
     finally:
@@ -193,6 +195,9 @@ def _results(tasks: list, jobs: int):
 
 
 def _measure(path: Path, config: LatencyConfig, progress: bool) -> Table:
+    from nasbench_lite.latency.measure import single_thread_flags
+
+    single_thread_flags()  # before JAX starts in this process, when it has not yet
     from tqdm import tqdm
 
     from nasbench_lite.datasets import cache_dir
@@ -208,8 +213,9 @@ def _measure(path: Path, config: LatencyConfig, progress: bool) -> Table:
     record["command"] = config.command
     if not len(pending):
         return Table(arrays, attrs, str(path))
-    if (cache := cache_dir()) is not None:
-        enable_compilation_cache(str(cache / "jax"))  # a resumed run loads its programs
+    cache = None if (folder := cache_dir()) is None else str(folder / "jax")
+    if cache is not None:
+        enable_compilation_cache(cache)  # a resumed run loads its programs
     identity = Opened(arrays, attrs, str(path)).dataset_identity
     task = (attrs["config"], attrs["space"], tuple(identity.input_shape), identity.num_classes)
     parts = [
@@ -221,7 +227,7 @@ def _measure(path: Path, config: LatencyConfig, progress: bool) -> Table:
                file=sys.stderr)  # fmt: skip
     try:
         wall = time.perf_counter()
-        for i, result in _results(tasks, config.jobs):
+        for i, result in _results(tasks, config.jobs, cache):
             part = parts[i]
             scale = record.setdefault(
                 "reference_seconds", {str(b): result["reference"][b] for b in recipe.batches}
