@@ -113,22 +113,14 @@ def save(path: str, results: dict, timing: dict | None, argv: list[str], wall: f
 
 
 def load(path: str) -> tuple[dict, dict | None, list[str], float]:
-    """(results, timing, argv, wall) from a `save` file; also reads the older single-length
-    files (keys method/seed/what, no wall seconds per search)."""
+    """(results, timing, argv, wall) from a `save` file."""
     saved = np.load(path)
     results: dict = {}
-    if "entry_methods" in saved:
-        for name, length, n in zip(saved["entry_methods"], saved["entry_lengths"],
-                                   saved["entry_seeds"], strict=True):  # fmt: skip
-            runs = [{key: saved[f"{name}/{length}/{seed}/{key}"] for key in KEYS}
-                    for seed in range(n)]  # fmt: skip
-            results.setdefault(int(length), {})[str(name)] = runs
-    else:
-        for name, n in zip(saved["methods"], saved["seeds"], strict=True):
-            runs = [{key: saved[f"{name}/{seed}/{key}"] for key in KEYS[:-1]} for seed in range(n)]
-            for run in runs:
-                run["wall"] = np.array(np.nan)
-            results.setdefault(len(runs[0]["seconds"]), {})[str(name)] = runs
+    for name, length, n in zip(saved["entry_methods"], saved["entry_lengths"],
+                               saved["entry_seeds"], strict=True):  # fmt: skip
+        runs = [{key: saved[f"{name}/{length}/{seed}/{key}"] for key in KEYS}
+                for seed in range(n)]  # fmt: skip
+        results.setdefault(int(length), {})[str(name)] = runs
     timing = {k: saved[f"timing/{k}"].item() for k in TIMING if f"timing/{k}" in saved}
     return results, timing or None, [str(a) for a in saved["argv"]], float(saved["wall"])
 
