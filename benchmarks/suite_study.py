@@ -164,6 +164,28 @@ def task_candidates() -> dict:
             61,
             family="noise",
         ),  # fmt: skip
+        # Fourth screen: the label is where a bump sits, or how many there are (bumps.py).
+        "position-n3": Task(
+            "position-n3",
+            "which tenth of the sequence holds the one bump; noise 0.3",
+            (("noise", 0.3),),
+            62,
+            family="position",
+        ),  # fmt: skip
+        "position-n5": Task(
+            "position-n5",
+            "which tenth of the sequence holds the one bump; noise 0.5",
+            (("noise", 0.5),),
+            63,
+            family="position",
+        ),  # fmt: skip
+        "count-n3": Task(
+            "count-n3",
+            "how many bumps (0-9); noise 0.3",
+            (("noise", 0.3),),
+            64,
+            family="count",
+        ),  # fmt: skip
     }
     return {**SUITE, **found}
 

@@ -163,3 +163,34 @@ def test_noise_family_draws_balanced_unit_variance_classes():
 def test_noise_family_bad_recipe_names_the_argument(change, named):
     with pytest.raises(InputError, match=named):
         Task(**{"name": "n", "description": "d", "seed": 1, "family": "noise", **change})
+
+
+@pytest.mark.parametrize("family", ["position", "count"])
+def test_bump_families_draw_what_their_labels_say(family):
+    from scipy.signal import find_peaks
+
+    task = Task(family, "bumps", (("noise", 0.0),), 5, 300, 200, 100, family=family)
+    raw = draw(task)
+    x, y = raw["x"], raw["y"]
+    assert x.shape == (600, 40) and np.bincount(y).tolist() == [60] * 10
+    for row, label in zip(x, y, strict=True):  # brute force: every noiseless sequence
+        peaks, _ = find_peaks(np.concatenate([[0.0], row, [0.0]]), height=0.3)
+        peaks = peaks - 1
+        if family == "count":
+            assert len(peaks) == label
+            assert label < 2 or np.diff(peaks).min() >= 3
+        else:
+            assert len(peaks) == 1 and 4 * label - 1 <= peaks[0] <= 4 * label + 3
+    again = draw(task)
+    assert np.array_equal(again["x"], x) and np.array_equal(again["y"], y)
+    noisy = draw(task.replace(generator=(("noise", 0.5),)))
+    assert np.array_equal(noisy["y"], y) and abs(np.std(noisy["x"] - x) - 0.5) < 0.02
+    assert Task.from_identity(task.identity()) == task
+    assert task.dataset_identity().generator["family"] == family
+
+
+def test_bump_family_bad_recipe_names_the_problem():
+    with pytest.raises(InputError, match="noise"):
+        Task("p", "d", (("noise", -0.1),), 1, family="position")
+    with pytest.raises(InputError, match="do not fit"):
+        draw(Task("c", "d", (("width", 3.0),), 1, 10, 10, 10, family="count"))

@@ -1,4 +1,6 @@
-"""Tasks: named, reproducible data recipes drawn offline from the MNIST-1D generator.
+"""Tasks: named, reproducible data recipes drawn offline, from the MNIST-1D generator or
+one of this package's own families (`FAMILIES`: noise identification, bump position, bump
+count).
 
 A `Task` names the generator arguments that differ from `mnist1d.data.get_dataset_args()`,
 the generator seed and the train/valid/test split sizes. `load_task` draws
@@ -27,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from nasbench_lite.datasets import noise
+from nasbench_lite.datasets import bumps, noise
 from nasbench_lite.datasets.builtin import (
     _reject_data_dir,
     cache_dir,
@@ -68,7 +70,11 @@ GENERATOR_ARGS = {name: type(value) for name, value in GENERATOR_DEFAULTS.items(
 FAMILIES: dict[str, tuple[str, dict[str, Any], dict[str, type]]] = {
     "mnist1d": ("mnist1d.data.make_dataset", GENERATOR_DEFAULTS, GENERATOR_ARGS),
     "noise": (noise.GENERATOR, noise.NOISE_DEFAULTS, noise.NOISE_ARGS),
+    "position": (bumps.POSITION_GENERATOR, bumps.BUMP_DEFAULTS, bumps.BUMP_ARGS),
+    "count": (bumps.COUNT_GENERATOR, bumps.BUMP_DEFAULTS, bumps.BUMP_ARGS),
 }
+# The families drawn by this package's own generators: family -> draw(args, total, seed).
+OWN_DRAWS = {"noise": noise.draw_noise, "position": bumps.draw_position, "count": bumps.draw_count}
 
 
 def _family(name: str) -> tuple[str, dict[str, Any], dict[str, type]]:
@@ -217,8 +223,11 @@ def draw(task: Task) -> dict[str, np.ndarray]:
     NumPy's and Python's global generators (reseeded by the generator) are restored.
     """
     total = task.train + task.valid + task.test
-    if task.family == "noise":
-        return noise.draw_noise(task.generator_args, total, int(task.seed))
+    if task.family in OWN_DRAWS:
+        try:
+            return OWN_DRAWS[task.family](task.generator_args, total, int(task.seed))
+        except ValueError as e:
+            raise InputError(f"task {task.name!r}: {e}") from None
     require("train", "mnist1d tasks", modules=("mnist1d",))
     from mnist1d.data import get_dataset_args, make_dataset
 
