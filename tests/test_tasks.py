@@ -194,3 +194,15 @@ def test_bump_family_bad_recipe_names_the_problem():
         Task("p", "d", (("noise", -0.1),), 1, family="position")
     with pytest.raises(InputError, match="do not fit"):
         draw(Task("c", "d", (("width", 3.0),), 1, 10, 10, 10, family="count"))
+
+
+def test_every_family_names_its_generator_by_the_function_that_draws_it():
+    import importlib
+
+    from nasbench_lite.datasets.tasks import FAMILIES, OWN_DRAWS
+
+    for family, (generator, _, _) in FAMILIES.items():
+        module, _, name = generator.rpartition(".")
+        function = getattr(importlib.import_module(module), name)
+        if family in OWN_DRAWS:
+            assert function is OWN_DRAWS[family], family

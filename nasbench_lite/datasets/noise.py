@@ -62,7 +62,7 @@ def class_draws(rng: np.random.Generator, k: int, shape: tuple[int, ...]) -> np.
     raise ValueError(f"class {k} is not in 0..{len(CLASSES) - 1}")
 
 
-def draw_noise(args: dict[str, Any], total: int, seed: int) -> dict[str, np.ndarray]:
+def draw(args: dict[str, Any], total: int, seed: int) -> dict[str, np.ndarray]:
     """`total` sequences, classes balanced (the first total - 10 * (total // 10) classes get
     one more), in a seeded random order: x (total, final_seq_length) float64, y (total,)
     int64."""

@@ -74,7 +74,7 @@ FAMILIES: dict[str, tuple[str, dict[str, Any], dict[str, type]]] = {
     "count": (bumps.COUNT_GENERATOR, bumps.BUMP_DEFAULTS, bumps.BUMP_ARGS),
 }
 # The families drawn by this package's own generators: family -> draw(args, total, seed).
-OWN_DRAWS = {"noise": noise.draw_noise, "position": bumps.draw_position, "count": bumps.draw_count}
+OWN_DRAWS = {"noise": noise.draw, "position": bumps.draw_position, "count": bumps.draw_count}
 
 
 def _family(name: str) -> tuple[str, dict[str, Any], dict[str, type]]:
