@@ -75,3 +75,19 @@ def test_suite_figures_keys(tables):
     figures = suite_figures({k: Table.open(v) for k, v in tables.items()})
     assert set(figures["pairs"]) == {("a", "b"), ("b", "a")}
     assert figures["tasks"]["b"]["classes"] == 3000
+
+
+def test_suite_card_without_tasks_names_the_tables_not_generated(tables, tmp_path, monkeypatch):
+    from nasbench_lite.table import shipped
+
+    data = tmp_path / "data"
+    data.mkdir()
+    names = list(shipped.TASK_TABLES.values())
+    for name, source in zip(names[:2], (tables["a"], tables["b"]), strict=True):
+        (data / name).write_bytes(source.read_bytes())
+    monkeypatch.setattr(shipped, "DATA_DIR", data)
+    out = tmp_path / "card.md"
+    assert main(["suite-card", "--out", str(out)]) == 0
+    text = out.read_text()
+    later = [f"{t} (`{f}`)" for t, f in shipped.TASK_TABLES.items() if f not in names[:2]]
+    assert later and "Not generated yet: " + ", ".join(later) + "." in text

@@ -130,6 +130,11 @@ def test_suite_recipes_are_the_measured_ones():
     mine = SUITE["mnist1d_short_warped"].identity()
     for key in ("generator", "generator_args", "seed", "splits", "input_shape"):
         assert mine[key] == study[key], key
+    runs = json.loads((Path(__file__).parent.parent / "docs/suite_study/confirm3.json")
+                      .read_text())["runs"]  # fmt: skip
+    study, mine = runs["noise-id"]["task"], SUITE["noise_id"].identity()
+    for key in ("generator", "generator_args", "seed", "splits", "input_shape"):
+        assert mine[key] == study[key], key
 
 
 def test_noise_family_draws_balanced_unit_variance_classes():

@@ -12,8 +12,9 @@ def cmd_suite_card(args: argparse.Namespace) -> int:
     from nasbench_lite.table.suite_card import write_suite_card
 
     names = args.tasks or [t for t, f in TASK_TABLES.items() if (DATA_DIR / f).is_file()]
+    missing = {} if args.tasks else {t: f for t, f in TASK_TABLES.items() if t not in names}
     found = task_tables(names)
     tables = {label: Table.open(path) for label, path in found}
-    path = write_suite_card(tables, args.out)
+    path = write_suite_card(tables, args.out, missing)
     print(f"suite card: {path} ({len(tables)} tasks: {', '.join(tables)})")
     return 0

@@ -29,6 +29,7 @@ TABLE_NAMES = ("nb201_mnist1d_cpu.h5", "nb201_mnist1d_gpu.h5")
 SUITE_TABLES = {
     "mnist1d_v2": "nb201_mnist1d_v2.h5",
     "mnist1d_short_warped": "nb201_mnist1d_short_warped.h5",
+    "noise_id": "nb201_noise_id.h5",
 }
 TASK_TABLES = {**SUITE_TABLES, "mnist1d": TABLE_NAMES[0]}
 

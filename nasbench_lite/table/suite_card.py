@@ -89,8 +89,9 @@ def _f(value: Any, spec: str = "+.3f") -> str:
     return "n/a" if value is None or not math.isfinite(value) else format(value, spec)
 
 
-def suite_card_lines(figures: dict[str, Any]) -> list[str]:
-    """The card's markdown lines."""
+def suite_card_lines(figures: dict[str, Any], missing: dict[str, str] | None = None) -> list[str]:
+    """The card's markdown lines; `missing` ({task: table file}) lists the suite's tasks whose
+    table is not there yet."""
     tasks = figures["tasks"]
     rows = []
     for name, t in tasks.items():
@@ -115,6 +116,16 @@ def suite_card_lines(figures: dict[str, Any]) -> list[str]:
         "seed Kendall, top 10% | resolution (pp) |",
         "|---|---|---|--:|--:|--:|--:|--:|--:|--:|",
         *rows,
+        *(
+            [
+                "",
+                "Not generated yet: "
+                + ", ".join(f"{task} (`{name}`)" for task, name in missing.items())
+                + ".",
+            ]
+            if missing
+            else []
+        ),
         "",
         "Seed Kendall: Kendall's tau between two training seeds (mean over seed pairs); "
         "resolution: the smallest significant difference of two seed means in the top 10% "
@@ -149,8 +160,11 @@ def suite_card_lines(figures: dict[str, Any]) -> list[str]:
     return lines
 
 
-def write_suite_card(tables: dict[str, Any], out: str | Path) -> Path:
-    """Write the suite card of `tables` ({task: Table}) to `out` (a markdown file)."""
+def write_suite_card(
+    tables: dict[str, Any], out: str | Path, missing: dict[str, str] | None = None
+) -> Path:
+    """Write the suite card of `tables` ({task: Table}) to `out` (a markdown file);
+    `missing`: {task: table file} of tasks whose table is not there yet."""
     from nasbench_lite.errors import InputError
 
     if len(tables) < 2:
@@ -160,7 +174,7 @@ def write_suite_card(tables: dict[str, Any], out: str | Path) -> Path:
         raise InputError(f"suite card {out}: name a markdown file in an existing directory")
     from nasbench_lite.table.fronts import suite_fronts_section
 
-    lines = suite_card_lines(suite_figures(tables)) + suite_fronts_section(tables)
+    lines = suite_card_lines(suite_figures(tables), missing) + suite_fronts_section(tables)
     text = "\n".join(lines)
     try:
         out.write_text(text)
