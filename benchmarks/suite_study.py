@@ -58,6 +58,9 @@ def task_candidates() -> dict:
     def variant(name: str, description: str, seed: int, **args) -> Task:
         return Task(name, description, tuple(args.items()), seed)
 
+    def own(name: str, description: str, seed: int, family: str, **args) -> Task:
+        return Task(name, description, tuple(args.items()), seed, family=family)
+
     found = {
         "ceiling": base.replace(name="ceiling", description="mnist1d_v2 redrawn", seed=43),
         "short": variant("short", "20 samples a sequence", 44, final_seq_length=20),
@@ -165,27 +168,21 @@ def task_candidates() -> dict:
             family="noise",
         ),  # fmt: skip
         # Fourth screen: the label is where a bump sits, or how many there are (bumps.py).
-        "position-n3": Task(
+        "position-n3": own(
             "position-n3",
             "which tenth of the sequence holds the one bump; noise 0.3",
-            (("noise", 0.3),),
             62,
-            family="position",
+            "position",
+            noise=0.3,
         ),  # fmt: skip
-        "position-n5": Task(
+        "position-n5": own(
             "position-n5",
             "which tenth of the sequence holds the one bump; noise 0.5",
-            (("noise", 0.5),),
             63,
-            family="position",
+            "position",
+            noise=0.5,
         ),  # fmt: skip
-        "count-n3": Task(
-            "count-n3",
-            "how many bumps (0-9); noise 0.3",
-            (("noise", 0.3),),
-            64,
-            family="count",
-        ),  # fmt: skip
+        "count-n3": own("count-n3", "how many bumps (0-9); noise 0.3", 64, "count", noise=0.3),
     }
     return {**SUITE, **found}
 

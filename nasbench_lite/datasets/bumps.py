@@ -24,8 +24,6 @@ import numpy as np
 NUM_CLASSES = 10
 BUMP_DEFAULTS: dict[str, Any] = {"final_seq_length": 40, "noise": 0.5, "width": 1.0}
 BUMP_ARGS = {"final_seq_length": int, "noise": float, "width": float}
-POSITION_GENERATOR = "nasbench_lite.datasets.bumps.draw_position"
-COUNT_GENERATOR = "nasbench_lite.datasets.bumps.draw_count"
 
 
 def _labels(rng: np.random.Generator, total: int) -> np.ndarray:

@@ -17,7 +17,6 @@ import numpy as np
 
 NOISE_DEFAULTS: dict[str, Any] = {"final_seq_length": 40, "mix": 0.0}
 NOISE_ARGS = {"final_seq_length": int, "mix": float}
-GENERATOR = "nasbench_lite.datasets.noise.draw"
 # Class k's distribution, each standardised to mean 0 and variance 1.
 CLASSES = (
     "gaussian",

@@ -66,15 +66,20 @@ GENERATOR_DEFAULTS: dict[str, Any] = {
 GENERATOR_ARGS = {name: type(value) for name, value in GENERATOR_DEFAULTS.items()}
 
 
-# Task families: the generator a recipe draws from, its arguments and their defaults.
+# This package's own generator families: family -> (draw(args, total, seed), defaults,
+# argument types).
+OWN_DRAWS = {
+    "noise": (noise.draw, noise.NOISE_DEFAULTS, noise.NOISE_ARGS),
+    "position": (bumps.draw_position, bumps.BUMP_DEFAULTS, bumps.BUMP_ARGS),
+    "count": (bumps.draw_count, bumps.BUMP_DEFAULTS, bumps.BUMP_ARGS),
+}
+# Task families: the generator a recipe draws from (its import path, recorded in a table's
+# identity), its arguments and their defaults.
 FAMILIES: dict[str, tuple[str, dict[str, Any], dict[str, type]]] = {
     "mnist1d": ("mnist1d.data.make_dataset", GENERATOR_DEFAULTS, GENERATOR_ARGS),
-    "noise": (noise.GENERATOR, noise.NOISE_DEFAULTS, noise.NOISE_ARGS),
-    "position": (bumps.POSITION_GENERATOR, bumps.BUMP_DEFAULTS, bumps.BUMP_ARGS),
-    "count": (bumps.COUNT_GENERATOR, bumps.BUMP_DEFAULTS, bumps.BUMP_ARGS),
-}
-# The families drawn by this package's own generators: family -> draw(args, total, seed).
-OWN_DRAWS = {"noise": noise.draw, "position": bumps.draw_position, "count": bumps.draw_count}
+    **{family: (f"{fn.__module__}.{fn.__qualname__}", defaults, kinds)
+       for family, (fn, defaults, kinds) in OWN_DRAWS.items()},
+}  # fmt: skip
 
 
 def _family(name: str) -> tuple[str, dict[str, Any], dict[str, type]]:
@@ -225,7 +230,7 @@ def draw(task: Task) -> dict[str, np.ndarray]:
     total = task.train + task.valid + task.test
     if task.family in OWN_DRAWS:
         try:
-            return OWN_DRAWS[task.family](task.generator_args, total, int(task.seed))
+            return OWN_DRAWS[task.family][0](task.generator_args, total, int(task.seed))
         except ValueError as e:
             raise InputError(f"task {task.name!r}: {e}") from None
     require("train", "mnist1d tasks", modules=("mnist1d",))

@@ -93,6 +93,8 @@ def suite_card_lines(figures: dict[str, Any], missing: dict[str, str] | None = N
     """The card's markdown lines; `missing` ({task: table file}) lists the suite's tasks whose
     table is not there yet."""
     tasks = figures["tasks"]
+    later = ", ".join(f"{task} (`{name}`)" for task, name in (missing or {}).items())
+    later = ["", f"Not generated yet: {later}."] if later else []
     rows = []
     for name, t in tasks.items():
         noise = t["noise"]
@@ -116,16 +118,7 @@ def suite_card_lines(figures: dict[str, Any], missing: dict[str, str] | None = N
         "seed Kendall, top 10% | resolution (pp) |",
         "|---|---|---|--:|--:|--:|--:|--:|--:|--:|",
         *rows,
-        *(
-            [
-                "",
-                "Not generated yet: "
-                + ", ".join(f"{task} (`{name}`)" for task, name in missing.items())
-                + ".",
-            ]
-            if missing
-            else []
-        ),
+        *later,
         "",
         "Seed Kendall: Kendall's tau between two training seeds (mean over seed pairs); "
         "resolution: the smallest significant difference of two seed means in the top 10% "
