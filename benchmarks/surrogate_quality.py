@@ -4,6 +4,9 @@ docs/surrogate.md and its plots.
     python benchmarks/surrogate_quality.py                         # the shipped table
     python benchmarks/surrogate_quality.py --table T.h5 --fractions 0.1 0.5 --repeats 2
     python benchmarks/surrogate_quality.py --quick                 # 10% and 50%, 1 repeat
+    python benchmarks/surrogate_quality.py --table data/nb201_noise_id.h5 \
+        --related data/nb201_mnist1d_v2.h5 data/nb201_mnist1d_short_warped.h5 \
+        --out docs/surrogate_noise_id.md                           # a suite task, with the others
 
 For each train fraction and repeat (seed), a `Surrogate` is fitted on that share of the
 table's classes and scored on the rest (`surrogate_eval.evaluate`): R², MAE, Kendall tau,
@@ -14,6 +17,12 @@ encoding and scikit-learn's random forest on the surrogate's features. At 10% a 
 ablation refits without each feature group. Fit time and predictions per second
 (all 15,625 cells at one epoch) are measured too. The noise ceiling, how well one seed
 ranks the other seeds' mean, is printed beside every Kendall figure.
+
+With `--related` (tables of other tasks in the same space), at each `--related-fractions`
+share (1% by default) a model of this task alone is set beside one fitted with the other
+tasks (`Surrogate.fit(related=...)`: each class's final validation accuracy on each other
+task is a feature), on the same held-out classes, and beside each other task's measured
+accuracy taken as the prediction with no fit at all.
 """
 
 from __future__ import annotations
@@ -68,7 +77,7 @@ def prediction_rate(model) -> tuple[float, float]:
     return first, time.perf_counter() - start
 
 
-def plots(model, table, out_dir: Path) -> list[str]:
+def plots(model, table, out_dir: Path, stem: str = "surrogate") -> list[str]:
     """Predicted vs true scatter and the calibration curve (coverage of central intervals)."""
     import matplotlib
 
@@ -91,8 +100,8 @@ def plots(model, table, out_dir: Path) -> list[str]:
     ax.set_ylabel("predicted")
     ax.set_title(f"held-out classes, trained on {100 * model.meta['train_fraction']:g}%")
     fig.tight_layout()
-    fig.savefig(out_dir / "surrogate_scatter.png", dpi=120)
-    names.append("surrogate_scatter.png")
+    fig.savefig(out_dir / f"{stem}_scatter.png", dpi=120)
+    names.append(f"{stem}_scatter.png")
     plt.close(fig)
     levels = np.linspace(0.05, 0.95, 19)
     z = np.abs(seeds - mean[:, None]) / np.maximum(std[:, None], 1e-12)
@@ -104,10 +113,69 @@ def plots(model, table, out_dir: Path) -> list[str]:
     ax.set_ylabel("share of held-out seeds inside")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(out_dir / "surrogate_calibration.png", dpi=120)
-    names.append("surrogate_calibration.png")
+    fig.savefig(out_dir / f"{stem}_calibration.png", dpi=120)
+    names.append(f"{stem}_calibration.png")
     plt.close(fig)
     return names
+
+
+def with_related(table, related, fraction: float, seed: int) -> dict:
+    """At `fraction` of `table`'s classes (draw `seed`): quality of a model of this task
+    alone, of one fitted with the `related` tables, and of each related table's measured
+    final validation accuracy taken as the prediction, all on the same held-out classes."""
+    from nasbench_lite.surrogate.features import related_columns
+    from nasbench_lite.surrogate.model import Surrogate
+    from nasbench_lite.surrogate.quality import evaluate, ranking
+
+    alone = Surrogate.fit(table, train_fraction=fraction, seed=seed)
+    both = Surrogate.fit(table, train_fraction=fraction, seed=seed, related=related)
+    assert alone.meta["held_out_classes"] == both.meta["held_out_classes"]
+    out = {"alone": evaluate(alone, table), "related": evaluate(both, table),
+           "train_classes": len(both.meta["train_classes"])}  # fmt: skip
+    held = np.asarray(both.meta["held_out_classes"])
+    raws = np.asarray(table.space.representatives)[held]
+    true = table.values("valid_acc", raws).astype(np.float64)
+    columns = related_columns(table, related)[held].astype(np.float64)
+    for j, other in enumerate(related):
+        ok = np.isfinite(true) & np.isfinite(columns[:, j])
+        out[f"measured/{other.attrs['dataset']}"] = {
+            **ranking(columns[ok, j], true[ok]),
+            "classes": int(ok.sum()),
+        }
+    return out
+
+
+def render_related(table, related, transfer: dict) -> str:
+    """The section on fitting with other tasks (empty without `--related`)."""
+    if not transfer:
+        return ""
+    names = [other.attrs["dataset"] for other in related]
+    done = ", ".join(f"`{o.attrs['dataset']}` ({int(o.done.sum()):,} of {o.num_rows:,} rows)"
+                     for o in related)  # fmt: skip
+    lines = ["", "## With other tasks", "",
+             f"Other tasks' tables: {done}. A model of this task alone against one fitted "
+             "with the other tasks (each class's final validation accuracy there is a "
+             "feature), on the same classes of this task, and each other task's measured "
+             "accuracy taken as the prediction with no fit. Final validation accuracy of the "
+             "held-out classes; mean ± sd over repeats.", "",
+             "| model | classes of this task fitted on | Kendall tau | Spearman | "
+             "Kendall top 10% | MAE (pp) | R² |", "|---|--:|--:|--:|--:|--:|--:|"]  # fmt: skip
+    fractions = sorted({float(k.split("/")[0]) for k in transfer})
+    for fraction in fractions:
+        runs = [v for k, v in transfer.items() if float(k.split("/")[0]) == fraction]
+        count = runs[0]["train_classes"]
+        rows = [
+            (f"this task alone, {100 * fraction:g}%", "alone", count),
+            (f"{' + '.join(names)} + {100 * fraction:g}% of this task", "related", count),
+        ]
+        rows += [(f"{name}'s measured accuracy, no fit", f"measured/{name}", 0) for name in names]
+        for label, key, fitted in rows:
+            cells = [
+                mean_sd([r[key][m] * (100 if m == "mae" else 1) for r in runs])
+                for m in ("kendall", "spearman", "top10_kendall", "mae", "r2")
+            ]
+            lines.append(f"| {label} | {fitted:,} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def mean_sd(values: list[float]) -> str:
@@ -125,6 +193,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="10%% and 50%%, 1 repeat")
     parser.add_argument("--out", default=str(ROOT / "docs" / "surrogate.md"))
     parser.add_argument("--json", default=None, help="also write every figure here")
+    parser.add_argument(
+        "--related",
+        nargs="+",
+        default=[],
+        metavar="TABLE",
+        help="tables of other tasks: also fit with them (see above)",
+    )
+    parser.add_argument("--related-fractions", nargs="+", type=float, default=[0.01])
     args = parser.parse_args(argv)
     if args.quick:
         args.fractions, args.repeats = [0.1, 0.5], 1
@@ -161,14 +237,24 @@ def main(argv: list[str] | None = None) -> int:
             config = dataclasses.replace(SurrogateConfig(), features=kept)
             ablated = Surrogate.fit(table, train_fraction=0.1, seed=0, config=config)
             ablation[group] = evaluate(ablated, table)["kendall"]
-        images = plots(model_10, table, out.parent)
+        images = plots(model_10, table, out.parent, out.stem)
     else:
         images = []
+    related = [Table.open(name) for name in args.related]
+    transfer = {}
+    for fraction in args.related_fractions if related else []:
+        for seed in range(args.repeats):
+            transfer[f"{fraction}/{seed}"] = with_related(table, related, fraction, seed)
+            row = transfer[f"{fraction}/{seed}"]
+            print(f"{100 * fraction:g}% seed {seed}: kendall alone {row['alone']['kendall']:.3f}, "
+                  f"with the other tasks {row['related']['kendall']:.3f}", flush=True)  # fmt: skip
     text = render(path, table, args, figures, speed, ablation, images)
+    text += render_related(table, related, transfer)
     out.write_text(text)
     print(f"wrote {out}")
     if args.json:
-        Path(args.json).write_text(json.dumps(figures, indent=1, sort_keys=True))
+        everything = {**figures, **{f"related/{k}": v for k, v in transfer.items()}}
+        Path(args.json).write_text(json.dumps(everything, indent=1, sort_keys=True))
     return 0
 
 

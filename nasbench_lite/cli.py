@@ -291,6 +291,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--train-fraction", type=float, default=0.1, help="fit: share of classes")
     p.add_argument("--seed", type=int, default=0, help="fit: seed of the class split and model")
+    p.add_argument(
+        "--related",
+        nargs="+",
+        default=[],
+        metavar="TABLE",
+        help="fit: tables of other tasks; each class's final validation accuracy there is a "
+        "feature (a few classes of a new task then rank the rest)",
+    )
     p.add_argument("--force", action="store_true", help="fit: replace an existing model")
     p.add_argument("--json", action="store_true", help="eval: print the figures as JSON")
     return parser

@@ -41,13 +41,16 @@ def cmd_surrogate(args: argparse.Namespace) -> int:
         if out.is_dir() and any(out.iterdir()) and not args.force:
             raise OutputExistsError(f"--out {out}: not empty; pass --force to replace the model")
         check_writable_dir(out, "--out")  # before the fit, which takes minutes
+        related = [Table.open(table_path(name)) for name in args.related]
         model = Surrogate.fit(
-            table, train_fraction=args.train_fraction, seed=args.seed,
+            table, train_fraction=args.train_fraction, seed=args.seed, related=related,
             progress=lambda message: print(message, file=sys.stderr, flush=True),
         )  # fmt: skip
         model.save(out)
         print(f"wrote {out}: {model!r}, fitted in {model.meta['fit_seconds']:.1f} s")
         return 0
+    if args.related:
+        raise InputError("--related is for surrogate fit: a saved model keeps its related tasks")
     from nasbench_lite.surrogate.quality import evaluate
     from nasbench_lite.table.shipped import default_model_path
 

@@ -67,9 +67,7 @@ def cross_validate(
             f"{len(unique)} training classes are too few to cross-validate with {folds} "
             f"folds (need at least {folds * 2}); raise train_fraction"
         )
-    order = np.random.default_rng(seed).permutation(unique)
-    fold_of = dict(zip(order.tolist(), (np.arange(len(order)) % folds).tolist(), strict=True))
-    fold = np.array([fold_of[int(g)] for g in groups])
+    fold = class_folds(groups, folds, seed)
     scores = []
     for point in grid:
         params = booster_params(point, seed)
@@ -89,20 +87,24 @@ def cross_validate(
     return chosen["point"], chosen["rounds"], scores
 
 
-def out_of_fold_error(
-    x, y, groups, params: dict, rounds: int, folds: int, seed: int, epochs: int, monotone=None
-) -> list[float]:
-    """Per epoch (E,), the RMSE of out-of-fold predictions of `y` (rows class-major, one per
-    (class, epoch)) over K folds of `groups` (the same folds as `cross_validate`): how far
-    the mean model misses a class it never saw, which the ensemble's own spread understates.
-    Rows whose `y` is NaN (an epoch the table did not evaluate) are not trained on, and an
-    epoch without any finite `y` gets NaN."""
-    import xgboost as xgb
-
+def class_folds(groups, folds: int, seed: int) -> np.ndarray:
+    """(len(groups),) the fold of each row: its class (`groups`) drawn into one of K folds,
+    the same for every caller with the same seed."""
     unique = np.unique(groups)
     order = np.random.default_rng(seed).permutation(unique)
     fold_of = dict(zip(order.tolist(), (np.arange(len(order)) % folds).tolist(), strict=True))
-    fold = np.array([fold_of[int(g)] for g in groups])
+    return np.array([fold_of[int(g)] for g in groups])
+
+
+def out_of_fold_predictions(
+    x, y, groups, params: dict, rounds: int, folds: int, seed: int, monotone=None
+) -> np.ndarray:
+    """(len(y),) each row's prediction by a model fitted on the other K-1 folds of classes
+    (`class_folds`, the folds of `cross_validate`); rows whose `y` is NaN (an epoch the
+    table did not evaluate) are not trained on."""
+    import xgboost as xgb
+
+    fold = class_folds(groups, folds, seed)
     params = dict(params)
     if monotone is not None:
         params["monotone_constraints"] = "(" + ",".join(str(m) for m in monotone) + ")"
@@ -112,6 +114,12 @@ def out_of_fold_error(
         train, valid = (fold != f) & known, fold == f
         booster = xgb.train(params, xgb.DMatrix(x[train], label=y[train]), rounds)
         predicted[valid] = booster.predict(xgb.DMatrix(x[valid]))
+    return predicted
+
+
+def epoch_rmse(predicted: np.ndarray, y: np.ndarray, epochs: int) -> list[float]:
+    """Per epoch (E,), the RMSE of `predicted` against `y` (rows class-major, one per (class,
+    epoch)); NaN for an epoch without any finite `y`."""
     squared = ((predicted - y) ** 2).reshape(-1, epochs)
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # epochs never evaluated

@@ -25,7 +25,13 @@ about 55% of held-out seeds at the nominal 68%. Accuracies are clipped to [0, 1]
 is the same at every query (scaled by e / epochs like the table's). Raw cells are mapped to
 their class representative before featurisation: every cell of a class gets the same
 prediction. Hyperparameters are chosen by K-fold cross-validation over training classes
-only. `save`/`load` use XGBoost's UBJSON model format and one JSON of metadata; no pickle;
+only. Fitted with `related` tables (other tasks of the same space; `fit_blend`), the model
+keeps each class's final validation accuracy there, fits a least-squares line of this
+task's final value on them over the training classes, and blends the line with the mean
+model at the last epoch, with the weight whose out-of-fold error on the training classes
+is lowest; the blend shifts a class's whole curve alike, so curves stay non-decreasing.
+With 1% of a new task's classes the other tasks' measurements then rank the rest.
+`save`/`load` use XGBoost's UBJSON model format and one JSON of metadata; no pickle;
 `load` checks each model's structure before XGBoost reads it (`ubjson.check_ubjson`).
 """
 
@@ -45,20 +51,26 @@ from nasbench_lite.surrogate.boosting import (
     GRID,
     booster_params,
     bounded,
+    class_folds,
     cross_validate,
     direction,
+    epoch_rmse,
     epoch_rows,
-    out_of_fold_error,
+    out_of_fold_predictions,
     train_booster,
 )
 from nasbench_lite.surrogate.features import (
     FEATURE_GROUPS,
     PROXY_FILE,
+    RELATED_FILE,
     SurrogateError,
     check_proxies,
     features,
     load_proxy_features,
+    load_related_features,
     proxy_columns,
+    related_columns,
+    related_identity,
     table_identity,
     with_proxies,
 )
@@ -92,11 +104,15 @@ class Surrogate:
     `Surrogate.fit` or `Surrogate.load`."""
 
     def __init__(self, boosters: dict[str, list], meta: dict[str, Any],
-                 proxy_features: np.ndarray | None = None) -> None:  # fmt: skip
+                 proxy_features: np.ndarray | None = None,
+                 related_features: np.ndarray | None = None) -> None:  # fmt: skip
         self.boosters = boosters  # "valid_acc/mean/0", ... -> xgboost.Booster
         self.meta = meta
         # float32 (num_unique, P) per-class proxy features (None: the model takes none)
         self.proxy_features = proxy_features
+        # float32 (num_unique, R) per-class final validation accuracy on R related tasks
+        # (`fit(related=...)`; None: fitted without)
+        self.related_features = related_features
         self._space = None
 
     # ---- fitting --------------------------------------------------------------------
@@ -109,9 +125,16 @@ class Surrogate:
         seed: int = 0,
         config: SurrogateConfig | None = None,
         progress=None,
+        related=(),
     ) -> Surrogate:
         """Fit on `train_fraction` of the table's done classes (a uniform draw with
-        default_rng(seed)); `progress(message)` is called between the models."""
+        default_rng(seed)); `progress(message)` is called between the models.
+
+        `related`: tables of other tasks in the same space (`Table`s). Each class's final
+        validation accuracy on each of them is kept in the model, and the prediction is
+        blended with a line on them (`fit_blend`): a few classes of a new task, with what
+        other tasks measured of every class, rank the rest (transfer across tasks;
+        `benchmarks/surrogate_quality.py --related`)."""
         config = config or SurrogateConfig()
         curves = [m for m, axes in table.metric_axes.items() if "epochs" in axes]
         targets = tuple(dict.fromkeys(("valid_acc", *config.targets)))
@@ -136,10 +159,11 @@ class Surrogate:
         held_rows = np.setdiff1d(usable, train_rows)
         row_class = np.asarray(table.space.canonical_ids)[table.row_raw]
         proxy_x = proxy_columns(table, check_proxies(config.proxies)) if config.proxies else None
-        x_cls = with_proxies(
-            features(table, table.row_raw[train_rows], config.features), proxy_x,
-            row_class[train_rows],
-        )  # fmt: skip
+        related = tuple(related)
+        related_x = related_columns(table, related) if related else None
+        x_cls = features(table, table.row_raw[train_rows], config.features)
+        x_cls = with_proxies(x_cls, proxy_x, row_class[train_rows])
+        trained = related_x[row_class[train_rows]] if related else None
         epochs = table.num_epochs
         x = epoch_rows(x_cls, epochs)
         groups = np.repeat(row_class[train_rows], epochs)
@@ -153,6 +177,7 @@ class Surrogate:
         params = booster_params(point, seed)
         boosters: dict[str, Any] = {}
         error_std: dict[str, list[float]] = {}
+        prior: dict[str, dict] = {}
         for metric in targets:
             y = rows_mean[metric][train_rows].reshape(-1)
             monotone = (0,) * x_cls.shape[1] + (direction(metric),)
@@ -166,12 +191,17 @@ class Surrogate:
                     x[idx], y[idx], member, rounds, monotone
                 )
             say(f"{metric}: out-of-fold error of the mean")
-            error_std[metric] = [
-                None if not np.isfinite(e) else e
-                for e in out_of_fold_error(
-                    x, y, groups, params, rounds, config.folds, seed, epochs, monotone
-                )
-            ]
+            oof = out_of_fold_predictions(
+                x, y, groups, params, rounds, config.folds, seed, monotone
+            )
+            if related:
+                final = rows_mean[metric][train_rows][:, -1]
+                fold = class_folds(groups, config.folds, seed)[::epochs]
+                prior[metric], shift = fit_blend(oof.reshape(-1, epochs)[:, -1], trained,
+                                                 final, fold)  # fmt: skip
+                oof = oof + np.repeat(shift, epochs)
+            error_std[metric] = [None if not np.isfinite(e) else e
+                                 for e in epoch_rmse(oof, y, epochs)]  # fmt: skip
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # epochs not evaluated
                 spread = np.nanstd(table.metric(metric)[train_rows], axis=1, ddof=1)
@@ -189,6 +219,8 @@ class Surrogate:
         meta = {
             "format_version": FORMAT_VERSION,
             "table": identity,
+            "related": [related_identity(other) for other in related],
+            "related_prior": prior,
             "train_fraction": float(train_fraction), "seed": int(seed),
             "config": {**dataclasses.asdict(config), "grid": list(config.grid),
                        "targets": list(targets), "proxies": list(config.proxies)},
@@ -199,7 +231,7 @@ class Surrogate:
             "fit_seconds": time.perf_counter() - started,
             "versions": _versions(),
         }  # fmt: skip
-        return cls(boosters, meta, proxy_x)
+        return cls(boosters, meta, proxy_x, related_x)
 
     # ---- predicting -----------------------------------------------------------------
 
@@ -252,6 +284,17 @@ class Surrogate:
         data = xgb.DMatrix(np.concatenate([x_cls, fraction], axis=1))
         preds = np.stack([self.boosters[f"{metric}/mean/{m}"].predict(data)
                           for m in range(members)]).astype(np.float64)  # fmt: skip
+        if self.related_features is not None:
+            if epoch != self.epochs:  # the blend is set at the last epoch
+                fraction[:] = 1.0
+                data = xgb.DMatrix(np.concatenate([x_cls, fraction], axis=1))
+                last = np.mean([self.boosters[f"{metric}/mean/{m}"].predict(data)
+                                for m in range(members)], axis=0)  # fmt: skip
+            else:
+                last = preds.mean(axis=0)
+            blend = self.meta["related_prior"][metric]
+            line = apply_prior(blend["line"], self.related_features[classes])
+            preds += (1 - blend["weight"]) * (line - last)
         noise = np.clip(self.boosters[f"{metric}/noise/0"].predict(data), 0.0, None)
         mean = bounded(metric, preds.mean(axis=0))
         # A model saved before the out-of-fold error was recorded has none (0). None: the
@@ -309,6 +352,8 @@ class Surrogate:
         meta = {**self.meta, "boosters": names}
         if self.proxy_features is not None:  # float32, read back with allow_pickle=False
             np.save(path / PROXY_FILE, self.proxy_features, allow_pickle=False)
+        if self.related_features is not None:
+            np.save(path / RELATED_FILE, self.related_features, allow_pickle=False)
         (path / META_NAME).write_text(json.dumps(meta, indent=1, sort_keys=True))
         return path
 
@@ -364,7 +409,8 @@ class Surrogate:
             except xgb.core.XGBoostError as err:
                 raise SurrogateError(f"{file} cannot be read as an XGBoost model: {err}") from err
             boosters[name] = booster
-        return cls(boosters, meta, load_proxy_features(path, meta))
+        return cls(boosters, meta, load_proxy_features(path, meta),
+                   load_related_features(path, meta))  # fmt: skip
 
     def check_table(self, table) -> None:
         """Raise SurrogateError unless `table` has this model's space, dataset and config."""
@@ -385,11 +431,57 @@ class Surrogate:
 
     def __repr__(self) -> str:
         t = self.meta["table"]
+        related = [r["dataset"] for r in self.meta.get("related", [])]
+        also = f", related tasks {related}" if related else ""
         return (f"Surrogate({t['space']}/{t['dataset']}, {len(self.meta['train_classes'])} "
-                f"training classes, {len(self.meta['held_out_classes'])} held out)")  # fmt: skip
+                f"training classes, {len(self.meta['held_out_classes'])} held out"
+                f"{also})")  # fmt: skip
 
 
 META_NAME = "surrogate.json"
+WEIGHTS = np.linspace(0.0, 1.0, 21)  # the model's share of a blend with the related prior
+
+
+def fit_prior(related: np.ndarray, y: np.ndarray) -> list[float]:
+    """[intercept, one slope per related task, fallback]: the least-squares line of a
+    target's final value `y` (n,) on the related tasks' accuracies `related` (n, R) over
+    the classes where all are known, and the mean of `y` for a class missing a related
+    value; with too few such classes to fit a line, the mean everywhere."""
+    known = np.isfinite(y)
+    fallback = float(np.mean(y[known])) if known.any() else 0.0
+    usable = known & np.isfinite(related).all(axis=1)
+    width = related.shape[1]
+    if usable.sum() < width + 3:
+        return [fallback] + [0.0] * width + [fallback]
+    design = np.column_stack([np.ones(int(usable.sum())), related[usable].astype(np.float64)])
+    coef, *_ = np.linalg.lstsq(design, y[usable].astype(np.float64), rcond=None)
+    return [float(c) for c in coef] + [fallback]
+
+
+def apply_prior(coef: list[float], related: np.ndarray) -> np.ndarray:
+    """(n,) the line `fit_prior` fitted, at classes whose related accuracies are `related`
+    (n, R) (its fallback where one is missing)."""
+    line = coef[0] + np.asarray(related, np.float64) @ np.asarray(coef[1:-1], np.float64)
+    return np.where(np.isfinite(line), line, coef[-1])
+
+
+def fit_blend(oof_last, related, y, fold) -> tuple[dict, np.ndarray]:
+    """The blend of the mean model with the related tasks' line, at the last epoch: the
+    model's weight w (of `WEIGHTS`) whose blend w * model + (1 - w) * line has the lowest
+    out-of-fold RMSE on the training classes (the model's out-of-fold predictions
+    `oof_last` (n,), the line refitted without each fold of classes `fold` (n,)).
+    Returns ({"line": fitted on all, "weight": w}, the out-of-fold shift (1 - w) *
+    (line - model) (n,), which moves every epoch of a class's curve alike)."""
+    line = np.empty(len(y))
+    for f in np.unique(fold):
+        inside = fold == f
+        coef = fit_prior(related[~inside], y[~inside])
+        line[inside] = apply_prior(coef, related[inside])
+    known = np.isfinite(y) & np.isfinite(oof_last)
+    errors = [np.sqrt(np.mean((w * oof_last[known] + (1 - w) * line[known] - y[known]) ** 2))
+              for w in WEIGHTS]  # fmt: skip
+    weight = float(WEIGHTS[int(np.argmin(errors))]) if known.any() else 1.0
+    return {"line": fit_prior(related, y), "weight": weight}, (1 - weight) * (line - oof_last)
 
 
 def _versions() -> dict[str, str]:
