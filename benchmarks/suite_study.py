@@ -282,6 +282,27 @@ def task_row(name: str, run: dict, ref: dict) -> dict:
     return row
 
 
+def op_row(name: str, run: dict) -> dict:
+    """Over the run's own better half of classes (seed-mean test accuracy): the Spearman
+    correlation of accuracy with the count of each op on the six edges, the per-seed noise
+    (root mean variance over seeds) and the spread of the seed means."""
+    from nasbench_lite import get_space
+
+    space = get_space("nb201")
+    test = np.asarray(run["test"], np.float64)
+    mean = test.mean(1)
+    half = np.argsort(-mean)[: len(mean) // 2]
+    ops = np.array([space.cell(space.representatives[c]) for c in run["classes"]])[half]
+    row = {"task": name}
+    for k, op in enumerate(space.ops):
+        row[op] = spearman(mean[half], (ops == k).sum(1))
+    noise = np.sqrt(np.mean(test[half].var(1, ddof=1)))
+    row["top half: per-seed noise / spread of the means"] = (
+        f"{100 * noise:.2f} / {100 * mean[half].std():.2f} pp"
+    )
+    return row
+
+
 def print_table(rows: list[dict], formats: dict) -> None:
     print("| " + " | ".join(rows[0]) + " |")
     print("|---" * len(rows[0]) + "|")
@@ -298,6 +319,9 @@ FORMATS = {"noise pp": "{:.2f}", "Kendall test": "{:+.3f}", "Kendall valid": "{:
            "top-half rho test": "{:+.3f}", "top-half rho valid": "{:+.3f}",
            "all rho test": "{:+.3f}", "all rho valid": "{:+.3f}", "ref best pct": PCT,
            "own seed rho": "{:+.3f}"}  # fmt: skip
+OP_FORMATS = dict.fromkeys(
+    ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"), "{:+.2f}"
+)
 
 
 def report(paths: list[str]) -> None:
@@ -354,6 +378,11 @@ def report(paths: list[str]) -> None:
         rows.append({"task": name, "classes": len(common), **row})
     print(f"reference mnist1d_v2: {len(ref['classes'])} classes, seeds {ref['seeds']}")
     print_table(rows, FORMATS)
+    several = {name: run for name, run in runs.items() if len(run["seeds"]) > 1}
+    if several:
+        print("\nWhich ops a task rewards, over its own top half (seed-mean test accuracy): "
+              "Spearman of accuracy with how many edges hold each op")  # fmt: skip
+        print_table([op_row(name, run) for name, run in several.items()], OP_FORMATS)
 
 
 def main(argv: list[str] | None = None) -> int:
