@@ -119,6 +119,18 @@ def plots(model, table, out_dir: Path, stem: str = "surrogate") -> list[str]:
     return names
 
 
+# Sections of the report file from this line on are written by hand or by other scripts
+# (the proxies' learning curve): a rerun keeps them.
+KEEP = "<!-- the sections below are kept when surrogate_quality.py rewrites this file -->"
+
+
+def kept_tail(out: Path) -> str:
+    """The part of an existing report `out` from the `KEEP` line on ("" if none)."""
+    text = out.read_text() if out.is_file() else ""
+    start = text.find(KEEP)
+    return "" if start < 0 else "\n" + text[start:]
+
+
 def with_related(table, related, fraction: float, seed: int) -> dict:
     """At `fraction` of `table`'s classes (draw `seed`): quality of a model of this task
     alone, of one fitted with the `related` tables, and of each related table's measured
@@ -250,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"with the other tasks {row['related']['kendall']:.3f}", flush=True)  # fmt: skip
     text = render(path, table, args, figures, speed, ablation, images)
     text += render_related(table, related, transfer)
-    out.write_text(text)
+    out.write_text(text + kept_tail(out))
     print(f"wrote {out}")
     if args.json:
         everything = {**figures, **{f"related/{k}": v for k, v in transfer.items()}}
