@@ -189,3 +189,20 @@ def table() -> Table:
 def bench(table) -> TabularBenchmark:
     """A tabular benchmark on the complete synthetic table (lookups are pure: shared)."""
     return TabularBenchmark(table)
+
+
+def check_saved_columns(model, path: Path, file: str, attribute: str, what: str) -> None:
+    """Save `model` (fitted with per-class columns kept in `file`, held as `attribute`) to
+    `path`, read it back: same predictions and columns; then a corrupt `file` must stop
+    `Surrogate.load` with an error saying the `what` features cannot be read."""
+    from nasbench_lite.surrogate import Surrogate, SurrogateError
+
+    model.save(path)
+    assert (path / file).is_file()
+    loaded = Surrogate.load(path)
+    raws = np.arange(0, model.space.num_cells, 37)
+    np.testing.assert_array_equal(loaded.predict(raws)[0], model.predict(raws)[0])
+    np.testing.assert_array_equal(getattr(loaded, attribute), getattr(model, attribute))
+    (path / file).write_bytes(b"not an array")
+    with pytest.raises(SurrogateError, match=f"{what} features cannot be read"):
+        Surrogate.load(path)

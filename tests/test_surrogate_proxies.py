@@ -7,6 +7,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+from conftest import check_saved_columns
 
 from nasbench_lite.surrogate import Surrogate, SurrogateConfig, SurrogateError
 from nasbench_lite.surrogate.features import PROXY_FILE, proxy_columns, table_identity
@@ -62,17 +63,9 @@ def test_proxy_columns_are_the_seed_means_by_class(table):
     assert columns.dtype == np.float32
 
 
-def test_the_model_records_its_proxies_and_round_trips(model, table, tmp_path):
+def test_the_model_records_its_proxies_and_round_trips(model, tmp_path):
     assert model.meta["config"]["proxies"] == ["synflow", "jacov"]
-    path = model.save(tmp_path / "m")
-    assert (path / PROXY_FILE).is_file()
-    loaded = Surrogate.load(path)
-    raws = np.arange(0, table.space.num_cells, 37)
-    np.testing.assert_array_equal(loaded.predict(raws)[0], model.predict(raws)[0])
-    np.testing.assert_array_equal(loaded.proxy_features, model.proxy_features)
-    (path / PROXY_FILE).write_bytes(b"not an array")
-    with pytest.raises(SurrogateError, match="proxy features cannot be read"):
-        Surrogate.load(path)
+    check_saved_columns(model, tmp_path / "m", PROXY_FILE, "proxy_features", "proxy")
 
 
 def test_an_informative_proxy_raises_the_ranking(model, plain_model, table):
