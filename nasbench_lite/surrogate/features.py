@@ -13,7 +13,6 @@ from nasbench_lite.errors import InputError
 
 FEATURE_GROUPS = ("onehot", "path", "cost", "op_counts")
 PROXY_FILE = "proxy_features.npy"  # a model's per-class proxy features, float32
-RELATED_FILE = "related_features.npy"  # a model's per-class related-task features, float32
 
 
 class SurrogateError(InputError):
@@ -144,44 +143,6 @@ def proxy_columns(table, names: tuple[str, ...]) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def related_columns(table, related) -> np.ndarray:
-    """float32 (num_unique, len(related)): per class, the seed mean of the final validation
-    accuracy each related table measured (another task's table of the same space); NaN, a
-    missing value to XGBoost, for classes a table has not trained. SurrogateError for a
-    table of another space, or one that measured the same task with the same recipe as
-    `table` (its values would be the answer, not a hint)."""
-    import warnings
-
-    space = table.space
-    mine = (table.dataset_identity.to_dict(), table.attrs["config"])
-    out = np.full((space.num_unique, len(related)), np.nan, np.float64)
-    for j, other in enumerate(related):
-        if other.space.name != space.name:
-            raise SurrogateError(
-                f"related table {other.source} is of space {other.space.name!r}, but "
-                f"{table.source} is of {space.name!r}: related tasks must share the space"
-            )
-        if (other.dataset_identity.to_dict(), other.attrs["config"]) == mine:
-            raise SurrogateError(
-                f"related table {other.source} measured the same task with the same recipe "
-                f"as {table.source}; name tables of other tasks"
-            )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # rows not trained: all NaN
-            values = np.nanmean(np.asarray(other.metric("valid_acc")[:, :, -1]), axis=1)
-        out[np.asarray(space.canonical_ids)[other.row_raw], j] = values
-    return out.astype(np.float32)
-
-
-def related_identity(table) -> dict[str, Any]:
-    """What a model records of a related table: its task, recipe and how much it held."""
-    return {
-        "dataset": table.attrs["dataset"], "train_config": table.attrs["config"],
-        "dataset_identity": table.dataset_identity.to_dict(), "source": str(table.source),
-        "rows_done": int(table.done.sum()),
-    }  # fmt: skip
-
-
 def with_proxies(x_cls: np.ndarray, proxy_x: np.ndarray | None, classes) -> np.ndarray:
     """The class features with the columns `proxy_x` (per class) of `classes` appended
     (None: unchanged); also used for the related-task columns."""
@@ -193,16 +154,10 @@ def with_proxies(x_cls: np.ndarray, proxy_x: np.ndarray | None, classes) -> np.n
 def load_proxy_features(path: Path, meta: dict) -> np.ndarray | None:
     """The saved per-class proxy features of a model that takes proxies, else None."""
     names = meta.get("config", {}).get("proxies", [])
-    return _load_columns(path / PROXY_FILE, len(names), "proxy") if names else None
+    return load_columns(path / PROXY_FILE, len(names), "proxy") if names else None
 
 
-def load_related_features(path: Path, meta: dict) -> np.ndarray | None:
-    """The saved per-class related-task features of a model fitted with them, else None."""
-    related = meta.get("related", [])
-    return _load_columns(path / RELATED_FILE, len(related), "related-task") if related else None
-
-
-def _load_columns(file: Path, width: int, what: str) -> np.ndarray:
+def load_columns(file: Path, width: int, what: str) -> np.ndarray:
     try:
         out = np.load(file, allow_pickle=False)
     except (OSError, ValueError) as err:

@@ -38,7 +38,6 @@ With 1% of a new task's classes the other tasks' measurements then rank the rest
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 import warnings
 from dataclasses import dataclass
@@ -61,22 +60,21 @@ from nasbench_lite.surrogate.boosting import (
 )
 from nasbench_lite.surrogate.features import (
     FEATURE_GROUPS,
-    PROXY_FILE,
-    RELATED_FILE,
     SurrogateError,
     check_proxies,
     features,
-    load_proxy_features,
-    load_related_features,
     proxy_columns,
-    related_columns,
-    related_identity,
     table_identity,
     with_proxies,
 )
-from nasbench_lite.surrogate.ubjson import check_ubjson
+from nasbench_lite.surrogate.files import FORMAT_VERSION, read_model, save_model
+from nasbench_lite.surrogate.related import (
+    blend_shift,
+    fit_blend,
+    related_columns,
+    related_identity,
+)
 
-FORMAT_VERSION = 1
 ACCURACIES = ("valid_acc", "test_acc")
 # What a model fitted before `SurrogateConfig.targets` existed predicts.
 TARGETS = (*ACCURACIES, "train_seconds")
@@ -292,9 +290,8 @@ class Surrogate:
                                 for m in range(members)], axis=0)  # fmt: skip
             else:
                 last = preds.mean(axis=0)
-            blend = self.meta["related_prior"][metric]
-            line = apply_prior(blend["line"], self.related_features[classes])
-            preds += (1 - blend["weight"]) * (line - last)
+            preds += blend_shift(self.meta["related_prior"][metric],
+                                 self.related_features[classes], last)  # fmt: skip
         noise = np.clip(self.boosters[f"{metric}/noise/0"].predict(data), 0.0, None)
         mean = bounded(metric, preds.mean(axis=0))
         # A model saved before the out-of-fold error was recorded has none (0). None: the
@@ -336,81 +333,13 @@ class Surrogate:
     # ---- files ----------------------------------------------------------------------
 
     def save(self, path: str | Path) -> Path:
-        """Write the model into directory `path`: surrogate.json (metadata) and one
-        gzip-compressed UBJSON file per booster (XGBoost's own binary format; gzip cuts it
-        about 4x, and a fixed header time keeps the bytes reproducible). Returns the
-        directory."""
-        import gzip
-
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        names = sorted(self.boosters)
-        for name in names:
-            raw = bytes(self.boosters[name].save_raw("ubj"))
-            file = path / (name.replace("/", "-") + ".ubj.gz")
-            file.write_bytes(gzip.compress(raw, compresslevel=9, mtime=0))
-        meta = {**self.meta, "boosters": names}
-        if self.proxy_features is not None:  # float32, read back with allow_pickle=False
-            np.save(path / PROXY_FILE, self.proxy_features, allow_pickle=False)
-        if self.related_features is not None:
-            np.save(path / RELATED_FILE, self.related_features, allow_pickle=False)
-        (path / META_NAME).write_text(json.dumps(meta, indent=1, sort_keys=True))
-        return path
+        """Write the model into directory `path` (`files.save_model`); returns it."""
+        return save_model(self, path)
 
     @classmethod
     def load(cls, path: str | Path) -> Surrogate:
         """Read a model written by `save`; SurrogateError names the file and the problem."""
-        import gzip
-
-        import xgboost as xgb
-
-        path = Path(path)
-        meta_path = path / META_NAME
-        if not meta_path.is_file():
-            raise SurrogateError(f"{path}: no {META_NAME}; not a saved surrogate")
-        try:
-            meta = json.loads(meta_path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise SurrogateError(f"{meta_path} is not valid JSON (truncated?): {err}") from err
-        version = meta.get("format_version") if isinstance(meta, dict) else None
-        if not isinstance(version, int):
-            raise SurrogateError(f"{meta_path} has no format_version: not a surrogate model")
-        if version > FORMAT_VERSION:
-            raise SurrogateError(
-                f"{meta_path} has format_version {version}; this nasbench-lite reads "
-                f"{FORMAT_VERSION} (upgrade nasbench-lite)"
-            )
-        boosters = {}
-        for name in meta.get("boosters", []):
-            stem = path / name.replace("/", "-")
-            file = stem.with_name(stem.name + ".ubj.gz")
-            if not file.is_file():  # written uncompressed (also read)
-                file = stem.with_name(stem.name + ".ubj")
-            if not file.is_file():
-                raise SurrogateError(
-                    f"{path}: booster {name!r} is missing (neither {stem.name}.ubj.gz nor "
-                    f"{stem.name}.ubj); the model directory is incomplete"
-                )
-            booster = xgb.Booster()
-            try:
-                data = file.read_bytes()
-                if file.suffix == ".gz":
-                    data = gzip.decompress(data)
-            except (OSError, EOFError) as err:
-                raise SurrogateError(f"{file} cannot be read as an XGBoost model: {err}") from err
-            try:  # XGBoost trusts the lengths in the stream: a truncated one can take gigabytes
-                check_ubjson(data)
-            except ValueError as err:
-                raise SurrogateError(
-                    f"{file} cannot be read: truncated or corrupt model ({err})"
-                ) from err
-            try:
-                booster.load_model(bytearray(data))
-            except xgb.core.XGBoostError as err:
-                raise SurrogateError(f"{file} cannot be read as an XGBoost model: {err}") from err
-            boosters[name] = booster
-        return cls(boosters, meta, load_proxy_features(path, meta),
-                   load_related_features(path, meta))  # fmt: skip
+        return cls(*read_model(path))
 
     def check_table(self, table) -> None:
         """Raise SurrogateError unless `table` has this model's space, dataset and config."""
@@ -436,52 +365,6 @@ class Surrogate:
         return (f"Surrogate({t['space']}/{t['dataset']}, {len(self.meta['train_classes'])} "
                 f"training classes, {len(self.meta['held_out_classes'])} held out"
                 f"{also})")  # fmt: skip
-
-
-META_NAME = "surrogate.json"
-WEIGHTS = np.linspace(0.0, 1.0, 21)  # the model's share of a blend with the related prior
-
-
-def fit_prior(related: np.ndarray, y: np.ndarray) -> list[float]:
-    """[intercept, one slope per related task, fallback]: the least-squares line of a
-    target's final value `y` (n,) on the related tasks' accuracies `related` (n, R) over
-    the classes where all are known, and the mean of `y` for a class missing a related
-    value; with too few such classes to fit a line, the mean everywhere."""
-    known = np.isfinite(y)
-    fallback = float(np.mean(y[known])) if known.any() else 0.0
-    usable = known & np.isfinite(related).all(axis=1)
-    width = related.shape[1]
-    if usable.sum() < width + 3:
-        return [fallback] + [0.0] * width + [fallback]
-    design = np.column_stack([np.ones(int(usable.sum())), related[usable].astype(np.float64)])
-    coef, *_ = np.linalg.lstsq(design, y[usable].astype(np.float64), rcond=None)
-    return [float(c) for c in coef] + [fallback]
-
-
-def apply_prior(coef: list[float], related: np.ndarray) -> np.ndarray:
-    """(n,) the line `fit_prior` fitted, at classes whose related accuracies are `related`
-    (n, R) (its fallback where one is missing)."""
-    line = coef[0] + np.asarray(related, np.float64) @ np.asarray(coef[1:-1], np.float64)
-    return np.where(np.isfinite(line), line, coef[-1])
-
-
-def fit_blend(oof_last, related, y, fold) -> tuple[dict, np.ndarray]:
-    """The blend of the mean model with the related tasks' line, at the last epoch: the
-    model's weight w (of `WEIGHTS`) whose blend w * model + (1 - w) * line has the lowest
-    out-of-fold RMSE on the training classes (the model's out-of-fold predictions
-    `oof_last` (n,), the line refitted without each fold of classes `fold` (n,)).
-    Returns ({"line": fitted on all, "weight": w}, the out-of-fold shift (1 - w) *
-    (line - model) (n,), which moves every epoch of a class's curve alike)."""
-    line = np.empty(len(y))
-    for f in np.unique(fold):
-        inside = fold == f
-        coef = fit_prior(related[~inside], y[~inside])
-        line[inside] = apply_prior(coef, related[inside])
-    known = np.isfinite(y) & np.isfinite(oof_last)
-    errors = [np.sqrt(np.mean((w * oof_last[known] + (1 - w) * line[known] - y[known]) ** 2))
-              for w in WEIGHTS]  # fmt: skip
-    weight = float(WEIGHTS[int(np.argmin(errors))]) if known.any() else 1.0
-    return {"line": fit_prior(related, y), "weight": weight}, (1 - weight) * (line - oof_last)
 
 
 def _versions() -> dict[str, str]:

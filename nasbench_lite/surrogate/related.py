@@ -1,0 +1,114 @@
+"""Other tasks' tables as a start for a new task's surrogate (`Surrogate.fit(related=...)`).
+
+Per class, each related table's seed-mean final validation accuracy (`related_columns`); per
+target curve, a least-squares line of this task's final value on them (`fit_prior`), blended
+with the mean model at the last epoch by the weight whose out-of-fold error over the
+training classes is lowest (`fit_blend`). docs/surrogate.md tells why a blend.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nasbench_lite.surrogate.features import SurrogateError, load_columns
+
+RELATED_FILE = "related_features.npy"  # a model's per-class related-task features, float32
+
+
+def related_columns(table, related) -> np.ndarray:
+    """float32 (num_unique, len(related)): per class, the seed mean of the final validation
+    accuracy each related table measured (another task's table of the same space); NaN, a
+    missing value to XGBoost, for classes a table has not trained. SurrogateError for a
+    table of another space, or one that measured the same task with the same recipe as
+    `table` (its values would be the answer, not a hint)."""
+    import warnings
+
+    space = table.space
+    mine = (table.dataset_identity.to_dict(), table.attrs["config"])
+    out = np.full((space.num_unique, len(related)), np.nan, np.float64)
+    for j, other in enumerate(related):
+        if other.space.name != space.name:
+            raise SurrogateError(
+                f"related table {other.source} is of space {other.space.name!r}, but "
+                f"{table.source} is of {space.name!r}: related tasks must share the space"
+            )
+        if (other.dataset_identity.to_dict(), other.attrs["config"]) == mine:
+            raise SurrogateError(
+                f"related table {other.source} measured the same task with the same recipe "
+                f"as {table.source}; name tables of other tasks"
+            )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # rows not trained: all NaN
+            values = np.nanmean(np.asarray(other.metric("valid_acc")[:, :, -1]), axis=1)
+        out[np.asarray(space.canonical_ids)[other.row_raw], j] = values
+    return out.astype(np.float32)
+
+
+def related_identity(table) -> dict[str, Any]:
+    """What a model records of a related table: its task, recipe and how much it held."""
+    return {
+        "dataset": table.attrs["dataset"], "train_config": table.attrs["config"],
+        "dataset_identity": table.dataset_identity.to_dict(), "source": str(table.source),
+        "rows_done": int(table.done.sum()),
+    }  # fmt: skip
+
+
+def load_related_features(path: Path, meta: dict) -> np.ndarray | None:
+    """The saved per-class related-task features of a model fitted with them, else None."""
+    related = meta.get("related", [])
+    return load_columns(path / RELATED_FILE, len(related), "related-task") if related else None
+
+
+WEIGHTS = np.linspace(0.0, 1.0, 21)  # the model's share of a blend with the related prior
+
+
+def fit_prior(related: np.ndarray, y: np.ndarray) -> list[float]:
+    """[intercept, one slope per related task, fallback]: the least-squares line of a
+    target's final value `y` (n,) on the related tasks' accuracies `related` (n, R) over
+    the classes where all are known, and the mean of `y` for a class missing a related
+    value; with too few such classes to fit a line, the mean everywhere."""
+    known = np.isfinite(y)
+    fallback = float(np.mean(y[known])) if known.any() else 0.0
+    usable = known & np.isfinite(related).all(axis=1)
+    width = related.shape[1]
+    if usable.sum() < width + 3:
+        return [fallback] + [0.0] * width + [fallback]
+    design = np.column_stack([np.ones(int(usable.sum())), related[usable].astype(np.float64)])
+    coef, *_ = np.linalg.lstsq(design, y[usable].astype(np.float64), rcond=None)
+    return [float(c) for c in coef] + [fallback]
+
+
+def apply_prior(coef: list[float], related: np.ndarray) -> np.ndarray:
+    """(n,) the line `fit_prior` fitted, at classes whose related accuracies are `related`
+    (n, R) (its fallback where one is missing)."""
+    line = coef[0] + np.asarray(related, np.float64) @ np.asarray(coef[1:-1], np.float64)
+    return np.where(np.isfinite(line), line, coef[-1])
+
+
+def fit_blend(oof_last, related, y, fold) -> tuple[dict, np.ndarray]:
+    """The blend of the mean model with the related tasks' line, at the last epoch: the
+    model's weight w (of `WEIGHTS`) whose blend w * model + (1 - w) * line has the lowest
+    out-of-fold RMSE on the training classes (the model's out-of-fold predictions
+    `oof_last` (n,), the line refitted without each fold of classes `fold` (n,)).
+    Returns ({"line": fitted on all, "weight": w}, the out-of-fold shift (1 - w) *
+    (line - model) (n,), which moves every epoch of a class's curve alike)."""
+    line = np.empty(len(y))
+    for f in np.unique(fold):
+        inside = fold == f
+        coef = fit_prior(related[~inside], y[~inside])
+        line[inside] = apply_prior(coef, related[inside])
+    known = np.isfinite(y) & np.isfinite(oof_last)
+    errors = [np.sqrt(np.mean((w * oof_last[known] + (1 - w) * line[known] - y[known]) ** 2))
+              for w in WEIGHTS]  # fmt: skip
+    weight = float(WEIGHTS[int(np.argmin(errors))]) if known.any() else 1.0
+    return {"line": fit_prior(related, y), "weight": weight}, (1 - weight) * (line - oof_last)
+
+
+def blend_shift(blend: dict, related: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """(n,) what the blend `blend` ({"line", "weight"} of `fit_blend`) adds to every epoch
+    of n classes whose related accuracies are `related` (n, R) and whose mean model
+    predicts `last` (n,) at the last epoch."""
+    return (1 - blend["weight"]) * (apply_prior(blend["line"], related) - last)
