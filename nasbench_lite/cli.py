@@ -278,6 +278,14 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument(extra, default=None, help="directory with the table's dataset files")
         else:
             p.add_argument(extra, type=int, default=None, help="timed rounds (default 15)")
+            p.add_argument(
+                "--from",
+                dest="source",
+                default=None,
+                metavar="TABLE",
+                help="copy TABLE's measured latency instead of measuring: a table whose "
+                "classes build the same networks (same space, skeleton, input shape, outputs)",
+            )
             p.add_argument("--jobs", type=int, default=1, help="measuring processes, one a core")
 
     p = _add(sub, "surrogate", "fit an XGBoost surrogate of a table, or score one")

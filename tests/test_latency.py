@@ -13,7 +13,8 @@ import pytest
 
 from nasbench_lite.cli import main
 from nasbench_lite.compare.objectives import resolve_objectives
-from nasbench_lite.errors import InputError
+from nasbench_lite.errors import InputError, MissingFileError
+from nasbench_lite.latency.copy import copy_latency
 from nasbench_lite.latency.measure import REFERENCE_CELL, LatencyRecipe, measure, time_programs
 from nasbench_lite.latency.writer import (
     DONE,
@@ -183,3 +184,89 @@ def test_ctrl_c_with_workers_stops_them_and_keeps_finished_chunks(tmp_path):
     arrays, _ = read_arrays(path)  # the file is whole: finished rows only, or none
     done = arrays.get(DONE, np.zeros(3, bool))
     assert np.isfinite(arrays["metrics/latency_b1"][done]).all() if done.any() else True
+
+
+def measured_by_hand(path, batches=(1, 64)):
+    """Give the table file at `path` a complete latency record made up of known numbers (row
+    r, batch b: r + b / 1000 seconds), as `measure_latency` would write it on this machine."""
+    from nasbench_lite.latency.writer import machine_record, metric_name
+
+    arrays, attrs = read_arrays(path)
+    rows = len(arrays["cells/row_raw"])
+    for b in batches:
+        arrays[f"metrics/{metric_name(b)}"] = np.arange(rows) + b / 1000
+        arrays[spread_name(b)] = np.full(rows, b / 1e4)
+        arrays[raw_name(b)] = np.arange(rows) + b / 999
+    arrays[DONE] = np.ones(rows, bool)
+    attrs["latency"] = {"batches": list(batches), "rounds": FAST.rounds,
+                        "calls": {str(b): FAST.calls_for(b) for b in batches},
+                        "hardware": machine_record(), "seconds": 12.0, "cpu_seconds": 11.0,
+                        "compile_seconds": 3.0, "command": "nasbench-lite latency"}  # fmt: skip
+    write_arrays(path, arrays, attrs)
+    return path
+
+
+def test_latency_is_copied_from_a_table_of_the_same_networks(tmp_path, capsys):
+    source = measured_by_hand(small_table(tmp_path / "source.h5"))
+    classes = Table.open(source).row_raw
+    config = PRESETS["tiny"].to_dict()
+    target = tmp_path / "target.h5"  # another task of the same input shape, classes reordered
+    synthetic_table(target, classes=np.sort([SPACE.canonical_ids[r] for r in classes])[::-1],
+                    epochs=2, attrs={"config": config, "dataset": "noise_id"})  # fmt: skip
+    code = main(["latency", "--table", str(target), "--from", str(source), "--no-progress"])
+    assert code == 0 and "copied from" in capsys.readouterr().out
+    copied, original = Table.open(target), Table.open(source)
+    rows = original.raw_to_row[copied.row_raw]
+    for name in ("metrics/latency_b1", "metrics/latency_b64", spread_name(64), raw_name(1)):
+        np.testing.assert_array_equal(copied.arrays[name], original.arrays[name][rows])
+    assert copied.arrays[DONE].all()
+    record = copied.attrs["latency"]
+    assert record["copied_from"]["table"] == str(source) and record["seconds"] == 12.0
+    assert "--from" in record["command"]
+    # Measuring it now finds nothing to do (same recipe, same machine): nothing changes.
+    again = measure_latency(target, LatencyConfig(recipe=FAST), progress=False)
+    np.testing.assert_array_equal(again.arrays["metrics/latency_b1"],
+                                  copied.arrays["metrics/latency_b1"])  # fmt: skip
+    with pytest.raises(InputError, match="already holds latency"):
+        copy_latency(target, source)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            {"dataset": "mnist1d_short_warped"},
+            "input_shape: [20, 1] in the table, [40, 1] in --from",
+        ),
+        ({"config": {**PRESETS["tiny"].to_dict(), "channels": 8}}, "channels: 8 in the table"),
+    ],
+)
+def test_latency_of_other_networks_is_not_copied(tmp_path, change, message):
+    source = measured_by_hand(small_table(tmp_path / "source.h5"))
+    target = tmp_path / "target.h5"
+    classes = Table.open(source).row_raw
+    attrs = {"config": PRESETS["tiny"].to_dict(), **change}
+    synthetic_table(target, classes=[SPACE.canonical_ids[r] for r in classes], epochs=2,
+                    attrs=attrs)  # fmt: skip
+    before = target.read_bytes()
+    with pytest.raises(InputError) as err:
+        copy_latency(target, source)
+    assert message in str(err.value) and "\n" not in str(err.value)
+    assert target.read_bytes() == before
+
+
+def test_latency_is_not_copied_from_a_partial_or_missing_measurement(tmp_path):
+    unmeasured = small_table(tmp_path / "unmeasured.h5")
+    target = tmp_path / "target.h5"
+    source = measured_by_hand(small_table(tmp_path / "source.h5"))
+    measured = np.asarray(SPACE.canonical_ids)[Table.open(source).row_raw]
+    others = np.setdiff1d(np.arange(SPACE.num_unique), measured)[:20]
+    synthetic_table(target, classes=np.concatenate([others, measured]),
+                    epochs=2, attrs={"config": PRESETS["tiny"].to_dict()})  # fmt: skip
+    with pytest.raises(InputError, match="holds no measured latency"):
+        copy_latency(target, unmeasured)
+    with pytest.raises(InputError, match="has not measured 20 of the 23 classes"):
+        copy_latency(target, source)
+    assert "latency" not in Table.open(target).attrs
+    with pytest.raises(MissingFileError, match="--from"):
+        copy_latency(target, tmp_path / "nothing.h5")

@@ -11,7 +11,8 @@ from nasbench_lite.commands import resumable_stop, rows_kept
 def cmd_latency(args: argparse.Namespace) -> int:
     """`nasbench-lite latency --table T [--chunk K] [--rounds R] [--jobs J]`: measure every
     pending row (`latency.writer.measure_latency`). Ctrl-C stops after the last finished chunk
-    and says that the same command resumes."""
+    and says that the same command resumes. `--from SOURCE`: copy SOURCE's measurement
+    instead (`latency.copy.copy_latency`)."""
     from nasbench_lite.latency.measure import LatencyRecipe, single_thread_flags
 
     single_thread_flags()  # before JAX starts: the latency of one core
@@ -19,6 +20,13 @@ def cmd_latency(args: argparse.Namespace) -> int:
     from nasbench_lite.latency.writer import DEFAULT_CHUNK, LatencyConfig, measure_latency
 
     command = shlex.join(["nasbench-lite", *args.argv])
+    if args.source is not None:
+        from nasbench_lite.latency.copy import copy_latency
+
+        table = copy_latency(args.table, args.source, command)
+        print(f"{args.table}: latency of {table.num_rows:,} rows copied from {args.source} "
+              "(the same networks)")  # fmt: skip
+        return 0
     recipe = LatencyRecipe() if args.rounds is None else LatencyRecipe(rounds=args.rounds)
     chunk = DEFAULT_CHUNK if args.chunk is None else args.chunk
     config = LatencyConfig(recipe=recipe, chunk=chunk, command=command, jobs=args.jobs)

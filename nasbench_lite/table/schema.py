@@ -194,7 +194,9 @@ ATTRS: tuple[Attr, ...] = (
          "`method`, `xla_flags`, `reference_seconds`: the reference network's median CPU "
          "seconds per batch size, the scale of the recorded ratios), on what (`hardware`, "
          "with the CPU's `cpu_model`), the measured `seconds`, `cpu_seconds` and "
-         "`compile_seconds`, `versions` and `command` (docs/multi_objective.md)", required=False),
+         "`compile_seconds`, `versions` and `command`; `copied_from` when taken from another "
+         "table of the same networks by `latency --from` (docs/multi_objective.md)",
+         required=False),
     Attr("calibration", "JSON",
          "`benchmarks/calibrate_seconds.py --write`: `train_seconds` of sampled classes "
          "against the same classes trained alone (Spearman, median ratio; the card reports "
