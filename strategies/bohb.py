@@ -94,7 +94,17 @@ class BOHB(Hyperband):
 
     def model(self, state: HyperbandState):
         """(good (g, edges), bad (b, edges) op ids, their bandwidths (edges,)) of the highest
-        fidelity with enough results, or None."""
+        fidelity with enough results, or None. A bracket asks for many cells between two
+        results: the model of the last results tuple seen is kept (the tuple is immutable,
+        so the same object means the same results)."""
+        cached = getattr(self, "_model_of", None)
+        if cached is not None and cached[0] is state.results:
+            return cached[1]
+        model = self._fit(state)
+        self._model_of = (state.results, model)
+        return model
+
+    def _fit(self, state: HyperbandState):
         for epochs in sorted({e for _, e, _ in state.results}, reverse=True):
             told = [(raw, score) for raw, e, score in state.results if e == epochs]
             if len(told) <= self.min_points + 1:
@@ -122,7 +132,16 @@ class BOHB(Hyperband):
 
 def density(points: np.ndarray, data: np.ndarray, bw: np.ndarray, levels: int) -> np.ndarray:
     """(m,) product Aitchison-Aitken kernel density of `points` (m, d) under `data` (n, d):
-    per edge 1 - bw where the op matches, bw / (levels - 1) elsewhere; mean over data."""
-    same = points[:, None, :] == data[None, :, :]  # (m, n, d)
-    kernel = np.where(same, 1.0 - bw, bw / (levels - 1))
-    return kernel.prod(axis=2).mean(axis=1)
+    per edge 1 - bw where the op matches, bw / (levels - 1) elsewhere; mean over data.
+
+    A pair's kernel depends only on which of the d edges match: the 2^d products are
+    computed once (the same multiplications, in the same order, as over every pair) and
+    each pair looks its pattern up, which keeps the values bit for bit and avoids an
+    (m, n, d) float array (tests/test_strategies.py checks against the direct form)."""
+    d = points.shape[1]
+    matches = ((np.arange(1 << d)[:, None] >> np.arange(d)) & 1).astype(bool)  # (2^d, d)
+    products = np.where(matches, 1.0 - bw, bw / (levels - 1)).prod(axis=1)
+    pattern = np.zeros((len(points), len(data)), np.intp)
+    for j in range(d):
+        pattern |= (points[:, j, None] == data[None, :, j]).astype(np.intp) << j
+    return products[pattern].mean(axis=1)

@@ -345,3 +345,18 @@ def test_broken_outside_strategies_are_reported(tmp_path, monkeypatch):
         get_strategy("state")
     with pytest.raises(TypeError, match="is 3, not a class"):
         get_strategy("number")
+
+
+def test_bohb_density_is_the_direct_kernel_product_bit_for_bit():
+    from nasbench_lite.strategies.bohb import density
+
+    def direct(points, data, bw, levels):
+        same = points[:, None, :] == data[None, :, :]  # (m, n, d)
+        return np.where(same, 1.0 - bw, bw / (levels - 1)).prod(axis=2).mean(axis=1)
+
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        m, n, d = int(rng.integers(1, 65)), int(rng.integers(1, 400)), int(rng.integers(1, 7))
+        points, data = rng.integers(0, 5, (m, d)), rng.integers(0, 5, (n, d))
+        bw = rng.uniform(1e-3, 0.8, d)
+        np.testing.assert_array_equal(density(points, data, bw, 5), direct(points, data, bw, 5))
