@@ -135,9 +135,9 @@ def with_related(table, related, fraction: float, seed: int) -> dict:
     """At `fraction` of `table`'s classes (draw `seed`): quality of a model of this task
     alone, of one fitted with the `related` tables, and of each related table's measured
     final validation accuracy taken as the prediction, all on the same held-out classes."""
-    from nasbench_lite.surrogate.related import related_columns
     from nasbench_lite.surrogate.model import Surrogate
     from nasbench_lite.surrogate.quality import evaluate, ranking
+    from nasbench_lite.surrogate.related import related_columns
 
     alone = Surrogate.fit(table, train_fraction=fraction, seed=seed)
     both = Surrogate.fit(table, train_fraction=fraction, seed=seed, related=related)

@@ -13,8 +13,8 @@ from conftest import check_saved_columns
 
 from nasbench_lite.cli import main
 from nasbench_lite.surrogate import Surrogate, SurrogateConfig, SurrogateError
-from nasbench_lite.surrogate.related import RELATED_FILE, related_columns
 from nasbench_lite.surrogate.quality import evaluate
+from nasbench_lite.surrogate.related import RELATED_FILE, related_columns
 from nasbench_lite.table.reader import Table
 from nasbench_lite.table.synthetic import synthetic_table
 
