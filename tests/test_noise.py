@@ -33,6 +33,8 @@ def test_identical_seeds_agree_perfectly_and_have_no_noise():
     for metric in ("valid_acc", "test_acc"):
         assert floor["kendall"][metric] == {"all": 1.0, "top 10%": 1.0, "top 1%": 1.0}
     assert floor["noise_sd"] == {"all": 0.0, "top 10%": 0.0} and floor["resolution"] == 0.0
+    for metric in ("valid_acc", "test_acc"):
+        assert floor["kendall_by_third_seed"][metric] == {"top 10%": 1.0, "top 1%": 1.0}
 
 
 def test_against_a_direct_computation():
@@ -51,6 +53,26 @@ def test_against_a_direct_computation():
     assert floor["resolution"] == pytest.approx(1.959964 * np.sqrt(2 / 3) * sd, rel=1e-6)
     # Overall the ranking is clear, among 40 near-equal best classes much less so.
     assert floor["kendall"]["test_acc"]["all"] > 0.9 > floor["kendall"]["test_acc"]["top 10%"]
+    taus = []
+    for c in range(3):  # the best 40 by seed c alone; Kendall of the other two seeds there
+        by_c = np.argsort(-f64[:, c], kind="stable")[:40]
+        a, b = [s for s in range(3) if s != c]
+        taus.append(stats.kendalltau(f64[by_c, a], f64[by_c, b])[0])
+    assert floor["kendall_by_third_seed"]["test_acc"]["top 10%"] == pytest.approx(np.mean(taus))
+
+
+def test_picking_the_best_by_the_compared_seeds_biases_their_agreement_down():
+    # No true differences at all: every class is the same cell, the seeds pure noise. Picked
+    # by a third seed, the two others agree at about 0; picked by their own mean, below it.
+    base = synthetic_table(epochs=2)
+    rng = np.random.default_rng(2)
+    final = (0.9 + rng.normal(0, 0.01, (base.num_rows, 3))).astype(np.float32)
+    floor = noise_floor(with_final_test(base, final))
+    third = floor["kendall_by_third_seed"]["test_acc"]["top 10%"]
+    own = floor["kendall"]["test_acc"]["top 10%"]
+    assert abs(third) < 0.05 and own < -0.15, (third, own)
+    two = with_final_test(synthetic_table(rows=300, seeds=2, epochs=2), final[:300, :2])
+    assert "kendall_by_third_seed" not in noise_floor(two)
 
 
 def test_too_little_to_say_and_the_lines(capsys, tmp_path):
@@ -61,3 +83,4 @@ def test_too_little_to_say_and_the_lines(capsys, tmp_path):
     assert main(["info", str(path)]) == 0
     out = capsys.readouterr().out
     assert "noise floor" in out and "top 10% (20 classes)" in out and "resolvable" in out
+    assert "picked by a third seed: top 10%" in out
