@@ -116,7 +116,9 @@ def test_the_wheel_holds_the_strategies_and_tables_inside_the_package(wheel):
     assert tops == {"nasbench_lite"}
     for module in (ROOT / "strategies").glob("*.py"):
         assert f"nasbench_lite/strategies/{module.name}" in names
-    data = ["README.md", *(p.name for p in (ROOT / "data").glob("*.h5"))]
+    # Every table with its card (the shipped table's is README.md) and accuracy plot.
+    data = [p.name for pattern in ("*.h5", "*.md", "*.png") for p in (ROOT / "data").glob(pattern)]
+    assert {"README.md", "nb201_noise_id_card.md", "nb201_noise_id.h5"} <= set(data)
     for name in data:
         assert f"nasbench_lite/data/{name}" in names
     for module in (ROOT / "nasbench_lite").rglob("*.py"):  # every subpackage is listed
