@@ -120,3 +120,19 @@ def test_objectives_across_tasks_rank_final_hypervolume_regret(tables, tmp_path)
     assert np.allclose(result.summary["regret_mean"], matrix.mean(axis=0))
     report = (tmp_path / "mo" / REPORT_FILE).read_text()
     assert "final hypervolume regret" in report and "mean HV regret" in report
+
+
+def test_console_columns_hold_long_task_names(tmp_path, capsys):
+    paths = []
+    for k, name in enumerate(("a_task_with_a_long_name", "beta")):
+        paths.append(tmp_path / f"{name}.h5")
+        synthetic_table(paths[-1], epochs=2, rng=k + 1, attrs={"dataset": name})
+    args = ["compare", "--tasks", *map(str, paths), "--strategies", *STRATEGIES, "--seeds",
+            "2", "--budget", "10evals", "--jobs", "1", "--no-progress",
+            "--out", str(tmp_path / "o")]  # fmt: skip
+    assert main(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("strategy "))
+    assert lines[header].endswith(" a_task_with_a_long_name-synthetic beta-synthetic")
+    for row in lines[header + 1 : header + 1 + len(STRATEGIES)]:
+        assert len(row) == len(lines[header]), (row, lines[header])  # every column lines up

@@ -135,13 +135,16 @@ def suite_lines(result: SuiteResult) -> list[str]:
     shown = result.summary.sort_values(["avg_rank", "regret_mean"], kind="stable")
     seeds = len(next(iter(result.results.values())).seeds)
     width = max(24, *(len(str(s)) for s in shown["strategy"]))
+    cols = [max(8, len(str(task))) for task in result.tasks]  # a column fits its task's name
     lines = [
         f"across {len(result.tasks)} tasks x {seeds} seeds = {len(result.tasks) * seeds} "
         "blocks; average rank over blocks (1 = best; regrets within a task's noise floor tie)",
-        f"{'strategy':<{width}} {'all':>6} " + " ".join(f"{t[:14]:>14}" for t in result.tasks),
+        f"{'strategy':<{width}} {'all':>6} "
+        + " ".join(f"{t:>{c}}" for t, c in zip(result.tasks, cols, strict=True)),
     ]
     for _, row in shown.iterrows():
-        ranks = " ".join(f"{row[f'rank {task}']:>14.2f}" for task in result.tasks)
+        ranks = " ".join(f"{row[f'rank {task}']:>{c}.2f}"
+                         for task, c in zip(result.tasks, cols, strict=True))  # fmt: skip
         lines.append(f"{row['strategy']:<{width}} {row['avg_rank']:>6.2f} {ranks}")
     f = result.friedman
     if math.isfinite(f.pvalue):
