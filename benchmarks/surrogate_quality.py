@@ -20,9 +20,10 @@ ranks the other seeds' mean, is printed beside every Kendall figure.
 
 With `--related` (tables of other tasks in the same space), at each `--related-fractions`
 share (1% by default) a model of this task alone is set beside one fitted with the other
-tasks (`Surrogate.fit(related=...)`: each class's final validation accuracy on each other
-task is a feature), on the same held-out classes, and beside each other task's measured
-accuracy taken as the prediction with no fit at all.
+tasks (`Surrogate.fit(related=...)`: a line on each class's final validation accuracy on
+the other tasks, blended with the model), on the same held-out classes, and beside each
+other task's measured accuracy taken as the prediction with no fit at all (scored on the
+held-out classes that task has measured).
 """
 
 from __future__ import annotations
@@ -166,12 +167,14 @@ def render_related(table, related, transfer: dict) -> str:
                      for o in related)  # fmt: skip
     lines = ["", "## With other tasks", "",
              f"Other tasks' tables: {done}. A model of this task alone against one fitted "
-             "with the other tasks (each class's final validation accuracy there is a "
-             "feature), on the same classes of this task, and each other task's measured "
-             "accuracy taken as the prediction with no fit. Final validation accuracy of the "
-             "held-out classes; mean ± sd over repeats.", "",
-             "| model | classes of this task fitted on | Kendall tau | Spearman | "
-             "Kendall top 10% | MAE (pp) | R² |", "|---|--:|--:|--:|--:|--:|--:|"]  # fmt: skip
+             "with the other tasks (a line on each class's final validation accuracy there, "
+             "blended with the model; docs/surrogate.md), on the same classes of this task, "
+             "and each other task's measured accuracy taken as the prediction with no fit. "
+             "Final validation accuracy of the held-out classes (a measured row: those that "
+             "task has measured); mean ± sd over repeats.", "",
+             "| model | classes of this task fitted on | held-out classes scored | Kendall tau "
+             "| Spearman | Kendall top 10% | MAE (pp) | R² |",
+             "|---|--:|--:|--:|--:|--:|--:|--:|"]  # fmt: skip
     fractions = sorted({float(k.split("/")[0]) for k in transfer})
     for fraction in fractions:
         runs = [v for k, v in transfer.items() if float(k.split("/")[0]) == fraction]
@@ -186,7 +189,8 @@ def render_related(table, related, transfer: dict) -> str:
                 mean_sd([r[key][m] * (100 if m == "mae" else 1) for r in runs])
                 for m in ("kendall", "spearman", "top10_kendall", "mae", "r2")
             ]
-            lines.append(f"| {label} | {fitted:,} | " + " | ".join(cells) + " |")
+            scored = int(np.mean([r[key]["classes"] for r in runs]))
+            lines.append(f"| {label} | {fitted:,} | {scored:,} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -304,8 +304,8 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         default=[],
         metavar="TABLE",
-        help="fit: tables of other tasks; each class's final validation accuracy there is a "
-        "feature (a few classes of a new task then rank the rest)",
+        help="fit: tables of other tasks; a line on each class's final validation accuracy "
+        "there is blended with the model (a few classes of a new task then rank the rest)",
     )
     p.add_argument("--force", action="store_true", help="fit: replace an existing model")
     p.add_argument("--json", action="store_true", help="eval: print the figures as JSON")

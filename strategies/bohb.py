@@ -130,6 +130,9 @@ class BOHB(Hyperband):
         return np.clip(bw, self.min_bandwidth, 1.0 - 1.0 / self.space.num_ops)
 
 
+PATTERN_EDGES = 12  # up to 4,096 match patterns
+
+
 def density(points: np.ndarray, data: np.ndarray, bw: np.ndarray, levels: int) -> np.ndarray:
     """(m,) product Aitchison-Aitken kernel density of `points` (m, d) under `data` (n, d):
     per edge 1 - bw where the op matches, bw / (levels - 1) elsewhere; mean over data.
@@ -137,8 +140,13 @@ def density(points: np.ndarray, data: np.ndarray, bw: np.ndarray, levels: int) -
     A pair's kernel depends only on which of the d edges match: the 2^d products are
     computed once (the same multiplications, in the same order, as over every pair) and
     each pair looks its pattern up, which keeps the values bit for bit and avoids an
-    (m, n, d) float array (tests/test_strategies.py checks against the direct form)."""
+    (m, n, d) float array (tests/test_strategies.py checks against the direct form). A space
+    of more than `PATTERN_EDGES` edges (a plug-in) takes the direct form: 2^d patterns would
+    outgrow the pairs."""
     d = points.shape[1]
+    if d > PATTERN_EDGES:
+        same = points[:, None, :] == data[None, :, :]  # (m, n, d)
+        return np.where(same, 1.0 - bw, bw / (levels - 1)).prod(axis=2).mean(axis=1)
     matches = ((np.arange(1 << d)[:, None] >> np.arange(d)) & 1).astype(bool)  # (2^d, d)
     products = np.where(matches, 1.0 - bw, bw / (levels - 1)).prod(axis=1)
     pattern = np.zeros((len(points), len(data)), np.intp)

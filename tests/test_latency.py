@@ -229,6 +229,13 @@ def test_latency_is_copied_from_a_table_of_the_same_networks(tmp_path, capsys):
                                   copied.arrays["metrics/latency_b1"])  # fmt: skip
     with pytest.raises(InputError, match="already holds latency"):
         copy_latency(target, source)
+    # A copy of the copy names the table that measured the values.
+    third = tmp_path / "third.h5"
+    synthetic_table(third, classes=[SPACE.canonical_ids[r] for r in classes], epochs=2,
+                    attrs={"config": config, "dataset": "mnist1d_v2"})  # fmt: skip
+    assert copy_latency(third, target).attrs["latency"]["copied_from"]["table"] == str(source)
+    code = main(["latency", "--table", str(third), "--from", str(source), "--jobs", "2"])
+    assert code == 2 and "--jobs set how to measure" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

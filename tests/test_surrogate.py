@@ -123,7 +123,7 @@ def test_load_errors_name_the_file(model, tmp_path):
     with pytest.raises(SurrogateError, match="no format_version: not a surrogate model"):
         Surrogate.load(path)
     meta_path.write_text(text.replace('"format_version": 1', '"format_version": 99'))
-    with pytest.raises(SurrogateError, match="format_version 99; this nasbench-lite reads 1"):
+    with pytest.raises(SurrogateError, match="format_version 99; this nasbench-lite reads 2"):
         Surrogate.load(path)
     meta_path.write_text(text)
     booster = next(path.glob("valid_acc-mean-0.ubj.gz"))

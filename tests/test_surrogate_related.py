@@ -91,6 +91,33 @@ def test_the_blend_leans_on_an_informative_task_and_away_from_noise(model, targe
     assert tau > evaluate(alone, target, "test_acc")["kendall"] - 0.03
 
 
+def test_classes_a_related_table_lacks_keep_the_models_prediction(model, related, target):
+    alone = Surrogate({**model.boosters}, {**model.meta, "related": []}, model.proxy_features)
+    missing = np.asarray(target.row_raw)[:20]  # the rows the related table has not trained
+    for epoch in (1, 2):
+        np.testing.assert_array_equal(model.predict(missing, epoch)[0],
+                                      alone.predict(missing, epoch)[0])  # fmt: skip
+    trained = np.asarray(target.row_raw)[20:40]
+    assert not np.array_equal(model.predict(trained)[0], alone.predict(trained)[0])
+
+
+def test_the_spread_at_an_early_epoch_is_that_epochs(model, target):
+    import xgboost as xgb
+
+    from nasbench_lite.surrogate.features import features
+
+    raws = np.asarray(target.row_raw)[:30]
+    x = features(model.meta["table"], raws, tuple(model.meta["config"]["features"]))
+    data = xgb.DMatrix(np.concatenate([x, np.full((30, 1), 0.5, np.float32)], axis=1))
+    noise = np.clip(model.boosters["valid_acc/noise/0"].predict(data), 0.0, None)
+    mean, std = model.predict(raws, epoch=1)
+    members = np.stack([model.boosters[f"valid_acc/mean/{m}"].predict(data) for m in range(2)])
+    error = model.meta["error_std"]["valid_acc"][0]
+    expected = np.sqrt(members.astype(np.float64).var(axis=0) + noise.astype(np.float64) ** 2
+                       + error**2)  # fmt: skip
+    np.testing.assert_allclose(std, expected, rtol=1e-6)
+
+
 def test_predicted_curves_still_rise_with_the_epoch(model, target):
     raws = np.arange(0, target.space.num_cells, 11)
     first, last = model.predict(raws, epoch=1)[0], model.predict(raws, epoch=2)[0]

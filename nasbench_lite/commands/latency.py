@@ -21,7 +21,15 @@ def cmd_latency(args: argparse.Namespace) -> int:
 
     command = shlex.join(["nasbench-lite", *args.argv])
     if args.source is not None:
+        from nasbench_lite.errors import InputError
         from nasbench_lite.latency.copy import copy_latency
+
+        given = [f"--{n}" for n in ("rounds", "chunk") if getattr(args, n) is not None]
+        if args.jobs != 1:
+            given.append("--jobs")
+        if given:
+            raise InputError(f"--from copies a measurement; {', '.join(given)} set how to "
+                             "measure one: leave them out")  # fmt: skip
 
         table = copy_latency(args.table, args.source, command)
         print(f"{args.table}: latency of {table.num_rows:,} rows copied from {args.source} "

@@ -6,7 +6,8 @@ outputs. Two tables that agree on all of them (a task regenerated under another 
 or another task of the same input shape) have the same network for every class, and
 `nasbench-lite latency --table T --from SOURCE` copies SOURCE's measurement into T instead
 of measuring again: every row's metrics, spreads and raw times, with SOURCE's `latency`
-record (recipe, hardware, time spent) and `copied_from` naming SOURCE. The copy is written
+record (recipe, hardware, and the time SOURCE's whole measurement took) and `copied_from`
+naming SOURCE (or, for a copy of a copy, the table that measured them). The copy is written
 atomically under T's writer lock; a table with latency of its own is left alone.
 """
 
@@ -84,8 +85,11 @@ def copy_latency(path: str | Path, source: str | Path, command: str = "") -> Tab
         attrs["latency"] = {
             **record,
             "command": command,
-            "copied_from": {"table": str(source), "dataset": origin.attrs["dataset"],
-                            "command": record.get("command", "")},
+            # A copy of a copy names where the values were measured.
+            "copied_from": record.get("copied_from") or {
+                "table": str(source), "dataset": origin.attrs["dataset"],
+                "command": record.get("command", ""),
+            },
         }  # fmt: skip
         write_arrays(path, arrays, attrs)
     return Table.open(path)

@@ -13,7 +13,8 @@ from nasbench_lite.surrogate.features import PROXY_FILE, SurrogateError, load_pr
 from nasbench_lite.surrogate.related import RELATED_FILE, load_related_features
 from nasbench_lite.surrogate.ubjson import check_ubjson
 
-FORMAT_VERSION = 1
+# 2: a model may blend related tasks' accuracies (`related_prior`); 1 has none.
+FORMAT_VERSION = 2
 META_NAME = "surrogate.json"
 
 

@@ -215,7 +215,8 @@ class Surrogate:
                 x_cls[pick], np.log(seconds[pick]), member, rounds
             )
         meta = {
-            "format_version": FORMAT_VERSION,
+            # A model with related tasks needs a reader that applies their blend.
+            "format_version": FORMAT_VERSION if related else 1,
             "table": identity,
             "related": [related_identity(other) for other in related],
             "related_prior": prior,
@@ -284,9 +285,9 @@ class Surrogate:
                           for m in range(members)]).astype(np.float64)  # fmt: skip
         if self.related_features is not None:
             if epoch != self.epochs:  # the blend is set at the last epoch
-                fraction[:] = 1.0
-                data = xgb.DMatrix(np.concatenate([x_cls, fraction], axis=1))
-                last = np.mean([self.boosters[f"{metric}/mean/{m}"].predict(data)
+                ones = np.ones_like(fraction)
+                final = xgb.DMatrix(np.concatenate([x_cls, ones], axis=1))
+                last = np.mean([self.boosters[f"{metric}/mean/{m}"].predict(final)
                                 for m in range(members)], axis=0)  # fmt: skip
             else:
                 last = preds.mean(axis=0)

@@ -20,8 +20,8 @@ RELATED_FILE = "related_features.npy"  # a model's per-class related-task featur
 
 def related_columns(table, related) -> np.ndarray:
     """float32 (num_unique, len(related)): per class, the seed mean of the final validation
-    accuracy each related table measured (another task's table of the same space); NaN, a
-    missing value to XGBoost, for classes a table has not trained. SurrogateError for a
+    accuracy each related table measured (another task's table of the same space); NaN for
+    classes a table has not trained (the blend leaves them to the model). SurrogateError for a
     table of another space, or one that measured the same task with the same recipe as
     `table` (its values would be the answer, not a hint)."""
     import warnings
@@ -62,53 +62,58 @@ def load_related_features(path: Path, meta: dict) -> np.ndarray | None:
     return load_columns(path / RELATED_FILE, len(related), "related-task") if related else None
 
 
-WEIGHTS = np.linspace(0.0, 1.0, 21)  # the model's share of a blend with the related prior
+WEIGHTS = np.linspace(0.0, 1.0, 21)  # the model's share of a blend with the related line
 
 
-def fit_prior(related: np.ndarray, y: np.ndarray) -> list[float]:
-    """[intercept, one slope per related task, fallback]: the least-squares line of a
-    target's final value `y` (n,) on the related tasks' accuracies `related` (n, R) over
-    the classes where all are known, and the mean of `y` for a class missing a related
-    value; with too few such classes to fit a line, the mean everywhere."""
-    known = np.isfinite(y)
-    fallback = float(np.mean(y[known])) if known.any() else 0.0
-    usable = known & np.isfinite(related).all(axis=1)
-    width = related.shape[1]
-    if usable.sum() < width + 3:
-        return [fallback] + [0.0] * width + [fallback]
+def fit_prior(related: np.ndarray, y: np.ndarray) -> list[float] | None:
+    """[intercept, one slope per related task]: the least-squares line of a target's final
+    value `y` (n,) on the related tasks' accuracies `related` (n, R), over the classes where
+    all are known; None with too few of them to fit a line."""
+    usable = np.isfinite(y) & np.isfinite(related).all(axis=1)
+    if usable.sum() < related.shape[1] + 3:
+        return None
     design = np.column_stack([np.ones(int(usable.sum())), related[usable].astype(np.float64)])
     coef, *_ = np.linalg.lstsq(design, y[usable].astype(np.float64), rcond=None)
-    return [float(c) for c in coef] + [fallback]
+    return [float(c) for c in coef]
 
 
-def apply_prior(coef: list[float], related: np.ndarray) -> np.ndarray:
+def apply_prior(coef: list[float] | None, related: np.ndarray) -> np.ndarray:
     """(n,) the line `fit_prior` fitted, at classes whose related accuracies are `related`
-    (n, R) (its fallback where one is missing)."""
-    line = coef[0] + np.asarray(related, np.float64) @ np.asarray(coef[1:-1], np.float64)
-    return np.where(np.isfinite(line), line, coef[-1])
+    (n, R); NaN where one of them is missing (or without a line)."""
+    related = np.asarray(related, np.float64)
+    if coef is None:
+        return np.full(len(related), np.nan)
+    return coef[0] + related @ np.asarray(coef[1:], np.float64)
 
 
 def fit_blend(oof_last, related, y, fold) -> tuple[dict, np.ndarray]:
     """The blend of the mean model with the related tasks' line, at the last epoch: the
     model's weight w (of `WEIGHTS`) whose blend w * model + (1 - w) * line has the lowest
     out-of-fold RMSE on the training classes (the model's out-of-fold predictions
-    `oof_last` (n,), the line refitted without each fold of classes `fold` (n,)).
-    Returns ({"line": fitted on all, "weight": w}, the out-of-fold shift (1 - w) *
-    (line - model) (n,), which moves every epoch of a class's curve alike)."""
+    `oof_last` (n,), the line refitted without each fold of classes `fold` (n,)); a class
+    missing a related value keeps the model's prediction. Returns ({"line": fitted on all
+    or None, "weight": w}, the out-of-fold shift (n,): (1 - w) * (line - model), 0 where
+    the line is missing; it moves every epoch of a class's curve alike)."""
     line = np.empty(len(y))
     for f in np.unique(fold):
         inside = fold == f
-        coef = fit_prior(related[~inside], y[~inside])
-        line[inside] = apply_prior(coef, related[inside])
+        line[inside] = apply_prior(fit_prior(related[~inside], y[~inside]), related[inside])
     known = np.isfinite(y) & np.isfinite(oof_last)
-    errors = [np.sqrt(np.mean((w * oof_last[known] + (1 - w) * line[known] - y[known]) ** 2))
-              for w in WEIGHTS]  # fmt: skip
-    weight = float(WEIGHTS[int(np.argmin(errors))]) if known.any() else 1.0
-    return {"line": fit_prior(related, y), "weight": weight}, (1 - weight) * (line - oof_last)
+    lined = known & np.isfinite(line)
+    weight = 1.0
+    if lined.any():
+        errors = []
+        for w in WEIGHTS:
+            blended = np.where(lined, w * oof_last + (1 - w) * line, oof_last)
+            errors.append(np.sqrt(np.mean((blended[known] - y[known]) ** 2)))
+        weight = float(WEIGHTS[int(np.argmin(errors))])
+    shift = np.where(lined, (1 - weight) * (line - oof_last), 0.0)
+    return {"line": fit_prior(related, y), "weight": weight}, shift
 
 
 def blend_shift(blend: dict, related: np.ndarray, last: np.ndarray) -> np.ndarray:
     """(n,) what the blend `blend` ({"line", "weight"} of `fit_blend`) adds to every epoch
     of n classes whose related accuracies are `related` (n, R) and whose mean model
-    predicts `last` (n,) at the last epoch."""
-    return (1 - blend["weight"]) * (apply_prior(blend["line"], related) - last)
+    predicts `last` (n,) at the last epoch; 0 for a class missing a related value."""
+    line = apply_prior(blend["line"], related)
+    return np.where(np.isfinite(line), (1 - blend["weight"]) * (line - last), 0.0)
