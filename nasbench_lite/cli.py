@@ -278,14 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument(extra, default=None, help="directory with the table's dataset files")
         else:
             p.add_argument(extra, type=int, default=None, help="timed rounds (default 15)")
-            p.add_argument(
-                "--from",
-                dest="source",
-                default=None,
-                metavar="TABLE",
-                help="copy TABLE's measured latency instead of measuring: a table whose "
-                "classes build the same networks (same space, skeleton, input shape, outputs)",
-            )
+            p.add_argument("--from", dest="source", default=None, metavar="TABLE",
+                           help="copy TABLE's measured latency instead of measuring: a table "
+                           "whose classes build the same networks")  # fmt: skip
             p.add_argument("--jobs", type=int, default=1, help="measuring processes, one a core")
 
     p = _add(sub, "surrogate", "fit an XGBoost surrogate of a table, or score one")
@@ -299,14 +294,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--train-fraction", type=float, default=0.1, help="fit: share of classes")
     p.add_argument("--seed", type=int, default=0, help="fit: seed of the class split and model")
-    p.add_argument(
-        "--related",
-        nargs="+",
-        default=[],
-        metavar="TABLE",
-        help="fit: tables of other tasks; a line on each class's final validation accuracy "
-        "there is blended with the model (a few classes of a new task then rank the rest)",
-    )
+    p.add_argument("--related", nargs="+", default=[], metavar="TABLE",
+                   help="fit: other tasks' tables; a line on each class's accuracy there is "
+                   "blended with the model: a few classes of a new task rank the rest")  # fmt: skip
     p.add_argument("--force", action="store_true", help="fit: replace an existing model")
     p.add_argument("--json", action="store_true", help="eval: print the figures as JSON")
     return parser
