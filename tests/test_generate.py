@@ -352,3 +352,20 @@ def test_default_chunk_is_small_on_a_cpu_and_large_on_an_accelerator(monkeypatch
         assert default_chunk() == cpu
         monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
         assert default_chunk() == gpu
+
+
+def test_resuming_keeps_what_other_commands_added(reference, tmp_path):
+    """A table given its latency (or proxies) before its rows are trained keeps them through
+    `generate`, and trains the same values as an uninterrupted run."""
+    path = tmp_path / "t.h5"
+    arrays, attrs = open_or_create(path, TINY)
+    rows = len(arrays["cells/row_raw"])
+    arrays["metrics/latency_b1"] = np.linspace(1e-4, 2e-4, rows)
+    arrays["latency/done"] = np.ones(rows, bool)
+    attrs["latency"] = {"batches": [1], "copied_from": {"table": "elsewhere.h5"}}
+    write_arrays(path, arrays, attrs)
+    generate(path, TINY, progress=False)
+    kept, kept_attrs = read_arrays(path)
+    np.testing.assert_array_equal(kept["metrics/latency_b1"], arrays["metrics/latency_b1"])
+    assert kept["latency/done"].all() and kept_attrs["latency"] == attrs["latency"]
+    assert_same_values(path, reference)
