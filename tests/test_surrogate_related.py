@@ -76,7 +76,7 @@ def test_an_informative_related_task_raises_the_ranking(model, target):
 
 def test_the_blend_leans_on_an_informative_task_and_away_from_noise(model, target):
     assert model.meta["related_prior"]["valid_acc"]["weight"] <= 0.3
-    line = model.meta["related_prior"]["test_acc"]["line"]
+    line = model.meta["related_prior"]["test_acc"]["lines"]["1"]
     assert line[1] == pytest.approx(1 / 0.6, rel=0.1)  # test = (valid there - 0.2) / 0.6
     noise = other_task(target)
     rng = np.random.default_rng(0)
@@ -86,7 +86,7 @@ def test_the_blend_leans_on_an_informative_task_and_away_from_noise(model, targe
     alone = Surrogate.fit(target, 0.05, seed=0, config=FAST)
     # Noise gets a flat line: blending with it only shrinks towards the mean, and the
     # ranking stays the model's.
-    assert abs(blind.meta["related_prior"]["test_acc"]["line"][1]) < 0.2
+    assert abs(blind.meta["related_prior"]["test_acc"]["lines"]["1"][1]) < 0.2
     tau = evaluate(blind, target, "test_acc")["kendall"]
     assert tau > evaluate(alone, target, "test_acc")["kendall"] - 0.03
 
@@ -99,6 +99,31 @@ def test_classes_a_related_table_lacks_keep_the_models_prediction(model, related
                                       alone.predict(missing, epoch)[0])  # fmt: skip
     trained = np.asarray(target.row_raw)[20:40]
     assert not np.array_equal(model.predict(trained)[0], alone.predict(trained)[0])
+
+
+def test_a_class_one_related_table_lacks_is_placed_by_the_other(target, related):
+    from nasbench_lite.surrogate.related import apply_lines, fit_lines
+
+    both = Surrogate.fit(target, 0.05, seed=0, config=FAST, related=[related, other_task(target)])
+    lines = both.meta["related_prior"]["valid_acc"]["lines"]
+    assert set(lines) == {"10", "01", "11"}
+    columns = both.related_features
+    lacking = np.asarray(target.space.canonical_ids)[np.asarray(target.row_raw)[:20]]
+    assert np.isnan(columns[lacking, 0]).all() and np.isfinite(columns[lacking, 1]).all()
+    np.testing.assert_allclose(
+        apply_lines(lines, columns[lacking]),
+        lines["01"][0] + lines["01"][1] * columns[lacking, 1].astype(np.float64),
+    )
+    # Brute force: each subset's line is least squares over the classes that have it.
+    rng = np.random.default_rng(3)
+    x = rng.random((40, 2))
+    x[:10, 0] = np.nan
+    y = 0.3 + 0.5 * np.nan_to_num(x[:, 0], nan=0.4) + 0.2 * x[:, 1]
+    fitted = fit_lines(x, y)
+    keep = np.isfinite(x[:, 0])
+    expected = np.linalg.lstsq(np.column_stack([np.ones(30), x[keep]]), y[keep], rcond=None)[0]
+    np.testing.assert_allclose(fitted["11"], expected)
+    assert np.isnan(apply_lines(fitted, np.array([[np.nan, np.nan]]))).all()
 
 
 def test_the_spread_at_an_early_epoch_is_that_epochs(model, target):

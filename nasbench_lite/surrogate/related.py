@@ -1,13 +1,15 @@
 """Other tasks' tables as a start for a new task's surrogate (`Surrogate.fit(related=...)`).
 
 Per class, each related table's seed-mean final validation accuracy (`related_columns`); per
-target curve, a least-squares line of this task's final value on them (`fit_prior`), blended
-with the mean model at the last epoch by the weight whose out-of-fold error over the
-training classes is lowest (`fit_blend`). docs/surrogate.md tells why a blend.
+target curve, least-squares lines of this task's final value on them (`fit_lines`: one per
+subset of the related tasks, for classes a partial table lacks), blended with the mean
+model at the last epoch by the weight whose out-of-fold error over the training classes is
+lowest (`fit_blend`). docs/surrogate.md tells why a blend.
 """
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -86,18 +88,44 @@ def apply_prior(coef: list[float] | None, related: np.ndarray) -> np.ndarray:
     return coef[0] + related @ np.asarray(coef[1:], np.float64)
 
 
+def fit_lines(related: np.ndarray, y: np.ndarray) -> dict[str, list[float]]:
+    """One `fit_prior` line per non-empty subset of the related tasks ("101": the first and
+    third), each over the training classes that have those tasks' values, so that a class
+    a partial related table lacks is still placed by the tasks it has."""
+    lines = {}
+    for bits in itertools.product((False, True), repeat=related.shape[1]):
+        if any(bits):
+            coef = fit_prior(related[:, np.asarray(bits)], y)
+            if coef is not None:
+                lines["".join("1" if b else "0" for b in bits)] = coef
+    return lines
+
+
+def apply_lines(lines: dict[str, list[float]], related: np.ndarray) -> np.ndarray:
+    """(n,) each class placed by the line of exactly the related tasks it has a value for
+    (`fit_lines`); NaN for a class with none, or whose subset has no line."""
+    related = np.asarray(related, np.float64)
+    out = np.full(len(related), np.nan)
+    has = np.isfinite(related)
+    for key, coef in lines.items():
+        bits = np.array([c == "1" for c in key])
+        rows = (has == bits).all(axis=1)
+        out[rows] = apply_prior(coef, related[rows][:, bits])
+    return out
+
+
 def fit_blend(oof_last, related, y, fold) -> tuple[dict, np.ndarray]:
     """The blend of the mean model with the related tasks' line, at the last epoch: the
     model's weight w (of `WEIGHTS`) whose blend w * model + (1 - w) * line has the lowest
     out-of-fold RMSE on the training classes (the model's out-of-fold predictions
-    `oof_last` (n,), the line refitted without each fold of classes `fold` (n,)); a class
-    missing a related value keeps the model's prediction. Returns ({"line": fitted on all
-    or None, "weight": w}, the out-of-fold shift (n,): (1 - w) * (line - model), 0 where
-    the line is missing; it moves every epoch of a class's curve alike)."""
+    `oof_last` (n,), the lines refitted without each fold of classes `fold` (n,)); a class
+    with no related value keeps the model's prediction. Returns ({"lines": `fit_lines` on
+    all, "weight": w}, the out-of-fold shift (n,): (1 - w) * (line - model), 0 where there
+    is no line; it moves every epoch of a class's curve alike)."""
     line = np.empty(len(y))
     for f in np.unique(fold):
         inside = fold == f
-        line[inside] = apply_prior(fit_prior(related[~inside], y[~inside]), related[inside])
+        line[inside] = apply_lines(fit_lines(related[~inside], y[~inside]), related[inside])
     known = np.isfinite(y) & np.isfinite(oof_last)
     lined = known & np.isfinite(line)
     weight = 1.0
@@ -108,12 +136,12 @@ def fit_blend(oof_last, related, y, fold) -> tuple[dict, np.ndarray]:
             errors.append(np.sqrt(np.mean((blended[known] - y[known]) ** 2)))
         weight = float(WEIGHTS[int(np.argmin(errors))])
     shift = np.where(lined, (1 - weight) * (line - oof_last), 0.0)
-    return {"line": fit_prior(related, y), "weight": weight}, shift
+    return {"lines": fit_lines(related, y), "weight": weight}, shift
 
 
 def blend_shift(blend: dict, related: np.ndarray, last: np.ndarray) -> np.ndarray:
-    """(n,) what the blend `blend` ({"line", "weight"} of `fit_blend`) adds to every epoch
+    """(n,) what the blend `blend` ({"lines", "weight"} of `fit_blend`) adds to every epoch
     of n classes whose related accuracies are `related` (n, R) and whose mean model
-    predicts `last` (n,) at the last epoch; 0 for a class missing a related value."""
-    line = apply_prior(blend["line"], related)
+    predicts `last` (n,) at the last epoch; 0 for a class with no related value."""
+    line = apply_lines(blend["lines"], related)
     return np.where(np.isfinite(line), (1 - blend["weight"]) * (line - last), 0.0)
