@@ -47,6 +47,9 @@ def test_pair_figures_brute_force():
     assert got["spearman_all"] == pytest.approx(stats.spearmanr(x, y)[0])
     top = np.argsort(-x)[:30]
     assert got["kendall_top"] == pytest.approx(stats.kendalltau(x[top], y[top])[0])
+    half = np.argsort(-x)[:150]
+    assert got["spearman_half"] == pytest.approx(stats.spearmanr(x[half], y[half])[0])
+    assert got["kendall_half"] == pytest.approx(stats.kendalltau(x[half], y[half])[0])
     best = int(np.argmax(x))
     assert got["best_percentile_on_other"] == pytest.approx(np.mean(y >= y[best]))
     same = pair_figures(a, a)
