@@ -58,6 +58,30 @@ def test_pair_figures_brute_force():
     assert pair_figures(a, {1: 0.5, 2: 0.6}) == {"classes": 2}
 
 
+def test_half_spearman_interval_brute_force():
+    from nasbench_lite.table.suite_card import half_spearman_interval
+
+    rng = np.random.default_rng(3)
+    x = rng.random(61)
+    y = 0.5 * x + rng.random(61)
+    y[:5] = y[5]  # ties in y
+    low, high = half_spearman_interval(x, y, draws=200, seed=7)
+    picks = np.random.default_rng(7).integers(0, 61, size=(200, 61))
+    rho = []
+    for sub in picks:
+        top = sub[np.argsort(-x[sub], kind="stable")[:30]]
+        rho.append(stats.spearmanr(x[top], y[top])[0])
+    assert (low, high) == pytest.approx(tuple(np.percentile(rho, [2.5, 97.5])))
+    point = stats.spearmanr(x[np.argsort(-x)[:30]], y[np.argsort(-x)[:30]])[0]
+    assert low < point < high and high - low < 1
+    # More classes, a narrower interval.
+    xs = rng.random(2000)
+    ys = 0.5 * xs + rng.random(2000)
+    wide, narrow = half_spearman_interval(xs[:60], ys[:60]), half_spearman_interval(xs, ys)
+    assert narrow[1] - narrow[0] < (wide[1] - wide[0]) / 3
+    assert np.isnan(half_spearman_interval(np.arange(4.0), np.ones(4))[0])
+
+
 def test_suite_card_command(tables, tmp_path, capsys):
     out = tmp_path / "card.md"
     assert main(["suite-card", "--tasks", str(tables["a"]), str(tables["b"]), "--out",

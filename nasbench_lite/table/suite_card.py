@@ -5,7 +5,8 @@ noise floor (`table.noise`). Per pair of tasks, over the classes both tables hol
 a finite seed-mean final test accuracy): Spearman and Kendall correlations of seed-mean
 final test accuracy over all of them, within the first task's top half (the near/far
 targets of docs/suite_study.md are set on it) and within its top 10%, and where each task's
-best class ranks on the other (its percentile: 1% is the top). Near tasks agree
+best class ranks on the other (its percentile: 1% is the top), with a bootstrap interval of
+the top-half Spearman (how far a partial table's figure could move). Near tasks agree
 within the top 10% nearly as well as a task with itself (its seeds); far tasks do not,
 although every task ranks the dead cells last, so the correlation over all classes stays
 high for any pair. Last, each task's Pareto fronts of accuracy against each cost metric and
@@ -24,6 +25,7 @@ import numpy as np
 
 TOP = 0.10
 HALF = 0.50
+BOOTSTRAP = 1000  # draws of the top-half Spearman's interval
 
 
 def final_means(table: Any) -> dict[int, float]:
@@ -58,7 +60,37 @@ def pair_figures(a: dict[int, float], b: dict[int, float]) -> dict[str, Any]:
         out[f"kendall_{name}"] = float(stats.kendalltau(x[rows], y[rows])[0])
     best = int(np.argmax(x))
     out["best_percentile_on_other"] = float(np.mean(y >= y[best]))
+    out["spearman_half_ci"] = half_spearman_interval(x, y)
     return out
+
+
+def half_spearman_interval(
+    x: np.ndarray, y: np.ndarray, draws: int = BOOTSTRAP, seed: int = 0
+) -> tuple[float, float]:
+    """95% percentile bootstrap interval of the Spearman correlation of `y` with `x` over
+    `x`'s top half: classes drawn with replacement, the top half picked again in each draw
+    (as `pair_figures` picks it). Says whether a near/far verdict on a sample of classes
+    (a partial table) could change on the whole table."""
+    from scipy import stats
+
+    n = len(x)
+    k = max(2, round(HALF * n))
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, n, size=(draws, n))
+    # Top half of each draw by x (stable: ties keep the order drawn).
+    order = np.argsort(-x[picks], axis=1, kind="stable")[:, :k]
+    rows = np.take_along_axis(picks, order, axis=1)
+    rx = stats.rankdata(x[rows], axis=1)
+    ry = stats.rankdata(y[rows], axis=1)
+    rx -= rx.mean(axis=1, keepdims=True)
+    ry -= ry.mean(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):  # a draw of constant values
+        rho = (rx * ry).sum(1) / np.sqrt((rx * rx).sum(1) * (ry * ry).sum(1))
+    rho = rho[np.isfinite(rho)]
+    if not len(rho):
+        return (math.nan, math.nan)
+    low, high = np.percentile(rho, [2.5, 97.5])
+    return (float(low), float(high))
 
 
 def suite_figures(tables: dict[str, Any]) -> dict[str, Any]:
@@ -91,6 +123,11 @@ def suite_figures(tables: dict[str, Any]) -> dict[str, Any]:
 
 def _f(value: Any, spec: str = "+.3f") -> str:
     return "n/a" if value is None or not math.isfinite(value) else format(value, spec)
+
+
+def _ci(pair: dict[str, Any]) -> str:
+    low, high = pair.get("spearman_half_ci", (math.nan, math.nan))
+    return "" if not math.isfinite(low) else f" ({_f(low, '+.2f')} to {_f(high, '+.2f')})"
 
 
 def suite_card_lines(figures: dict[str, Any], missing: dict[str, str] | None = None) -> list[str]:
@@ -145,7 +182,7 @@ def suite_card_lines(figures: dict[str, Any], missing: dict[str, str] | None = N
         percentile = p.get("best_percentile_on_other")
         lines.append(
             f"| {a} | {b} | {p['classes']:,} | {_f(p.get('spearman_all'))} | "
-            f"{_f(p.get('kendall_all'))} | {_f(p.get('spearman_half'))} | "
+            f"{_f(p.get('kendall_all'))} | {_f(p.get('spearman_half'))}{_ci(p)} | "
             f"{_f(p.get('spearman_top'))} | "
             f"{_f(p.get('kendall_top'))} | "
             f"{'n/a' if percentile is None else f'{100 * percentile:.1f}%'} |"
@@ -155,7 +192,10 @@ def suite_card_lines(figures: dict[str, Any], missing: dict[str, str] | None = N
         "Within A's top 10% the correlations say whether the tasks agree where a search "
         "ends; over all classes they mostly say that dead cells rank last everywhere. "
         "Percentile: the share of the common classes scoring at least as well on B as A's "
-        "best class does (1% is the top of B). The suite's targets (docs/suite_study.md) "
+        "best class does (1% is the top of B). In brackets: a 95% bootstrap interval over "
+        "the common classes (drawn with replacement, the top half picked again in each "
+        "draw), which says how far the figure could move on more classes. The suite's "
+        "targets (docs/suite_study.md) "
         "read the top half: a near task ranks A's top half at Spearman 0.4 or more and at "
         "least 0.15 below A redrawn from its generator; a far one at 0.3 or less, with A's "
         "best class outside B's top 10%.",
