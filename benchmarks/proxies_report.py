@@ -2,6 +2,7 @@
 
     python benchmarks/proxies_report.py TABLE                 # the table must hold proxies
     python benchmarks/proxies_report.py TABLE --out docs/proxies.md
+    python benchmarks/proxies_report.py --tasks all --out docs/proxies.md   # across tasks
 
 `nasbench-lite proxies --table TABLE` computes the proxies into the table first. This script
 reads the table only: for each proxy (seed mean; params and flops per class) Spearman's rho and
@@ -10,6 +11,11 @@ top 10% by accuracy, its seed-to-seed stability (the mean Spearman between two i
 the measured cost per cell, Abdelfattah et al.'s vote (rank-sum of synflow, jacov and snip)
 and the anchors' NB-201 CIFAR-10 figures beside ours. It replaces the text between the
 report markers of --out (or prints the section without --out).
+
+With --tasks (suite task names, `all`, or table files, as `compare --tasks`) it writes the
+section between the "across tasks" markers instead: each proxy's Spearman over all classes and
+within the top 10% on every task, side by side, and the proxy's rank by Spearman on each task,
+so a proxy that is good on one task only shows as such.
 """
 
 from __future__ import annotations
@@ -19,6 +25,10 @@ import sys
 from pathlib import Path
 
 START, END = "<!-- proxies report: start -->", "<!-- proxies report: end -->"
+TASKS_START, TASKS_END = (
+    "<!-- proxies across tasks: start -->",
+    "<!-- proxies across tasks: end -->",
+)
 # NB-201 CIFAR-10 Spearman over all cells / within the top 10% (NAS-Bench-Suite-Zero,
 # White et al., NeurIPS 2022; docs/proxies.md).
 ANCHORS = {
@@ -73,23 +83,86 @@ def report(table) -> str:
     return "\n".join(lines)
 
 
+def tasks_report(tables: list[tuple[str, object]]) -> str:
+    """The across-tasks section (markdown) for (label, open table) pairs that hold proxies."""
+    from nasbench_lite.table.proxy_stats import proxy_statistics
+
+    stats = {label: proxy_statistics(table) for label, table in tables}
+    empty = [label for label, s in stats.items() if not s]
+    if empty:
+        raise SystemExit(f"{', '.join(empty)}: no proxies in the table; run nasbench-lite proxies")
+    names = [n for n in next(iter(stats.values())) if all(n in s for s in stats.values())]
+    rank = {  # task -> proxy -> rank by Spearman over all classes (1 = best; ties share)
+        label: {n: 1 + sum(s[o]["spearman"] > s[n]["spearman"] for o in names) for n in names}
+        for label, s in stats.items()
+    }
+    mean = {n: sum(s[n]["spearman"] for s in stats.values()) / len(stats) for n in names}
+    lines = [TASKS_START, "", "Tables:", ""]
+    for label, table in tables:
+        done = int(table.arrays["proxies/done"].sum())
+        trained = int(table.done.sum())
+        lines.append(
+            f"- `{label}`: `{Path(table.source).name}`, {trained:,} of {table.num_rows:,} classes "
+            f"trained, {done:,} with proxies; compared over "
+            f"{stats[label][names[0]]['classes']:,} classes"
+        )
+    labels = list(stats)
+    lines += [
+        "",
+        "Spearman with the seed-mean final validation accuracy, over all classes / within the "
+        "top 10% by accuracy; the last column is the proxy's rank by Spearman over all classes "
+        f"on each task ({', '.join(labels)}), among the {len(names)} rows (tied rows share the "
+        "better rank). Sorted by the mean "
+        "Spearman over the tasks.",
+        "",
+        "| proxy | " + " | ".join(f"{label}" for label in labels) + " | rank on each task |",
+        "|---|" + "---|" * len(labels) + "---|",
+    ]
+    for name in sorted(names, key=lambda n: -mean[n]):
+        cells = [f"{stats[lb][name]['spearman']:+.3f} / {stats[lb][name]['top_spearman']:+.3f}"
+                 for lb in labels]  # fmt: skip
+        ranks = ", ".join(str(rank[lb][name]) for lb in labels)
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {ranks} |")
+    lines += ["", "Regenerate: `python benchmarks/proxies_report.py --tasks "
+              + " ".join(labels) + " --out docs/proxies.md`.", "", TASKS_END]  # fmt: skip
+    return "\n".join(lines)
+
+
+def _write(out: Path, section: str, start: str, end: str) -> None:
+    text = out.read_text() if out.exists() else f"{start}\n{end}\n"
+    if start not in text or end not in text:
+        raise SystemExit(f"{out} lacks the markers {start} ... {end}")
+    head, rest = text.split(start, 1)
+    out.write_text(head + section + rest.split(end, 1)[1])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("table", help="HDF5 table holding proxies")
+    parser.add_argument("table", nargs="?", help="HDF5 table holding proxies")
+    parser.add_argument(
+        "--tasks",
+        nargs="+",
+        default=None,
+        help="suite tasks (or all, or table files) to compare side by side",
+    )
     parser.add_argument("--out", default=None, help="markdown file with the report markers")
     args = parser.parse_args(argv)
     from nasbench_lite.table.reader import Table
 
-    section = report(Table.open(args.table))
+    if (args.table is None) == (args.tasks is None):
+        parser.error("give either a TABLE or --tasks")
+    if args.tasks is not None:
+        from nasbench_lite.table.shipped import task_tables
+
+        opened = [(label, Table.open(path)) for label, path in task_tables(args.tasks)]
+        section, start, end = tasks_report(opened), TASKS_START, TASKS_END
+    else:
+        section, start, end = report(Table.open(args.table)), START, END
     if args.out is None:
         print(section)
         return 0
     out = Path(args.out)
-    text = out.read_text() if out.exists() else f"{START}\n{END}\n"
-    if START not in text or END not in text:
-        raise SystemExit(f"{out} lacks the markers {START} ... {END}")
-    head, rest = text.split(START, 1)
-    out.write_text(head + section + rest.split(END, 1)[1])
+    _write(out, section, start, end)
     print(f"wrote the report into {out}")
     return 0
 
