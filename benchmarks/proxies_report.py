@@ -139,12 +139,7 @@ def _write(out: Path, section: str, start: str, end: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("table", nargs="?", help="HDF5 table holding proxies")
-    parser.add_argument(
-        "--tasks",
-        nargs="+",
-        default=None,
-        help="suite tasks (or all, or table files) to compare side by side",
-    )
+    parser.add_argument("--tasks", nargs="+", help="suite tasks, all, or tables, side by side")
     parser.add_argument("--out", default=None, help="markdown file with the report markers")
     args = parser.parse_args(argv)
     from nasbench_lite.table.reader import Table
