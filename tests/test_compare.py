@@ -236,7 +236,7 @@ def test_compare_on_a_partial_table_states_the_restriction(partial_path, tmp_pat
     assert report_lines[:3] == ["# Strategy comparison", "", f"**Partial table: {line}.**"]
     # Worker processes get the table as opened here, not its path (a file still being
     # generated could hold more classes by the time they start): every run sees one table.
-    plan, opened = resolve(cmp.CompareConfig(table=str(partial_path)))
+    plan, opened = resolve(cmp.CompareConfig(table=str(partial_path), out=tmp_path / "x"))
     assert plan.table is opened and plan.path == str(partial_path)
     # The runs equal direct runs on the restricted benchmark: same cells, same regret.
     frame = cmp.read_results(tmp_path / "results.csv")
@@ -447,10 +447,10 @@ def test_backend_options_and_defaults_come_from_the_registry(table_path, monkeyp
     assert "--backend lookup" in text and "--jobs 1" in text  # not parallel: one process
 
 
-def test_live_options_are_named_by_the_registry(table_path):
+def test_live_options_are_named_by_the_registry(table_path, tmp_path):
     from nasbench_lite.backends.registry import BACKENDS
 
-    plan, _ = resolve(cmp.CompareConfig(table=str(table_path), backend="live"))
+    plan, _ = resolve(cmp.CompareConfig(table=str(table_path), backend="live", out=tmp_path))
     assert str(plan.budget) == BACKENDS["live"].default_budget
     assert "live backend" in plan.budget_rule
     line = cmp.command_line(cmp.CompareConfig(), plan, 1)
