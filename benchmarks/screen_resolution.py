@@ -16,23 +16,18 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 
 import numpy as np
 
+from nasbench_lite.table.suite_card import HALF, final_means, top_rows
+
 
 def top_half_spearman(x: np.ndarray, y: np.ndarray) -> float:
-    """Spearman of y against x over the classes at or above x's median."""
+    """Spearman of y against x over x's top half, picked as the suite card picks it."""
     from scipy import stats
 
-    half = x >= np.median(x)
+    half = top_rows(x, HALF)
     return float(stats.spearmanr(x[half], y[half])[0])
-
-
-def final_test(table) -> np.ndarray:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(table.metric("test_acc")[:, :, -1], axis=1)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,30 +42,29 @@ def main(argv: list[str] | None = None) -> int:
     from nasbench_lite.table.reader import Table
     from nasbench_lite.table.shipped import suite_table_path
 
-    ref = Table.open(suite_table_path(args.reference))
+    ref = final_means(Table.open(suite_table_path(args.reference)))
     study = get_space("nb201").sample_classes(np.random.default_rng(0), 100)
-    print(f"reference {args.reference}: {int(ref.done.sum()):,} classes trained")
+    print(f"reference {args.reference}: {len(ref):,} classes trained")
     print(
         "| task | common classes | all common | screens: mean | sd | 95% range | study's sample |"
     )
     print("|---|--:|--:|--:|--:|--:|--:|")
     rng = np.random.default_rng(args.seed)
     for task in args.tasks:
-        other = Table.open(suite_table_path(task))
-        if not np.array_equal(ref.row_raw, other.row_raw):
-            raise SystemExit(f"{task}: its rows are not the reference's classes")
-        x, y = final_test(ref), final_test(other)
-        rows = np.flatnonzero(ref.done & other.done & np.isfinite(x) & np.isfinite(y))
-        if len(rows) < args.sample:
-            raise SystemExit(f"{task}: {len(rows)} common classes, fewer than --sample")
-        draws = [rng.choice(rows, args.sample, replace=False) for _ in range(args.draws)]
+        other = final_means(Table.open(suite_table_path(task)))
+        common = np.array(sorted(set(ref) & set(other)), dtype=np.int64)
+        if len(common) < args.sample:
+            raise SystemExit(f"{task}: {len(common)} common classes, fewer than --sample")
+        x = np.array([ref[c] for c in common])
+        y = np.array([other[c] for c in common])
+        draws = [rng.choice(len(common), args.sample, replace=False) for _ in range(args.draws)]
         values = np.array([top_half_spearman(x[d], y[d]) for d in draws])
-        own = study[np.isin(study, rows)]
+        own = np.flatnonzero(np.isin(common, study))
         own_text = (
             f"{top_half_spearman(x[own], y[own]):+.3f} ({len(own)})" if len(own) >= 8 else "-"
         )
         low, high = np.percentile(values, [2.5, 97.5])
-        print(f"| {task} | {len(rows):,} | {top_half_spearman(x[rows], y[rows]):+.3f} "
+        print(f"| {task} | {len(common):,} | {top_half_spearman(x, y):+.3f} "
               f"| {values.mean():+.3f} | {values.std():.3f} | {low:+.2f} to {high:+.2f} "
               f"| {own_text} |")  # fmt: skip
     return 0

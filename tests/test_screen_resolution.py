@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from nasbench_lite.table import shipped
+from nasbench_lite.table import shipped, suite_card
 from nasbench_lite.table.reader import Table
 from nasbench_lite.table.synthetic import synthetic_table
 
@@ -29,9 +29,20 @@ def _copy(table: Table, test_acc: np.ndarray, done: np.ndarray) -> Table:
 
 def test_top_half_spearman_is_scipys_over_the_reference_half():
     rng = np.random.default_rng(3)
-    x, y = rng.normal(size=41), rng.normal(size=41)
-    half = x >= np.median(x)
-    assert screen.top_half_spearman(x, y) == stats.spearmanr(x[half], y[half])[0]
+    for n in (4, 5, 41, 100):
+        x, y = rng.normal(size=n), rng.normal(size=n)
+        half = np.argsort(x)[::-1][: round(n / 2)]  # distinct values: the k largest
+        assert screen.top_half_spearman(x, y) == stats.spearmanr(x[half], y[half])[0]
+
+
+def test_top_half_spearman_is_the_suite_cards():
+    """The screens read the same figure as the suite card's top-half Spearman, ties included
+    (rounded accuracies tie often)."""
+    rng = np.random.default_rng(4)
+    for n in (10, 11, 57, 200):
+        x, y = np.round(rng.random(n), 1), rng.random(n)
+        a, b = dict(enumerate(x.tolist())), dict(enumerate(y.tolist()))
+        assert screen.top_half_spearman(x, y) == suite_card.pair_figures(a, b)["spearman_half"]
 
 
 def test_agreeing_and_reversed_tasks_read_plus_and_minus_one(monkeypatch, capsys):

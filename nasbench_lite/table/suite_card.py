@@ -40,6 +40,13 @@ def final_means(table: Any) -> dict[int, float]:
     return dict(zip(classes.tolist(), means[rows].tolist(), strict=True))
 
 
+def top_rows(x: np.ndarray, share: float) -> np.ndarray:
+    """Indices of the ``round(share * len(x))`` (at least 2) largest values of ``x``, best
+    first; ties keep their order in ``x`` (a stable sort). The one definition of a task's
+    top half and top 10% for every figure of the suite card and the suite study."""
+    return np.argsort(-np.asarray(x), kind="stable")[: max(2, round(share * len(x)))]
+
+
 def pair_figures(a: dict[int, float], b: dict[int, float]) -> dict[str, Any]:
     """Agreement of two tasks over their common classes: spearman/kendall over all, within
     a's top half and within a's top 10%, and the percentile on b of a's best common class."""
@@ -51,9 +58,7 @@ def pair_figures(a: dict[int, float], b: dict[int, float]) -> dict[str, Any]:
         return out
     x = np.array([a[c] for c in common])
     y = np.array([b[c] for c in common])
-    order = np.argsort(-x, kind="stable")
-    top = order[: max(2, round(TOP * len(common)))]
-    half = order[: max(2, round(HALF * len(common)))]
+    top, half = top_rows(x, TOP), top_rows(x, HALF)
     out["top_classes"] = len(top)
     for name, rows in (("all", slice(None)), ("half", half), ("top", top)):
         out[f"spearman_{name}"] = float(stats.spearmanr(x[rows], y[rows])[0])
