@@ -235,3 +235,26 @@ def test_info_and_card_print_the_same_statistics(partial, capsys):
         assert table_rows(text, row)[0][2:] == [f"{q:.4f}" for q in quantiles]
     assert f"{info['diverged_pairs']} (cell, seed) pairs in {info['diverged_rows']} rows" in text
     assert f"| rows done | {info['done']} of {info['rows']} " in text
+
+
+def test_card_compares_train_seconds_with_the_time_they_apportion(tmp_path):
+    """The shares of a batch are of its CPU time: the padding line compares their sum with the
+    batches' CPU time, not their wall time (which a shared or a two-device run moves apart)."""
+    import h5py
+
+    build(tmp_path / "t.h5", done_rows=ROWS)
+    with h5py.File(tmp_path / "t.h5", "r+") as f:
+        wall = f["chunks/seconds"][...]
+        f["chunks/cpu_seconds"][...] = cpu = 3.0 * wall + 1.0  # CPU time far from wall time
+        shares = f["metrics/train_seconds"][...].astype(np.float64)
+        f["metrics/train_seconds"][...] = shares = shares * cpu.sum() / shares.sum() * 0.9
+    text = write_card(tmp_path / "t.h5", tmp_path / "a")[0].read_text()
+    flat = " ".join(text.split())
+    padding = cpu.sum() - np.asarray(shares, np.float32).astype(np.float64).sum()
+    assert f"The batches' CPU time it apportions: {cpu.sum():,.1f} s" in flat
+    assert f"(the difference, {padding:,.1f} s," in flat and padding > 0
+    assert f"The batches' wall time: {wall.sum():,.1f} s" in flat
+    with h5py.File(tmp_path / "t.h5", "r+") as f:
+        f["chunks/cpu_seconds"][...] = np.nan  # a file from before CPU time: wall is shared
+    flat = " ".join(write_card(tmp_path / "t.h5", tmp_path / "b")[0].read_text().split())
+    assert f"The batches' wall time it apportions: {wall.sum():,.1f} s" in flat

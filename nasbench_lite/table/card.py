@@ -99,10 +99,11 @@ training FLOPs, so a pair's `train_seconds` is its share of a measured batch (do
 "Training time"), the same for every seed of a class: the time inside a batch on the hardware
 above, not a stopwatch reading of one cell trained alone (see the calibration below).
 
-Sum of `train_seconds` over the done pairs: {pairs:,.1f} s ({pair_hours:.3f} h). Measured batch
-time: {batches:,.1f} s (the difference, {padding:,.1f} s, is the share of padding pairs that
-fill a last, short chunk and of chunks whose rows were reset and trained again).
-Compilation: {compile:,.1f} s. `total_compute_seconds`: {total:,.1f} s ({hours:.3f} h)."""
+Sum of `train_seconds` over the done pairs: {pairs:,.1f} s ({pair_hours:.3f} h). The batches'
+{kind} time it apportions: {batches:,.1f} s (the difference, {padding:,.1f} s, is the share of
+padding pairs that fill a last, short chunk and of chunks whose rows were reset and trained
+again). The batches' wall time: {wall:,.1f} s; compilation (wall): {compile:,.1f} s.
+`total_compute_seconds`, the two wall times together: {total:,.1f} s ({hours:.3f} h)."""
 
 CAVEAT_TEXT = """\
 Per-epoch curves come from one cosine schedule of {epochs} epochs; a query at epoch
@@ -174,7 +175,7 @@ def _overview(table: Table, st: dict[str, Any]) -> list[str]:
         ["raw cells covered", f"{len(st['raw_test']):,} of {space.num_cells:,} (by used rows)"],
         ["chunks", f"{st['chunks']} finished `train_cells` calls of "
          f"{a.get('chunk_classes', '?')} classes x {table.num_seeds} seeds"],
-        ["total compute", f"{seconds / 3600:.3f} h ({seconds:,.1f} s: batches "
+        ["total compute", f"{seconds / 3600:.3f} h of wall time ({seconds:,.1f} s: batches "
          f"{st['chunk_seconds']:,.1f} s + compilation {st['compile_seconds']:,.1f} s)"],
         ["diverged", f"{st['diverged_pairs']} (cell, seed) pairs in {st['diverged_rows']} rows "
          f"({st['all_diverged_rows']} rows with every seed diverged)"],
@@ -251,7 +252,7 @@ def _correlations(st: dict[str, Any]) -> list[str]:
 def _padding(st: dict[str, Any]) -> float:
     """Batch time not in any done pair's share (padding, retrained rows); float32 rounding of
     the shares is noise."""
-    diff = st["chunk_seconds"] - st["train_seconds_sum"]
+    diff = st["chunk_apportioned_seconds"] - st["train_seconds_sum"]
     return diff if abs(diff) >= 0.05 else 0.0
 
 
@@ -277,7 +278,9 @@ def render_card(table: Table, st: dict[str, Any], png: str, card_command: str) -
         TIME_TEXT.format(
             measure=_time_measure(table),
             pairs=st["train_seconds_sum"], pair_hours=st["train_seconds_sum"] / 3600,
-            batches=st["chunk_seconds"], padding=_padding(st),
+            kind="CPU" if st["chunk_time_is_cpu"] else "wall",
+            batches=st["chunk_apportioned_seconds"], padding=_padding(st),
+            wall=st["chunk_seconds"],
             compile=st["compile_seconds"], total=float(a["total_compute_seconds"]),
             hours=float(a["total_compute_seconds"]) / 3600,
         ), "", *_calibration(a.get("calibration")),
@@ -294,8 +297,8 @@ def _time_measure(table: Table) -> str:
     cpu = np.asarray(table.arrays.get("chunks/cpu_seconds", []), dtype=float)
     if len(cpu) and np.isfinite(cpu).all():
         return ("The process CPU time of each batch (all threads, `/chunks/cpu_seconds`: "
-                "it does not grow when another process shares the cores; wall time, "
-                "`/chunks/seconds`, would)")  # fmt: skip
+                "another process on the same cores stretches a batch's wall time, "
+                "`/chunks/seconds`, its CPU time much less)")  # fmt: skip
     return "The wall time of each batch (`/chunks/seconds`; this file predates CPU time)"
 
 

@@ -35,7 +35,9 @@ def table_statistics(table: Any) -> dict[str, Any]:
     (else `st["used"]` says how many rows there are and the rest is absent).
 
     Keys: done (int); used (u,) int rows; diverged_pairs, diverged_rows, all_diverged_rows;
-    train_seconds_sum, chunk_seconds, compile_seconds (float), chunks (int); members (rows,)
+    train_seconds_sum, chunk_seconds (wall), chunk_apportioned_seconds (what train_seconds
+    shares out: CPU time, or wall time in files without it), chunk_time_is_cpu (bool),
+    compile_seconds (float), chunks (int); members (rows,)
     raw cells per row. With 2+ used rows: valid, test (u,) float64 seed means; raw_test
     (r,) over the used rows' raw cells; quantiles and means {name: (7,) / float}; ranking
     (u,) positions into `used`, best first; seed_spearman [(a, b, rows, rho)];
@@ -49,12 +51,17 @@ def table_statistics(table: Any) -> dict[str, Any]:
     seconds = table.metric("train_seconds")[done].astype(np.float64)
     diverged = table.diverged[done]
     chunk_seconds = table.arrays["chunks/seconds"]
+    chunk_cpu = np.asarray(table.arrays.get("chunks/cpu_seconds", []), dtype=np.float64)
+    cpu_measured = len(chunk_cpu) == len(chunk_seconds) and np.isfinite(chunk_cpu).all()
     st: dict[str, Any] = {
         "done": len(done), "used": done[ok],
         "diverged_pairs": int(diverged.sum()), "diverged_rows": int(diverged.any(axis=1).sum()),
         "all_diverged_rows": int(diverged.all(axis=1).sum()),
         "train_seconds_sum": float(np.nansum(seconds)),
         "chunk_seconds": float(np.sum(chunk_seconds)),
+        # What train_seconds apportions: the batches' CPU time, or wall time in old files.
+        "chunk_apportioned_seconds": float(np.sum(chunk_cpu if cpu_measured else chunk_seconds)),
+        "chunk_time_is_cpu": bool(cpu_measured),
         "compile_seconds": float(np.sum(table.arrays["chunks/compile_seconds"])),
         "chunks": len(chunk_seconds),
         "members": np.bincount(table.raw_to_row[table.raw_to_row >= 0], minlength=table.num_rows),
