@@ -79,6 +79,11 @@ def test_task_names_and_errors(tables, tmp_path, monkeypatch):
     monkeypatch.setattr(shipped, "DATA_DIR", tmp_path)
     with pytest.raises(FileNotFoundError, match="nb201_mnist1d_v2.h5"):
         task_tables(["all"])
+    # The missing table's message gives the command that makes it, with the task's protocol.
+    with pytest.raises(FileNotFoundError, match="--dataset noise_id --preset v2 --seeds 3 "):
+        task_tables(["noise_id"])
+    with pytest.raises(FileNotFoundError, match="--dataset mnist1d --preset cpu --seeds 3 "):
+        task_tables(["mnist1d"])
     with pytest.raises(ValueError, match="not a task"):
         task_tables(["no_such_task"])
     with pytest.raises(ValueError, match="more than once"):

@@ -103,9 +103,10 @@ def suite_table_path(task: str) -> Path:
         raise InputError(f"unknown task {task!r}; the suite's: {', '.join(TASK_TABLES)}")
     path = DATA_DIR / TASK_TABLES[task]
     if not path.is_file():
+        preset = "v2" if task in SUITE_TABLES else "cpu"  # "mnist1d": the protocol-v1 table
         raise MissingFileError(
             f"task {task!r}: its table {path} is not there (generate it with `nasbench-lite "
-            f"generate --dataset {task} --preset v2 --out {path}`)"
+            f"generate --dataset {task} --preset {preset} --seeds 3 --out {path}`)"
         )
     return path
 
