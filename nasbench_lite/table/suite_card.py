@@ -10,8 +10,9 @@ the top-half Spearman (how far a partial table's figure could move). The near/fa
 targets (docs/suite_study.md) are read on the top-half Spearman: near, at least 0.4 and at
 least 0.15 below the same-task ceiling; far, at most 0.3 with the first task's best class
 outside the other's top 10%. Every task ranks the dead cells last, so the correlation over
-all classes stays high for any pair and cannot tell near from far. Last, each task's Pareto fronts of accuracy against each cost metric and
-how many front classes two tasks share (`table.fronts`).
+all classes stays high for any pair and cannot tell near from far. Last, each task's Pareto
+fronts of accuracy against each cost metric and how many front classes two tasks share
+(`table.fronts`).
 """
 
 from __future__ import annotations
