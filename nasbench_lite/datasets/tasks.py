@@ -277,8 +277,9 @@ def load_task(task: Task, data_dir: str | os.PathLike | None = None) -> Dataset:
 # recipes (generator arguments and seeds) are those the study measured.
 SUITE: dict[str, Task] = {
     "mnist1d_v2": Task("mnist1d_v2", "MNIST-1D, generator defaults, freshly drawn"),
-    # Near: Spearman 0.531 (0.47-0.59) with mnist1d_v2 over its top half on the tables (0.756
-    # on the 100-class screen; the same-task ceiling 0.927 there).
+    # The near task: on the tables, Spearman about 0.5 with mnist1d_v2 over its top half (the
+    # current figure and its interval: docs/suite_card.md); 0.756 on the 100-class screen,
+    # whose same-task ceiling was 0.927.
     "mnist1d_short_warped": Task(
         "mnist1d_short_warped",
         "MNIST-1D without translation, 20 samples a sequence, 3x scale and shear",
@@ -290,9 +291,10 @@ SUITE: dict[str, Task] = {
         ),
         59,
     ),  # fmt: skip
-    # A different kind of task, the far one at the edge: Spearman 0.285 (0.20-0.36) with
-    # mnist1d_v2 over its top half on the 1,352 classes both tables hold, mnist1d_v2's best
-    # at 19.5% (the 100-class screen read 0.594: a sample that read high), docs/suite_study.md.
+    # A different kind of task, the far one at the edge: on the tables, Spearman about 0.3
+    # with mnist1d_v2 over its top half and mnist1d_v2's best outside its top 10% (current
+    # figures: docs/suite_card.md); the 100-class screen read 0.594, a sample that read high
+    # (docs/suite_study.md).
     "noise_id": Task(
         "noise_id",
         "which of ten unit-variance distributions drew the sequence (40 iid draws)",

@@ -164,7 +164,8 @@ ATTRS: tuple[Attr, ...] = (
          required=False),
     Attr("splits", "JSON",
          'examples used per split, e.g. `{"train": 3000, "valid": 1000, "test": 1000}`'),
-    Attr("preset", "str", "trainer preset the run started from (`cpu`, `gpu`, `small`, `tiny`)"),
+    Attr("preset", "str", "trainer preset the run started from (`cpu`, `v2`, `gpu`, `tiny`; "
+         "`small` in files made before it was retired)"),
     Attr("config", "JSON",
          "the full trainer configuration, `TrainConfig.to_dict()` (epochs included); a field "
          "added to `TrainConfig` later reads as its default from older files (`reduction`: "
