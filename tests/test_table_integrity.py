@@ -95,3 +95,41 @@ def test_info_verify_checks_the_file_against_its_card(tmp_path, capsys):
     card.write_text(card.read_text().replace("file sha256", "file digest"))
     assert main(["info", str(path), "--verify", "--card", str(card)]) == 2
     assert "records no sha256" in capsys.readouterr().err
+
+
+def test_info_verify_reads_each_table_of_the_data_folder_against_its_own_card(tmp_path, capsys):
+    """In the package's data folder a table's card is `<stem>_card.md`; README.md is the card
+    only of the table its title names. A second table there is never checked against it."""
+    from nasbench_lite.cli import main
+    from nasbench_lite.table import shipped
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for name, seed in (("a.h5", 4), ("b.h5", 5)):
+        synthetic_table(data / name, rows=20, epochs=2, rng=seed)
+    assert main(["card", str(data / "a.h5"), "--out", str(data / "README.md")]) == 0
+    assert main(["card", str(data / "b.h5"), "--out", str(data / "b_card.md")]) == 0
+    capsys.readouterr()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(shipped, "DATA_DIR", data)
+        assert main(["info", str(data / "a.h5"), "--verify"]) == 0  # README.md names a.h5
+        assert main(["info", str(data / "b.h5"), "--verify"]) == 0  # b_card.md, not README.md
+        assert f"matches its card {data / 'b_card.md'}\n" in capsys.readouterr().out
+        (data / "b_card.md").unlink()
+        assert main(["info", str(data / "b.h5"), "--verify"]) == 2
+        assert "no card" in capsys.readouterr().err
+
+
+def test_info_verify_passes_on_every_committed_table_but_one_being_generated():
+    """Each shipped table with a card matches it (a table still being generated may have
+    moved on since its card was written, and is skipped when its lock file is there)."""
+    from nasbench_lite.table import shipped
+    from nasbench_lite.table.verify import verify_against_card
+
+    checked = []
+    for path in sorted(shipped.DATA_DIR.glob("*.h5")):
+        if path.with_name(path.name + ".lock").exists():
+            continue
+        verify_against_card(path)
+        checked.append(path.name)
+    assert "nb201_mnist1d_cpu.h5" in checked

@@ -51,13 +51,13 @@ def cmd_info(args: argparse.Namespace) -> int:
     if getattr(args, "verify", False):  # the bytes first: a changed file may not even open
         from nasbench_lite.table.verify import verify_against_card
 
-        digest = verify_against_card(path, args.card)
+        digest, card = verify_against_card(path, args.card)
     table = Table.open(path)
     from nasbench_lite.table.card import metric_list
 
     print(f"table {path}")
     if digest:
-        print(f"  sha256 {digest}: matches its card")
+        print(f"  sha256 {digest}: matches its card {card}")
     print(f"  {coverage(table)}")
     print(f"  metrics: {metric_list(table).replace('`', '')}")
     print(f"  dataset {dataset_line(table)}")

@@ -10,18 +10,23 @@ from nasbench_lite.table.card import SHA_LABEL, shipped_table
 from nasbench_lite.table.ranges import file_sha256
 
 
-def verify_against_card(table_path: str | Path, card: str | Path | None = None) -> str:
-    """Check the file's sha256 against the one its card records; returns the digest.
+def verify_against_card(table_path: str | Path, card: str | Path | None = None) -> tuple[str, Path]:
+    """Check the file's sha256 against the one its card records; returns (digest, card).
 
-    card: the card's markdown (None: the shipped card, data/README.md, for a shipped table;
-    else `<stem>_card.md` next to the table). Raises MissingFileError without a card,
+    card: the card's markdown (None: `<stem>_card.md` next to the table; for a table in the
+    package's data folder without one, the folder's README.md if that card's title names the
+    table, as it names the shipped cpu table). Raises MissingFileError without a card,
     InputError when the card records no sha256 or another one.
     """
     if card is None:
-        from nasbench_lite.table import shipped
+        card = Path(table_path).with_name(f"{Path(table_path).stem}_card.md")
+        if not card.is_file() and shipped_table(table_path):
+            from nasbench_lite.table import shipped
 
-        stem_card = Path(table_path).with_name(f"{Path(table_path).stem}_card.md")
-        card = Path(shipped.DATA_DIR) / "README.md" if shipped_table(table_path) else stem_card
+            readme = Path(shipped.DATA_DIR) / "README.md"
+            title = f"# Dataset card: `{Path(table_path).name}`"
+            if readme.is_file() and readme.read_text().startswith(title):
+                card = readme
     card = Path(card)
     if not card.is_file():
         raise MissingFileError(
@@ -36,4 +41,4 @@ def verify_against_card(table_path: str | Path, card: str | Path | None = None) 
     if actual != found[0]:
         raise InputError(f"--verify: {table_path} has sha256 {actual}, its card {card} records "
                          f"{found[0]}: the file changed since the card was written")  # fmt: skip
-    return actual
+    return actual, card
