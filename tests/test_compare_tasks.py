@@ -141,3 +141,13 @@ def test_console_columns_hold_long_task_names(tmp_path, capsys):
     assert lines[header].endswith(" a_task_with_a_long_name-synthetic beta-synthetic")
     for row in lines[header + 1 : header + 1 + len(STRATEGIES)]:
         assert len(row) == len(lines[header]), (row, lines[header])  # every column lines up
+
+
+def test_task_mnist1d_is_the_protocol_v1_table_whatever_the_default():
+    """The task "mnist1d" names the cpu-preset table, not TABLE_NAMES' first entry: a new
+    default (a v2 table first) must not make "mnist1d" and "mnist1d_v2" one file."""
+    assert shipped.TASK_TABLES["mnist1d"] == "nb201_mnist1d_cpu.h5"
+    assert len(set(shipped.TASK_TABLES.values())) == len(shipped.TASK_TABLES)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(shipped, "TABLE_NAMES", ("nb201_mnist1d_v2.h5", "nb201_mnist1d_cpu.h5"))
+        assert task_tables(["mnist1d"])[0][1].name == "nb201_mnist1d_cpu.h5"

@@ -24,14 +24,16 @@ MODEL_NAME = "nb201_mnist1d_cpu_surrogate"
 # In order of preference: the CPU-preset table shipped with the code, then a GPU-preset one a
 # user generated into the data folder (`benchmarks/gpu_run.sh`).
 TABLE_NAMES = ("nb201_mnist1d_cpu.h5", "nb201_mnist1d_gpu.h5")
+# The protocol-v1 table of MNIST-1D (`cpu` preset): task "mnist1d", whichever is the default.
+CPU_TABLE = "nb201_mnist1d_cpu.h5"
 # The suite's tasks (protocol v2, datasets/tasks.py SUITE) and their table files, for
-# `compare --tasks`; "mnist1d" is the protocol-v1 table above.
+# `compare --tasks`; "mnist1d" is the protocol-v1 table.
 SUITE_TABLES = {
     "mnist1d_v2": "nb201_mnist1d_v2.h5",
     "mnist1d_short_warped": "nb201_mnist1d_short_warped.h5",
     "noise_id": "nb201_noise_id.h5",
 }
-TASK_TABLES = {**SUITE_TABLES, "mnist1d": TABLE_NAMES[0]}
+TASK_TABLES = {**SUITE_TABLES, "mnist1d": CPU_TABLE}
 
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent  # nasbench_lite/
