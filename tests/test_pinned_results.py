@@ -1,4 +1,4 @@
-"""results.csv of a fixed comparison on the shipped table, pinned byte for byte.
+"""results.csv of a fixed comparison on the shipped cpu-preset table, pinned byte for byte.
 
 The digest was taken before the package was reorganised into subpackages and must not move
 with refactoring: the same strategies, seeds and budget give the same file. The strategies
@@ -11,16 +11,16 @@ from __future__ import annotations
 import hashlib
 
 from nasbench_lite.compare import CompareConfig, compare
-from nasbench_lite.table import default_table_path
+from nasbench_lite.table import shipped
 
 PINNED = "21d5ebe5c58f3256a5031c7ad2e85b22d81b00b3703ab75c2844b2625225f8a7"
 
 
-def test_a_fixed_comparison_on_the_shipped_table_is_byte_identical(tmp_path, monkeypatch):
-    monkeypatch.delenv("NASBENCH_LITE_TABLE", raising=False)
+def test_a_fixed_comparison_on_the_cpu_table_is_byte_identical(tmp_path):
     strategies = ("hyperband", "bohb", "regularized_evolution", "local_search")
     out = tmp_path / "out"
-    config = CompareConfig(table=default_table_path(), strategies=strategies, seeds=3,
+    table = shipped.DATA_DIR / shipped.CPU_TABLE  # pinned on it, whichever table is the default
+    config = CompareConfig(table=table, strategies=strategies, seeds=3,
                            workers=3, budget="2000epochs", out=out, jobs=1)  # fmt: skip
     compare(config)
     digest = hashlib.sha256((out / "results.csv").read_bytes()).hexdigest()

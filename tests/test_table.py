@@ -422,8 +422,8 @@ def test_complete_shipped_table_answers_every_raw_cell(path):
         assert answer["test_acc"] == pytest.approx(table.lookup(int(raw), "test_acc"))
     # params and FLOPs are the representative's, as the file's TrainConfig computes them.
     config = TrainConfig.from_dict(table.attrs["config"])
-    shape = (40, 1) if table.attrs["dataset"] == "mnist1d" else None
-    if shape is not None:
-        for row, raw in enumerate(table.row_raw):
-            expected = network_cost(config, SPACE.cell(int(raw)), shape, 10)
-            assert (table.metric("params")[row], table.metric("flops")[row]) == expected
+    identity = table.dataset_identity  # the input shape and classes the networks were built for
+    shape, classes = tuple(identity.input_shape), identity.num_classes
+    for row, raw in enumerate(table.row_raw):
+        expected = network_cost(config, SPACE.cell(int(raw)), shape, classes)
+        assert (table.metric("params")[row], table.metric("flops")[row]) == expected
