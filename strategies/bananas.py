@@ -15,7 +15,7 @@ Defaults follow the reference code: 10 initial cells, 10 proposals per fit, an e
 5, 100 candidates (10 mutants of each of the 10 best), ITS, path encoding, mean absolute
 error, Adam with learning rate 0.01. The reference's networks are deeper (10 layers of width
 20, 150 epochs of batches of 32); here two hidden layers of 20 trained by 100 full-batch Adam
-steps (`hidden`, `steps`): on 100 cells of the shipped table that ranks held-out cells about
+steps (`hidden`, `steps`): on 100 cells of the `cpu` table that ranks held-out cells about
 as well as 200 steps (Spearman ~0.64), and a 100-evaluation run spends ~0.3 s in the
 strategy on a 2-core machine, so a default `compare` (25 seeds) stays quick. The reference
 mutates cells with a random number of edits; here exactly one edge, as `space.mutate` does.

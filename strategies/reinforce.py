@@ -14,7 +14,7 @@ Defaults: momentum 0.9 (both papers) and learning rate 0.01, NATS-Bench's value
 (``reinforce.py --learning_rate 0.01`` in its scripts). NAS-Bench-201's scripts use 0.5
 (``REINFORCE.sh <dataset> 0.5``); with Adam that moves every logit by about 0.5 per result,
 and within the ~100 evaluations of a default comparison here the policy collapses onto a few
-cells: on the shipped table at 100 evaluations, 0.5 ends with a larger mean regret than
+cells: on an early, partial `cpu` table at 100 evaluations, 0.5 ends with a larger mean regret than
 0.01 (6.4 vs 5.6 pp over 40 seeds). Pass ``params={"learning_rate": 0.5}`` for NB-201's
 setting. The reward scale matters little: Adam normalises the gradient (NAS-Bench-201's
 rewards are percentages, ours fractions).
