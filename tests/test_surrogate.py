@@ -46,7 +46,8 @@ def test_held_out_classes_never_reach_cross_validation(table, monkeypatch):
 
     monkeypatch.setattr(sur, "cross_validate", spy)
     model = Surrogate.fit(table, train_fraction=0.3, seed=5, config=FAST)
-    assert seen == [set(model.meta["train_classes"])]
+    # Two searches (the per-epoch model, the final-epoch boosters), on training classes only.
+    assert seen == [set(model.meta["train_classes"])] * 2
     assert not seen[0] & set(model.meta["held_out_classes"])
 
 
@@ -122,8 +123,9 @@ def test_load_errors_name_the_file(model, tmp_path):
     meta_path.write_text(json.dumps({"hello": 1}))
     with pytest.raises(SurrogateError, match="no format_version: not a surrogate model"):
         Surrogate.load(path)
-    meta_path.write_text(text.replace('"format_version": 1', '"format_version": 99'))
-    with pytest.raises(SurrogateError, match="format_version 99; this nasbench-lite reads 2"):
+    assert '"format_version": 3' in text  # final-epoch boosters: a reader must apply them
+    meta_path.write_text(text.replace('"format_version": 3', '"format_version": 99'))
+    with pytest.raises(SurrogateError, match="format_version 99; this nasbench-lite reads 3"):
         Surrogate.load(path)
     meta_path.write_text(text)
     booster = next(path.glob("valid_acc-mean-0.ubj.gz"))
@@ -345,3 +347,34 @@ def test_a_table_that_tests_only_at_the_last_epoch_fits_and_answers_nan_before_i
     truth = once.values("test_acc", np.asarray(once.space.representatives)[held])
     guess = fitted.predict(np.asarray(once.space.representatives)[held], metric="test_acc")[0]
     assert kendalltau(truth, guess)[0] > 0.2
+
+
+def test_final_epoch_boosters_set_where_every_curve_ends(table, model):
+    """The last epoch is the final-epoch ensemble's mean; every epoch is the per-epoch curve
+    shifted by the same amount; without them (final_model=False) the curve is the
+    per-epoch model's alone, and such a model is format 1."""
+    from nasbench_lite.surrogate.boosting import epoch_rows, member_predictions
+    from nasbench_lite.surrogate.features import features
+
+    raws = np.arange(0, table.space.num_cells, 7)
+    reps = np.asarray(table.space.representatives)[np.asarray(table.space.canonical_ids)[raws]]
+    x_cls = features(model.meta["table"], reps, tuple(model.meta["config"]["features"]))
+    members = model.meta["config"]["members"]
+    ends = member_predictions(model.boosters, "valid_acc/final", members, x_cls)
+    np.testing.assert_allclose(model.predict(raws)[0], np.clip(ends.mean(0), 0, 1), atol=1e-6)
+    curve_end = member_predictions(model.boosters, "valid_acc/mean", members, epoch_rows(x_cls, 1))
+    for epoch in (1, 2):
+        fraction = np.full((len(x_cls), 1), epoch / model.epochs, np.float32)
+        curve = member_predictions(
+            model.boosters, "valid_acc/mean", members, np.concatenate([x_cls, fraction], 1)
+        )
+        expected = np.clip((curve + ends - curve_end).mean(0), 0, 1)
+        np.testing.assert_allclose(model.predict(raws, epoch=epoch)[0], expected, atol=1e-6)
+    assert model.meta["format_version"] == 3 and model.meta["final_epoch"]["rounds"] > 0
+    plain = Surrogate.fit(table, train_fraction=0.3, seed=5, config=dataclasses.replace(
+        FAST, final_model=False))  # fmt: skip
+    assert not [name for name in plain.boosters if "/final/" in name]
+    assert plain.meta["format_version"] == 1 and plain.meta["final_epoch"] is None
+    x_end = epoch_rows(x_cls, 1)
+    alone = member_predictions(plain.boosters, "valid_acc/mean", 2, x_end).mean(0)
+    np.testing.assert_allclose(plain.predict(raws)[0], np.clip(alone, 0, 1), atol=1e-6)

@@ -137,6 +137,11 @@ def test_the_spread_at_an_early_epoch_is_that_epochs(model, target):
     noise = np.clip(model.boosters["valid_acc/noise/0"].predict(data), 0.0, None)
     mean, std = model.predict(raws, epoch=1)
     members = np.stack([model.boosters[f"valid_acc/mean/{m}"].predict(data) for m in range(2)])
+    # Each member's curve ends where its final-epoch booster says: shifted alike.
+    end = xgb.DMatrix(np.concatenate([x, np.ones((30, 1), np.float32)], axis=1))
+    members = members + np.stack([
+        model.boosters[f"valid_acc/final/{m}"].predict(xgb.DMatrix(x))
+        - model.boosters[f"valid_acc/mean/{m}"].predict(end) for m in range(2)])  # fmt: skip
     error = model.meta["error_std"]["valid_acc"][0]
     expected = np.sqrt(members.astype(np.float64).var(axis=0) + noise.astype(np.float64) ** 2
                        + error**2)  # fmt: skip

@@ -13,9 +13,10 @@ Regret needs the noise-free test accuracy of the incumbent. It is a table's seed
 truth, whenever a table is at hand: the `reference` given (the one the model was fitted on,
 or any table of the same space, dataset and config), else the model's own table if it can be
 found (`fitted_table`: the shipped model's is the shipped table). Only without either is it
-the model's own noise-free prediction, whose best cell is optimistic (the shipped model
-predicts 98.5% for its best, where the table's best is 97.0%). `regret_source` says which,
-and the report prints it.
+the model's own noise-free prediction, whose best is not the table's (the shipped model
+predicts 96.6% for its best, where the table's best is 97.0%; before the final-epoch
+boosters it predicted an optimistic 98.5%). `regret_source` says which, and the report
+prints it.
 """
 
 from __future__ import annotations

@@ -46,6 +46,16 @@ def train_booster(x, y, params: dict, rounds: int, monotone: tuple[int, ...] | N
     return xgb.train(params, xgb.DMatrix(x, label=y), num_boost_round=rounds)
 
 
+def member_predictions(boosters: dict, name: str, members: int, x: np.ndarray) -> np.ndarray:
+    """(members, n) float64: boosters `<name>/0` .. `<name>/<members - 1>` on rows `x`."""
+    import xgboost as xgb
+
+    data = xgb.DMatrix(x)
+    return np.stack([boosters[f"{name}/{m}"].predict(data) for m in range(members)]).astype(
+        np.float64
+    )
+
+
 def epoch_rows(x_cls: np.ndarray, epochs: int) -> np.ndarray:
     """(classes * epochs, F + 1) rows: the class features with the epoch fraction appended."""
     k = len(x_cls)

@@ -13,8 +13,9 @@ from nasbench_lite.surrogate.features import PROXY_FILE, SurrogateError, load_pr
 from nasbench_lite.surrogate.related import RELATED_FILE, load_related_features
 from nasbench_lite.surrogate.ubjson import check_ubjson
 
-# 2: a model may blend related tasks' accuracies (`related_prior`); 1 has none.
-FORMAT_VERSION = 2
+# 3: a model may hold final-epoch boosters (`<metric>/final/<m>`) that set each predicted
+# curve's end; 2: it may blend related tasks' accuracies (`related_prior`); 1 has neither.
+FORMAT_VERSION = 3
 META_NAME = "surrogate.json"
 
 
@@ -94,3 +95,10 @@ def read_model(path: str | Path) -> tuple:
             raise SurrogateError(f"{file} cannot be read as an XGBoost model: {err}") from err
         boosters[name] = booster
     return boosters, meta, load_proxy_features(path, meta), load_related_features(path, meta)
+
+
+def model_versions() -> dict[str, str]:
+    """The library versions a fitted model records."""
+    from nasbench_lite.table.storage import library_versions
+
+    return library_versions(("numpy", "xgboost", "nasbench-lite"))
