@@ -321,10 +321,7 @@ class Surrogate:
             if self.related_features is not None:  # the blend is set at the last epoch
                 preds += blend_shift(self.meta["related_prior"][metric],
                                      self.related_features[classes], last.mean(axis=0))  # fmt: skip
-        import xgboost as xgb
-
-        data = xgb.DMatrix(x)
-        noise = np.clip(self.boosters[f"{metric}/noise/0"].predict(data), 0.0, None)
+        noise = np.clip(member_predictions(self.boosters, f"{metric}/noise", 1, x)[0], 0.0, None)
         mean = bounded(metric, preds.mean(axis=0))
         # A model saved before the out-of-fold error was recorded has none (0). None: the
         # table never evaluated this metric at this epoch (protocol v2 tests once), so neither
@@ -333,7 +330,7 @@ class Surrogate:
         if error is None:
             nan = np.full(len(inverse), np.nan)
             return nan, nan.copy()
-        std = np.sqrt(preds.var(axis=0) + noise.astype(np.float64) ** 2 + error**2)
+        std = np.sqrt(preds.var(axis=0) + noise**2 + error**2)
         return mean[inverse], std[inverse]
 
     def sample(self, raws, rng: np.random.Generator, epoch=None, metric="valid_acc"):

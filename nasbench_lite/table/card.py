@@ -53,6 +53,11 @@ def card_paths(
     return out, png
 
 
+def card_title(table_path: str | Path) -> str:
+    """A card's first line: it names the table file the card describes."""
+    return f"# Dataset card: `{Path(table_path).name}`"
+
+
 def shipped_table(table_path: str | Path) -> bool:
     """Whether `table_path` lies in the package's data folder (`shipped.DATA_DIR`)."""
     from nasbench_lite.table import shipped
@@ -260,7 +265,7 @@ def render_card(table: Table, st: dict[str, Any], png: str, card_command: str) -
     """The markdown card; `png` is the plot's path relative to the markdown file."""
     a, total = table.attrs, table.num_rows
     command = regenerate_command(a, table.source)
-    lines = [f"# Dataset card: `{Path(table.source).name}`", ""]
+    lines = [card_title(table.source), ""]
     if st["done"] < total:
         lines += [
             f"> **Incomplete table: {st['done']} of {total} classes trained so far; generation "
@@ -276,7 +281,7 @@ def render_card(table: Table, st: dict[str, Any], png: str, card_command: str) -
         *noise_section(table), *proxy_section(table), *fronts_section(table),
         "## Training time", "",
         TIME_TEXT.format(
-            measure=_time_measure(table),
+            measure=_time_measure(st),
             pairs=st["train_seconds_sum"], pair_hours=st["train_seconds_sum"] / 3600,
             kind="CPU" if st["chunk_time_is_cpu"] else "wall",
             batches=st["chunk_apportioned_seconds"], padding=_padding(st),
@@ -292,10 +297,9 @@ def render_card(table: Table, st: dict[str, Any], png: str, card_command: str) -
     return "\n".join(lines) + "\n"
 
 
-def _time_measure(table: Table) -> str:
+def _time_measure(st: dict[str, Any]) -> str:
     """What a batch's time apportioned to its pairs is: CPU time where the file has it."""
-    cpu = np.asarray(table.arrays.get("chunks/cpu_seconds", []), dtype=float)
-    if len(cpu) and np.isfinite(cpu).all():
+    if st["chunk_time_is_cpu"]:
         return ("The process CPU time of each batch (all threads, `/chunks/cpu_seconds`: "
                 "another process on the same cores stretches a batch's wall time, "
                 "`/chunks/seconds`, its CPU time much less)")  # fmt: skip

@@ -21,11 +21,11 @@ MODEL_ENV = "NASBENCH_LITE_MODEL"
 # The surrogate shipped with the cpu table: fitted on 10% of its classes (a directory
 # written by `Surrogate.save`; see docs/surrogate.md).
 MODEL_NAME = "nb201_mnist1d_cpu_surrogate"
-# In order of preference: the CPU-preset table shipped with the code, then a GPU-preset one a
-# user generated into the data folder (`benchmarks/gpu_run.sh`).
-TABLE_NAMES = ("nb201_mnist1d_cpu.h5", "nb201_mnist1d_gpu.h5")
 # The protocol-v1 table of MNIST-1D (`cpu` preset): task "mnist1d", whichever is the default.
 CPU_TABLE = "nb201_mnist1d_cpu.h5"
+# In order of preference: the CPU-preset table shipped with the code, then a GPU-preset one a
+# user generated into the data folder (`benchmarks/gpu_run.sh`).
+TABLE_NAMES = (CPU_TABLE, "nb201_mnist1d_gpu.h5")
 # The suite's tasks (protocol v2, datasets/tasks.py SUITE) and their table files, for
 # `compare --tasks`; "mnist1d" is the protocol-v1 table.
 SUITE_TABLES = {

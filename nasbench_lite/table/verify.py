@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from nasbench_lite.errors import InputError, MissingFileError
-from nasbench_lite.table.card import SHA_LABEL, shipped_table
+from nasbench_lite.table.card import SHA_LABEL, card_title, shipped_table
 from nasbench_lite.table.ranges import file_sha256
 
 
@@ -24,8 +24,7 @@ def verify_against_card(table_path: str | Path, card: str | Path | None = None) 
             from nasbench_lite.table import shipped
 
             readme = Path(shipped.DATA_DIR) / "README.md"
-            title = f"# Dataset card: `{Path(table_path).name}`"
-            if readme.is_file() and readme.read_text().startswith(title):
+            if readme.is_file() and readme.read_text().startswith(card_title(table_path)):
                 card = readme
     card = Path(card)
     if not card.is_file():
