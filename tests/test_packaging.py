@@ -121,13 +121,16 @@ def test_the_wheel_holds_the_strategies_and_tables_inside_the_package(wheel):
     assert {"README.md", "nb201_noise_id_card.md", "nb201_noise_id.h5"} <= set(data)
     for name in data:
         assert f"nasbench_lite/data/{name}" in names
-    # The default surrogate, every file of it: without it `default_model_path` fails in a wheel.
-    from nasbench_lite.table.shipped import MODEL_NAME
+    # Every shipped surrogate, every file of it: without them `default_model_path` fails in a
+    # wheel.
+    from nasbench_lite.table.shipped import MODEL_NAME, SHIPPED_MODELS
 
-    model = sorted((ROOT / "data" / MODEL_NAME).iterdir())
-    assert model
-    for path in model:
-        assert f"nasbench_lite/data/{MODEL_NAME}/{path.name}" in names
+    assert MODEL_NAME in SHIPPED_MODELS.values()
+    for model_name in SHIPPED_MODELS.values():
+        model = sorted((ROOT / "data" / model_name).iterdir())
+        assert model
+        for path in model:
+            assert f"nasbench_lite/data/{model_name}/{path.name}" in names
     for module in (ROOT / "nasbench_lite").rglob("*.py"):  # every subpackage is listed
         assert f"nasbench_lite/{module.relative_to(ROOT / 'nasbench_lite').as_posix()}" in names
     info = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))

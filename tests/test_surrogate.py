@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from nasbench_lite.surrogate import model as sur
 from nasbench_lite.surrogate.features import SurrogateError
 from nasbench_lite.surrogate.model import Surrogate, SurrogateConfig
 from nasbench_lite.surrogate.ubjson import check_ubjson
+from nasbench_lite.table import shipped
 from nasbench_lite.table.synthetic import synthetic_table
 
 FAST = SurrogateConfig(members=2, folds=2, grid=({"max_depth": 4, "learning_rate": 0.3},))
@@ -298,22 +300,22 @@ def test_compare_runs_on_the_surrogate(table, model, tmp_path):
         compare(dataclasses.replace(config, table=other.source, out=None))
 
 
-def test_the_shipped_model_loads_without_its_table_and_matches_it():
-    from nasbench_lite.table import shipped
-
-    path = shipped.DATA_DIR / shipped.MODEL_NAME
+@pytest.mark.parametrize("table_name", sorted(shipped.SHIPPED_MODELS))
+def test_every_shipped_model_loads_without_its_table_and_matches_it(table_name):
+    path = shipped.DATA_DIR / shipped.SHIPPED_MODELS[table_name]
     if not (path / "surrogate.json").is_file():
-        pytest.skip("no surrogate shipped in data/")
+        pytest.skip(f"{path} is not in data/")
     model = Surrogate.load(path)  # no table opened
     assert model.meta["train_fraction"] == 0.1
-    table_file = shipped.DATA_DIR / "nb201_mnist1d_cpu.h5"
+    assert Path(model.meta["table"]["source"]).name == table_name
     mean, std = model.predict(np.arange(15625))
     assert ((mean >= 0) & (mean <= 1)).all() and (std > 0).all()
+    table_file = shipped.DATA_DIR / table_name
     if table_file.is_file():
         from nasbench_lite.table.reader import Table
 
         table = Table.open(table_file)
-        model.check_table(table)  # fitted on the shipped table's space, dataset and recipe
+        model.check_table(table)  # fitted on its table's space, dataset and recipe
         held = np.asarray(model.meta["held_out_classes"])
         raws = np.asarray(table.space.representatives)[held]
         tau = kendalltau(model.predict(raws)[0], table.values("valid_acc", raws)).statistic

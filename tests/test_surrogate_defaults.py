@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,8 +20,10 @@ from nasbench_lite.surrogate.model import Surrogate  # noqa: E402
 from nasbench_lite.table import shipped  # noqa: E402
 from nasbench_lite.table.synthetic import synthetic_table  # noqa: E402
 
-MODEL = shipped.DATA_DIR / shipped.MODEL_NAME
-TABLE = shipped.DATA_DIR / "nb201_mnist1d_cpu.h5"
+MODEL = shipped.DATA_DIR / shipped.MODEL_NAME  # the default table's model
+TABLE = shipped.DATA_DIR / next(
+    t for t, m in shipped.SHIPPED_MODELS.items() if m == shipped.MODEL_NAME
+)
 pytestmark = pytest.mark.skipif(
     not (MODEL / "surrogate.json").is_file() or not TABLE.is_file(),
     reason="needs the shipped table and surrogate in data/",
@@ -49,10 +52,10 @@ def test_regret_uses_the_models_table_without_a_reference(model, table, monkeypa
     bench = nbl.make_benchmark("surrogate")  # no model, no reference: the shipped ones
     assert bench.model.meta["train_classes"] == model.meta["train_classes"]
     best = float(np.nanmax(table.values("test_acc", table.row_raw[table.done])))
-    assert bench.best_test_acc == pytest.approx(best)  # the table's 0.970, not the model's
+    assert bench.best_test_acc == pytest.approx(best)  # the table's, not the model's
     predicted = model.predict(np.asarray(model.space.representatives), metric="test_acc")[0]
-    # The model's own best is another number (0.966 for the shipped model, below the table's
-    # 0.970): regret is measured against the table's.
+    # The model's own best is another number (0.966 for the cpu table's model, below the
+    # table's 0.970): regret is measured against the table's.
     assert abs(bench.best_test_acc - predicted.max()) > 0.002
     raws = np.array([0, CELL, 15624])
     np.testing.assert_allclose(bench.mean_test_acc(raws), table.values("test_acc", raws))
@@ -121,3 +124,34 @@ def test_the_objective_on_the_shipped_surrogate(model, table):
     assert not math.isnan(out["valid_acc"]) and out["train_seconds"] > 0
     assert nbl.objective(f.backend, seed=0)(CELL) == out  # same seed, same draw
     assert nbl.objective(model, seed=0)(CELL) == out  # a Surrogate is its backend
+
+
+def test_each_shipped_table_defaults_to_its_own_model(tmp_path):
+    """default_model_path(table): the model shipped with that table (by file name), the
+    default table's for a table without one, and the default table's without a table."""
+    shipped_models = {
+        table: shipped.DATA_DIR / name
+        for table, name in shipped.SHIPPED_MODELS.items()
+        if (shipped.DATA_DIR / name / "surrogate.json").is_file()
+    }
+    assert len(shipped_models) >= 2, "a shipped table without its model"
+    for table, model in shipped_models.items():
+        assert shipped.default_model_path(shipped.DATA_DIR / table) == model
+        assert shipped.default_model_path(tmp_path / table) == model  # matched by name
+    assert shipped.default_model_path() == MODEL
+    assert shipped.default_model_path(tmp_path / "my_table.h5") == MODEL
+
+
+def test_compare_and_the_backend_take_the_tables_own_model(tmp_path):
+    from nasbench_lite.compare.config import CompareConfig, resolve
+
+    others = [t for t in shipped.SHIPPED_MODELS if shipped.SHIPPED_MODELS[t] != shipped.MODEL_NAME]
+    other = next((t for t in others if (shipped.DATA_DIR / t).is_file()), None)
+    if other is None:
+        pytest.skip("only the default table has a shipped model")
+    path, model = shipped.DATA_DIR / other, shipped.DATA_DIR / shipped.SHIPPED_MODELS[other]
+    plan, _ = resolve(CompareConfig(table=str(path), backend="surrogate", seeds=1, out=None))
+    assert plan.model == str(model)
+    bench = SurrogateBenchmark(reference=str(path), noise=False)
+    assert Path(bench.model.meta["table"]["source"]).name == other
+    assert bench.regret_source == f"the seed-mean test accuracy of {path}"

@@ -12,8 +12,8 @@ through the boosters), so a query is a couple of list lookups, as fast as the ta
 Regret needs the noise-free test accuracy of the incumbent. It is a table's seed mean, the
 truth, whenever a table is at hand: the `reference` given (the one the model was fitted on,
 or any table of the same space, dataset and config), else the model's own table if it can be
-found (`fitted_table`: the shipped model's is the shipped table). Only without either is it
-the model's own noise-free prediction, whose best is not the table's (the shipped model
+found (`fitted_table`: a shipped model's is its shipped table). Only without either is it
+the model's own noise-free prediction, whose best is not the table's (the cpu table's model
 predicts 96.6% for its best, where the table's best is 97.0%; before the final-epoch
 boosters it predicted an optimistic 98.5%). `regret_source` says which, and the report
 prints it.
@@ -35,15 +35,17 @@ class SurrogateBenchmark:
     """Benchmark protocol over a `Surrogate` (or the directory of a saved one)."""
 
     def __init__(self, model: Any = None, *, reference: Any = None, noise: bool = True) -> None:
-        """model: a `Surrogate` or a saved model's directory (None: the shipped model, as the
-        command line defaults to); reference: a table for regret's truth; noise: draw
-        answers from the predicted N(mean, std) (False: the means)."""
+        """model: a `Surrogate` or a saved model's directory (None: the shipped model of
+        `reference`'s table, else the default table's, as the command line defaults to);
+        reference: a table for regret's truth; noise: draw answers from the predicted
+        N(mean, std) (False: the means)."""
         from nasbench_lite.surrogate.model import Surrogate
 
-        if model is None:
+        if model is None:  # the shipped model of `reference`'s table, else the default one
             from nasbench_lite.table.shipped import default_model_path
 
-            model = default_model_path()
+            where = getattr(reference, "source", reference)
+            model = default_model_path(where if isinstance(where, (str, os.PathLike)) else None)
 
         if isinstance(model, (str, os.PathLike)):
             model = Surrogate.load(model)

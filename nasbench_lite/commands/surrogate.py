@@ -54,9 +54,9 @@ def cmd_surrogate(args: argparse.Namespace) -> int:
     from nasbench_lite.surrogate.quality import evaluate
     from nasbench_lite.table.shipped import default_model_path
 
-    # Like compare --backend surrogate and make_benchmark("surrogate"): the shipped model
-    # unless one is named.
-    model = Path(args.model) if args.model else default_model_path()
+    # Like compare --backend surrogate and make_benchmark("surrogate"): the table's shipped
+    # model unless one is named.
+    model = Path(args.model) if args.model else default_model_path(table.source)
     figures = evaluate(Surrogate.load(model), table)
     if args.json:
         print(json.dumps(figures, indent=1, sort_keys=True))

@@ -211,7 +211,8 @@ def resolve(config: CompareConfig) -> tuple[Plan, Any]:
     if "model" in entry.options and model is None:
         from nasbench_lite.table.shipped import default_model_path
 
-        model = str(default_model_path())  # the shipped one, or an error naming it
+        # The shipped model of this table (the default table's for others), or an error naming it
+        model = str(default_model_path(opened.source))
     preset = config.preset or opened.attrs.get("preset") or "tiny"
     if "preset" in entry.options:
         from nasbench_lite.train.config import PRESETS

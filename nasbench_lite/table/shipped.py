@@ -18,18 +18,27 @@ from nasbench_lite.errors import MissingFileError
 
 TABLE_ENV = "NASBENCH_LITE_TABLE"
 MODEL_ENV = "NASBENCH_LITE_MODEL"
-# The surrogate shipped with the cpu table: fitted on 10% of its classes (a directory
-# written by `Surrogate.save`; see docs/surrogate.md).
-MODEL_NAME = "nb201_mnist1d_cpu_surrogate"
 # The protocol-v1 table of MNIST-1D (`cpu` preset): task "mnist1d", whichever is the default.
 CPU_TABLE = "nb201_mnist1d_cpu.h5"
+# The protocol-v2 table of MNIST-1D: task "mnist1d_v2".
+V2_TABLE = "nb201_mnist1d_v2.h5"
 # In order of preference: the CPU-preset table shipped with the code, then a GPU-preset one a
-# user generated into the data folder (`benchmarks/gpu_run.sh`).
+# user generated into the data folder (`benchmarks/gpu_run.sh`). The first complete one is
+# the default table.
 TABLE_NAMES = (CPU_TABLE, "nb201_mnist1d_gpu.h5")
+# The surrogates shipped with the tables, each fitted on 10% of its table's classes (a
+# directory written by `Surrogate.save`; see docs/surrogate.md). Where a table is used without
+# a model, its own shipped model is the default.
+SHIPPED_MODELS = {
+    CPU_TABLE: "nb201_mnist1d_cpu_surrogate",
+    "nb201_mnist1d_short_warped.h5": "nb201_mnist1d_short_warped_surrogate",
+}
+# The model used where no table is given either: the default table's.
+MODEL_NAME = SHIPPED_MODELS[TABLE_NAMES[0]]
 # The suite's tasks (protocol v2, datasets/tasks.py SUITE) and their table files, for
 # `compare --tasks`; "mnist1d" is the protocol-v1 table.
 SUITE_TABLES = {
-    "mnist1d_v2": "nb201_mnist1d_v2.h5",
+    "mnist1d_v2": V2_TABLE,
     "mnist1d_short_warped": "nb201_mnist1d_short_warped.h5",
     "noise_id": "nb201_noise_id.h5",
 }
@@ -58,8 +67,9 @@ def shipped_tables() -> list[Path]:
 
 def default_table_path() -> Path:
     """The table used when none is given: $NASBENCH_LITE_TABLE if set, else the first complete
-    one of nb201_mnist1d_cpu.h5, nb201_mnist1d_gpu.h5 in the data folder, else the first of them
-    that exists (a partial table: a search is then restricted to the classes it holds).
+    one of TABLE_NAMES (nb201_mnist1d_cpu.h5, nb201_mnist1d_gpu.h5) in the data folder, else
+    the first of them that exists (a partial table: a search is then restricted to the
+    classes it holds).
 
     Raises MissingFileError (a FileNotFoundError) when there is none.
     """
@@ -79,15 +89,19 @@ def default_table_path() -> Path:
     )
 
 
-def default_model_path() -> Path:
+def default_model_path(table: str | os.PathLike | None = None) -> Path:
     """The surrogate used when none is given: $NASBENCH_LITE_MODEL if set, else the shipped
-    MODEL_NAME directory. Raises MissingFileError when there is none."""
+    model fitted on `table` (SHIPPED_MODELS, matched by the table's file name), else, for no
+    table or one without a shipped model, the default table's (MODEL_NAME; a model fitted on
+    another table is then refused where it is checked against `table`). Raises
+    MissingFileError when there is none."""
     env = os.environ.get(MODEL_ENV)
     if env:
         if not Path(env).is_dir():
             raise MissingFileError(f"{MODEL_ENV}={env}: no such surrogate directory")
         return Path(env)
-    path = DATA_DIR / MODEL_NAME
+    name = MODEL_NAME if table is None else SHIPPED_MODELS.get(Path(table).name, MODEL_NAME)
+    path = DATA_DIR / name
     if not (path / "surrogate.json").is_file():
         raise MissingFileError(
             f"no surrogate given and none shipped (looked for {path}); pass --model DIR "
