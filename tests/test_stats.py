@@ -114,7 +114,7 @@ def test_friedman_not_applicable_cases():
     two = stats.friedman(np.random.default_rng(0).normal(size=(5, 2)))
     assert np.isnan(two.pvalue) and "3 strategies" in two.note
     one_seed = stats.friedman(np.array([[0.1, 0.2, 0.3]]))
-    assert np.isnan(one_seed.pvalue) and "2 seeds" in one_seed.note
+    assert np.isnan(one_seed.pvalue) and "2 blocks" in one_seed.note
     tied = stats.friedman(np.zeros((6, 4)))
     assert np.isnan(tied.pvalue) and "tied" in tied.note
 
@@ -149,6 +149,26 @@ def test_wilcoxon_all_zero_differences_reports_p_one():
     assert same.pvalue == 1.0 and same.pvalue_holm == 1.0 and same.ties == 8
     assert same.note == "all differences zero" and np.isnan(same.statistic)
     assert table.iloc[1].losses == 8 and table.iloc[1].pvalue < 0.01
+
+
+def test_wilcoxon_direction_is_the_one_the_test_weighs():
+    # Median difference 0 and two wins, two losses: the wins are the large differences, so
+    # the signed ranks (and the test) say lower regret.
+    base = np.full(6, 0.5)
+    other = base + np.array([-0.5, -0.4, 0.01, 0.02, 0.0, 0.0])
+    row = stats.wilcoxon_vs_baseline(np.c_[base, other], ["random_search", "a"]).iloc[0]
+    assert row.median_diff == 0 and (row.wins, row.losses) == (2, 2)
+    assert row.lower
+    flipped = stats.wilcoxon_vs_baseline(np.c_[base, 2 * base - other], ["random_search", "a"])
+    assert not flipped.iloc[0].lower
+    rng = np.random.default_rng(8)
+    for _ in range(100):  # brute force: the sign of R- - R+ over the nonzero differences
+        matrix = np.round(rng.uniform(0, 0.05, (9, 2)), 2)
+        row = stats.wilcoxon_vs_baseline(matrix, ["random_search", "a"]).iloc[0]
+        diff = matrix[:, 1] - matrix[:, 0]
+        nz = diff[diff != 0]
+        ranks = sps.rankdata(np.abs(nz))
+        assert row.lower == (ranks[nz < 0].sum() > ranks[nz > 0].sum())
 
 
 def test_wilcoxon_single_seed_and_missing_baseline():
@@ -190,8 +210,15 @@ def test_results_frame_errors():
         stats.check_results(frame.drop(columns="regret"))
     with pytest.raises(ValueError, match="no rows"):
         stats.check_results(frame.iloc[:0])
-    with pytest.raises(ValueError, match="not paired"):
+    with pytest.raises(
+        ValueError, match="not paired: seeds missing per strategy \\{'b': \\[1\\]\\}"
+    ):
         stats.final_matrix(frame[~((frame.strategy == "b") & (frame.seed == 1))])
+    # A run that is there but ended without a number is named as such, not as missing.
+    broken = frame.copy()
+    broken.loc[(broken.strategy == "a") & (broken.seed == 2), "regret"] = np.nan
+    with pytest.raises(ValueError, match="not a number .* \\{'a': \\[2\\]\\}"):
+        stats.final_matrix(broken)
     with pytest.raises(ValueError, match="\\['zzz'\\] have no rows"):
         stats.final_matrix(frame, ["a", "zzz"])
 
@@ -270,22 +297,40 @@ def test_mean_and_sem_single_run_has_no_band():
 
 
 def test_tied_ranks_hand_computed():
-    # Greedy from the lowest: {0.00, 0.01} tie (ranks 1, 2 -> 1.5), 0.03 starts a new group
-    # that takes 0.035 (ranks 3, 4 -> 3.5); 0.10 stands alone.
+    # Pair by pair, tolerance 0.021: 0.03 is above 0.0 by more (1 below) and within 0.021 of
+    # 0.01 and 0.035 (two halves): rank 3. 0.0 ties only 0.01: 1.5. 0.01 ties 0.0 and 0.03:
+    # 2. 0.035 is above 0.0 and 0.01 and ties 0.03: 3.5. 0.10 is above all: 5.
     row = np.array([[0.03, 0.0, 0.10, 0.01, 0.035]])
-    assert stats.tied_ranks(row, 0.02).tolist() == [[3.5, 1.5, 5.0, 1.5, 3.5]]
+    assert stats.tied_ranks(row, 0.021).tolist() == [[3.0, 1.5, 5.0, 2.0, 3.5]]
     assert stats.tied_ranks(row, 0.0).tolist() == [[3.0, 1.0, 5.0, 2.0, 4.0]]
     assert stats.tied_ranks(row, 1.0).tolist() == [[3.0] * 5]
 
 
+def test_tied_ranks_tie_a_pair_whatever_a_third_scored():
+    # rs and b are within the tolerance of each other, so the Wilcoxon test calls them tied;
+    # c, well below b but within the tolerance of rs, must not split them by a whole rank.
+    tol, names = 0.0124, ["c", "random_search", "b"]
+    matrix = np.tile([0.0, 0.01, 0.02], (10, 1))
+    ranks = stats.tied_ranks(matrix, tol)[0]
+    assert ranks.tolist() == [1.5, 2.0, 2.5]
+    assert stats.tied_ranks(matrix[:, 1:], tol)[0].tolist() == [1.5, 1.5]
+    test = stats.wilcoxon_vs_baseline(matrix, names, tolerance=tol).set_index("strategy")
+    assert test.loc["b", "ties"] == 10 and test.loc["b", "pvalue"] == 1.0
+
+
 def test_tied_ranks_brute_force_properties():
     rng = np.random.default_rng(3)
-    for _ in range(200):
+    for _ in range(300):
         k = int(rng.integers(2, 8))
         values = np.round(rng.uniform(0, 0.05, (1, k)), 3)
         tol = float(rng.choice([0.0, 0.004, 0.01, 0.03]))
         ranks = stats.tied_ranks(values, tol)[0]
         v = values[0]
+        # The definition, one pair at a time.
+        for a in range(k):
+            below = sum(v[a] - v[b] > tol for b in range(k))
+            within = sum(abs(v[a] - v[b]) <= tol for b in range(k) if b != a)
+            assert ranks[a] == 1 + below + within / 2
         # Ranks sum as plain ranks do, and order never reverses.
         assert ranks.sum() == pytest.approx(k * (k + 1) / 2)
         for a in range(k):
@@ -294,10 +339,30 @@ def test_tied_ranks_brute_force_properties():
                     assert ranks[a] <= ranks[b]
                 if v[a] == v[b]:
                     assert ranks[a] == ranks[b]
-                if ranks[a] == ranks[b]:  # a group is never wider than the tolerance
+                if ranks[a] == ranks[b]:  # equal ranks only for values within the tolerance
                     assert abs(v[a] - v[b]) <= tol + 1e-12
         if tol == 0:
             assert np.array_equal(ranks, sps.rankdata(v))
+
+
+def test_friedman_with_ties_is_scipys_and_tolerance_ties_lower_the_statistic():
+    rng = np.random.default_rng(11)
+    for _ in range(50):  # plain ranks with ties (values on a coarse grid): scipy's statistic
+        matrix = rng.integers(0, 4, (int(rng.integers(2, 12)), int(rng.integers(3, 6))))
+        matrix = matrix.astype(float)
+        ours = stats.friedman(matrix)
+        if np.isnan(ours.pvalue):
+            continue
+        expected = sps.friedmanchisquare(*matrix.T)
+        assert ours.statistic == pytest.approx(expected.statistic)
+        assert ours.pvalue == pytest.approx(expected.pvalue)
+    # One strategy a little better on every seed: significant exactly, not within the tolerance.
+    matrix = np.c_[np.full(10, 0.010), np.full(10, 0.012), rng.uniform(0.05, 0.06, 10)]
+    assert stats.friedman(matrix).pvalue < 0.001
+    loose = stats.friedman(matrix, 0.005)  # ranks 1.5, 1.5, 3: plain tied ranks again
+    tied = sps.friedmanchisquare(*stats.tied_ranks(matrix, 0.005).T)
+    assert loose.statistic == pytest.approx(tied.statistic)
+    assert stats.average_ranks(matrix, 0.005).tolist() == [1.5, 1.5, 3.0]
 
 
 def test_tied_ranks_rejects_bad_tolerance():

@@ -139,8 +139,7 @@ def tests_section(frame: pd.DataFrame, strategies: list[str], baseline: str) -> 
         return [*lines, f"n/a: `{baseline}` and another strategy are needed.", ""]
     rows = []
     for r in stats.wilcoxon_vs_baseline(matrix, strategies, baseline).itertuples(index=False):
-        lower = r.median_diff < 0 or (r.median_diff == 0 and r.wins > r.losses)
-        verdict = ("lower" if lower else "higher") + " HV regret (significant)"
+        verdict = ("lower" if r.lower else "higher") + " HV regret (significant)"
         rows.append(
             [
                 f"`{r.strategy}`",

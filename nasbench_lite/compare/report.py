@@ -109,8 +109,11 @@ def ties_clause(tolerance: float) -> str:
     if tolerance <= 0:
         return ""
     return (
-        f"; regrets within {_pp(tolerance)} pp of a seed's lower one tie (the tolerance "
-        "in the setup table: below it the table cannot tell two cells apart)"
+        f"; two regrets within {_pp(tolerance)} pp of each other tie, pair by pair (the "
+        "tolerance in the setup table: below it the table cannot tell two cells apart): a "
+        "strategy's rank on a seed is 1 + the number of regrets lower than its own by more "
+        "than the tolerance + half the number within it, as the Wilcoxon tests below count "
+        "ties"
     )
 
 
@@ -150,9 +153,8 @@ def wilcoxon_section(
     rows = []
     for r in table.itertuples(index=False):
         significant = r.pvalue_holm < ALPHA
-        # Direction from the median paired difference; wins vs losses break a zero median.
-        lower = r.median_diff < 0 or (r.median_diff == 0 and r.wins > r.losses)
-        verdict = ("lower" if lower else "higher") + " regret (significant)"
+        # The direction the test weighs: the signed ranks of lower against higher regrets.
+        verdict = ("lower" if r.lower else "higher") + " regret (significant)"
         rows.append(
             [
                 f"`{r.strategy}`",

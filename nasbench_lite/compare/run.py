@@ -311,8 +311,8 @@ def ranking_lines(result: CompareResult) -> list[str]:
     )
     if result.tolerance > 0:
         lines.append(
-            f"ties: final regrets within {100 * result.tolerance:.2f} pp (the table's noise "
-            "floor, or --tolerance) share a rank"
+            f"ties: two final regrets within {100 * result.tolerance:.2f} pp of each other (the "
+            "table's noise floor, or --tolerance) tie, pair by pair"
         )
     width = max(24, *(len(str(s)) for s in shown["strategy"]))
     lines.append(f"{'strategy':<{width}} {'final regret (pp)':>20} {'avg rank':>9}")

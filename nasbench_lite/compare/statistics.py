@@ -29,6 +29,7 @@ WILCOXON_COLUMNS = [
     "ties",
     "losses",
     "median_diff",
+    "lower",
     "statistic",
     "pvalue",
     "pvalue_holm",
@@ -81,11 +82,19 @@ def final_matrix(
     if unknown:
         raise InputError(f"strategies {unknown} have no rows in the results frame")
     wide = last.pivot(index="seed", columns="strategy", values=column)[strategies]
-    if wide.isna().to_numpy().any():
-        gaps = {s: sorted(wide.index[wide[s].isna()].tolist()) for s in strategies}
-        gaps = {s: g for s, g in gaps.items() if g}
+    ran = set(zip(last["seed"].tolist(), last["strategy"].tolist(), strict=True))
+    gaps = {s: [int(seed) for seed in wide.index if (seed, s) not in ran] for s in strategies}
+    gaps = {s: g for s, g in gaps.items() if g}
+    if gaps:
         raise InputError(f"runs are not paired: seeds missing per strategy {gaps}")
-    return strategies, wide.index.to_numpy(np.int64), wide.to_numpy(np.float64)
+    values = wide.to_numpy(np.float64)
+    if not np.isfinite(values).all():
+        finite = np.isfinite(values)
+        bad = {s: sorted(wide.index[~finite[:, j]].tolist())
+               for j, s in enumerate(strategies) if not finite[:, j].all()}  # fmt: skip
+        raise InputError(f"final {column} is not a number (NaN or infinite) in the runs of "
+                         f"these seeds per strategy: {bad}")  # fmt: skip
+    return strategies, wide.index.to_numpy(np.int64), values
 
 
 def row_tolerances(tolerance, rows: int) -> np.ndarray:
@@ -100,32 +109,26 @@ def row_tolerances(tolerance, rows: int) -> np.ndarray:
 
 
 def tied_ranks(matrix: np.ndarray, tolerance=0.0) -> np.ndarray:
-    """Per-row ranks, 1 = lowest; values within ``tolerance`` of each other tie.
+    """Per-row ranks, 1 = lowest; two values within ``tolerance`` of each other tie.
 
-    Each row is sorted and cut into groups greedily from the lowest value: a group takes
-    every value at most ``tolerance`` above its first one (so no group is wider than the
-    tolerance), and its members share the group's average rank. With tolerance 0 these are
-    the usual average ranks. matrix: (n_blocks, n_strategies) float; tolerance: a number or
-    (n_blocks,) (each block's own). Returns the shape of matrix.
+    Pair by pair: a value's rank is 1 + the number of values more than ``tolerance`` below
+    it + half the number of other values within ``tolerance`` of it. So two strategies tie
+    exactly when the Wilcoxon tests count their difference as zero, whatever the others
+    scored; ranks still sum to k(k + 1) / 2 over a row of k, a lower value never ranks
+    worse, and with tolerance 0 these are the usual average ranks. matrix:
+    (n_blocks, n_strategies) finite floats; tolerance: a number or (n_blocks,) (each
+    block's own). Returns the shape of matrix.
     """
     matrix = np.asarray(matrix, dtype=np.float64)
     if matrix.ndim != 2 or matrix.shape[0] == 0:
         raise InputError(f"matrix must be 2-D with at least one row, got shape {matrix.shape}")
-    tolerances = row_tolerances(tolerance, matrix.shape[0])
-    if not tolerances.any():
-        return sps.rankdata(matrix, method="average", axis=1)
-    ranks = np.empty_like(matrix)
-    for row, values in enumerate(matrix):
-        tolerance = tolerances[row]
-        order = np.argsort(values, kind="stable")
-        start = 0
-        while start < len(order):
-            stop = start + 1
-            while stop < len(order) and values[order[stop]] <= values[order[start]] + tolerance:
-                stop += 1
-            ranks[row, order[start:stop]] = (start + 1 + stop) / 2  # mean of start+1..stop
-            start = stop
-    return ranks
+    if not np.isfinite(matrix).all():
+        raise InputError("values to rank must be finite numbers (NaN or infinite found)")
+    tolerances = row_tolerances(tolerance, matrix.shape[0])[:, None, None]
+    diff = matrix[:, :, None] - matrix[:, None, :]  # [b, i, j] = value i - value j
+    below = (diff > tolerances).sum(axis=2)
+    within = (np.abs(diff) <= tolerances).sum(axis=2) - 1  # not counting itself
+    return 1.0 + below + within / 2.0
 
 
 def average_ranks(matrix: np.ndarray, tolerance=0.0) -> np.ndarray:
@@ -186,9 +189,13 @@ def summarise(
 def friedman(matrix: np.ndarray, tolerance=0.0) -> FriedmanResult:
     """Friedman test that all strategies (columns) share one distribution over seeds (rows).
 
-    The test runs on the per-seed ranks, values within ``tolerance`` tied (`tied_ranks`).
-    Needs >= 3 strategies and >= 2 seeds; reports NaN with a note otherwise, and when every
-    seed ties all strategies (the statistic is undefined there).
+    The test runs on the per-seed ranks, values within ``tolerance`` tied (`tied_ranks`):
+    the statistic with its correction for ties, (k - 1) (sum_j R_j^2 - n^2 k (k+1)^2 / 4) /
+    (sum_ij r_ij^2 - n k (k+1)^2 / 4) for column rank sums R_j (Conover, "Practical
+    Nonparametric Statistics", 1999), against chi-squared with k - 1 degrees of freedom;
+    with plain ranks it is scipy's friedmanchisquare. Needs >= 3 strategies and >= 2 seeds;
+    reports NaN with a note otherwise, and when every seed ties all strategies (the
+    statistic is undefined there).
     """
     matrix = np.asarray(matrix, dtype=np.float64)
     n, k = matrix.shape
@@ -196,12 +203,15 @@ def friedman(matrix: np.ndarray, tolerance=0.0) -> FriedmanResult:
     if k < 3:
         return FriedmanResult(name, np.nan, np.nan, f"needs >= 3 strategies, got {k}")
     if n < 2:
-        return FriedmanResult(name, np.nan, np.nan, f"needs >= 2 seeds, got {n}")
+        return FriedmanResult(name, np.nan, np.nan, f"needs >= 2 blocks (seeds), got {n}")
     ranks = tied_ranks(matrix, tolerance)
     if np.all(ranks == ranks[:, :1]):
         return FriedmanResult(name, np.nan, np.nan, "all strategies tied on every seed")
-    result = sps.friedmanchisquare(*ranks.T)
-    return FriedmanResult(name, float(result.statistic), float(result.pvalue))
+    centre = n * k * (k + 1) ** 2 / 4
+    between = float(np.sum(ranks.sum(axis=0) ** 2) - n * centre)
+    within = float(np.sum(ranks**2) - centre)
+    statistic = (k - 1) * between / within
+    return FriedmanResult(name, statistic, float(sps.chi2.sf(statistic, k - 1)))
 
 
 def holm(pvalues: np.ndarray) -> np.ndarray:
@@ -234,7 +244,9 @@ def wilcoxon_vs_baseline(
     are dropped (Wilcoxon's convention); a strategy whose differences are
     all zero, or that has fewer than two seeds, gets p = 1 and a note. Columns: strategy,
     pairs (non-zero differences), wins, ties, losses (wins: lower regret than the baseline),
-    median_diff (strategy minus baseline), statistic, pvalue, pvalue_holm, note.
+    median_diff (strategy minus baseline), lower (the direction the test weighs: the signed
+    ranks of the strategy's lower regrets outweigh those of its higher ones), statistic,
+    pvalue, pvalue_holm, note.
     """
     if baseline not in strategies:
         raise InputError(f"baseline {baseline!r} is not among the strategies {strategies}")
@@ -247,6 +259,8 @@ def wilcoxon_vs_baseline(
         diff = matrix[:, j] - base
         diff[np.abs(diff) <= row_tolerances(tolerance, len(diff))] = 0.0
         nonzero = int(np.count_nonzero(diff))
+        signed = sps.rankdata(np.abs(diff[diff != 0])) if nonzero else np.zeros(0)
+        lower = bool(signed[diff[diff != 0] < 0].sum() > signed[diff[diff != 0] > 0].sum())
         statistic, pvalue, note = np.nan, 1.0, ""
         if nonzero == 0:
             note = "all differences zero"
@@ -263,6 +277,7 @@ def wilcoxon_vs_baseline(
                 "ties": int(np.sum(diff == 0)),
                 "losses": int(np.sum(diff > 0)),
                 "median_diff": float(np.median(diff)),
+                "lower": lower,
                 "statistic": statistic,
                 "pvalue": pvalue,
                 "note": note,

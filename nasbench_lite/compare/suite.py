@@ -198,9 +198,12 @@ def write_suite_report(out: Path, result: SuiteResult, found: list[tuple[str, Pa
         [
             f"`{r.strategy}`",
             f"{r.wins}/{r.ties}/{r.losses}",
-            _p(r.pvalue),
+            _pp(r.median_diff) if result.column == "regret" else f"{r.median_diff:.4f}",
+            _p(r.pvalue) + (f" ({r.note})" if r.note else ""),
             _p(r.pvalue_holm),
-            "significant" if r.pvalue_holm < ALPHA else "no significant difference",
+            (("lower" if r.lower else "higher") + " regret (significant)")
+            if r.pvalue_holm < ALPHA
+            else "no significant difference",
         ]  # fmt: skip
         for r in result.wilcoxon.itertuples(index=False)
     ]
@@ -215,8 +218,8 @@ def write_suite_report(out: Path, result: SuiteResult, found: list[tuple[str, Pa
         "",
         "Every task ran the same strategies and seeds under the same budget rule; each task's "
         "own report is in its folder. A block is one (task, seed) pair: strategies are ranked "
-        f"within it by {measure}, and regrets within the task's tie tolerance (its noise "
-        "floor) share a rank.",
+        f"within it by {measure}; two regrets within the task's tie tolerance (its noise "
+        "floor) of each other tie, pair by pair, as in the task's own report.",
         "",
         "## Tasks",
         "",
@@ -257,13 +260,26 @@ def write_suite_report(out: Path, result: SuiteResult, found: list[tuple[str, Pa
         f"## Wilcoxon signed-rank tests vs `{BASELINE}` over blocks (Holm-corrected)",
         "",
         *(
-            _table(["strategy", "wins/ties/losses", "p", "p (Holm)", "verdict"], tests)
+            _table(
+                [
+                    "strategy",
+                    "wins/ties/losses",
+                    "median diff" + (" (pp)" if result.column == "regret" else ""),
+                    "p",
+                    "p (Holm)",
+                    "verdict",
+                ],
+                tests,
+            )
             if tests
             else [f"n/a: `{BASELINE}` is not among the strategies."]
         ),  # fmt: skip
         "",
-        "Paired by block on final regret; differences within the block's task tolerance are "
-        "ties and are dropped (Wilcoxon's convention).",
+        f"Paired by block on {'final regret' if result.column == 'regret' else 'final HV regret'}"
+        "; differences within the block's task tolerance are "
+        "ties and are dropped (Wilcoxon's convention). Median diff: the strategy's regret "
+        f"minus `{BASELINE}`'s, median over blocks; the verdict's direction is the one the "
+        "test weighs (the signed ranks of lower against higher regrets).",
         "",
     ]
     path = out / REPORT_FILE
