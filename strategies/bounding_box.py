@@ -55,13 +55,15 @@ class BoundingBox:
             raise InputError(f"inner must be one of {', '.join(INNER)}, got {inner!r}")
         self.space, self.top, self.inner = space, top, inner
         self.sources = tl.check_sources(self.name, sources)
-        self.allowed_ops, self.box = tl.memo(self.sources, (self.name, id(space), top), self._build)
+        key = (self.name, id(space), top)
+        self.allowed_ops, self.box, self.inside = tl.memo(self.sources, key, self._build)
         self.evolution = None
-        if inner == "regularized_evolution":
-            self.evolution = RegularizedEvolution(SubSpace(space, self.box))
+        if inner == "regularized_evolution":  # every raw cell of the box, as the space has
+            self.evolution = RegularizedEvolution(SubSpace(space, self.inside))
 
-    def _build(self) -> tuple[np.ndarray, tuple[int, ...]]:
-        """(bool (edges, ops) ops in the box, one raw cell per class in the box)."""
+    def _build(self) -> tuple[np.ndarray, tuple[int, ...], tuple[int, ...]]:
+        """(bool (edges, ops) ops in the box, one raw cell per class in the box, every raw
+        cell in the box)."""
         cells = tl.candidates(self.space)
         best = [raw for task in self.sources for raw in task.ranking(cells)[: self.top].tolist()]
         if not best:
@@ -81,7 +83,7 @@ class BoundingBox:
         inside = tl.box_cells(self.space, allowed, np.asarray(pool, dtype=np.int64))
         classes = np.asarray(self.space.canonical_ids)[inside]
         _, first = np.unique(classes, return_index=True)  # the first member of each class
-        return allowed, tuple(np.sort(inside[first]).tolist())
+        return allowed, tuple(np.sort(inside[first]).tolist()), tuple(np.sort(inside).tolist())
 
     def init(self, rng: np.random.Generator) -> BoxState:
         if self.evolution is not None:

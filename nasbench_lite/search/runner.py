@@ -98,7 +98,9 @@ def run_search(
 
     started = clock()
     state = search.init(srng)
-    spent = clock() - started  # measured strategy seconds
+    # Measured strategy seconds; work on source tasks inside init (a transfer strategy's
+    # `source_seconds`) is not the search's own and is never charged.
+    spent = max(0.0, clock() - started - float(getattr(search, "source_seconds", 0.0)))
     now = spent if charge_overhead else 0.0  # simulated clock
     # (finish, start order, what was asked, its Request (None: plain), Evaluation)
     queue: list[tuple[float, int, Any, Any, Any]] = []
