@@ -45,7 +45,7 @@ def _f(value: float) -> str:
 
 def report(table) -> str:
     """The report section (markdown) for an open table that holds proxies."""
-    from nasbench_lite.table.proxy_stats import proxy_statistics
+    from nasbench_lite.table.proxy_stats import failed_line, proxy_statistics
 
     stats = proxy_statistics(table)
     if not stats:
@@ -78,14 +78,15 @@ def report(table) -> str:
         cells = [s["spearman"], s["kendall"], s["top_spearman"], s["top_kendall"],
                  s["seed_spearman"], *anchor]  # fmt: skip
         lines.append(f"| {label} | " + " | ".join(_f(v) for v in cells) + " |")
-    lines += ["", "Regenerate: `python benchmarks/proxies_report.py TABLE --out docs/proxies.md`.",
+    lines += ["", failed_line(stats), "",
+              "Regenerate: `python benchmarks/proxies_report.py TABLE --out docs/proxies.md`.",
               "", END]  # fmt: skip
     return "\n".join(lines)
 
 
 def tasks_report(tables: list[tuple[str, object]]) -> str:
     """The across-tasks section (markdown) for (label, open table) pairs that hold proxies."""
-    from nasbench_lite.table.proxy_stats import proxy_statistics
+    from nasbench_lite.table.proxy_stats import failed_counts, proxy_statistics
 
     stats = {label: proxy_statistics(table) for label, table in tables}
     empty = [label for label, s in stats.items() if not s]
@@ -105,6 +106,11 @@ def tasks_report(tables: list[tuple[str, object]]) -> str:
             f"- `{label}`: `{Path(table.source).name}`, {trained:,} of {table.num_rows:,} classes "
             f"trained, {done:,} with proxies; compared over "
             f"{stats[label][names[0]]['classes']:,} classes"
+            + (
+                f"; failed at an init seed, ranked last: {failed_counts(stats[label])}"
+                if failed_counts(stats[label])
+                else ""
+            )  # fmt: skip
         )
     labels = list(stats)
     lines += [

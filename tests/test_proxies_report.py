@@ -98,3 +98,35 @@ def test_the_section_replaces_only_its_own_markers(tmp_path):
     text = out.read_text()
     assert "old one" in text and "old tasks" not in text and "\nnew\n" in text
     assert text.startswith("intro\n") and text.endswith("end\n")
+
+
+def test_a_failed_proxy_ranks_last_and_is_counted():
+    """A class whose proxy is NaN or infinite at an init seed ranks last; it is counted among
+    the compared classes and named as failed, never dropped (dropping flatters a proxy)."""
+    import numpy as np
+
+    from nasbench_lite.table.proxy_stats import failed_line, proxy_statistics
+    from nasbench_lite.table.reader import Table
+    from nasbench_lite.table.synthetic import synthetic_table
+
+    table = synthetic_table(None, rows=60, seeds=2, epochs=2, rng=0)
+    valid = table.metric("valid_acc")[:, :, -1].astype(np.float64).mean(axis=1)
+    perfect = np.repeat(valid[:, None], 2, axis=1)
+
+    def stats(values):
+        arrays = {**table.arrays, "metrics/proxy_synflow": values,
+                  "proxies/done": np.ones(table.num_rows, bool)}  # fmt: skip
+        return proxy_statistics(Table(arrays, table.attrs))["synflow"]
+
+    assert stats(perfect)["spearman"] == pytest.approx(1.0) and stats(perfect)["failed"] == 0
+    on_worst = perfect.copy()
+    on_worst[np.argmin(valid), 1] = -np.inf  # ranked last, where it belongs
+    figures = stats(on_worst)
+    assert figures["spearman"] == pytest.approx(1.0)
+    assert (figures["classes"], figures["failed"]) == (60, 1)
+    on_best = perfect.copy()
+    on_best[np.argmax(valid), 0] = np.nan  # ranked last: the proxy pays for it
+    figures = stats(on_best)
+    assert figures["spearman"] < 0.95 and (figures["classes"], figures["failed"]) == (60, 1)
+    assert "synflow 1" in failed_line({"synflow": figures})
+    assert failed_line({"synflow": stats(perfect)}).startswith("Every proxy")

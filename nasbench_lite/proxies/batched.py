@@ -25,7 +25,7 @@ from nasbench_lite.proxies.names import COMPUTED
 # XLA compiler options of the two programs. The tests turn the backend optimisation off
 # ({"xla_backend_optimization_level": 0}): a third of the compile time, half the speed.
 COMPILER_OPTIONS: dict = {}
-BATCH = 32  # examples in the one minibatch (Abdelfattah et al.; NASLib's default)
+BATCH = 32  # examples in the one minibatch (docs/proxies.md, "Data")
 ZEN_STREAM = 1  # fold_in tag of the zen proxy's Gaussian weights and inputs
 
 

@@ -36,7 +36,9 @@ def epe_nas(jacobian: np.ndarray, labels: np.ndarray, num_classes: int) -> float
         with np.errstate(invalid="ignore", divide="ignore"):
             corr = np.atleast_2d(np.corrcoef(rows)) if len(rows) > 1 else np.ones((1, 1))
         if not np.isfinite(corr).all():
-            continue  # the reference skips a class whose correlation fails
+            # A constant row (e.g. a zero gradient): no correlation; the class is left out
+            # (NASLib's sum would turn the whole score NaN; docs/proxies.md, "Failures").
+            continue
         s = np.sum(np.log(np.abs(corr) + EPS))
         per_class.append(s / len(corr) if num_classes > 100 else s)
     if num_classes <= 100:

@@ -5,7 +5,10 @@ A computed proxy is the per-pair metric `proxy_<name>` (rows, seeds); params and
 table's own per-class metrics. Each is scored against the seed-mean final validation accuracy
 over the classes that are trained and have their proxies: Spearman's rho and Kendall's tau over
 all of them and within the top 10% by accuracy (where the anchors find most proxies fail), and
-its seed-to-seed stability (the mean Spearman between its values at two init seeds).
+its seed-to-seed stability (the mean Spearman between its values at two init seeds). A class
+whose proxy failed at an init seed (NaN or an infinite value: e.g. log 0 on the all-`none`
+cell) ranks last, as a search that ranks by the proxy would place it; it is counted, not
+dropped.
 """
 
 from __future__ import annotations
@@ -53,20 +56,20 @@ def proxy_scores(table: Any) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndar
 
 
 def vote(values: dict[str, np.ndarray], names=VOTE) -> np.ndarray:
-    """The rank-sum of the proxies `names` (seed means; higher is better), (n,)."""
+    """The rank-sum of the proxies `names` (seed means; higher is better; a class whose proxy
+    failed at a seed, NaN or infinite, ranks last on it), (n,)."""
     from scipy import stats
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        means = [np.nanmean(values[n], axis=1) for n in names]
-    return np.sum([stats.rankdata(np.nan_to_num(m, nan=-np.inf)) for m in means], axis=0)
+    means = [np.mean(values[n], axis=1) for n in names]
+    return np.sum([stats.rankdata(np.where(np.isfinite(m), m, -np.inf)) for m in means], axis=0)
 
 
 def _rank_stats(score: np.ndarray, target: np.ndarray) -> tuple[float, float]:
+    """Spearman and Kendall of `score` (-inf: a failed class, ranked last) with `target`."""
     from scipy import stats
 
-    keep = np.isfinite(score) & np.isfinite(target)
-    if keep.sum() < 3 or np.ptp(score[keep]) == 0:
+    keep = ~np.isnan(score) & np.isfinite(target)
+    if keep.sum() < 3 or np.unique(score[keep]).size < 2:
         return float("nan"), float("nan")
     return (float(stats.spearmanr(score[keep], target[keep])[0]),
             float(stats.kendalltau(score[keep], target[keep])[0]))  # fmt: skip
@@ -87,24 +90,28 @@ def proxy_statistics(table: Any, top: float = TOP) -> dict[str, dict[str, float]
     """Per proxy (and "vote", Abdelfattah's rank-sum of synflow, jacov and snip, when the
     table holds them): spearman and kendall with seed-mean final validation accuracy over the
     used rows; top_spearman and top_kendall within the `top` fraction by accuracy;
-    seed_spearman (NaN for the per-class cost proxies); classes (used rows)."""
+    seed_spearman (NaN for the per-class cost proxies); classes (used rows); failed (classes
+    whose proxy is NaN or infinite at an init seed: ranked last)."""
     rows, values, valid = proxy_scores(table)
     if not values or len(rows) < 3:
         return {}
     best = valid >= np.quantile(valid, 1 - top)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        scores = {name: np.nanmean(v, axis=1) for name, v in values.items()}
+        scores = {name: np.mean(v, axis=1) for name, v in values.items()}
+    failed = {name: int((~np.isfinite(v)).any(axis=1).sum()) for name, v in values.items()}
     if all(n in values for n in VOTE):
         scores["vote"] = vote(values)
+        failed["vote"] = 0  # a rank-sum: every class has one
     out = {}
     for name, score in scores.items():
+        score = np.where(np.isfinite(score), score, -np.inf)  # a failed class ranks last
         rho, tau = _rank_stats(score, valid)
         top_rho, top_tau = _rank_stats(score[best], valid[best])
         stable = float("nan") if name in (*COST, "vote") else _seed_stability(values[name])
         out[name] = {"spearman": rho, "kendall": tau, "top_spearman": top_rho,
                      "top_kendall": top_tau, "seed_spearman": stable,
-                     "classes": int(np.isfinite(score).sum())}  # fmt: skip
+                     "classes": len(score), "failed": failed[name]}  # fmt: skip
     return out
 
 
@@ -131,4 +138,19 @@ def proxy_section(table: Any) -> list[str]:
         cells = [s["spearman"], s["kendall"], s["top_spearman"], s["top_kendall"],
                  s["seed_spearman"]]  # fmt: skip
         lines.append(f"| {name} | " + " | ".join(f"{v:.3f}" for v in cells) + " |")
-    return [*lines, ""]
+    return [*lines, "", failed_line(st), ""]
+
+
+def failed_counts(st: dict[str, dict[str, float]]) -> str:
+    """ "jacov 1, nwot 28": the classes on which each proxy failed, or "" when none did."""
+    return ", ".join(f"{n} {s['failed']:,}" for n, s in st.items() if s.get("failed", 0))
+
+
+def failed_line(st: dict[str, dict[str, float]]) -> str:
+    """A sentence naming the proxies that failed on some classes (ranked last), or saying
+    none did."""
+    listed = failed_counts(st)
+    if not listed:
+        return "Every proxy has a finite value for every class at every init seed."
+    return (f"Classes where a proxy failed at an init seed (NaN or infinite, e.g. log 0 on a "
+            f"cell of `none` edges), ranked last: {listed}.")  # fmt: skip
