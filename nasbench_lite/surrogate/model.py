@@ -230,9 +230,9 @@ class Surrogate:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # epochs not evaluated
                 spread = np.nanstd(table.metric(metric)[train_rows], axis=1, ddof=1)
-            spread = np.nan_to_num(spread.reshape(-1), nan=0.0)
+            spread = spread.reshape(-1)
             say(f"{metric}: seed-noise model")
-            known = np.isfinite(y)
+            known = np.isfinite(y) & np.isfinite(spread)  # not a class with one seed left
             boosters[f"{metric}/noise/0"] = train_booster(x[known], spread[known], params, rounds)
         seconds = np.nanmean(table.metric("train_seconds")[train_rows], axis=1)
         for m in range(config.members):
