@@ -116,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = _add(sub, "merge", "join shard tables into one")
     p.add_argument("out", help="output HDF5 file")
     p.add_argument("inputs", nargs="+", help="shard files to merge")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing OUT that is not one of the inputs")  # fmt: skip
 
     p = _add(sub, "info", "describe a table and its statistics")
     p.add_argument("file", nargs="?", default=None, help=f"HDF5 table ({SHIPPED})")

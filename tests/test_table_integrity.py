@@ -64,6 +64,8 @@ def test_impossible_values_are_named_with_their_array_and_row(path, index, value
     assert f"old.h5: /{path} at row {index[0]}" in text and "\n" not in text
     if arrays[path].dtype.kind == "f":  # NaN (not trained, diverged) is always allowed
         arrays[path][index] = np.nan
+        if arrays[path].ndim > 1:  # a pair's result: NaN when it diverged
+            arrays["status/diverged"][index[:2]] = True
         Table(arrays, table.attrs, source="old.h5")
 
 

@@ -63,7 +63,8 @@ def cmd_merge(args: argparse.Namespace) -> int:
     """`nasbench-lite merge OUT IN [IN ...]`."""
     from nasbench_lite.generate.merge import merge
 
-    table = merge(args.out, args.inputs, command=shlex.join(["nasbench-lite", *args.argv]))
+    table = merge(args.out, args.inputs, command=shlex.join(["nasbench-lite", *args.argv]),
+                  force=args.force)  # fmt: skip
     tables, rows = plural(len(args.inputs), "table"), plural(table.num_rows, "row")
     print(f"{args.out}: merged {tables}, {rows}")
     return 0

@@ -53,11 +53,22 @@ def cmd_info(args: argparse.Namespace) -> int:
 
         digest, card = verify_against_card(path, args.card)
     table = Table.open(path)
+    if digest:
+        from nasbench_lite.errors import InputError
+        from nasbench_lite.table.ranges import file_sha256
+        from nasbench_lite.table.storage import check_cells
+
+        if file_sha256(path) != digest:  # rewritten between the check and the read
+            raise InputError(f"--verify: {path} changed while it was read (a writer is "
+                             "rewriting it?); run it again when it is finished")  # fmt: skip
+        check_cells(table.arrays, table.attrs, str(path))
     from nasbench_lite.table.card import metric_list
 
     print(f"table {path}")
     if digest:
         print(f"  sha256 {digest}: matches its card {card}")
+        print("  cells: each class once, every raw cell mapped to its class's row (checked "
+              "against the space)")  # fmt: skip
     print(f"  {coverage(table)}")
     print(f"  metrics: {metric_list(table).replace('`', '')}")
     print(f"  dataset {dataset_line(table)}")

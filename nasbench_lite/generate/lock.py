@@ -20,8 +20,9 @@ from nasbench_lite.errors import InputError
 
 
 def lock_path(path: str | os.PathLike) -> Path:
-    """The lock file of table file `path`: `<path>.lock` beside it."""
-    path = Path(path)
+    """The lock file of table file `path`: `<path>.lock` beside the file it names, symbolic
+    links followed (two names of one file share one lock)."""
+    path = Path(path).resolve()
     return path.with_name(path.name + ".lock")
 
 
@@ -35,16 +36,27 @@ def writer_lock(path: str | os.PathLike) -> Iterator[Path]:
         yield lock_path(path)
         return
     lock = lock_path(path)
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 4096, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
             raise InputError(
                 f"{path} is being written by another process ({holder}); wait for it to "
                 f"finish or stop it (it resumes later), or write another file"
             ) from None
+        # A holder removes the file before it unlocks: a lock taken on a file that is no
+        # longer the one at `lock` (removed, or made anew by a third writer) is no lock.
+        try:
+            same = os.path.samestat(os.fstat(fd), os.stat(lock))
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    try:
         me = f"pid {os.getpid()} on {socket.gethostname()}: {' '.join(sys.argv) or 'python'}"
         with contextlib.suppress(OSError):  # a full disk: held all the same, holder unnamed
             os.ftruncate(fd, 0)
@@ -53,7 +65,7 @@ def writer_lock(path: str | os.PathLike) -> Iterator[Path]:
             yield lock
         finally:
             # Removed while still held, so the folder keeps only the table. A writer that
-            # opened the old file just before this stops at its own (failed) lock attempt.
+            # opened the old file before this finds it gone once it has the lock, and retries.
             with contextlib.suppress(OSError):
                 lock.unlink()
             fcntl.flock(fd, fcntl.LOCK_UN)

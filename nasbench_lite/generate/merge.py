@@ -7,27 +7,42 @@ from pathlib import Path
 
 import numpy as np
 
-from nasbench_lite.errors import InputError
+from nasbench_lite.errors import InputError, OutputExistsError
 from nasbench_lite.generate.lock import writer_lock
 from nasbench_lite.generate.run import check_match, check_out, write_table
 from nasbench_lite.table.reader import Table
 from nasbench_lite.table.schema import FIELDS, PER_CHUNK, PER_ROW, pending_arrays
-from nasbench_lite.table.storage import read_arrays, row_index
+from nasbench_lite.table.storage import check_cells, read_arrays, row_index
+
+# Attributes that describe data `merge` does not carry over (proxies, latency, the
+# train_seconds calibration): left out of the merged table, which gets them anew from the
+# commands that compute them.
+DROPPED_ATTRS = ("proxies", "latency", "calibration")
 
 
-def merge(out: str | Path, inputs: list[str | Path], command: str = "") -> Table:
+def merge(
+    out: str | Path, inputs: list[str | Path], command: str = "", force: bool = False
+) -> Table:
     """Join shard tables into `out`: rows by class id; a class done in two inputs, or inputs
-    of different space, dataset, config, seeds or schema version, raise a ValueError naming
-    the files. total_compute_seconds is the sum of the inputs'."""
+    of different space, dataset, config, seeds, epochs or schema version, raise a ValueError
+    naming the files. total_compute_seconds is the sum of the inputs'. An existing `out`
+    that is not one of the inputs is replaced only with `force` (OutputExistsError)."""
     if not inputs:
         raise InputError("merge needs at least one input table")
     out = check_out(out)
     with writer_lock(out):  # not into a table that `generate` or `proxies` is writing
+        if out.exists() and not force and out.resolve() not in {Path(p).resolve() for p in inputs}:
+            raise OutputExistsError(
+                f"output {out} exists and is not one of the inputs; pass --force to replace "
+                "it, or merge it in by naming it among the inputs too"
+            )
         return _merge(out, inputs, command)
 
 
 def _merge(out: Path, inputs: list[str | Path], command: str) -> Table:
     loaded = [(Path(p), *read_arrays(p)) for p in inputs]
+    for path, arrays, attrs in loaded:  # rows must be the classes they claim to be
+        check_cells(arrays, attrs, str(path))
     first_path, _, first_attrs = loaded[0]
     for path, _, attrs in loaded[1:]:
         context = f"cannot merge {path} with {first_path}"
@@ -69,6 +84,8 @@ def _merge(out: Path, inputs: list[str | Path], command: str) -> Table:
             )
     if identities:
         attrs["dataset_identity"] = identities[0][1]
+    for name in DROPPED_ATTRS:  # their data is not merged: neither is their record
+        attrs.pop(name, None)
     attrs.update(
         total_compute_seconds=float(sum(a["total_compute_seconds"] for _, _, a in loaded)),
         selection={"merged": [a.get("selection") for _, _, a in loaded]},

@@ -24,7 +24,13 @@ from nasbench_lite.generate.lock import writer_lock
 from nasbench_lite.interrupts import deferred_interrupt
 from nasbench_lite.table.reader import Table
 from nasbench_lite.table.schema import FIELDS, PER_CHUNK, PER_ROW, pending_arrays
-from nasbench_lite.table.storage import base_attrs, read_arrays, row_index, write_arrays
+from nasbench_lite.table.storage import (
+    base_attrs,
+    check_cells,
+    read_arrays,
+    row_index,
+    write_arrays,
+)
 from nasbench_lite.train.config import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -34,8 +40,8 @@ DEFAULT_CHUNK = {"cpu": 4, "accelerator": 64}
 MIN_CPU_CHUNK = 4
 # Attributes that must agree for a file to be resumed or merged; the optional ones only when
 # both files have them (files written before `dataset_identity` was recorded lack it).
-MATCH_FIELDS = ("schema_version", "space", "dataset", "config", "seeds")
-OPTIONAL_MATCH_FIELDS = ("dataset_identity",)
+MATCH_FIELDS = ("schema_version", "space", "dataset", "config", "seeds", "epochs")
+OPTIONAL_MATCH_FIELDS = ("dataset_identity", "splits")
 
 
 @dataclass(frozen=True)
@@ -238,6 +244,7 @@ def open_or_create(out: str | Path, config: GenerateConfig) -> tuple[dict, dict]
     expected = attrs
     arrays, attrs = read_arrays(out)
     check_match(attrs, expected, f"cannot resume {out}", ("file", "this run"))
+    check_cells(arrays, attrs, str(out))  # a row trains the cell it records, no other
     attrs.setdefault("dataset_identity", expected["dataset_identity"])  # an older file
     if not np.array_equal(arrays["cells/row_class"], classes):
         raise InputError(
@@ -308,8 +315,12 @@ def _generate(out: Path, config: GenerateConfig, progress: bool) -> Table:
 
 
 def check_out(out: str | Path) -> Path:
-    """`out` as a Path; raises MissingFileError before any work if its directory is missing."""
+    """`out` as a Path (a symbolic link: the file it names, which the atomic rewrite then
+    replaces, not the link); raises MissingFileError before any work if its directory is
+    missing."""
     out = Path(out)
+    if out.is_symlink():
+        out = out.resolve()
     if out.is_dir():
         raise InputError(f"output {out} is a directory; name the .h5 table file to write")
     if not out.parent.is_dir():

@@ -151,7 +151,55 @@ def check_arrays(arrays: dict[str, np.ndarray], attrs: dict[str, Any], source: s
         raise InputError(f"{source}: /cells/raw_to_row does not map each row_raw to its own row")
     if np.any(np.diff(arrays["cells/row_class"]) <= 0):
         raise InputError(f"{source}: /cells/row_class is not strictly increasing")
+    check_records(arrays, attrs, source)
     check_ranges(arrays, source)
+
+
+def check_records(arrays: dict[str, np.ndarray], attrs: dict[str, Any], source: str) -> None:
+    """The attributes and status arrays agree with each other and with the metrics: at least
+    one seed, no seed twice, at least one epoch (the trainer config's, if it records one),
+    every row's chunk one of the chunk records, a trained pair's final validation accuracy a
+    number unless the pair diverged (a pending row's values are never read). InputError
+    naming `source`."""
+    seeds = list(attrs["seeds"])
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise InputError(f"{source}: attribute seeds {seeds!r} must list each seed once, >= 1")
+    epochs, config = attrs["epochs"], attrs.get("config")
+    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
+        raise InputError(f"{source}: attribute epochs {epochs!r} must be an int >= 1")
+    if isinstance(config, dict) and config.get("epochs", epochs) != epochs:
+        raise InputError(
+            f"{source}: attribute epochs {epochs} differs from the trainer config's "
+            f"{config['epochs']!r}"
+        )
+    chunk, chunks = arrays["status/chunk"], len(arrays["chunks/seconds"])
+    if chunk.size and (chunk.min() < -1 or chunk.max() >= chunks):
+        raise InputError(f"{source}: /status/chunk names a chunk outside -1..{chunks - 1}")
+    done = np.asarray(arrays["status/done"], bool)
+    valid = np.asarray(arrays["metrics/valid_acc"])[:, :, -1]
+    finite = np.isfinite(valid)
+    unexplained = done[:, None] & ~finite & ~np.asarray(arrays["status/diverged"], bool)
+    if unexplained.any():
+        row, seed = np.argwhere(unexplained)[0]
+        raise InputError(
+            f"{source}: row {row} is marked trained but seed position {seed} has no final "
+            f"validation accuracy and is not marked diverged ({int(unexplained.sum())} such "
+            "pairs): a corrupt or hand-edited table"
+        )
+
+
+def check_cells(arrays: dict[str, np.ndarray], attrs: dict[str, Any], source: str) -> None:
+    """The /cells datasets are what the space derives from /cells/row_raw (`row_index`): each
+    class once, every raw cell mapped to its own class's row, the ops of each row's cell.
+    Needs the space (tens of milliseconds), so `info --verify`, `merge` and a resumed
+    `generate` run it, not every open. InputError naming `source`."""
+    derived = row_index(attrs["space"], arrays["cells/row_raw"])
+    for name, value in derived.items():
+        if not np.array_equal(np.asarray(arrays[name]), value):
+            raise InputError(
+                f"{source}: /{name} is not what space {attrs['space']!r} derives from "
+                "/cells/row_raw (a corrupt or hand-edited table)"
+            )
 
 
 def read_arrays(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -189,14 +237,23 @@ def read_arrays(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[st
                             f"{path}: dataset /{name} fails its checksum or cannot be read "
                             f"(corrupt file): {err}"
                         ) from err
+    except InputError:
+        raise
     except OSError as err:
         raise InputError(f"{path} cannot be read as HDF5 (truncated or corrupt): {err}") from err
+    except (RuntimeError, KeyError, TypeError, ValueError) as err:  # h5py's, or an attribute's JSON
+        raise InputError(f"{path} cannot be read as a table (corrupt file): {err!r}") from err
     if check_schema and all(name in arrays for name in SIZE_DATASETS):
         for field in SCHEMA:
             if field.missing_ok and field.path not in arrays:
                 # Written before the dataset existed: unknown (`fill`), not zero.
                 arrays[field.path] = field.full(sizes(arrays, attrs))
-    check_arrays(arrays, attrs, str(path))
+    try:
+        check_arrays(arrays, attrs, str(path))
+    except InputError:
+        raise
+    except (IndexError, KeyError, TypeError, ValueError) as err:  # attributes of odd types
+        raise InputError(f"{path}: not a valid table ({err!r})") from err
     return arrays, attrs
 
 

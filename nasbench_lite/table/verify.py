@@ -26,6 +26,8 @@ def verify_against_card(table_path: str | Path, card: str | Path | None = None) 
             readme = Path(shipped.DATA_DIR) / "README.md"
             if readme.is_file() and readme.read_text().startswith(card_title(table_path)):
                 card = readme
+    if not Path(table_path).is_file():
+        raise MissingFileError(f"--verify: table file {table_path} does not exist")
     card = Path(card)
     if not card.is_file():
         raise MissingFileError(
