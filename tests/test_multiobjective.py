@@ -293,6 +293,13 @@ def test_constraint_regret_is_against_the_best_feasible_cell(mo_table, tmp_path)
     assert np.allclose(found["regret"], plan.best_feasible - found["incumbent_test"])
     none_yet = frame[frame["incumbent_raw"] < 0]
     assert np.allclose(none_yet["regret"], plan.best_feasible)
+    # The best feasible cell itself has regret exactly 0 (both sides the same float64 mean),
+    # and no feasible cell has a negative regret.
+    from nasbench_lite.backends.tabular import TabularBenchmark
+
+    means = TabularBenchmark(mo_table).mean_test_acc(raws[feasible])
+    assert plan.best_feasible - np.nanmax(means) == 0.0
+    assert (plan.best_feasible - means[np.isfinite(means)] >= 0).all()
 
 
 def test_command_line_runs_the_multi_objective_strategies(tmp_path, capsys):
