@@ -279,10 +279,13 @@ def test_incumbent_rule_brute_force():
         valid[rng.random(n) < 0.1] = np.nan
         which = incumbent_index(valid, epoch)
         for i in range(n):
-            top = epoch[: i + 1].max()
-            rows = [k for k in range(i + 1) if epoch[k] == top and not math.isnan(valid[k])]
+            finite = [k for k in range(i + 1) if not math.isnan(valid[k])]
+            top = max((epoch[k] for k in finite), default=None)  # a NaN sets no fidelity
+            rows = [k for k in finite if epoch[k] == top]
             expected = max(rows, key=lambda k: (valid[k], -k)) if rows else -1
             assert which[i] == expected
+    # A diverged evaluation at a new fidelity does not unseat the incumbent.
+    assert incumbent_index(np.array([0.8, np.nan, 0.7]), np.array([2, 4, 4])).tolist() == [0, 0, 2]
 
 
 # -- Hyperband and BOHB ------------------------------------------------------------------------
@@ -440,6 +443,12 @@ def test_surrogate_answers_at_epochs_and_continues_its_noise_draw():
     np.testing.assert_allclose([e.cost_seconds for e in high], seconds / 2)
     t = run_search("hyperband", bench, "300epochs", seed=0, workers=2)
     assert 0 < t.epochs_trained[-1] <= 300 and set(t.epoch.tolist()) == {1, 4}
+    # Noise-free, a run can be continued too, paying only the epochs it adds.
+    exact = SurrogateBenchmark(model, noise=False)
+    asks = [Ask(raws[3], 2), Ask(raws[3], 4, resume=True)]
+    t = run_search(Scripted(exact.space, asks), exact, "10evals", seed=0)
+    assert t.epochs_trained.tolist() == [2, 4]
+    np.testing.assert_allclose(np.diff(t.sim_seconds, prepend=0.0), [seconds[3] / 2] * 2)
 
 
 @pytest.mark.slow

@@ -127,7 +127,7 @@ class SurrogateBenchmark:
     def evaluate(self, raw: int, rng: np.random.Generator) -> Evaluation:
         c = self._class[raw]
         valid, test = self._valid_mean[c], self._test_mean[c]
-        run = None
+        run = (0.0, 0.0)  # noise-free: the mean curve, a run that can be continued
         if self.noise:
             z = rng.standard_normal(2)
             run = (float(z[0]), float(z[1]))
@@ -151,8 +151,8 @@ class SurrogateBenchmark:
             raw, epoch, run = request.raw, request.epoch, request.run
             if not 0 <= raw < self.space.num_cells:
                 raise InputError(f"raw cell {raw!r} is not in 0..{self.space.num_cells - 1}")
-            if run is None and self.noise:
-                z = rng.standard_normal(2)
+            if run is None:  # a new run: its draws, or the mean curve without noise
+                z = rng.standard_normal(2) if self.noise else np.zeros(2)
                 run = (float(z[0]), float(z[1]))
             c = self._class[raw]
             valid_mean, valid_std, test_mean, test_std = self._at_epoch(epoch)

@@ -33,7 +33,8 @@ EXTRA_COLUMNS = ("epoch", "epochs_trained", "strategy_seconds")
 # The incumbent under mixed fidelities (printed in reports).
 INCUMBENT_RULE = (
     "the cell with the best validation accuracy among the evaluations at the highest "
-    "fidelity (epochs) seen so far: the full schedule once any evaluation reached it"
+    "fidelity (epochs) with a result so far: the full schedule once any evaluation reached it "
+    "(a diverged evaluation counts at no fidelity)"
 )
 
 
@@ -155,8 +156,9 @@ def trajectory_from_rows(rows: list[tuple], benchmark: Any, run: dict[str, Any])
 def incumbent_index(valid: np.ndarray, epoch: np.ndarray) -> np.ndarray:
     """(n,) int64: the row of the incumbent after each row, -1 before any (`INCUMBENT_RULE`).
 
-    Among the rows at the highest epoch seen so far, the first to reach the best valid_acc;
-    a NaN (diverged) never counts. One fidelity throughout: simply the best so far.
+    Among the rows at the highest epoch with a finite valid_acc so far, the first to reach
+    the best; a NaN (diverged) never counts, at any fidelity. One fidelity throughout:
+    simply the best so far.
     """
     n = len(valid)
     score = np.where(np.isnan(valid), -np.inf, valid)
@@ -169,7 +171,9 @@ def incumbent_index(valid: np.ndarray, epoch: np.ndarray) -> np.ndarray:
     which = np.full(n, -1, np.int64)
     level, best, current = -1, -np.inf, -1
     for i in range(n):
-        if epoch[i] > level:  # a higher fidelity: only its evaluations count from now on
+        # A higher fidelity, once it has a result: only its evaluations count from then on
+        # (a diverged one, NaN, never counts, so it does not unseat the incumbent).
+        if score[i] > -np.inf and epoch[i] > level:
             level, best, current = int(epoch[i]), -np.inf, -1
         if epoch[i] == level and score[i] > best:
             best, current = score[i], i
