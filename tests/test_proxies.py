@@ -276,7 +276,8 @@ def proxy_table(tmp_path_factory):
 
     path = tmp_path_factory.mktemp("proxies") / "t.h5"
     config = get_preset("tiny").to_dict()
-    synthetic_table(path, rows=5, seeds=2, rng=3, attrs={"config": config, "preset": "tiny"})
+    synthetic_table(path, rows=5, seeds=2, epochs=config["epochs"], rng=3,
+                    attrs={"config": config, "preset": "tiny"})  # fmt: skip
     options = {"xla_backend_optimization_level": 0}
     original, calls = batched.proxy_cells, []
 
