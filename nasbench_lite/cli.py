@@ -267,6 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
         "in the data folder)",
     )
     p.add_argument("--out", default="suite_card.md", help="markdown file to write")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing --out that is not a suite card")  # fmt: skip
 
     for name, what, extra in (
         ("proxies", "compute the zero-cost proxies of", "--data-dir"),

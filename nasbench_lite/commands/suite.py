@@ -15,6 +15,6 @@ def cmd_suite_card(args: argparse.Namespace) -> int:
     missing = {} if args.tasks else {t: f for t, f in TASK_TABLES.items() if t not in names}
     found = task_tables(names)
     tables = {label: Table.open(path) for label, path in found}
-    path = write_suite_card(tables, args.out, missing)
+    path = write_suite_card(tables, args.out, missing, force=args.force)
     print(f"suite card: {path} ({len(tables)} tasks: {', '.join(tables)})")
     return 0

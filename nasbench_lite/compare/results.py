@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
@@ -95,7 +96,13 @@ def read_results(path: str | os.PathLike) -> pd.DataFrame:
     """A results.csv written by `compare`, as `compare` returned it: the empty cells of
     incumbent_cell (rows where the incumbent did not change) read back as "", not NaN; with
     the run timings beside it, strategy_seconds on each run's last row (NaN elsewhere)."""
-    frame = pd.read_csv(path)
+    raw = Path(path).read_bytes()
+    if raw and not raw.endswith(b"\n"):  # written whole (atomically): cut short since
+        raise InputError(f"{path}: the last line is incomplete (the file was cut short)")
+    try:
+        frame = pd.read_csv(io.BytesIO(raw))
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise InputError(f"{path}: not a results.csv written by compare ({err})") from None
     if "incumbent_cell" in frame.columns:
         frame["incumbent_cell"] = frame["incumbent_cell"].fillna("").astype(str)
     timings = Path(path).parent / TIMINGS_FILE

@@ -203,7 +203,10 @@ def rebuild(out: str | os.PathLike) -> CompareResult:
         check_complete(out, pd.DataFrame({"strategy": [], "seed": []}))  # an unfinished one
         raise MissingFileError(f"{csv}: no such file; --report-only needs a compare --out folder")
     results = read_results(csv)
-    stats.check_results(results)
+    try:
+        stats.check_results(results)
+    except InputError as err:
+        raise InputError(f"{csv}: {err}") from None
     check_complete(out, results)
     saved = report.read_setup(out)
     if saved.get("notice"):

@@ -235,6 +235,8 @@ def open_or_create(out: str | Path, config: GenerateConfig) -> tuple[dict, dict]
         raise InputError(f"--seeds {config.seeds}: need at least one seed")
     if config.chunk is not None and config.chunk < 1:
         raise InputError(f"--chunk {config.chunk}: need at least one class per chunk")
+    if config.sample_seed < 0:
+        raise InputError(f"--sample-seed {config.sample_seed}: must be >= 0")
     classes = select_classes(space, config)
     data = load_dataset(config.dataset, config.data_dir)
     arrays, attrs = _new_table(space, config, train_config, data, classes)

@@ -60,6 +60,12 @@ class LatencyRecipe:
     rounds: int = ROUNDS
     calls: dict[int, int] = field(default_factory=lambda: dict(CALLS))
 
+    def __post_init__(self) -> None:
+        from nasbench_lite.errors import InputError
+
+        if isinstance(self.rounds, bool) or not isinstance(self.rounds, int) or self.rounds < 1:
+            raise InputError(f"--rounds {self.rounds!r}: need at least one timing round")
+
     def calls_for(self, batch: int) -> int:
         return int(self.calls.get(batch, max(1, 512 // batch)))
 

@@ -59,7 +59,8 @@ def _prepare(arrays: dict, attrs: dict, config: ProxiesConfig, batch: int) -> in
         record.setdefault(key, 0.0)
     if record["batch"] != batch:
         raise InputError(f"the file's proxies used a batch of {record['batch']}, not {batch}")
-    chunk = config.chunk or record.get("chunk_classes") or DEFAULT_CHUNK
+    given = config.chunk
+    chunk = given if given is not None else record.get("chunk_classes") or DEFAULT_CHUNK
     if chunk < 1:
         raise InputError(f"--chunk {chunk}: need at least one class per chunk")
     record["chunk_classes"] = int(min(chunk, max(rows, 1)))

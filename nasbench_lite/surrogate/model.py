@@ -50,6 +50,7 @@ from typing import Any
 
 import numpy as np
 
+from nasbench_lite.checks import check_int
 from nasbench_lite.surrogate.boosting import (
     GRID,
     booster_params,
@@ -83,6 +84,7 @@ from nasbench_lite.surrogate.related import (
 ACCURACIES = ("valid_acc", "test_acc")
 # What a model fitted before `SurrogateConfig.targets` existed predicts.
 TARGETS = (*ACCURACIES, "train_seconds")
+MAX_SEED = 2_000_000  # the largest fit seed: seed x 1000 + m must stay a 32-bit int
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,7 @@ class Surrogate:
             raise SurrogateError(
                 f"cannot model {unknown}: the targets are curves of the table; it holds {curves}"
             )
+        check_int("seed", seed, 0, MAX_SEED)  # members seed XGBoost with seed x 1000 + m
         if not isinstance(train_fraction, (int, float)) or not 0 < train_fraction < 1:
             raise SurrogateError(f"train_fraction {train_fraction!r} is not in (0, 1)")
         say = progress or (lambda message: None)

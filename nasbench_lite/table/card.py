@@ -48,6 +48,9 @@ def card_paths(
     if out.suffix.lower() != ".md":
         if out.exists() and not out.is_dir():
             raise InputError(f"--out {out}: neither a directory nor a .md file")
+        if not out.exists() and out.suffix:
+            raise InputError(f"--out {out}: not a .md file, and no directory of that name (name "
+                             "a .md file, or create the directory first)")  # fmt: skip
         out = out / "README.md"
     png = Path(plot) if plot else out.parent / f"{Path(table_path).stem}_accuracy.png"
     return out, png
@@ -364,6 +367,13 @@ def write_card(
     when either file exists, unless `overwrite`; all before any work."""
     table = Table.open(table_path)
     md, png = card_paths(table_path, out, plot)
+    if png.suffix.lower() != ".png":
+        raise InputError(f"--plot {png}: the plot is a PNG; name a .png file")
+    if md.resolve() == png.resolve():
+        raise InputError(f"--out and --plot are one file, {md}: name two")
+    for path, name in ((md, "--out"), (png, "--plot" if plot else "--out")):
+        if path.resolve() == Path(table_path).resolve():
+            raise InputError(f"{name} {path} is the table itself; name another file")
     option = {md: "--out", png: "--plot" if plot else "--out"}
     for path in (md, png):
         if path.is_dir():
