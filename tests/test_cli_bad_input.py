@@ -109,3 +109,12 @@ def test_surrogate_seed_out_of_range_is_named_before_any_fit(two_tables, tmp_pat
         assert main(["surrogate", "fit", "--table", str(a), "--out", str(out), "--seed", seed]) == 2
         one_error_line(capsys, "seed", "0..2,000,000")
     assert np.all([not p.exists() or not any(p.iterdir()) for p in tmp_path.glob("m*")])
+
+
+def test_options_that_do_not_apply_are_named_not_ignored(two_tables, capsys):
+    a, _ = two_tables
+    assert main(["info", str(a), "--card", "x.md"]) == 2
+    one_error_line(capsys, "--card", "--verify")
+    pytest.importorskip("xgboost")
+    assert main(["surrogate", "eval", "--table", str(a), "--out", "zzz"]) == 2
+    one_error_line(capsys, "--out", "surrogate fit")

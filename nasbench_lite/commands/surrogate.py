@@ -51,6 +51,9 @@ def cmd_surrogate(args: argparse.Namespace) -> int:
         return 0
     if args.related:
         raise InputError("--related is for surrogate fit: a saved model keeps its related tasks")
+    given = [name for name, value in (("--out", args.out), ("--force", args.force)) if value]
+    if given:
+        raise InputError(f"{' and '.join(given)}: for surrogate fit; eval writes nothing")
     from nasbench_lite.surrogate.quality import evaluate
     from nasbench_lite.table.shipped import default_model_path
 

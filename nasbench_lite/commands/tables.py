@@ -48,6 +48,10 @@ def cmd_info(args: argparse.Namespace) -> int:
 
     path = table_path(args.file)
     digest = None
+    if getattr(args, "card", None) and not getattr(args, "verify", False):
+        from nasbench_lite.errors import InputError
+
+        raise InputError(f"--card {args.card}: names the card --verify checks; add --verify")
     if getattr(args, "verify", False):  # the bytes first: a changed file may not even open
         from nasbench_lite.table.verify import verify_against_card
 
