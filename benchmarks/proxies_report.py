@@ -101,16 +101,12 @@ def tasks_report(tables: list[tuple[str, object]]) -> str:
     lines = [TASKS_START, "", "Tables:", ""]
     for label, table in tables:
         done = int(table.arrays["proxies/done"].sum())
-        trained = int(table.done.sum())
+        trained, failed = int(table.done.sum()), failed_counts(stats[label])
         lines.append(
             f"- `{label}`: `{Path(table.source).name}`, {trained:,} of {table.num_rows:,} classes "
             f"trained, {done:,} with proxies; compared over "
             f"{stats[label][names[0]]['classes']:,} classes"
-            + (
-                f"; failed at an init seed, ranked last: {failed_counts(stats[label])}"
-                if failed_counts(stats[label])
-                else ""
-            )  # fmt: skip
+            + (f"; failed at an init seed, ranked last: {failed}" if failed else "")
         )
     labels = list(stats)
     lines += [
