@@ -6,6 +6,7 @@ plug-in packages. Test modules import the helpers with
 from __future__ import annotations
 
 import gc
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -29,6 +30,14 @@ from nasbench_lite.table.reader import Table
 # imports above does): two, whatever the machine, so every batch is sharded and CLI
 # subprocesses, which inherit XLA_FLAGS, see the same devices as the tests.
 use_cpu_cores(2)
+
+# Test processes (pytest-xdist) share the cores, as `compare`'s workers do: an OpenMP pool
+# (XGBoost's) as wide as the machine in each spins at its barriers while the others hold the
+# cores, which made the surrogate tests ten times slower. Set before anything loads OpenMP
+# (none of the imports above does); CLI subprocesses inherit it.
+if "PYTEST_XDIST_WORKER" in os.environ:
+    _share = (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, _share)))
 
 
 def multi_trial_strategies() -> list[str]:

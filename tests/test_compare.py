@@ -22,6 +22,7 @@ from nasbench_lite.cli import main
 from nasbench_lite.compare import config as compare_config
 from nasbench_lite.compare import plots, report
 from nasbench_lite.compare import statistics as stats
+from nasbench_lite.compare import workers as cmp_workers
 from nasbench_lite.compare.config import resolve
 from nasbench_lite.search.registry import get_strategy
 from nasbench_lite.search.runner import run_search
@@ -624,3 +625,54 @@ def test_a_dead_worker_process_is_reported_with_advice(table_path, tmp_path, mon
         RuntimeError, match='stopped before finishing.*`if __name__ == "__main__":`'
     ):
         cmp.compare(config)
+
+
+def test_worker_processes_share_the_cores_between_their_openmp_pools(
+    table_path, tmp_path, monkeypatch
+):
+    """An OpenMP pool (XGBoost's) as wide as the machine in every worker spins at its
+    barriers while the other workers hold the cores: each gets cores // jobs threads, and a
+    value the user set is kept."""
+    seen = tmp_path / "seen"
+    seen.mkdir()
+    write_strategy_package(
+        tmp_path,
+        "threads-strategy",
+        {
+            "threads_strategy.py": f"""
+            import os
+
+            class Threads:
+                name = "threads"
+
+                def __init__(self, space):
+                    self.space = space
+
+                def init(self, rng):
+                    value = os.environ.get("OMP_NUM_THREADS", "unset")
+                    with open(os.path.join({str(seen)!r}, str(os.getpid())), "w") as f:
+                        f.write(value)
+                    return 0
+
+                def ask(self, state, rng):
+                    return state, int(rng.integers(self.space.num_cells))
+
+                def tell(self, state, raw, valid_acc, cost):
+                    return state
+            """
+        },
+        "threads = threads_strategy:Threads",
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(cmp_workers.os, "cpu_count", lambda: 5)
+    config = cmp.CompareConfig(
+        table=str(table_path), strategies=("threads",), seeds=4, budget="3evals", jobs=2, out=None
+    )
+    for preset, expected in ((None, {"2"}), ("3", {"3"})):
+        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+        if preset:
+            monkeypatch.setenv("OMP_NUM_THREADS", preset)
+        for old in seen.iterdir():
+            old.unlink()
+        cmp.compare(config)
+        assert {p.read_text() for p in seen.iterdir()} == expected

@@ -167,8 +167,13 @@ _STOP: Any = None  # the pool's stop event, set by the parent on Ctrl-C
 STOP_GRACE_SECONDS = 10.0
 
 
-def _init_process(plan: Plan, stop: Any) -> None:
+def _init_process(plan: Plan, stop: Any, threads: int) -> None:
     global _PROCESS_WORKER, _STOP
+    # The cores are shared out: an OpenMP pool (XGBoost's) as wide as the machine in every
+    # process spins at its barriers while the others hold the cores, which made a surrogate
+    # run many times slower. Set before anything in this process loads OpenMP; a value the
+    # user set is kept.
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     # Ctrl-C is the parent's to handle. The process started with SIGINT blocked (see
     # `_run_in_pool`): ignoring it first discards a Ctrl-C that came during start-up.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -208,7 +213,8 @@ def _run_in_pool(plan: Plan, items: list, jobs: int, finish: Callable, interrupt
     chunks = [items[i : i + size] for i in range(0, len(items), size)]
     context = multiprocessing.get_context("spawn")
     stop = context.Event()
-    pool = ProcessPoolExecutor(jobs, context, _init_process, (plan, stop))
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    pool = ProcessPoolExecutor(jobs, context, _init_process, (plan, stop, threads))
     # The processes start here, with SIGINT blocked (the mask survives fork and exec), so a
     # Ctrl-C during their start-up cannot raise in them; each ignores it before unblocking.
     # A Ctrl-C meanwhile reaches this process when the block ends.
