@@ -118,3 +118,38 @@ def test_options_that_do_not_apply_are_named_not_ignored(two_tables, capsys):
     pytest.importorskip("xgboost")
     assert main(["surrogate", "eval", "--table", str(a), "--out", "zzz"]) == 2
     one_error_line(capsys, "--out", "surrogate fit")
+
+
+def test_report_only_refuses_the_run_options_it_would_ignore(two_tables, tmp_path, capsys):
+    a, _ = two_tables
+    out = tmp_path / "out"
+    assert main(["compare", "--table", str(a), *SMALL, "--out", str(out)]) == 0
+    report = (out / "report.md").read_text()
+    capsys.readouterr()
+    for extra in (["--tolerance", "0.01"], ["--seeds=3"], ["--table", str(a), "--force"]):
+        assert main(["compare", "--report-only", str(out), *extra]) == 2
+        one_error_line(capsys, extra[0].split("=")[0], "--report-only", "no run options")
+        assert (out / "report.md").read_text() == report
+    assert main(["-v", "compare", "--report-only", str(out), "--no-progress"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("backend", "option", "reader"),
+    [
+        ("tabular", ["--model", "m"], "surrogate"),
+        ("tabular", ["--preset", "cpu"], "live"),
+        ("tabular", ["--dataset", "mnist1d"], "live"),
+        ("surrogate", ["--preset", "cpu"], "live"),
+        ("live", ["--model", "m"], "surrogate"),
+    ],
+)
+def test_compare_refuses_an_option_its_backend_does_not_read(
+    two_tables, tmp_path, capsys, backend, option, reader
+):
+    a, _ = two_tables
+    args = ["compare", "--table", str(a), "--backend", backend, *SMALL, *option]
+    assert main([*args, "--out", str(tmp_path / "out")]) == 2
+    name = option[0].lstrip("-")
+    one_error_line(capsys, f"{name} {option[1]!r}", f"the {backend} backend does not read it",
+                   f"for the {reader} backend")  # fmt: skip
+    assert not (tmp_path / "out").exists()

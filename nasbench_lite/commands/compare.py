@@ -45,6 +45,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from nasbench_lite.errors import WriteFailedError
 
     if args.report_only:
+        _check_report_only(args.argv)
         result = rebuild(args.report_only)
     else:
         out = args.resume or args.out
@@ -62,6 +63,21 @@ def cmd_compare(args: argparse.Namespace) -> int:
     print("\n".join(ranking_lines(result)))
     print(f"report: {result.report}")
     return 0
+
+
+def _check_report_only(argv: list[str]) -> None:
+    """--report-only rebuilds a report as its run made it: any option that would shape a run
+    (and would be ignored) is refused, naming it."""
+    from nasbench_lite.errors import InputError
+
+    words = argv[argv.index("compare") + 1 :] if "compare" in argv else argv
+    given = {word.split("=", 1)[0] for word in words if word.startswith("-")}
+    ignored = sorted(given - {"--report-only", "--no-progress", "-v", "--verbose"})
+    if ignored:
+        raise InputError(
+            f"{', '.join(ignored)}: --report-only rebuilds the report from the folder's "
+            "results.csv and setup.json as the run made them; it takes no run options"
+        )
 
 
 def cmd_compare_tasks(args: argparse.Namespace, out: str) -> int:

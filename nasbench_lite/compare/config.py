@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from nasbench_lite.backends.registry import backend_entry
+from nasbench_lite.backends.registry import available_backends, backend_entry
 from nasbench_lite.checks import check_int
 from nasbench_lite.compare.results import check_out_dir
 from nasbench_lite.errors import InputError
@@ -181,6 +181,14 @@ def resolve(config: CompareConfig) -> tuple[Plan, Any]:
     from nasbench_lite.table.reader import Table
 
     entry = backend_entry(config.backend)  # raises, naming the registered backends
+    for name in ("preset", "dataset", "model"):  # options only some backends read
+        value = getattr(config, name)
+        if value is not None and name not in entry.options:
+            readers = [b for b in available_backends() if name in backend_entry(b).options]
+            raise InputError(
+                f"{name} {str(value)!r}: the {config.backend} backend does not read it; it is "
+                f"for the {' and '.join(readers) or 'no'} backend"
+            )
     check_int("seeds", config.seeds, 1, MAX_SEEDS)
     check_int("workers", config.workers, 1, MAX_WORKERS)
     if config.jobs is not None:
