@@ -12,6 +12,7 @@ import argparse
 import logging
 import os
 import sys
+from typing import NoReturn
 
 from nasbench_lite import __version__
 from nasbench_lite.commands.examples import EXAMPLES
@@ -49,6 +50,14 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescript
         return super()._get_help_string(action)
 
 
+class Parser(argparse.ArgumentParser):
+    """An argument mistake is one line naming the option and the problem, and where the
+    options are listed, instead of argparse's whole usage block above it (exit code 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (options: {self.prog} --help)\n")
+
+
 def _add(sub, name: str, help_text: str) -> argparse.ArgumentParser:
     return sub.add_parser(
         name,
@@ -65,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     from nasbench_lite.datasets import available_datasets
     from nasbench_lite.spaces import available_spaces
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="nasbench-lite",
         description="Tabular NAS benchmark: generate, query and compare search strategies.",
         epilog="Run 'nasbench-lite COMMAND --help' for a command's options and an example.",
@@ -74,7 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=Parser
+    )
     # Ours and the plug-ins' (nasbench_lite.plugins), found when the parser is built.
     spaces, datasets = available_spaces(), available_datasets()
 

@@ -224,6 +224,31 @@ def test_abbreviations_are_off_everywhere(capsys):
     assert parser.parse_args(["compare", "--seeds", "3"]).seeds == 3
 
 
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (
+            ["compare", "--seeds", "abc"],
+            ["compare: error: argument --seeds: invalid int", "compare --help"],
+        ),
+        (
+            ["compare", "--backend", "oracle"],
+            ["--backend: invalid choice: 'oracle'", "compare --help"],
+        ),
+        (["generate", "--cells"], ["generate: error: argument --cells: expected one argument"]),
+        (["info", "t.h5", "--verfy"], ["unrecognized arguments: --verfy", "nasbench-lite --help"]),
+        ([], ["the following arguments are required: COMMAND"]),
+    ],
+)
+def test_an_argument_mistake_is_one_line_not_the_usage_block(capsys, argv, words):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "usage:" not in err, err
+    assert all(word in err for word in words), err
+
+
 def test_version_help_defaults_examples_and_backends(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["--version"])
