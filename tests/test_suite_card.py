@@ -40,6 +40,7 @@ def test_pair_figures_brute_force():
     a = {c: float(v) for c, v in zip(range(0, 400), rng.random(400), strict=True)}
     b = {c: float(v) for c, v in zip(range(100, 600), rng.random(500), strict=True)}
     b.update({c: a[c] + 0.01 * rng.random() for c in range(100, 200)})  # agree on some
+    a[5] = 1.5  # a's best class, not on b
     got = pair_figures(a, b)
     common = sorted(set(a) & set(b))
     x, y = np.array([a[c] for c in common]), np.array([b[c] for c in common])
@@ -50,8 +51,13 @@ def test_pair_figures_brute_force():
     half = np.argsort(-x)[:150]
     assert got["spearman_half"] == pytest.approx(stats.spearmanr(x[half], y[half])[0])
     assert got["kendall_half"] == pytest.approx(stats.kendalltau(x[half], y[half])[0])
-    best = int(np.argmax(x))
-    assert got["best_percentile_on_other"] == pytest.approx(np.mean(y >= y[best]))
+    # a's best class is not on b: no percentile, never another class's in its place.
+    best = max(a, key=a.get)
+    assert best not in b and got["best_percentile_on_other"] is None
+    b[best] = 0.5
+    again = pair_figures(a, b)
+    y = np.array([b[c] for c in sorted(set(a) & set(b))])
+    assert again["best_percentile_on_other"] == pytest.approx(np.mean(y >= 0.5))
     same = pair_figures(a, a)
     assert same["spearman_top"] == pytest.approx(1.0) and same["best_percentile_on_other"] == (
         1 / len(a))  # fmt: skip

@@ -54,7 +54,9 @@ def top_rows(x: np.ndarray, share: float) -> np.ndarray:
 
 def pair_figures(a: dict[int, float], b: dict[int, float]) -> dict[str, Any]:
     """Agreement of two tasks over their common classes: spearman/kendall over all, within
-    a's top half and within a's top 10%, and the percentile on b of a's best common class."""
+    a's top half and within a's top 10%, and the percentile on b (among the common classes)
+    of a's best class, the one the card names; None while b does not hold it (a partial
+    table), never another class in its place."""
     from scipy import stats
 
     common = np.array(sorted(set(a) & set(b)), dtype=np.int64)
@@ -68,8 +70,8 @@ def pair_figures(a: dict[int, float], b: dict[int, float]) -> dict[str, Any]:
     for name, rows in (("all", slice(None)), ("half", half), ("top", top)):
         out[f"spearman_{name}"] = float(stats.spearmanr(x[rows], y[rows])[0])
         out[f"kendall_{name}"] = float(stats.kendalltau(x[rows], y[rows])[0])
-    best = int(np.argmax(x))
-    out["best_percentile_on_other"] = float(np.mean(y >= y[best]))
+    best = max(a, key=a.get)  # as suite_figures names it: the first of equal bests
+    out["best_percentile_on_other"] = float(np.mean(y >= b[best])) if best in b else None
     out["spearman_half_ci"] = half_spearman_interval(x, y)
     return out
 
@@ -190,19 +192,25 @@ def suite_card_lines(figures: dict[str, Any], missing: dict[str, str] | None = N
     ]
     for (a, b), p in figures["pairs"].items():
         percentile = p.get("best_percentile_on_other")
+        shown = (
+            "n/a" if "spearman_all" not in p
+            else "not on B yet" if percentile is None
+            else f"{100 * percentile:.1f}%"
+        )  # fmt: skip
         lines.append(
             f"| {a} | {b} | {p['classes']:,} | {_f(p.get('spearman_all'))} | "
             f"{_f(p.get('kendall_all'))} | {_f(p.get('spearman_half'))}{_ci(p)} | "
             f"{_f(p.get('spearman_top'))} | "
             f"{_f(p.get('kendall_top'))} | "
-            f"{'n/a' if percentile is None else f'{100 * percentile:.1f}%'} |"
+            f"{shown} |"
         )
     lines += [
         "",
         "Within A's top 10% the correlations say whether the tasks agree where a search "
         "ends; over all classes they mostly say that dead cells rank last everywhere. "
         "Percentile: the share of the common classes scoring at least as well on B as A's "
-        "best class does (1% is the top of B). In brackets: a 95% bootstrap interval over "
+        'best class does (1% is the top of B; "not on B yet": B\'s table does not hold it). '
+        "In brackets: a 95% bootstrap interval over "
         "the common classes (drawn with replacement, the top half picked again in each "
         "draw), which says how far the figure could move on more classes. The suite's "
         "targets (docs/suite_study.md) "
