@@ -151,3 +151,46 @@ def test_task_mnist1d_is_the_protocol_v1_table_whatever_the_default():
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(shipped, "TABLE_NAMES", ("nb201_mnist1d_v2.h5", "nb201_mnist1d_cpu.h5"))
         assert task_tables(["mnist1d"])[0][1].name == "nb201_mnist1d_cpu.h5"
+
+
+def test_partial_tables_and_each_tolerance_rule_are_named(tables, tmp_path, capsys):
+    gamma = tmp_path / "gamma.h5"
+    synthetic_table(gamma, epochs=2, rng=5, done=2000, attrs={"dataset": "gamma"})
+    args = ["compare", "--tasks", str(tables[0]), str(gamma), "--strategies", *STRATEGIES,
+            "--seeds", "2", "--budget", "10evals", "--jobs", "1", "--no-progress"]  # fmt: skip
+    assert main([*args, "--out", str(tmp_path / "o")]) == 0
+    printed = capsys.readouterr().out
+    assert "partial tables: gamma-synthetic;" in printed, printed
+    assert "regrets within a task's tolerance tie: its noise floor" in printed
+    report = (tmp_path / "o" / REPORT_FILE).read_text()
+    assert "**Partial tables: gamma-synthetic;" in report
+    rows = {line.split(" | ")[0].strip("| "): line for line in report.splitlines()
+            if line.startswith(("| alpha-synthetic", "| gamma-synthetic"))}  # fmt: skip
+    assert "| all |" in rows["alpha-synthetic"] and "(noise floor)" in rows["alpha-synthetic"]
+    assert "| 2,000 of 5,044 (partial) |" in rows["gamma-synthetic"]
+    assert main([*args, "--tolerance", "0", "--out", str(tmp_path / "exact")]) == 0
+    assert "(1 = best; regrets compared exactly)" in capsys.readouterr().out
+    report = (tmp_path / "exact" / REPORT_FILE).read_text()
+    assert "0.000 (exact)" in report and "(noise floor)" not in report
+    assert main([*args[:2], str(tables[0]), *args[4:], "--tolerance", "0.01", "--out",
+                 str(tmp_path / "given")]) == 0  # fmt: skip
+    printed = capsys.readouterr().out
+    assert "tolerance tie: as given" in printed and "partial tables" not in printed
+
+
+def test_every_task_is_checked_before_any_runs(tables, tmp_path, capsys):
+    out = tmp_path / "o"
+    (out / "beta-synthetic").mkdir(parents=True)
+    (out / "beta-synthetic" / "notes.txt").write_text("mine\n")  # not a comparison's folder
+    args = ["compare", "--tasks", *map(str, tables), "--strategies", *STRATEGIES, "--seeds",
+            "2", "--budget", "10evals", "--jobs", "1", "--no-progress"]  # fmt: skip
+    assert main([*args, "--out", str(out)]) == 2
+    assert "beta-synthetic" in capsys.readouterr().err
+    assert not (out / "alpha-synthetic").exists()  # the first task did not run
+    # Source tasks that no chosen strategy reads are refused, not dropped.
+    source = synthetic_table(tmp_path / "delta.h5", rows=200, epochs=2, rng=9,
+                             attrs={"dataset": "delta"})  # fmt: skip
+    assert main([*args, "--sources", str(source.source), "--out", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err
+    assert "none of the strategies" in err and "learns from other tasks" in err, err
+    assert not (tmp_path / "s").exists()

@@ -283,14 +283,20 @@ def _sources(given: tuple[Any, ...] | None, target: Any, target_path: Any) -> An
 
 
 def _check_transfer(plan: Plan) -> None:
-    """InputError when a chosen strategy learns from source tasks and none are given."""
-    if plan.sources is not None:
-        return
+    """InputError when a chosen strategy learns from source tasks and none are given, or
+    source tasks are given and no chosen strategy would read them."""
     users = [
         label
         for strategy, label in zip(plan.strategies, plan.labels, strict=True)
         if getattr(get_strategy(strategy), "uses_sources", False)
     ]
+    if plan.sources is not None:
+        if not users:
+            raise InputError(
+                f"sources {list(plan.sources.names)}: none of the strategies {list(plan.labels)} "
+                "learns from other tasks; name a transfer strategy or leave the sources out"
+            )
+        return
     if users:
         raise InputError(
             f"strategies {users} learn from other tasks and none are given: compare across "

@@ -57,6 +57,8 @@ class CompareResult:
     files: list[Path] = field(default_factory=list)
     tolerance: float = 0.0
     objectives: Any = None  # the `compare.objectives.ObjectivePlan`, None: accuracy alone
+    tolerance_rule: str = ""  # where the tolerance comes from, in words
+    coverage: Any = None  # the backend's `Coverage` of the table (None: not known)
 
 
 def command_line(config: CompareConfig, plan: Plan, jobs: int) -> str:
@@ -151,6 +153,8 @@ def compare(config: CompareConfig) -> CompareResult:
         external=dict(plan.external),
         tolerance=plan.tolerance,
         objectives=plan.objectives,
+        tolerance_rule=plan.tolerance_rule,
+        coverage=coverage,
     )
     if config.out is None:
         return result

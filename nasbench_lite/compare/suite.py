@@ -57,18 +57,24 @@ def compare_tasks(config: CompareConfig, tasks: Sequence[str]) -> SuiteResult:
     list or a config naming a table."""
     if config.table is not None:
         raise InputError("give the tables as tasks, not as table, in a comparison across tasks")
+    from nasbench_lite.compare.config import resolve
+
     found = task_tables(tasks)
     out = None if config.out is None else Path(config.out)
-    results: dict[str, CompareResult] = {}
+    targets = {}
     for label, path in found:
         task_out = None if out is None else out / label
         # Leave one task out: a transfer strategy learns from every other task of the list.
         others = tuple((other, p) for other, p in found if other != label) or None
-        sources = others if config.sources is None else config.sources
-        if not _learns_from_sources(config.strategies):
-            sources = None  # nothing would read them
+        sources = config.sources
+        if sources is None and _learns_from_sources(config.strategies):
+            sources = others  # given sources no strategy reads are refused by resolve
         target = dataclasses.replace(config, table=str(path), out=task_out, sources=sources)
-        results[label] = compare(target)
+        # Every task's inputs (table, sources, output folder) are checked before any runs:
+        # a mistake in the last task must not surface after the others have run.
+        resolve(target)
+        targets[label] = target
+    results: dict[str, CompareResult] = {label: compare(t) for label, t in targets.items()}
     result = aggregate(results)
     if out is not None:
         result.report = write_suite_report(out, result, found)
@@ -138,7 +144,8 @@ def suite_lines(result: SuiteResult) -> list[str]:
     cols = [max(8, len(str(task))) for task in result.tasks]  # a column fits its task's name
     lines = [
         f"across {len(result.tasks)} tasks x {seeds} seeds = {len(result.tasks) * seeds} "
-        "blocks; average rank over blocks (1 = best; regrets within a task's noise floor tie)",
+        f"blocks; average rank over blocks (1 = best; {_tie_words(result)})",
+        *_partial_lines(result),
         f"{'strategy':<{width}} {'all':>6} "
         + " ".join(f"{t:>{c}}" for t, c in zip(result.tasks, cols, strict=True)),
     ]
@@ -152,6 +159,44 @@ def suite_lines(result: SuiteResult) -> list[str]:
     else:
         lines.append(f"Friedman over blocks: n/a ({f.note})")
     return lines
+
+
+def _tolerance_kind(result: CompareResult) -> str:
+    """A task's tolerance rule in a word or two: "noise floor", "given" or "exact"."""
+    rule = result.tolerance_rule
+    if rule.startswith("the table's noise floor"):
+        return "noise floor"
+    return "exact" if rule.startswith("exact") or not result.tolerance else "given"
+
+
+def _tie_words(result: SuiteResult) -> str:
+    """How the blocks' ties were decided, in words, as the tolerances were set."""
+    if result.column == "hv_regret":
+        return "hypervolume regrets compared exactly"
+    kinds = sorted({_tolerance_kind(r) for r in result.results.values()})
+    if kinds == ["exact"]:
+        return "regrets compared exactly"
+    said = {"noise floor": "its noise floor", "given": "as given", "exact": "0 where exact"}
+    return f"regrets within a task's tolerance tie: {', '.join(said[k] for k in kinds)}"
+
+
+def _classes(result: CompareResult) -> str:
+    """The classes a task's search could reach: all, or how many of all (a partial table)."""
+    c = result.coverage
+    if c is not None:
+        return "all" if c.complete else f"{c.classes:,} of {c.total_classes:,} (partial)"
+    return "all" if result.restriction is None else "partial"
+
+
+def _partial_lines(result: SuiteResult) -> list[str]:
+    """One line naming the tasks whose table is partial, or none."""
+    partial = [t for t, r in result.results.items() if _classes(r) != "all"]
+    if not partial:
+        return []
+    return [
+        f"partial tables: {', '.join(partial)}; each searched only the classes its table "
+        "holds, regret against the best of those (see the per-task reports)"
+    ]
 
 
 def _sources(result: CompareResult) -> str:
@@ -172,8 +217,8 @@ def write_suite_report(out: Path, result: SuiteResult, found: list[tuple[str, Pa
     rows = []
     for (task, path), res in zip(found, result.results.values(), strict=True):
         best = res.summary.sort_values(["avg_rank", "regret_mean"], kind="stable").iloc[0]
-        rows.append([task, f"`{shown_path(path)}`", str(res.budget),
-                     _pp(result.tolerances[task]), _sources(res),
+        rows.append([task, f"`{shown_path(path)}`", _classes(res), str(res.budget),
+                     f"{_pp(result.tolerances[task])} ({_tolerance_kind(res)})", _sources(res),
                      f"[report]({task}/report.md)", f"`{best.strategy}`"])  # fmt: skip
     shown = result.summary.sort_values(["avg_rank", "regret_mean"], kind="stable")
     ranks = [
@@ -218,15 +263,19 @@ def write_suite_report(out: Path, result: SuiteResult, found: list[tuple[str, Pa
         "",
         "Every task ran the same strategies and seeds under the same budget rule; each task's "
         "own report is in its folder. A block is one (task, seed) pair: strategies are ranked "
-        f"within it by {measure}; two regrets within the task's tie tolerance (its noise "
-        "floor) of each other tie, pair by pair, as in the task's own report.",
+        f"within it by {measure}; two regrets within the task's tie tolerance of each other "
+        "tie, pair by pair, as in the task's own report (the tolerance and where it comes "
+        "from are in the table below).",
         "",
+        *(f"**{line[0].upper()}{line[1:]}.**" for line in _partial_lines(result)),
+        *([""] if _partial_lines(result) else []),
         "## Tasks",
         "",
         *_table(
             [
                 "task",
                 "table",
+                "classes searched",
                 "budget",
                 "tolerance (pp)",
                 "source tasks",
