@@ -50,3 +50,6 @@ class Interrupted(KeyboardInterrupt):
     ) -> None:
         super().__init__(message)
         self.done, self.total, self.partial, self.saved = done, total, partial, saved
+        # Across tasks (`compare --tasks`): the task it stopped in and the tasks finished.
+        self.task: str | None = None
+        self.tasks_done: list[str] = []

@@ -194,3 +194,32 @@ def test_every_task_is_checked_before_any_runs(tables, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "none of the strategies" in err and "learns from other tasks" in err, err
     assert not (tmp_path / "s").exists()
+
+
+def test_ctrl_c_in_a_later_task_names_it_and_resume_finishes_the_suite(
+    tables, tmp_path, capsys, monkeypatch
+):
+    from nasbench_lite.compare import suite
+    from nasbench_lite.errors import Interrupted
+
+    real, calls = suite.compare, []
+
+    def stop_in_the_second(config):
+        calls.append(config.out)
+        if len(calls) == 2:
+            raise Interrupted("stop", 1, 6)
+        return real(config)
+
+    monkeypatch.setattr(suite, "compare", stop_in_the_second)
+    out = tmp_path / "o"
+    args = ["compare", "--tasks", *map(str, tables), "--strategies", *STRATEGIES, "--seeds",
+            "2", "--budget", "10evals", "--jobs", "1", "--no-progress"]  # fmt: skip
+    assert main([*args, "--out", str(out)]) == 130
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert "interrupted in task beta-synthetic (1 of its 6 runs finished)" in err
+    assert f"tasks alpha-synthetic finished; kept in {out}" in err
+    assert err.rstrip().endswith(f"--resume {out}")
+    monkeypatch.setattr(suite, "compare", real)
+    assert main([*args, "--resume", str(out)]) == 0
+    assert (out / REPORT_FILE).is_file() and (out / "beta-synthetic" / "report.md").is_file()

@@ -25,7 +25,11 @@ def interrupted_line(stop: KeyboardInterrupt, argv: list[str], out: str) -> str:
     """The one line a Ctrl-C prints: what was kept, and the command that continues."""
     from nasbench_lite.errors import Interrupted
 
-    if isinstance(stop, Interrupted):
+    if isinstance(stop, Interrupted) and stop.task is not None:
+        finished = f"tasks {', '.join(stop.tasks_done)} finished; " if stop.tasks_done else ""
+        kept = f"{stop.done:,} of its {plural(stop.total, 'run')} finished"
+        what = f"interrupted in task {stop.task} ({kept}); {finished}kept in {out}"
+    elif isinstance(stop, Interrupted):
         kept = (
             f"kept the finished ones in {out} (no report or plots yet)"
             if stop.done

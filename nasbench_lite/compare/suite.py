@@ -23,7 +23,7 @@ import pandas as pd
 from nasbench_lite.compare import statistics as stats
 from nasbench_lite.compare.config import CompareConfig
 from nasbench_lite.compare.run import BASELINE, CompareResult, compare
-from nasbench_lite.errors import InputError
+from nasbench_lite.errors import InputError, Interrupted
 from nasbench_lite.table.shipped import task_tables
 
 REPORT_FILE = "suite_report.md"
@@ -74,7 +74,13 @@ def compare_tasks(config: CompareConfig, tasks: Sequence[str]) -> SuiteResult:
         # a mistake in the last task must not surface after the others have run.
         resolve(target)
         targets[label] = target
-    results: dict[str, CompareResult] = {label: compare(t) for label, t in targets.items()}
+    results: dict[str, CompareResult] = {}
+    for label, target in targets.items():
+        try:
+            results[label] = compare(target)
+        except Interrupted as stop:  # say where: the finished tasks are kept whole
+            stop.task, stop.tasks_done = label, list(results)
+            raise
     result = aggregate(results)
     if out is not None:
         result.report = write_suite_report(out, result, found)
