@@ -350,14 +350,14 @@ def report(paths: list[str]) -> None:
                 old[key] = np.concatenate([a, b], axis=1).tolist()
             old["seeds"], old["classes"] = old["seeds"] + run["seeds"], both
     if protocols:
-        # The cpu preset re-measured here against the shipped table's own CPU seconds per
+        # The cpu preset re-measured here against the cpu table's own CPU seconds per
         # pair gives the load factor of this (shared) machine: CPU time grows when other
         # processes share the cores, so projections are divided by it.
         load = 1.0
         if "cpu-today" in protocols:
             today = protocols["cpu-today"]
             load = today["cpu"] * today["mix"] / today["table_seconds"]
-            print(f"load factor (cpu preset here / in the shipped table): {load:.2f}")
+            print(f"load factor (cpu preset here / in the cpu table): {load:.2f}")
         print_table([protocol_row(n, r, load) for n, r in protocols.items()], FORMATS)
     if not runs:
         return
@@ -427,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
                                   rng.choice(order[len(order) // 10 :], args.others,
                                              replace=False)])  # fmt: skip
         # The sample is rich in costly top-decile cells: scale its cost to the table's mix
-        # by the shipped table's per-class CPU seconds (apportioned by FLOPs).
+        # by the cpu table's per-class CPU seconds (apportioned by FLOPs).
         seconds = table.values("train_seconds", space.representatives)
         mix = float(seconds.mean() / seconds[classes].mean())
         print(f"table / sample cost per pair at the cpu preset: {mix:.3f}")

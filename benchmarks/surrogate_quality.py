@@ -286,8 +286,8 @@ def render(path, table, args, figures, speed, ablation, images) -> str:
     ]  # fmt: skip
     lines = [
         "# The surrogate: quality on held-out classes", "",
-        f"Regenerate: `python benchmarks/surrogate_quality.py"
-        f"{'' if args.table is None else ' --table ' + str(args.table)}` "
+        f"Regenerate: `python benchmarks/surrogate_quality.py --table "
+        f"{args.table if args.table is not None else 'data/' + Path(path).name}` "
         f"(table `{Path(path).name}`, {int(table.done.sum()):,} of {table.num_rows:,} rows "
         f"done; {args.repeats} repeat(s) per fraction: mean ± sd over repeats).", "",
         "How the model works, and why, is in the docstring of `nasbench_lite/surrogate/model.py`.",

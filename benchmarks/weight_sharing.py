@@ -3,7 +3,7 @@ table's trainer preset and one or more search lengths, their derived cells looke
 table; writes docs/weight_sharing.md, the plot of architecture weights over supernet epochs
 and the plot of the final cells against the search length.
 
-    nice -n 10 python benchmarks/weight_sharing.py                   # the shipped table, 3 seeds
+    nice -n 10 python benchmarks/weight_sharing.py                   # the cpu table, 3 seeds
     python benchmarks/weight_sharing.py --seeds 2 --search-epochs 10 --table T.h5
     python benchmarks/weight_sharing.py --search-epochs 25 50 100 200 --jobs 2  # one search
                                                       # per length, two processes at a time

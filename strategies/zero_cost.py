@@ -7,7 +7,7 @@ before a cell is trained); their measured cost, the table's seconds per scored c
 the cells scored, is charged to the simulated clock with the first ask. The run trains the
 `top` best cells (None: down the ranking until the budget is spent) and then finishes.
 
-Default pool: 1,000 cells, about 47 s of proxies on the CPU table, half the default budget,
+Default pool: 1,000 cells, about 47 s of proxies on the `cpu` table, half its default budget,
 leaving the rest for training the best of them (the paper scored thousands of NAS-Bench-201
 cells, whose proxies cost a thousandth of a training, here a twentieth: `_zero_cost`).
 """

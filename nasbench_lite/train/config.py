@@ -56,7 +56,7 @@ class TrainConfig:
 
 
 PRESETS: dict[str, TrainConfig] = {
-    # The shipped table's recipe, chosen by measurement on a 2-core CPU
+    # The `cpu` table's recipe (protocol v1), chosen by measurement on a 2-core CPU
     # (benchmarks/preset_candidates.py, docs/trainer.md): NB-201's skeleton at 8 channels
     # with pooling reductions (all spatial processing past the stem is the cell's),
     # 8 epochs of batch 128 at peak learning rate 0.1, all 3,000 training sequences.
