@@ -166,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--strategies",
         nargs="+",
+        action="extend",
         default=None,
         help="registry names, or 'all' for every registered strategy (default: every "
         "registered one that loads, except those marked out of the default comparison)",
@@ -213,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--tasks",
         nargs="+",
+        action="extend",
         default=None,
         metavar="TASK",
         help="compare on several tasks: suite task names, 'all' (every task of the suite) or "
@@ -222,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--sources",
         nargs="+",
+        action="extend",
         default=None,
         metavar="TASK",
         help="source tasks of the transfer strategies (suite task names or table files): "
@@ -237,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--objectives",
         nargs="+",
+        action="extend",
         default=None,
         metavar="METRIC:DIR",
         help="several objectives, each a metric the table holds and max or min (e.g. "
@@ -245,7 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--constraint",
         nargs="+",
-        default=(),
+        action="extend",
+        default=[],
         metavar="METRIC<=BOUND",
         help="feasibility rules (e.g. params<=20000): the best cell (or front) among feasible "
         "ones, regret against the best feasible cell",
@@ -272,6 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--tasks",
         nargs="+",
+        action="extend",
         default=None,
         metavar="TASK",
         help="suite task names, 'all' or table files (default: every task whose table is "
@@ -309,7 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--train-fraction", type=float, default=0.1, help="fit: share of classes")
     p.add_argument("--seed", type=int, default=0, help="fit: seed of the class split and model")
-    p.add_argument("--related", nargs="+", default=[], metavar="TABLE",
+    p.add_argument("--related", nargs="+", action="extend", default=[], metavar="TABLE",
                    help="fit: other tasks' tables; a line on each class's accuracy there is "
                    "blended with the model: a few classes of a new task rank the rest")  # fmt: skip
     p.add_argument("--force", action="store_true", help="fit: replace an existing model")

@@ -224,6 +224,18 @@ def test_abbreviations_are_off_everywhere(capsys):
     assert parser.parse_args(["compare", "--seeds", "3"]).seeds == 3
 
 
+def test_a_repeated_list_option_adds_to_it_instead_of_replacing_it():
+    parser = build_parser()
+    argv = ["compare", "--objectives", "valid_acc:max", "--constraint", "params<=2",
+            "--objectives", "params:min", "--constraint", "flops<=3", "--strategies", "a",
+            "--strategies", "b", "c"]  # fmt: skip
+    args = parser.parse_args(argv)
+    assert args.objectives == ["valid_acc:max", "params:min"]
+    assert args.constraint == ["params<=2", "flops<=3"] and args.strategies == ["a", "b", "c"]
+    assert parser.parse_args(["compare"]).constraint == []  # the default is not shared
+    assert parser.parse_args(["compare", "--tasks", "a", "--tasks", "b"]).tasks == ["a", "b"]
+
+
 @pytest.mark.parametrize(
     ("argv", "words"),
     [

@@ -103,6 +103,20 @@ def test_bad_constraints_are_named(text, message):
         parse_constraint(text)
 
 
+@pytest.mark.parametrize("text", ["flops<=1234567", "params<=20000", "x>=2.5e-07", "y<0.001"])
+def test_a_constraint_prints_every_digit_of_its_bound(text):
+    assert str(parse_constraint(text)) == text  # plan.json and the command repeat it
+
+
+def test_a_constraint_whose_feasible_classes_all_diverged_is_refused():
+    params = synthetic_table(rows=300, rng=3).arrays["metrics/params"].astype(np.float64)
+    bound = float(np.sort(params)[5])
+    small = params <= bound  # the smallest classes: every seed of them diverged
+    table = synthetic_table(rows=300, rng=3, diverged=np.repeat(small[:, None], 3, axis=1))
+    with pytest.raises(InputError, match="all diverged.*no best feasible cell"):
+        resolve_objectives(None, (f"params<={bound:.0f}",), table)
+
+
 def test_objectives_must_be_metrics_of_the_table(mo_table):
     with pytest.raises(InputError, match="'latency_b1' is not in table.*nasbench-lite latency"):
         resolve_objectives(("valid_acc:max", "latency:min"), (), mo_table)
@@ -148,11 +162,42 @@ def test_true_front_and_attained_fronts(mo_table):
     # A higher fidelity starts the front over: a cell stopped early no longer counts.
     trace = ref.hv_trace(values[:3], level=np.array([1, 1, 2]))
     assert trace[2] == pytest.approx(ref.hv_trace(values[2:3])[0])
+    # ... once it has a finite result: an infeasible or diverged cell (NaN) at a higher
+    # fidelity leaves the front as it was, as it leaves the incumbent.
+    mixed = values[:5].copy()
+    mixed[3] = np.nan
+    trace = ref.hv_trace(mixed, level=np.array([1, 1, 1, 3, 3]))
+    assert trace[3] == trace[2] > 0
+    assert trace[2] == pytest.approx(ref.hv_trace(values[:3])[-1])
+    assert trace[4] == pytest.approx(ref.hv_trace(values[4:5])[0])
     # The median of identical fronts is that front.
     front = np.array(ref.front)
     assert np.allclose(median_front([front, front, front], ref), front)
     with pytest.raises(InputError, match="one value"):
         ParetoReference.of_values(ref.objectives, ref.measured, np.ones((3, 2)))
+
+
+def test_run_fronts_keep_the_highest_epoch_with_a_finite_feasible_result(mo_table):
+    import pandas as pd
+
+    from nasbench_lite.compare.pareto_plots import run_fronts
+
+    plan = resolve_objectives(TWO, (), mo_table)
+    ref = plan.reference
+    raws = np.asarray(mo_table.row_raw)[:4]
+    values = np.column_stack([mo_table.values(m, raws) for m in ref.measured])
+    frame = pd.DataFrame({"strategy": "s", "seed": 0, "epoch": [1, 1, 3, 3]})
+    for j, metric in enumerate(ref.measured):
+        frame[f"cell_{metric}"] = values[:, j]
+    frame.loc[2, [f"cell_{m}" for m in ref.measured]] = np.nan  # diverged at epoch 3
+    frame["feasible"] = [True, True, True, False]  # infeasible at epoch 3
+    (front,) = run_fronts(frame, plan)["s"]
+    expected = ref.normalised(values[:2])
+    keep = [not (np.delete(expected, i, 0) <= p).all(axis=1).any() for i, p in enumerate(expected)]
+    assert sorted(map(tuple, front)) == sorted(map(tuple, values[:2][keep]))
+    frame.loc[3, "feasible"] = True  # a usable result at epoch 3: it alone stands
+    (front,) = run_fronts(frame, plan)["s"]
+    assert front.tolist() == [values[3].tolist()]
 
 
 def test_nondominated_priority_puts_the_front_first():

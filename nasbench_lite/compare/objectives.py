@@ -121,6 +121,11 @@ def resolve_objectives(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # a row whose seeds all diverged
             best_feasible = float(np.nanmax(np.nanmean(final, axis=1)))
+        if not np.isfinite(best_feasible):  # every feasible class diverged on every seed
+            raise InputError(
+                f"no class of table {table.source} that meets {', '.join(map(str, rules))} "
+                "has a finite test accuracy (all diverged): there is no best feasible cell"
+            )
     reference = None
     if len(parsed) > 1:
         measured = tuple(measured_metric(o.name, table.metrics) for o in parsed)

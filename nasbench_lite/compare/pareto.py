@@ -118,8 +118,9 @@ class ParetoReference:
         values: (n, k) the evaluated cells' measured values (a NaN row, e.g. an infeasible or
         diverged cell, never joins the front). level: (n,) the epoch each evaluation answered
         at (None: all full trainings); as the incumbent rule, only the evaluations at the
-        highest epoch seen so far count, so a cell stopped early never stands on the front
-        once full trainings exist.
+        highest epoch with a finite (feasible, not diverged) result so far count, so a cell
+        stopped early never stands on the front once full trainings exist, and a NaN at a
+        new epoch does not empty the front.
         """
         normal = self.normalised(values).reshape(len(values), -1)
         n = len(normal)
@@ -129,10 +130,11 @@ class ParetoReference:
         front = np.zeros((0, normal.shape[1]))
         current, hv = None, 0.0
         for i in range(n):
-            if current is None or level[i] > current:
-                current, front, hv = int(level[i]), front[:0], 0.0
             point = normal[i]
-            if level[i] == current and np.isfinite(point).all():
+            finite = bool(np.isfinite(point).all())
+            if finite and (current is None or level[i] > current):
+                current, front, hv = int(level[i]), front[:0], 0.0
+            if finite and level[i] == current:
                 if not (front <= point).all(axis=1).any():  # not weakly dominated: it joins
                     front = np.vstack([front[~(point <= front).all(axis=1)], point])
                     hv = hypervolume(front, ref)

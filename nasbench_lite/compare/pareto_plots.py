@@ -24,15 +24,19 @@ PARETO_PLOT_NAMES = ("hv_regret_vs_time", "median_fronts")
 
 def run_fronts(frame: pd.DataFrame, plan: ObjectivePlan) -> dict[str, list[np.ndarray]]:
     """Each run's final attained front, {strategy: [(p, k) per seed, in seed order]}: the
-    non-dominated feasible cells among its evaluations at its highest epoch."""
+    non-dominated feasible cells among its evaluations at its highest epoch with a finite
+    feasible result (as `ParetoReference.hv_trace` counts them)."""
     ref = plan.reference
     columns = [f"{CELL_PREFIX}{m}" for m in ref.measured]
     fronts: dict[str, list[np.ndarray]] = {s: [] for s in stats.strategy_order(frame)}
     for (name, _), run in frame.groupby(["strategy", "seed"], sort=True):
-        keep = run["epoch"].to_numpy() == run["epoch"].max()
+        values = run[columns].to_numpy(np.float64)
+        usable = np.isfinite(values).all(axis=1)
         if "feasible" in run.columns:
-            keep &= run["feasible"].to_numpy(bool)
-        fronts[name].append(attained_front(run.loc[keep, columns].to_numpy(np.float64), ref))
+            usable &= run["feasible"].to_numpy(bool)
+        epochs = run["epoch"].to_numpy()
+        keep = usable & (epochs == epochs[usable].max()) if usable.any() else usable
+        fronts[name].append(attained_front(values[keep], ref))
     return fronts
 
 

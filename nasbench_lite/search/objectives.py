@@ -56,7 +56,10 @@ class Constraint(NamedTuple):
     bound: float
 
     def __str__(self) -> str:
-        return f"{self.name}{self.op}{self.bound:g}"
+        # Every digit (plan.json compares it; the command line repeats it), shortest form.
+        bound = self.bound
+        shown = str(int(bound)) if float(bound).is_integer() and abs(bound) < 1e15 else repr(bound)
+        return f"{self.name}{self.op}{shown}"
 
     def holds(self, values: np.ndarray) -> np.ndarray:
         """(n,) bool: which of `values` (n,) meet the rule (NaN never does)."""
