@@ -374,3 +374,28 @@ def test_command_line_runs_the_multi_objective_strategies(tmp_path, capsys):
     for name in ["random_search", *MULTI]:
         assert name in printed
     assert "final HV regret" in printed and (out / "hv_regret_vs_time.svg").is_file()
+
+
+def test_objectives_a_backend_cannot_serve_are_refused(mo_table):
+    from nasbench_lite.backends.base import BenchmarkContext
+    from nasbench_lite.compare.objectives import check_backend
+
+    class Backend:
+        def __init__(self, metrics):
+            self.metrics = metrics
+
+        def context(self):
+            return BenchmarkContext(metrics=self.metrics)
+
+    plan = resolve_objectives(TWO, (), mo_table)
+    with pytest.raises(InputError, match=r"objectives \['params'\]: the live backend's"):
+        check_backend(plan, Backend(("valid_acc", "test_acc", "train_seconds")), mo_table, "live")
+    # Every objective carried, but the table is partial (300 of 5,044 classes): a backend
+    # proposing any cell of the space is refused, the table's own lookups are not.
+    served = Backend(("valid_acc", "test_acc", "train_seconds", "params", "flops"))
+    with pytest.raises(InputError, match="with the surrogate backend need a complete table"):
+        check_backend(plan, served, mo_table, "surrogate")
+    check_backend(plan, served, mo_table, "tabular")
+    check_backend(None, Backend(()), mo_table, "surrogate")  # no objectives: nothing to check
+    complete = synthetic_table(epochs=2, rng=4)
+    check_backend(resolve_objectives(TWO, (), complete), served, complete, "surrogate")

@@ -95,6 +95,11 @@ def test_bad_objective_names_are_refused(table, blackbox, run):
         sm.moasha(blackbox, ("valid_acc:max", "latency_cpu:min"))
     with pytest.raises(InputError, match="latency_cpu"):
         sm.to_mo_results(run[0], table, ("valid_acc:max", "latency_cpu:min"))
+    # A constrained plan: its true front is over feasible cells, MOASHA's over any it found.
+    median = float(np.median(table.values("params", table.row_raw)))
+    constrained = resolve_objectives(TWO, (f"params<={median:.0f}",), table)
+    with pytest.raises(InputError, match="without constraints, got params<="):
+        sm.to_mo_results(run[0], table, TWO, plan=constrained)
     with pytest.raises(InputError, match="test metric"):
         sm.moasha(blackbox, ("test_acc:max", "params:min"))
     with pytest.raises(InputError, match="NAME:max or NAME:min"):

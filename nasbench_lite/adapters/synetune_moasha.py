@@ -188,6 +188,11 @@ def to_mo_results(
     plan = plan if plan is not None else resolve_objectives([str(o) for o in parsed], (), table)
     if plan.reference is None:
         raise InputError("to_mo_results needs two or more objectives (a front)")
+    if plan.constraints:  # the true front would be over feasible cells, the run's over all
+        raise InputError(
+            f"to_mo_results takes a plan without constraints, got "
+            f"{', '.join(map(str, plan.constraints))}: MOASHA searches unconstrained"
+        )
     space, last = table.space, table.num_epochs
     names = [f"config_{name}" for name in _edge_names(space)]
     if missing := [c for c in (TIME, EPOCH, "metric_valid_acc", *names) if c not in frame]:

@@ -134,6 +134,29 @@ def resolve_objectives(
     return ObjectivePlan(parsed, rules, reference, best_feasible)
 
 
+def check_backend(plan: ObjectivePlan | None, benchmark: Any, table: Any, backend: str) -> None:
+    """InputError when the backend (named `backend`) cannot serve `plan`: an objective its
+    evaluations do not carry (the strategies would be told nothing of it), or, for a backend
+    other than the table's lookups, which may propose cells the table lacks, a partial table
+    (what is measured of a run's cells comes from the table)."""
+    if plan is None:
+        return
+    context = getattr(benchmark, "context", None)
+    carried = context().metrics if callable(context) else ()
+    missing = [o.name for o in plan.objectives if carried and o.name not in carried]
+    if missing:
+        raise InputError(
+            f"objectives {missing}: the {backend} backend's evaluations do "
+            f"not carry them (they carry {', '.join(carried)}); use the tabular backend"
+        )
+    partial = (np.asarray(table.raw_to_row) < 0).any() or not np.asarray(table.done).all()
+    if partial and backend != "tabular":
+        raise InputError(
+            f"objectives and constraints with the {backend} backend need a "
+            f"complete table: {table.source} lacks classes its cells may fall in"
+        )
+
+
 def _check_measured(table: Any, name: str, raws: np.ndarray) -> None:
     """InputError when per-class metric `name` is missing (NaN) for some trained class (a
     measurement still running, e.g. `nasbench-lite latency`)."""

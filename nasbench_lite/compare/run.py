@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from nasbench_lite.compare.config import BASELINE, CompareConfig, Plan, resolve
+from nasbench_lite.compare.objectives import check_backend
 from nasbench_lite.compare.results import TIMINGS_FILE, read_results, remove_outputs, write_results
 from nasbench_lite.compare.workers import Worker, choose_jobs, run_tasks
 from nasbench_lite.errors import InputError, Interrupted, MissingFileError
@@ -118,6 +119,7 @@ def compare(config: CompareConfig) -> CompareResult:
     # Built here even when processes will run the tasks: a backend that cannot be built
     # fails with its own error before any process starts.
     local = Worker(plan, table)
+    check_backend(plan.objectives, local.benchmark, table, plan.backend)
     # What regret is measured against, when the backend says (the surrogate's may be its
     # own prediction); the report prints it.
     plan = dataclasses.replace(plan, regret_source=getattr(local.benchmark, "regret_source", None))
