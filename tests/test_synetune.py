@@ -212,3 +212,28 @@ def test_a_scheduler_of_ones_own_and_the_tuner_files(small, blackbox, tmp_path):
     frame = synetune.simulate(blackbox, scheduler, budget=200, seed=0, workdir=tmp_path)
     assert len(frame) > 5 and (tmp_path / "results.csv.zip").is_file()
     assert (tmp_path / "metadata.json").is_file()
+
+
+def test_no_test_metric_reaches_a_scheduler(small, blackbox):
+    from syne_tune.optimizer.baselines import RandomSearch
+
+    assert any(n.startswith("metric_test_") for n in blackbox.objectives_names)  # exported
+    seen = set()
+
+    class Spy(RandomSearch):
+        def on_trial_result(self, trial, result):
+            seen.update(result)
+            return super().on_trial_result(trial, result)
+
+    spy = Spy(blackbox.configuration_space, metrics=[synetune.METRIC], random_seed=0)
+    frame = synetune.simulate(blackbox, spy, budget=60, seed=0)
+    assert len(frame) > 3 and synetune.METRIC in seen
+    assert not [k for k in seen if "test" in k], sorted(seen)
+    assert not [c for c in frame.columns if "test" in c]
+    cheat = RandomSearch(blackbox.configuration_space, metrics=["metric_test_acc"],
+                         do_minimize=False, random_seed=0)  # fmt: skip
+    with pytest.raises(InputError, match=r"optimises \['metric_test_acc'\]: a test metric"):
+        synetune.simulate(blackbox, cheat, budget=60, seed=0)
+    # What the adapter turns the run into still scores the incumbent on test, from the table.
+    results = synetune.to_results(frame, small, "spy", 0)
+    assert results["incumbent_test"].notna().any()

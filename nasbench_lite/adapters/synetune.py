@@ -96,6 +96,25 @@ def to_blackbox(table: Any):
     )
 
 
+def without_test_metrics(blackbox: Any) -> Any:
+    """`blackbox` without its metric_test_* objectives (a `BlackboxTabular`; any other kind is
+    returned as it is): what a scheduler may be shown."""
+    from syne_tune.blackbox_repository.blackbox_tabular import BlackboxTabular
+
+    names = list(blackbox.objectives_names)
+    keep = [i for i, n in enumerate(names) if not str(n).startswith("metric_test_")]
+    if not isinstance(blackbox, BlackboxTabular) or len(keep) == len(names):
+        return blackbox
+    return BlackboxTabular(
+        hyperparameters=blackbox.hyperparameters,
+        configuration_space=blackbox.configuration_space,
+        fidelity_space=blackbox.fidelity_space,
+        objectives_evaluations=blackbox.objectives_evaluations[..., keep],
+        fidelity_values=blackbox.fidelity_values,
+        objectives_names=[names[i] for i in keep],
+    )
+
+
 def objective_names(table: Any) -> list[str]:
     """The objectives of `to_blackbox(table)`, in order."""
     return [METRIC, *(f"metric_{name}" for name in table.metrics), RUNTIME, ELAPSED]
@@ -138,6 +157,9 @@ def simulate(
         random_seed) or a Syne Tune TrialScheduler built on the blackbox's space.
     seed: seeds numpy's global generator for the run, which Syne Tune draws from (its random
         searcher's configurations, each trial's table seed); the caller's state is restored.
+    No test metric reaches the scheduler: the simulator runs on the blackbox without its
+    metric_test_* objectives (the table keeps them for scoring), and a scheduler asking for
+    one is refused.
     tick: the simulated seconds the tuner waits when every worker is busy (Syne Tune's
         tuner_sleep_time; default: 1% of the median epoch time): a free worker starts its
         next trial at the next tick. Syne Tune's start, result and stop delays are 0 and the
@@ -156,7 +178,7 @@ def simulate(
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise InputError(f"{name} must be an int >= {low}, got {value!r}")
     seconds = Budget(seconds=budget).seconds  # raises unless finite and > 0
-    blackbox = source if isinstance(source, Blackbox) else to_blackbox(source)
+    blackbox = without_test_metrics(source if isinstance(source, Blackbox) else to_blackbox(source))
     size = math.prod(len(d.categories) for d in blackbox.configuration_space.values())
     if len(blackbox.hyperparameters) < size:
         raise InputError(
@@ -179,6 +201,13 @@ def simulate(
             for callback in self.callbacks:
                 callback.on_tuning_sleep(self.sleep_time)
 
+    chosen = _scheduler(scheduler, blackbox, int(seed))
+    names = chosen.metric_names() if callable(getattr(chosen, "metric_names", None)) else []
+    if tests := [n for n in names if str(n).startswith("metric_test_")]:
+        raise InputError(
+            f"the scheduler optimises {tests}: a test metric never guides a search; use "
+            f"{METRIC} or another validation metric"
+        )
     # Syne Tune draws from numpy's global generator (its searchers ignore their random_seed
     # when sampling): seed it for this run only.
     saved = np.random.get_state()  # noqa: NPY002
@@ -195,7 +224,7 @@ def simulate(
             backend._time_keeper = Clock()  # Syne Tune offers no switch for this
             tuner = SimulatedTuner(
                 trial_backend=backend,
-                scheduler=_scheduler(scheduler, blackbox, int(seed)),
+                scheduler=chosen,
                 stop_criterion=StoppingCriterion(max_wallclock_time=seconds),
                 n_workers=int(workers),
                 sleep_time=0,
