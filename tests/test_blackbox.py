@@ -89,6 +89,11 @@ def test_bad_sources_and_inputs(table3):
     f = nbl.objective(table3, seed=0)
     with pytest.raises(InputError, match="epoch 9 of raw cell 0 is not in 1..3"):
         f(0, epochs=9)
+    # A float budget of whole epochs (SMAC, DEHB) is that many epochs; a fraction is refused.
+    assert f(0, epochs=3.0)["epoch"] == 3 == f(0, epochs=np.float64(3))["epoch"]
+    assert f(0, epochs=np.float32(2.0))["epoch"] == 2
+    with pytest.raises(InputError, match="epochs 2.5: must be a whole number of epochs"):
+        f(0, epochs=2.5)
     with pytest.raises(InputError, match="missing edge '3<-2'"):
         f({"1<-0": "none", "2<-0": "none", "2<-1": "none", "3<-0": "none", "3<-1": "none"})
     with pytest.raises(InputError, match="is not available in table"):

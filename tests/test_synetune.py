@@ -59,7 +59,8 @@ def check_export(table: Table, blackbox) -> None:
                 got_one = got[:, column[f"metric_{name}"]]
                 np.testing.assert_allclose(got_one, want.astype(np.float32), rtol=1e-6)
             acc = table.values("valid_acc", raws, epoch=epoch, seed=seed)
-            np.testing.assert_allclose(got[:, column["metric_valid_error"]], 1 - acc, rtol=1e-6)
+            error = np.where(np.isnan(acc), 1.0, 1 - acc)  # a diverged seed: the worst, not NaN
+            np.testing.assert_allclose(got[:, column["metric_valid_error"]], error, rtol=1e-6)
             elapsed = table.values("train_seconds", raws, epoch=epoch, seed=seed)
             np.testing.assert_allclose(got[:, column["metric_elapsed_time"]], elapsed, rtol=1e-6)
             whole = table.values("train_seconds", raws, seed=seed)
@@ -212,6 +213,21 @@ def test_a_scheduler_of_ones_own_and_the_tuner_files(small, blackbox, tmp_path):
     frame = synetune.simulate(blackbox, scheduler, budget=200, seed=0, workdir=tmp_path)
     assert len(frame) > 5 and (tmp_path / "results.csv.zip").is_file()
     assert (tmp_path / "metadata.json").is_file()
+
+
+def test_a_diverged_seed_exports_the_worst_error_not_nan():
+    diverged = np.zeros((40, 3), bool)
+    diverged[::7, 1] = True
+    from nasbench_lite.table.synthetic import synthetic_table as made_up
+
+    table = made_up(rows=40, epochs=3, diverged=diverged, rng=2)
+    exported = synetune.to_blackbox(table)
+    check_export(table, exported)
+    names = list(exported.objectives_names)
+    error = exported.objectives_evaluations[..., names.index(synetune.METRIC)]
+    acc = exported.objectives_evaluations[..., names.index("metric_valid_acc")]
+    assert np.isnan(acc).any() and not np.isnan(error).any()
+    assert (error[np.isnan(acc)] == 1.0).all()
 
 
 def test_no_test_metric_reaches_a_scheduler(small, blackbox):

@@ -64,13 +64,23 @@ class Objective:
         from nasbench_lite.backends.base import Request
 
         raw = self.space.to_raw(config)
-        epoch = self.backend.epochs if epochs is None else epochs
+        epoch = self.backend.epochs if epochs is None else _whole(epochs)
         (answer,) = self.backend.evaluate_requests([Request(raw, epoch)], self.rng)
         out: dict[str, Any] = {"raw": raw, "epoch": answer.epoch, "seed": answer.run}
         out.update(answer.metrics)
         out.update(valid_acc=answer.valid_acc, test_acc=answer.test_acc)
         out.setdefault("train_seconds", answer.cost_seconds)
         return out
+
+
+def _whole(epochs: Any) -> Any:
+    """A float budget that is a whole number of epochs (SMAC and DEHB pass 3.0) as that int;
+    InputError for any other float. Anything else is left for the backend's check."""
+    if isinstance(epochs, (float, np.floating)):
+        if not float(epochs).is_integer():
+            raise InputError(f"epochs {epochs!r}: must be a whole number of epochs")
+        return int(epochs)
+    return epochs
 
 
 def objective(source: Any, seed: Any = None) -> Objective:

@@ -54,9 +54,11 @@ def to_blackbox(table: Any):
     of a class share its numbers. Hyperparameters: one categorical per edge, named by the
     space's edge names ("1<-0", ...), its choices the op names. Objectives (`objective_names`),
     (cells, seeds, epochs, K) float32, per seed and epoch e = 1..E: metric_valid_error =
-    1 - valid_acc; then `metric_<name>` for every metric the table holds, in the table's
-    order (`Table.metrics`: a curve as measured at e, a per-pair metric such as train_seconds
-    read as `Table.values` reads it at e, a per-class metric such as params repeated);
+    1 - valid_acc, 1 (the worst) for a diverged seed, so that no NaN reaches the rung
+    comparisons of Syne Tune's schedulers (metric_valid_acc stays NaN there); then
+    `metric_<name>` for every metric the table holds, in the table's order (`Table.metrics`:
+    a curve as measured at e, a per-pair metric such as train_seconds read as `Table.values`
+    reads it at e, a per-class metric such as params repeated);
     metric_runtime = train_seconds / E and metric_elapsed_time = train_seconds * e / E (the
     table holds one measured time per seed for the whole schedule of equal epochs). Fidelity
     space: {"epoch": randint(1, E)}.
@@ -76,7 +78,8 @@ def to_blackbox(table: Any):
     cells = space.cells(raws)
     shape = (len(raws), table.num_seeds, epochs)
     e = np.arange(1, epochs + 1) / epochs
-    columns = [1 - table.metric("valid_acc")[rows]]
+    valid = table.metric("valid_acc")[rows]
+    columns = [np.where(np.isnan(valid), 1.0, 1 - valid)]
     for name, axes in table.metric_axes.items():
         array = table.metric(name)[rows].astype(np.float64)
         if "epochs" not in axes:  # per pair or per class: the same at every epoch
