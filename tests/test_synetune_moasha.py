@@ -102,6 +102,11 @@ def test_bad_objective_names_are_refused(table, blackbox, run):
         sm.to_mo_results(run[0], table, TWO, plan=constrained)
     with pytest.raises(InputError, match="test metric"):
         sm.moasha(blackbox, ("test_acc:max", "params:min"))
+    # The blackbox's derived columns are not table metrics: to_mo_results could not measure
+    # them, and valid_error would be valid_acc twice.
+    for derived in ("runtime", "elapsed_time", "valid_error"):
+        with pytest.raises(InputError, match=f"metric '{derived}' is not in the table's"):
+            sm.moasha(blackbox, ("valid_acc:max", f"{derived}:min"))
     with pytest.raises(InputError, match="NAME:max or NAME:min"):
         sm.moasha(blackbox, ("valid_acc:up", "params:min"))
 

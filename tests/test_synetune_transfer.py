@@ -180,7 +180,7 @@ def test_an_exhausted_portfolio_ends_the_simulation(target, blackbox):
     assert [SPACE.config_to_raw(c) for c in config.to_dict("records")] == list(ours)
 
 
-def test_bad_arguments(sources, blackbox):
+def test_bad_arguments(sources, blackbox, target):
     transfer = st.to_transfer_evaluations(sources, classes=True, last_epoch=True)
     with pytest.raises(InputError, match="unknown Syne Tune transfer scheduler"):
         st.transfer_scheduler("hyperband", blackbox, transfer, seed=0)
@@ -190,6 +190,21 @@ def test_bad_arguments(sources, blackbox):
         st.to_transfer_evaluations([])
     with pytest.raises(InputError, match="top"):
         st.transfer_scheduler("bounding_box", blackbox, transfer, seed=0, top=0)
+    with pytest.raises(InputError, match="top 3: only bounding_box reads it"):
+        st.transfer_scheduler("zero_shot", blackbox, transfer, seed=0, top=3)
+    # Each task's own cells (alpha all, beta a third): Syne Tune would pair rows by position.
+    own = st.to_transfer_evaluations(sources, classes=True, last_epoch=True, shared=False)
+    with pytest.raises(InputError, match="same cells in the same order"):
+        st.transfer_scheduler("zero_shot", blackbox, own, seed=0)
+    # As many cells in each task, but not the same ones: refused too, not paired blindly.
+    half = SPACE.num_unique // 2
+    twins = SourceTasks.build([("c", task_table(4, "c", done=some_classes(6, half))),
+                               ("d", task_table(5, "d", done=some_classes(7, half)))],
+                              target)  # fmt: skip
+    own = st.to_transfer_evaluations(twins, classes=True, last_epoch=True, shared=False)
+    assert len({len(e.hyperparameters) for e in own.values()}) == 1
+    with pytest.raises(InputError, match="same cells in the same order"):
+        st.transfer_scheduler("zero_shot", blackbox, own, seed=0)
 
 
 def test_without_syne_tune(sources, blackbox, monkeypatch):

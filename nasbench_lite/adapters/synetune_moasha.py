@@ -53,9 +53,10 @@ def blackbox_metrics(objectives: Sequence[Any], names: Sequence[str]) -> list[tu
     `Objective`s): valid_acc is metric_valid_error (1 - valid_acc), so valid_acc:max
     minimises it; another NAME is metric_NAME in its own direction. `names`: the blackbox's
     objective names (`synetune.objective_names`). InputError naming a metric the blackbox
-    does not hold."""
+    does not hold as a table metric (its derived valid_error, runtime and elapsed_time are
+    not objectives: `to_mo_results` measures every objective on the table)."""
     parsed = parse_objectives(objectives)
-    held = set(names)
+    held = set(names) - {METRIC, "metric_runtime", "metric_elapsed_time"}
     out = []
     for objective in parsed:
         if objective.name == "valid_acc":
@@ -64,7 +65,8 @@ def blackbox_metrics(objectives: Sequence[Any], names: Sequence[str]) -> list[tu
         metric = f"metric_{objective.name}"
         if metric not in held:
             known = [n[len("metric_") :] for n in names
-                     if n.startswith("metric_") and not n.startswith("metric_test_")]  # fmt: skip
+                     if n in held and n.startswith("metric_")
+                     and not n.startswith("metric_test_")]  # fmt: skip
             raise InputError(
                 f"objective {objective}: metric {objective.name!r} is not in the table's "
                 f"blackbox; it holds {', '.join(known)}"

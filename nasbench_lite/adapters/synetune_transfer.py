@@ -172,6 +172,17 @@ def transfer_scheduler(name: str, blackbox: Any, transfer: dict[str, Any], seed:
         raise InputError("no transfer evaluations given (to_transfer_evaluations of the sources)")
     space = blackbox.configuration_space
     if name == "zero_shot":
+        if top != 1:
+            raise InputError(f"top {top}: only bounding_box reads it; zero_shot ranks every cell")
+        # Syne Tune pairs the tasks' rows by position: every task must hold the same cells in
+        # the same order (an export with shared=True), or it ranks unrelated cells together.
+        frames = [evaluations.hyperparameters for evaluations in transfer.values()]
+        if any(not f.reset_index(drop=True).equals(frames[0].reset_index(drop=True))
+               for f in frames[1:]):  # fmt: skip
+            raise InputError(
+                "zero_shot needs every source task to hold the same cells in the same order "
+                "(to_transfer_evaluations with shared=True); these differ"
+            )
         # Its warning that each configuration must occur in every task: it does, by export.
         quiet = logging.getLogger("syne_tune.optimizer.schedulers.transfer_learning.zero_shot")
         level = quiet.level
