@@ -80,6 +80,10 @@ def write_bytes_atomic(path: Path, data: bytes, tmp: Path, durable: bool = False
         failure = WriteFailedError(f"cannot write {path} ({err.strerror or err}); {kept}")
         failure.errno = err.errno  # (strerror and filename would replace the message)
         raise failure from None
+    except BaseException:  # Ctrl-C mid-write: `path` is as it was, and no `tmp` is left
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
     if durable and sys.platform != "win32":  # make the rename itself durable
         dir_fd = os.open(path.parent, os.O_RDONLY)
         try:

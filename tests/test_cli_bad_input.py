@@ -153,3 +153,17 @@ def test_compare_refuses_an_option_its_backend_does_not_read(
     one_error_line(capsys, f"{name} {option[1]!r}", f"the {backend} backend does not read it",
                    f"for the {reader} backend")  # fmt: skip
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        (["--sample-seed", "3"], ["--sample-seed", "neither given"]),
+        (["--ray-address", "auto", "--cells", "2"], ["--ray-address auto", "--executor ray"]),
+    ],
+)
+def test_generate_refuses_options_it_would_ignore(tmp_path, capsys, extra, words):
+    out = tmp_path / "t.h5"
+    assert main(["generate", "--preset", "tiny", "--out", str(out), *extra]) == 2
+    one_error_line(capsys, *words)
+    assert not out.exists()

@@ -82,6 +82,11 @@ def test_atomic_writes_leave_no_temporary_file_on_failure(tmp_path, monkeypatch)
     with pytest.raises(WriteFailedError, match=r"\(EIO\); .*a.txt is unchanged"):
         write_bytes_atomic(path, b"new", tmp_path / "a.tmp", durable=True)
     assert path.read_text() == "old" and os.listdir(tmp_path) == ["a.txt"]
+    # Ctrl-C between the write and the rename: no temporary file is left either.
+    monkeypatch.setattr(os, "replace", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
+    with pytest.raises(KeyboardInterrupt):
+        write_bytes_atomic(path, b"new", tmp_path / "a.tmp")
+    assert path.read_text() == "old" and os.listdir(tmp_path) == ["a.txt"]
 
 
 def test_a_full_disk_in_compare_keeps_the_runs_and_resumes(table_file, tmp_path, capsys):

@@ -336,6 +336,51 @@ def test_merge_errors_name_the_files(tmp_path):
         np.testing.assert_array_equal(table.arrays[name], np.concatenate([a_rows, b_rows]))
 
 
+def test_merge_takes_shards_of_one_selection_only(tmp_path, caplog):
+    def shard(name, classes, i, n, seed=0):
+        selection = {"fraction": None, "cells": 40, "sample_seed": seed, "shard": [i, n]}
+        attrs = {"seeds": [0, 1], "config": {"epochs": 2}, "selection": selection}
+        path = tmp_path / f"{name}.h5"
+        synthetic_table(path, classes=classes, seeds=2, epochs=2, rng=len(classes), attrs=attrs)
+        return path
+
+    a, b = shard("a", np.arange(0, 10), 0, 2), shard("b", np.arange(10, 20), 1, 2)
+    other_seed = shard("c", np.arange(10, 20), 1, 2, seed=7)
+    with pytest.raises(ValueError, match=r"c.h5 with .*a.h5: they sample different classes"):
+        merge(tmp_path / "m.h5", [a, other_seed])
+    with pytest.raises(ValueError, match=r"shards of different counts \(\[2, 3\]\)"):
+        merge(tmp_path / "m.h5", [a, shard("d", np.arange(10, 20), 1, 3)])
+    with pytest.raises(ValueError, match=r"e.h5 with .*a.h5: both are shard 0"):
+        merge(tmp_path / "m.h5", [a, shard("e", np.arange(10, 20), 0, 2)])
+    assert not (tmp_path / "m.h5").exists()
+    with caplog.at_level("WARNING", logger="nasbench_lite.generate.merge"):
+        half = merge(tmp_path / "half.h5", [a])
+    assert "merging 1 of 2 shards: shards [1] are not among the inputs" in caplog.text
+    caplog.clear()
+    whole = merge(tmp_path / "m.h5", [tmp_path / "half.h5", b])  # a merged table merges on
+    assert whole.num_rows == 20 and not caplog.text and half.num_rows == 10
+
+
+def test_the_hardware_record_lists_each_machine_once(caplog):
+    from nasbench_lite.generate.run import _note_hardware
+
+    a, b = {"device_kind": "cpu", "cpu_count": 2}, {"device_kind": "H100", "cpu_count": 32}
+    attrs = {"hardware": {"platform": "the driver"}}  # a new file: no worker yet
+    for worker in (a, a, b, a, b):  # machine A, then B, back to A, B again
+        _note_hardware(attrs, worker, "local")
+    local = {**b, "executor": "local"}
+    assert attrs["hardware"] == {**a, "executor": "local", "others": [local]}
+    assert caplog.text.count("differs from the file's hardware") == 1
+    # A merge of tables from different machines keeps its list, and adds a new machine once.
+    merged = {"merged": [{**a, "executor": "local"}, local]}
+    attrs = {"hardware": merged}
+    _note_hardware(attrs, a, "local")
+    assert attrs["hardware"] == merged
+    _note_hardware(attrs, {"device_kind": "TPU"}, "ray")
+    _note_hardware(attrs, {"device_kind": "TPU"}, "ray")
+    assert attrs["hardware"]["merged"][2:] == [{"device_kind": "TPU", "executor": "ray"}]
+
+
 def test_missing_ray_gives_install_hint(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
     config = GenerateConfig(**{**TINY.__dict__, "executor": "ray"})

@@ -25,6 +25,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
         get_preset(args.preset)  # before any work: an unknown preset is an input error
     except ValueError as err:
         raise InputError(f"--preset: {err}") from None
+    given = {word.split("=", 1)[0] for word in args.argv}
+    if "--sample-seed" in given and not given & {"--cells", "--fraction"}:
+        raise InputError("--sample-seed: seeds the sample of --cells or --fraction; neither given")
     names = {f.name for f in dataclasses.fields(GenerateConfig)} - {"command"}
     options = {name: getattr(args, name) for name in names}
     options["shard"] = parse_shard(args.shard) if args.shard else None
@@ -66,5 +69,5 @@ def cmd_merge(args: argparse.Namespace) -> int:
     table = merge(args.out, args.inputs, command=shlex.join(["nasbench-lite", *args.argv]),
                   force=args.force)  # fmt: skip
     tables, rows = plural(len(args.inputs), "table"), plural(table.num_rows, "row")
-    print(f"{args.out}: merged {tables}, {rows}")
+    print(f"{args.out}: merged {tables}, {rows}, {int(table.done.sum()):,} of them trained")
     return 0

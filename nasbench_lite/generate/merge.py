@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -18,6 +20,8 @@ from nasbench_lite.table.storage import check_cells, read_arrays, row_index
 # train_seconds calibration): left out of the merged table, which gets them anew from the
 # commands that compute them.
 DROPPED_ATTRS = ("proxies", "latency", "calibration")
+
+logger = logging.getLogger(__name__)
 
 
 def merge(
@@ -39,6 +43,51 @@ def merge(
         return _merge(out, inputs, command)
 
 
+def _selections(selection: Any) -> list[dict]:
+    """The generate selections a table's `selection` attribute stands for: itself, or those
+    of the tables a merge joined (flattened)."""
+    if isinstance(selection, dict) and "merged" in selection:
+        return [s for part in selection["merged"] for s in _selections(part)]
+    return [selection] if isinstance(selection, dict) else []
+
+
+def check_selections(named: list[tuple[Path, Any]]) -> None:
+    """InputError unless the inputs are cut from one selection of classes (the same cells,
+    fraction and sample seed) into shards of one count, each shard at most once; a warning
+    names the shards missing from a set that is not whole."""
+    parts = [(path, s) for path, selection in named for s in _selections(selection)]
+    if not parts:
+        return
+    first_path, first = parts[0]
+    base = {k: v for k, v in first.items() if k != "shard"}
+    counts, seen = set(), {}
+    for path, part in parts:
+        other = {k: v for k, v in part.items() if k != "shard"}
+        if other != base:
+            raise InputError(
+                f"cannot merge {path} with {first_path}: they sample different classes "
+                f"(selection {other}; {base}): shards must come from one selection"
+            )
+        shard = part.get("shard")
+        counts.add(None if shard is None else int(shard[1]))
+        if shard is not None:
+            index = int(shard[0])
+            if index in seen:
+                raise InputError(f"cannot merge {path} with {seen[index]}: both are shard {index}")
+            seen[index] = path
+    if len(counts) > 1:
+        raise InputError(
+            f"cannot merge shards of different counts ({sorted(counts, key=str)}): cut every "
+            "shard from one --shard I/N"
+        )
+    count = counts.pop()
+    missing = [] if count is None else sorted(set(range(count)) - set(seen))
+    if missing:
+        logger.warning("merging %d of %d shards: shards %s are not among the inputs "
+                       "(the merged table holds their classes untrained)",
+                       count - len(missing), count, missing)  # fmt: skip
+
+
 def _merge(out: Path, inputs: list[str | Path], command: str) -> Table:
     loaded = [(Path(p), *read_arrays(p)) for p in inputs]
     for path, arrays, attrs in loaded:  # rows must be the classes they claim to be
@@ -47,6 +96,7 @@ def _merge(out: Path, inputs: list[str | Path], command: str) -> Table:
     for path, _, attrs in loaded[1:]:
         context = f"cannot merge {path} with {first_path}"
         check_match(attrs, first_attrs, context, (str(path), str(first_path)))
+    check_selections([(path, attrs.get("selection")) for path, _, attrs in loaded])
     classes = np.unique(np.concatenate([a["cells/row_class"] for _, a, _ in loaded]))
     space = first_attrs["space"]
     seeds, epochs = len(first_attrs["seeds"]), int(first_attrs["epochs"])

@@ -237,6 +237,11 @@ def open_or_create(out: str | Path, config: GenerateConfig) -> tuple[dict, dict]
         raise InputError(f"--chunk {config.chunk}: need at least one class per chunk")
     if config.sample_seed < 0:
         raise InputError(f"--sample-seed {config.sample_seed}: must be >= 0")
+    if config.ray_address is not None and config.executor != "ray":
+        raise InputError(
+            f"--ray-address {config.ray_address}: for --executor ray; the {config.executor} "
+            "executor would ignore it"
+        )
     classes = select_classes(space, config)
     data = load_dataset(config.dataset, config.data_dir)
     arrays, attrs = _new_table(space, config, train_config, data, classes)
@@ -341,10 +346,15 @@ def _note_hardware(attrs: dict, worker: dict, executor: str) -> None:
     """Record the hardware that trained the chunks; warn when it changes within a file."""
     worker = {**worker, "executor": executor}
     previous = attrs["hardware"]
-    if "device_kind" not in previous:  # a new file: only the driver's defaults so far
+    if "merged" in previous:  # a merge of tables trained on different hardware: one more
+        if worker not in previous["merged"]:
+            log.warning("%s differs from the file's hardware %s", worker, previous)
+            attrs["hardware"] = {"merged": [*previous["merged"], worker]}
+    elif "device_kind" not in previous:  # a new file: only the driver's defaults so far
         attrs["hardware"] = worker
-    elif previous != worker:
+    else:
+        first = {k: v for k, v in previous.items() if k != "others"}
         seen = previous.get("others", [])
-        if worker not in seen:
+        if worker != first and worker not in seen:
             log.warning("%s differs from the file's hardware %s", worker, previous)
             attrs["hardware"] = {**previous, "others": [*seen, worker]}
