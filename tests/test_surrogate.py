@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -322,6 +323,28 @@ def test_every_shipped_model_loads_without_its_table_and_matches_it(table_name):
         assert tau > 0.7
 
 
+def test_noisy_queries_scatter_as_one_seed_does_not_as_the_models_doubt(table, model):
+    """A noisy query draws the seed-noise model's SD: many queries of one cell scatter as its
+    seeds would; the model's own uncertainty (ensemble, out-of-fold error) is no noise."""
+    from nasbench_lite.backends.base import Request
+    from nasbench_lite.backends.surrogate import SurrogateBenchmark
+
+    bench = SurrogateBenchmark(model, reference=table)
+    rng = np.random.default_rng(0)
+    held = np.asarray(table.space.representatives)[model.meta["held_out_classes"][:3]]
+    for raw in held.tolist():
+        mean, seed_sd = model.predict([raw], spread="seed")
+        _, total = model.predict([raw])
+        assert 0 < seed_sd[0] < total[0] and 0.1 < mean[0] < 0.9  # no clipping below
+        draws = [bench.evaluate(raw, rng).valid_acc for _ in range(3000)]
+        assert np.std(draws) == pytest.approx(seed_sd[0], rel=0.08)
+        at_two = bench.evaluate_requests([Request(raw, 2)] * 2000, rng)
+        sd_two = model.predict([raw], epoch=2, spread="seed")[1][0]
+        assert np.std([e.valid_acc for e in at_two]) == pytest.approx(sd_two, rel=0.1)
+    with pytest.raises(SurrogateError, match="spread 'wide' is not"):
+        model.predict([1], spread="wide")
+
+
 def test_a_table_that_tests_only_at_the_last_epoch_fits_and_answers_nan_before_it(table):
     """Protocol v2 tables evaluate test accuracy once: its earlier epochs are NaN. The model
     trains on the epochs the table has and answers NaN where the table has none."""
@@ -344,6 +367,15 @@ def test_a_table_that_tests_only_at_the_last_epoch_fits_and_answers_nan_before_i
         assert np.isfinite(fitted.predict(raws, epoch=epoch)[0]).all()  # valid_acc: every epoch
     errors = fitted.meta["error_std"]["test_acc"]
     assert errors[:-1] == [None] * (once.num_epochs - 1) and errors[-1] > 0
+    # The backend answers NaN there too, noisy or not (a clip must not make it 0).
+    from nasbench_lite.backends.base import Request
+    from nasbench_lite.backends.surrogate import SurrogateBenchmark
+
+    for noise in (True, False):
+        bench = SurrogateBenchmark(fitted, reference=once, noise=noise)
+        (early,) = bench.evaluate_requests([Request(int(raws[0]), 1)], np.random.default_rng(0))
+        assert math.isnan(early.test_acc) and math.isnan(early.metrics["test_acc"])
+        assert 0 <= early.valid_acc <= 1
     # The held-out test accuracy at the last epoch is still learnt.
     held = np.asarray(fitted.meta["held_out_classes"])
     truth = once.values("test_acc", np.asarray(once.space.representatives)[held])

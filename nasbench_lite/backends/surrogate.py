@@ -1,9 +1,15 @@
 """The surrogate backend: the benchmark protocol answered by a fitted `Surrogate`.
 
 Like the tabular backend, a query is noisy by default: where the tabular backend draws one
-of the table's training seeds with the run's generator, this one draws from the model's
-N(mean, std) of each accuracy with the run's generator (two normal draws a query; clipped
-to [0, 1]). `noise=False` answers the noise-free means. The cost is the model's predicted
+of the table's training seeds with the run's generator, this one draws each accuracy from
+N(mean, seed SD) with the run's generator (two normal draws a query; clipped to [0, 1]),
+the SD the model's seed-noise prediction (`Surrogate.predict(..., spread="seed")`): one
+training seed's scatter about the class mean, as the table's seeds scatter. The model's own
+uncertainty (its ensemble spread and out-of-fold error, in `predict`'s total std) is a fixed
+miss per cell, not noise: drawn again at every query it made repeated queries of one cell
+scatter about eight times more than the table's seeds. An accuracy the model does not
+predict at an epoch (protocol v2 tests once, at the last) stays NaN. `noise=False` answers
+the noise-free means. The cost is the model's predicted
 `train_seconds`, the same at every query of a cell (times e / E at epoch e of E).
 
 Every class's answer is predicted once when the backend is built (a few thousand rows
@@ -31,6 +37,11 @@ from nasbench_lite.backends.base import BenchmarkContext, Evaluation, Request, c
 from nasbench_lite.errors import InputError
 
 
+def _clip(value: float) -> float:
+    """An accuracy clipped to [0, 1]; NaN (not predicted at this epoch) stays NaN."""
+    return value if value != value else min(1.0, max(0.0, value))
+
+
 class SurrogateBenchmark:
     """Benchmark protocol over a `Surrogate` (or the directory of a saved one)."""
 
@@ -54,7 +65,8 @@ class SurrogateBenchmark:
         self.space = model.space
         reps = np.asarray(self.space.representatives)
         self._class = np.asarray(self.space.canonical_ids).tolist()
-        predicted = {m: model.predict(reps, metric=m) for m in ("valid_acc", "test_acc")}
+        predicted = {m: model.predict(reps, metric=m, spread="seed")
+                     for m in ("valid_acc", "test_acc")}  # fmt: skip
         seconds, _ = model.predict(reps, metric="train_seconds")
         self._valid_mean, self._valid_std = (a.tolist() for a in predicted["valid_acc"])
         self._test_mean, self._test_std = (a.tolist() for a in predicted["test_acc"])
@@ -131,8 +143,8 @@ class SurrogateBenchmark:
         if self.noise:
             z = rng.standard_normal(2)
             run = (float(z[0]), float(z[1]))
-            valid = min(1.0, max(0.0, valid + self._valid_std[c] * run[0]))
-            test = min(1.0, max(0.0, test + self._test_std[c] * run[1]))
+            valid = _clip(valid + self._valid_std[c] * run[0])
+            test = _clip(test + self._test_std[c] * run[1])
         metrics = self._metrics(c, valid, test, self.epochs)
         return Evaluation(valid, test, self._cost[c], self.epochs, run, metrics)
 
@@ -158,8 +170,8 @@ class SurrogateBenchmark:
             valid_mean, valid_std, test_mean, test_std = self._at_epoch(epoch)
             valid, test = valid_mean[c], test_mean[c]
             if self.noise:
-                valid = min(1.0, max(0.0, valid + valid_std[c] * run[0]))
-                test = min(1.0, max(0.0, test + test_std[c] * run[1]))
+                valid = _clip(valid + valid_std[c] * run[0])
+                test = _clip(test + test_std[c] * run[1])
             share = (epoch - request.start_epoch) / self.epochs
             metrics = self._metrics(c, valid, test, epoch)
             out.append(Evaluation(valid, test, self._cost[c] * share, epoch, run, metrics))
@@ -169,8 +181,8 @@ class SurrogateBenchmark:
         """Per class: valid mean, valid std, test mean, test std at `epoch` (predicted once)."""
         if epoch not in self._epochs:
             reps = np.asarray(self.space.representatives)
-            valid = self.model.predict(reps, epoch=epoch, metric="valid_acc")
-            test = self.model.predict(reps, epoch=epoch, metric="test_acc")
+            valid = self.model.predict(reps, epoch=epoch, metric="valid_acc", spread="seed")
+            test = self.model.predict(reps, epoch=epoch, metric="test_acc", spread="seed")
             self._epochs[epoch] = tuple(a.tolist() for a in (*valid, *test))
         return self._epochs[epoch]
 

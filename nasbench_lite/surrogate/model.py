@@ -20,23 +20,20 @@ Model, per accuracy metric (`valid_acc`, `test_acc`):
 * **seed noise**: a booster on the same rows whose target is the seed standard deviation,
   so a cell's predicted spread follows how noisy cells like it train.
 
-`std` combines both with the mean model's out-of-fold error at that epoch (the RMSE of
-predictions for classes left out of K-fold fits on the training classes, recorded in the
-model as `error_std`): square root of the sum of squares. The ensemble's spread alone
-understates how far the mean misses an unseen class, and intervals from it covered only
-about 55% of held-out seeds at the nominal 68%. Accuracies are clipped to [0, 1].
-`train_seconds` has one ensemble on log seconds without an epoch feature, so a cell's time
-is the same at every query (scaled by e / epochs like the table's). Raw cells are mapped to
-their class representative before featurisation: every cell of a class gets the same
-prediction. Hyperparameters are chosen by K-fold cross-validation over training classes
-only. Fitted with `related` tables (other tasks of the same space; `fit_blend`), the model
-keeps each class's final validation accuracy there, fits a least-squares line of this
-task's final value on them over the training classes, and blends the line with the mean
-model at the last epoch, with the weight whose out-of-fold error on the training classes
-is lowest; the blend shifts a class's whole curve alike, so curves stay non-decreasing.
-With 1% of a new task's classes the other tasks' measurements then rank the rest.
-`save`/`load` use XGBoost's UBJSON model format and one JSON of metadata; no pickle;
-`load` checks each model's structure before XGBoost reads it (`ubjson.check_ubjson`).
+`std` combines both with the out-of-fold error at that epoch (`error_std`: the RMSE of
+predictions for classes left out of K-fold fits) in quadrature: the ensemble's spread alone
+covered only about 55% of held-out seeds at the nominal 68%. `train_seconds` has one ensemble
+on log seconds without an epoch feature, so a cell's time is the same at every query (scaled by
+e / epochs like the table's). Raw cells are mapped to their class representative before
+featurisation: every cell of a class gets the same prediction. Hyperparameters are chosen by
+K-fold cross-validation over training classes only. Fitted with `related` tables (other tasks
+of the same space; `fit_blend`), the model keeps each class's final validation accuracy there,
+fits a least-squares line of this task's final value on them over the training classes, and
+blends the line with the mean model at the last epoch, with the weight whose out-of-fold error
+on the training classes is lowest; the blend shifts a class's whole curve alike, so curves stay
+non-decreasing: 1% of a new task's classes and the other tasks' measurements rank the rest.
+`save`/`load`: XGBoost's UBJSON models and one JSON of metadata, no pickle; `load` checks
+each model's structure before XGBoost reads it (`ubjson.check_ubjson`).
 """
 
 from __future__ import annotations
@@ -286,11 +283,15 @@ class Surrogate:
         return int(self.meta["table"]["epochs"])
 
     def predict(
-        self, raws, epoch: int | None = None, metric: str = "valid_acc"
+        self, raws, epoch: int | None = None, metric: str = "valid_acc", spread: str = "total"
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(mean, std) float64 (n,) of `metric` for raw cells `raws` (n,) at `epoch`
-        (1-based; None: the last). Accuracies are clipped to [0, 1]; `train_seconds` is
-        the whole run's time scaled by epoch / epochs, with std the ensemble's spread."""
+        """(mean, std) float64 (n,) of `metric` for raw cells `raws` (n,) at `epoch` (1-based;
+        None: the last), accuracies in [0, 1]. std, spread "total": the ensemble's spread, the
+        seed-noise model's and the out-of-fold error in quadrature (intervals); "seed": the
+        seed-noise model's alone, one seed's scatter about the mean (noisy queries).
+        train_seconds: the run's time x epoch / epochs, std the ensemble's spread."""
+        if spread not in ("total", "seed"):
+            raise SurrogateError(f"spread {spread!r} is not 'total' or 'seed'")
         raws = self._check_raws(raws)
         epoch = self._check_epoch(epoch)
         if metric not in self.targets:
@@ -333,7 +334,7 @@ class Surrogate:
         if error is None:
             nan = np.full(len(inverse), np.nan)
             return nan, nan.copy()
-        std = np.sqrt(preds.var(axis=0) + noise**2 + error**2)
+        std = noise if spread == "seed" else np.sqrt(preds.var(axis=0) + noise**2 + error**2)
         return mean[inverse], std[inverse]
 
     def sample(self, raws, rng: np.random.Generator, epoch=None, metric="valid_acc"):
