@@ -412,3 +412,18 @@ def test_final_epoch_boosters_set_where_every_curve_ends(table, model):
     x_end = epoch_rows(x_cls, 1)
     alone = member_predictions(plain.boosters, "valid_acc/mean", 2, x_end).mean(0)
     np.testing.assert_allclose(plain.predict(raws)[0], np.clip(alone, 0, 1), atol=1e-6)
+
+
+def test_the_table_check_compares_tasks_as_the_transfer_sources_do(table, model):
+    """A table of the same task whose config also spells out a recording-only field (test
+    every epoch) is the model's table; one of the same dataset name drawn with another
+    generator seed is not."""
+    from nasbench_lite.table import Table
+
+    spelled = {**table.attrs, "config": {**table.attrs["config"], "test_every_epoch": True}}
+    model.check_table(Table(table.arrays, spelled, "spelled.h5"))
+    identity = table.dataset_identity.to_dict()
+    identity["generator"] = {**identity["generator"], "seed": 43}
+    redrawn = Table(table.arrays, {**table.attrs, "dataset_identity": identity}, "redrawn.h5")
+    with pytest.raises(SurrogateError, match="fitted on dataset_identity .* but redrawn.h5"):
+        model.check_table(redrawn)

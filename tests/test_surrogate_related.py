@@ -177,6 +177,11 @@ def test_the_same_task_or_another_space_is_refused_in_one_line(target):
     with pytest.raises(SurrogateError) as err:
         Surrogate.fit(target, 0.05, config=FAST, related=[target])
     assert "same task" in str(err.value) and "\n" not in str(err.value)
+    # The same task whose config also spells out a recording-only field: still the same task.
+    config = {**target.attrs["config"], "test_every_epoch": True}
+    spelled = Table(target.arrays, {**target.attrs, "config": config}, "spelled.h5")
+    with pytest.raises(SurrogateError, match="spelled.h5 measured the same task"):
+        related_columns(target, [spelled])
     foreign = types.SimpleNamespace(space=types.SimpleNamespace(name="plugged3"), source="p.h5")
     with pytest.raises(SurrogateError) as err:
         Surrogate.fit(target, 0.05, config=FAST, related=[foreign])

@@ -103,6 +103,31 @@ def table_identity(table) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def check_table(meta: dict[str, Any], table) -> None:
+    """Raise SurrogateError unless `table` has the space, dataset (its recorded identity,
+    where the model `meta` has one), trainer config (as `search.sources` compares tasks:
+    recording-only fields aside) and epochs of the table a model was fitted on, and the
+    proxies the model takes as features."""
+    from nasbench_lite.search.sources import task_config
+
+    mine, theirs = dict(meta["table"]), table_identity(table)
+    mine["train_config"] = task_config(mine["train_config"])
+    theirs["train_config"] = task_config(theirs["train_config"])
+    lacking = [n for n in meta["config"].get("proxies", ())
+               if "proxy_" + n not in table.metrics]  # fmt: skip
+    if lacking:
+        raise SurrogateError(
+            f"the model takes the zero-cost proxies {lacking} as features, but "
+            f"{table.source} holds none of them (`nasbench-lite proxies --table` adds them)"
+        )
+    for field in ("space", "dataset", "dataset_identity", "train_config", "epochs"):
+        if field in mine and mine[field] != theirs[field]:
+            raise SurrogateError(
+                f"the model was fitted on {field} {mine[field]!r}, but {table.source} "
+                f"has {theirs[field]!r}"
+            )
+
+
 def check_proxies(names) -> tuple[str, ...]:
     """`names` as a tuple of computed proxy names; SurrogateError for an unknown one (params
     and FLOPs are the "cost" group, not proxies here)."""

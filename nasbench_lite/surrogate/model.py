@@ -65,6 +65,7 @@ from nasbench_lite.surrogate.features import (
     FEATURE_GROUPS,
     SurrogateError,
     check_proxies,
+    check_table,
     features,
     proxy_columns,
     table_identity,
@@ -375,21 +376,8 @@ class Surrogate:
         return cls(*read_model(path))
 
     def check_table(self, table) -> None:
-        """Raise SurrogateError unless `table` has this model's space, dataset and config."""
-        mine, theirs = self.meta["table"], table_identity(table)
-        lacking = [n for n in self.meta["config"].get("proxies", ())
-                   if "proxy_" + n not in table.metrics]  # fmt: skip
-        if lacking:
-            raise SurrogateError(
-                f"the model takes the zero-cost proxies {lacking} as features, but "
-                f"{table.source} holds none of them (`nasbench-lite proxies --table` adds them)"
-            )
-        for field in ("space", "dataset", "train_config", "epochs"):
-            if mine[field] != theirs[field]:
-                raise SurrogateError(
-                    f"the model was fitted on {field} {mine[field]!r}, but {table.source} "
-                    f"has {theirs[field]!r}"
-                )
+        """Raise SurrogateError unless `table` matches this model (`features.check_table`)."""
+        check_table(self.meta, table)
 
     def __repr__(self) -> str:
         t = self.meta["table"]

@@ -28,8 +28,10 @@ def related_columns(table, related) -> np.ndarray:
     `table` (its values would be the answer, not a hint)."""
     import warnings
 
+    from nasbench_lite.search.sources import task_identity
+
     space = table.space
-    mine = (table.dataset_identity.to_dict(), table.attrs["config"])
+    mine = task_identity(table)  # identity and recipe, as the transfer sources compare them
     out = np.full((space.num_unique, len(related)), np.nan, np.float64)
     for j, other in enumerate(related):
         if other.space.name != space.name:
@@ -37,7 +39,7 @@ def related_columns(table, related) -> np.ndarray:
                 f"related table {other.source} is of space {other.space.name!r}, but "
                 f"{table.source} is of {space.name!r}: related tasks must share the space"
             )
-        if (other.dataset_identity.to_dict(), other.attrs["config"]) == mine:
+        if task_identity(other) == mine:
             raise SurrogateError(
                 f"related table {other.source} measured the same task with the same recipe "
                 f"as {table.source}; name tables of other tasks"
