@@ -303,13 +303,15 @@ def render(path, table, args, figures, speed, ablation, images) -> str:
         lines.append(f"| {100 * f:g}% | " + " | ".join(cells) + " |")
     lines += ["", "## Against the seed noise (the NB-301 claim)", "",
               "| train fraction | surrogate MAE to a leave-one-out seed mean (pp) | one seed's "
-              "MAE to the other seeds' mean (pp) | noise ceiling: Kendall tau of one seed to "
-              "the others' mean |", "|---|--:|--:|--:|"]  # fmt: skip
+              "MAE to the other seeds' mean (pp) | surrogate Kendall tau to a leave-one-out "
+              "seed mean | one seed's Kendall tau to the others' mean |",
+              "|---|--:|--:|--:|--:|"]  # fmt: skip
     for f in fractions:
         sur = mean_sd([100 * r["surrogate_mae_to_other_seeds"] for r in by[f]])
         seed = mean_sd([100 * r["leave_one_out_mae"] for r in by[f]])
+        ranks = mean_sd([r["surrogate_kendall_to_other_seeds"] for r in by[f]])
         ceiling = mean_sd([r["ceiling_kendall"] for r in by[f]])
-        lines.append(f"| {100 * f:g}% | {sur} | {seed} | {ceiling} |")
+        lines.append(f"| {100 * f:g}% | {sur} | {seed} | {ranks} | {ceiling} |")
     lines += ["", "## Baselines on the same splits (Kendall tau)", "",
               "| train fraction | surrogate | ridge (one-hot) | random forest |",
               "|---|--:|--:|--:|"]  # fmt: skip
@@ -356,11 +358,12 @@ def targets_section(figures: dict, speed: dict) -> list[str]:
 
     lines = ["", "## Targets", "", "| target | measured | verdict |", "|---|---|---|"]
     tau, ceiling = at(0.1, "kendall"), at(0.1, "ceiling_kendall")
+    fair = at(0.1, "surrogate_kendall_to_other_seeds")
     if np.isfinite(tau):
         verdict = "met" if tau >= 0.85 else f"missed by {0.85 - tau:.3f}"
         lines.append(f"| Kendall tau >= 0.85 on held-out classes, trained on 10% | {tau:.3f} "
-                     f"(noise ceiling: one seed ranks the others' mean at {ceiling:.3f}) "
-                     f"| {verdict} |")  # fmt: skip
+                     f"(against a leave-one-out seed mean {fair:.3f}, where one seed ranks "
+                     f"the others' mean at {ceiling:.3f}) | {verdict} |")  # fmt: skip
     mine, seed = at(0.5, "surrogate_mae_to_other_seeds"), at(0.5, "leave_one_out_mae")
     if np.isfinite(mine):
         verdict = "met" if mine < seed else f"missed by {100 * (mine - seed):.3f} pp"
@@ -384,9 +387,12 @@ def targets_section(figures: dict, speed: dict) -> list[str]:
               "`cpu` table: the four feature groups (the ablation above says what each adds "
               "here), a cross-validated grid of depth and learning rate with early stopping "
               "(see the model's `cv_scores`), a bagging ensemble of 5, the epoch as a monotone "
-              f"feature, and the two baselines: {baselines}. Above 0.85 at 10% would mean "
-              "ranking held-out cells better than the table's own seeds rank each other's "
-              "mean, by a wide margin: the noise ceiling is the limit that matters.",
+              f"feature, and the two baselines: {baselines}. The comparable pair is the "
+              "surrogate against a leave-one-out seed mean and one seed against the others' "
+              "mean (its Kendall against all seeds' mean is not comparable): a model averages "
+              "over many classes and can rank above one seed, but 0.85 at 10% would need it "
+              "to rank unseen cells well above how the table's own seeds rank each other's "
+              "mean.",
               ""]  # fmt: skip
     c68, c95 = at(0.1, "coverage68"), at(0.1, "coverage95")
     if np.isfinite(c68):

@@ -427,3 +427,16 @@ def test_the_table_check_compares_tasks_as_the_transfer_sources_do(table, model)
     redrawn = Table(table.arrays, {**table.attrs, "dataset_identity": identity}, "redrawn.h5")
     with pytest.raises(SurrogateError, match="fitted on dataset_identity .* but redrawn.h5"):
         model.check_table(redrawn)
+
+
+def test_the_surrogates_ranking_is_compared_with_one_seeds_against_the_same_means(table, model):
+    from nasbench_lite.surrogate.quality import evaluate
+
+    figures = evaluate(model, table)
+    raws = np.asarray(table.space.representatives)[model.meta["held_out_classes"]]
+    seeds = table.metric("valid_acc")[table.raw_to_row[raws], :, -1].astype(np.float64)
+    mean = model.predict(raws)[0]
+    taus = [kendalltau(mean, np.delete(seeds, k, axis=1).mean(axis=1)).statistic
+            for k in range(seeds.shape[1])]  # fmt: skip
+    assert figures["surrogate_kendall_to_other_seeds"] == pytest.approx(np.mean(taus))
+    assert figures["surrogate_kendall_to_other_seeds"] != pytest.approx(figures["kendall"])

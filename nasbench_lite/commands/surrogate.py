@@ -25,6 +25,11 @@ FIGURES = (
     ("coverage95", "seeds inside the 95% interval", "{:.3f}"),
     ("surrogate_mae_to_other_seeds", "MAE of the surrogate to a leave-one-out seed mean", "{:.4f}"),
     ("leave_one_out_mae", "MAE of one seed to the other seeds' mean", "{:.4f}"),
+    (
+        "surrogate_kendall_to_other_seeds",
+        "Kendall tau of the surrogate to a leave-one-out mean",
+        "{:.4f}",
+    ),
     ("ceiling_kendall", "Kendall tau of one seed to the others' mean", "{:.4f}"),
 )
 
