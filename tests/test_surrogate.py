@@ -440,3 +440,28 @@ def test_the_surrogates_ranking_is_compared_with_one_seeds_against_the_same_mean
             for k in range(seeds.shape[1])]  # fmt: skip
     assert figures["surrogate_kendall_to_other_seeds"] == pytest.approx(np.mean(taus))
     assert figures["surrogate_kendall_to_other_seeds"] != pytest.approx(figures["kendall"])
+
+
+def test_a_partial_reference_fills_the_classes_it_lacks_with_the_noise_free_prediction(model):
+    """Regret is measured on a noise-free value for every cell: the table's seed mean where
+    it trained the class, the model's mean prediction where not (never one noisy draw)."""
+    from nasbench_lite.backends.surrogate import SurrogateBenchmark
+    from nasbench_lite.search.runner import run_search
+
+    partial = synthetic_table(rows=400, seeds=3, epochs=3, rng=1, done=np.arange(400) < 150)
+    bench = SurrogateBenchmark(model, reference=partial)
+    space = partial.space
+    raws = np.arange(space.num_cells)
+    trained = np.zeros(space.num_cells, bool)
+    rows = np.asarray(partial.raw_to_row)
+    trained[rows >= 0] = np.asarray(partial.done)[rows[rows >= 0]]
+    got = bench.mean_test_acc(raws)
+    assert np.isfinite(got).all()
+    np.testing.assert_allclose(got[trained], partial.values("test_acc", raws[trained]), rtol=1e-6)
+    np.testing.assert_array_equal(
+        got[~trained], model.predict(raws[~trained], metric="test_acc")[0]
+    )
+    lacking = len(np.unique(np.asarray(space.canonical_ids)[~trained]))
+    assert f"for the {lacking:,} classes it has not trained" in bench.regret_source
+    trajectory = run_search("random_search", bench, "200evals", seed=0)
+    assert (np.asarray(trajectory.regret) >= 0).all()

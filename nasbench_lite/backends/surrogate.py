@@ -16,13 +16,14 @@ Every class's answer is predicted once when the backend is built (a few thousand
 through the boosters), so a query is a couple of list lookups, as fast as the table's.
 
 Regret needs the noise-free test accuracy of the incumbent. It is a table's seed mean, the
-truth, whenever a table is at hand: the `reference` given (the one the model was fitted on,
-or any table of the same space, dataset and config), else the model's own table if it can be
-found (`fitted_table`: a shipped model's is its shipped table). Only without either is it
-the model's own noise-free prediction, whose best is not the table's (the cpu table's model
-predicts 96.6% for its best, where the table's best is 97.0%; before the final-epoch
-boosters it predicted an optimistic 98.5%). `regret_source` says which, and the report
-prints it.
+truth, for every class a table at hand has trained (the model's noise-free prediction for
+the classes a partial one lacks, never one noisy draw), whenever a table is at hand: the
+`reference` given (the one the model was fitted on, or any table of the same space, dataset
+and config), else the model's own table if it can be found (`fitted_table`: a shipped
+model's is its shipped table). Only without either is it the model's own noise-free
+prediction, whose best is not the table's (the cpu table's model predicts 96.6% for its
+best, where the table's best is 97.0%; before the final-epoch boosters it predicted an
+optimistic 98.5%). `regret_source` says which, and the report prints it.
 """
 
 from __future__ import annotations
@@ -84,7 +85,15 @@ class SurrogateBenchmark:
                 f"{source}, is not at hand; pass reference=TABLE for the truth)"
             )
         else:
-            mean_test = self._reference_means(reference)
+            truth = self._reference_means(reference)
+            missing = np.isnan(truth)
+            if missing.any():  # a partial table: the model's noise-free mean for the rest
+                count = len(np.unique(np.asarray(self.space.canonical_ids)[missing]))
+                self.regret_source += (
+                    f" (for the {count:,} classes it has not trained, the surrogate's "
+                    "noise-free prediction)"
+                )
+            mean_test = np.where(missing, mean_test, truth)
         self._mean_test = mean_test
         self._mean_test.flags.writeable = False
         self.best_test_acc = float(np.nanmax(mean_test))
