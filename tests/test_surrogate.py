@@ -100,6 +100,15 @@ def test_fit_errors(table):
             Surrogate.fit(table, train_fraction=fraction, config=FAST)
     with pytest.raises(SurrogateError, match="too few to cross-validate"):
         Surrogate.fit(table, train_fraction=0.005, config=FAST)
+    for bad, message in (({"members": 0}, "members must be an int in 1..1,000"),
+                         ({"folds": 1}, "folds must be an int in 2..100"),
+                         ({"grid": ()}, "grid is empty")):  # fmt: skip
+        with pytest.raises(ValueError, match=message):
+            SurrogateConfig(**bad)
+    fitted = Surrogate.fit(table, train_fraction=np.float32(0.5), config=FAST)
+    assert len(fitted.meta["train_classes"]) == 200
+    with pytest.raises(SurrogateError, match="True is not in"):
+        Surrogate.fit(table, train_fraction=True, config=FAST)
     with pytest.raises(SurrogateError, match="unknown feature group 'colour'"):
         Surrogate.fit(table, 0.5, config=SurrogateConfig(members=1, folds=2,
                                                           features=("colour",)))  # fmt: skip

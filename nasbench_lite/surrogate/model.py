@@ -104,6 +104,13 @@ class SurrogateConfig:
     # curve's last value (the whole curve shifted alike). False: the per-epoch model alone.
     final_model: bool = True
 
+    def __post_init__(self) -> None:
+        # Member m of a fit with seed s seeds XGBoost with s x 1000 + m: at most 1000 members.
+        check_int("members", self.members, 1, 1000)
+        check_int("folds", self.folds, 2, 100)  # one fold would train on nothing
+        if not self.grid:
+            raise SurrogateError("grid is empty: name at least one hyperparameter point")
+
 
 class Surrogate:
     """A fitted surrogate: boosters per target, metadata, held-out classes. Build with
@@ -150,7 +157,8 @@ class Surrogate:
                 f"cannot model {unknown}: the targets are curves of the table; it holds {curves}"
             )
         check_int("seed", seed, 0, MAX_SEED)  # members seed XGBoost with seed x 1000 + m
-        if not isinstance(train_fraction, (int, float)) or not 0 < train_fraction < 1:
+        real = isinstance(train_fraction, (int, float, np.integer, np.floating))
+        if not real or isinstance(train_fraction, bool) or not 0 < train_fraction < 1:
             raise SurrogateError(f"train_fraction {train_fraction!r} is not in (0, 1)")
         say = progress or (lambda message: None)
         started = time.perf_counter()
