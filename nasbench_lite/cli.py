@@ -313,8 +313,10 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="eval: model directory to read (default: the shipped model, or $NASBENCH_LITE_MODEL)",
     )
-    p.add_argument("--train-fraction", type=float, default=0.1, help="fit: share of classes")
-    p.add_argument("--seed", type=int, default=0, help="fit: seed of the class split and model")
+    p.add_argument("--train-fraction", type=float, default=None,
+                   help="fit: share of classes (default: 0.1)")  # fmt: skip
+    p.add_argument("--seed", type=int, default=None,
+                   help="fit: seed of the class split and model (default: 0)")  # fmt: skip
     p.add_argument("--related", nargs="+", action="extend", default=[], metavar="TABLE",
                    help="fit: other tasks' tables; a line on each class's accuracy there is "
                    "blended with the model: a few classes of a new task rank the rest")  # fmt: skip

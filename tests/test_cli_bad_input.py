@@ -118,6 +118,12 @@ def test_options_that_do_not_apply_are_named_not_ignored(two_tables, capsys):
     pytest.importorskip("xgboost")
     assert main(["surrogate", "eval", "--table", str(a), "--out", "zzz"]) == 2
     one_error_line(capsys, "--out", "surrogate fit")
+    for extra in (["--seed", "3"], ["--train-fraction", "0.5"], ["--related", str(a)]):
+        assert main(["surrogate", "eval", "--table", str(a), *extra]) == 2
+        one_error_line(capsys, extra[0], "for surrogate fit; eval ignores it")
+    for extra in (["--model", "m"], ["--json"]):
+        assert main(["surrogate", "fit", "--table", str(a), "--out", "zzz", *extra]) == 2
+        one_error_line(capsys, extra[0], "for surrogate eval; fit ignores it")
 
 
 def test_report_only_refuses_the_run_options_it_would_ignore(two_tables, tmp_path, capsys):

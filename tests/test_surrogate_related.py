@@ -202,4 +202,4 @@ def test_cli_fit_takes_related_tables_and_eval_refuses_them(target, related, tmp
     code = main(["surrogate", "eval", "--table", str(target_path), "--model", str(out),
                  "--related", str(related_path)])  # fmt: skip
     assert code != 0
-    assert "--related is for surrogate fit" in capsys.readouterr().err
+    assert "--related: for surrogate fit; eval ignores it" in capsys.readouterr().err

@@ -38,6 +38,14 @@ def cmd_surrogate(args: argparse.Namespace) -> int:
     from nasbench_lite.surrogate.model import Surrogate
     from nasbench_lite.table.reader import Table
 
+    fit_only = (("--out", args.out), ("--force", args.force), ("--related", args.related),
+                ("--train-fraction", args.train_fraction is not None),
+                ("--seed", args.seed is not None))  # fmt: skip
+    eval_only = (("--model", args.model), ("--json", args.json))
+    wrong = [name for name, given in (eval_only if args.action == "fit" else fit_only) if given]
+    if wrong:
+        other = "eval" if args.action == "fit" else "fit"
+        raise InputError(f"{' and '.join(wrong)}: for surrogate {other}; {args.action} ignores it")
     table = Table.open(table_path(args.table))
     if args.action == "fit":
         if not args.out:
@@ -47,18 +55,14 @@ def cmd_surrogate(args: argparse.Namespace) -> int:
             raise OutputExistsError(f"--out {out}: not empty; pass --force to replace the model")
         check_writable_dir(out, "--out")  # before the fit, which takes minutes
         related = [Table.open(table_path(name)) for name in args.related]
+        fraction = 0.1 if args.train_fraction is None else args.train_fraction
         model = Surrogate.fit(
-            table, train_fraction=args.train_fraction, seed=args.seed, related=related,
+            table, train_fraction=fraction, seed=args.seed or 0, related=related,
             progress=lambda message: print(message, file=sys.stderr, flush=True),
         )  # fmt: skip
         model.save(out)
         print(f"wrote {out}: {model!r}, fitted in {model.meta['fit_seconds']:.1f} s")
         return 0
-    if args.related:
-        raise InputError("--related is for surrogate fit: a saved model keeps its related tasks")
-    given = [name for name, value in (("--out", args.out), ("--force", args.force)) if value]
-    if given:
-        raise InputError(f"{' and '.join(given)}: for surrogate fit; eval writes nothing")
     from nasbench_lite.surrogate.quality import evaluate
     from nasbench_lite.table.shipped import default_model_path
 
