@@ -381,6 +381,25 @@ def test_the_hardware_record_lists_each_machine_once(caplog):
     assert attrs["hardware"]["merged"][2:] == [{"device_kind": "TPU", "executor": "ray"}]
 
 
+def test_a_resumed_file_lists_other_library_versions_once(monkeypatch):
+    from nasbench_lite.generate import run
+    from nasbench_lite.table import storage
+
+    old, new = {"jax": "0.9.0", "numpy": "2.0"}, {"jax": "0.10.2", "numpy": "2.0"}
+    attrs = {"versions": dict(old)}
+    monkeypatch.setattr(storage, "library_versions", lambda: dict(old))
+    run._note_versions(attrs)
+    assert attrs["versions"] == old  # the run that made the file
+    monkeypatch.setattr(storage, "library_versions", lambda: dict(new))
+    for _ in range(3):  # every chunk of the resumed run
+        run._note_versions(attrs)
+    assert attrs["versions"] == {**old, "others": [new]}
+    merged = {"versions": {"merged": [old]}}
+    run._note_versions(merged)
+    run._note_versions(merged)
+    assert merged["versions"] == {"merged": [old, new]}
+
+
 def test_missing_ray_gives_install_hint(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
     config = GenerateConfig(**{**TINY.__dict__, "executor": "ray"})

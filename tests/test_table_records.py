@@ -109,7 +109,7 @@ def test_a_corrupt_attribute_is_an_input_error(tmp_path):
         Table.open(path)
 
 
-def test_merge_refuses_to_replace_an_unrelated_output_and_drops_stale_records(tmp_path):
+def test_merge_refuses_to_replace_an_unrelated_output_and_drops_stale_records(tmp_path, caplog):
     a, b, out = tmp_path / "a.h5", tmp_path / "b.h5", tmp_path / "out.h5"
     table_file(a, np.arange(0, 10), attrs={"latency": {"batches": [1]}, "proxies": {"x": 1}})
     table_file(b, np.arange(10, 20))
@@ -117,7 +117,9 @@ def test_merge_refuses_to_replace_an_unrelated_output_and_drops_stale_records(tm
     with pytest.raises(OutputExistsError, match="out.h5 exists and is not one of the inputs"):
         merge(out, [a, b])
     assert Table.open(out).num_rows == 5  # untouched
-    merged = merge(out, [a, b], force=True)
+    with caplog.at_level("WARNING", logger="nasbench_lite.generate.merge"):
+        merged = merge(out, [a, b], force=True)
+    assert "leaves out the inputs' latency, proxies" in caplog.text
     assert merged.num_rows == 20
     assert "latency" not in merged.attrs and "proxies" not in merged.attrs
     assert merge(out, [out, table_file(tmp_path / "c.h5", np.arange(20, 25)).source]).num_rows == 25

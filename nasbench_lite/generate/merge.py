@@ -134,7 +134,11 @@ def _merge(out: Path, inputs: list[str | Path], command: str) -> Table:
             )
     if identities:
         attrs["dataset_identity"] = identities[0][1]
-    for name in DROPPED_ATTRS:  # their data is not merged: neither is their record
+    dropped = sorted({n for _, _, a in loaded for n in DROPPED_ATTRS if n in a})
+    if dropped:  # their data is not merged: neither is their record; say so
+        logger.warning("merge leaves out the inputs' %s (their arrays are not merged); "
+                       "compute them again on %s", ", ".join(dropped), out)  # fmt: skip
+    for name in DROPPED_ATTRS:
         attrs.pop(name, None)
     attrs.update(
         total_compute_seconds=float(sum(a["total_compute_seconds"] for _, _, a in loaded)),

@@ -302,6 +302,7 @@ def _generate(out: Path, config: GenerateConfig, progress: bool) -> Table:
         with deferred_interrupt():  # the table file is replaced whole, never cut
             _store(arrays, attrs, task, result)
             _note_hardware(attrs, result["hardware"], config.executor)
+            _note_versions(attrs)
             write_arrays(out, arrays, attrs)
         bar.update(len(task.rows))
         log.debug("%s: chunk of %d rows in %.2f s", out, len(task.rows), result["seconds"])
@@ -340,6 +341,24 @@ def check_out(out: str | Path) -> Path:
 def write_table(out: Path, arrays: dict, attrs: dict) -> Table:
     write_arrays(out, arrays, attrs)
     return Table.open(out)
+
+
+def _note_versions(attrs: dict) -> None:
+    """Record the library versions that trained the chunks, as `_note_hardware` records the
+    hardware: a resumed file lists the versions of a later run that differ under "others"
+    (or adds them to a merged table's list)."""
+    from nasbench_lite.table.storage import library_versions
+
+    mine, previous = library_versions(), attrs.get("versions") or {}
+    if "merged" in previous:
+        if mine not in previous["merged"]:
+            attrs["versions"] = {"merged": [*previous["merged"], mine]}
+        return
+    first = {k: v for k, v in previous.items() if k != "others"}
+    seen = previous.get("others", [])
+    if mine != first and mine not in seen:
+        log.warning("library versions %s differ from the file's %s", mine, first)
+        attrs["versions"] = {**previous, "others": [*seen, mine]}
 
 
 def _note_hardware(attrs: dict, worker: dict, executor: str) -> None:
