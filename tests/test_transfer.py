@@ -4,7 +4,9 @@ the four transfer strategies checked against direct computations."""
 
 from __future__ import annotations
 
+import dataclasses
 import gc
+import json
 import types
 
 import h5py
@@ -446,3 +448,32 @@ def test_on_a_partial_target_only_allowed_cells_and_reproducible(name, tasks, so
     assert len(frame) == 80
     assert benchmark.space.allowed[frame["incumbent_raw"].to_numpy()].all()
     assert COUNTERPARTS[name] == get_strategy(name).counterpart
+
+
+def test_resume_refuses_a_source_that_grew_in_between(tasks, tmp_path):
+    """A transfer comparison resumed after a source table grew would give its remaining
+    runs other data: plan.json records what the sources held."""
+    import shutil
+
+    from nasbench_lite.compare.journal import LATER, PLAN_FILE
+
+    paths, _ = tasks
+    grown = tmp_path / "beta.h5"
+    shutil.copy(paths["beta"], grown)
+    out = tmp_path / "out"
+    config = CompareConfig(table=str(paths["target"]), strategies=("bounding_box",), seeds=2,
+                           budget="3evals", out=out, sources=(str(grown),), jobs=1)  # fmt: skip
+    compare(config)
+    plan = json.loads((out / PLAN_FILE).read_text())
+    assert len(plan["sources_content"]) == 16
+    compare(dataclasses.replace(config, resume=True))  # unchanged: resumes
+    done = np.zeros(get_space("nb201").num_unique, dtype=bool)
+    done[:2000] = True  # another set of classes trained
+    table_file(grown, 3, "beta", done=done)
+    with pytest.raises(InputError, match="sources_content differs"):
+        compare(dataclasses.replace(config, resume=True))
+    # A plan written before the digest was recorded still resumes.
+    assert "sources_content" in LATER
+    del plan["sources_content"]
+    (out / PLAN_FILE).write_text(json.dumps(plan))
+    compare(dataclasses.replace(config, resume=True))

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import numpy as np
 import pandas as pd
 
 from nasbench_lite.errors import InputError
@@ -70,10 +71,20 @@ def plan_record(plan: Any, table: Any) -> dict[str, Any]:
 
 
 def _sources(plan: Any) -> dict[str, Any]:
-    """{"sources": their names} when the plan has source tasks (absent otherwise, as in plans
-    written before them)."""
+    """{"sources": their names, "sources_content": a digest of what they hold} when the plan
+    has source tasks (absent otherwise, as in plans written before them): a source table
+    that grew between an interrupted comparison and its resume would give its transfer
+    runs other data."""
     sources = getattr(plan, "sources", None)
-    return {} if sources is None else {"sources": list(sources.names)}
+    if sources is None:
+        return {}
+    digest = hashlib.sha256()
+    for task in sources:
+        curves = np.ascontiguousarray(task.curves)
+        digest.update(f"{task.name}:{curves.dtype.str}:{curves.shape}".encode())
+        digest.update(curves.tobytes())
+        digest.update(np.ascontiguousarray(task.raw_to_row).tobytes())
+    return {"sources": list(sources.names), "sources_content": digest.hexdigest()[:16]}
 
 
 def _objectives(plan: Any, name: str) -> list[str] | None:
@@ -98,11 +109,17 @@ def read_plan(out: Path) -> dict[str, Any] | None:
     return record
 
 
+# Settings recorded since: a plan written before one of them is not refused for lacking it.
+LATER = ("sources_content",)
+
+
 def check_same_plan(saved: dict[str, Any], record: dict[str, Any], out: Path) -> None:
     """InputError naming the first setting on which this comparison differs from the one
     recorded in `out` (a resumed comparison must be the same comparison)."""
     for name, value in record.items():
         if name in INFORMATIVE or saved.get(name) == value:
+            continue
+        if name in LATER and name not in saved:  # a plan written before it was recorded
             continue
         raise InputError(
             f"cannot resume {out}: {name} differs ({out}: {_shown(saved, name)}; this "
