@@ -12,10 +12,15 @@ import argparse
 import logging
 import os
 import sys
-from typing import NoReturn
 
 from nasbench_lite import __version__
-from nasbench_lite.commands.examples import EXAMPLES
+from nasbench_lite.commands.parsing import (
+    VALUE_OPTIONS,
+    HelpFormatter,
+    Parser,
+    add_command,
+    values_after,
+)
 from nasbench_lite.devices import use_cpu_cores
 from nasbench_lite.errors import InputError
 from nasbench_lite.extras import MissingExtra
@@ -39,36 +44,6 @@ HANDLERS = {
 SHIPPED = "default: the shipped table, or $NASBENCH_LITE_TABLE"
 
 
-class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Shows each option's default (unless None, False or already in its help) and keeps the
-    examples' line breaks."""
-
-    def _get_help_string(self, action: argparse.Action) -> str:
-        help_text = action.help or ""
-        if action.default is None or action.default is False or "default" in help_text:
-            return help_text
-        return super()._get_help_string(action)
-
-
-class Parser(argparse.ArgumentParser):
-    """An argument mistake is one line naming the option and the problem, and where the
-    options are listed, instead of argparse's whole usage block above it (exit code 2)."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (options: {self.prog} --help)\n")
-
-
-def _add(sub, name: str, help_text: str) -> argparse.ArgumentParser:
-    return sub.add_parser(
-        name,
-        help=help_text,
-        description=help_text[:1].upper() + help_text[1:] + ".",
-        epilog=f"example:\n  {EXAMPLES[name]}",
-        formatter_class=HelpFormatter,
-        allow_abbrev=False,  # --seed must never be taken for --seeds
-    )
-
-
 def build_parser() -> argparse.ArgumentParser:
     from nasbench_lite.backends.registry import available_backends
     from nasbench_lite.datasets import available_datasets
@@ -89,11 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     # Ours and the plug-ins' (nasbench_lite.plugins), found when the parser is built.
     spaces, datasets = available_spaces(), available_datasets()
 
-    p = _add(sub, "space", "summarise a search space")
+    p = add_command(sub, "space", "summarise a search space")
     p.add_argument("name", nargs="?", default="nb201", help="space name")
     p.add_argument("--examples", type=int, default=5, help="example cells to print")
 
-    p = _add(sub, "generate", "train cells and write (or resume) an HDF5 table")
+    p = add_command(sub, "generate", "train cells and write (or resume) an HDF5 table")
     p.add_argument("--space", choices=spaces, default="nb201", help="search space")
     p.add_argument("--dataset", choices=datasets, default="mnist1d", help="dataset name")
     p.add_argument("--data-dir", default=None, help="directory with local dataset files")
@@ -124,13 +99,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
-    p = _add(sub, "merge", "join shard tables into one")
+    p = add_command(sub, "merge", "join shard tables into one")
     p.add_argument("out", help="output HDF5 file")
     p.add_argument("inputs", nargs="+", help="shard files to merge")
     p.add_argument("--force", action="store_true",
                    help="replace an existing OUT that is not one of the inputs")  # fmt: skip
 
-    p = _add(sub, "info", "describe a table and its statistics")
+    p = add_command(sub, "info", "describe a table and its statistics")
     p.add_argument("file", nargs="?", default=None, help=f"HDF5 table ({SHIPPED})")
     p.add_argument(
         "--verify",
@@ -139,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--card", default=None, help="--verify: the card to check against")
 
-    p = _add(sub, "query", "look up one cell")
+    p = add_command(sub, "query", "look up one cell")
     p.add_argument("file", nargs="?", default=None, help=f"HDF5 table ({SHIPPED})")
     p.add_argument("cell", help="NB-201 string or raw index")
     p.add_argument("--epoch", type=int, default=None, help="epoch, 1-based (default: the last)")
@@ -158,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
-    p = _add(sub, "compare", "compare search strategies on identical budgets")
+    p = add_command(sub, "compare", "compare search strategies on identical budgets")
     p.add_argument("--table", default=None, help=f"HDF5 table ({SHIPPED})")
     p.add_argument(
         "--backend", choices=available_backends(), default="tabular", help="benchmark backend"
@@ -263,7 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="rebuild report.md and the plots from DIR/results.csv; runs nothing",
     )
 
-    p = _add(sub, "card", "write a table's dataset card (markdown and plot)")
+    p = add_command(sub, "card", "write a table's dataset card (markdown and plot)")
     p.add_argument("file", nargs="?", default=None, help=f"HDF5 table ({SHIPPED})")
     p.add_argument(
         "--out",
@@ -273,7 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", default=None, help="PNG path (default: next to the card)")
     p.add_argument("--force", action="store_true", help="replace an existing card and plot")
 
-    p = _add(sub, "suite-card", "write the suite card: how several tasks' tables agree")
+    p = add_command(sub, "suite-card", "write the suite card: how several tasks' tables agree")
     p.add_argument(
         "--tasks",
         nargs="+",
@@ -291,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("proxies", "compute the zero-cost proxies of", "--data-dir"),
         ("latency", "measure the inference latency of", "--rounds"),
     ):
-        p = _add(sub, name, f"{what} every class of a table, into it")
+        p = add_command(sub, name, f"{what} every class of a table, into it")
         p.add_argument("--table", required=True, help="HDF5 table to add them to (resumed)")
         p.add_argument("--chunk", type=int, default=None, help="classes per chunk")
         p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -304,7 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
                            "whose classes build the same networks")  # fmt: skip
             p.add_argument("--jobs", type=int, default=1, help="measuring processes, one a core")
 
-    p = _add(sub, "surrogate", "fit an XGBoost surrogate of a table, or score one")
+    p = add_command(sub, "surrogate", "fit an XGBoost surrogate of a table, or score one")
     p.add_argument("action", choices=["fit", "eval"], help="fit a model, or evaluate one")
     p.add_argument("--table", default=None, help=f"HDF5 table ({SHIPPED})")
     p.add_argument("--out", default=None, help="fit: model directory to write")
@@ -325,30 +300,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# Options whose value may start with "-" (a negative budget is refused by the library with
-# a message naming it; argparse would otherwise take "-10evals" for an option).
-VALUE_OPTIONS = ("--budget",)
-
-
-def _values_after(argv: list[str], options: tuple[str, ...]) -> list[str]:
-    """`argv` with "OPTION VALUE" joined as "OPTION=VALUE" for the `options` given."""
-    out, words = [], iter(argv)
-    for word in words:
-        if word in options:
-            value = next(words, None)
-            out.append(word if value is None else f"{word}={value}")
-        else:
-            out.append(word)
-    return out
-
-
 def main(argv: list[str] | None = None) -> int:
     args = None
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         use_cpu_cores()  # before any handler imports JAX: one CPU device per core
         parser = build_parser()
-        args = parser.parse_args(_values_after(argv, VALUE_OPTIONS))
+        args = parser.parse_args(values_after(argv, VALUE_OPTIONS))
         args.argv = argv  # handlers record the command that made a file
         logging.basicConfig(
             level=logging.DEBUG if args.verbose else logging.INFO,
