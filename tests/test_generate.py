@@ -6,6 +6,7 @@ chunk), so the session compiles it at most once; JAX's persistent cache serves t
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -195,6 +196,16 @@ def test_rerun_of_a_finished_file_trains_nothing(reference, tmp_path):
     before = os.stat(copy).st_mtime_ns
     table = generate(copy, TINY, progress=False)
     assert table.done.all() and os.stat(copy).st_mtime_ns == before
+    # Without --chunk the file's own size is used: the default, which starts JAX's backend
+    # (a Ray driver's GPU memory), is never asked for on a resume.
+    import nasbench_lite.generate.run as run
+
+    def no_default():
+        raise AssertionError("default_chunk called on a resume")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(run, "default_chunk", no_default)
+        generate(copy, dataclasses.replace(TINY, chunk=None), progress=False)
 
 
 @pytest.mark.parametrize(

@@ -152,7 +152,9 @@ def _new_table(space, config: GenerateConfig, train_config, data, classes) -> tu
         "sample_seed": config.sample_seed,
         "shard": list(config.shard) if config.shard else None,
     }
-    attrs["chunk_classes"] = int(min(config.chunk or default_chunk(), rows))
+    # None until `generate` sets it: the default (`default_chunk`) starts JAX's backend,
+    # which a resumed file (it records its own) and a Ray driver should not.
+    attrs["chunk_classes"] = int(min(config.chunk, rows)) if config.chunk else None
     return arrays, attrs
 
 
@@ -285,6 +287,8 @@ def _generate(out: Path, config: GenerateConfig, progress: bool) -> Table:
     arrays, attrs = open_or_create(out, config)
     rows = len(arrays["cells/row_raw"])
     chunk = int(min(config.chunk or attrs.get("chunk_classes") or default_chunk(), rows))
+    if attrs.get("chunk_classes") is None:  # a new file: the size its chunks are cut to
+        attrs["chunk_classes"] = chunk
     tasks = _tasks(arrays, attrs, chunk)
     done = int(arrays["status/done"].sum())
     log.info(
