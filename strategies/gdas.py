@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from nasbench_lite.errors import InputError
 from nasbench_lite.strategies._weight_sharing import (
     DEFAULT_SEARCH_EPOCHS,
     WeightSharing,
@@ -50,7 +51,7 @@ class GDAS(WeightSharing):
         self.tau_max = check_positive("tau_max", tau_max)
         self.tau_min = check_positive("tau_min", tau_min)
         if tau_min > tau_max:
-            raise ValueError(f"tau_min {tau_min!r} must not exceed tau_max {tau_max!r}")
+            raise InputError(f"tau_min {tau_min!r} must not exceed tau_max {tau_max!r}")
 
     def settings(self) -> tuple:
         return (*super().settings(), self.tau_max, self.tau_min)

@@ -24,6 +24,7 @@ from nasbench_lite.backends.tabular import TabularBenchmark
 from nasbench_lite.compare import config as compare_config
 from nasbench_lite.compare import run as compare_module
 from nasbench_lite.datasets import load_dataset
+from nasbench_lite.errors import InputError
 from nasbench_lite.extras import MissingExtra
 from nasbench_lite.search.budget import Budget
 from nasbench_lite.search.protocol import Ask, Result
@@ -211,7 +212,7 @@ def test_compare_mixes_one_shot_and_multi_trial_strategies(tmp_path, bench):
     ],
 )
 def test_bad_parameters_are_refused(name, params, match, space):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(InputError, match=match):  # one line from the command line too
         get_strategy(name)(space, **{"train_config": "tiny", **params})
 
 
