@@ -122,6 +122,17 @@ def test_objectives_must_be_metrics_of_the_table(mo_table):
         resolve_objectives(("valid_acc:max", "latency:min"), (), mo_table)
     with pytest.raises(InputError, match="meets params<=1"):
         resolve_objectives(None, ("params<=1",), mo_table)
+
+
+def test_a_constraint_every_class_meets_is_warned_about(mo_table, caplog):
+    largest = float(np.max(mo_table.values("params", mo_table.row_raw)))
+    with caplog.at_level("WARNING", logger="nasbench_lite.compare.objectives"):
+        resolve_objectives(None, (f"params<={largest:.0f}",), mo_table)
+    assert "the constraint changes nothing" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="nasbench_lite.compare.objectives"):
+        resolve_objectives(None, (f"params<={largest - 1:.0f}",), mo_table)
+    assert not caplog.text
     with pytest.raises(InputError, match="give two or more objectives"):
         resolve_objectives(("params:min",), (), mo_table)
     assert resolve_objectives(None, (), mo_table) is None

@@ -13,6 +13,7 @@ equal to that cell's test accuracy (as if it held a cell of accuracy 0).
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ from nasbench_lite.search.objectives import (
     parse_objectives,
 )
 from nasbench_lite.search.trajectory import Trajectory, trajectory_from_rows
+
+logger = logging.getLogger(__name__)
 
 # Prefix of the per-evaluation measured objective columns of results.csv.
 CELL_PREFIX = "cell_"
@@ -110,6 +113,10 @@ def resolve_objectives(
     for name in dict.fromkeys([o.name for o in parsed] + [c.name for c in rules]):
         _check_measured(table, name, raws)
     feasible = feasible_mask(table, rules, raws)
+    if rules and feasible.all():  # e.g. a latency bound given in ms: it is in seconds
+        logger.warning("every trained class of %s meets %s: the constraint changes nothing "
+                       "(bounds are in the metric's stored unit: seconds for latency)",
+                       table.source, ", ".join(map(str, rules)))  # fmt: skip
     if not feasible.any():
         raise InputError(
             f"no trained class of table {table.source} meets {', '.join(map(str, rules))}"
