@@ -15,7 +15,14 @@ from nasbench_lite.cli import main
 from nasbench_lite.compare.objectives import resolve_objectives
 from nasbench_lite.errors import InputError, MissingFileError
 from nasbench_lite.latency.copy import copy_latency
-from nasbench_lite.latency.measure import REFERENCE_CELL, LatencyRecipe, measure, time_programs
+from nasbench_lite.latency.measure import (
+    PROGRAM,
+    REFERENCE_CELL,
+    LatencyRecipe,
+    forward_program,
+    measure,
+    time_programs,
+)
 from nasbench_lite.latency.writer import (
     DONE,
     LatencyConfig,
@@ -114,13 +121,35 @@ def test_the_table_records_latency_and_resumes(tmp_path):
     assert np.array_equal(again.arrays[spread_name(64)][kept], table.arrays[spread_name(64)][kept])
 
 
+def test_the_timed_program_reads_only_weights_and_batch_statistics():
+    """`init` also returns the zero perturbations the Fisher proxy differentiates through;
+    passed to the program they add a zero tensor to every marked output (LEGACY_PROGRAM)."""
+    cell = SPACE.cells([SPACE.to_raw(CELLS[2])])[0]
+    plain, _ = forward_program(PRESETS["tiny"], SPACE, cell, (40, 1), 10, batch=2)
+    legacy, _ = forward_program(PRESETS["tiny"], SPACE, cell, (40, 1), 10, 2, collections=None)
+    assert "perturbations" not in str(plain.program.in_tree)
+    assert "batch_stats" in str(plain.program.in_tree)
+    assert "perturbations" in str(legacy.program.in_tree)  # the check can fail
+    assert np.allclose(plain(), legacy())  # the adds are of zeros
+
+
 @pytest.mark.slow  # compiles a network per class and batch size (about 1 s each)
 def test_another_machine_or_recipe_is_refused(tmp_path):
     path = small_table(tmp_path / "t.h5")
     measure_latency(path, LatencyConfig(recipe=FAST), progress=False)
     arrays, attrs = read_arrays(path)
+    assert attrs["latency"]["program"] == PROGRAM
     with pytest.raises(InputError, match="measured with"):
         measure_latency(path, LatencyConfig(recipe=LatencyRecipe(rounds=5)), progress=False)
+    # A file measured with the legacy program (no "program" recorded) is not resumed.
+    legacy = {**attrs, "latency": {k: v for k, v in attrs["latency"].items() if k != "program"}}
+    arrays[DONE][0] = False
+    write_arrays(path, arrays, legacy)
+    with pytest.raises(InputError, match="zero perturbations"):
+        measure_latency(path, LatencyConfig(recipe=FAST), progress=False)
+    arrays, attrs = read_arrays(path)
+    assert "program" not in attrs["latency"] and not arrays[DONE][0]  # nothing written
+    attrs["latency"]["program"] = PROGRAM
     attrs["latency"]["hardware"]["cpu_model"] = "another CPU"
     arrays[DONE][0] = False
     write_arrays(path, arrays, attrs)
@@ -205,7 +234,7 @@ def measured_by_hand(path, batches=(1, 64)):
     arrays[DONE] = np.ones(rows, bool)
     attrs["latency"] = {"batches": list(batches), "rounds": FAST.rounds,
                         "calls": {str(b): FAST.calls_for(b) for b in batches},
-                        "hardware": machine_record(), "seconds": 12.0, "cpu_seconds": 11.0,
+                        "program": PROGRAM, "hardware": machine_record(), "seconds": 12.0, "cpu_seconds": 11.0,
                         "compile_seconds": 3.0, "command": "nasbench-lite latency"}  # fmt: skip
     write_arrays(path, arrays, attrs)
     return path

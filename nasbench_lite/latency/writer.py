@@ -8,7 +8,8 @@ attribute's `reference_seconds`), so that a drift of the machine's speed between
 not reorder classes. `/latency/spread_b<b>` holds the interquartile range of the ratios over
 rounds on the same scale, `/latency/raw_b<b>` the class's own median CPU seconds (not
 corrected for drift), and `/latency/done` (rows,) bool marks the measured rows. The root
-attribute `latency` (JSON) records the recipe, the hardware, the XLA flags and the time spent.
+attribute `latency` (JSON) records the recipe, the timed program (`latency.measure.PROGRAM`;
+absent in files measured with LEGACY_PROGRAM), the hardware, the XLA flags and the time spent.
 Every row of the file is measured, trained or not (latency does not depend on training).
 After every chunk the whole file is rewritten atomically, under the table's exclusive writer
 lock, so a stopped run resumes from its last finished chunk; a file measured on other hardware
@@ -29,7 +30,7 @@ import numpy as np
 from nasbench_lite.errors import InputError, MissingFileError
 from nasbench_lite.extras import require
 from nasbench_lite.generate.lock import writer_lock
-from nasbench_lite.latency.measure import LatencyRecipe
+from nasbench_lite.latency.measure import LEGACY_PROGRAM, PROGRAM, LatencyRecipe
 from nasbench_lite.table.reader import Table
 from nasbench_lite.table.storage import library_versions, read_arrays, write_arrays
 
@@ -89,13 +90,30 @@ def _same_machine(record: dict | None) -> tuple:
     return tuple(record.get(k) for k in ("cpu_model", "cpu_count", "machine", "device_kind"))
 
 
+def provenance(record: dict) -> str:
+    """Where and how a table's latency (its `latency` attribute) was measured, in one line
+    (card and `info`)."""
+    machine = record.get("hardware") or {}
+    batches = ", ".join(str(b) for b in record.get("batches", []))
+    hours = record.get("seconds", 0) / 3600
+    line = (f"batches {batches}; {machine.get('cpu_model', '?')}, {machine.get('cpu_count', '?')} "
+            f"CPUs, XLA CPU on one thread, {record.get('rounds', '?')} rounds; program reads "
+            f"{record.get('program', LEGACY_PROGRAM)}; {hours:.2f} h")  # fmt: skip
+    source = record.get("copied_from")
+    if source:
+        line += f"; copied from `{source.get('table')}` (dataset `{source.get('dataset')}`)"
+    return line
+
+
 def _prepare(arrays: dict, attrs: dict, recipe: LatencyRecipe, machine: dict) -> None:
     rows = len(arrays["cells/row_raw"])
     wanted = {"batches": list(recipe.batches), "rounds": recipe.rounds,
-              "calls": {str(b): recipe.calls_for(b) for b in recipe.batches}}  # fmt: skip
+              "calls": {str(b): recipe.calls_for(b) for b in recipe.batches},
+              "program": PROGRAM}  # fmt: skip
     record = attrs.get("latency")
     if record is not None:
         kept = {key: record.get(key) for key in wanted}
+        kept["program"] = record.get("program", LEGACY_PROGRAM)
         if kept != wanted:
             raise InputError(f"the file's latency was measured with {kept}, not {wanted}")
         if _same_machine(record.get("hardware")) != _same_machine(machine):

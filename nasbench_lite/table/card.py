@@ -17,8 +17,10 @@ from typing import Any
 import numpy as np
 
 from nasbench_lite.errors import InputError, OutputExistsError
+from nasbench_lite.latency.writer import provenance
 from nasbench_lite.outputs import check_writable_dir
 from nasbench_lite.table.card_plot import plot_accuracy
+from nasbench_lite.table.card_sections import calibration_section, still_owed_section, time_measure
 from nasbench_lite.table.fronts import fronts_section
 from nasbench_lite.table.noise import noise_section
 from nasbench_lite.table.proxy_stats import proxy_section
@@ -26,7 +28,7 @@ from nasbench_lite.table.ranges import file_sha256
 from nasbench_lite.table.reader import Table
 from nasbench_lite.table.summary import QUANTILES, table_statistics
 from nasbench_lite.text import plural
-from nasbench_lite.train.config import PRESETS, TrainConfig
+from nasbench_lite.train.config import TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +65,9 @@ def card_title(table_path: str | Path) -> str:
 
 def shipped_table(table_path: str | Path) -> bool:
     """Whether `table_path` lies in the package's data folder (`shipped.DATA_DIR`)."""
-    from nasbench_lite.table import shipped
+    from nasbench_lite.table.shipped import DATA_DIR
 
-    return Path(table_path).resolve().parent == Path(shipped.DATA_DIR).resolve()
+    return Path(table_path).resolve().parent == Path(DATA_DIR).resolve()
 
 
 def regenerate_command(attrs: dict[str, Any], path: str) -> str:
@@ -188,6 +190,7 @@ def _overview(table: Table, st: dict[str, Any]) -> list[str]:
         ["diverged", f"{st['diverged_pairs']} (cell, seed) pairs in {st['diverged_rows']} rows "
          f"({st['all_diverged_rows']} rows with every seed diverged)"],
         ["hardware", f"`{_json(a['hardware'])}`"],
+        *([["latency measured", provenance(a["latency"])]] if a.get("latency") else []),
     ]  # fmt: skip
     if os.path.isfile(table.source):  # `info --verify` checks the file against this line
         rows.append([SHA_LABEL, f"`{file_sha256(table.source)}`"])
@@ -284,75 +287,20 @@ def render_card(table: Table, st: dict[str, Any], png: str, card_command: str) -
         *noise_section(table), *proxy_section(table), *fronts_section(table),
         "## Training time", "",
         TIME_TEXT.format(
-            measure=_time_measure(st),
+            measure=time_measure(st),
             pairs=st["train_seconds_sum"], pair_hours=st["train_seconds_sum"] / 3600,
             kind="CPU" if st["chunk_time_is_cpu"] else "wall",
             batches=st["chunk_apportioned_seconds"], padding=_padding(st),
             wall=st["chunk_seconds"],
             compile=st["compile_seconds"], total=float(a["total_compute_seconds"]),
             hours=float(a["total_compute_seconds"]) / 3600,
-        ), "", *_calibration(a.get("calibration")),
+        ), "", *calibration_section(a.get("calibration")),
         "## Regenerating", "", "The table (the same command resumes a partial file):", "",
         "```", command, "```", "", "This card:", "", "```", card_command, "```", "",
         "## Caveat: epochs", "", CAVEAT_TEXT.format(epochs=table.num_epochs),
-        *_still_owed(table),
+        *still_owed_section(table),
     ]  # fmt: skip
     return "\n".join(lines) + "\n"
-
-
-def _time_measure(st: dict[str, Any]) -> str:
-    """What a batch's time apportioned to its pairs is: CPU time where the file has it."""
-    if st["chunk_time_is_cpu"]:
-        return ("The process CPU time of each batch (all threads, `/chunks/cpu_seconds`: "
-                "another process on the same cores stretches a batch's wall time, "
-                "`/chunks/seconds`, its CPU time much less)")  # fmt: skip
-    return "The wall time of each batch (`/chunks/seconds`; this file predates CPU time)"
-
-
-def _calibration(calibration: dict | None) -> list[str]:
-    """The calibration paragraph: table train_seconds against the same cells trained alone."""
-    if not calibration:
-        return [
-            "Calibration: not measured for this file (`python benchmarks/calibrate_seconds.py "
-            "FILE --write` trains a sample of its classes alone and stores the comparison).", "",
-        ]  # fmt: skip
-    c = calibration
-    return [
-        f"Calibration: {c['classes']} classes sampled from the done rows (seed "
-        f"{c['sample_seed']}) were trained alone, one at a time, seed 0, on one device "
-        f"(`{c['command']}`, {c['created']}). Against those solo runs the table's per-pair "
-        f"`train_seconds` have Spearman rank correlation **{c['spearman_cpu']:.3f}** with the "
-        f"solo process CPU time (median ratio table/solo {c['median_ratio_cpu']:.3f}) and "
-        f"{c['spearman_wall']:.3f} with the solo wall time (median ratio "
-        f"{c['median_ratio_wall']:.3f}).", "",
-    ]  # fmt: skip
-
-
-def _still_owed(table: Table) -> list[str]:
-    """A section naming the gpu-preset table when this table used another preset."""
-    a = table.attrs
-    if a["preset"] == "gpu":
-        return []
-    name = f"{a['space']}_{a['dataset']}_gpu.h5"
-    device = a["hardware"].get("device_platform")
-    device = f"{device.upper()} " if isinstance(device, str) and device else ""
-    if (Path(table.source).parent / name).is_file():
-        status = f"exists next to this file (`{name}`) and has its own card"
-    else:
-        status = "has not been generated yet"
-    gpu = PRESETS["gpu"].to_dict()
-    differs = [
-        f"{k} {_json(v)} (gpu: {_json(gpu[k])})"
-        for k, v in TrainConfig.from_dict(a["config"]).to_dict().items()
-        if gpu[k] != v
-    ]
-    return [
-        "", "## Still owed", "",
-        f"The gpu-preset table (`data/{name}`, preset `gpu`, sized for one H200-class "
-        f"GPU) {status}; this card describes the {device}`{a['preset']}` preset table. Its "
-        f"training configuration differs from `gpu` in: "
-        f"{'; '.join(differs) or 'nothing but the preset name'}.",
-    ]  # fmt: skip
 
 
 def write_card(
