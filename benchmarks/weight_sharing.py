@@ -17,7 +17,8 @@ its derived cell is the method's own choice; cells whose class the table has not
 are reported as such. After every supernet epoch the script records the architecture weights
 (per-edge op probabilities), the derived cell and the measured supernet seconds. NAS-Bench-201
 (Dong & Yang, ICLR 2020) found DARTS collapsing onto all-skip cells; the report counts the
-parameter-free edges (skip_connect, none, avg_pool_3x3) of the final derived cells at every
+parameter-free edges (skip_connect, none, avg_pool_3x3, and convolutions on dead edges, whose
+output never reaches the cell's) of the final derived cells at every
 search length, and, for each method at its longest length, at the first and the last epoch
 with the probability the architecture puts on those ops.
 """
@@ -32,7 +33,18 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from weight_sharing_runs import COLLAPSE, FREE, by_length, load, percent, plot_lengths, save, sweep
+from weight_sharing_runs import (
+    COLLAPSE,
+    FREE,
+    by_length,
+    free_edges,
+    load,
+    percent,
+    plot_lengths,
+    recount,
+    save,
+    sweep,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 METHODS = ("darts", "gdas", "enas", "rsps")
@@ -140,7 +152,7 @@ def findings(results: dict, ops: tuple[str, ...]) -> list[str]:
             continue
         runs = results[name]
         finals = space.cells(np.array([r["derived"][-1] for r in runs]))
-        free = np.isin(finals, FREE).sum(axis=1)
+        free = free_edges(space, finals)
         w = np.mean([r["weights"] for r in runs], axis=0).mean(axis=1)
         lines.append(
             f"**{name.upper()} at {len(w)} epochs:** {(free >= COLLAPSE).sum()} of {len(runs)} "
@@ -223,9 +235,8 @@ def report(results: dict, table, args, timing: dict | None, wall: float) -> str:
         "method: a search ends inside the budget the multi-trial strategies get, where a "
         "longer one would be cut off partway through its own schedule (the simulated seconds "
         "per search in the tables above show which lengths fit). No longer length found "
-        "better cells here, and longer searches collapse more often; so the default avoids "
-        "the collapse rather than showing these methods lack it. To study it, set "
-        "`search_epochs` to 100-200.",
+        "better cells here; how often each length collapses is in the counts above. To study "
+        "longer searches, set `search_epochs` to 100-200.",
         "",
         "## Architecture weights over the epochs",
         "",
@@ -239,8 +250,8 @@ def report(results: dict, table, args, timing: dict | None, wall: float) -> str:
     ]
     for name, runs in detailed.items():
         finals = np.array([r["derived"][-1] for r in runs])
-        first = np.array([np.isin(space.cell(r["derived"][0]), FREE).sum() for r in runs])
-        last = np.array([np.isin(space.cell(f), FREE).sum() for f in finals])
+        first = np.array([free_edges(space, space.cell(r["derived"][0])) for r in runs])
+        last = np.array([free_edges(space, space.cell(f)) for f in finals])
         skips = np.array([(space.cell(f) == 1).sum() for f in finals])
         mass = np.array([r["weights"][:, :, list(FREE)].sum(axis=2).mean(axis=1) for r in runs])
         seconds = np.concatenate([r["seconds"] for r in runs])
@@ -259,11 +270,12 @@ def report(results: dict, table, args, timing: dict | None, wall: float) -> str:
                 details.append(f"| `{name}` | {length} | {seed} | `{cell}` | {percent(test[f])} |")
     lines += [
         "",
-        "Parameter-free edges count skip_connect, none and avg_pool_3x3 in the derived cells "
-        "(mean over seeds); the weight on parameter-free ops is the architecture's probability "
-        "of those three ops, averaged over edges and seeds (RSPS has no architecture "
-        "parameters: its weights stay uniform, 0.60). Supernet seconds are the measured "
-        "process CPU seconds per epoch (median), what the runner charges.",
+        "Parameter-free edges count skip_connect, none and avg_pool_3x3 in the derived cells, "
+        "and convolutions on dead edges (mean over seeds); the weight on parameter-free ops "
+        "is the architecture's probability of those three ops, averaged over edges and seeds "
+        "(RSPS has no architecture parameters: its weights stay uniform, 0.60). Supernet "
+        "seconds are the measured process CPU seconds per epoch (median), what the runner "
+        "charges.",
         "",
         "![architecture weights](weight_sharing_weights.png)",
         "",
@@ -310,7 +322,13 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "docs" / "weight_sharing.md"))
     parser.add_argument("--save", help="also write the raw results to this .npz file")
     parser.add_argument("--load", help="report from a --save file instead of searching")
+    parser.add_argument("--recount", metavar="REPORT",
+                        help="print the collapse counts of an earlier report's final cells, "
+                        "dead edges counted as parameter-free, and stop")  # fmt: skip
     args = parser.parse_args()
+    if args.recount:
+        print("\n".join(recount(Path(args.recount).read_text())))
+        return
 
     from nasbench_lite.devices import use_cpu_cores
 

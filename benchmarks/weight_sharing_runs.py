@@ -18,6 +18,51 @@ FREE = (0, 1, 4)  # none, skip_connect, avg_pool_3x3: the parameter-free ops (OP
 COLLAPSE = 4  # parameter-free edges of 6 in a final cell that count as a collapse
 
 
+def free_edges(space, cells) -> np.ndarray:
+    """Per cell of int (..., 6) `cells`, the edges that put no parameterised op into the
+    output: a parameter-free op (FREE), or a convolution on a dead edge (one whose output
+    never reaches the cell's, `live_edges`). Raw cells hide collapse: [0 0 0 3 0 0] holds 5
+    none edges, but [0 0 0 3 3 3]-like cells with 3 none edges can build the same single
+    convolution."""
+    cells = np.asarray(cells)
+    return (np.isin(cells, FREE) | ~space.live_edges(cells)).sum(axis=-1)
+
+
+def recount(report: str) -> list[str]:
+    """The collapse counts of the final cells an earlier report lists (its per-seed table:
+    method, epochs, seed, cell, accuracy), as a markdown table: per method and length, how
+    many final cells collapsed counting parameter-free ops only, and counting convolutions
+    on dead edges too (`free_edges`), with the per-seed counts of the latter."""
+    import re
+
+    from nasbench_lite.spaces import get_space
+
+    space = get_space("nb201")
+    found: dict = {}
+    for line in report.splitlines():
+        if not re.match(r"^\| `[a-z_]+` \| \d+ \| \d+ \| `", line):
+            continue
+        name, length, _, cell = (p.strip() for p in line.strip(" |").split(" | ")[:4])
+        ops = space.cell(space.to_raw(cell.strip("`").replace("\\|", "|")))
+        found.setdefault((name.strip("`"), int(length)), []).append(ops)
+    lengths = sorted({length for _, length in found})
+    lines = ["| method | " + " | ".join(f"{n} epochs" for n in lengths) + " |",
+             "|---|" + "---|" * len(lengths)]  # fmt: skip
+    for name in dict.fromkeys(n for n, _ in found):
+        row = []
+        for length in lengths:
+            cells = np.array(found.get((name, length), []))
+            if not len(cells):
+                row.append("not run")
+                continue
+            raw = (np.isin(cells, FREE).sum(axis=1) >= COLLAPSE).sum()
+            live = free_edges(space, cells)
+            row.append(f"{raw} -> **{(live >= COLLAPSE).sum()}** of {len(cells)} "
+                       f"({' / '.join(str(n) for n in live)})")  # fmt: skip
+        lines.append(f"| `{name}` | " + " | ".join(row) + " |")
+    return lines
+
+
 def search(name: str, attrs: dict, seed: int, epochs: int) -> dict:
     """One search of `name` on the full space at a table's preset and dataset (`attrs`): per
     epoch the weights (E, 6, 5), derived raw cells (E,), measured seconds (E,), training
@@ -132,11 +177,12 @@ def final_cell(run: dict, space, test: np.ndarray, lookup_seconds: np.ndarray) -
     final = int(run["derived"][-1])
     cell = space.cell(final)
     counts = {op: int((cell == k).sum()) for op, k in (("none", 0), ("skip", 1), ("pool", 4))}
+    counts["dead"] = int((~np.isin(cell, FREE) & ~space.live_edges(cell)).sum())  # dead convs
     cpu = float(run["seconds"].sum())
     return {
         "acc": float(test[final]),
         **counts,
-        "free": sum(counts.values()),
+        "free": int(free_edges(space, cell)),
         "mass": float(run["weights"][-1][:, list(FREE)].sum(axis=1).mean()),
         "cpu": cpu,
         "wall": float(run["wall"]),
@@ -160,7 +206,8 @@ def by_length(results: dict, space, test, lookup_seconds, budget: float, random:
         "(NB-201's 3e-4 scaled so that lr x steps stays NB-201's) are set from the total "
         "epochs. A final "
         f"cell counts as collapsed when at least {COLLAPSE} of its 6 edges are parameter-free "
-        "(none, skip_connect, avg_pool_3x3). Collapsed final cells, and the mean test accuracy "
+        "(none, skip_connect, avg_pool_3x3) or dead (a convolution whose output never reaches "
+        "the cell's). Collapsed final cells, and the mean test accuracy "
         "of the final cells:",
         "",
         "| method | " + " | ".join(f"{length} epochs" for length in lengths) + " |",
@@ -180,8 +227,8 @@ def by_length(results: dict, space, test, lookup_seconds, budget: float, random:
             f"### `{name}`",
             "",
             "| epochs | test acc., mean | per seed | parameter-free edges per seed (none + "
-            "skip + avg_pool) | collapsed | weight on parameter-free ops, last epoch | CPU s "
-            "per search (mean) | wall s per seed | simulated s per search (mean) |",
+            "skip + avg_pool + dead conv) | collapsed | weight on parameter-free ops, last "
+            "epoch | CPU s per search (mean) | wall s per seed | simulated s per search (mean) |",
             "|---|---|---|---|---|---|---|---|---|",
         ]
         for length in lengths:
@@ -191,7 +238,9 @@ def by_length(results: dict, space, test, lookup_seconds, budget: float, random:
                 f"| {length} | {percent(np.mean([e['acc'] for e in got]))} | "
                 + " / ".join(percent(e["acc"]) for e in got)
                 + " | "
-                + " / ".join(f"{e['free']} ({e['none']}+{e['skip']}+{e['pool']})" for e in got)
+                + " / ".join(
+                    f"{e['free']} ({e['none']}+{e['skip']}+{e['pool']}+{e['dead']})" for e in got
+                )  # fmt: skip
                 + f" | {sum(e['free'] >= COLLAPSE for e in got)} of {len(got)} | "
                 f"{np.mean([e['mass'] for e in got]):.2f} | "
                 f"{np.mean([e['cpu'] for e in got]):.0f} | "
@@ -241,8 +290,9 @@ def by_length(results: dict, space, test, lookup_seconds, budget: float, random:
         lines.append(
             f"- `{name}`: " + "; ".join(parts) + f". Its worst final cell: {percent(e['acc'])} "
             f"(seed {seed}, {length} epochs; {e['none']} none, {e['skip']} skip_connect, "
-            f"{e['pool']} avg_pool_3x3 edges). The highest mean is at {best} epochs; the "
-            f"widest spread over the seeds of one length is {100 * spread:.1f} points."
+            f"{e['pool']} avg_pool_3x3, {e['dead']} dead conv edges). The highest mean is at "
+            f"{best} epochs; the widest spread over the seeds of one length is "
+            f"{100 * spread:.1f} points."
         )
     return lines, ends
 

@@ -97,8 +97,9 @@ class WeightSharing:
         data_dir: Any = None,
     ) -> None:
         """train_config: a TrainConfig, its dict (a table's `config` attribute) or a preset
-        name (None: the default preset); dataset: a Dataset or a dataset name (None:
-        mnist1d). learning_rate: the weights' peak (None: a quarter of the preset's, as
+        name (None: the default preset); dataset: a Dataset, a `DatasetIdentity` (what a
+        table recorded: its examples are rebuilt and checked against it) or a dataset name
+        (None: mnist1d). learning_rate: the weights' peak (None: a quarter of the preset's, as
         NAS-Bench-201 searches at 0.025 and trains cells at 0.1). data_dir: the directory
         holding the files of a named dataset read from files (cifar10, mnist, fashion_mnist);
         checked here, before any training."""
@@ -128,10 +129,13 @@ class WeightSharing:
         self.train_config = train_config
         self.dataset = "mnist1d" if dataset is None else dataset
         where = f"strategy {self.name!r} (a supernet search)"
-        if isinstance(self.dataset, str):
-            from nasbench_lite.datasets import dataset_identity
+        from nasbench_lite.datasets import DatasetIdentity, dataset_identity
 
-            dataset_identity(self.dataset).check_data_dir(data_dir, where)
+        if isinstance(self.dataset, (str, DatasetIdentity)):
+            named = isinstance(self.dataset, str)
+            (dataset_identity(self.dataset) if named else self.dataset).check_data_dir(
+                data_dir, where
+            )
         elif data_dir is not None:
             raise InputError(
                 f"{where}: data_dir={str(data_dir)!r} names where a dataset's files are, but a "
@@ -150,6 +154,32 @@ class WeightSharing:
         recipe and the number of candidates; a subclass adds the constants its JAX functions
         read. Learning rates and epochs are arguments of the programs, not settings."""
         return (repr(self.train_config), self.candidates)
+
+    def check_context(self, context: Any) -> None:
+        """InputError when the benchmark's answers come from another dataset or trainer
+        recipe than this search would train its supernet on (an instance built for another
+        table). `context`: the benchmark's `BenchmarkContext`; what it does not know is not
+        compared."""
+        from nasbench_lite.train.config import TrainConfig
+
+        mine, theirs = _dataset_key(self.dataset), _dataset_key(context.dataset)
+        if theirs is not None and (mine[0] != theirs[0] or None not in (mine[1], theirs[1])
+                                   and mine[1] != theirs[1]):  # fmt: skip
+            raise InputError(
+                f"strategy {self.name!r} was built to train its supernet on dataset "
+                f"{_describe(mine)}, but the benchmark's answers are of {_describe(theirs)}; "
+                "pass the strategy's class or registered name so it is built for the benchmark"
+            )
+        config = context.train_config
+        if isinstance(config, dict):
+            config = TrainConfig.from_dict(config)
+        if config is not None and config.to_dict() != self.train_config.to_dict():
+            differ = [k for k, v in config.to_dict().items() if self.train_config.to_dict()[k] != v]
+            raise InputError(
+                f"strategy {self.name!r} was built for another trainer recipe than the "
+                f"benchmark's (differs in {', '.join(differ)}); pass the strategy's class or "
+                "registered name so it is built for the benchmark"
+            )
 
     def steps_per_epoch(self) -> int:
         n_train = len(_splits(self.dataset, self.train_config, self.data_dir)[0][0])
@@ -188,11 +218,16 @@ class WeightSharing:
     def init(self, rng: np.random.Generator) -> WeightSharingState:
         import jax
 
+        wall = time.perf_counter()
         programs, arrays = self._programs()  # compiled here, not charged
         key, init_key = jax.random.split(jax.random.PRNGKey(int(rng.integers(2**31 - 1))))
         start = time.process_time()
         search = jax.block_until_ready(programs["init"](init_key, arrays[0]))
         unpaid = time.process_time() - start
+        # The runner times `init` as the strategy's own overhead; all of this one is either
+        # compiling (never charged) or the supernet's initialisation, which the first ask
+        # charges as search seconds. Charged as overhead too, it would be counted twice.
+        self.init_search_seconds = time.perf_counter() - wall
         return WeightSharingState(search, key, 0, False, unpaid, 0.0, (), ())
 
     def ask(self, state: WeightSharingState, rng: np.random.Generator):
@@ -219,7 +254,7 @@ class WeightSharing:
             search, key, state.epoch + 1, True, 0.0, state.seconds + seconds,
             state.derived + (raw,), state.losses + (float(loss),),
         )  # fmt: skip
-        return state, Ask(raw, search_seconds=seconds)
+        return state, Ask(raw, search_seconds=seconds, search_epochs=1)
 
     def tell(self, state: WeightSharingState, raw: Any, result: Result):
         return state._replace(in_flight=False)  # the lookup's accuracy is not used
@@ -258,10 +293,13 @@ def _splits(dataset: Any, config: Any, data_dir: str | None = None) -> tuple[tup
     """((x_train, y_train, x_valid, y_valid) numpy arrays cut to the config's example
     limits, number of classes). The test split is left out: a search never sees it.
     dataset: a Dataset, or a dataset name loaded with data_dir."""
-    from nasbench_lite.datasets import load_dataset
+    from nasbench_lite.datasets import DatasetIdentity, load_dataset, rebuild_dataset
     from nasbench_lite.train.config import check_batch, splits
 
-    data = load_dataset(dataset, data_dir) if isinstance(dataset, str) else dataset
+    if isinstance(dataset, DatasetIdentity):
+        data = rebuild_dataset(dataset, data_dir, "a supernet search")
+    else:
+        data = load_dataset(dataset, data_dir) if isinstance(dataset, str) else dataset
     x_train, y_train, x_valid, y_valid, _, _ = splits(data, config)
     check_batch(config, len(x_train))
     return (x_train, y_train, x_valid, y_valid), int(data.num_classes)
@@ -274,6 +312,25 @@ def _arrays(dataset: Any, config: Any, data_dir: str | None = None) -> tuple[tup
 
     arrays, num_classes = _splits(dataset, config, data_dir)
     return tuple(jnp.asarray(a) for a in arrays), num_classes
+
+
+def _dataset_key(dataset: Any) -> tuple[str, Any] | None:
+    """(name, generator arguments or None where unknown) of a dataset name, identity or
+    loaded Dataset; None for None."""
+    from nasbench_lite.datasets import IDENTITIES, DatasetIdentity
+
+    if dataset is None:
+        return None
+    if isinstance(dataset, DatasetIdentity):
+        return dataset.name, dict(dataset.generator)
+    name = dataset if isinstance(dataset, str) else getattr(dataset, "name", repr(dataset))
+    known = IDENTITIES.get(name) if isinstance(dataset, str) else None
+    return name, None if known is None else dict(known.generator)
+
+
+def _describe(key: tuple[str, Any]) -> str:
+    name, generator = key
+    return repr(name) if not generator else f"{name!r} (generator {generator})"
 
 
 def check_positive(name: str, value: Any) -> float:

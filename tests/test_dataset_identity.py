@@ -280,7 +280,7 @@ def test_a_builtin_dataset_or_a_loaded_one_refuses_data_dir(files, tmp_path, spa
 def test_weight_sharing_gets_data_dir_from_the_runner(table_path, files):
     bench = TabularBenchmark(Table.open(table_path))
     context = benchmark_context(bench).for_strategy(str(files))
-    assert context["dataset"] == "mnist" and context["data_dir"] == str(files)
+    assert context["dataset"].name == "mnist" and context["data_dir"] == str(files)
     assert benchmark_context(bench).for_strategy()["data_dir"] is None
     with pytest.raises(InputError) as err:
         make_strategy(

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from conftest import SLOW_STRATEGIES, marked_slow, multi_trial_strategies
 
+from nasbench_lite.errors import InputError
 from nasbench_lite.search.budget import Budget
-from nasbench_lite.search.protocol import Result
+from nasbench_lite.search.protocol import Ask, Result
 from nasbench_lite.search.registry import get_strategy
 from nasbench_lite.search.runner import run_search
 from nasbench_lite.search.trajectory import Trajectory
@@ -305,6 +306,53 @@ def test_overhead_is_measured_and_charged_only_on_request(bench):
     np.testing.assert_array_equal(charged.raw, plain.raw)  # W=1: the same cells, later
     assert np.all(charged.sim_seconds - costs >= 0.002 * charged.evals)
     assert np.all(charged.sim_seconds - costs <= charged.overhead_seconds + 1e-9)
+
+
+class SearchInInit:
+    """Proposes cells 0, 1, 2, ... with `search_epochs` training epochs of search computation
+    behind each; its init takes `init_wall` seconds, all of them a search computation it
+    charges itself (`init_search_seconds`, as a supernet search's compilation and init)."""
+
+    name = "search_in_init"
+
+    def __init__(self, space, search_epochs=0, init_wall=0.0, declare=True):
+        self.space, self.search_epochs, self.init_wall, self.declare = (
+            space, search_epochs, init_wall, declare,
+        )  # fmt: skip
+
+    def init(self, rng):
+        time.sleep(self.init_wall)
+        if self.declare:
+            self.init_search_seconds = self.init_wall
+        return 0
+
+    def ask(self, state, rng):
+        return state + 1, Ask(state, search_epochs=self.search_epochs)
+
+    def tell(self, state, raw, result):
+        return state
+
+
+def test_a_search_computation_in_init_is_not_charged_as_overhead(bench):
+    costs = {}
+    for declare in (True, False):
+        strategy = SearchInInit(bench.space, init_wall=0.3, declare=declare)
+        run = run_search(strategy, bench, "2evals", 0, charge_overhead=True)
+        costs[declare] = run.sim_seconds[0]
+    first = run_search(SearchInInit(bench.space), bench, "2evals", 0).sim_seconds[0]
+    assert costs[True] - first < 0.1  # only the ask's and tell's own overhead
+    assert costs[False] - first >= 0.3  # the check can fail: undeclared, init is overhead
+
+
+def test_search_epochs_count_against_an_epochs_budget(bench):
+    epochs = bench.epochs
+    run = run_search(SearchInInit(bench.space, search_epochs=2), bench,
+                     Budget(epochs=3 * epochs + 5), 0)  # fmt: skip
+    # Each ask costs its cell's E epochs plus the search's 2.
+    assert len(run) == (3 * epochs + 5) // (epochs + 2)
+    np.testing.assert_array_equal(run.epochs_trained, (epochs + 2) * np.arange(1, len(run) + 1))
+    with pytest.raises(InputError, match="search_epochs must be an int >= 0, got -1"):
+        run_search(SearchInInit(bench.space, search_epochs=-1), bench, "2evals", 0)
 
 
 def test_charged_overhead_still_respects_the_budget(bench):

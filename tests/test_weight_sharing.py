@@ -91,10 +91,13 @@ def test_registered_and_left_out_of_the_default_comparison():
 
 def test_the_benchmark_tells_the_recipe_and_the_dataset(bench):
     context = benchmark_context(bench).for_strategy()
-    assert context["train_config"] == TINY.to_dict() and context["dataset"] == "mnist1d"
+    # The table's recorded dataset identity, not just its name: the supernet's examples are
+    # rebuilt and checked against it.
+    assert context["dataset"] == bench.table.dataset_identity
+    assert context["train_config"] == TINY.to_dict() and context["dataset"].name == "mnist1d"
     assert context["max_epochs"] == bench.epochs
     strategy = built("darts", bench)
-    assert strategy.train_config == TINY and strategy.dataset == "mnist1d"
+    assert strategy.train_config == TINY and strategy.dataset == bench.table.dataset_identity
     # Given parameters win; an instance gets nothing; a strategy that takes none gets none.
     assert _with_context("darts", {"dataset": "digits"}, context)["dataset"] == "digits"
     assert _with_context(strategy, {}, context) == {}
@@ -144,8 +147,32 @@ def test_budgets_hold_and_one_derived_cell_is_out_at_a_time(workers, bench):
         run.sim_seconds, np.cumsum([a.search_seconds + c for a, (_, _, c) in told]), rtol=1e-9
     )
     assert len(run_search("rsps", bench, "3evals", seed=2, workers=workers)) == 3
-    epochs = run_search("rsps", bench, Budget(epochs=5), seed=2, workers=workers)
-    assert len(epochs) == 5 // bench.epochs and epochs.epochs_trained[-1] <= 5
+    # An epochs budget counts each supernet epoch as one training epoch, besides the derived
+    # cell's evaluation.
+    epochs = run_search("rsps", bench, Budget(epochs=9), seed=2, workers=workers)
+    assert len(epochs) == 9 // (bench.epochs + 1) and epochs.epochs_trained[-1] <= 9
+    assert epochs.epochs_trained[0] == bench.epochs + 1
+
+
+def test_an_instance_built_for_other_data_or_another_recipe_is_refused(bench):
+    rsps = get_strategy("rsps")
+    default = rsps(bench.space, search_epochs=1)  # mnist1d at the default preset
+    with pytest.raises(InputError, match="another trainer recipe .*channels"):
+        run_search(default, bench, "3evals", seed=0)
+    other = rsps(bench.space, TINY, dataset="mnist1d_v2", search_epochs=1)
+    with pytest.raises(InputError, match="dataset 'mnist1d_v2'.* of 'mnist1d'"):
+        run_search(other, bench, "3evals", seed=0)
+    same = rsps(bench.space, TINY, dataset="mnist1d", search_epochs=1)
+    assert len(run_search(same, bench, "3evals", seed=0)) == 1
+
+
+def test_the_supernet_trains_on_the_examples_the_table_recorded(bench):
+    identity = bench.table.dataset_identity
+    seed = identity.generator["seed"]
+    drawn = dataclasses.replace(identity, generator={**identity.generator, "seed": seed + 1})
+    table = Table(bench.table.arrays, {**bench.table.attrs, "dataset_identity": drawn.to_dict()})
+    with pytest.raises(InputError, match=f"supernet search.*'seed': {seed + 1}"):
+        run_search("rsps", TabularBenchmark(table), "3evals", seed=0, params={"search_epochs": 1})
 
 
 def test_no_test_accuracy_reaches_the_search(bench):

@@ -48,11 +48,11 @@ class BenchmarkContext:
 
     max_epochs: E, its schedule's length. train_config: the trainer recipe behind its answers
     (a `TrainConfig`, or the config dict stored in its table or surrogate model). dataset: a
-    `Dataset`, or the dataset name. table: where its answers or its regret reference come
-    from (a table file's path, or a description). metrics: the names of the metrics its
-    evaluations carry. proxies: a `ProxyLookup` of zero-cost proxy scores and their measured
-    cost, the only thing of its table a strategy may read before training a cell (None: the
-    backend has none).
+    `Dataset`, the `DatasetIdentity` its table recorded, or the dataset name. table: where
+    its answers or its regret reference come from (a table file's path, or a description).
+    metrics: the names of the metrics its evaluations carry. proxies: a `ProxyLookup` of
+    zero-cost proxy scores and their measured cost, the only thing of its table a strategy
+    may read before training a cell (None: the backend has none).
     """
 
     max_epochs: int | None = None
@@ -66,11 +66,12 @@ class BenchmarkContext:
         """The constructor arguments a strategy may take from the benchmark; `data_dir` (where
         a named dataset's files are) is passed on as given, unless the dataset is already
         loaded (a live backend's `Dataset`); `proxies`, the proxy lookup, when there is one."""
+        loaded = self.dataset is None or hasattr(self.dataset, "x_train")  # None or a Dataset
         given = {
             "max_epochs": self.max_epochs,
             "train_config": self.train_config,
             "dataset": self.dataset,
-            "data_dir": data_dir if isinstance(self.dataset, str) else None,
+            "data_dir": None if loaded else data_dir,
         }
         return given if self.proxies is None else {**given, "proxies": self.proxies}
 

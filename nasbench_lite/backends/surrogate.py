@@ -118,11 +118,14 @@ class SurrogateBenchmark:
         }
 
     def context(self) -> BenchmarkContext:
+        from nasbench_lite.datasets import DatasetIdentity
+
         table = self.model.meta.get("table", {})
+        recorded = table.get("dataset_identity")
         return BenchmarkContext(
             max_epochs=self.epochs,
             train_config=table.get("train_config"),
-            dataset=table.get("dataset"),
+            dataset=DatasetIdentity.from_dict(recorded) if recorded else table.get("dataset"),
             table=self.regret_source,
             metrics=("valid_acc", "test_acc", "train_seconds", "params", "flops"),
         )

@@ -183,7 +183,7 @@ class TabularBenchmark:
         return BenchmarkContext(
             max_epochs=self.epochs,
             train_config=attrs.get("config"),
-            dataset=attrs.get("dataset"),
+            dataset=self.table.dataset_identity,
             table=self.table.source,
             metrics=tuple(self._axes),
             proxies=self._proxies(),

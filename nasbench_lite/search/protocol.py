@@ -34,13 +34,16 @@ class Ask(NamedTuple):
     seed); without an earlier training of `raw` it starts a new one.
     search_seconds: seconds of the strategy's own search computation (e.g. a weight-sharing
     supernet's training) to charge to the clock before this evaluation starts; the worker is
-    busy for search_seconds plus the evaluation's cost.
+    busy for search_seconds plus the evaluation's cost. search_epochs: training epochs that
+    search computation took (a supernet epoch, one pass over the training split, counts
+    one), counted against an epochs budget and in the run's trained epochs.
     """
 
     raw: int
     epochs: int | None = None
     resume: bool = False
     search_seconds: float = 0.0
+    search_epochs: int = 0
 
 
 # Metrics whose name starts so are of the held-out test split: never told to a strategy.

@@ -73,6 +73,9 @@ def run_search(
             "constraints": tuple(constraints) or None, "sources": sources}  # fmt: skip
     given = _with_context(strategy, params, {**context.for_strategy(data_dir), **told})
     search = make_strategy(strategy, benchmark.space, **given)
+    check_context = getattr(search, "check_context", None)
+    if callable(check_context):  # e.g. a supernet search built for another table's data
+        check_context(context)
     own_epochs = getattr(search, "max_epochs", None)
     if epochs is not None and own_epochs is not None and own_epochs != epochs:
         raise InputError(
@@ -99,8 +102,12 @@ def run_search(
     started = clock()
     state = search.init(srng)
     # Measured strategy seconds; work on source tasks inside init (a transfer strategy's
-    # `source_seconds`) is not the search's own and is never charged.
-    spent = max(0.0, clock() - started - float(getattr(search, "source_seconds", 0.0)))
+    # `source_seconds`) is not the search's own and is never charged, and a search computation
+    # inside init (`init_search_seconds`: a supernet's compilation, never charged, and its
+    # initialisation, charged with the first ask's search_seconds) is not overhead.
+    uncharged = float(getattr(search, "source_seconds", 0.0))
+    uncharged += float(getattr(search, "init_search_seconds", 0.0))
+    spent = max(0.0, clock() - started - uncharged)
     now = spent if charge_overhead else 0.0  # simulated clock
     # (finish, start order, what was asked, its Request (None: plain), Evaluation)
     queue: list[tuple[float, int, Any, Any, Any]] = []
@@ -129,7 +136,7 @@ def run_search(
                 # The search computation inside this ask is charged as search_seconds:
                 # only the rest of the ask's measured time is overhead.
                 now += max(0.0, elapsed - search_seconds)
-            cost = requests.epochs_of(request)
+            cost = requests.epochs_of(request) + requests.search_epochs_of(asked)
             if epochs_started + cost > max_epochs:
                 out_of_epochs = True  # this one would overspend: the budget is done
                 break
@@ -290,6 +297,15 @@ class _Requests:
             search_seconds
         )
 
+    def search_epochs_of(self, asked: Any) -> int:
+        """Training epochs of the strategy's own search computation behind `asked`."""
+        epochs = asked.search_epochs if isinstance(asked, Ask) else 0
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+            raise InputError(
+                f"strategy {self.name!r}: search_epochs must be an int >= 0, got {epochs!r}"
+            )
+        return int(epochs)
+
     def epochs_of(self, request: Any) -> int:
         """Epochs an evaluation trains (0 when the benchmark does not count epochs)."""
         if request is None:
@@ -320,4 +336,4 @@ class _Requests:
         epoch = int(epoch) if epoch is not None else (self.epochs or 0)
         if getattr(result, "run", None) is not None:
             self.runs[raw] = (result.run, epoch)
-        return epoch, self.epochs_of(request)
+        return epoch, self.epochs_of(request) + self.search_epochs_of(asked)
