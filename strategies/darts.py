@@ -6,7 +6,10 @@ Every edge's output is the softmax-weighted sum of its five ops (`supernet.Mixed
 step trains the shared weights on a training batch through that mixture, then moves the
 architecture parameters (6, 5) down the validation batch's loss at the current weights: the
 first-order approximation, no unrolled step. The derived cell takes each edge's op of largest
-weight. NAS-Bench-201 reports that this search collapses onto parameter-free cells (all skip
+weight among all five, `none` included, as NAS-Bench-201's code derives its genotype (the
+original DARTS leaves `none` out of the argmax, which its 8-op space with two inputs per node
+allows; here a `none` edge can win, and a cell of dead edges is what it derives).
+NAS-Bench-201 reports that this search collapses onto parameter-free cells (all skip
 connections: 54% on CIFAR-10, where the best cells reach 94%); docs/weight_sharing.md says
 what it finds here.
 

@@ -9,7 +9,7 @@ softmax at temperature tau carry the validation loss's gradient to every op's pa
 this). Weights train on the training batch with one draw, the architecture on the validation
 batch with another. tau falls linearly from 10 to 0.1 over the search's epochs (NB-201's
 settings), so the draws sharpen from near-uniform to near-argmax. The derived cell takes
-each edge's op of largest architecture parameter.
+each edge's op of largest architecture parameter, `none` included (as `darts`).
 
 Optimisers as `darts` (NAS-Bench-201's recipe scaled to our presets; docs/search.md).
 """
