@@ -23,6 +23,7 @@ from nasbench_lite.compare import journal
 from nasbench_lite.compare.results import check_out_dir
 from nasbench_lite.compare.workers import Worker
 from nasbench_lite.errors import InputError, Interrupted, OutputExistsError
+from nasbench_lite.table.reader import Table
 from nasbench_lite.table.synthetic import synthetic_table
 
 cmp = importlib.import_module("nasbench_lite.compare.run")
@@ -142,8 +143,10 @@ def test_resume_refuses_a_table_of_other_content(table_path, tmp_path, monkeypat
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert f"table differs ({tmp_path / 'out'}: {table_path} (content " in err
-    assert f"this command: {other} (content " in err
+    rows = f"{int(Table.open(table_path).done.sum()):,} rows trained, content "
+    assert f"its runs were made on {table_path} ({rows}" in err
+    assert f"the table is now {other} ({int(Table.open(other).done.sum()):,} rows trained" in err
+    assert "do not mix" in err and err.rstrip().endswith("start over with --out DIR --force")
 
 
 def test_out_refuses_an_unfinished_comparison_unless_resumed_or_forced(

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -223,3 +224,39 @@ def test_ctrl_c_in_a_later_task_names_it_and_resume_finishes_the_suite(
     monkeypatch.setattr(suite, "compare", real)
     assert main([*args, "--resume", str(out)]) == 0
     assert (out / REPORT_FILE).is_file() and (out / "beta-synthetic" / "report.md").is_file()
+
+
+def test_a_finished_task_whose_table_changed_is_named_before_any_run(tmp_path, capsys, monkeypatch):
+    from nasbench_lite.compare import suite
+    from nasbench_lite.errors import Interrupted
+
+    paths = []
+    for k, name in enumerate(("alpha", "beta")):
+        paths.append(synthetic_table(tmp_path / f"{name}.h5", epochs=2, rng=k + 1,
+                                     attrs={"dataset": name}).source)  # fmt: skip
+    real, calls = suite.compare, []
+
+    def stop_in_the_second(config):
+        calls.append(config.out)
+        if len(calls) == 2:
+            raise Interrupted("stop", 0, 4)
+        return real(config)
+
+    monkeypatch.setattr(suite, "compare", stop_in_the_second)
+    out = tmp_path / "o"
+    args = ["compare", "--tasks", *map(str, paths), "--strategies", *STRATEGIES, "--seeds",
+            "2", "--budget", "10evals", "--jobs", "1", "--no-progress"]  # fmt: skip
+    assert main([*args, "--out", str(out)]) == 130
+    capsys.readouterr()
+    synthetic_table(paths[0], epochs=2, rng=7, attrs={"dataset": "alpha"})  # the table changed
+    monkeypatch.setattr(suite, "compare", real)
+    calls.clear()
+    assert main([*args, "--resume", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert "task 'alpha-synthetic': cannot resume" in err and "do not mix" in err
+    assert f"or remove {out / 'alpha-synthetic'} to run that task again" in err
+    assert not (out / "beta-synthetic" / "report.md").exists()  # nothing ran
+    shutil.rmtree(out / "alpha-synthetic")
+    assert main([*args, "--resume", str(out)]) == 0
+    assert (out / REPORT_FILE).is_file() and (out / "alpha-synthetic" / "report.md").is_file()

@@ -234,8 +234,9 @@ def measured_by_hand(path, batches=(1, 64)):
     arrays[DONE] = np.ones(rows, bool)
     attrs["latency"] = {"batches": list(batches), "rounds": FAST.rounds,
                         "calls": {str(b): FAST.calls_for(b) for b in batches},
-                        "program": PROGRAM, "hardware": machine_record(), "seconds": 12.0, "cpu_seconds": 11.0,
-                        "compile_seconds": 3.0, "command": "nasbench-lite latency"}  # fmt: skip
+                        "program": PROGRAM, "hardware": machine_record(), "seconds": 12.0,
+                        "cpu_seconds": 11.0, "compile_seconds": 3.0,
+                        "command": "nasbench-lite latency"}  # fmt: skip
     write_arrays(path, arrays, attrs)
     return path
 

@@ -180,10 +180,14 @@ class TabularBenchmark:
 
     def context(self) -> BenchmarkContext:
         attrs = self.table.attrs
+        try:
+            dataset = self.table.dataset_identity  # what the table recorded
+        except InputError:  # none recorded, and the name is not registered here
+            dataset = attrs.get("dataset")
         return BenchmarkContext(
             max_epochs=self.epochs,
             train_config=attrs.get("config"),
-            dataset=self.table.dataset_identity,
+            dataset=dataset,
             table=self.table.source,
             metrics=tuple(self._axes),
             proxies=self._proxies(),

@@ -32,7 +32,7 @@ PLAN_FILE = "plan.json"
 RUNS_DIR = "runs"
 FORMAT_VERSION = 1
 # Recorded for the reader, not compared: the same table may lie elsewhere on resume.
-INFORMATIVE = ("format_version", "table_path")
+INFORMATIVE = ("format_version", "table_path", "table_rows_trained")
 
 
 def table_fingerprint(table: Any) -> str:
@@ -54,6 +54,7 @@ def plan_record(plan: Any, table: Any) -> dict[str, Any]:
         "backend": plan.backend,
         "table": table_fingerprint(table),
         "table_path": str(table.source),
+        "table_rows_trained": int(np.sum(table.done)),
         "strategies": list(plan.labels),
         "seeds": plan.seeds,
         "budget": str(plan.budget),
@@ -121,6 +122,13 @@ def check_same_plan(saved: dict[str, Any], record: dict[str, Any], out: Path) ->
             continue
         if name in LATER and name not in saved:  # a plan written before it was recorded
             continue
+        if name == "table":
+            raise InputError(
+                f"cannot resume {out}: its runs were made on {_shown(saved, name)}, and the "
+                f"table is now {_shown(record, name)}; runs on two versions of a table do not "
+                "mix (a table still being generated changes as it grows): start over with "
+                "--out DIR --force"
+            )
         raise InputError(
             f"cannot resume {out}: {name} differs ({out}: {_shown(saved, name)}; this "
             f"command: {_shown(record, name)}); give the settings of the interrupted "
@@ -131,7 +139,9 @@ def check_same_plan(saved: dict[str, Any], record: dict[str, Any], out: Path) ->
 def _shown(record: dict[str, Any], name: str) -> str:
     """A recorded setting as a message shows it (the table: its path and content digest)."""
     if name == "table":
-        return f"{record.get('table_path')} (content {record.get('table')})"
+        rows = record.get("table_rows_trained")
+        trained = "" if rows is None else f"{rows:,} rows trained, "
+        return f"{record.get('table_path')} ({trained}content {record.get('table')})"
     return repr(record.get(name))
 
 

@@ -16,6 +16,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -70,9 +71,12 @@ def compare_tasks(config: CompareConfig, tasks: Sequence[str]) -> SuiteResult:
         if sources is None and _learns_from_sources(config.strategies):
             sources = others  # given sources no strategy reads are refused by resolve
         target = dataclasses.replace(config, table=str(path), out=task_out, sources=sources)
-        # Every task's inputs (table, sources, output folder) are checked before any runs:
-        # a mistake in the last task must not surface after the others have run.
-        resolve(target)
+        # Every task's inputs (table, sources, output folder, and the plan a resumed task
+        # continues) are checked before any runs: a mistake in the last task must not
+        # surface after the others have run.
+        plan, table = resolve(target)
+        if target.resume and task_out is not None:
+            _check_resumable(label, task_out, plan, table)
         targets[label] = target
     results: dict[str, CompareResult] = {}
     for label, target in targets.items():
@@ -88,6 +92,23 @@ def compare_tasks(config: CompareConfig, tasks: Sequence[str]) -> SuiteResult:
         result.summary.to_csv(summary, index=False)
         result.files = [result.report, summary]
     return result
+
+
+def _check_resumable(label: str, out: Path, plan: Any, table: Any) -> None:
+    """InputError, naming the task, when the comparison recorded in `out` cannot be resumed
+    with `plan` (e.g. its table grew since its runs); the other tasks could."""
+    from nasbench_lite.compare import journal
+
+    saved = journal.read_plan(out)
+    if saved is None:
+        return
+    try:
+        journal.check_same_plan(saved, journal.plan_record(plan, table), out)
+    except InputError as err:
+        raise InputError(
+            f"task {label!r}: {err}; or remove {out} to run that task again while the other "
+            "tasks resume"
+        ) from None
 
 
 def _learns_from_sources(strategies: Sequence | None) -> bool:
