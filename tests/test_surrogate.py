@@ -135,9 +135,9 @@ def test_load_errors_name_the_file(model, tmp_path):
     meta_path.write_text(json.dumps({"hello": 1}))
     with pytest.raises(SurrogateError, match="no format_version: not a surrogate model"):
         Surrogate.load(path)
-    assert '"format_version": 3' in text  # final-epoch boosters: a reader must apply them
-    meta_path.write_text(text.replace('"format_version": 3', '"format_version": 99'))
-    with pytest.raises(SurrogateError, match="format_version 99; this nasbench-lite reads 3"):
+    assert '"format_version": 4' in text  # the error model: a reader must apply it
+    meta_path.write_text(text.replace('"format_version": 4', '"format_version": 99'))
+    with pytest.raises(SurrogateError, match="format_version 99; this nasbench-lite reads 4"):
         Surrogate.load(path)
     meta_path.write_text(text)
     booster = next(path.glob("valid_acc-mean-0.ubj.gz"))
@@ -413,11 +413,11 @@ def test_final_epoch_boosters_set_where_every_curve_ends(table, model):
         )
         expected = np.clip((curve + ends - curve_end).mean(0), 0, 1)
         np.testing.assert_allclose(model.predict(raws, epoch=epoch)[0], expected, atol=1e-6)
-    assert model.meta["format_version"] == 3 and model.meta["final_epoch"]["rounds"] > 0
+    assert model.meta["format_version"] == 4 and model.meta["final_epoch"]["rounds"] > 0
     plain = Surrogate.fit(table, train_fraction=0.3, seed=5, config=dataclasses.replace(
         FAST, final_model=False))  # fmt: skip
     assert not [name for name in plain.boosters if "/final/" in name]
-    assert plain.meta["format_version"] == 1 and plain.meta["final_epoch"] is None
+    assert plain.meta["format_version"] == 4 and plain.meta["final_epoch"] is None
     x_end = epoch_rows(x_cls, 1)
     alone = member_predictions(plain.boosters, "valid_acc/mean", 2, x_end).mean(0)
     np.testing.assert_allclose(plain.predict(raws)[0], np.clip(alone, 0, 1), atol=1e-6)

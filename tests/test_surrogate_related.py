@@ -142,10 +142,19 @@ def test_the_spread_at_an_early_epoch_is_that_epochs(model, target):
     members = members + np.stack([
         model.boosters[f"valid_acc/final/{m}"].predict(xgb.DMatrix(x))
         - model.boosters[f"valid_acc/mean/{m}"].predict(end) for m in range(2)])  # fmt: skip
+    # The interval: the seed noise and the cell's own out-of-fold error at that epoch.
+    miss = np.clip(model.boosters["valid_acc/error/0"].predict(data), 0.0, None)
+    expected = np.sqrt(noise.astype(np.float64) ** 2 + miss.astype(np.float64) ** 2)
+    np.testing.assert_allclose(std, expected, rtol=1e-6)
+    assert np.ptp(miss) > 0  # cell by cell, not one error for all
+    # A model saved before the error model: the ensemble's spread, the noise and the epoch's
+    # one out-of-fold error, in quadrature.
+    boosters = {k: v for k, v in model.boosters.items() if "/error/" not in k}
+    legacy = type(model)(boosters, model.meta, model.proxy_features, model.related_features)
     error = model.meta["error_std"]["valid_acc"][0]
     expected = np.sqrt(members.astype(np.float64).var(axis=0) + noise.astype(np.float64) ** 2
                        + error**2)  # fmt: skip
-    np.testing.assert_allclose(std, expected, rtol=1e-6)
+    np.testing.assert_allclose(legacy.predict(raws, epoch=1)[1], expected, rtol=1e-6)
 
 
 def test_predicted_curves_still_rise_with_the_epoch(model, target):

@@ -13,9 +13,10 @@ from nasbench_lite.surrogate.features import PROXY_FILE, SurrogateError, load_pr
 from nasbench_lite.surrogate.related import RELATED_FILE, load_related_features
 from nasbench_lite.surrogate.ubjson import check_ubjson
 
-# 3: a model may hold final-epoch boosters (`<metric>/final/<m>`) that set each predicted
-# curve's end; 2: it may blend related tasks' accuracies (`related_prior`); 1 has neither.
-FORMAT_VERSION = 3
+# 4: a model holds an error model (`<metric>/error/0`) that sets each cell's interval; 3: it
+# may hold final-epoch boosters (`<metric>/final/<m>`) that set each predicted curve's end;
+# 2: it may blend related tasks' accuracies (`related_prior`); 1 has none of them.
+FORMAT_VERSION = 4
 META_NAME = "surrogate.json"
 
 
