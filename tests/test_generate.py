@@ -372,6 +372,13 @@ def test_merge_takes_shards_of_one_selection_only(tmp_path, caplog):
     assert whole.num_rows == 20 and not caplog.text and half.num_rows == 10
 
 
+def test_the_hardware_record_names_the_cpu_model():
+    from nasbench_lite.generate.executors import cpu_model, hardware
+
+    record = hardware()
+    assert record["cpu_model"] == cpu_model() and record["cpu_model"] not in ("", "unknown")
+
+
 def test_the_hardware_record_lists_each_machine_once(caplog):
     from nasbench_lite.generate.run import _note_hardware
 

@@ -150,10 +150,16 @@ def test_another_machine_or_recipe_is_refused(tmp_path):
     arrays, attrs = read_arrays(path)
     assert "program" not in attrs["latency"] and not arrays[DONE][0]  # nothing written
     attrs["latency"]["program"] = PROGRAM
+    # Another JAX compiled the programs: not resumed either.
+    arrays[DONE][0] = False
+    old = {**attrs, "latency": {**attrs["latency"], "versions": {"jax": "0.0.1", "jaxlib": "0"}}}
+    write_arrays(path, arrays, old)
+    with pytest.raises(InputError, match="measured with jax 0.0.1, this is jax"):
+        measure_latency(path, LatencyConfig(recipe=FAST), progress=False)
     attrs["latency"]["hardware"]["cpu_model"] = "another CPU"
     arrays[DONE][0] = False
     write_arrays(path, arrays, attrs)
-    with pytest.raises(InputError, match="do not mix"):
+    with pytest.raises(InputError, match="latencies of two machines do not mix"):
         measure_latency(path, LatencyConfig(recipe=FAST), progress=False)
 
 

@@ -68,7 +68,8 @@ def _dataset(name: str, data_dir: str | None):
 
 
 def hardware() -> dict[str, Any]:
-    """Accelerator and host of this process: device platform/kind/count, CPU count, OS."""
+    """Accelerator and host of this process: device platform/kind/count, CPU count and model,
+    OS. The CPU model matters on a CPU-made table: its train_seconds are this CPU's time."""
     import jax
 
     devices = jax.local_devices()
@@ -77,9 +78,23 @@ def hardware() -> dict[str, Any]:
         "device_kind": devices[0].device_kind,
         "device_count": len(devices),
         "cpu_count": os.cpu_count(),
+        "cpu_model": cpu_model(),
         "platform": platform.platform(),
         "machine": platform.machine(),
     }
+
+
+def cpu_model() -> str:
+    """The CPU's model name (/proc/cpuinfo's first "model name"), else the processor name
+    Python reports, else "unknown"."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
 
 
 def run_chunk(job: ChunkJob, cells: np.ndarray, seeds: np.ndarray) -> dict[str, Any]:

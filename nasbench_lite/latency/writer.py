@@ -12,8 +12,8 @@ attribute `latency` (JSON) records the recipe, the timed program (`latency.measu
 absent in files measured with LEGACY_PROGRAM), the hardware, the XLA flags and the time spent.
 Every row of the file is measured, trained or not (latency does not depend on training).
 After every chunk the whole file is rewritten atomically, under the table's exclusive writer
-lock, so a stopped run resumes from its last finished chunk; a file measured on other hardware
-or with another recipe is refused.
+lock, so a stopped run resumes from its last finished chunk; a file measured on other hardware,
+with another recipe or program, or under another jax or jaxlib is refused.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 DONE = "latency/done"
 DEFAULT_CHUNK = 64  # rows per file write
+COMPILER = ("jax", "jaxlib")  # a resumed measurement must use the same
 
 
 def metric_name(batch: int) -> str:
@@ -68,19 +69,11 @@ def pending_rows(arrays: dict) -> np.ndarray:
 
 
 def machine_record() -> dict:
-    """This process's hardware (`generate.executors.hardware`) with the CPU's model name."""
+    """This process's hardware (`generate.executors.hardware`, the CPU's model name
+    included)."""
     from nasbench_lite.generate.executors import hardware
 
-    record = hardware()
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            names = [
-                line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")
-            ]
-    except OSError:
-        names = []
-    record["cpu_model"] = names[0] if names else "unknown"
-    return record
+    return hardware()
 
 
 def _same_machine(record: dict | None) -> tuple:
@@ -121,6 +114,14 @@ def _prepare(arrays: dict, attrs: dict, recipe: LatencyRecipe, machine: dict) ->
                 f"the file's latency was measured on {record.get('hardware')}, this machine is "
                 f"{machine}: latencies of two machines do not mix in one table"
             )
+        versions, now = record.get("versions") or {}, library_versions()
+        for package in COMPILER:  # what compiles the timed programs
+            if package in versions and versions[package] != now.get(package):
+                raise InputError(
+                    f"the file's latency was measured with {package} {versions[package]}, this "
+                    f"is {package} {now.get(package)}: programs compiled by two versions do "
+                    "not time alike, so their latencies do not mix in one table"
+                )
     else:
         record = attrs["latency"] = {**wanted, "hardware": machine, "seconds": 0.0,
                                      "cpu_seconds": 0.0, "compile_seconds": 0.0}  # fmt: skip
