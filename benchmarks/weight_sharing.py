@@ -77,7 +77,7 @@ def vmap_timing(table, seeds: int) -> dict:
     from nasbench_lite.strategies._weight_sharing import _arrays
     from nasbench_lite.strategies.darts import DARTS
 
-    strategy = DARTS(get_space("nb201"), table.attrs["config"], table.attrs["dataset"])
+    strategy = DARTS(get_space("nb201"), table.attrs["config"], table.dataset_identity)
     arrays, classes = _arrays(strategy.dataset, strategy.train_config)
     init, epoch, _ = supernet.make_programs(strategy, classes, len(arrays[0]), len(arrays[2]))
     keys = jax.random.split(jax.random.PRNGKey(0), seeds)

@@ -100,7 +100,11 @@ def sweep(attrs, methods, lengths, seeds: int, jobs: int, path: str | None, argv
     from nasbench_lite.spaces import get_space
 
     started, space = time.perf_counter(), get_space("nb201")
-    attrs = {"config": attrs["config"], "dataset": attrs["dataset"]}
+    # The table's recorded dataset identity: each search rebuilds its examples and checks
+    # them against it (a name alone would load whatever this version makes of it).
+    from nasbench_lite.datasets import table_dataset
+
+    attrs = {"config": attrs["config"], "dataset": table_dataset(attrs)}
     tasks = [(name, length, seed) for name in methods for length in lengths
              for seed in range(seeds)]  # fmt: skip
     done: dict = {}

@@ -278,6 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
                            help="copy TABLE's measured latency instead of measuring: a table "
                            "whose classes build the same networks")  # fmt: skip
             p.add_argument("--jobs", type=int, default=1, help="measuring processes, one a core")
+            p.add_argument("--restart", action="store_true",
+                           help="discard the table's latency, measure or copy anew")  # fmt: skip
 
     p = add_command(sub, "surrogate", "fit an XGBoost surrogate of a table, or score one")
     p.add_argument("action", choices=["fit", "eval"], help="fit a model, or evaluate one")

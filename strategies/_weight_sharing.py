@@ -85,6 +85,8 @@ class WeightSharing:
     candidates: int = 0
     arch_learning_rate: float = 0.0  # the architecture's (a runtime input of the programs)
     in_default_comparison: ClassVar[bool] = False  # trains a supernet: named, or `all`
+    # The runner gives it the table's recorded DatasetIdentity (others get the name).
+    takes_dataset_identity: ClassVar[bool] = True
     weight_sharing: ClassVar[bool] = True
 
     def __init__(
@@ -170,11 +172,14 @@ class WeightSharing:
                 f"{_describe(mine)}, but the benchmark's answers are of {_describe(theirs)}; "
                 "pass the strategy's class or registered name so it is built for the benchmark"
             )
+        from nasbench_lite.search.sources import task_config
+
         config = context.train_config
-        if isinstance(config, dict):
-            config = TrainConfig.from_dict(config)
-        if config is not None and config.to_dict() != self.train_config.to_dict():
-            differ = [k for k, v in config.to_dict().items() if self.train_config.to_dict()[k] != v]
+        if isinstance(config, TrainConfig):
+            config = config.to_dict()
+        mine = task_config(self.train_config.to_dict())  # what bears on results, not records
+        if config is not None and task_config(config) != mine:
+            differ = [k for k, v in task_config(config).items() if mine.get(k) != v]
             raise InputError(
                 f"strategy {self.name!r} was built for another trainer recipe than the "
                 f"benchmark's (differs in {', '.join(differ)}); pass the strategy's class or "
@@ -224,9 +229,10 @@ class WeightSharing:
         start = time.process_time()
         search = jax.block_until_ready(programs["init"](init_key, arrays[0]))
         unpaid = time.process_time() - start
-        # The runner times `init` as the strategy's own overhead; all of this one is either
-        # compiling (never charged) or the supernet's initialisation, which the first ask
-        # charges as search seconds. Charged as overhead too, it would be counted twice.
+        # The runner times `init` as the strategy's own overhead; all of this one is loading
+        # the data and compiling (never charged, as a table's train_seconds exclude them) or
+        # the supernet's initialisation, which the first ask charges as search seconds.
+        # Charged as overhead too, it would be counted twice.
         self.init_search_seconds = time.perf_counter() - wall
         return WeightSharingState(search, key, 0, False, unpaid, 0.0, (), ())
 

@@ -231,32 +231,35 @@ def test_a_finished_task_whose_table_changed_is_named_before_any_run(tmp_path, c
     from nasbench_lite.errors import Interrupted
 
     paths = []
-    for k, name in enumerate(("alpha", "beta")):
+    for k, name in enumerate(("alpha", "beta", "gamma")):
         paths.append(synthetic_table(tmp_path / f"{name}.h5", epochs=2, rng=k + 1,
                                      attrs={"dataset": name}).source)  # fmt: skip
     real, calls = suite.compare, []
 
-    def stop_in_the_second(config):
+    def stop_in_the_third(config):
         calls.append(config.out)
-        if len(calls) == 2:
+        if len(calls) == 3:
             raise Interrupted("stop", 0, 4)
         return real(config)
 
-    monkeypatch.setattr(suite, "compare", stop_in_the_second)
+    monkeypatch.setattr(suite, "compare", stop_in_the_third)
     out = tmp_path / "o"
     args = ["compare", "--tasks", *map(str, paths), "--strategies", *STRATEGIES, "--seeds",
             "2", "--budget", "10evals", "--jobs", "1", "--no-progress"]  # fmt: skip
     assert main([*args, "--out", str(out)]) == 130
     capsys.readouterr()
-    synthetic_table(paths[0], epochs=2, rng=7, attrs={"dataset": "alpha"})  # the table changed
-    monkeypatch.setattr(suite, "compare", real)
+    # The second task's table changes; the first task finished too, and resumes first.
+    synthetic_table(paths[1], epochs=2, rng=7, attrs={"dataset": "beta"})
+    kept = (out / "alpha-synthetic" / "report.md").read_bytes()
     calls.clear()
+    monkeypatch.setattr(suite, "compare", lambda config: calls.append(config.out) or real(config))
     assert main([*args, "--resume", str(out)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1, err
-    assert "task 'alpha-synthetic': cannot resume" in err and "do not mix" in err
-    assert f"or remove {out / 'alpha-synthetic'} to run that task again" in err
-    assert not (out / "beta-synthetic" / "report.md").exists()  # nothing ran
-    shutil.rmtree(out / "alpha-synthetic")
+    assert "task 'beta-synthetic': cannot resume" in err and "do not mix" in err
+    assert f"or remove {out / 'beta-synthetic'} to run that task again" in err
+    assert calls == []  # refused before any task ran, the finished one included
+    assert (out / "alpha-synthetic" / "report.md").read_bytes() == kept
+    shutil.rmtree(out / "beta-synthetic")
     assert main([*args, "--resume", str(out)]) == 0
-    assert (out / REPORT_FILE).is_file() and (out / "alpha-synthetic" / "report.md").is_file()
+    assert (out / REPORT_FILE).is_file() and (out / "beta-synthetic" / "report.md").is_file()

@@ -149,7 +149,12 @@ def test_another_machine_or_recipe_is_refused(tmp_path):
         measure_latency(path, LatencyConfig(recipe=FAST), progress=False)
     arrays, attrs = read_arrays(path)
     assert "program" not in attrs["latency"] and not arrays[DONE][0]  # nothing written
-    attrs["latency"]["program"] = PROGRAM
+    # --restart discards the legacy measurement and measures every row with this program.
+    legacy_values = arrays["metrics/latency_b1"].copy()
+    restarted = measure_latency(path, LatencyConfig(recipe=FAST, restart=True), progress=False)
+    assert restarted.attrs["latency"]["program"] == PROGRAM and restarted.arrays[DONE].all()
+    assert not np.array_equal(restarted.metric("latency_b1"), legacy_values)  # measured anew
+    arrays, attrs = read_arrays(path)
     # Another JAX compiled the programs: not resumed either.
     arrays[DONE][0] = False
     old = {**attrs, "latency": {**attrs["latency"], "versions": {"jax": "0.0.1", "jaxlib": "0"}}}
@@ -268,8 +273,16 @@ def test_latency_is_copied_from_a_table_of_the_same_networks(tmp_path, capsys):
     again = measure_latency(target, LatencyConfig(recipe=FAST), progress=False)
     np.testing.assert_array_equal(again.arrays["metrics/latency_b1"],
                                   copied.arrays["metrics/latency_b1"])  # fmt: skip
-    with pytest.raises(InputError, match="already holds latency"):
+    with pytest.raises(InputError, match=r"already holds latency .*\(--restart replaces it\)"):
         copy_latency(target, source)
+    # Replacing it: another source's values, nothing of the earlier copy left.
+    arrays, attrs = read_arrays(source)
+    arrays["metrics/latency_b1"] = arrays["metrics/latency_b1"] * 2
+    attrs["latency"]["command"] = "measured again"
+    write_arrays(source, arrays, attrs)
+    replaced = copy_latency(target, source, replace=True)
+    np.testing.assert_array_equal(replaced.metric("latency_b1"), 2 * copied.metric("latency_b1"))
+    assert replaced.attrs["latency"]["copied_from"]["command"] == "measured again"
     # A copy of the copy names the table that measured the values.
     third = tmp_path / "third.h5"
     synthetic_table(third, classes=[SPACE.canonical_ids[r] for r in classes], epochs=2,

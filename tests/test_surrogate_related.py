@@ -150,7 +150,12 @@ def test_the_spread_at_an_early_epoch_is_that_epochs(model, target):
     # A model saved before the error model: the ensemble's spread, the noise and the epoch's
     # one out-of-fold error, in quadrature.
     boosters = {k: v for k, v in model.boosters.items() if "/error/" not in k}
-    legacy = type(model)(boosters, model.meta, model.proxy_features, model.related_features)
+    with pytest.raises(SurrogateError, match="lacks its valid_acc error model: refit it"):
+        type(model)(boosters, model.meta, model.proxy_features, model.related_features).predict(
+            raws
+        )  # a format-4 model that lost it
+    meta = {**model.meta, "format_version": 3}
+    legacy = type(model)(boosters, meta, model.proxy_features, model.related_features)
     error = model.meta["error_std"]["valid_acc"][0]
     expected = np.sqrt(members.astype(np.float64).var(axis=0) + noise.astype(np.float64) ** 2
                        + error**2)  # fmt: skip

@@ -164,6 +164,31 @@ def test_an_instance_built_for_other_data_or_another_recipe_is_refused(bench):
         run_search(other, bench, "3evals", seed=0)
     same = rsps(bench.space, TINY, dataset="mnist1d", search_epochs=1)
     assert len(run_search(same, bench, "3evals", seed=0)) == 1
+    # Built by name, `params` choose another recipe on purpose: not refused.
+    faster = dataclasses.replace(TINY, learning_rate=0.05)
+    params = {"search_epochs": 1, "train_config": faster}
+    assert len(run_search("rsps", bench, "3evals", seed=0, params=params)) == 1
+
+
+def test_only_a_strategy_that_reads_it_gets_the_dataset_identity(bench):
+    class PlugIn:  # a strategy of a user's package that loads its data by name
+        name = "plug_in"
+
+        def __init__(self, space, dataset=None):
+            self.space, self.dataset = space, dataset
+
+        def init(self, rng):
+            return None
+
+        def ask(self, state, rng):
+            return state, None
+
+        def tell(self, state, raw, result):
+            return state
+
+    context = benchmark_context(bench).for_strategy()
+    assert _with_context(PlugIn, {}, context)["dataset"] == "mnist1d"
+    assert _with_context("rsps", {}, context)["dataset"] == bench.table.dataset_identity
 
 
 def test_the_supernet_trains_on_the_examples_the_table_recorded(bench):

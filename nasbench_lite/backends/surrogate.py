@@ -5,8 +5,8 @@ of the table's training seeds with the run's generator, this one draws each accu
 N(mean, seed SD) with the run's generator (two normal draws a query; clipped to [0, 1]),
 the SD the model's seed-noise prediction (`Surrogate.predict(..., spread="seed")`): one
 training seed's scatter about the class mean, as the table's seeds scatter. The model's own
-uncertainty (its ensemble spread and out-of-fold error, in `predict`'s total std) is a fixed
-miss per cell, not noise: drawn again at every query it made repeated queries of one cell
+uncertainty (its out-of-fold error, in `predict`'s total std) is a fixed miss per cell, not
+noise: drawn again at every query it made repeated queries of one cell
 scatter about eight times more than the table's seeds. An accuracy the model does not
 predict at an epoch (protocol v2 tests once, at the last) stays NaN. `noise=False` answers
 the noise-free means. The cost is the model's predicted

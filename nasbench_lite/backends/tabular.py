@@ -180,10 +180,13 @@ class TabularBenchmark:
 
     def context(self) -> BenchmarkContext:
         attrs = self.table.attrs
-        try:
-            dataset = self.table.dataset_identity  # what the table recorded
-        except InputError:  # none recorded, and the name is not registered here
-            dataset = attrs.get("dataset")
+        from nasbench_lite.datasets import IDENTITIES
+
+        # What the table recorded, or for an older file its name's registered record; else
+        # the name (a plug-in's dataset is never loaded to describe it: every run asks).
+        dataset = attrs.get("dataset")
+        if attrs.get("dataset_identity") is not None or dataset in IDENTITIES:
+            dataset = self.table.dataset_identity
         return BenchmarkContext(
             max_epochs=self.epochs,
             train_config=attrs.get("config"),

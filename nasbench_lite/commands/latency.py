@@ -19,7 +19,8 @@ def cmd_latency(args: argparse.Namespace) -> int:
     from nasbench_lite.errors import WriteFailedError
     from nasbench_lite.latency.writer import DEFAULT_CHUNK, LatencyConfig, measure_latency
 
-    command = shlex.join(["nasbench-lite", *args.argv])
+    # A stopped run resumes without --restart (that would discard its finished chunks).
+    command = shlex.join(["nasbench-lite", *[a for a in args.argv if a != "--restart"]])
     if args.source is not None:
         from nasbench_lite.errors import InputError
         from nasbench_lite.latency.copy import copy_latency
@@ -31,13 +32,14 @@ def cmd_latency(args: argparse.Namespace) -> int:
             raise InputError(f"--from copies a measurement; {', '.join(given)} set how to "
                              "measure one: leave them out")  # fmt: skip
 
-        table = copy_latency(args.table, args.source, command)
+        table = copy_latency(args.table, args.source, command, replace=args.restart)
         print(f"{args.table}: latency of {table.num_rows:,} rows copied from {args.source} "
               "(the same networks)")  # fmt: skip
         return 0
     recipe = LatencyRecipe() if args.rounds is None else LatencyRecipe(rounds=args.rounds)
     chunk = DEFAULT_CHUNK if args.chunk is None else args.chunk
-    config = LatencyConfig(recipe=recipe, chunk=chunk, command=command, jobs=args.jobs)
+    config = LatencyConfig(recipe=recipe, chunk=chunk, command=command, jobs=args.jobs,
+                           restart=args.restart)  # fmt: skip
     try:
         table = measure_latency(args.table, config, progress=not args.no_progress)
     except WriteFailedError as err:  # a full disk: the chunks written before are kept

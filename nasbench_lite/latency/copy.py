@@ -19,7 +19,7 @@ import numpy as np
 
 from nasbench_lite.errors import InputError, MissingFileError
 from nasbench_lite.generate.lock import writer_lock
-from nasbench_lite.latency.writer import DONE, metric_name, raw_name, spread_name
+from nasbench_lite.latency.writer import DONE, drop_latency, metric_name, raw_name, spread_name
 from nasbench_lite.table.reader import Table
 from nasbench_lite.table.storage import read_arrays, write_arrays
 
@@ -39,10 +39,12 @@ def network_identity(table: Table) -> dict:
     }
 
 
-def copy_latency(path: str | Path, source: str | Path, command: str = "") -> Table:
+def copy_latency(path: str | Path, source: str | Path, command: str = "",
+                 replace: bool = False) -> Table:  # fmt: skip
     """Copy `source`'s measured latency into the table file at `path`; return the table.
     InputError (one line) when `source` holds no complete measurement of `path`'s classes,
-    their networks differ, or `path` already holds latency; MissingFileError without a file."""
+    their networks differ, or `path` already holds latency (unless `replace`: then that is
+    discarded); MissingFileError without a file."""
     path, source = Path(path), Path(source)
     for name, file in (("--table", path), ("--from", source)):
         if not file.is_file():
@@ -53,10 +55,10 @@ def copy_latency(path: str | Path, source: str | Path, command: str = "") -> Tab
         raise InputError(f"--from {source} holds no measured latency (`nasbench-lite latency`)")
     with writer_lock(path):
         arrays, attrs = read_arrays(path)
-        if attrs.get("latency") is not None:
+        if attrs.get("latency") is not None and not replace:
             raise InputError(
                 f"{path} already holds latency (measured or copied); copying {source}'s over "
-                "it would mix two measurements"
+                "it would mix two measurements (--restart replaces it)"
             )
         table = Table(arrays, attrs, str(path))
         mine, theirs = network_identity(table), network_identity(origin)
@@ -68,6 +70,8 @@ def copy_latency(path: str | Path, source: str | Path, command: str = "") -> Tab
                 f"table, {theirs[k]!r} in --from): latency is measured per network, so it "
                 "cannot be copied"
             )
+        if replace:
+            drop_latency(arrays, attrs)
         rows = origin.raw_to_row[np.asarray(table.row_raw)]
         found = rows >= 0
         measured = np.zeros(len(rows), bool)

@@ -61,6 +61,15 @@ class LatencyConfig:
     chunk: int = DEFAULT_CHUNK
     command: str = ""
     jobs: int = 1  # worker processes, one chunk each at a time (1: this process)
+    restart: bool = False  # discard the file's latency first (`drop_latency`)
+
+
+def drop_latency(arrays: dict, attrs: dict) -> None:
+    """Remove a table's latency, measured or copied: the `latency` attribute, its metrics
+    and `/latency/*` (to measure it again, e.g. with another program or on another machine)."""
+    attrs.pop("latency", None)
+    for name in [n for n in arrays if n.startswith(("latency/", "metrics/latency_b"))]:
+        del arrays[name]
 
 
 def pending_rows(arrays: dict) -> np.ndarray:
@@ -108,11 +117,15 @@ def _prepare(arrays: dict, attrs: dict, recipe: LatencyRecipe, machine: dict) ->
         kept = {key: record.get(key) for key in wanted}
         kept["program"] = record.get("program", LEGACY_PROGRAM)
         if kept != wanted:
-            raise InputError(f"the file's latency was measured with {kept}, not {wanted}")
+            raise InputError(
+                f"the file's latency was measured with {kept}, not {wanted}; --restart "
+                "discards it and measures anew"
+            )
         if _same_machine(record.get("hardware")) != _same_machine(machine):
             raise InputError(
                 f"the file's latency was measured on {record.get('hardware')}, this machine is "
-                f"{machine}: latencies of two machines do not mix in one table"
+                f"{machine}: latencies of two machines do not mix in one table (--restart "
+                "discards the file's and measures anew)"
             )
         versions, now = record.get("versions") or {}, library_versions()
         for package in COMPILER:  # what compiles the timed programs
@@ -120,7 +133,8 @@ def _prepare(arrays: dict, attrs: dict, recipe: LatencyRecipe, machine: dict) ->
                 raise InputError(
                     f"the file's latency was measured with {package} {versions[package]}, this "
                     f"is {package} {now.get(package)}: programs compiled by two versions do "
-                    "not time alike, so their latencies do not mix in one table"
+                    "not time alike, so their latencies do not mix in one table (--restart "
+                    "discards the file's and measures anew)"
                 )
     else:
         record = attrs["latency"] = {**wanted, "hardware": machine, "seconds": 0.0,
@@ -224,6 +238,8 @@ def _measure(path: Path, config: LatencyConfig, progress: bool) -> Table:
     from nasbench_lite.table.reader import Table as Opened
 
     arrays, attrs = read_arrays(path)
+    if config.restart:  # written with the first chunk: until then the file keeps its own
+        drop_latency(arrays, attrs)
     recipe = config.recipe or LatencyRecipe()
     _prepare(arrays, attrs, recipe, machine_record())
     pending = pending_rows(arrays)

@@ -74,7 +74,9 @@ def run_search(
     given = _with_context(strategy, params, {**context.for_strategy(data_dir), **told})
     search = make_strategy(strategy, benchmark.space, **given)
     check_context = getattr(search, "check_context", None)
-    if callable(check_context):  # e.g. a supernet search built for another table's data
+    if callable(check_context) and not isinstance(strategy, (str, type)):
+        # An instance built beforehand, e.g. a supernet search for another table's data (one
+        # built here takes the benchmark's, or what `params` chose on purpose).
         check_context(context)
     own_epochs = getattr(search, "max_epochs", None)
     if epochs is not None and own_epochs is not None and own_epochs != epochs:
@@ -103,8 +105,10 @@ def run_search(
     state = search.init(srng)
     # Measured strategy seconds; work on source tasks inside init (a transfer strategy's
     # `source_seconds`) is not the search's own and is never charged, and a search computation
-    # inside init (`init_search_seconds`: a supernet's compilation, never charged, and its
-    # initialisation, charged with the first ask's search_seconds) is not overhead.
+    # inside init (`init_search_seconds`: a supernet's data loading and compilation, never
+    # charged, and its initialisation, charged with the first ask's search_seconds) is not
+    # overhead. Both are read from the strategy object the runner holds: a wrapper around a
+    # strategy must pass them on (and `check_context`) to keep them.
     uncharged = float(getattr(search, "source_seconds", 0.0))
     uncharged += float(getattr(search, "init_search_seconds", 0.0))
     spent = max(0.0, clock() - started - uncharged)
@@ -200,10 +204,14 @@ def _with_context(strategy: Any, params: dict | None, context: dict[str, Any]) -
         return params
     from nasbench_lite.search.registry import get_strategy
 
-    accepted = inspect.signature(get_strategy(strategy).__init__).parameters
+    cls = get_strategy(strategy)
+    accepted = inspect.signature(cls.__init__).parameters
     for name, value in context.items():
         if value is not None and name in accepted and name not in params:
             params[name] = value
+    dataset = params.get("dataset")
+    if hasattr(dataset, "generator") and not getattr(cls, "takes_dataset_identity", False):
+        params["dataset"] = dataset.name  # a strategy that has not said it reads the record
     return params
 
 

@@ -53,7 +53,8 @@ class Trajectory:
     the strategy's own init/ask/tell calls so far; charged to sim_seconds only if
     `charge_overhead`), epoch int64 (the epoch that answered; the schedule's length E for a
     full evaluation, 0 where the benchmark does not say), epochs_trained int64 (epochs
-    trained by the evaluations told so far; a continuation counts only what it added).
+    trained by the evaluations told so far, a continuation counting only what it added, and
+    by the strategy's own search computation behind them, `Ask.search_epochs`).
     The incumbent follows `INCUMBENT_RULE`: with every evaluation at full fidelity, simply
     the best valid_acc so far.
     """

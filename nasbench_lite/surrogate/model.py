@@ -26,23 +26,23 @@ Model, per accuracy metric (`valid_acc`, `test_acc`):
 
 `std` combines the seed noise and the cell's error in quadrature: one seed's scatter about a
 prediction. The out-of-fold error already holds the model's own uncertainty, so the
-ensemble's spread is not added again. A single out-of-fold RMSE per epoch (`error_std`, still
-recorded) made every interval alike: its errors are heavy-tailed (most cells predicted
+ensemble's spread is not added again. A single out-of-fold RMSE per epoch (`error_std`,
+still recorded) made every interval alike: its errors are heavy-tailed (most cells predicted
 closely, a few missed far), so the 68% intervals held 82-91% of held-out seeds; with the
-error model 73-75% (95%: 95%). Models saved before it (format 3 and older) still combine the
-ensemble's spread, the noise and `error_std`. `train_seconds` has one ensemble
-on log seconds without an epoch feature, so a cell's time is the same at every query (scaled by
-e / epochs like the table's). Raw cells are mapped to their class representative before
-featurisation: every cell of a class gets the same prediction. Hyperparameters are chosen by
-K-fold cross-validation over training classes only. Fitted with `related` tables (other tasks
-of the same space; `fit_blend`), the model keeps each class's final validation accuracy there,
-fits a least-squares line of this task's final value on them over the training classes, and
-blends the line with the mean model at the last epoch, with the weight whose out-of-fold error
-on the training classes is lowest; the blend shifts a class's whole curve alike, so curves stay
-non-decreasing: 1% of a new task's classes and the other tasks' measurements rank the rest.
-`save`/`load`: XGBoost's UBJSON models and one JSON of metadata, no pickle; `load` checks
-each model's structure before XGBoost reads it (`ubjson.check_ubjson`).
-"""
+error model 73-75% (95%: 95%), on the `cpu` and `mnist1d_short_warped` tables. Models saved
+before it (format 3 and older) still combine the ensemble's spread, the noise and
+`error_std`. `train_seconds` has one ensemble on log seconds without an epoch feature, so a
+cell's time is the same at every query (scaled by e / epochs like the table's). Raw cells
+are mapped to their class representative before featurisation: every cell of a class gets
+the same prediction. Hyperparameters are chosen by K-fold cross-validation over training
+classes only. Fitted with `related` tables (other tasks of the same space; `fit_blend`), the
+model keeps each class's final validation accuracy there, fits a least-squares line of this
+task's final value on them over the training classes, and blends the line with the mean
+model at the last epoch, with the weight whose out-of-fold error on the training classes is
+lowest; the blend shifts a class's whole curve alike, so curves stay non-decreasing: 1% of a
+new task's classes and the other tasks' measurements rank the rest. `save`/`load`: XGBoost's
+UBJSON models and one JSON of metadata, no pickle; `load` checks each model's structure
+before XGBoost reads it (`ubjson.check_ubjson`)."""
 
 from __future__ import annotations
 
@@ -273,9 +273,11 @@ class Surrogate:
         self, raws, epoch: int | None = None, metric: str = "valid_acc", spread: str = "total"
     ) -> tuple[np.ndarray, np.ndarray]:
         """(mean, std) float64 (n,) of `metric` for raw cells `raws` (n,) at `epoch` (1-based;
-        None: the last), accuracies in [0, 1]. std, spread "total": the ensemble's spread, the
-        seed-noise model's and the out-of-fold error in quadrature (intervals); "seed": the
-        seed-noise model's alone, one seed's scatter about the mean (noisy queries).
+        None: the last), accuracies in [0, 1]. std, spread "total": the seed-noise model's and
+        the error model's (the cell's predicted out-of-fold error) in quadrature, one seed's
+        scatter about the prediction (intervals; a model before format 4: the ensemble's
+        spread, the noise and one out-of-fold error per epoch); "seed": the seed-noise
+        model's alone, one seed's scatter about the mean (noisy queries).
         train_seconds: the run's time x epoch / epochs, std the ensemble's spread."""
         if spread not in ("total", "seed"):
             raise SurrogateError(f"spread {spread!r} is not 'total' or 'seed'")
@@ -323,7 +325,9 @@ class Surrogate:
             return nan, nan.copy()
         if spread == "seed":
             std = noise
-        elif f"{metric}/error/0" in self.boosters:  # the cell's own out-of-fold error
+        elif self.meta.get("format_version", 1) >= 4:  # the cell's own out-of-fold error
+            if f"{metric}/error/0" not in self.boosters:
+                raise SurrogateError(f"the model lacks its {metric} error model: refit it")
             miss = np.clip(member_predictions(self.boosters, f"{metric}/error", 1, x)[0], 0, None)
             std = np.sqrt(noise**2 + miss**2)
         else:  # a model fitted before the error model: one error for every cell
