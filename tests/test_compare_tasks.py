@@ -197,24 +197,38 @@ def test_every_task_is_checked_before_any_runs(tables, tmp_path, capsys):
     assert not (tmp_path / "s").exists()
 
 
-def test_ctrl_c_in_a_later_task_names_it_and_resume_finishes_the_suite(
-    tables, tmp_path, capsys, monkeypatch
-):
+def suite_args(tables) -> list[str]:
+    return ["compare", "--tasks", *map(str, tables), "--strategies", *STRATEGIES, "--seeds",
+            "2", "--budget", "10evals", "--jobs", "1", "--no-progress"]  # fmt: skip
+
+
+def stop_at_task(monkeypatch, task: int, finished: int, runs: int) -> tuple:
+    """Make the suite's `compare` raise Interrupted (`finished` of `runs` runs done) when it
+    starts its `task`-th task (1-based); returns (the real compare, the outputs it was
+    called for)."""
     from nasbench_lite.compare import suite
     from nasbench_lite.errors import Interrupted
 
     real, calls = suite.compare, []
 
-    def stop_in_the_second(config):
+    def stop(config):
         calls.append(config.out)
-        if len(calls) == 2:
-            raise Interrupted("stop", 1, 6)
+        if len(calls) == task:
+            raise Interrupted("stop", finished, runs)
         return real(config)
 
-    monkeypatch.setattr(suite, "compare", stop_in_the_second)
+    monkeypatch.setattr(suite, "compare", stop)
+    return real, calls
+
+
+def test_ctrl_c_in_a_later_task_names_it_and_resume_finishes_the_suite(
+    tables, tmp_path, capsys, monkeypatch
+):
+    from nasbench_lite.compare import suite
+
+    real, _ = stop_at_task(monkeypatch, 2, 1, 6)
     out = tmp_path / "o"
-    args = ["compare", "--tasks", *map(str, tables), "--strategies", *STRATEGIES, "--seeds",
-            "2", "--budget", "10evals", "--jobs", "1", "--no-progress"]  # fmt: skip
+    args = suite_args(tables)
     assert main([*args, "--out", str(out)]) == 130
     err = capsys.readouterr().err
     assert err.count("\n") == 1, err
@@ -228,24 +242,14 @@ def test_ctrl_c_in_a_later_task_names_it_and_resume_finishes_the_suite(
 
 def test_a_finished_task_whose_table_changed_is_named_before_any_run(tmp_path, capsys, monkeypatch):
     from nasbench_lite.compare import suite
-    from nasbench_lite.errors import Interrupted
 
     paths = []
     for k, name in enumerate(("alpha", "beta", "gamma")):
         paths.append(synthetic_table(tmp_path / f"{name}.h5", epochs=2, rng=k + 1,
                                      attrs={"dataset": name}).source)  # fmt: skip
-    real, calls = suite.compare, []
-
-    def stop_in_the_third(config):
-        calls.append(config.out)
-        if len(calls) == 3:
-            raise Interrupted("stop", 0, 4)
-        return real(config)
-
-    monkeypatch.setattr(suite, "compare", stop_in_the_third)
+    real, calls = stop_at_task(monkeypatch, 3, 0, 4)
     out = tmp_path / "o"
-    args = ["compare", "--tasks", *map(str, paths), "--strategies", *STRATEGIES, "--seeds",
-            "2", "--budget", "10evals", "--jobs", "1", "--no-progress"]  # fmt: skip
+    args = suite_args(paths)
     assert main([*args, "--out", str(out)]) == 130
     capsys.readouterr()
     # The second task's table changes; the first task finished too, and resumes first.
