@@ -15,6 +15,7 @@ from scipy import stats
 from nasbench_lite.cli import build_parser, main
 from nasbench_lite.spaces import get_space
 from nasbench_lite.table.card import card_paths, regenerate_command, write_card
+from nasbench_lite.table.reader import Table
 from nasbench_lite.table.storage import base_attrs
 from nasbench_lite.table.synthetic import synthetic_table
 
@@ -258,3 +259,23 @@ def test_card_compares_train_seconds_with_the_time_they_apportion(tmp_path):
         f["chunks/cpu_seconds"][...] = np.nan  # a file from before CPU time: wall is shared
     flat = " ".join(write_card(tmp_path / "t.h5", tmp_path / "b")[0].read_text().split())
     assert f"The batches' wall time it apportions: {wall.sum():,.1f} s" in flat
+
+
+def test_batch_speed_is_each_batchs_seconds_per_flop():
+    from nasbench_lite.table.card_sections import batch_speed_section, batch_speeds
+
+    table = synthetic_table(rows=80)
+    arrays = dict(table.arrays)
+    chunk = np.asarray(arrays["status/chunk"])
+    flops = np.asarray(arrays["metrics/flops"], np.float64)
+    work = np.bincount(chunk, flops)
+    # Every batch runs at 1e-6 s per FLOP but the last, which runs 4x slower.
+    speed = np.full(len(work), 1e-6)
+    speed[-1] = 4e-6
+    arrays["chunks/cpu_seconds"] = work * speed
+    slow = Table(arrays, table.attrs)
+    np.testing.assert_allclose(batch_speeds(slow), speed)
+    text = batch_speed_section(slow)[0]
+    assert f"over its {len(work):,} batches by 1.00x" in text and "(4.0x from the fastest" in text
+    arrays["status/done"] = np.zeros(len(chunk), bool)  # no trained rows: nothing to say
+    assert batch_speed_section(Table(arrays, table.attrs)) == []

@@ -20,7 +20,12 @@ from nasbench_lite.errors import InputError, OutputExistsError
 from nasbench_lite.latency.writer import provenance
 from nasbench_lite.outputs import check_writable_dir
 from nasbench_lite.table.card_plot import plot_accuracy
-from nasbench_lite.table.card_sections import calibration_section, still_owed_section, time_measure
+from nasbench_lite.table.card_sections import (
+    batch_speed_section,
+    calibration_section,
+    still_owed_section,
+    time_measure,
+)
 from nasbench_lite.table.fronts import fronts_section
 from nasbench_lite.table.noise import noise_section
 from nasbench_lite.table.proxy_stats import proxy_section
@@ -294,7 +299,7 @@ def render_card(table: Table, st: dict[str, Any], png: str, card_command: str) -
             wall=st["chunk_seconds"],
             compile=st["compile_seconds"], total=float(a["total_compute_seconds"]),
             hours=float(a["total_compute_seconds"]) / 3600,
-        ), "", *calibration_section(a.get("calibration")),
+        ), "", *batch_speed_section(table), *calibration_section(a.get("calibration")),
         "## Regenerating", "", "The table (the same command resumes a partial file):", "",
         "```", command, "```", "", "This card:", "", "```", card_command, "```", "",
         "## Caveat: epochs", "", CAVEAT_TEXT.format(epochs=table.num_epochs),

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from nasbench_lite.table.reader import Table
 from nasbench_lite.train.config import PRESETS, TrainConfig
 
@@ -22,6 +24,39 @@ def time_measure(st: dict[str, Any]) -> str:
                 "another process on the same cores stretches a batch's wall time, "
                 "`/chunks/seconds`, its CPU time much less)")  # fmt: skip
     return "The wall time of each batch (`/chunks/seconds`; this file predates CPU time)"
+
+
+def batch_speeds(table: Table) -> np.ndarray:
+    """Per finished batch with done rows, its measured seconds (CPU where the file has them)
+    per training FLOP of its pairs (FLOPs x the batch's seeds): how fast the machine ran it."""
+    arrays = table.arrays
+    seconds = arrays.get("chunks/cpu_seconds", arrays.get("chunks/seconds"))
+    if seconds is None or "status/chunk" not in arrays:
+        return np.empty(0)
+    chunk = np.asarray(arrays["status/chunk"])
+    flops = np.asarray(table.metric("flops"), np.float64)
+    done = np.asarray(table.done, bool)
+    work = np.bincount(chunk[done & (chunk >= 0)], flops[done & (chunk >= 0)],
+                       minlength=len(seconds))  # fmt: skip
+    used = work > 0
+    return np.asarray(seconds, np.float64)[used] / work[used]
+
+
+def batch_speed_section(table: Table) -> list[str]:
+    """How much the batches' speed varied: the unit the simulated clock runs on."""
+    speeds = batch_speeds(table)
+    if len(speeds) < 10:
+        return []
+    p10, p50, p90 = np.percentile(speeds, [10, 50, 90])
+    return [
+        f"Batch speed: a batch's measured seconds per training FLOP varied over its "
+        f"{len(speeds):,} batches by {p90 / p10:.2f}x from the 10th to the 90th percentile "
+        f"({speeds.max() / speeds.min():.1f}x from the fastest to the slowest). Part of it is "
+        "real (a batch of small cells pays more per-op overhead per FLOP), part is the "
+        "machine: its load, and another CPU where a generation was resumed on another "
+        "machine (the hardware row lists each). Two classes' `train_seconds` compare to "
+        "about that factor when their batches ran under different conditions.", "",
+    ]  # fmt: skip
 
 
 def calibration_section(calibration: dict | None) -> list[str]:
