@@ -54,9 +54,9 @@ def test_regret_uses_the_models_table_without_a_reference(model, table, monkeypa
     best = float(np.nanmax(table.values("test_acc", table.row_raw[table.done])))
     assert bench.best_test_acc == pytest.approx(best)  # the table's, not the model's
     predicted = model.predict(np.asarray(model.space.representatives), metric="test_acc")[0]
-    # The model's own best is another number (0.966 for the cpu table's model, below the
-    # table's 0.970): regret is measured against the table's.
-    assert abs(bench.best_test_acc - predicted.max()) > 0.002
+    # The model's own best is another number (0.9840 for the default table's model, below
+    # the table's 0.9847): regret is measured against the table's.
+    assert abs(bench.best_test_acc - predicted.max()) > 1e-4
     raws = np.array([0, CELL, 15624])
     np.testing.assert_allclose(bench.mean_test_acc(raws), table.values("test_acc", raws))
     assert f"the seed-mean test accuracy of {TABLE}" == bench.regret_source

@@ -275,7 +275,8 @@ class Surrogate:
         """(mean, std) float64 (n,) of `metric` for raw cells `raws` (n,) at `epoch` (1-based;
         None: the last), accuracies in [0, 1]. std, spread "total": the seed-noise model's and
         the error model's (the cell's predicted out-of-fold error) in quadrature, one seed's
-        scatter about the prediction (intervals; a model before format 4: the ensemble's
+        scatter about the prediction, at least one example's weight 1/N (intervals; a
+        model before format 4: the ensemble's
         spread, the noise and one out-of-fold error per epoch); "seed": the seed-noise
         model's alone, one seed's scatter about the mean (noisy queries).
         train_seconds: the run's time x epoch / epochs, std the ensemble's spread."""
@@ -329,10 +330,20 @@ class Surrogate:
             if f"{metric}/error/0" not in self.boosters:
                 raise SurrogateError(f"the model lacks its {metric} error model: refit it")
             miss = np.clip(member_predictions(self.boosters, f"{metric}/error", 1, x)[0], 0, None)
-            std = np.sqrt(noise**2 + miss**2)
+            # At least one example's weight: an accuracy on N examples moves in steps of 1/N
+            # (a dead cell's seeds agree exactly, and both models may predict 0 for it).
+            std = np.maximum(np.sqrt(noise**2 + miss**2), self._step(metric))
         else:  # a model fitted before the error model: one error for every cell
             std = np.sqrt(preds.var(axis=0) + noise**2 + error**2)
         return mean[inverse], std[inverse]
+
+    def _step(self, metric: str) -> float:
+        """1 / the examples `metric` is measured on (0 where the model does not record it)."""
+        split = {"valid_acc": "valid", "test_acc": "test"}.get(metric)
+        splits = (self.meta["table"].get("dataset_identity") or {}).get("splits") or {}
+        limit = (self.meta["table"].get("train_config") or {}).get("eval_examples")
+        n = min(x for x in (splits.get(split), limit) if x) if splits.get(split) else None
+        return 1.0 / n if n else 0.0
 
     def sample(self, raws, rng: np.random.Generator, epoch=None, metric="valid_acc"):
         """One noisy draw per cell from N(mean, std), clipped to [0, 1] (accuracies)."""

@@ -22,14 +22,15 @@ MODEL_ENV = "NASBENCH_LITE_MODEL"
 CPU_TABLE = "nb201_mnist1d_cpu.h5"
 # The protocol-v2 table of MNIST-1D: task "mnist1d_v2".
 V2_TABLE = "nb201_mnist1d_v2.h5"
-# In order of preference: the CPU-preset table shipped with the code, then a GPU-preset one a
-# user generated into the data folder (`benchmarks/gpu_run.sh`). The first complete one is
-# the default table.
-TABLE_NAMES = (CPU_TABLE, "nb201_mnist1d_gpu.h5")
+# In order of preference: the protocol-v2 table shipped with the code, then the `cpu`-preset
+# (protocol-v1) one, then a GPU-preset one a user generated into the data folder
+# (`benchmarks/gpu_run.sh`). The first complete one is the default table.
+TABLE_NAMES = (V2_TABLE, CPU_TABLE, "nb201_mnist1d_gpu.h5")
 # The surrogates shipped with the tables, each fitted on 10% of its table's classes (a
 # directory written by `Surrogate.save`; see docs/surrogate.md). Where a table is used without
 # a model, its own shipped model is the default.
 SHIPPED_MODELS = {
+    V2_TABLE: "nb201_mnist1d_v2_surrogate",
     CPU_TABLE: "nb201_mnist1d_cpu_surrogate",
     "nb201_mnist1d_short_warped.h5": "nb201_mnist1d_short_warped_surrogate",
 }
@@ -67,7 +68,8 @@ def shipped_tables() -> list[Path]:
 
 def default_table_path() -> Path:
     """The table used when none is given: $NASBENCH_LITE_TABLE if set, else the first complete
-    one of TABLE_NAMES (nb201_mnist1d_cpu.h5, nb201_mnist1d_gpu.h5) in the data folder, else
+    one of TABLE_NAMES (nb201_mnist1d_v2.h5, nb201_mnist1d_cpu.h5, nb201_mnist1d_gpu.h5) in
+    the data folder, else
     the first of them that exists (a partial table: a search is then restricted to the
     classes it holds).
 
