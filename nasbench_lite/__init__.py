@@ -16,6 +16,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "get_space": "nasbench_lite.spaces:get_space",
     "Table": "nasbench_lite.table:Table",
+    "default_table_path": "nasbench_lite.table:default_table_path",
     "TrainConfig": "nasbench_lite.train:TrainConfig",
     "train_cells": "nasbench_lite.train:train_cells",
     "train_one": "nasbench_lite.train:train_one",
