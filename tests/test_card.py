@@ -277,5 +277,16 @@ def test_batch_speed_is_each_batchs_seconds_per_flop():
     np.testing.assert_allclose(batch_speeds(slow), speed)
     text = batch_speed_section(slow)[0]
     assert f"over its {len(work):,} batches by 1.00x" in text and "(4.0x from the fastest" in text
+    # A last batch padded to twice its real pairs took twice its rows' time: as fast.
+    pairs = np.asarray(arrays["chunks/pairs"], np.float64).copy()
+    pairs[-1] = pairs.max() / 2
+    padded = {**arrays, "chunks/pairs": pairs, "chunks/cpu_seconds": work * 1e-6}
+    padded["chunks/cpu_seconds"][-1] *= 2
+    np.testing.assert_allclose(batch_speeds(Table(padded, table.attrs)), 1e-6)
+    # An older file without CPU time (NaN) reads wall time, never "nan".
+    walled = {**arrays, "chunks/cpu_seconds": np.full(len(work), np.nan),
+              "chunks/seconds": work * 3e-6}  # fmt: skip
+    np.testing.assert_allclose(batch_speeds(Table(walled, table.attrs)), 3e-6)
+    assert "nan" not in batch_speed_section(Table(walled, table.attrs))[0]
     arrays["status/done"] = np.zeros(len(chunk), bool)  # no trained rows: nothing to say
     assert batch_speed_section(Table(arrays, table.attrs)) == []

@@ -150,10 +150,12 @@ def test_another_machine_or_recipe_is_refused(tmp_path):
     arrays, attrs = read_arrays(path)
     assert "program" not in attrs["latency"] and not arrays[DONE][0]  # nothing written
     # --restart discards the legacy measurement and measures every row with this program.
-    legacy_values = arrays["metrics/latency_b1"].copy()
+    arrays["metrics/latency_b1"][1:] = -1.0  # sentinels: none may survive
+    arrays["metrics/latency_b7"] = np.full(len(arrays[DONE]), -1.0)  # a batch size dropped
+    write_arrays(path, arrays, legacy)
     restarted = measure_latency(path, LatencyConfig(recipe=FAST, restart=True), progress=False)
     assert restarted.attrs["latency"]["program"] == PROGRAM and restarted.arrays[DONE].all()
-    assert not np.array_equal(restarted.metric("latency_b1"), legacy_values)  # measured anew
+    assert (restarted.metric("latency_b1") > 0).all() and "latency_b7" not in restarted.metrics
     arrays, attrs = read_arrays(path)
     # Another JAX compiled the programs: not resumed either.
     arrays[DONE][0] = False
@@ -331,3 +333,24 @@ def test_latency_is_not_copied_from_a_partial_or_missing_measurement(tmp_path):
     assert "latency" not in Table.open(target).attrs
     with pytest.raises(MissingFileError, match="--from"):
         copy_latency(target, tmp_path / "nothing.h5")
+
+
+def test_a_restart_stopped_before_its_first_chunk_keeps_nothing_of_the_old(tmp_path, monkeypatch):
+    from nasbench_lite.latency import writer
+
+    path = measured_by_hand(small_table(tmp_path / "t.h5"))
+    old = Table.open(path).attrs["latency"]
+    assert old["command"] == "nasbench-lite latency"
+
+    def interrupted(task):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(writer, "measure_part", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        measure_latency(path, LatencyConfig(recipe=FAST, restart=True), progress=False)
+    table = Table.open(path)  # the restart is on file: the same command without it resumes
+    assert not table.arrays[DONE].any() and np.isnan(table.metric("latency_b1")).all()
+    assert (
+        table.attrs["latency"]["program"] == PROGRAM
+        and "reference_seconds" not in (table.attrs["latency"])
+    )

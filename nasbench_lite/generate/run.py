@@ -379,5 +379,8 @@ def _note_hardware(attrs: dict, worker: dict, executor: str) -> None:
         first = {k: v for k, v in previous.items() if k != "others"}
         seen = previous.get("others", [])
         if worker != first and worker not in seen:
-            log.warning("%s differs from the file's hardware %s", worker, previous)
+            # A record written before a key was added (e.g. cpu_model) is the same machine
+            # if every key it has agrees: kept as another entry (it says more), no warning.
+            if any(worker.get(k) != v for k, v in first.items()):
+                log.warning("%s differs from the file's hardware %s", worker, previous)
             attrs["hardware"] = {**previous, "others": [*seen, worker]}

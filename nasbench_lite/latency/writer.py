@@ -238,10 +238,12 @@ def _measure(path: Path, config: LatencyConfig, progress: bool) -> Table:
     from nasbench_lite.table.reader import Table as Opened
 
     arrays, attrs = read_arrays(path)
-    if config.restart:  # written with the first chunk: until then the file keeps its own
+    if config.restart:
         drop_latency(arrays, attrs)
     recipe = config.recipe or LatencyRecipe()
     _prepare(arrays, attrs, recipe, machine_record())
+    if config.restart:  # written now: a run stopped before its first chunk resumes anew
+        write_arrays(path, arrays, attrs)
     pending = pending_rows(arrays)
     rows = len(arrays["cells/row_raw"])
     record = attrs["latency"]

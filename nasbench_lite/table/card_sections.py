@@ -27,19 +27,24 @@ def time_measure(st: dict[str, Any]) -> str:
 
 
 def batch_speeds(table: Table) -> np.ndarray:
-    """Per finished batch with done rows, its measured seconds (CPU where the file has them)
-    per training FLOP of its pairs (FLOPs x the batch's seeds): how fast the machine ran it."""
+    """Per finished batch with done rows, its measured seconds (CPU where the file has them
+    for every batch, else wall) per training FLOP of the pairs it ran: how fast the machine
+    ran it. A last, short batch is padded with repeats of its rows; they count as work."""
     arrays = table.arrays
-    seconds = arrays.get("chunks/cpu_seconds", arrays.get("chunks/seconds"))
-    if seconds is None or "status/chunk" not in arrays:
+    seconds = np.asarray(arrays.get("chunks/cpu_seconds", []), np.float64)
+    if not (len(seconds) and np.isfinite(seconds).all()):  # older or merged files: wall
+        seconds = np.asarray(arrays.get("chunks/seconds", []), np.float64)
+    if not len(seconds) or "status/chunk" not in arrays:
         return np.empty(0)
     chunk = np.asarray(arrays["status/chunk"])
     flops = np.asarray(table.metric("flops"), np.float64)
-    done = np.asarray(table.done, bool)
-    work = np.bincount(chunk[done & (chunk >= 0)], flops[done & (chunk >= 0)],
-                       minlength=len(seconds))  # fmt: skip
-    used = work > 0
-    return np.asarray(seconds, np.float64)[used] / work[used]
+    rows = np.asarray(table.done, bool) & (chunk >= 0) & (chunk < len(seconds))
+    work = np.bincount(chunk[rows], flops[rows], minlength=len(seconds))
+    pairs = np.asarray(arrays.get("chunks/pairs", np.zeros(len(seconds))), np.float64)
+    if pairs.shape == seconds.shape and (pairs > 0).any():
+        work = work * (pairs.max() / np.where(pairs > 0, pairs, pairs.max()))  # the padding
+    speeds = seconds / np.where(work > 0, work, np.nan)
+    return speeds[np.isfinite(speeds) & (speeds > 0)]
 
 
 def batch_speed_section(table: Table) -> list[str]:
