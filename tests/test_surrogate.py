@@ -37,6 +37,8 @@ def test_split_is_by_class_and_recorded(table, model):
     train, held = set(model.meta["train_classes"]), set(model.meta["held_out_classes"])
     done = set(np.asarray(table.space.canonical_ids)[table.row_raw[table.done]].tolist())
     assert not train & held and train | held == done and len(train) == 200
+    # Its cost: wall and process CPU seconds (the CPU figure is what load barely changes).
+    assert model.meta["fit_seconds"] > 0 and model.meta["fit_cpu_seconds"] > 0
 
 
 def test_held_out_classes_never_reach_cross_validation(table, monkeypatch):
