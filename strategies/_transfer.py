@@ -41,6 +41,16 @@ def candidates(space: Any) -> np.ndarray:
     return np.sort(np.asarray(out, dtype=np.int64))
 
 
+def space_key(space: Any) -> tuple[str, str]:
+    """What a memoised result depends on of `space`: its name and the classes it allows (an
+    object's id could be reused by another space once the first is freed)."""
+    import hashlib
+
+    base = space.base if isinstance(space, SubSpace) else space
+    digest = hashlib.sha256(candidates(space).tobytes()).hexdigest()[:16]
+    return str(getattr(base, "name", type(base).__name__)), digest
+
+
 def memo(sources: Any, key: tuple, make):
     """`make()` computed once per `sources` object and key (a portfolio or a box does not
     depend on the run's seed; a worker process runs many seeds with one `sources`)."""

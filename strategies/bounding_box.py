@@ -55,7 +55,7 @@ class BoundingBox:
             raise InputError(f"inner must be one of {', '.join(INNER)}, got {inner!r}")
         self.space, self.top, self.inner = space, top, inner
         self.sources = tl.check_sources(self.name, sources)
-        key = (self.name, id(space), top)
+        key = (self.name, tl.space_key(space), top)
         self.allowed_ops, self.box, self.inside = tl.memo(self.sources, key, self._build)
         self.evolution = None
         if inner == "regularized_evolution":  # every raw cell of the box, as the space has

@@ -36,7 +36,8 @@ class TransferEvolution:
         self.space, self.sources = space, tl.check_sources(self.name, sources)
         self.evolution = RegularizedEvolution(space, population_size, tournament_size)
         self.population_size, self.tournament_size = population_size, tournament_size
-        self.warm = tl.memo(self.sources, (self.name, id(space), population_size), self._build)
+        key = (self.name, tl.space_key(space), population_size)
+        self.warm = tl.memo(self.sources, key, self._build)
 
     def _build(self) -> tuple[int, ...]:
         cells = tl.candidates(self.space)

@@ -55,7 +55,7 @@ class ReptileReinforce:
         self.reinforce = Reinforce(space, learning_rate, momentum)
         self.meta_iterations, self.inner_steps = meta_iterations, inner_steps
         self.outer_step = float(outer_step)
-        self.inner = tl.memo(self.sources, (self.name, id(space)), self._inner_tasks)
+        self.inner = tl.memo(self.sources, (self.name, tl.space_key(space)), self._inner_tasks)
         self.meta_training: dict[str, float] = {}  # lookups and process seconds of the last init
 
     def _inner_tasks(self) -> list[tuple[EdgePolicy, np.ndarray]]:

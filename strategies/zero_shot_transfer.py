@@ -22,6 +22,7 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 
 from nasbench_lite.checks import check_int
+from nasbench_lite.errors import InputError
 from nasbench_lite.search.protocol import Result
 
 from . import _transfer as tl
@@ -61,14 +62,21 @@ class ZeroShotTransfer:
             check_int("portfolio_size", portfolio_size, 1)
         self.space, self.sources = space, tl.check_sources(self.name, sources)
         self.portfolio_size = portfolio_size
-        self.portfolio = tl.memo(self.sources, (self.name, id(space), portfolio_size), self._build)
+        key = (self.name, tl.space_key(space), portfolio_size)
+        self.portfolio = tl.memo(self.sources, key, self._build)
 
     def _build(self) -> tuple[int, ...]:
         cells = tl.candidates(self.space)
-        accs = np.stack([task.valid_acc(cells) for task in self.sources])  # (tasks, n)
         known = np.array([task.known[cells] for task in self.sources]).all(axis=0)
-        cells, accs = cells[known], accs[:, known]
-        scores = np.where(np.isnan(accs), np.inf, -accs)  # diverged everywhere: last
+        if not known.any():
+            raise InputError(
+                f"strategy {self.name!r}: the source tasks "
+                f"({', '.join(t.name for t in self.sources)}) hold no class in common (and "
+                "none the benchmark offers); its portfolio ranks classes on every task"
+            )
+        cells = cells[known]
+        # (tasks, n): a diverged seed counts 0 (`SourceTask.ranking_score`).
+        scores = -np.stack([task.ranking_score(cells) for task in self.sources])
         size = len(cells) if self.portfolio_size is None else self.portfolio_size
         return tuple(cells[greedy_portfolio(scores, size)].tolist())
 

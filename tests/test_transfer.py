@@ -139,9 +139,7 @@ def test_rankings_and_best_cells_match_a_direct_sort(sources):
         means = task.valid_acc(reps)
         known = reps[~np.isnan(means)]
         want = sorted(known.tolist(), key=lambda r: (-task.valid_acc([r])[0], r))
-        assert task.ranking(reps).tolist() == want
-        ranks = task.normalised_ranks(reps)
-        assert np.nanmin(ranks) == 0 and np.nanmax(ranks) == 1
+        assert task.ranking(reps).tolist() == want  # no seed diverged: the plain seed mean
     best = sources.best_cells(reps, 7)
     a, b = sources[0].ranking(reps).tolist(), sources[1].ranking(reps).tolist()
     expected = []
@@ -477,3 +475,33 @@ def test_resume_refuses_a_source_that_grew_in_between(tasks, tmp_path):
     del plan["sources_content"]
     (out / PLAN_FILE).write_text(json.dumps(plan))
     compare(dataclasses.replace(config, resume=True))
+
+
+def _task(name: str, values: dict[int, list[float]]) -> SourceTask:
+    """A source task holding the classes of raw cells `values` (raw -> final accuracy per
+    seed, NaN: diverged) over a 2-epoch curve."""
+    space = get_space("nb201")
+    raw_to_row = np.full(space.num_cells, -1, np.int64)
+    curves = np.zeros((len(values), len(next(iter(values.values()))), 2), np.float32)
+    for row, (raw, seeds) in enumerate(values.items()):
+        raw_to_row[space.class_members(space.canonical(raw))] = row
+        curves[row, :, -1] = seeds
+    return SourceTask(name, "nb201", curves, raw_to_row, ({"name": name}, {}))
+
+
+def test_a_class_whose_seeds_diverged_is_not_ranked_on_its_lucky_seed():
+    space = get_space("nb201")
+    lucky, steady = (int(space.representatives[k]) for k in (100, 200))
+    task = _task("a", {lucky: [0.95, np.nan, np.nan], steady: [0.9, 0.9, 0.9]})
+    assert task.ranking(np.array([lucky, steady])).tolist() == [steady, lucky]
+    np.testing.assert_allclose(task.ranking_score(np.array([lucky, steady])), [0.95 / 3, 0.9])
+    strategy = get_strategy("zero_shot_transfer")(space, sources=SourceTasks([task]))
+    assert strategy.portfolio[0] == steady  # not the class that diverged on 2 of 3 seeds
+
+
+def test_zero_shot_refuses_sources_with_no_class_in_common():
+    space = get_space("nb201")
+    a, b = (int(space.representatives[k]) for k in (100, 200))
+    sources = SourceTasks([_task("a", {a: [0.9, 0.9]}), _task("b", {b: [0.8, 0.8]})])
+    with pytest.raises(InputError, match="hold no class in common"):
+        get_strategy("zero_shot_transfer")(space, sources=sources)

@@ -112,27 +112,23 @@ class SourceTask:
         """(E,) validation accuracy per epoch of one raw cell (seed mean, or one seed)."""
         return np.array([self.valid_acc([raw], e, seed)[0] for e in range(1, self.num_epochs + 1)])
 
+    def ranking_score(self, raws: np.ndarray) -> np.ndarray:
+        """float64 (n,): final validation accuracy averaged over every seed, a diverged seed
+        counting 0 (as a diverged evaluation ranks last wherever a strategy is told one); NaN
+        where the class is unknown. What the transfer strategies rank cells by: the mean over
+        surviving seeds alone would put a class that diverged on 2 of 3 seeds first on its
+        one lucky run."""
+        raws = np.asarray(raws, dtype=np.int64).reshape(-1)
+        per_seed = np.stack([self.valid_acc(raws, seed=s) for s in range(self.curves.shape[1])])
+        known = self.known[raws]
+        return np.where(known, np.nan_to_num(per_seed, nan=0.0).mean(axis=0), np.nan)
+
     def ranking(self, representatives: np.ndarray) -> np.ndarray:
-        """The known cells of `representatives` (one raw cell per class), best seed-mean final
-        validation accuracy first (ties: lower raw first); diverged classes last."""
+        """The known cells of `representatives` (one raw cell per class), best
+        `ranking_score` first (ties: lower raw first)."""
         reps = np.asarray(representatives, dtype=np.int64)
         reps = reps[self.known[reps]]
-        scores = self.valid_acc(reps)
-        scores = np.where(np.isnan(scores), -np.inf, scores)
-        return reps[np.lexsort((reps, -scores))]
-
-    def normalised_ranks(self, representatives: np.ndarray) -> np.ndarray:
-        """(len(representatives),) rank of each class among the known ones, scaled to [0, 1]
-        (0: the best), NaN where unknown: the per-task normalisation of Wistuba et al. (2015)."""
-        reps = np.asarray(representatives, dtype=np.int64)
-        order = self.ranking(reps)
-        out = np.full(len(reps), np.nan)
-        position = {int(raw): i for i, raw in enumerate(order)}
-        scale = max(len(order) - 1, 1)
-        for i, raw in enumerate(reps.tolist()):
-            if raw in position:
-                out[i] = position[raw] / scale
-        return out
+        return reps[np.lexsort((reps, -self.ranking_score(reps)))]
 
 
 def task_identity(table: Any) -> tuple[Any, Any]:
