@@ -15,6 +15,7 @@ share their class's results), best first, each class represented by one raw cell
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from typing import Any
 import numpy as np
 
 from nasbench_lite.errors import InputError
+
+log = logging.getLogger(__name__)
 
 VALID = "valid_acc"  # the one metric a source task holds
 
@@ -207,6 +210,13 @@ class SourceTasks(Sequence):
                 raise InputError(
                     f"source task {label!r} ({table}) is the target's task (same dataset and "
                     "trainer recipe): a transfer strategy never reads the task it is searching"
+                )
+            if task.identity[0] == target_identity[0]:
+                log.warning(
+                    "source task %r is the target's dataset under another trainer recipe: its "
+                    "validation accuracy was measured on the target's own validation examples, "
+                    "so a search that learns from it is not leave-one-task-out",
+                    label,
                 )
             if task.space != target_space:
                 raise InputError(
