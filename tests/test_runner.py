@@ -30,6 +30,7 @@ COLUMNS = [
     "epoch",
     "epochs_trained",
     "strategy_seconds",
+    "source_seconds",
 ]
 FIDELITY = ("hyperband", "bohb")  # strategies built for the benchmark's epochs
 SAME = ("sim_seconds", "evals", "raw", "valid_acc", "test_acc", "incumbent", "incumbent_cell",

@@ -413,6 +413,28 @@ def test_reptile_meta_training_is_never_charged(tasks, sources):
     assert meta > 0.05 and strategy.source_seconds == meta
     # The first result comes back after its training time, plus the first ask only.
     assert charged.sim_seconds[0] - free.sim_seconds[0] < 0.5 * meta
+    # Recorded, not charged: each run's trajectory and its rows carry it.
+    assert charged.source_seconds == meta
+    assert (charged.to_frame("r", 0).source_seconds == meta).all()
+    plain = run_search("reinforce", benchmark, "3evals", 0)
+    assert plain.source_seconds == 0.0
+
+
+def test_source_seconds_go_beside_strategy_seconds_not_into_results(tasks, sources, tmp_path):
+    from nasbench_lite.compare.results import read_results, write_results
+
+    _, opened = tasks
+    benchmark = TabularBenchmark(opened["target"])
+    runs = [run_search(name, benchmark, "3evals", 0, sources=sources).to_frame(name, 0)
+            for name in ("reptile_reinforce", "reinforce")]  # fmt: skip
+    write_results(pd.concat(runs, ignore_index=True), tmp_path)
+    assert "source_seconds" not in (tmp_path / "results.csv").read_text()  # reproducible
+    timings = pd.read_csv(tmp_path / "strategy_seconds.csv").set_index("strategy")
+    assert timings.loc["reptile_reinforce", "source_seconds"] > 0
+    assert timings.loc["reinforce", "source_seconds"] == 0
+    back = read_results(tmp_path / "results.csv")
+    last = back.groupby("strategy").tail(1).set_index("strategy")
+    assert last.loc["reptile_reinforce", "source_seconds"] > 0
 
 
 def test_reptile_meta_learns_what_every_source_rewards():
@@ -446,8 +468,9 @@ def test_on_a_partial_target_only_allowed_cells_and_reproducible(name, tasks, so
     benchmark = TabularBenchmark(target)
     first = asked_cells(name, benchmark, sources, seed=1, evals=80, workers=3)
     again = asked_cells(name, benchmark, sources, seed=1, evals=80, workers=3)
-    frame = first.to_frame(name, 1).drop(columns="strategy_seconds")  # measured
-    assert frame.equals(again.to_frame(name, 1).drop(columns="strategy_seconds"))
+    measured = ["strategy_seconds", "source_seconds"]
+    frame = first.to_frame(name, 1).drop(columns=measured)
+    assert frame.equals(again.to_frame(name, 1).drop(columns=measured))
     assert len(frame) == 80
     assert benchmark.space.allowed[frame["incumbent_raw"].to_numpy()].all()
     assert COUNTERPARTS[name] == get_strategy(name).counterpart

@@ -246,6 +246,7 @@ def to_mo_results(
         "epoch": np.full(n, last, dtype=np.int64),
         "epochs_trained": trained.astype(np.int64),
         "strategy_seconds": np.full(n, np.nan),
+        "source_seconds": np.zeros(n),
         "raw": raw,
         **{f"{CELL_PREFIX}{m}": values[:, i] for i, m in enumerate(ref.measured)},
         "hv": hv,

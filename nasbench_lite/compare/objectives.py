@@ -237,7 +237,7 @@ def _constrained(
                     trained, strict=True))  # fmt: skip
     run = {name: getattr(t, name) for name in
            ("strategy", "seed", "workers", "budget", "charge_overhead", "end_seconds",
-            "strategy_done")}  # fmt: skip
+            "strategy_done", "source_seconds")}  # fmt: skip
     out = trajectory_from_rows(rows, _FeasibleReference(benchmark, best), run)
     # No feasible cell yet: regret as if the incumbent had accuracy 0.
     regret = np.where(np.isnan(out.regret) & (out.evals > 0), best, out.regret)

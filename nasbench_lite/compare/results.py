@@ -72,23 +72,25 @@ def remove_outputs(out: Path) -> None:
         (out / name).unlink(missing_ok=True)
 
 
-# Beside results.csv: each run's measured strategy seconds (init/ask/tell), kept apart so
-# that results.csv is bit-for-bit reproducible.
+# Beside results.csv: each run's measured seconds, kept apart so that results.csv is
+# bit-for-bit reproducible: the strategy's own (init/ask/tell) and a transfer strategy's
+# work on its sources (never charged).
 TIMINGS_FILE = "strategy_seconds.csv"
 
-MEASURED = "strategy_seconds"
+MEASURED = ("strategy_seconds", "source_seconds")
 
 
 def write_results(results: pd.DataFrame, out: Path) -> None:
-    """results.csv (every column but the measured strategy_seconds) and TIMINGS_FILE (per
-    run: strategy, seed, evals, strategy_seconds at its last evaluation)."""
+    """results.csv (every column but the MEASURED ones) and TIMINGS_FILE (per run:
+    strategy, seed, evals, and the MEASURED columns at its last evaluation)."""
     # Replaced whole: a comparison killed while writing it leaves the old file or the new.
-    text = results.drop(columns=[MEASURED], errors="ignore").to_csv(index=False)
+    text = results.drop(columns=list(MEASURED), errors="ignore").to_csv(index=False)
     write_text_atomic(out / "results.csv", text)
-    if MEASURED in results.columns:
+    measured = [c for c in MEASURED if c in results.columns]
+    if measured:
         from nasbench_lite.compare import statistics as stats
 
-        last = stats.final_rows(results)[["strategy", "seed", "evals", MEASURED]]
+        last = stats.final_rows(results)[["strategy", "seed", "evals", *measured]]
         write_text_atomic(out / TIMINGS_FILE, last.to_csv(index=False))
 
 
@@ -110,5 +112,7 @@ def read_results(path: str | os.PathLike) -> pd.DataFrame:
         times = pd.read_csv(timings)
         key = ["strategy", "seed", "evals"]
         merged = frame[key].merge(times, on=key, how="left")
-        frame[MEASURED] = merged[MEASURED].to_numpy()
+        for column in MEASURED:
+            if column in merged.columns:  # an older file has strategy_seconds only
+                frame[column] = merged[column].to_numpy()
     return frame

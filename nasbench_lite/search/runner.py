@@ -192,6 +192,7 @@ def run_search(
         "charge_overhead": charge_overhead,
         "end_seconds": max_seconds if out_of_time else (rows[-1][0] if rows else 0.0),
         "strategy_done": not (out_of_time or out_of_epochs or queue) and num_started < max_evals,
+        "source_seconds": float(getattr(search, "source_seconds", 0.0)),
     }
     return trajectory_from_rows(rows, benchmark, run)
 

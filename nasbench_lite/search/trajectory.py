@@ -28,7 +28,7 @@ INCUMBENT_COLUMNS = ("incumbent_raw", "incumbent_cell")
 # Fidelity and the strategy's own compute: the epoch that answered, the epochs trained so far
 # (a continuation counts only the epochs it added), the strategy's measured ask/tell seconds
 # so far.
-EXTRA_COLUMNS = ("epoch", "epochs_trained", "strategy_seconds")
+EXTRA_COLUMNS = ("epoch", "epochs_trained", "strategy_seconds", "source_seconds")
 
 # The incumbent under mixed fidelities (printed in reports).
 INCUMBENT_RULE = (
@@ -80,6 +80,9 @@ class Trajectory:
     best_test_acc: float
     end_seconds: float  # the seconds budget if it ran out, else the time of the last result
     strategy_done: bool  # the strategy stopped asking before the budget was spent
+    # A transfer strategy's measured wall seconds of work on its source tasks inside init
+    # (e.g. Reptile's meta-training): never charged, recorded beside strategy_seconds.
+    source_seconds: float = 0.0
 
     def __len__(self) -> int:
         return len(self.evals)
@@ -88,7 +91,7 @@ class Trajectory:
         """pandas DataFrame, one row per evaluation: RESULT_COLUMNS (strategy, seed,
         sim_seconds, evals, incumbent_valid, incumbent_test, regret), then INCUMBENT_COLUMNS
         (incumbent_raw, incumbent_cell), then EXTRA_COLUMNS (epoch, epochs_trained,
-        strategy_seconds)."""
+        strategy_seconds, source_seconds)."""
         import pandas as pd
 
         n = len(self)
@@ -106,6 +109,7 @@ class Trajectory:
                 "epoch": self.epoch,
                 "epochs_trained": self.epochs_trained,
                 "strategy_seconds": self.overhead_seconds,
+                "source_seconds": np.full(n, float(self.source_seconds)),
             },
             columns=[*RESULT_COLUMNS, *INCUMBENT_COLUMNS, *EXTRA_COLUMNS],
         )
