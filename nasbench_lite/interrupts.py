@@ -10,6 +10,7 @@ caller choose the moment instead.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -42,7 +43,11 @@ class InterruptFlag:
     def __exit__(self, *exc: object) -> None:
         if self._active:
             # None: a handler installed outside Python; Python's own is the sensible default.
-            signal.signal(signal.SIGINT, self._previous or signal.default_int_handler)
+            # SIG_DFL (falsy: it is 0) is restored as it was: Ctrl-C ends the process.
+            previous = self._previous
+            if previous is None:
+                previous = signal.default_int_handler
+            signal.signal(signal.SIGINT, previous)
             self._active = False
 
     @property
@@ -62,6 +67,8 @@ def deferred_interrupt() -> Iterator[None]:
         previous = flag.previous
         if callable(previous) and previous is not signal.default_int_handler:
             previous(signal.SIGINT, None)
+        elif previous == signal.SIG_DFL:  # restored by the flag: the signal's own action
+            os.kill(os.getpid(), signal.SIGINT)
         else:
             raise KeyboardInterrupt
 

@@ -290,3 +290,46 @@ def test_batch_speed_is_each_batchs_seconds_per_flop():
     assert "nan" not in batch_speed_section(Table(walled, table.attrs))[0]
     arrays["status/done"] = np.zeros(len(chunk), bool)  # no trained rows: nothing to say
     assert batch_speed_section(Table(arrays, table.attrs)) == []
+
+
+def test_card_refuses_a_file_rewritten_while_it_is_read(tmp_path, monkeypatch):
+    """A writer that replaces the file between the card's read and its hash (generate at a
+    chunk's end) would pair one version's figures with the next one's sha256: refused."""
+    import nasbench_lite.table.card as card
+
+    build(tmp_path / "t.h5", done_rows=10)
+    drawn = card.plot_accuracy
+
+    def plot_then_rewrite(table, st, png):
+        drawn(table, st, png)
+        build(tmp_path / "t.h5", done_rows=15)  # the next chunk lands
+
+    monkeypatch.setattr(card, "plot_accuracy", plot_then_rewrite)
+    with pytest.raises(ValueError, match="changed while its card was written"):
+        write_card(tmp_path / "t.h5", tmp_path / "c.md")
+    assert not (tmp_path / "c.md").exists() and not (tmp_path / "c.png").exists()
+    monkeypatch.setattr(card, "plot_accuracy", drawn)
+    md, _ = write_card(tmp_path / "t.h5", tmp_path / "c.md")
+    from nasbench_lite.table.ranges import file_sha256
+
+    assert file_sha256(tmp_path / "t.h5") in md.read_text()
+    assert "rows done | 15 of 40" in md.read_text()
+
+
+def test_chunk_size_is_read_off_the_calls(tmp_path):
+    """The overview's classes per call come from `chunks/pairs`: one size, a smaller last
+    call, or the range a resume with another --chunk leaves."""
+    from nasbench_lite.table.card import chunk_classes
+
+    table = build(tmp_path / "t.h5", done_rows=23)  # chunks of 5: 5, 5, 5, 5, 3
+    assert chunk_classes(table) == "5 (the last 3)"
+    from types import SimpleNamespace
+
+    def calls(*classes):
+        pairs = np.asarray(classes, np.int32) * SEEDS
+        arrays = {"chunks/pairs": pairs}
+        return SimpleNamespace(arrays=arrays, num_seeds=SEEDS, attrs={"chunk_classes": 7})
+
+    assert chunk_classes(calls(5, 5, 5)) == "5"
+    assert chunk_classes(calls(8, 5, 5, 4)) == "4 to 8"  # a resume with another --chunk
+    assert chunk_classes(calls(0, 0)) == "7"  # no call recorded its pairs: the attribute

@@ -39,7 +39,12 @@ def test_default_tolerance_is_the_tables_resolution(table):
     assert "noise floor" in rule
     assert resolve_tolerance(0.0, opened) == (0.0, "exact: no tolerance (given as 0)")
     one_seed = synthetic_table(seeds=1, epochs=2)
-    assert resolve_tolerance(None, one_seed)[0] == 0.0
+    assert resolve_tolerance(None, one_seed) == (
+        0.0,
+        "exact: the table cannot state a noise floor (1 seed: no seed-to-seed spread)",
+    )
+    few = synthetic_table(rows=40, done=3, epochs=2)  # 3 seeds, 3 classes trained
+    assert "fewer than 4 classes" in resolve_tolerance(None, few)[1]
     for bad in (-0.01, 2.0, float("nan"), "1", True):
         with pytest.raises(ValueError, match="tolerance"):
             resolve_tolerance(bad, opened)

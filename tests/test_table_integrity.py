@@ -135,3 +135,46 @@ def test_info_verify_passes_on_every_committed_table_but_one_being_generated():
         verify_against_card(path)
         checked.append(path.name)
     assert "nb201_mnist1d_cpu.h5" in checked
+
+
+def test_an_older_file_missing_a_sizing_attribute_is_named(tmp_path):
+    """A file written before a dataset existed (back-filled on read) and lacking the `seeds`
+    attribute that sizes the fill: an InputError naming the file and the attribute, not a
+    bare KeyError."""
+    from nasbench_lite.table.storage import read_arrays
+
+    path = tmp_path / "t.h5"
+    synthetic_table(path, rows=20)
+    with h5py.File(path, "a") as f:
+        del f["chunks/cpu_seconds"]
+        del f.attrs["seeds"]
+    with pytest.raises(InputError, match=rf"{path}.*seeds"):
+        read_arrays(path)
+
+
+def test_a_default_sigint_action_is_restored_as_it_was():
+    """SIG_DFL is falsy (0): the flag restores it, not Python's handler, and a Ctrl-C held
+    by deferred_interrupt then takes the default action (checked in a child process)."""
+    import signal
+    import subprocess
+    import sys
+
+    from nasbench_lite.interrupts import InterruptFlag
+
+    before = signal.signal(signal.SIGINT, signal.SIG_DFL)
+    try:
+        with InterruptFlag():
+            pass
+        assert signal.getsignal(signal.SIGINT) == signal.SIG_DFL
+    finally:
+        signal.signal(signal.SIGINT, before)
+    code = (
+        "import os, signal\n"
+        "from nasbench_lite.interrupts import deferred_interrupt\n"
+        "signal.signal(signal.SIGINT, signal.SIG_DFL)\n"
+        "with deferred_interrupt():\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "print('survived')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == -signal.SIGINT and "survived" not in proc.stdout

@@ -314,12 +314,12 @@ def resolve_tolerance(given: float | None, table: Any) -> tuple[float, str]:
         if not np.isfinite(given) or not 0 <= given <= 1:
             raise InputError(f"tolerance must be a fraction of accuracy in [0, 1], got {given}")
         return float(given), "given" if given else "exact: no tolerance (given as 0)"
-    from nasbench_lite.table.noise import noise_floor
+    from nasbench_lite.table.noise import floor_missing, noise_floor
 
     floor = noise_floor(table)
     resolution = floor.get("resolution", float("nan"))
     if not np.isfinite(resolution):
-        return 0.0, "exact: the table cannot state a noise floor (fewer than 2 seeds)"
+        return 0.0, f"exact: the table cannot state a noise floor ({floor_missing(table, floor)})"
     seeds = floor["seeds"]
     return float(resolution), (
         f"the table's noise floor: the smallest significant difference of two {seeds}-seed "

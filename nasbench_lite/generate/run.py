@@ -287,8 +287,8 @@ def _generate(out: Path, config: GenerateConfig, progress: bool) -> Table:
     arrays, attrs = open_or_create(out, config)
     rows = len(arrays["cells/row_raw"])
     chunk = int(min(config.chunk or attrs.get("chunk_classes") or default_chunk(), rows))
-    if attrs.get("chunk_classes") is None:  # a new file: the size its chunks are cut to
-        attrs["chunk_classes"] = chunk
+    if attrs.get("chunk_classes") is None or config.chunk:  # the size chunks are cut to now
+        attrs["chunk_classes"] = chunk  # (each call's own size: `chunks/pairs`)
     tasks = _tasks(arrays, attrs, chunk)
     done = int(arrays["status/done"].sum())
     log.info(

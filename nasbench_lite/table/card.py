@@ -189,7 +189,7 @@ def _overview(table: Table, st: dict[str, Any]) -> list[str]:
         ["rows done", f"{st['done']:,} of {total:,} ({100 * st['done'] / total:.1f}%)"],
         ["raw cells covered", f"{len(st['raw_test']):,} of {space.num_cells:,} (by used rows)"],
         ["chunks", f"{st['chunks']} finished `train_cells` calls of "
-         f"{a.get('chunk_classes', '?')} classes x {table.num_seeds} seeds"],
+         f"{chunk_classes(table)} classes x {table.num_seeds} seeds"],
         ["total compute", f"{seconds / 3600:.3f} h of wall time ({seconds:,.1f} s: batches "
          f"{st['chunk_seconds']:,.1f} s + compilation {st['compile_seconds']:,.1f} s)"],
         ["diverged", f"{st['diverged_pairs']} (cell, seed) pairs in {st['diverged_rows']} rows "
@@ -197,14 +197,34 @@ def _overview(table: Table, st: dict[str, Any]) -> list[str]:
         ["hardware", f"`{_json(a['hardware'])}`"],
         *([["latency measured", provenance(a["latency"])]] if a.get("latency") else []),
     ]  # fmt: skip
-    if os.path.isfile(table.source):  # `info --verify` checks the file against this line
-        rows.append([SHA_LABEL, f"`{file_sha256(table.source)}`"])
+    # `info --verify` checks the file against this line: the digest of the bytes the card
+    # read (write_card), else of the file now
+    digest = st.get("sha256")
+    if not digest and os.path.isfile(table.source):
+        digest = file_sha256(table.source)
+    if digest:
+        rows.append([SHA_LABEL, f"`{digest}`"])
     lines = ["## What the file is", "", *_table(["field", "value"], rows)]
     lines += ["Training configuration (`TrainConfig`):", ""]
     config = TrainConfig.from_dict(a["config"]).to_dict()  # older files: later fields' defaults
     lines += _table(["field", "value"], [[k, f"`{_json(v)}`"] for k, v in config.items()])
     lines += ["Library versions:", ""]
     return lines + _table(["package", "version"], [[k, v] for k, v in a["versions"].items()])
+
+
+def chunk_classes(table: Table) -> str:
+    """Classes per finished `train_cells` call, read off the calls' pairs: "8", or "8 (the
+    last 4)" where only the last call was smaller, or a range where a resume changed the
+    size; the `chunk_classes` attribute where no call recorded its pairs."""
+    pairs = np.asarray(table.arrays.get("chunks/pairs", ()), dtype=np.int64)
+    sizes = pairs[pairs > 0] // max(table.num_seeds, 1)
+    if not len(sizes):
+        return str(table.attrs.get("chunk_classes", "?"))
+    if sizes.min() == sizes.max():
+        return str(int(sizes[0]))
+    if sizes[:-1].min() == sizes[:-1].max() and sizes[-1] < sizes[0]:
+        return f"{int(sizes[0])} (the last {int(sizes[-1])})"
+    return f"{int(sizes.min())} to {int(sizes.max())}"
 
 
 def metric_list(table: Table) -> str:
@@ -318,6 +338,10 @@ def write_card(
     path, PNG path). Raises FileNotFoundError / ValueError naming `table_path` (see
     `Table.open`), InputError naming a target that cannot be written, and OutputExistsError
     when either file exists, unless `overwrite`; all before any work."""
+    # The file's bytes are hashed before it is read and again once the card is rendered: a
+    # writer that replaced it between the two (`generate` at a chunk's end) is refused, so
+    # a card never pairs one version's figures with another's sha256.
+    digest = file_sha256(table_path) if os.path.isfile(table_path) else None
     table = Table.open(table_path)
     md, png = card_paths(table_path, out, plot)
     if png.suffix.lower() != ".png":
@@ -337,6 +361,7 @@ def write_card(
             if path.exists():
                 raise OutputExistsError(f"{path} exists; pass --force to replace it")
     st = card_statistics(table)
+    st["sha256"] = digest
     plot_accuracy(table, st, png)
     card_command = ["nasbench-lite", "card", str(table_path)]
     if out is not None:
@@ -346,6 +371,10 @@ def write_card(
     card_command.append("--force")  # the command replaces this card
     rel = Path(os.path.relpath(png.resolve(), md.parent.resolve())).as_posix()
     text = render_card(table, st, rel, shlex.join(card_command))
+    if digest is not None and file_sha256(table_path) != digest:
+        png.unlink(missing_ok=True)  # drawn from the version that was replaced
+        raise InputError(f"{table_path} changed while its card was written (a writer is "
+                         "rewriting it?); run it again when it is finished")  # fmt: skip
     md.parent.mkdir(parents=True, exist_ok=True)
     md.write_text(text)
     log.debug("card of %s (%d of %d rows): %s, %s", table_path, st["done"], table.num_rows, md, png)

@@ -73,6 +73,15 @@ def noise_floor(table: Any) -> dict[str, Any]:
     return out
 
 
+def floor_missing(table: Any, floor: dict[str, Any]) -> str:
+    """Why `noise_floor(table)` (`floor`) gave no finite resolution, in words."""
+    if table.num_seeds < 2:
+        return f"{table.num_seeds} seed: no seed-to-seed spread"
+    if not floor:
+        return "fewer than 4 classes with a finite mean"
+    return "no class in its top 10% has two seeds that did not diverge"
+
+
 def seed_kendall(final: np.ndarray) -> float:
     """Mean over seed pairs of Kendall's tau of `final` (rows, seeds) between two seeds, each
     over the rows where both are finite (pairs with fewer than 2 such rows are left out)."""

@@ -243,12 +243,14 @@ def read_arrays(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[st
         raise InputError(f"{path} cannot be read as HDF5 (truncated or corrupt): {err}") from err
     except (RuntimeError, KeyError, TypeError, ValueError) as err:  # h5py's, or an attribute's JSON
         raise InputError(f"{path} cannot be read as a table (corrupt file): {err!r}") from err
-    if check_schema and all(name in arrays for name in SIZE_DATASETS):
-        for field in SCHEMA:
-            if field.missing_ok and field.path not in arrays:
-                # Written before the dataset existed: unknown (`fill`), not zero.
-                arrays[field.path] = field.full(sizes(arrays, attrs))
     try:
+        # (Without the attributes that size it, check_arrays names what is missing.)
+        if (check_schema and all(name in arrays for name in SIZE_DATASETS)
+                and "seeds" in attrs and "epochs" in attrs):  # fmt: skip
+            for field in SCHEMA:
+                if field.missing_ok and field.path not in arrays:
+                    # Written before the dataset existed: unknown (`fill`), not zero.
+                    arrays[field.path] = field.full(sizes(arrays, attrs))
         check_arrays(arrays, attrs, str(path))
     except InputError:
         raise
