@@ -19,7 +19,6 @@ finished (a running generation rewrites the file and would drop the attribute).
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import time
@@ -93,11 +92,14 @@ def main(argv: list[str] | None = None) -> int:
               f"{result[f'spearman_{kind}']:.3f}, median ratio table/solo "
               f"{result[f'median_ratio_{kind}']:.3f}")  # fmt: skip
     print(f"solo: median {np.median(cpu):.3f} CPU s, {np.median(wall):.3f} wall s per pair")
-    if args.write:
-        import h5py
+    if args.write:  # as every writer: under the writer lock, the whole file rewritten atomically
+        from nasbench_lite.generate.lock import writer_lock
+        from nasbench_lite.table.storage import read_arrays, write_arrays
 
-        with h5py.File(args.table, "r+") as f:
-            f.attrs["calibration"] = json.dumps(result, sort_keys=True)
+        with writer_lock(args.table):
+            arrays, attrs = read_arrays(args.table)
+            attrs["calibration"] = result
+            write_arrays(args.table, arrays, attrs)
         print(f"wrote the calibration attribute of {args.table}")
     return 0
 
