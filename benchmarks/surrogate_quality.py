@@ -31,6 +31,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import shlex
+import sys
 import time
 from pathlib import Path
 
@@ -217,7 +219,13 @@ def main(argv: list[str] | None = None) -> int:
         help="tables of other tasks: also fit with them (see above)",
     )
     parser.add_argument("--related-fractions", nargs="+", type=float, default=[0.01])
-    args = parser.parse_args(argv)
+    from nasbench_lite.table.shipped import default_table_path
+
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(words)
+    if args.table is None:  # the report names the table it read
+        words = ["--table", f"data/{default_table_path().name}", *words]
+    args.command = shlex.join(["python", "benchmarks/surrogate_quality.py", *words])
     if args.quick:
         args.fractions, args.repeats = [0.1, 0.5], 1
 
@@ -225,7 +233,6 @@ def main(argv: list[str] | None = None) -> int:
     from nasbench_lite.surrogate.model import Surrogate, SurrogateConfig
     from nasbench_lite.surrogate.quality import evaluate
     from nasbench_lite.table.reader import Table
-    from nasbench_lite.table.shipped import default_table_path
 
     path = Path(args.table) if args.table else default_table_path()
     table = Table.open(path)
@@ -289,8 +296,7 @@ def render(path, table, args, figures, speed, ablation, images) -> str:
     ]  # fmt: skip
     lines = [
         "# The surrogate: quality on held-out classes", "",
-        f"Regenerate: `python benchmarks/surrogate_quality.py --table "
-        f"{args.table if args.table is not None else 'data/' + Path(path).name}` "
+        f"Regenerate: `{args.command}` "
         f"(table `{Path(path).name}`, {int(table.done.sum()):,} of {table.num_rows:,} rows "
         f"done; {args.repeats} repeat(s) per fraction: mean ± sd over repeats).", "",
         "How the model works, and why, is in the docstring of `nasbench_lite/surrogate/model.py`.",

@@ -128,6 +128,22 @@ def test_objectives_across_tasks_rank_final_hypervolume_regret(tables, tmp_path)
     assert "final hypervolume regret" in report and "mean HV regret" in report
 
 
+def test_objectives_across_tasks_with_the_default_strategies(tables, tmp_path):
+    """The multi-objective default set has no transfer strategy: the other tasks are not
+    given as sources (which resolve would refuse); the single-objective default set has."""
+    from nasbench_lite.compare.suite import _learns_from_sources
+
+    objectives = ("valid_acc:max", "params:min")
+    assert _learns_from_sources(CompareConfig())
+    assert not _learns_from_sources(CompareConfig(objectives=objectives))
+    assert not _learns_from_sources(CompareConfig(strategies=STRATEGIES))
+    config = CompareConfig(seeds=1, budget="6evals", jobs=1, out=tmp_path / "mo",
+                           objectives=objectives)  # fmt: skip
+    result = compare_tasks(config, [str(p) for p in tables])
+    assert "mo_regularized_evolution" in set(result.summary["strategy"])
+    assert result.column == "hv_regret"
+
+
 def test_console_columns_hold_long_task_names(tmp_path, capsys):
     paths = []
     for k, name in enumerate(("a_task_with_a_long_name", "beta")):
@@ -267,3 +283,50 @@ def test_a_finished_task_whose_table_changed_is_named_before_any_run(tmp_path, c
     shutil.rmtree(out / "beta-synthetic")
     assert main([*args, "--resume", str(out)]) == 0
     assert (out / REPORT_FILE).is_file() and (out / "beta-synthetic" / "report.md").is_file()
+
+
+def test_the_suite_folder_is_checked_like_a_comparisons(tables, tmp_path):
+    """A folder of other files, or of a single-table comparison, is not written into
+    without --force; an earlier suite's folder, or one holding only its task folders, is."""
+    from nasbench_lite.compare.suite_out import check_suite_out
+    from nasbench_lite.errors import OutputExistsError
+
+    labels = ["alpha", "beta"]
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    with pytest.raises(OutputExistsError, match=r"other files \(notes.txt\).*--force"):
+        compare_tasks(config(other), [str(p) for p in tables])
+    assert sorted(p.name for p in other.iterdir()) == ["notes.txt"]  # nothing written
+    single = tmp_path / "single"
+    single.mkdir()
+    (single / "plan.json").write_text("{}")
+    with pytest.raises(OutputExistsError, match="a single-table comparison"):
+        check_suite_out(single, labels)
+    check_suite_out(tmp_path / "new", labels)
+    interrupted = tmp_path / "interrupted"
+    (interrupted / "alpha").mkdir(parents=True)
+    check_suite_out(interrupted, labels)
+    (other / REPORT_FILE).write_text("an earlier suite")
+    check_suite_out(other, labels)
+    (tmp_path / "file").write_text("")
+    with pytest.raises(OutputExistsError, match="a file of that name"):
+        check_suite_out(tmp_path / "file", labels)
+
+
+def test_an_unfinished_task_names_the_suite_to_resume(tables, tmp_path, capsys):
+    """Rerun without --resume over an interrupted suite: the advice is the suite's folder
+    (resuming one task's folder would run it on the default table), and nothing is lost."""
+    from nasbench_lite.compare.journal import run_path
+
+    out = tmp_path / "o"
+    args = suite_args(tables)
+    assert main([*args, "--out", str(out)]) == 0
+    capsys.readouterr()
+    lost = run_path(out / "beta-synthetic", STRATEGIES[0], 0)
+    lost.unlink()  # as if Ctrl-C had stopped that run
+    assert main([*args, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"--out {out}: task 'beta-synthetic' holds an unfinished comparison" in err
+    assert f"continue the suite with --resume {out} and the same --tasks" in err
+    assert main([*args, "--resume", str(out)]) == 0 and lost.is_file()

@@ -151,6 +151,16 @@ def test_wilcoxon_all_zero_differences_reports_p_one():
     assert table.iloc[1].losses == 8 and table.iloc[1].pvalue < 0.01
 
 
+def test_wilcoxon_median_diff_is_measured_and_ties_follow_the_tolerance():
+    base = np.full(5, 0.5)
+    other = base + np.array([0.001, 0.002, 0.003, -0.02, 0.004])
+    row = stats.wilcoxon_vs_baseline(
+        np.c_[base, other], ["random_search", "a"], tolerance=0.005
+    ).iloc[0]
+    assert (row.wins, row.ties, row.losses) == (1, 4, 0)
+    assert row.median_diff == pytest.approx(0.002)  # not the 0 of a tie
+
+
 def test_wilcoxon_direction_is_the_one_the_test_weighs():
     # Median difference 0 and two wins, two losses: the wins are the large differences, so
     # the signed ranks (and the test) say lower regret.

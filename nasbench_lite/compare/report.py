@@ -33,8 +33,9 @@ CAPTIONS = {
     "± one standard error. A strategy's curve ends at the fewest evaluations any of its seeds "
     "finished within the budget (cheap cells buy more evaluations than expensive ones).",
     "final_regret_ecdf": "Empirical CDF over seeds of final regret: a curve further up and to "
-    "the left is better; its height at the far left is the share of seeds that found the "
-    "best cell.",
+    "the left is better; its height at the far left is the share of seeds whose incumbent is "
+    "the best cell exactly (regret 0; the ranking's *found best* counts those within the "
+    "tolerance).",
 }
 
 
@@ -61,6 +62,13 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]
     return lines
 
 
+def shared_places(avg_rank: pd.Series) -> list[int]:
+    """Competition places of sorted average ranks: equal ranks share the place of the first
+    (1, 1, 3, ...), so a tie is never shown as a win."""
+    values = np.round(avg_rank.to_numpy(np.float64), 9)
+    return [1 + int(np.sum(values < v)) for v in values]
+
+
 def ranking_section(summary: pd.DataFrame, tolerance: float = 0.0) -> list[str]:
     """Markdown lines of the ranking table, best average rank first."""
     ordered = summary.sort_values(["avg_rank", "regret_mean"], kind="stable")
@@ -75,7 +83,9 @@ def ranking_section(summary: pd.DataFrame, tolerance: float = 0.0) -> list[str]:
             f"{r.evals_mean:.1f}",
             "n/a" if np.isnan(r.strategy_ms) else f"{r.strategy_ms:.2f}",
         ]
-        for place, r in enumerate(ordered.itertuples(index=False), start=1)
+        for place, r in zip(
+            shared_places(ordered["avg_rank"]), ordered.itertuples(index=False), strict=True
+        )  # fmt: skip
     ]
     header = [
         "#",
@@ -95,8 +105,9 @@ def ranking_section(summary: pd.DataFrame, tolerance: float = 0.0) -> list[str]:
         "Final regret is the test regret of each run's incumbent when the budget ran out, in "
         "percentage points (pp) of test accuracy. Average rank: strategies are ranked on every "
         "seed by final regret (1 = lowest, ties share the average rank), then averaged over "
-        f"seeds{ties_clause(tolerance)}. *Found best*: share of seeds whose final regret is "
-        f"{found_clause(tolerance)}. *Strategy ms / "
+        f"seeds{ties_clause(tolerance)}; strategies of equal average rank share a place "
+        f"(#) and are listed by mean final regret. *Found best*: share of seeds whose final "
+        f"regret is {found_clause(tolerance)}. *Strategy ms / "
         "eval*: the strategy's own measured compute (init, ask and tell) per evaluation, mean "
         "over seeds, on this machine; not part of the simulated clock unless "
         "`--charge-overhead` (n/a: not recorded).",
@@ -177,7 +188,8 @@ def wilcoxon_section(
             if tolerance > 0
             else ""
         )
-        + f". Zero differences are dropped (Wilcoxon's convention); when "
+        + f". Median diff: the strategy's regret minus `{baseline}`'s, median over seeds, as "
+        f"measured (ties not set to 0). Zero differences are dropped (Wilcoxon's convention); when "
         f"every difference is zero the test is undefined and p = 1 is reported. Holm's "
         f"step-down correction controls the family-wise error over the {len(table)} tests at "
         f"α = {ALPHA}.",

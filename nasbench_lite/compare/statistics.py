@@ -244,9 +244,9 @@ def wilcoxon_vs_baseline(
     are dropped (Wilcoxon's convention); a strategy whose differences are
     all zero, or that has fewer than two seeds, gets p = 1 and a note. Columns: strategy,
     pairs (non-zero differences), wins, ties, losses (wins: lower regret than the baseline),
-    median_diff (strategy minus baseline), lower (the direction the test weighs: the signed
-    ranks of the strategy's lower regrets outweigh those of its higher ones), statistic,
-    pvalue, pvalue_holm, note.
+    median_diff (strategy minus baseline, as measured: no tolerance), lower (the direction
+    the test weighs: the signed ranks of the strategy's lower regrets outweigh those of its
+    higher ones), statistic, pvalue, pvalue_holm, note.
     """
     if baseline not in strategies:
         raise InputError(f"baseline {baseline!r} is not among the strategies {strategies}")
@@ -256,8 +256,8 @@ def wilcoxon_vs_baseline(
     for j, name in enumerate(strategies):
         if name == baseline:
             continue
-        diff = matrix[:, j] - base
-        diff[np.abs(diff) <= row_tolerances(tolerance, len(diff))] = 0.0
+        raw = matrix[:, j] - base
+        diff = np.where(np.abs(raw) <= row_tolerances(tolerance, len(raw)), 0.0, raw)
         nonzero = int(np.count_nonzero(diff))
         signed = sps.rankdata(np.abs(diff[diff != 0])) if nonzero else np.zeros(0)
         lower = bool(signed[diff[diff != 0] < 0].sum() > signed[diff[diff != 0] > 0].sum())
@@ -276,7 +276,7 @@ def wilcoxon_vs_baseline(
                 "wins": int(np.sum(diff < 0)),
                 "ties": int(np.sum(diff == 0)),
                 "losses": int(np.sum(diff > 0)),
-                "median_diff": float(np.median(diff)),
+                "median_diff": float(np.median(raw)),
                 "lower": lower,
                 "statistic": statistic,
                 "pvalue": pvalue,

@@ -16,7 +16,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,11 +23,15 @@ import pandas as pd
 from nasbench_lite.compare import statistics as stats
 from nasbench_lite.compare.config import CompareConfig
 from nasbench_lite.compare.run import BASELINE, CompareResult, compare
+from nasbench_lite.compare.suite_out import (
+    REPORT_FILE,
+    SUMMARY_FILE,
+    check_finished,
+    check_resumable,
+    check_suite_out,
+)
 from nasbench_lite.errors import InputError, Interrupted
 from nasbench_lite.table.shipped import task_tables
-
-REPORT_FILE = "suite_report.md"
-SUMMARY_FILE = "suite_summary.csv"
 
 
 @dataclass
@@ -62,21 +65,25 @@ def compare_tasks(config: CompareConfig, tasks: Sequence[str]) -> SuiteResult:
 
     found = task_tables(tasks)
     out = None if config.out is None else Path(config.out)
+    if out is not None and not config.force:
+        check_suite_out(out, [label for label, _ in found])
     targets = {}
     for label, path in found:
         task_out = None if out is None else out / label
         # Leave one task out: a transfer strategy learns from every other task of the list.
         others = tuple((other, p) for other, p in found if other != label) or None
         sources = config.sources
-        if sources is None and _learns_from_sources(config.strategies):
+        if sources is None and _learns_from_sources(config):
             sources = others  # given sources no strategy reads are refused by resolve
         target = dataclasses.replace(config, table=str(path), out=task_out, sources=sources)
+        if task_out is not None and not (config.resume or config.force):
+            check_finished(label, task_out, out)
         # Every task's inputs (table, sources, output folder, and the plan a resumed task
         # continues) are checked before any runs: a mistake in the last task must not
         # surface after the others have run.
         plan, table = resolve(target)
         if target.resume and task_out is not None:
-            _check_resumable(label, task_out, plan, table)
+            check_resumable(label, task_out, plan, table)
         targets[label] = target
     results: dict[str, CompareResult] = {}
     for label, target in targets.items():
@@ -94,30 +101,15 @@ def compare_tasks(config: CompareConfig, tasks: Sequence[str]) -> SuiteResult:
     return result
 
 
-def _check_resumable(label: str, out: Path, plan: Any, table: Any) -> None:
-    """InputError, naming the task, when the comparison recorded in `out` cannot be resumed
-    with `plan` (e.g. its table grew since its runs); the other tasks could."""
-    from nasbench_lite.compare import journal
-
-    saved = journal.read_plan(out)
-    if saved is None:
-        return
-    try:
-        journal.check_same_plan(saved, journal.plan_record(plan, table), out)
-    except InputError as err:
-        raise InputError(
-            f"task {label!r}: {err}; or remove {out} to run that task again while the other "
-            "tasks resume"
-        ) from None
-
-
-def _learns_from_sources(strategies: Sequence | None) -> bool:
-    """Whether a comparison of `strategies` (None: the default set) may run a transfer one."""
-    if strategies is None or list(strategies) == ["all"]:
-        return True
+def _learns_from_sources(config: CompareConfig) -> bool:
+    """Whether the strategies `config` runs (its default set, which depends on its
+    objectives, where it names none) include a transfer one."""
+    from nasbench_lite.compare.config import _strategies
     from nasbench_lite.search.registry import get_strategy
 
-    return any(getattr(get_strategy(s), "uses_sources", False) for s in strategies)
+    multi = len(config.objectives or ()) > 1
+    names, _ = _strategies(config.strategies, multi, sources=True)
+    return any(getattr(get_strategy(s), "uses_sources", False) for s in names)
 
 
 def aggregate(results: dict[str, CompareResult]) -> SuiteResult:
@@ -238,15 +230,22 @@ def _sources(result: CompareResult) -> str:
 
 def write_suite_report(out: Path, result: SuiteResult, found: list[tuple[str, Path]]) -> Path:
     """Write `out/suite_report.md`: the tasks, per-task and aggregate ranks, the tests."""
-    from nasbench_lite.compare.report import ALPHA, _p, _table, shown_path
+    from nasbench_lite.compare.report import ALPHA, _p, _table, shared_places, shown_path
 
     out.mkdir(parents=True, exist_ok=True)
     rows = []
     for (task, path), res in zip(found, result.results.values(), strict=True):
-        best = res.summary.sort_values(["avg_rank", "regret_mean"], kind="stable").iloc[0]
+        ordered = res.summary.sort_values(["avg_rank", "regret_mean"], kind="stable")
+        best = [
+            f"`{r.strategy}`"
+            for r, place in zip(
+                ordered.itertuples(), shared_places(ordered["avg_rank"]), strict=True
+            )
+            if place == 1
+        ]  # every strategy tied at the best average rank
         rows.append([task, f"`{shown_path(path)}`", _classes(res), str(res.budget),
                      f"{_pp(result.tolerances[task])} ({_tolerance_kind(res)})", _sources(res),
-                     f"[report]({task}/report.md)", f"`{best.strategy}`"])  # fmt: skip
+                     f"[report]({task}/report.md)", ", ".join(best)])  # fmt: skip
     shown = result.summary.sort_values(["avg_rank", "regret_mean"], kind="stable")
     ranks = [
         [
@@ -354,8 +353,9 @@ def write_suite_report(out: Path, result: SuiteResult, found: list[tuple[str, Pa
         f"Paired by block on {'final regret' if result.column == 'regret' else 'final HV regret'}"
         "; differences within the block's task tolerance are "
         "ties and are dropped (Wilcoxon's convention). Median diff: the strategy's regret "
-        f"minus `{BASELINE}`'s, median over blocks; the verdict's direction is the one the "
-        "test weighs (the signed ranks of lower against higher regrets).",
+        f"minus `{BASELINE}`'s, median over blocks, as measured (ties not set to 0); the "
+        "verdict's direction is the one the test weighs (the signed ranks of lower against "
+        "higher regrets).",
         "",
     ]
     path = out / REPORT_FILE
