@@ -24,6 +24,7 @@ from nasbench_lite.commands.parsing import (
 from nasbench_lite.devices import use_cpu_cores
 from nasbench_lite.errors import InputError
 from nasbench_lite.extras import MissingExtra
+from nasbench_lite.interrupts import install_interrupt_handler
 from nasbench_lite.plugins import resolve
 
 # command -> "module:function"; the function takes the parsed argparse.Namespace and returns
@@ -305,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = None
     argv = list(sys.argv[1:] if argv is None else argv)
+    install_interrupt_handler()  # a Ctrl-C is never lost, even while JAX is imported
     try:
         use_cpu_cores()  # before any handler imports JAX: one CPU device per core
         parser = build_parser()

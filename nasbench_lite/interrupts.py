@@ -10,6 +10,7 @@ caller choose the moment instead.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
 import threading
@@ -19,6 +20,39 @@ from typing import Any
 
 def _in_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
+
+
+RETRY_SECONDS = 0.05
+
+
+def _in_gc_callback(frame: Any) -> bool:
+    """Whether `frame` runs inside a garbage-collector callback (or something it called)."""
+    codes = {getattr(callback, "__code__", None) for callback in gc.callbacks}
+    codes.discard(None)
+    while frame is not None:
+        if frame.f_code in codes:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def raise_interrupt(signum: int, frame: Any) -> None:
+    """SIGINT handler: KeyboardInterrupt, as Python's own handler. A Ctrl-C that lands inside
+    a garbage-collector callback (JAX registers one, and runs it often while it is imported)
+    would be discarded there, so the run would go on: it is sent again RETRY_SECONDS later."""
+    if frame is not None and _in_gc_callback(frame):
+        retry = threading.Timer(RETRY_SECONDS, os.kill, (os.getpid(), signum))
+        retry.daemon = True
+        retry.start()
+        return
+    raise KeyboardInterrupt
+
+
+def install_interrupt_handler() -> None:
+    """Use `raise_interrupt` for Ctrl-C where Python's own handler is in place (in the main
+    thread; an ignored or custom SIGINT is left as it is)."""
+    if _in_main_thread() and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, raise_interrupt)
 
 
 class InterruptFlag:

@@ -27,6 +27,7 @@ from nasbench_lite.datasets import (
 )
 from nasbench_lite.datasets.dataset import last_tenth_split
 from nasbench_lite.datasets.tasks import SUITE
+from nasbench_lite.errors import InputError
 
 FILE_DATASETS = {"cifar10": CIFAR10_FILES, "mnist": IDX_FILES, "fashion_mnist": IDX_FILES}
 
@@ -512,7 +513,7 @@ def test_corrupt_idx_file(tmp_path, case):
     write_idx(tmp_path)
     filename, content, match = _idx_corruptions()[case]
     (tmp_path / filename).write_bytes(content)
-    with pytest.raises(ValueError, match=match) as err:
+    with pytest.raises(InputError, match=match) as err:  # one line from the CLI, exit 2
         load_dataset("mnist", data_dir=tmp_path)
     # A count mismatch is reported on the images file and names the labels file too.
     named = "train-images-idx3-ubyte.gz" if case == "count mismatch" else filename

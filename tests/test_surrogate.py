@@ -123,6 +123,24 @@ def test_predict_errors(model):
         model.predict([1], epoch=4)
     with pytest.raises(SurrogateError, match="unknown metric 'train_acc'"):
         model.predict([1], metric="train_acc")
+    with pytest.raises(SurrogateError, match=r"int indices \(n,\), got float64 \(2,\)"):
+        model.predict(np.array([1.0, 2.0]))
+    with pytest.raises(SurrogateError, match="epoch True is outside"):
+        model.predict([1], epoch=True)
+
+
+def test_one_seed_or_a_partial_table_is_refused_not_modelled_as_noise_free(model):
+    """With no class of two finite seeds the seed-noise model would learn nothing and say a
+    seed never varies; a table that holds too few of the held-out classes cannot score."""
+    from nasbench_lite.errors import InputError
+    from nasbench_lite.surrogate.quality import evaluate
+
+    one_seed = synthetic_table(rows=400, seeds=1, epochs=3, rng=1)
+    with pytest.raises(SurrogateError, match="no training class has two seeds"):
+        Surrogate.fit(one_seed, train_fraction=0.5, config=FAST)
+    partial = synthetic_table(rows=400, seeds=3, epochs=3, rng=1, done=2)
+    with pytest.raises(InputError, match=r"holds \d of the model's 200 held-out classes"):
+        evaluate(model, partial)
 
 
 def test_load_errors_name_the_file(model, tmp_path):
@@ -135,12 +153,29 @@ def test_load_errors_name_the_file(model, tmp_path):
     with pytest.raises(SurrogateError, match="surrogate.json is not valid JSON"):
         Surrogate.load(path)
     meta_path.write_text(json.dumps({"hello": 1}))
-    with pytest.raises(SurrogateError, match="no format_version: not a surrogate model"):
+    with pytest.raises(SurrogateError, match=r"format_version of 1 or more \(None\): not a"):
         Surrogate.load(path)
     assert '"format_version": 4' in text  # the error model: a reader must apply it
     meta_path.write_text(text.replace('"format_version": 4', '"format_version": 99'))
     with pytest.raises(SurrogateError, match="format_version 99; this nasbench-lite reads 4"):
         Surrogate.load(path)
+    for version in ("true", "0"):
+        meta_path.write_text(text.replace('"format_version": 4', f'"format_version": {version}'))
+        with pytest.raises(SurrogateError, match="no format_version of 1 or more"):
+            Surrogate.load(path)
+    meta = json.loads(text)
+    for change, message in (
+        (lambda m: m["boosters"].remove("valid_acc/mean/1"), "valid_acc/mean/1"),
+        (lambda m: m["config"].update(members=3), "valid_acc/mean/2"),
+        (lambda m: m.pop("config"), "lacks config"),
+        (lambda m: m["boosters"].remove("test_acc/error/0"), "test_acc/error/0"),
+    ):
+        tampered = json.loads(text)
+        change(tampered)
+        meta_path.write_text(json.dumps(tampered))
+        with pytest.raises(SurrogateError, match=f"surrogate.json .*{message}"):
+            Surrogate.load(path)
+    assert meta["config"]["members"] == 2
     meta_path.write_text(text)
     booster = next(path.glob("valid_acc-mean-0.ubj.gz"))
     data = booster.read_bytes()

@@ -97,6 +97,9 @@ def test_info_verify_checks_the_file_against_its_card(tmp_path, capsys):
     card.write_text(card.read_text().replace("file sha256", "file digest"))
     assert main(["info", str(path), "--verify", "--card", str(card)]) == 2
     assert "records no sha256" in capsys.readouterr().err
+    assert main(["info", str(path), "--verify", "--card", str(tmp_path / "t_accuracy.png")]) == 2
+    err = capsys.readouterr().err
+    assert "t_accuracy.png is not a card (not text)" in err and len(err.splitlines()) == 1
 
 
 def test_info_verify_reads_each_table_of_the_data_folder_against_its_own_card(tmp_path, capsys):
@@ -178,3 +181,45 @@ def test_a_default_sigint_action_is_restored_as_it_was():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == -signal.SIGINT and "survived" not in proc.stdout
+
+
+def test_a_ctrl_c_inside_a_gc_callback_is_sent_again_not_lost(monkeypatch):
+    """Python discards an exception raised in a garbage-collector callback (JAX registers
+    one): there the handler sends SIGINT again shortly instead of raising; elsewhere it
+    raises KeyboardInterrupt, as Python's own handler does."""
+    import gc
+    import signal
+    import sys
+
+    from nasbench_lite import interrupts
+
+    sent = []
+
+    class Timer:  # records the retry instead of sending a signal to the test process
+        def __init__(self, delay, function, args):
+            sent.append((delay, function, args))
+
+        def start(self):
+            pass
+
+    monkeypatch.setattr(interrupts.threading, "Timer", Timer)
+    outcome = []
+
+    def callback(phase, info):
+        if phase == "start" and not outcome:
+            try:
+                interrupts.raise_interrupt(signal.SIGINT, sys._getframe())
+                outcome.append("deferred")
+            except KeyboardInterrupt:
+                outcome.append("raised")
+
+    gc.callbacks.append(callback)
+    try:
+        gc.collect()
+    finally:
+        gc.callbacks.remove(callback)
+    assert outcome == ["deferred"]
+    assert sent == [(interrupts.RETRY_SECONDS, interrupts.os.kill, (interrupts.os.getpid(),
+                                                                  signal.SIGINT))]  # fmt: skip
+    with pytest.raises(KeyboardInterrupt):
+        interrupts.raise_interrupt(signal.SIGINT, sys._getframe())

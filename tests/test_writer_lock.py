@@ -64,3 +64,18 @@ def test_a_killed_holder_leaves_no_stale_lock(holder):
             time.sleep(0.05)
     with writer_lock(out):  # and again: released at the end of the block
         pass
+
+
+def test_an_unwritable_directory_is_named_not_a_traceback(tmp_path, monkeypatch):
+    """The lock file cannot be made (a read-only directory; faked by os.open failing as it
+    would): an InputError naming the table, which `proxies` and `latency` print in one
+    line."""
+    import errno
+
+    def refuse(path, *args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system", str(path))
+
+    monkeypatch.setattr(os, "open", refuse)
+    with pytest.raises(InputError, match=r"t.h5: cannot take its writer lock .*Read-only file"):
+        with writer_lock(tmp_path / "t.h5"):
+            pass

@@ -147,6 +147,21 @@ def test_zero_cost_trains_the_pool_best_first_and_pays_for_it(table):
                                rtol=1e-6)  # fmt: skip
 
 
+@pytest.mark.parametrize("cls", NEW)
+def test_no_worker_starts_a_ranked_cell_before_the_pool_is_scored(cls, table):
+    """With 4 workers the pool's scoring is charged once, and the cells the other workers
+    are given (ranked by it) start after it too: no result is back before scoring + its
+    own training, and the first batch's cells all finish exactly there."""
+    bench = TabularBenchmark(table)
+    run = run_search(cls, bench, "12evals", 3, workers=4, params={"proxy": "synflow"})
+    scoring = min(run.sim_seconds - table.metric("train_seconds")[table.raw_to_row[run.raw], 0])
+    assert scoring > 0.5  # the pool's scoring, at PAIR_SECONDS a class
+    cost = table.metric("train_seconds")[table.raw_to_row[run.raw], 0]
+    assert (run.sim_seconds >= scoring + cost - 1e-6).all()
+    first = np.sort(run.sim_seconds[:4])
+    np.testing.assert_allclose(first[0], scoring + cost[np.argmin(run.sim_seconds[:4])])
+
+
 @pytest.mark.parametrize(("cls", "initial"), [(WarmStartedEvolution, 50),
                                               (WarmStartedLocalSearch, 1),
                                               (WarmStartedBananas, 10)])  # fmt: skip

@@ -82,9 +82,9 @@ def dataset_dir(name: str, data_dir: str | os.PathLike | None, files: tuple[str,
     return directory
 
 
-def _corrupt(name: str, files: tuple[str, ...], path: Path, problem: str) -> ValueError:
-    """The error for a file that exists but is not what the format says."""
-    return ValueError(f"{path}: {problem}; " + _expected(name, files, path.parent))
+def _corrupt(name: str, files: tuple[str, ...], path: Path, problem: str) -> InputError:
+    """The error for a file that exists but is not what the format says (a ValueError)."""
+    return InputError(f"{path}: {problem}; " + _expected(name, files, path.parent))
 
 
 class _CifarUnpickler(pickle.Unpickler):

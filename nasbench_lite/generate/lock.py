@@ -37,7 +37,13 @@ def writer_lock(path: str | os.PathLike) -> Iterator[Path]:
         return
     lock = lock_path(path)
     while True:
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as err:  # a read-only directory, no permission
+            raise InputError(
+                f"{path}: cannot take its writer lock {lock} ({err.strerror}); is its "
+                "directory writable?"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -34,9 +34,11 @@ class Ask(NamedTuple):
     seed); without an earlier training of `raw` it starts a new one.
     search_seconds: seconds of the strategy's own search computation (e.g. a weight-sharing
     supernet's training) to charge to the clock before this evaluation starts; the worker is
-    busy for search_seconds plus the evaluation's cost. search_epochs: training epochs that
-    search computation took (a supernet epoch, one pass over the training split, counts
-    one), counted against an epochs budget and in the run's trained epochs.
+    busy for search_seconds plus the evaluation's cost, and cells asked after it at the same
+    moment (other free workers) start after it too: a strategy computes serially.
+    search_epochs: training epochs that search computation took (a supernet epoch, one pass
+    over the training split, counts one), counted against an epochs budget and in the run's
+    trained epochs.
     """
 
     raw: int

@@ -148,14 +148,18 @@ def run_search(
             requests.started(asked)
             batch.append((asked, request, search_seconds))
         if batch:
+            # The strategy computes serially: a cell asked after a search computation in the
+            # same batch (e.g. a zero-cost pool's scoring) cannot start before it is done.
+            searched = 0.0
             for item, result in zip(batch, requests.evaluate(batch, brng), strict=True):
                 asked, request, search_seconds = item
+                searched += search_seconds
                 if not 0.0 < result.cost_seconds < math.inf:
                     raise InputError(
                         f"benchmark returned cost {result.cost_seconds!r} s for raw cell "
                         f"{requests.raw_of(asked)}; costs must be finite and > 0"
                     )
-                finish = now + search_seconds + result.cost_seconds
+                finish = now + searched + result.cost_seconds
                 heappush(queue, (finish, num_started, asked, request, result))
                 num_started += 1
             running += len(batch)

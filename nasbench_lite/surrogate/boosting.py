@@ -134,3 +134,16 @@ def epoch_rmse(predicted: np.ndarray, y: np.ndarray, epochs: int) -> list[float]
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # epochs never evaluated
         return np.sqrt(np.nanmean(squared, axis=0)).tolist()
+
+
+def seed_spread_rows(y: np.ndarray, spread: np.ndarray, source: object) -> np.ndarray:
+    """The rows the seed-noise model learns from: a finite target and a seed spread (a class
+    with two seeds that did not diverge). SurrogateError naming `source` when there are
+    none (a table of one seed): the model would say a seed never varies."""
+    known = np.isfinite(y) & np.isfinite(spread)
+    if not known.any():
+        raise SurrogateError(
+            f"{source}: no training class has two seeds that did not diverge, so the seed "
+            "noise cannot be modelled; fit on a table of 2 or more seeds"
+        )
+    return known

@@ -59,8 +59,10 @@ def read_model(path: str | Path) -> tuple:
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise SurrogateError(f"{meta_path} is not valid JSON (truncated?): {err}") from err
     version = meta.get("format_version") if isinstance(meta, dict) else None
-    if not isinstance(version, int):
-        raise SurrogateError(f"{meta_path} has no format_version: not a surrogate model")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise SurrogateError(
+            f"{meta_path} has no format_version of 1 or more ({version!r}): not a surrogate model"
+        )
     if version > FORMAT_VERSION:
         raise SurrogateError(
             f"{meta_path} has format_version {version}; this nasbench-lite reads "
@@ -95,7 +97,39 @@ def read_model(path: str | Path) -> tuple:
         except xgb.core.XGBoostError as err:
             raise SurrogateError(f"{file} cannot be read as an XGBoost model: {err}") from err
         boosters[name] = booster
+    check_complete(meta, boosters, meta_path)
     return boosters, meta, load_proxy_features(path, meta), load_related_features(path, meta)
+
+
+REQUIRED_META = ("table", "config", "train_classes", "held_out_classes")
+
+
+def check_complete(meta: dict, boosters: dict, meta_path: Path) -> None:
+    """SurrogateError naming `meta_path` unless the model holds what predicting reads: its
+    metadata keys, and per modelled metric every member's booster, the seed-noise booster,
+    the error model (format 4) and the blend's prior (a model with related tasks)."""
+    missing = [key for key in REQUIRED_META if key not in meta]
+    config = meta.get("config")
+    members = config.get("members") if isinstance(config, dict) else None
+    if not isinstance(members, int) or isinstance(members, bool) or members < 1:
+        missing.append("config.members")
+    if missing:
+        raise SurrogateError(f"{meta_path} lacks {', '.join(missing)}: an incomplete model")
+    curves = config.get("targets", ["valid_acc", "test_acc"])
+    needed = [f"train_seconds/mean/{m}" for m in range(members)]
+    for metric in curves:
+        needed += [f"{metric}/mean/{m}" for m in range(members)] + [f"{metric}/noise/0"]
+        if meta["format_version"] >= 4:
+            needed.append(f"{metric}/error/0")
+    absent = [name for name in needed if name not in boosters]
+    if absent:
+        raise SurrogateError(
+            f"{meta_path} lists no booster {', '.join(absent[:3])}"
+            f"{' ...' if len(absent) > 3 else ''}: an incomplete model"
+        )
+    prior = meta.get("related_prior")
+    if meta.get("related") and not (isinstance(prior, dict) and all(m in prior for m in curves)):
+        raise SurrogateError(f"{meta_path} has related tasks but no blend prior for each metric")
 
 
 def model_versions() -> dict[str, str]:

@@ -65,6 +65,7 @@ from nasbench_lite.surrogate.boosting import (
     epoch_rows,
     member_predictions,
     out_of_fold_predictions,
+    seed_spread_rows,
     train_booster,
 )
 from nasbench_lite.surrogate.config import ABS_TO_SD, ACCURACIES, MAX_SEED, SurrogateConfig
@@ -219,7 +220,7 @@ class Surrogate:
                 spread = np.nanstd(table.metric(metric)[train_rows], axis=1, ddof=1)
             spread = spread.reshape(-1)
             say(f"{metric}: seed-noise model")
-            known = np.isfinite(y) & np.isfinite(spread)  # not a class with one seed left
+            known = seed_spread_rows(y, spread, table.source)
             boosters[f"{metric}/noise/0"] = train_booster(x[known], spread[known], params, rounds)
         seconds = np.nanmean(table.metric("train_seconds")[train_rows], axis=1)
         for m in range(config.members):
@@ -359,7 +360,7 @@ class Surrogate:
         if arr.ndim == 0:
             arr = arr[None]
         if arr.ndim != 1 or not np.issubdtype(arr.dtype, np.integer):
-            raise SurrogateError(f"raws must be int raw indices of shape (n,), got {arr.shape}")
+            raise SurrogateError(f"raws must be int indices (n,), got {arr.dtype} {arr.shape}")
         bad = (arr < 0) | (arr >= self.space.num_cells)
         if bad.any():
             raise SurrogateError(
@@ -370,7 +371,8 @@ class Surrogate:
     def _check_epoch(self, epoch) -> int:
         if epoch is None:
             return self.epochs
-        if not isinstance(epoch, (int, np.integer)) or not 1 <= epoch <= self.epochs:
+        bad = isinstance(epoch, (bool, np.bool_)) or not isinstance(epoch, (int, np.integer))
+        if bad or not 1 <= epoch <= self.epochs:
             raise SurrogateError(f"epoch {epoch!r} is outside 1..{self.epochs}")
         return int(epoch)
 

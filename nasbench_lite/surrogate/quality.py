@@ -71,6 +71,11 @@ def evaluate(model, table, metric: str = "valid_acc") -> dict[str, Any]:
         raise InputError(f"{table.source} has no row for some of the model's held-out classes")
     seeds = table.metric(metric)[rows, :, -1].astype(np.float64)
     ok = np.isfinite(seeds).all(axis=1)
+    if ok.sum() < 3:  # e.g. a table of the task still being generated
+        raise InputError(
+            f"{table.source} holds {int(ok.sum())} of the model's {len(classes)} held-out "
+            "classes with every seed finite; need at least 3"
+        )
     raws, seeds = raws[ok], seeds[ok]
     mean, std = model.predict(raws, metric=metric)
     true = seeds.mean(axis=1)

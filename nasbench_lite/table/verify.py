@@ -34,7 +34,12 @@ def verify_against_card(table_path: str | Path, card: str | Path | None = None) 
             f"--verify: no card {card} to check {table_path} against (write one with "
             "`nasbench-lite card`, or name it with --card)"
         )
-    found = re.findall(rf"\| {SHA_LABEL} \| `([0-9a-f]{{64}})` \|", card.read_text())
+    try:
+        text = card.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"--verify: {card} is not a card (not text); name the table's "
+                         "markdown card with --card") from None  # fmt: skip
+    found = re.findall(rf"\| {SHA_LABEL} \| `([0-9a-f]{{64}})` \|", text)
     if not found:
         raise InputError(f"--verify: the card {card} records no sha256 (a card written before "
                          "it was recorded; write it again with `nasbench-lite card`)")  # fmt: skip
