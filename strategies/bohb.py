@@ -5,10 +5,11 @@ bandwidth_factor 3, min_bandwidth 1e-3, min_points_in_model = edges + 1.
 
 The model, as in HpBandSter's config generator, per fidelity (epochs):
 
-- the cells told at that fidelity are split into the best ``max(min_points, 15% of n)``
-  and the worst ``max(min_points, 85% of n)`` by validation accuracy (a diverged run is a
-  loss of +inf, the worst); a model exists once more than ``min_points + 1`` are told and
-  both sets have more points than edges;
+- the cells told at that fidelity are ordered by validation accuracy (a diverged run is a
+  loss of +inf, the worst); the good set is the best ``max(min_points, 15% of n)``, the bad
+  set the next ``max(min_points, 85% of n)`` (disjoint from the good one); a model exists
+  once more than ``min_points + 1`` are told and both sets have more points than edges
+  (on NB-201, 14 told at one fidelity);
 - each set is a product kernel density over the edges' op ids (Aitchison-Aitken kernel for
   unordered categories, as statsmodels' KDEMultivariate with var_type 'u'), bandwidths by
   the normal reference rule ``1.06 * std * n ** (-1 / (4 + d))`` clipped below at
@@ -116,7 +117,8 @@ class BOHB(Hyperband):
             n_good = max(self.min_points, (self.top_n_percent * n) // 100)
             n_bad = max(self.min_points, ((100 - self.top_n_percent) * n) // 100)
             cells = np.asarray(self.space.cells(raws))
-            good, bad = cells[order[:n_good]], cells[order[-n_bad:]]
+            # Disjoint sets, as HpBandSter's: the bad ones are the next n_bad after the good.
+            good, bad = cells[order[:n_good]], cells[order[n_good : n_good + n_bad]]
             if len(good) <= good.shape[1] or len(bad) <= bad.shape[1]:
                 continue
             return good, bad, self.bandwidth(good), self.bandwidth(bad)

@@ -39,6 +39,18 @@ class Bracket(NamedTuple):
     told: tuple[tuple[float, int], ...]  # (validation accuracy, raw) told at this rung
 
 
+MAX_REDRAWS = 64  # uniform redraws of a held cell before drawing from the free ones
+
+
+def free_cell(space: Any, held: set[int], rng: np.random.Generator) -> int | None:
+    """A uniform draw from the cells of `space` (its allowed ones, for a restricted space)
+    outside `held`; None when there is none."""
+    allowed = getattr(space, "allowed_raws", None)
+    cells = np.arange(space.num_cells) if allowed is None else np.asarray(allowed)
+    free = np.setdiff1d(cells, np.fromiter(held, np.int64, len(held)))
+    return int(free[rng.integers(len(free))]) if len(free) else None
+
+
 class HyperbandState(NamedTuple):
     iteration: int  # brackets opened so far
     brackets: tuple[Bracket, ...]  # open brackets, oldest first
@@ -88,7 +100,10 @@ class Hyperband:
         """A new cell for a bracket's first rung: uniform over the space."""
         return int(self.space.sample(rng, 1)[0])
 
-    def ask(self, state: HyperbandState, rng: np.random.Generator) -> tuple[HyperbandState, Ask]:
+    def ask(
+        self, state: HyperbandState, rng: np.random.Generator
+    ) -> tuple[HyperbandState, Ask | None]:
+        before = state
         brackets = list(state.brackets)
         open_ = [k for k, b in enumerate(brackets) if b.todo or b.to_sample]
         if open_:
@@ -104,8 +119,14 @@ class Hyperband:
             held = {r for other in brackets for r in (*other.todo, *other.running)}
             held |= {r for other in brackets for _, r in other.told}
             raw = self.sample(state, rng)
-            while raw in held:  # one training run per bracket: never share a cell
+            for _ in range(MAX_REDRAWS):  # one training run per bracket: never share a cell
+                if raw not in held:
+                    break
                 raw = int(self.space.sample(rng, 1)[0])
+            else:  # a small space (e.g. a partial table's classes) may have no cell left
+                raw = free_cell(self.space, held, rng)
+                if raw is None:
+                    return before, None  # wait for results; with none running, the run ends
             b = b._replace(to_sample=b.to_sample - 1)
         brackets[i] = b._replace(running=b.running + (raw,))
         asked = Ask(raw, epochs=b.epochs[b.rung], resume=b.rung > 0)

@@ -493,3 +493,51 @@ def test_charged_overhead_does_not_count_search_seconds_twice(bench):
     # Charged: 0.2 s of search plus the evaluation, plus only a little measured bookkeeping
     # (the 0.2 s sleep is not charged again).
     assert 0.2 + cost <= t.sim_seconds[0] < 0.2 + cost + 0.15
+
+
+@pytest.mark.parametrize("name", ["hyperband", "bohb"])
+@pytest.mark.parametrize("workers", [1, 4])
+def test_a_space_smaller_than_a_bracket_ends_the_run_instead_of_hanging(name, workers):
+    """A bracket never trains one cell twice; where the space (a partial table's classes)
+    has no cell left for its first rung, it waits, and with nothing running the run ends,
+    having trained every cell it could, once per bracket."""
+    import signal
+
+    def hang(signum, frame):
+        raise TimeoutError(f"{name} did not finish")
+
+    previous = signal.signal(signal.SIGALRM, hang)
+    signal.alarm(30)
+    try:
+        for rows in (1, 3):
+            bench = TabularBenchmark(synthetic.synthetic_table(rows=rows, rng=1))
+            run = run_search(name, bench, "20evals", 0, workers=workers)
+            assert 1 <= len(run.raw) <= 20
+            assert set(run.raw.tolist()) <= set(bench.space.allowed_raws.tolist())
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_bohb_good_and_bad_sets_are_disjoint_and_wait_for_enough_points():
+    """HpBandSter's split: the good set is the best max(min_points, 15%), the bad set the
+    next max(min_points, 85%), no cell in both; on NB-201 (6 edges) no model before 14."""
+    from nasbench_lite.spaces import get_space
+    from nasbench_lite.strategies.bohb import BOHB
+
+    space = get_space("nb201")
+    bohb = BOHB(space)
+    rng = np.random.default_rng(0)
+    raws = space.sample(rng, 60)
+    for n in (9, 13, 14, 20, 60):
+        results = tuple((int(r), 4, float(s)) for r, s in zip(raws[:n], rng.random(n), strict=True))
+        model = bohb._fit(bohb.init(rng)._replace(results=results))
+        if n < 14:
+            assert model is None
+            continue
+        good, bad = model[0], model[1]
+        assert not {tuple(c) for c in good} & {tuple(c) for c in bad}
+        order = np.argsort([-s for _, _, s in results], kind="stable")
+        cells = np.asarray(space.cells(np.array([r for r, _, _ in results])))
+        assert (good == cells[order[: len(good)]]).all()
+        assert (bad == cells[order[len(good) : len(good) + len(bad)]]).all()
