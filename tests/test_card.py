@@ -118,8 +118,8 @@ def test_card_partial_line_commands_and_plot(partial):
         "--cells 40 --sample-seed 3 --out data/t.h5"
     )
     assert (
-        f"> **Incomplete table: 25 of 40 classes trained so far; generation continues "
-        f"(resume with: `{resume}`).**" in text
+        f"> **Incomplete table: 25 of 40 classes trained so far; the rest are trained by "
+        f"resuming: `{resume}`.**" in text
     )
     assert f"```\n{resume}\n```" in text
     assert f"nasbench-lite card {md.parent.parent / 't.h5'} --out {md.parent}" in text

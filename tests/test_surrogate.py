@@ -136,7 +136,7 @@ def test_one_seed_or_a_partial_table_is_refused_not_modelled_as_noise_free(model
     from nasbench_lite.surrogate.quality import evaluate
 
     one_seed = synthetic_table(rows=400, seeds=1, epochs=3, rng=1)
-    with pytest.raises(SurrogateError, match="no training class has two seeds"):
+    with pytest.raises(SurrogateError, match="without two seeds; fit on a table of 2 or more"):
         Surrogate.fit(one_seed, train_fraction=0.5, config=FAST)
     partial = synthetic_table(rows=400, seeds=3, epochs=3, rng=1, done=2)
     with pytest.raises(InputError, match=r"holds \d of the model's 200 held-out classes"):

@@ -136,6 +136,22 @@ def epoch_rmse(predicted: np.ndarray, y: np.ndarray, epochs: int) -> list[float]
         return np.sqrt(np.nanmean(squared, axis=0)).tolist()
 
 
+SEEDS_NEEDED = "the seed noise cannot be modelled without two seeds; fit on a table of 2 or more"
+
+
+def check_fit_table(table, targets: tuple[str, ...]) -> None:
+    """SurrogateError, before any fit, unless `table` holds the `targets` as curves and has
+    the two seeds a seed-noise model needs."""
+    curves = [m for m, axes in table.metric_axes.items() if "epochs" in axes]
+    unknown = [m for m in targets if m not in curves]
+    if unknown:
+        raise SurrogateError(
+            f"cannot model {unknown}: the targets are curves of the table; it holds {curves}"
+        )
+    if table.num_seeds < 2:
+        raise SurrogateError(f"{table.source}: {SEEDS_NEEDED}")
+
+
 def seed_spread_rows(y: np.ndarray, spread: np.ndarray, source: object) -> np.ndarray:
     """The rows the seed-noise model learns from: a finite target and a seed spread (a class
     with two seeds that did not diverge). SurrogateError naming `source` when there are
@@ -143,7 +159,6 @@ def seed_spread_rows(y: np.ndarray, spread: np.ndarray, source: object) -> np.nd
     known = np.isfinite(y) & np.isfinite(spread)
     if not known.any():
         raise SurrogateError(
-            f"{source}: no training class has two seeds that did not diverge, so the seed "
-            "noise cannot be modelled; fit on a table of 2 or more seeds"
+            f"{source}: no training class has two seeds that did not diverge; {SEEDS_NEEDED}"
         )
     return known

@@ -58,6 +58,7 @@ from nasbench_lite.checks import check_int
 from nasbench_lite.surrogate.boosting import (
     booster_params,
     bounded,
+    check_fit_table,
     class_folds,
     cross_validate,
     direction,
@@ -124,13 +125,8 @@ class Surrogate:
         other tasks measured of every class, rank the rest (transfer across tasks;
         `benchmarks/surrogate_quality.py --related`)."""
         config = config or SurrogateConfig()
-        curves = [m for m, axes in table.metric_axes.items() if "epochs" in axes]
         targets = tuple(dict.fromkeys(("valid_acc", *config.targets)))
-        unknown = [m for m in targets if m not in curves]
-        if unknown:
-            raise SurrogateError(
-                f"cannot model {unknown}: the targets are curves of the table; it holds {curves}"
-            )
+        check_fit_table(table, targets)
         check_int("seed", seed, 0, MAX_SEED)  # members seed XGBoost with seed x 1000 + m
         real = isinstance(train_fraction, (int, float, np.integer, np.floating))
         if not real or isinstance(train_fraction, bool) or not 0 < train_fraction < 1:

@@ -299,8 +299,8 @@ def render_card(table: Table, st: dict[str, Any], png: str, card_command: str) -
     lines = [card_title(table.source), ""]
     if st["done"] < total:
         lines += [
-            f"> **Incomplete table: {st['done']} of {total} classes trained so far; generation "
-            f"continues (resume with: `{command}`).** `generate` trains rows in one fixed "
+            f"> **Incomplete table: {st['done']} of {total} classes trained so far; the rest "
+            f"are trained by resuming: `{command}`.** `generate` trains rows in one fixed "
             "shuffled order, so the rows done are a uniform random sample of the target "
             "classes.", "",
         ]  # fmt: skip
