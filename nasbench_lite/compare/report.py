@@ -47,7 +47,8 @@ def shown_path(path: str | Path) -> str:
 
 def _pp(value: float) -> str:
     """A regret fraction as percentage points, or n/a."""
-    return "n/a" if not math.isfinite(value) else f"{100 * value:.3f}"
+    # (+ 0.0: a tiny negative difference shows as 0.000, not -0.000)
+    return "n/a" if not math.isfinite(value) else f"{round(100 * value, 3) + 0.0:.3f}"
 
 
 def _p(value: float) -> str:
