@@ -362,8 +362,10 @@ def test_merge_takes_shards_of_one_selection_only(tmp_path, caplog):
     other_seed = shard("c", np.arange(10, 20), 1, 2, seed=7)
     with pytest.raises(ValueError, match=r"c.h5 with .*a.h5: they sample different classes"):
         merge(tmp_path / "m.h5", [a, other_seed])
-    with pytest.raises(ValueError, match=r"shards of different counts \(\[2, 3\]\)"):
+    with pytest.raises(ValueError, match=r"d.h5 \(a shard of 3\) with .*a.h5 \(a shard of 2\)"):
         merge(tmp_path / "m.h5", [a, shard("d", np.arange(10, 20), 1, 3)])
+    with pytest.raises(ValueError, match=r"input .*a.h5 is given twice"):
+        merge(tmp_path / "m.h5", [a, b, tmp_path / "." / "a.h5"])
     with pytest.raises(ValueError, match=r"e.h5 with .*a.h5: both are shard 0"):
         merge(tmp_path / "m.h5", [a, shard("e", np.arange(10, 20), 0, 2)])
     assert not (tmp_path / "m.h5").exists()

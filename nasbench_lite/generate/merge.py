@@ -33,6 +33,10 @@ def merge(
     that is not one of the inputs is replaced only with `force` (OutputExistsError)."""
     if not inputs:
         raise InputError("merge needs at least one input table")
+    resolved = [Path(p).resolve() for p in inputs]
+    twice = next((p for k, p in enumerate(inputs) if resolved[k] in resolved[:k]), None)
+    if twice is not None:
+        raise InputError(f"input {twice} is given twice; name each table once")
     out = check_out(out)
     with writer_lock(out):  # not into a table that `generate` or `proxies` is writing
         if out.exists() and not force and out.resolve() not in {Path(p).resolve() for p in inputs}:
@@ -60,7 +64,7 @@ def check_selections(named: list[tuple[Path, Any]]) -> None:
         return
     first_path, first = parts[0]
     base = {k: v for k, v in first.items() if k != "shard"}
-    counts, seen = set(), {}
+    counts, seen = {}, {}
     for path, part in parts:
         other = {k: v for k, v in part.items() if k != "shard"}
         if other != base:
@@ -69,22 +73,27 @@ def check_selections(named: list[tuple[Path, Any]]) -> None:
                 f"(selection {other}; {base}): shards must come from one selection"
             )
         shard = part.get("shard")
-        counts.add(None if shard is None else int(shard[1]))
+        counts.setdefault(None if shard is None else int(shard[1]), path)
         if shard is not None:
             index = int(shard[0])
             if index in seen:
                 raise InputError(f"cannot merge {path} with {seen[index]}: both are shard {index}")
             seen[index] = path
     if len(counts) > 1:
+        (a, path_a), (b, path_b) = list(counts.items())[:2]
+        cut = {
+            a: f"a shard of {a}" if a else "not sharded",
+            b: f"a shard of {b}" if b else "not sharded",
+        }
         raise InputError(
-            f"cannot merge shards of different counts ({sorted(counts, key=str)}): cut every "
-            "shard from one --shard I/N"
+            f"cannot merge {path_b} ({cut[b]}) with {path_a} ({cut[a]}): cut every shard from "
+            "one --shard I/N"
         )
-    count = counts.pop()
+    count = next(iter(counts))
     missing = [] if count is None else sorted(set(range(count)) - set(seen))
     if missing:
         logger.warning("merging %d of %d shards: shards %s are not among the inputs "
-                       "(the merged table holds their classes untrained)",
+                       "(the merged table lacks their classes; merge them in later)",
                        count - len(missing), count, missing)  # fmt: skip
 
 
