@@ -168,6 +168,18 @@ def test_another_machine_or_recipe_is_refused(tmp_path):
     write_arrays(path, arrays, attrs)
     with pytest.raises(InputError, match="latencies of two machines do not mix"):
         measure_latency(path, LatencyConfig(recipe=FAST), progress=False)
+    # Timed on one XLA thread, or on its default pool where JAX was imported before the flag
+    # could be set (an in-process caller): recorded so, and never mixed on resume.
+    arrays, attrs = read_arrays(path)
+    threads = attrs["latency"]["threads"]
+    pool = "one thread" if threads == "one" else "its default thread pool"
+    assert f"XLA CPU on {pool}" in attrs["latency"]["method"]
+    other = {**attrs, "latency": {**attrs["latency"],
+                                  "threads": "default" if threads == "one" else "one"}}  # fmt: skip
+    arrays[DONE][0] = False
+    write_arrays(path, arrays, other)
+    with pytest.raises(InputError, match="'threads': "):
+        measure_latency(path, LatencyConfig(recipe=FAST), progress=False)
 
 
 @pytest.mark.slow  # compiles a network per class and batch size (about 1 s each)

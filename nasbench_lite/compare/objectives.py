@@ -211,6 +211,9 @@ def run_frame(
                               for m in ref.measured]).astype(np.float64)  # fmt: skip
     shown = {f"{CELL_PREFIX}{m}": values[:, i] for i, m in enumerate(ref.measured)}
     values[~feasible] = np.nan  # an infeasible cell never joins the front
+    # Nor does an evaluation whose run diverged (the strategy was told NaN): as the
+    # incumbent rule, it counts at no fidelity, though its class's seed mean is finite.
+    values[~np.isfinite(np.asarray(trajectory.valid_acc, np.float64))] = np.nan
     hv = ref.hv_trace(values, trajectory.epoch)
     return frame.assign(**shown, hv=hv, hv_regret=ref.true_hv - hv)
 

@@ -93,10 +93,15 @@ def forward_program(config: Any, space: Any, cell: np.ndarray, input_shape: tupl
     from nasbench_lite.train.reference import reference_network
 
     network = reference_network(cell, config, num_classes, space)
-    x = jax.random.normal(jax.random.PRNGKey(1), (batch, *input_shape), jnp.float32)
-    variables = network.init(jax.random.PRNGKey(0), x[:1], None, False)
+    # On the CPU, whatever accelerator JAX also sees: inputs committed to the CPU device
+    # place the compiled program there (latency is "XLA CPU" by its method).
+    cpu = jax.devices("cpu")[0]
+    with jax.default_device(cpu):
+        x = jax.random.normal(jax.random.PRNGKey(1), (batch, *input_shape), jnp.float32)
+        variables = network.init(jax.random.PRNGKey(0), x[:1], None, False)
     if collections is not None:
         variables = {k: v for k, v in variables.items() if k in collections}
+    x, variables = jax.device_put((x, variables), cpu)
     started = time.perf_counter()
     compiled = (
         jax.jit(lambda v, xs: network.apply(v, xs, None, False)).lower(variables, x).compile()

@@ -98,8 +98,9 @@ def provenance(record: dict) -> str:
     machine = record.get("hardware") or {}
     batches = ", ".join(str(b) for b in record.get("batches", []))
     hours = record.get("seconds", 0) / 3600
+    pool = "one thread" if threads_of(record) == "one" else "its default thread pool"
     line = (f"batches {batches}; {machine.get('cpu_model', '?')}, {machine.get('cpu_count', '?')} "
-            f"CPUs, XLA CPU on one thread, {record.get('rounds', '?')} rounds; program reads "
+            f"CPUs, XLA CPU on {pool}, {record.get('rounds', '?')} rounds; program reads "
             f"{record.get('program', LEGACY_PROGRAM)}; {hours:.2f} h")  # fmt: skip
     source = record.get("copied_from")
     if source:
@@ -107,15 +108,27 @@ def provenance(record: dict) -> str:
     return line
 
 
-def _prepare(arrays: dict, attrs: dict, recipe: LatencyRecipe, machine: dict) -> None:
+def threads_of(record: dict) -> str:
+    """The XLA CPU threads a latency record's programs ran on: "one" (the flag was set
+    before JAX started; records before this key: by their `xla_flags`) or "default"."""
+    from nasbench_lite.latency.measure import SINGLE_THREAD
+
+    if "threads" in record:
+        return str(record["threads"])
+    return "one" if SINGLE_THREAD in str(record.get("xla_flags", "")) else "default"
+
+
+def _prepare(arrays: dict, attrs: dict, recipe: LatencyRecipe, machine: dict,
+             threads: str = "one") -> None:  # fmt: skip
     rows = len(arrays["cells/row_raw"])
     wanted = {"batches": list(recipe.batches), "rounds": recipe.rounds,
               "calls": {str(b): recipe.calls_for(b) for b in recipe.batches},
-              "program": PROGRAM}  # fmt: skip
+              "program": PROGRAM, "threads": threads}  # fmt: skip
     record = attrs.get("latency")
     if record is not None:
         kept = {key: record.get(key) for key in wanted}
         kept["program"] = record.get("program", LEGACY_PROGRAM)
+        kept["threads"] = threads_of(record)
         if kept != wanted:
             raise InputError(
                 f"the file's latency was measured with {kept}, not {wanted}; --restart "
@@ -144,8 +157,9 @@ def _prepare(arrays: dict, attrs: dict, recipe: LatencyRecipe, machine: dict) ->
         arrays.setdefault(spread_name(batch), np.full(rows, np.nan))
         arrays.setdefault(raw_name(batch), np.full(rows, np.nan))
     arrays.setdefault(DONE, np.zeros(rows, bool))
+    pool = "one thread" if threads == "one" else "its default thread pool"
     record["method"] = (
-        "process CPU seconds per forward pass, XLA CPU on one thread: median over rounds of "
+        f"process CPU seconds per forward pass, XLA CPU on {pool}: median over rounds of "
         "the ratio to a reference network timed in the same round (every program once per "
         "round, in random order) times the reference's median in the first chunk "
         "(reference_seconds); spread: the ratios' interquartile range on the same scale"
@@ -230,7 +244,10 @@ def _results(tasks: list, jobs: int, cache: str | None):
 def _measure(path: Path, config: LatencyConfig, progress: bool) -> Table:
     from nasbench_lite.latency.measure import single_thread_flags
 
-    single_thread_flags()  # before JAX starts in this process, when it has not yet
+    # Before JAX starts in this process, when it has not yet (the command line); workers
+    # (--jobs 2 or more) start anew and always can. A caller that imported JAX first times
+    # on XLA's default pool, recorded so, and never mixed with one-thread rows on resume.
+    single = single_thread_flags() or config.jobs > 1
     from tqdm import tqdm
 
     from nasbench_lite.datasets import cache_dir
@@ -241,7 +258,7 @@ def _measure(path: Path, config: LatencyConfig, progress: bool) -> Table:
     if config.restart:
         drop_latency(arrays, attrs)
     recipe = config.recipe or LatencyRecipe()
-    _prepare(arrays, attrs, recipe, machine_record())
+    _prepare(arrays, attrs, recipe, machine_record(), "one" if single else "default")
     if config.restart:  # written now: a run stopped before its first chunk resumes anew
         write_arrays(path, arrays, attrs)
     pending = pending_rows(arrays)
