@@ -623,7 +623,14 @@ def test_live_backend_repr(table_path):
     live = LiveBenchmark("tiny", load_dataset("mnist1d"), reference=table_path)
     text = repr(live)
     assert text.startswith("LiveBenchmark(nb201/mnist1d, preset 'tiny', ")
-    assert text.endswith(" epochs, with a reference table)")
+    assert text.endswith(" epochs, with a reference table of another recipe, preset "
+                         "'synthetic' of 2 epochs: regret by its means)")  # fmt: skip
+    from nasbench_lite.train.config import get_preset
+
+    tiny = {"config": get_preset("tiny").to_dict(), "preset": "tiny", "dataset": "mnist1d"}
+    reference = synthetic_table(epochs=tiny["config"]["epochs"], attrs=tiny)
+    same = LiveBenchmark("tiny", load_dataset("mnist1d"), reference=reference)
+    assert repr(same).endswith(" epochs, with a reference table)")
 
 
 def test_query_does_not_import_jax(table_path):

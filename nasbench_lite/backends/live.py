@@ -68,6 +68,7 @@ class LiveBenchmark:
         self._mean_test = np.full(self.space.num_cells, np.nan)
         self.best_test_acc = float("nan")
         self.reference_source: str | None = None
+        self.reference_note = ""
         if reference is not None:
             self._use_reference(reference)
 
@@ -88,7 +89,7 @@ class LiveBenchmark:
         reference = "with" if np.isfinite(self.best_test_acc) else "without"
         return (
             f"LiveBenchmark({self.space.name}/{self.data.name}, {recipe}, "
-            f"{self.config.epochs} epochs, {reference} a reference table)"
+            f"{self.config.epochs} epochs, {reference} a reference table{self.reference_note})"
         )
 
     def _use_reference(self, reference: Any) -> None:
@@ -105,6 +106,14 @@ class LiveBenchmark:
         self._mean_test[known] = mean[reference.raw_to_row[known]]
         self.best_test_acc = float(np.nanmax(mean))
         self.reference_source = reference.source
+        # Regret is the reference's (its seed means): of another recipe, say whose.
+        theirs = reference.attrs.get("config") or {}
+        if {k: theirs.get(k) for k in self.config.to_dict()} != self.config.to_dict():
+            preset = reference.attrs.get("preset")
+            self.reference_note = (
+                f" of another recipe, preset {preset!r} of {theirs.get('epochs')} epochs: "
+                "regret by its means"
+            )
 
     def evaluate(self, raw: int, rng: np.random.Generator) -> Evaluation:
         return self.evaluate_many([raw], rng)[0]
