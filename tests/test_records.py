@@ -176,10 +176,19 @@ class FirstProtocol(nbl.get_strategy("random_search")):
         return state
 
 
+class OptionalExtra(nbl.get_strategy("random_search")):
+    """The current protocol with an optional fourth parameter: not the first protocol."""
+
+    def tell(self, state, raw, result, extra=None):
+        return state
+
+
 def test_a_strategy_of_the_first_protocol_still_runs():
     bench = TabularBenchmark(synthetic_table())
     strategy = FirstProtocol(bench.space)
     assert tell_function(strategy) is not strategy.tell  # adapted
+    current = OptionalExtra(bench.space)
+    assert tell_function(current) == current.tell  # not adapted
     FirstProtocol.told.clear()
     tell_function(strategy)(None, 5, Result.of(0.25, 3.0, params=1))
     assert FirstProtocol.told == [(5, 0.25, 3.0)]

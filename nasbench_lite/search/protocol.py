@@ -130,7 +130,7 @@ class Strategy(Protocol):
 def tell_function(strategy: Any):
     """`strategy.tell` as a function of (state, asked, result: Result).
 
-    A `tell` that takes four arguments after self is of the first protocol,
+    A `tell` that requires four arguments after self is of the first protocol,
     ``tell(state, raw, valid_acc, cost)``: it is called with the Result's valid_acc and cost.
     """
     tell = strategy.tell
@@ -138,7 +138,9 @@ def tell_function(strategy: Any):
         parameters = list(inspect.signature(tell).parameters.values())
     except (TypeError, ValueError):  # a builtin or C callable: the current protocol
         return tell
-    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    # Required positional parameters: a current tell may add optional ones (extra=None).
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+                  and p.default is p.empty]  # fmt: skip
     if len(positional) == 4 and not any(p.kind is p.VAR_POSITIONAL for p in parameters):
 
         def legacy(state: Any, asked: Any, result: Result) -> Any:
