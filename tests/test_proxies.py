@@ -215,10 +215,33 @@ def test_epe_nas_sums_the_per_class_log_correlations():
     assert single == pytest.approx(2 * abs(np.log(1 + 1e-5)))
 
 
+def kernel(codes: np.ndarray) -> np.ndarray:
+    """K_H: units minus the Hamming distance of two examples' ReLU codes."""
+    units = codes.shape[1]
+    return np.array([[units - np.sum(a != b) for b in codes] for a in codes], np.float64)
+
+
 def test_nwot_is_the_log_determinant():
     codes = np.random.default_rng(2).random((5, 30)) > 0.5
-    k = np.array([[30 - np.sum(a != b) for b in codes] for a in codes], np.float64)
+    k = kernel(codes)
     assert scores.nwot(k) == pytest.approx(np.log(abs(np.linalg.det(k))))
+
+
+def test_nwot_of_two_equal_codes_is_minus_infinity_not_a_rounding_value():
+    """Two examples with one ReLU code make K_H exactly singular; floating point often
+    scores such kernels as finite numbers among the others' (checked: it does here)."""
+    rng = np.random.default_rng(3)
+    finite_before = 0
+    for _ in range(40):
+        codes = rng.random((32, 4000)) > 0.5
+        codes[rng.integers(32)] = codes[rng.integers(32)]  # possibly the same row: then not
+        k = kernel(codes)
+        if len(np.unique(codes, axis=0)) == 32:
+            assert np.isfinite(scores.nwot(k)) and scores.nwot(k) >= 0
+            continue
+        finite_before += bool(np.isfinite(np.linalg.slogdet(k)[1]))
+        assert scores.nwot(k) == -np.inf
+    assert finite_before > 0  # the floating-point log-determinant misses some
 
 
 # -- the NB-201 network: masked (batched) against plain, and into a table --------------------
@@ -375,3 +398,22 @@ def test_a_second_writer_is_refused(tmp_path):
 
     with pytest.raises(MissingFileError, match="does not exist"):
         compute_proxies(tmp_path / "none.h5", progress=False)
+
+
+def test_a_file_of_another_proxy_set_is_not_resumed_and_versions_are_kept():
+    """Resuming a file whose record lists fewer proxies would leave its done rows without
+    the new ones: refused. A resume under other library versions keeps the earlier ones."""
+    from nasbench_lite.errors import InputError
+    from nasbench_lite.proxies import COMPUTED
+    from nasbench_lite.proxies.writer import ProxiesConfig, _prepare
+    from nasbench_lite.table.synthetic import synthetic_table
+
+    table = synthetic_table(rows=10, epochs=2)
+    arrays, attrs = dict(table.arrays), dict(table.attrs)
+    attrs["proxies"] = {"batch": 32, "proxies": list(COMPUTED[:-1])}
+    with pytest.raises(InputError, match=rf"this version computes .*{COMPUTED[-1]}"):
+        _prepare(arrays, attrs, ProxiesConfig(), 32)
+    attrs["proxies"] = {"batch": 32, "proxies": list(COMPUTED), "versions": {"numpy": "0.1"}}
+    _prepare(arrays, attrs, ProxiesConfig(), 32)
+    assert attrs["proxies"]["earlier_versions"] == [{"numpy": "0.1"}]
+    assert attrs["proxies"]["versions"]["numpy"] == np.__version__

@@ -48,5 +48,13 @@ def epe_nas(jacobian: np.ndarray, labels: np.ndarray, num_classes: int) -> float
 
 
 def nwot(kernel: np.ndarray) -> float:
-    """log |det K_H| of the ReLU-code kernel (n, n)."""
-    return float(np.linalg.slogdet(np.asarray(kernel, np.float64))[1])
+    """log |det K_H| of the ReLU-code kernel (n, n), -inf where K_H is singular: decided
+    exactly where two examples share a ReLU code (two equal rows), which floating point
+    may score as a finite number like any other; and a finite negative value, which no
+    non-singular K of these integer counts has (|det K| >= 1), is rounding noise of a
+    singular K."""
+    k = np.asarray(kernel, np.float64)
+    if len(np.unique(k, axis=0)) < len(k):
+        return float("-inf")
+    logdet = float(np.linalg.slogdet(k)[1])
+    return logdet if logdet >= 0 else float("-inf")

@@ -55,6 +55,12 @@ def _prepare(arrays: dict, attrs: dict, config: ProxiesConfig, batch: int) -> in
     record = attrs.setdefault("proxies", {})
     record.setdefault("batch", batch)
     record.setdefault("proxies", list(COMPUTED))
+    if list(record["proxies"]) != list(COMPUTED):  # done rows would keep the old set
+        raise InputError(
+            f"the file's proxies are {record['proxies']}; this version computes "
+            f"{list(COMPUTED)}: a resume would leave its done rows without the others "
+            "(compute them into a copy of the table without its proxies)"
+        )
     for key in ("seconds", "cpu_seconds", "compile_seconds"):
         record.setdefault(key, 0.0)
     if record["batch"] != batch:
@@ -64,7 +70,10 @@ def _prepare(arrays: dict, attrs: dict, config: ProxiesConfig, batch: int) -> in
     if chunk < 1:
         raise InputError(f"--chunk {chunk}: need at least one class per chunk")
     record["chunk_classes"] = int(min(chunk, max(rows, 1)))
-    record["versions"] = library_versions()
+    versions = library_versions()
+    if record.get("versions", versions) != versions:  # resumed under other versions: kept
+        record.setdefault("earlier_versions", []).append(record["versions"])
+    record["versions"] = versions
     record["command"] = config.command
     return record["chunk_classes"]
 
