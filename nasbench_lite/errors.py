@@ -32,6 +32,12 @@ class WriteFailedError(InputError, OSError):
     there before is still whole. An OSError too, with the errno of the failure."""
 
 
+class RunFailed(InputError):
+    """A search run raised (a strategy's own error, most often): the message names the
+    strategy, the seed, the exception and the innermost place it was raised; the runs
+    finished before it are kept, as after Ctrl-C."""
+
+
 class Interrupted(KeyboardInterrupt):
     """Ctrl-C stopped a long call; the work finished before it is kept.
 

@@ -676,3 +676,49 @@ def test_worker_processes_share_the_cores_between_their_openmp_pools(
             old.unlink()
         cmp.compare(config)
         assert {p.read_text() for p in seen.iterdir()} == expected
+
+
+BROKEN = '''
+import nasbench_lite as nbl
+
+
+class TellRaises(nbl.get_strategy("random_search")):
+    """Random search whose tell raises on its fifth result."""
+
+    name = "tell_raises"
+
+    def tell(self, state, raw, result):
+        if getattr(self, "told", 0) == 4:
+            raise RuntimeError("boom in tell")
+        self.told = getattr(self, "told", 0) + 1
+        return state
+'''
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_strategy_that_raises_is_named_in_one_line_and_leaves_no_worker(
+    table_path, tmp_path, monkeypatch, jobs
+):
+    """A strategy's own error: a RunFailed (one line at the command line, exit 2) naming the
+    run, the exception and where it was raised; the finished runs are kept; no worker
+    process is left running (one would hold the command's output pipe open)."""
+    import importlib
+    import multiprocessing
+
+    from nasbench_lite.compare import CompareConfig, compare, journal
+    from nasbench_lite.errors import RunFailed
+
+    (tmp_path / "broken_strategy.py").write_text(BROKEN)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    broken = importlib.import_module("broken_strategy").TellRaises
+    config = CompareConfig(table=str(table_path), strategies=("random_search", broken),
+                           seeds=3, budget="30evals", jobs=jobs, out=tmp_path / "out")  # fmt: skip
+    with pytest.raises(RunFailed) as failed:
+        compare(config)
+    message = str(failed.value)
+    assert "\n" not in message and "the run of 'tell_raises' on seed " in message
+    assert "raised RuntimeError: boom in tell at " in message
+    assert "broken_strategy.py:" in message and message.endswith(" in tell")
+    assert multiprocessing.active_children() == []
+    if jobs == 1:  # in order: random search's three runs came first and are kept
+        assert journal.progress(tmp_path / "out") == (3, 6)

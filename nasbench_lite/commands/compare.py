@@ -46,7 +46,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     ranking and where the report is. Ctrl-C stops the worker processes at once and keeps
     the finished runs (exit code 130); --resume DIR continues."""
     from nasbench_lite.compare.run import ranking_lines, rebuild
-    from nasbench_lite.errors import WriteFailedError
+    from nasbench_lite.errors import RunFailed, WriteFailedError
 
     if args.report_only:
         _check_report_only(args.argv)
@@ -60,9 +60,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
         except KeyboardInterrupt as stop:
             print(interrupted_line(stop, args.argv, out), file=sys.stderr)
             return 130
-        except WriteFailedError as err:  # a full disk: the finished runs are kept
-            resume = resume_command(args.argv, out)
-            print(f"nasbench-lite compare: error: {err}; resume with: {resume}", file=sys.stderr)
+        except (WriteFailedError, RunFailed) as err:  # the finished runs are kept
+            resume = resume_command(args.argv, out) if out else None
+            more = f"; the finished runs are kept, resume with: {resume}" if resume else ""
+            print(f"nasbench-lite compare: error: {err}{more}", file=sys.stderr)
             return 2
     print("\n".join(ranking_lines(result)))
     print(f"report: {result.report}")

@@ -32,7 +32,7 @@ import pandas as pd
 
 from nasbench_lite.backends.registry import BackendEntry, make_benchmark
 from nasbench_lite.compare.config import Plan
-from nasbench_lite.errors import InputError, Interrupted
+from nasbench_lite.errors import InputError, Interrupted, RunFailed
 from nasbench_lite.search.registry import get_strategy
 from nasbench_lite.search.runner import run_search
 
@@ -137,18 +137,23 @@ class Worker:
     def run(self, task: tuple[int, int]) -> pd.DataFrame:
         index, seed = task
         plan = self.plan
-        trajectory = run_search(
-            self.classes[index],
-            self.benchmark,
-            plan.budget,
-            seed,
-            plan.workers,
-            charge_overhead=plan.charge_overhead,
-            data_dir=plan.data_dir,
-            objectives=plan.objectives.objectives if plan.objectives else None,
-            constraints=plan.objectives.constraints if plan.objectives else (),
-            sources=plan.sources,
-        )
+        try:
+            trajectory = run_search(
+                self.classes[index],
+                self.benchmark,
+                plan.budget,
+                seed,
+                plan.workers,
+                charge_overhead=plan.charge_overhead,
+                data_dir=plan.data_dir,
+                objectives=plan.objectives.objectives if plan.objectives else None,
+                constraints=plan.objectives.constraints if plan.objectives else (),
+                sources=plan.sources,
+            )
+        except InputError:
+            raise  # already names the strategy and the problem
+        except Exception as err:  # noqa: BLE001 - a strategy's own bug, named where it arose
+            raise RunFailed(run_failure(plan.labels[index], seed, err)) from err
         frame = trajectory.to_frame(plan.labels[index], seed)
         if plan.sources is not None:  # results.csv names what each run learnt from
             uses = getattr(self.classes[index], "uses_sources", False)
@@ -158,6 +163,16 @@ class Worker:
         from nasbench_lite.compare.objectives import run_frame
 
         return run_frame(trajectory, frame, self.table, plan.objectives, self.benchmark)
+
+
+def run_failure(label: str, seed: int, err: BaseException) -> str:
+    """One line: which run raised what, and where (the innermost frame, e.g. a strategy's
+    `tell`), since a worker process's traceback does not reach the command line."""
+    import traceback
+
+    frames = traceback.extract_tb(err.__traceback__)
+    where = f" at {frames[-1].filename}:{frames[-1].lineno} in {frames[-1].name}" if frames else ""
+    return f"the run of {label!r} on seed {seed} raised {type(err).__name__}: {err}{where}"
 
 
 _PROCESS_WORKER: Worker | None = None  # set once per pool process by `_init_process`
@@ -234,10 +249,10 @@ def _run_in_pool(plan: Plan, items: list, jobs: int, finish: Callable, interrupt
             for future in done:
                 collect(future)
     except BrokenProcessPool as err:
-        pool.shutdown(wait=False, cancel_futures=True)
+        _stop_pool(pool, stop)
         raise RuntimeError(broken_pool_message(err)) from err
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
+    except BaseException:  # a run raised: the other workers are stopped, not left running
+        _stop_pool(pool, stop)
         raise
     if not interrupt.is_set:
         pool.shutdown()
@@ -257,6 +272,18 @@ def _run_in_pool(plan: Plan, items: list, jobs: int, finish: Callable, interrupt
     else:
         pool.shutdown(wait=True)
     raise KeyboardInterrupt
+
+
+def _stop_pool(pool: Any, stop: Any) -> None:
+    """End every worker process of `pool` now and wait for them: none outlives the command
+    (a worker left running would hold its output pipe open)."""
+    stop.set()
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
+        process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.join(timeout=STOP_GRACE_SECONDS)
 
 
 def run_tasks(
