@@ -160,6 +160,11 @@ def test_told_result_hides_every_test_metric():
     assert (result.valid_acc, result.cost, result.epoch) == (0.4, 2.5, 3)
     with pytest.raises(ValueError, match="never holds test metrics"):
         Result({"valid_acc": 0.4, "test_acc": 0.9})
+    with pytest.raises(KeyError, match="'test_acc': test metrics never reach a strategy; this "):
+        result["test_acc"]
+    with pytest.raises(KeyError, match=r"'paramz': no such metric; this Result holds \["):
+        result["paramz"]
+    assert "paramz" not in result and result.get("paramz") is None
     assert math.isnan(Result.of(math.nan, 1.0).valid_acc)
 
 

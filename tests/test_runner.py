@@ -414,8 +414,26 @@ def test_run_search_errors(bench):
         def tell(self, state, raw, valid_acc, cost):
             return state
 
-    with pytest.raises(ValueError, match="'out_of_space' asked for raw cell 15625, not in"):
+    with pytest.raises(ValueError, match="'out_of_space' asked for raw cell 15625; a raw cell "):
         run_search(OutOfSpace, bench, "10evals", seed=0)
+
+    class FloatRaw(OutOfSpace):
+        name = "float_raw"
+
+        def ask(self, state, rng):
+            return state, 12534.0
+
+    with pytest.raises(ValueError, match=r"cell 12534.0 \(a float, not an int\); a raw cell is"):
+        run_search(FloatRaw, bench, "10evals", seed=0)
+
+    class Bare(OutOfSpace):
+        name = "bare"
+
+        def ask(self, state, rng):
+            return 12534  # forgot the state
+
+    with pytest.raises(ValueError, match=r"'bare': ask must return \(state, raw cell, Ask or None"):
+        run_search(Bare, bench, "10evals", seed=0)
 
     class Free(Recording):
         def evaluate_many(self, raws, rng):

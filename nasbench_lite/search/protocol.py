@@ -77,7 +77,12 @@ class Result(Mapping):
         return cls({**metrics, "valid_acc": valid_acc, "cost": cost, "epoch": epoch})
 
     def __getitem__(self, name: str) -> Any:
-        return self._metrics[name]
+        try:
+            return self._metrics[name]
+        except KeyError:
+            why = "test metrics never reach a strategy" if str(name).startswith(
+                HIDDEN_PREFIX) else "no such metric"  # fmt: skip
+            raise KeyError(f"{name!r}: {why}; this Result holds {sorted(self._metrics)}") from None
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._metrics)

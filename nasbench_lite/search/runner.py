@@ -128,7 +128,7 @@ def run_search(
             and num_started + len(batch) < max_evals
         ):
             started = clock()
-            state, asked = ask(state, srng)
+            state, asked = requests.unpack(ask(state, srng))
             elapsed = clock() - started
             spent += elapsed
             if asked is None:  # nothing to propose until a result comes back
@@ -259,6 +259,14 @@ class _Requests:
     def raw_of(self, asked: Any) -> int:
         return asked.raw if isinstance(asked, Ask) else asked
 
+    def unpack(self, out: Any) -> tuple[Any, Any]:
+        """`ask`'s return value as (state, asked); InputError naming the strategy when it is
+        not a pair."""
+        if not (isinstance(out, tuple) and len(out) == 2):
+            raise InputError(f"strategy {self.name!r}: ask must return (state, raw cell, Ask or "
+                             f"None), got {type(out).__name__} {str(out)[:60]}")  # fmt: skip
+        return out
+
     def make(self, asked: Any) -> tuple[Any, float]:
         """(Request, or None for a plain full-schedule evaluation; search seconds)."""
         raw = self.raw_of(asked)
@@ -267,8 +275,14 @@ class _Requests:
             or not isinstance(raw, (int, np.integer))
             or not (0 <= raw < self.num_cells)
         ):
+            kind = (
+                ""
+                if isinstance(raw, (int, np.integer))
+                else f" (a {type(raw).__name__}, not an int)"
+            )
             raise InputError(
-                f"strategy {self.name!r} asked for raw cell {raw!r}, not in 0..{self.num_cells - 1}"
+                f"strategy {self.name!r} asked for raw cell {str(raw)[:60]}{kind}; a raw cell is "
+                f"an int in 0..{self.num_cells - 1} (e.g. int(space.sample(rng, 1)[0]))"
             )
         if not isinstance(asked, Ask):
             return None, 0.0
