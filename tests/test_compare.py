@@ -346,7 +346,7 @@ def test_surrogate_without_a_model_uses_the_shipped_one_or_names_what_is_missing
         ({"strategies": ()}, ValueError, "no strategies"),
         ({"strategies": ("random_search",) * 2}, ValueError, "must be distinct"),
         ({"budget": "soon"}, ValueError, "budget 'soon' is not valid"),
-        ({"budget": "0.001"}, ValueError, "ended before the first evaluation"),
+        ({"budget": "0.001"}, ValueError, "budget 0.001 ended before the first one"),
         ({"table": "/no/such/table.h5"}, FileNotFoundError, "/no/such/table.h5"),
     ],
 )

@@ -346,8 +346,9 @@ def run_tasks(
     empty = [(plan.labels[i], s) for (i, s), f in zip(tasks, ordered, strict=True) if f.empty]
     if empty:
         raise InputError(
-            f"budget {plan.budget} ended before the first evaluation finished in runs "
-            f"(strategy, seed) {empty[:5]}: give a larger budget"
+            f"no evaluation finished in runs (strategy, seed) {empty[:5]}: budget "
+            f"{plan.budget} ended before the first one (give a larger budget), or the strategy "
+            "proposed no cell (its ask returned None with nothing running)"
         )
     return pd.concat(ordered, ignore_index=True)
 
