@@ -470,3 +470,17 @@ def test_resuming_keeps_what_other_commands_added(reference, tmp_path):
     np.testing.assert_array_equal(kept["metrics/latency_b1"], arrays["metrics/latency_b1"])
     assert kept["latency/done"].all() and kept_attrs["latency"] == attrs["latency"]
     assert_same_values(path, reference)
+
+
+def test_output_paths_are_named_for_what_is_wrong(tmp_path):
+    from nasbench_lite.errors import InputError
+    from nasbench_lite.generate.run import check_out
+
+    (tmp_path / "file").write_text("")
+    with pytest.raises(InputError, match="the path is an empty string"):
+        check_out("")
+    with pytest.raises(InputError, match=rf"{tmp_path / 'file'} is a file, not a directory"):
+        check_out(tmp_path / "file" / "t.h5")
+    with pytest.raises(InputError, match="does not exist"):
+        check_out(tmp_path / "missing" / "t.h5")
+    assert check_out(tmp_path / "t.h5") == tmp_path / "t.h5"

@@ -336,11 +336,15 @@ def check_out(out: str | Path) -> Path:
     """`out` as a Path (a symbolic link: the file it names, which the atomic rewrite then
     replaces, not the link); raises MissingFileError before any work if its directory is
     missing."""
+    if not str(out).strip():
+        raise InputError("output: the path is an empty string; name the .h5 table file to write")
     out = Path(out)
     if out.is_symlink():
         out = out.resolve()
     if out.is_dir():
         raise InputError(f"output {out} is a directory; name the .h5 table file to write")
+    if out.parent.exists() and not out.parent.is_dir():
+        raise InputError(f"output {out}: {out.parent} is a file, not a directory")
     if not out.parent.is_dir():
         raise MissingFileError(f"output {out}: directory {out.parent} does not exist")
     if not os.access(out.parent, os.W_OK):

@@ -351,7 +351,10 @@ def write_card(
     for path, name in ((md, "--out"), (png, "--plot" if plot else "--out")):
         if path.resolve() == Path(table_path).resolve():
             raise InputError(f"{name} {path} is the table itself; name another file")
-    option = {md: "--out", png: "--plot" if plot else "--out"}
+    # Without --out the card goes beside the table: name its folder, not an option not given.
+    beside = "the table's folder"
+    option = {md: "--out" if out is not None else beside,
+              png: "--plot" if plot else ("--out" if out is not None else beside)}  # fmt: skip
     for path in (md, png):
         if path.is_dir():
             raise InputError(f"{option[path]} {path}: a directory of that name exists")
