@@ -361,3 +361,28 @@ def test_bohb_density_is_the_direct_kernel_product_bit_for_bit():
         points, data = rng.integers(0, 5, (m, d)), rng.integers(0, 5, (n, d))
         bw = rng.uniform(1e-3, 0.8, d)
         np.testing.assert_array_equal(density(points, data, bw, 5), direct(points, data, bw, 5))
+
+
+def test_a_strategy_at_other_settings_is_named_by_them(bench):
+    """"name[key=value, ...]": the strategy with those constructor defaults, reported under
+    the whole string, the same runs as run_search with the params; mistakes are named."""
+    from nasbench_lite.compare import CompareConfig, compare
+    from nasbench_lite.errors import InputError
+
+    name = "regularized_evolution[population_size=8, tournament_size=3]"
+    cls = get_strategy(name)
+    made = cls(bench.space)
+    assert cls.name == name and (made.population_size, made.tournament_size) == (8, 3)
+    given = run_search(name, bench, "40evals", seed=4)
+    direct = run_search("regularized_evolution", bench, "40evals", seed=4,
+                        params={"population_size": 8, "tournament_size": 3})  # fmt: skip
+    np.testing.assert_array_equal(given.raw, direct.raw)
+    result = compare(CompareConfig(table=bench.table, strategies=("regularized_evolution", name),
+                                   seeds=2, budget="20evals", jobs=1, out=None))  # fmt: skip
+    assert result.strategies == ["regularized_evolution", name]
+    with pytest.raises(InputError, match=r"takes no \['popsize'\]; its parameters: \["):
+        get_strategy("regularized_evolution[popsize=3]")
+    with pytest.raises(InputError, match="parameters go as \\[key=value, ...\\], not 'eight'"):
+        get_strategy("regularized_evolution[eight]")
+    with pytest.raises(InputError, match="unknown strategy 'no_such'"):
+        get_strategy("no_such[a=1]")

@@ -54,6 +54,8 @@ def get_strategy(name_or_class: str | type) -> type:
             f"got {type(name_or_class).__name__} {name_or_class!r}"
         )
     entries = plugins.entry_points(GROUP)
+    if name_or_class.endswith("]") and "[" in name_or_class and name_or_class not in entries:
+        return _with_params(name_or_class)
     if ":" in name_or_class and name_or_class not in entries:
         return _from_family(name_or_class)
     if name_or_class not in entries:
@@ -69,6 +71,40 @@ def get_strategy(name_or_class: str | type) -> type:
             f"MissingExtra: {err}"
         ) from err
     return _checked(cls, f"{name_or_class!r} ({entry.value})")
+
+
+def _with_params(name: str) -> type:
+    """The class of "strategy[key=value, ...]": a subclass of the strategy's whose
+    constructor defaults to those values (Python literals), named by the whole string, so
+    one comparison can hold a strategy at several settings (the report's label)."""
+    import ast
+    import inspect
+
+    base_name, _, rest = name.partition("[")
+    base = get_strategy(base_name.strip())
+    params: dict[str, Any] = {}
+    for item in filter(None, (part.strip() for part in rest[:-1].split(","))):
+        key, eq, value = item.partition("=")
+        try:
+            params[key.strip()] = ast.literal_eval(value.strip()) if eq else None
+        except (ValueError, SyntaxError):
+            params[key.strip()] = value.strip() if eq else None  # a bare word: a string
+        if not eq or not key.strip().isidentifier():
+            raise InputError(f"strategy {name!r}: parameters go as [key=value, ...], not {item!r}")
+    accepted = inspect.signature(base.__init__).parameters
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in accepted.values())
+    unknown = [key for key in params if key not in accepted or key in ("self", "space")]
+    if unknown and not takes_any:
+        names = [k for k in accepted if k not in ("self", "space")]
+        raise InputError(
+            f"strategy {name!r}: {base_name} takes no {unknown}; its parameters: {names}"
+        )
+
+    def __init__(self: Any, space: Any, **given: Any) -> None:
+        base.__init__(self, space, **{**params, **given})
+
+    return _checked(type(base.__name__, (base,), {"__init__": __init__, "name": name,
+                                                 "__doc__": base.__doc__}), repr(name))  # fmt: skip
 
 
 def _from_family(name: str) -> type:
