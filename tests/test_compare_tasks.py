@@ -330,3 +330,15 @@ def test_an_unfinished_task_names_the_suite_to_resume(tables, tmp_path, capsys):
     assert f"--out {out}: task 'beta-synthetic' holds an unfinished comparison" in err
     assert f"continue the suite with --resume {out} and the same --tasks" in err
     assert main([*args, "--resume", str(out)]) == 0 and lost.is_file()
+
+
+def test_the_repeat_command_names_suite_sources_by_task():
+    """A task's report repeats its command; sources given as suite tasks are written by their
+    names (what results.csv and a resume compare), other tables by their paths."""
+    from nasbench_lite.compare.run import _source_paths
+
+    v2 = shipped.suite_table_path("mnist1d_v2")
+    given = (("mnist1d_v2", v2), ("mine", v2), "data/x.h5")
+    assert _source_paths(CompareConfig(sources=given))[0] == "mnist1d_v2"
+    assert _source_paths(CompareConfig(sources=given))[1].endswith("nb201_mnist1d_v2.h5")
+    assert _source_paths(CompareConfig(sources=given))[2] == "data/x.h5"

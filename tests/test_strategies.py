@@ -364,7 +364,7 @@ def test_bohb_density_is_the_direct_kernel_product_bit_for_bit():
 
 
 def test_a_strategy_at_other_settings_is_named_by_them(bench):
-    """"name[key=value, ...]": the strategy with those constructor defaults, reported under
+    """ "name[key=value, ...]": the strategy with those constructor defaults, reported under
     the whole string, the same runs as run_search with the params; mistakes are named."""
     from nasbench_lite.compare import CompareConfig, compare
     from nasbench_lite.errors import InputError

@@ -137,6 +137,35 @@ def test_a_later_file_of_the_target_task_is_refused_too(tasks, tmp_path, caplog)
     assert not caplog.text
 
 
+def test_a_source_of_no_common_class_or_a_task_given_twice_is_refused(tasks):
+    """A source holding none of the target's trained classes would teach nothing (some
+    strategies would silently run as if it were absent); one task given under two labels
+    would count twice."""
+    paths, opened = tasks
+    space = get_space("nb201")
+    half = np.zeros(space.num_unique, dtype=bool)
+    half[: space.num_unique // 2] = True
+    target = table_file(None, 1, "target", done=half)
+    disjoint = table_file(None, 2, "alpha", done=~half)
+    with pytest.raises(InputError, match="'alpha' .* holds none of the target's trained classes"):
+        SourceTasks.build([("alpha", disjoint)], target)
+    with pytest.raises(InputError, match="source tasks 'alpha' and 'alpha2' are one task"):
+        SourceTasks.build([("alpha", paths["alpha"]), ("alpha2", opened["alpha"])],
+                          opened["target"], paths["target"])  # fmt: skip
+
+
+def test_a_table_that_did_not_record_split_sizes_is_the_same_task():
+    """An older table of a file-based dataset records splits None: still the same task as a
+    newer one of that dataset and recipe, which records them."""
+    from nasbench_lite.search.sources import same_task
+
+    data = {"name": "cifar10", "generator": {}, "splits": {"train": 45000}, "files": ["x"]}
+    older = {**data, "splits": None}
+    assert same_task((data, {"epochs": 8}), (older, {"epochs": 8}))
+    assert not same_task((data, {"epochs": 8}), (older, {"epochs": 4}))
+    assert not same_task((data, {"epochs": 8}), ({**older, "name": "mnist"}, {"epochs": 8}))
+
+
 def test_rankings_and_best_cells_match_a_direct_sort(sources):
     space = get_space("nb201")
     reps = np.asarray(space.representatives)

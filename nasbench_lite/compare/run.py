@@ -88,10 +88,24 @@ def command_line(config: CompareConfig, plan: Plan, jobs: int) -> str:
 
 
 def _source_paths(config: CompareConfig) -> list[str]:
-    """The --sources arguments repeating config.sources (a pair: its table's path)."""
+    """The --sources arguments repeating config.sources: a (label, path) pair by its label
+    where that names the same table (a suite task's name, as `compare --tasks` gives them:
+    the label is what results.csv and a resume compare), else by its table's path."""
     from nasbench_lite.compare.report import shown_path
+    from nasbench_lite.table.shipped import TASK_TABLES, suite_table_path
 
-    return [shown_path(str(s[1])) if isinstance(s, tuple) else str(s) for s in config.sources or ()]
+    def argument(source: Any) -> str:
+        if not isinstance(source, tuple):
+            return str(source)
+        label, path = source
+        try:
+            if label in TASK_TABLES and suite_table_path(label).resolve() == Path(path).resolve():
+                return str(label)
+        except InputError:  # the task's shipped table is not there: the path says it
+            pass
+        return shown_path(str(path))
+
+    return [argument(s) for s in config.sources or ()]
 
 
 def compare(config: CompareConfig) -> CompareResult:

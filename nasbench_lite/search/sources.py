@@ -144,6 +144,20 @@ def task_identity(table: Any) -> tuple[Any, Any]:
     return dataset, task_config(table.attrs.get("config"))
 
 
+def same_task(a: tuple[Any, Any], b: tuple[Any, Any]) -> bool:
+    """Whether two `task_identity` values are one task: the same trainer recipe and dataset,
+    where a dataset whose split sizes one table did not record (a table written before it
+    recorded them: None) matches any."""
+    (data_a, config_a), (data_b, config_b) = a, b
+    if config_a != config_b:
+        return False
+    if not (isinstance(data_a, dict) and isinstance(data_b, dict)):
+        return data_a == data_b
+    if data_a.get("splits") is None or data_b.get("splits") is None:
+        data_a, data_b = ({k: v for k, v in d.items() if k != "splits"} for d in (data_a, data_b))
+    return data_a == data_b
+
+
 # Trainer fields that change how results are recorded, not what training measures: the
 # test split evaluated every epoch or only after the last, and the evaluation batch size.
 RECORDING_FIELDS = ("test_every_epoch", "eval_batch_size")
@@ -197,6 +211,8 @@ class SourceTasks(Sequence):
         target_identity = task_identity(target)
         target_space = str(target.attrs.get("space"))
         where = _resolved(target_path) if target_path is not None else None
+        target_known = np.zeros(len(target.raw_to_row), bool)
+        target_known[target.row_raw[target.done]] = True  # a representative of each class
         built = []
         for label, table in sources:
             if where is not None and isinstance(table, (str, os.PathLike)):
@@ -206,12 +222,12 @@ class SourceTasks(Sequence):
                         "transfer strategy never reads the table it is searching"
                     )
             task = SourceTask.from_table(table, label)
-            if task.identity == target_identity:
+            if same_task(task.identity, target_identity):
                 raise InputError(
                     f"source task {label!r} ({table}) is the target's task (same dataset and "
                     "trainer recipe): a transfer strategy never reads the task it is searching"
                 )
-            if task.identity[0] == target_identity[0]:
+            if same_task((task.identity[0], None), (target_identity[0], None)):
                 log.warning(
                     "source task %r is the target's dataset under another trainer recipe: its "
                     "validation accuracy was measured on the target's own validation examples, "
@@ -222,6 +238,17 @@ class SourceTasks(Sequence):
                 raise InputError(
                     f"source task {label!r} is of space {task.space!r}, the target of "
                     f"{target_space!r}"
+                )
+            if not (task.known & target_known).any():
+                raise InputError(
+                    f"source task {label!r} ({table}) holds none of the target's trained "
+                    "classes: a transfer strategy would learn nothing from it"
+                )
+            twin = next((t for t in built if same_task(t.identity, task.identity)), None)
+            if twin is not None:
+                raise InputError(
+                    f"source tasks {twin.name!r} and {label!r} are one task (same dataset and "
+                    "trainer recipe): it would count twice"
                 )
             built.append(task)
         return cls(built)
