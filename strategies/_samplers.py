@@ -52,6 +52,11 @@ def sampler_factory(sampler: Any, kwargs: dict[str, Any]):
     if not takes_seed:
         raise InputError(f"sampler {sampler!r} takes no seed; the run must be able to seed it")
 
+    # A sampler whose seed would not reach its draws by default: Optuna's QMC sequence is
+    # unscrambled (the same points for every seed) unless asked to scramble.
+    if factory is getattr(optuna.samplers, "QMCSampler", None):
+        kwargs = {"scramble": True, **kwargs}
+
     def make(seed: int) -> Any:
         return factory(seed=seed, **kwargs)
 
@@ -67,14 +72,16 @@ def sampler_factory(sampler: Any, kwargs: dict[str, Any]):
 
 @contextlib.contextmanager
 def quiet():
-    """Optuna's own logging (a line per trial) and its experimental-feature warnings, off for
-    the duration of a call and restored after."""
+    """Optuna's own logging (a line per trial, warnings included) and its experimental-feature
+    warnings, off for the duration of a call and restored after."""
     import warnings
 
     import optuna
 
     level = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # ERROR: samplers such as CMA-ES warn on every trial that a categorical parameter is
+    # sampled independently (by design on this space): thousands of lines a comparison.
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)

@@ -38,6 +38,11 @@ def test_answers_one_seed_of_the_table(table3, space):
     assert seen == {0, 1, 2}  # noise: every training seed comes up
     final = f(CELL)
     assert final["epoch"] == 3 and final["train_seconds"] > out["train_seconds"] * 1.2
+    import json
+
+    plain = f(config, epochs=np.int64(2))  # plain Python numbers: a logger can dump them
+    assert json.loads(json.dumps(plain))["epoch"] == 2
+    assert all(not isinstance(v, np.generic) for v in plain.values())
 
 
 def test_seeded_like_the_tabular_backend(table3, tmp_path):

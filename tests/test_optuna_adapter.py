@@ -92,6 +92,20 @@ def test_the_sampler_seed_comes_from_the_run(space):
     assert seeds[0] == seeds[1] != seeds[2]
 
 
+def test_qmc_is_scrambled_so_its_seed_matters_and_cma_es_is_quiet(bench, caplog):
+    """Optuna's QMC sequence ignores its seed unless scrambled (then every seed would give
+    nearly one run); CMA-ES warns on every trial about categorical parameters."""
+    runs = [run_search("optuna:QMCSampler", bench, "12evals", seed=s).raw for s in (0, 1, 0)]
+    assert (runs[0] == runs[2]).all() and (runs[0] != runs[1]).sum() >= 10
+    optuna.logging.enable_propagation()
+    try:
+        with caplog.at_level(logging.WARNING):
+            run_search("optuna:CmaEsSampler", bench, "12evals", seed=0)
+        assert not [r for r in caplog.records if r.name.startswith("optuna")]
+    finally:
+        optuna.logging.disable_propagation()
+
+
 def test_a_reused_state_rebuilds_its_study(space):
     strategy = get_strategy("tpe")(space)
     rng = np.random.default_rng(1)

@@ -70,7 +70,8 @@ class Objective:
         out.update(answer.metrics)
         out.update(valid_acc=answer.valid_acc, test_acc=answer.test_acc)
         out.setdefault("train_seconds", answer.cost_seconds)
-        return out
+        # Plain Python numbers (json.dumps of the answer works, as a logger would need).
+        return {k: _plain(v) for k, v in out.items()}
 
 
 def _whole(epochs: Any) -> Any:
@@ -109,3 +110,10 @@ def _backend(source: Any) -> Any:
     if surrogate is not None and isinstance(source, surrogate.Surrogate):
         return make_benchmark("surrogate", model=source)
     return source
+
+
+def _plain(value: Any) -> Any:
+    """A NumPy scalar as the Python int or float it holds; anything else as it is."""
+    import numpy as np
+
+    return value.item() if isinstance(value, np.generic) else value
