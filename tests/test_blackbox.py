@@ -91,6 +91,8 @@ def test_on_the_surrogate_backend():
 def test_bad_sources_and_inputs(table3):
     with pytest.raises(InputError, match="objective needs a Table, .* got int"):
         nbl.objective(3)
+    with pytest.raises(InputError, match=r"'surrogat': neither a table file nor a backend \("):
+        nbl.objective("surrogat")
     f = nbl.objective(table3, seed=0)
     with pytest.raises(InputError, match="epoch 9 of raw cell 0 is not in 1..3"):
         f(0, epochs=9)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from nasbench_lite.errors import InputError
+from nasbench_lite.errors import InputError, MissingFileError
 
 # The keys every answer starts with; the backend's metrics follow (`Objective`).
 KEYS = ("raw", "epoch", "seed")
@@ -105,6 +105,11 @@ def _backend(source: Any) -> Any:
 
     if isinstance(source, str) and source in available_backends() and not os.path.exists(source):
         return make_benchmark(source)
+    if isinstance(source, (str, os.PathLike)) and not os.path.exists(source):
+        raise MissingFileError(
+            f"objective source {str(source)!r}: neither a table file nor a backend "
+            f"({', '.join(available_backends())})"
+        )
     # A Surrogate exists only once its module is loaded: no xgboost import for other sources.
     surrogate = sys.modules.get("nasbench_lite.surrogate.model")
     if surrogate is not None and isinstance(source, surrogate.Surrogate):
