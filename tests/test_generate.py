@@ -484,3 +484,13 @@ def test_output_paths_are_named_for_what_is_wrong(tmp_path):
     with pytest.raises(InputError, match="does not exist"):
         check_out(tmp_path / "missing" / "t.h5")
     assert check_out(tmp_path / "t.h5") == tmp_path / "t.h5"
+
+
+def test_an_output_not_named_h5_is_warned_about(tmp_path, caplog):
+    from nasbench_lite.generate.run import check_out
+
+    with caplog.at_level("WARNING", logger="nasbench_lite.generate.run"):
+        check_out(tmp_path / "t.h5")
+        assert not caplog.text
+        check_out(tmp_path / "t.txt")
+    assert "t.txt: an HDF5 table is written there" in caplog.text

@@ -349,6 +349,9 @@ def check_out(out: str | Path) -> Path:
         raise MissingFileError(f"output {out}: directory {out.parent} does not exist")
     if not os.access(out.parent, os.W_OK):
         raise InputError(f"output {out}: directory {out.parent} is not writable")
+    if out.suffix.lower() not in (".h5", ".hdf5"):
+        log.warning("output %s: an HDF5 table is written there, though its name does not end "
+                    "in .h5", out)  # fmt: skip
     return out
 
 
