@@ -119,6 +119,4 @@ def _backend(source: Any) -> Any:
 
 def _plain(value: Any) -> Any:
     """A NumPy scalar as the Python int or float it holds; anything else as it is."""
-    import numpy as np
-
     return value.item() if isinstance(value, np.generic) else value

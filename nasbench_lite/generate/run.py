@@ -169,14 +169,14 @@ def check_match(attrs: dict, expected: dict, context: str, names: tuple[str, str
         if field == "config" and isinstance(a, dict) and isinstance(b, dict):
             # Fields added to TrainConfig later take their defaults in older files.
             a, b = (TrainConfig.from_dict(c).to_dict() for c in (a, b))
-        if a != b and isinstance(a, dict) and isinstance(b, dict):  # name the keys that differ
+        if a == b:
+            continue
+        what = f"{field} differs"
+        if isinstance(a, dict) and isinstance(b, dict):  # name the keys that differ
             keys = [k for k in sorted({*a, *b}) if a.get(k) != b.get(k)]
             a, b = ({k: d.get(k) for k in keys} for d in (a, b))
-            field = f"{field} differs in {', '.join(keys)}"
-        elif a != b:
-            field = f"{field} differs"
-        if a != b:
-            raise InputError(f"{context}: {field} ({names[0]}: {a!r}; {names[1]}: {b!r})")
+            what += f" in {', '.join(keys)}"
+        raise InputError(f"{context}: {what} ({names[0]}: {a!r}; {names[1]}: {b!r})")
 
 
 def _tasks(arrays: dict, attrs: dict, chunk: int) -> list[ChunkTask]:
