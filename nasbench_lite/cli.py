@@ -273,6 +273,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
         if extra == "--data-dir":
             p.add_argument(extra, default=None, help="directory with the table's dataset files")
+            p.add_argument("--recompute", nargs="+", default=(), metavar="PROXY",
+                           help="compute these proxies of the finished rows again, keeping "
+                           "the others (resumed like the rest)")  # fmt: skip
         else:
             p.add_argument(extra, type=int, default=None, help="timed rounds (default 15)")
             p.add_argument("--from", dest="source", default=None, metavar="TABLE",

@@ -390,47 +390,47 @@ def test_the_hardware_record_names_the_cpu_model():
 
 
 def test_the_hardware_record_lists_each_machine_once(caplog):
-    from nasbench_lite.generate.run import _note_hardware
+    from nasbench_lite.generate.records import note_hardware
 
     a, b = {"device_kind": "cpu", "cpu_count": 2}, {"device_kind": "H100", "cpu_count": 32}
     attrs = {"hardware": {"platform": "the driver"}}  # a new file: no worker yet
     for worker in (a, a, b, a, b):  # machine A, then B, back to A, B again
-        _note_hardware(attrs, worker, "local")
+        note_hardware(attrs, worker, "local")
     local = {**b, "executor": "local"}
     assert attrs["hardware"] == {**a, "executor": "local", "others": [local]}
     assert caplog.text.count("differs from the file's hardware") == 1
     # A record written before a key existed: the same machine says more, without a warning.
     caplog.clear()
     attrs = {"hardware": {**a, "executor": "local"}}
-    _note_hardware(attrs, {**a, "cpu_model": "X"}, "local")
+    note_hardware(attrs, {**a, "cpu_model": "X"}, "local")
     assert attrs["hardware"]["others"] == [{**a, "cpu_model": "X", "executor": "local"}]
     assert not caplog.text
     # A merge of tables from different machines keeps its list, and adds a new machine once.
     merged = {"merged": [{**a, "executor": "local"}, local]}
     attrs = {"hardware": merged}
-    _note_hardware(attrs, a, "local")
+    note_hardware(attrs, a, "local")
     assert attrs["hardware"] == merged
-    _note_hardware(attrs, {"device_kind": "TPU"}, "ray")
-    _note_hardware(attrs, {"device_kind": "TPU"}, "ray")
+    note_hardware(attrs, {"device_kind": "TPU"}, "ray")
+    note_hardware(attrs, {"device_kind": "TPU"}, "ray")
     assert attrs["hardware"]["merged"][2:] == [{"device_kind": "TPU", "executor": "ray"}]
 
 
 def test_a_resumed_file_lists_other_library_versions_once(monkeypatch):
-    from nasbench_lite.generate import run
+    from nasbench_lite.generate import records
     from nasbench_lite.table import storage
 
     old, new = {"jax": "0.9.0", "numpy": "2.0"}, {"jax": "0.10.2", "numpy": "2.0"}
     attrs = {"versions": dict(old)}
     monkeypatch.setattr(storage, "library_versions", lambda: dict(old))
-    run._note_versions(attrs)
+    records.note_versions(attrs)
     assert attrs["versions"] == old  # the run that made the file
     monkeypatch.setattr(storage, "library_versions", lambda: dict(new))
     for _ in range(3):  # every chunk of the resumed run
-        run._note_versions(attrs)
+        records.note_versions(attrs)
     assert attrs["versions"] == {**old, "others": [new]}
     merged = {"versions": {"merged": [old]}}
-    run._note_versions(merged)
-    run._note_versions(merged)
+    records.note_versions(merged)
+    records.note_versions(merged)
     assert merged["versions"] == {"merged": [old, new]}
 
 

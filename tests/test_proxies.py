@@ -417,3 +417,58 @@ def test_a_file_of_another_proxy_set_is_not_resumed_and_versions_are_kept():
     _prepare(arrays, attrs, ProxiesConfig(), 32)
     assert attrs["proxies"]["earlier_versions"] == [{"numpy": "0.1"}]
     assert attrs["proxies"]["versions"]["numpy"] == np.__version__
+
+
+@pytest.mark.slow
+def test_recompute_overwrites_only_the_named_proxy_and_resumes(proxy_table, tmp_path):
+    """`--recompute nwot` on a finished file: nwot comes back as computed, every other column
+    keeps its (here tampered) values, an interrupt keeps the finished chunks, and a plain
+    resume finishes the recompute and records it."""
+    import shutil
+
+    from nasbench_lite.errors import InputError
+    from nasbench_lite.proxies import batched
+    from nasbench_lite.proxies.writer import REDO, ProxiesConfig, compute_proxies
+    from nasbench_lite.table.reader import Table
+    from nasbench_lite.table.storage import read_arrays, write_arrays
+
+    source, _, table = proxy_table
+    path = tmp_path / "t.h5"
+    shutil.copy(source, path)
+    arrays, attrs = read_arrays(path)
+    arrays["metrics/proxy_nwot"][:] = 123.0
+    arrays["metrics/proxy_snip"][:] = -7.0
+    seconds = attrs["proxies"]["seconds"]
+    write_arrays(path, arrays, attrs)
+    with pytest.raises(InputError, match="--recompute nope: not a computed proxy"):
+        compute_proxies(path, ProxiesConfig(recompute=("nope",)), progress=False)
+    original, calls = batched.proxy_cells, []
+
+    def stop_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    options = {"xla_backend_optimization_level": 0}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(batched, "COMPILER_OPTIONS", options)
+        mp.setattr(batched, "proxy_cells", stop_second)
+        with pytest.raises(KeyboardInterrupt):
+            compute_proxies(path, ProxiesConfig(chunk=2, recompute=("nwot",)), progress=False)
+        partial = Table.open(path)
+        redone = ~np.asarray(partial.arrays[REDO])
+        assert redone.sum() == 2 and partial.attrs["proxies"]["redo"] == ["nwot"]
+        np.testing.assert_array_equal(partial.metric("proxy_nwot")[redone],
+                                      table.metric("proxy_nwot")[redone])  # fmt: skip
+        assert (partial.metric("proxy_nwot")[~redone] == 123.0).all()
+        with pytest.raises(InputError, match="half way through recomputing nwot"):
+            compute_proxies(path, ProxiesConfig(recompute=("zen",)), progress=False)
+        mp.setattr(batched, "proxy_cells", original)
+        done = compute_proxies(path, ProxiesConfig(), progress=False)
+    np.testing.assert_array_equal(done.metric("proxy_nwot"), table.metric("proxy_nwot"))
+    assert (done.metric("proxy_snip") == -7.0).all()  # not named: kept as the file had it
+    record = done.attrs["proxies"]
+    assert REDO not in done.arrays and "redo" not in record
+    assert [r["proxies"] for r in record["recomputed"]] == [["nwot"]]
+    assert record["recomputed"][0]["seconds"] > 0 and record["seconds"] == seconds

@@ -32,6 +32,7 @@ def test_schema_records_are_consistent():
     assert set(base_attrs(space="nb201", dataset="d", seeds=[0], epochs=1)) == set(REQUIRED_ATTRS)
     assert set(JSON_ATTRS) == {
         "dataset_identity",
+        "dataset_fingerprint",
         "splits",
         "config",
         "versions",

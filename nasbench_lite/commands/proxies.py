@@ -10,14 +10,15 @@ from nasbench_lite.text import plural
 
 
 def cmd_proxies(args: argparse.Namespace) -> int:
-    """`nasbench-lite proxies --table T [--chunk K] [--data-dir D]`: parse the options into
-    ProxiesConfig and run `compute_proxies`. Ctrl-C stops after the last finished chunk and
-    says that the same command resumes."""
+    """`nasbench-lite proxies --table T [--chunk K] [--data-dir D] [--recompute P ...]`: parse
+    the options into ProxiesConfig and run `compute_proxies`. Ctrl-C stops after the last
+    finished chunk and says that the same command resumes."""
     from nasbench_lite.errors import WriteFailedError
     from nasbench_lite.proxies.writer import ProxiesConfig, compute_proxies
 
     command = shlex.join(["nasbench-lite", *args.argv])
-    config = ProxiesConfig(chunk=args.chunk, data_dir=args.data_dir, command=command)
+    config = ProxiesConfig(chunk=args.chunk, data_dir=args.data_dir, command=command,
+                           recompute=tuple(args.recompute))  # fmt: skip
     try:
         table = compute_proxies(args.table, config, progress=not args.no_progress)
     except WriteFailedError as err:  # a full disk: the chunks written before are kept
@@ -25,6 +26,10 @@ def cmd_proxies(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return resumable_stop("proxies", _rows_done(args.table), command)
     record = table.attrs["proxies"]
+    if args.recompute and record.get("recomputed"):
+        last = record["recomputed"][-1]
+        print(f"{args.table}: {', '.join(last['proxies'])} computed again for every finished "
+              f"row ({last['seconds']:.0f} s)")  # fmt: skip
     print(
         f"{args.table}: proxies of {plural(table.num_rows, 'row')} "
         f"({record['seconds']:.0f} s, {record['cpu_seconds']:.0f} s CPU, "

@@ -36,6 +36,7 @@ from nasbench_lite.datasets.files import (
     load_cifar10,
     load_idx,
 )
+from nasbench_lite.datasets.fingerprint import check_fingerprint, fingerprint
 from nasbench_lite.datasets.identity import DatasetIdentity, identity_of
 from nasbench_lite.datasets.tasks import SUITE, load_task
 from nasbench_lite.errors import InputError
@@ -109,11 +110,14 @@ def dataset_identity(name: str, data: Dataset | None = None) -> DatasetIdentity:
 def table_dataset(attrs: dict, source: str = "table") -> DatasetIdentity:
     """The dataset identity of a table from its root attributes: the recorded
     `dataset_identity`, or, for a table written before it was recorded, the registered one
-    of its `dataset` name (split sizes unknown, None, for a file-based dataset)."""
+    of its `dataset` name (split sizes unknown, None, for a file-based dataset), with the
+    table's `dataset_fingerprint` when it records one."""
     if attrs.get("dataset_identity") is not None:
-        return DatasetIdentity.from_dict(attrs["dataset_identity"], source)
-    identity = dataset_identity(attrs["dataset"])
-    return dataclasses.replace(identity, splits=None) if identity.needs_files else identity
+        identity = DatasetIdentity.from_dict(attrs["dataset_identity"], source)
+    else:
+        identity = dataset_identity(attrs["dataset"])
+        identity = dataclasses.replace(identity, splits=None) if identity.needs_files else identity
+    return dataclasses.replace(identity, fingerprint=attrs.get("dataset_fingerprint"))
 
 
 def rebuild_dataset(
@@ -123,7 +127,8 @@ def rebuild_dataset(
 ) -> Dataset:
     """The examples `identity` describes: its registered loader with `data_dir` (required
     exactly when files are needed; `needed_by` starts the one-line error), checked against
-    the record (`DatasetIdentity.check_data`) and against this version's generator."""
+    the record (`DatasetIdentity.check_data`), against this version's generator and, when the
+    identity carries one, against the examples' fingerprint (`check_fingerprint`)."""
     needed_by = needed_by or f"dataset {identity.name!r}"
     identity.check_data_dir(data_dir, needed_by)
     data = load_dataset(identity.name, data_dir)
@@ -134,6 +139,7 @@ def rebuild_dataset(
             f"{identity.generator}, but this version makes it with {current.generator}"
         )
     identity.check_data(data, needed_by)
+    check_fingerprint(identity.fingerprint, data, needed_by)
     return data
 
 
@@ -148,7 +154,9 @@ __all__ = [
     "DatasetIdentity",
     "build_dataset",
     "cache_dir",
+    "check_fingerprint",
     "dataset_identity",
+    "fingerprint",
     "load_dataset",
     "mnist1d_arrays",
     "rebuild_dataset",

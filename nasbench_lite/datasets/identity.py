@@ -34,6 +34,7 @@ class DatasetIdentity:
     ({"train": n, "valid": n, "test": n}, before a trainer config's example limits), or None
     when not known (a file-based dataset of a table that predates the record: the user's files
     decide). files: the file names `data_dir` must hold; empty when nothing is read.
+    fingerprint: what the examples themselves were (a table's `dataset_fingerprint`), or None.
     """
 
     name: str
@@ -42,6 +43,9 @@ class DatasetIdentity:
     generator: dict[str, Any] = field(default_factory=dict)
     splits: dict[str, int] | None = None
     files: tuple[str, ...] = ()
+    # The table's `dataset_fingerprint` (fingerprint.py), checked when the examples are
+    # rebuilt; not part of the record (`to_dict`) nor of equality.
+    fingerprint: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @property
     def needs_files(self) -> bool:

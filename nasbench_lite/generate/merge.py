@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from nasbench_lite.datasets.fingerprint import check_same
 from nasbench_lite.errors import InputError, OutputExistsError
 from nasbench_lite.generate.lock import writer_lock
 from nasbench_lite.generate.run import check_match, check_out, write_table
@@ -143,6 +144,12 @@ def _merge(out: Path, inputs: list[str | Path], command: str) -> Table:
             )
     if identities:
         attrs["dataset_identity"] = identities[0][1]
+    prints = [(p, a["dataset_fingerprint"]) for p, _, a in loaded if "dataset_fingerprint" in a]
+    for path, recorded in prints[1:]:
+        check_same(prints[0][1], recorded,
+                   f"cannot merge {path} with {prints[0][0]}: their examples differ")  # fmt: skip
+    if prints:
+        attrs["dataset_fingerprint"] = prints[0][1]
     dropped = sorted({n for _, _, a in loaded for n in DROPPED_ATTRS if n in a})
     if dropped:  # their data is not merged: neither is their record; say so
         logger.warning("merge leaves out the inputs' %s (their arrays are not merged); "

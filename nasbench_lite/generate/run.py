@@ -21,6 +21,7 @@ from nasbench_lite.errors import InputError, Interrupted, MissingFileError
 from nasbench_lite.extras import require
 from nasbench_lite.generate.executors import ChunkJob, ChunkTask, make_executor
 from nasbench_lite.generate.lock import writer_lock
+from nasbench_lite.generate.records import note_hardware, note_versions
 from nasbench_lite.interrupts import deferred_interrupt
 from nasbench_lite.table.reader import Table
 from nasbench_lite.table.schema import FIELDS, PER_CHUNK, PER_ROW, pending_arrays
@@ -42,6 +43,8 @@ MIN_CPU_CHUNK = 4
 # both files have them (files written before `dataset_identity` was recorded lack it).
 MATCH_FIELDS = ("schema_version", "space", "dataset", "config", "seeds", "epochs")
 OPTIONAL_MATCH_FIELDS = ("dataset_identity", "splits")
+# What a resume records in a file that predates it (a complete file too: nothing is trained).
+RECORDED = ("dataset_identity", "dataset_fingerprint")
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,8 @@ def select_classes(space, config: GenerateConfig) -> np.ndarray:
 
 def _new_table(space, config: GenerateConfig, train_config, data, classes) -> tuple[dict, dict]:
     """Arrays (all rows pending, metrics NaN) and root attributes of a new file."""
+    from nasbench_lite.datasets import dataset_identity, fingerprint
+
     rows, seeds, epochs = len(classes), config.seeds, train_config.epochs
     arrays = pending_arrays({"rows": rows, "seeds": seeds, "epochs": epochs, "chunks": 0,
                              "cells": space.num_cells, "edges": space.num_edges})  # fmt: skip
@@ -146,6 +151,8 @@ def _new_table(space, config: GenerateConfig, train_config, data, classes) -> tu
         splits=splits,
         command=config.command,
     )
+    attrs["dataset_identity"] = dataset_identity(config.dataset, data).to_dict()
+    attrs["dataset_fingerprint"] = fingerprint(data)
     attrs["selection"] = {
         "fraction": config.fraction,
         "cells": config.cells,
@@ -230,7 +237,8 @@ def open_or_create(out: str | Path, config: GenerateConfig) -> tuple[dict, dict]
     """The state of the run: `out`'s arrays and attributes if it exists and matches `config`
     (else a ValueError naming the file and field), or a new table with every row pending.
     Nothing is written."""
-    from nasbench_lite.datasets import dataset_identity, load_dataset
+    from nasbench_lite.datasets import load_dataset
+    from nasbench_lite.datasets.fingerprint import check_same
     from nasbench_lite.spaces import get_space
     from nasbench_lite.train.config import get_preset
 
@@ -253,14 +261,17 @@ def open_or_create(out: str | Path, config: GenerateConfig) -> tuple[dict, dict]
     classes = select_classes(space, config)
     data = load_dataset(config.dataset, config.data_dir)
     arrays, attrs = _new_table(space, config, train_config, data, classes)
-    attrs["dataset_identity"] = dataset_identity(config.dataset, data).to_dict()
     if not out.exists():
         return arrays, attrs
     expected = attrs
     arrays, attrs = read_arrays(out)
     check_match(attrs, expected, f"cannot resume {out}", ("file", "this run"))
     check_cells(arrays, attrs, str(out))  # a row trains the cell it records, no other
-    attrs.setdefault("dataset_identity", expected["dataset_identity"])  # an older file
+    if "dataset_fingerprint" in attrs:  # within rounding: not in check_match's exact fields
+        check_same(attrs["dataset_fingerprint"], expected["dataset_fingerprint"],
+                   f"cannot resume {out}: this run's examples are not the file's")  # fmt: skip
+    for name in RECORDED:  # an older file lacks them
+        attrs.setdefault(name, expected[name])
     if not np.array_equal(arrays["cells/row_class"], classes):
         raise InputError(
             f"cannot resume {out}: its target rows ({len(arrays['cells/row_class'])} "
@@ -301,8 +312,10 @@ def _generate(out: Path, config: GenerateConfig, progress: bool) -> Table:
         "%s: %d of %d rows done; training %d in %d chunks of %d classes x %d seeds",
         out, done, rows, rows - done, len(tasks), chunk, config.seeds,
     )  # fmt: skip
-    if not tasks:
-        return Table.open(out) if out.exists() else write_table(out, arrays, attrs)
+    if not tasks:  # a complete file that predates a record gets it (the data's fingerprint)
+        if out.exists() and not _lacks(out, RECORDED):
+            return Table.open(out)
+        return write_table(out, arrays, attrs)
     jax_cache = config.cache_dir or (str(cache_dir() / "jax") if cache_dir() else None)
     job = ChunkJob(attrs["config"], config.dataset, config.data_dir, jax_cache, config.space)
     executor = make_executor(config.executor, job, config.ray_address)
@@ -311,8 +324,8 @@ def _generate(out: Path, config: GenerateConfig, progress: bool) -> Table:
     def keep(task: ChunkTask, result: dict[str, Any]) -> None:
         with deferred_interrupt():  # the table file is replaced whole, never cut
             _store(arrays, attrs, task, result)
-            _note_hardware(attrs, result["hardware"], config.executor)
-            _note_versions(attrs)
+            note_hardware(attrs, result["hardware"], config.executor)
+            note_versions(attrs)
             write_arrays(out, arrays, attrs)
         bar.update(len(task.rows))
         log.debug("%s: chunk of %d rows in %.2f s", out, len(task.rows), result["seconds"])
@@ -355,45 +368,14 @@ def check_out(out: str | Path) -> Path:
     return out
 
 
+def _lacks(path: Path, names: tuple[str, ...]) -> bool:
+    """Whether the file at `path` lacks any of the root attributes `names` (reads no data)."""
+    import h5py
+
+    with h5py.File(path, "r") as file:
+        return any(name not in file.attrs for name in names)
+
+
 def write_table(out: Path, arrays: dict, attrs: dict) -> Table:
     write_arrays(out, arrays, attrs)
     return Table.open(out)
-
-
-def _note_versions(attrs: dict) -> None:
-    """Record the library versions that trained the chunks, as `_note_hardware` records the
-    hardware: a resumed file lists the versions of a later run that differ under "others"
-    (or adds them to a merged table's list)."""
-    from nasbench_lite.table.storage import library_versions
-
-    mine, previous = library_versions(), attrs.get("versions") or {}
-    if "merged" in previous:
-        if mine not in previous["merged"]:
-            attrs["versions"] = {"merged": [*previous["merged"], mine]}
-        return
-    first = {k: v for k, v in previous.items() if k != "others"}
-    seen = previous.get("others", [])
-    if mine != first and mine not in seen:
-        log.warning("library versions %s differ from the file's %s", mine, first)
-        attrs["versions"] = {**previous, "others": [*seen, mine]}
-
-
-def _note_hardware(attrs: dict, worker: dict, executor: str) -> None:
-    """Record the hardware that trained the chunks; warn when it changes within a file."""
-    worker = {**worker, "executor": executor}
-    previous = attrs["hardware"]
-    if "merged" in previous:  # a merge of tables trained on different hardware: one more
-        if worker not in previous["merged"]:
-            log.warning("%s differs from the file's hardware %s", worker, previous)
-            attrs["hardware"] = {"merged": [*previous["merged"], worker]}
-    elif "device_kind" not in previous:  # a new file: only the driver's defaults so far
-        attrs["hardware"] = worker
-    else:
-        first = {k: v for k, v in previous.items() if k != "others"}
-        seen = previous.get("others", [])
-        if worker != first and worker not in seen:
-            # A record written before a key was added (e.g. cpu_model) is the same machine
-            # if every key it has agrees: kept as another entry (it says more), no warning.
-            if any(worker.get(k) != v for k, v in first.items()):
-                log.warning("%s differs from the file's hardware %s", worker, previous)
-            attrs["hardware"] = {**previous, "others": [*seen, worker]}

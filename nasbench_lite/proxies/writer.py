@@ -5,12 +5,19 @@ NaN until its row is done; `/proxies/done` (rows,) bool marks the finished rows,
 attribute `proxies` (JSON) records the recipe and the measured cost. After every chunk the
 whole file is rewritten atomically, under the table's exclusive writer lock, so a run killed
 at any moment resumes from its last finished chunk. params and flops are the table's own.
+
+`recompute` (CLI `--recompute NAME ...`) computes named proxies of the finished rows again
+(after a fix to one of them) and overwrites only their columns: `/proxies/redo` (rows,) bool
+marks the rows still to do and the record's `redo` names them, so it resumes like the rest;
+once every row is done both go and the record's `recomputed` lists what was recomputed, when
+and with which versions.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +34,7 @@ from nasbench_lite.table.storage import library_versions, read_arrays, write_arr
 log = logging.getLogger(__name__)
 
 DEFAULT_CHUNK = 64  # classes per compiled call (x seeds pairs)
+REDO = "proxies/redo"
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,42 @@ class ProxiesConfig:
     chunk: int | None = None  # classes per call; None: the file's record, else DEFAULT_CHUNK
     data_dir: str | None = None  # the table's dataset files, when it needs them
     command: str = ""
+    recompute: tuple[str, ...] = ()  # proxies of the finished rows to compute again
+
+
+def _start_redo(arrays: dict, attrs: dict, names: tuple[str, ...]) -> None:
+    """Mark the finished rows for recomputing `names`, or check that the file's unfinished
+    recompute is of the same proxies (it then resumes)."""
+    unknown = [name for name in names if name not in COMPUTED]
+    if unknown:
+        raise InputError(f"--recompute {' '.join(unknown)}: not a computed proxy; the proxies "
+                         f"are {', '.join(COMPUTED)}")  # fmt: skip
+    record = attrs["proxies"]
+    running = record.get("redo")
+    if running is not None:
+        if names and sorted(set(names)) != running:
+            raise InputError(
+                f"the file is half way through recomputing {' '.join(running)}; finish that "
+                f"first (--recompute {' '.join(running)}) before recomputing {' '.join(names)}"
+            )
+        return
+    if names:
+        record["redo"] = sorted(set(names))
+        record["redo_seconds"] = 0.0
+        arrays[REDO] = np.asarray(arrays[DONE], bool).copy()
+
+
+def _finish_redo(arrays: dict, attrs: dict, command: str) -> None:
+    """Drop the recompute marks once no row awaits it, recording what was done."""
+    record = attrs["proxies"]
+    if record.get("redo") is None or np.asarray(arrays[REDO]).any():
+        return
+    arrays.pop(REDO)
+    record.setdefault("recomputed", []).append({
+        "proxies": record.pop("redo"), "seconds": record.pop("redo_seconds"),
+        "versions": library_versions(), "command": command,
+        "finished": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    })  # fmt: skip
 
 
 def pending_rows(arrays: dict) -> np.ndarray:
@@ -102,9 +146,13 @@ def _compute(path: Path, config: ProxiesConfig, progress: bool) -> Table:
 
     arrays, attrs = read_arrays(path)
     chunk = _prepare(arrays, attrs, config, BATCH)
-    pending = pending_rows(arrays)
+    _start_redo(arrays, attrs, tuple(config.recompute))
+    fresh = pending_rows(arrays)
+    redo = np.flatnonzero(arrays[REDO]) if REDO in arrays else np.zeros(0, np.int64)
+    pending = np.union1d(fresh, redo)
     rows = len(arrays["cells/row_raw"])
     if not len(pending):
+        _finish_redo(arrays, attrs, config.command)
         return Table(arrays, attrs, str(path))
     if (cache := cache_dir()) is not None:
         # As generate's: a resumed run loads its programs instead of compiling them again
@@ -116,10 +164,16 @@ def _compute(path: Path, config: ProxiesConfig, progress: bool) -> Table:
     seeds = np.asarray(attrs["seeds"], np.int64)
     ops = arrays["cells/ops"]
     log.info("%s: proxies of %d of %d rows to compute, %d classes x %d seeds per chunk",
-             path, len(pending), rows, chunk, len(seeds))  # fmt: skip
+             path, len(fresh), rows, chunk, len(seeds))  # fmt: skip
+    record = attrs["proxies"]
+    if len(redo):
+        log.info("%s: %s of %d rows to compute again", path, ", ".join(record["redo"]),
+                 len(redo))  # fmt: skip
     bar = tqdm(total=rows, initial=rows - len(pending), unit="cell", disable=not progress,
                file=sys.stderr)  # fmt: skip
-    record = attrs["proxies"]
+    is_redo = np.zeros(rows, bool)
+    is_redo[redo] = True
+    is_redo[fresh] = False  # a row not computed yet gets every proxy
     try:
         for start in range(0, len(pending), chunk):
             part = pending[start : start + chunk]
@@ -130,11 +184,20 @@ def _compute(path: Path, config: ProxiesConfig, progress: bool) -> Table:
             n = len(part) * len(seeds)
             for name in COMPUTED:
                 values = result.values[name][:n].reshape(len(part), len(seeds))
-                arrays[f"metrics/{metric_name(name)}"][part] = values
+                rows_to = part if name in record.get("redo", ()) else part[~is_redo[part]]
+                arrays[f"metrics/{metric_name(name)}"][rows_to] = values[np.isin(part, rows_to)]
             arrays[DONE][part] = True
-            record["seconds"] += result.seconds * len(part) / chunk  # padding not charged
-            record["cpu_seconds"] += result.cpu_seconds * len(part) / chunk
-            record["compile_seconds"] += result.compile_seconds
+            if REDO in arrays:
+                arrays[REDO][part] = False
+                record["redo_seconds"] += result.seconds * is_redo[part].sum() / chunk
+            share = (~is_redo[part]).sum() / chunk  # padding and recomputed rows not charged
+            record["seconds"] += result.seconds * share
+            record["cpu_seconds"] += result.cpu_seconds * share
+            if share:
+                record["compile_seconds"] += result.compile_seconds
+            else:
+                record["redo_seconds"] += result.compile_seconds
+            _finish_redo(arrays, attrs, config.command)
             write_arrays(path, arrays, attrs)
             bar.update(len(part))
     finally:

@@ -162,6 +162,11 @@ ATTRS: tuple[Attr, ...] = (
          "per split of the whole dataset), `needs_files`, `files` (names `data_dir` must hold); "
          "files written before it was recorded read it from the `dataset` name",
          required=False),
+    Attr("dataset_fingerprint", "JSON",
+         "what the examples were, to check a rebuild: per split the sha256 of the labels "
+         "(`labels`) and four float64 sums of the inputs (`inputs`: mean, std and two "
+         "position-weighted means); files written before it was recorded lack it until a "
+         "`generate` resume adds it", required=False),
     Attr("splits", "JSON",
          'examples used per split, e.g. `{"train": 3000, "valid": 1000, "test": 1000}`'),
     Attr("preset", "str", "trainer preset the run started from (`cpu`, `v2`, `gpu`, `tiny`; "
