@@ -24,6 +24,7 @@ from nasbench_lite.compare import plots, report
 from nasbench_lite.compare import statistics as stats
 from nasbench_lite.compare import workers as cmp_workers
 from nasbench_lite.compare.config import resolve
+from nasbench_lite.errors import InputError
 from nasbench_lite.search.registry import get_strategy
 from nasbench_lite.search.runner import run_search
 from nasbench_lite.search.trajectory import EXTRA_COLUMNS, INCUMBENT_COLUMNS
@@ -412,6 +413,18 @@ def test_live_backend_compare_on_tiny_training(table_path, tmp_path):
     assert frame.groupby(["strategy", "seed"]).evals.max().eq(3).all()
     text = result.report.read_text()
     assert "preset tiny, dataset mnist1d" in text and "--backend live" in text
+
+
+def test_live_backend_refuses_a_partial_reference(partial_path, tmp_path):
+    """Regret of an incumbent in a class the table lacks would be unknown: refused before
+    any run, naming the table and how much it holds."""
+    config = cmp.CompareConfig(table=str(partial_path), backend="live", preset="tiny",
+                               strategies=("random_search",), seeds=1, budget="2evals",
+                               out=tmp_path / "out")  # fmt: skip
+    with pytest.raises(InputError, match=r"--backend live: regret is measured against .* holds "
+                       r"1,500 trained classes of 5,044"):  # fmt: skip
+        cmp.compare(config)
+    assert not (tmp_path / "out" / "results.csv").exists()
 
 
 # -- the backend registry ------------------------------------------------------------------------

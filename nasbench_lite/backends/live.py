@@ -25,7 +25,8 @@ class LiveBenchmark:
     charges only the (e2 - e1) / e2 share of the measured time: the cost of a resumed run.
 
     Without a reference table there is no noise-free mean: `mean_test_acc` is NaN, regret is
-    NaN, and the runner reports the incumbent's own measured test accuracy instead.
+    NaN, and the runner reports the incumbent's own measured test accuracy instead; with a
+    partial one, so for every incumbent whose class it lacks.
     """
 
     def __init__(

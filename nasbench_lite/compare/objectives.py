@@ -164,6 +164,19 @@ def check_backend(plan: ObjectivePlan | None, benchmark: Any, table: Any, backen
         )
 
 
+def check_live_reference(backend: str, table: Any) -> None:
+    """InputError for live training against a partial table: regret is the table's best seed
+    mean less the incumbent's, and an incumbent in a class the table lacks has none (its run
+    reports NaN regret), which a comparison cannot rank."""
+    done = np.asarray(table.done)
+    if backend == "live" and ((np.asarray(table.raw_to_row) < 0).any() or not done.all()):
+        raise InputError(
+            f"--backend live: regret is measured against {table.source}'s seed means, and it "
+            f"holds {int(done.sum()):,} trained classes of {table.space.num_unique:,}: an "
+            "incumbent in another would have no regret; give a complete table (--table)"
+        )
+
+
 def _check_measured(table: Any, name: str, raws: np.ndarray) -> None:
     """InputError when per-class metric `name` is missing (NaN) for some trained class (a
     measurement still running, e.g. `nasbench-lite latency`)."""

@@ -118,7 +118,7 @@ def check_table(meta: dict[str, Any], table) -> None:
     if lacking:
         raise SurrogateError(
             f"the model takes the zero-cost proxies {lacking} as features, but "
-            f"{table.source} holds none of them (`nasbench-lite proxies --table` adds them)"
+            f"{table.source} lacks them (`nasbench-lite proxies --table` adds them)"
         )
     for field in ("space", "dataset", "dataset_identity", "train_config", "epochs"):
         if field in mine and mine[field] != theirs[field]:

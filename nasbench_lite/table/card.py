@@ -160,13 +160,19 @@ def _selection(selection: Any) -> str:
 
 def dataset_line(table: Table) -> str:
     """The table's dataset identity in one line (`DatasetIdentity.describe`), saying when it
-    is derived from the dataset name because the file predates the recorded identity."""
+    is derived from the dataset name because the file predates the recorded identity, and
+    whether the examples' fingerprint is recorded (its training labels' sha256, shortened)."""
     try:
         line = table.dataset_identity.describe()
     except InputError as err:  # e.g. a dataset registered by a package not installed here
         return f"{table.attrs.get('dataset')}: identity unknown ({err})"
     if "dataset_identity" not in table.attrs:
         line += " (derived from the dataset name: the file predates the recorded identity)"
+    recorded = table.attrs.get("dataset_fingerprint")
+    if isinstance(recorded, dict) and isinstance(recorded.get("train"), dict):
+        line += f"; examples' fingerprint: train labels {str(recorded['train'].get('labels'))[:12]}"
+    else:
+        line += "; no fingerprint of the examples (a `generate` resume records it)"
     return line
 
 
