@@ -24,7 +24,6 @@ from nasbench_lite.compare import plots, report
 from nasbench_lite.compare import statistics as stats
 from nasbench_lite.compare import workers as cmp_workers
 from nasbench_lite.compare.config import resolve
-from nasbench_lite.errors import InputError
 from nasbench_lite.search.registry import get_strategy
 from nasbench_lite.search.runner import run_search
 from nasbench_lite.search.trajectory import EXTRA_COLUMNS, INCUMBENT_COLUMNS
@@ -415,16 +414,19 @@ def test_live_backend_compare_on_tiny_training(table_path, tmp_path):
     assert "preset tiny, dataset mnist1d" in text and "--backend live" in text
 
 
-def test_live_backend_refuses_a_partial_reference(partial_path, tmp_path):
-    """Regret of an incumbent in a class the table lacks would be unknown: refused before
-    any run, naming the table and how much it holds."""
-    config = cmp.CompareConfig(table=str(partial_path), backend="live", preset="tiny",
-                               strategies=("random_search",), seeds=1, budget="2evals",
-                               out=tmp_path / "out")  # fmt: skip
-    with pytest.raises(InputError, match=r"--backend live: regret is measured against .* holds "
-                       r"1,500 trained classes of 5,044"):  # fmt: skip
-        cmp.compare(config)
-    assert not (tmp_path / "out" / "results.csv").exists()
+def test_live_training_against_a_partial_table_is_said(partial_path, table_path):
+    """The report's lead sentence: what regret is measured against, and that an incumbent
+    outside the table is scored by its own run."""
+    from nasbench_lite.compare.objectives import live_reference_note
+    from nasbench_lite.table.reader import Table
+
+    partial = Table.open(partial_path)
+    note = live_reference_note("live", partial)
+    assert note.startswith("regret is measured against the best seed mean of the 1,500 "
+                           "trained classes of 5,044 that ")  # fmt: skip
+    assert "its own run's test accuracy" in note
+    assert live_reference_note("tabular", partial) is None
+    assert live_reference_note("live", Table.open(table_path)) is None
 
 
 # -- the backend registry ------------------------------------------------------------------------

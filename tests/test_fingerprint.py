@@ -7,14 +7,18 @@ record gets it from a resume that has nothing left to train."""
 from __future__ import annotations
 
 import dataclasses
-import shutil
 
 import h5py
 import numpy as np
 import pytest
 
-from nasbench_lite.datasets import fingerprint, load_dataset, rebuild_dataset, table_dataset
-from nasbench_lite.datasets.fingerprint import STATS, check_fingerprint, differences
+from nasbench_lite.datasets import load_dataset, rebuild_dataset, table_dataset
+from nasbench_lite.datasets.fingerprint import (
+    STATS,
+    check_fingerprint,
+    data_fingerprint,
+    differences,
+)
 from nasbench_lite.errors import InputError
 from nasbench_lite.generate.run import GenerateConfig, open_or_create
 from nasbench_lite.table.storage import read_arrays, write_arrays
@@ -32,50 +36,69 @@ def _replace(data, **arrays):
 def test_a_fingerprint_is_plain_json_and_repeatable(data):
     import json
 
-    record = fingerprint(data)
+    record = data_fingerprint(data)
     assert set(record) == {"train", "valid", "test"}
     assert json.loads(json.dumps(record)) == record
     assert all(len(split["inputs"]) == len(STATS) for split in record.values())
-    assert record == fingerprint(load_dataset("mnist1d"))
+    assert record == data_fingerprint(load_dataset("mnist1d"))
     assert differences(record, record) == []
 
 
 def test_other_examples_are_told_apart_and_rounding_is_not(data):
-    recorded = fingerprint(data)
+    recorded = data_fingerprint(data)
     last_bit = np.nextafter(data.x_train, np.float32(np.inf))  # every value one ulp up
     check_fingerprint(recorded, _replace(data, x_train=last_bit), "probe")  # no error
     order = np.random.default_rng(0).permutation(len(data.y_valid))
+    same = np.flatnonzero(data.y_train == data.y_train[0])
+    i, j = 0, int(same[same >= 1009][0])  # the old weights repeated every 1009 positions
+    swapped = data.x_train.copy()
+    swapped[[i, j]] = swapped[[j, i]]
     one_label = np.where(np.arange(len(data.y_test)) == 5, (data.y_test + 1) % 10, data.y_test)
     changed = {
         "reordered": _replace(data, x_valid=data.x_valid[order], y_valid=data.y_valid[order]),
         "inputs reordered, labels kept": _replace(data, x_valid=data.x_valid[order]),
         "shifted": _replace(data, x_test=np.roll(data.x_test, 3, axis=1)),
         "reversed": _replace(data, x_train=data.x_train[:, ::-1].copy()),
+        "two examples of one label swapped": _replace(data, x_train=swapped),
         "scaled": _replace(data, x_train=data.x_train * np.float32(1.001)),
         "one label": _replace(data, y_test=one_label.astype(np.int32)),
     }
     for name, other in changed.items():
         with pytest.raises(InputError, match="^probe: the rebuilt 'mnist1d' examples are not"):
             check_fingerprint(recorded, other, "probe")
-        assert differences(recorded, fingerprint(other)), name
+        assert differences(recorded, data_fingerprint(other)), name
     check_fingerprint(None, changed["shifted"], "probe")  # nothing recorded: nothing checked
 
 
 def test_a_malformed_record_is_an_error_not_a_crash(data):
-    recorded = fingerprint(data)
-    recorded["train"] = {"labels": "x", "inputs": [0.0]}
-    found = differences(recorded, fingerprint(data))
-    assert found and "not 4 sums" in " ".join(found)
-    with pytest.raises(InputError, match="must be a dict"):
+    current = data_fingerprint(data)
+    for bad, words in (
+        ({"labels": "x", "inputs": [0.0]}, "not 4 sums"),
+        ({"labels": "x", "inputs": None}, "not 4 sums"),
+        ({"labels": "x", "inputs": ["a", "b", "c", "d"]}, "not numbers"),
+        ("text", "not a {labels, inputs} record"),
+        ({"inputs": [0.0] * 4}, "not a {labels, inputs} record"),
+    ):
+        found = differences({**current, "train": bad}, current)
+        assert len(found) == 1 and words in found[0], (bad, found)
+    with pytest.raises(InputError, match="the record is list, not a dict of splits"):
         check_fingerprint([1, 2], data, "probe")
 
 
+def test_an_empty_split_has_a_fingerprint():
+    from nasbench_lite.datasets.fingerprint import split_fingerprint
+
+    empty = split_fingerprint(np.zeros((0, 40, 1), np.float32), np.zeros(0, np.int32))
+    assert empty["inputs"] == [0.0, 0.0, 0.0, 0.0]
+
+
 def test_rebuilding_a_tables_data_checks_its_fingerprint(data):
-    attrs = {"dataset": "mnist1d", "dataset_fingerprint": fingerprint(data)}
+    attrs = {"dataset": "mnist1d", "dataset_fingerprint": data_fingerprint(data)}
     identity = table_dataset(attrs, "t.h5")
     assert identity.fingerprint == attrs["dataset_fingerprint"]
-    assert identity == table_dataset({"dataset": "mnist1d"})  # not part of the record
-    assert "fingerprint" not in identity.to_dict()
+    plain = table_dataset({"dataset": "mnist1d"})
+    assert identity.to_dict() == plain.to_dict() and "fingerprint" not in identity.to_dict()
+    assert identity != plain and hash(identity) != hash(plain)  # a cache tells them apart
     assert rebuild_dataset(identity).splits == data.splits
     attrs["dataset_fingerprint"]["valid"]["labels"] = "0" * 64
     with pytest.raises(InputError, match=r"^t\.h5: the rebuilt .* \(valid labels"):
@@ -88,7 +111,7 @@ TINY = GenerateConfig(preset="tiny", cells=2, seeds=1, chunk=2)
 def test_generate_records_it_and_refuses_to_resume_other_examples(tmp_path, data):
     path = tmp_path / "t.h5"
     arrays, attrs = open_or_create(path, TINY)
-    assert attrs["dataset_fingerprint"] == fingerprint(data)
+    assert attrs["dataset_fingerprint"] == data_fingerprint(data)
     attrs["dataset_fingerprint"]["train"]["inputs"][1] *= 1.01  # examples of another release
     write_arrays(path, arrays, attrs)
     with pytest.raises(InputError, match=r"cannot resume .*t\.h5: this run's examples are not "
@@ -96,7 +119,8 @@ def test_generate_records_it_and_refuses_to_resume_other_examples(tmp_path, data
         open_or_create(path, TINY)
     del attrs["dataset_fingerprint"]  # a file written before it was recorded: resumed ...
     write_arrays(path, arrays, attrs)
-    assert open_or_create(path, TINY)[1]["dataset_fingerprint"] == fingerprint(data)  # ... + it
+    resumed = open_or_create(path, TINY)[1]
+    assert resumed["dataset_fingerprint"] == data_fingerprint(data)  # ... with it added
 
 
 def test_merge_refuses_files_of_other_examples(tmp_path, data):
@@ -123,8 +147,6 @@ def test_a_complete_file_without_it_gets_it_from_a_resume(tmp_path, data):
     arrays, attrs = read_arrays(path)
     del attrs["dataset_fingerprint"]
     write_arrays(path, arrays, attrs)
-    before = tmp_path / "before.h5"
-    shutil.copy(path, before)
     generate(path, TINY, progress=False)
     with h5py.File(path) as file:
         assert "dataset_fingerprint" in file.attrs
@@ -134,3 +156,16 @@ def test_a_complete_file_without_it_gets_it_from_a_resume(tmp_path, data):
     mtime = path.stat().st_mtime_ns
     generate(path, TINY, progress=False)  # it has it now: the file is left alone
     assert path.stat().st_mtime_ns == mtime
+
+
+def test_the_card_and_info_line_say_whether_it_is_recorded(data):
+    from nasbench_lite.table.card import dataset_line
+    from nasbench_lite.table.synthetic import synthetic_table
+
+    table = synthetic_table(rows=3)
+    assert dataset_line(table).endswith("no fingerprint of the examples (a `generate` resume "
+                                        "records it)")  # fmt: skip
+    record = data_fingerprint(data)
+    table.attrs["dataset_fingerprint"] = record
+    assert dataset_line(table).endswith(f"examples' fingerprint: train labels "
+                                        f"{record['train']['labels'][:12]}")  # fmt: skip

@@ -472,3 +472,96 @@ def test_recompute_overwrites_only_the_named_proxy_and_resumes(proxy_table, tmp_
     assert REDO not in done.arrays and "redo" not in record
     assert [r["proxies"] for r in record["recomputed"]] == [["nwot"]]
     assert record["recomputed"][0]["seconds"] > 0 and record["seconds"] == seconds
+
+
+class _FakeProxies:
+    """Stands in for `batched.proxy_cells`: every proxy of pair i is `version` + its cell's
+    first op + i's seed / 10; a Ctrl-C at call `stop_at`."""
+
+    def __init__(self, version: float, stop_at: int | None = None):
+        self.version, self.stop_at, self.calls = version, stop_at, 0
+
+    def __call__(self, config, cells, seeds, data, space):
+        from nasbench_lite.proxies import COMPUTED
+        from nasbench_lite.proxies.batched import ProxyResult
+
+        self.calls += 1
+        if self.calls == self.stop_at:
+            raise KeyboardInterrupt
+        value = self.version + cells[:, 0].astype(np.float64) + np.asarray(seeds) / 10
+        return ProxyResult({name: value for name in COMPUTED}, 1.0, 2.0, 5.0 * (self.calls == 1))
+
+
+def _fake_table(tmp_path, rows=6, done=None):
+    from nasbench_lite.proxies.writer import ProxiesConfig, compute_proxies
+    from nasbench_lite.table.synthetic import synthetic_table
+    from nasbench_lite.train.config import get_preset
+
+    path = tmp_path / "t.h5"
+    synthetic_table(path, rows=rows, seeds=2, epochs=get_preset("tiny").epochs, rng=3,
+                    attrs={"config": get_preset("tiny").to_dict(), "preset": "tiny"})  # fmt: skip
+    return path, ProxiesConfig, compute_proxies
+
+
+def test_recompute_of_a_file_with_pending_rows_and_what_readers_see(tmp_path, monkeypatch):
+    """Pending rows get every proxy, finished ones only the named; until the recompute is
+    finished its rows read as not computed (lookup, statistics, info); its cost is its own;
+    a Ctrl-C before its first chunk still leaves it started."""
+    from nasbench_lite.backends.proxy_lookup import ProxyLookup
+    from nasbench_lite.proxies import batched
+    from nasbench_lite.proxies.writer import REDO
+    from nasbench_lite.table.proxy_stats import current_rows, proxy_scores, redo_note
+    from nasbench_lite.table.reader import Table
+    from nasbench_lite.table.storage import read_arrays, write_arrays
+
+    path, ProxiesConfig, compute_proxies = _fake_table(tmp_path)
+    monkeypatch.setattr(batched, "proxy_cells", _FakeProxies(0.0))
+    first = compute_proxies(path, ProxiesConfig(chunk=2), progress=False)
+    arrays, attrs = read_arrays(path)
+    arrays["proxies/done"][[1, 4]] = False  # two rows not computed yet
+    for name in ("proxy_nwot", "proxy_snip"):
+        arrays[f"metrics/{name}"][[1, 4]] = np.nan
+    write_arrays(path, arrays, attrs)
+    main_cost = dict(attrs["proxies"])
+    # Interrupted in its first chunk: the file says a recompute of nwot is under way.
+    monkeypatch.setattr(batched, "proxy_cells", _FakeProxies(100.0, stop_at=1))
+    with pytest.raises(KeyboardInterrupt):
+        compute_proxies(path, ProxiesConfig(chunk=2, recompute=("nwot",)), progress=False)
+    table = Table.open(path)
+    assert table.attrs["proxies"]["redo"] == ["nwot"] and table.arrays[REDO].sum() == 4
+    assert not current_rows(table).any()  # 4 await the recompute, 2 were never computed
+    lookup = ProxyLookup.from_table(table)
+    rng = np.random.default_rng(0)
+    assert np.isnan(lookup.scores("snip", table.row_raw, rng)).all()
+    assert len(proxy_scores(table)[0]) == 0
+    assert redo_note(table).startswith("nwot of 4 classes await an unfinished")
+    # Resumed without --recompute: finished.
+    monkeypatch.setattr(batched, "proxy_cells", _FakeProxies(100.0))
+    done = compute_proxies(path, ProxiesConfig(), progress=False)
+    ops = done.arrays["cells/ops"][:, 0].astype(np.float64)
+    new = 100.0 + ops[:, None] + np.array([0.0, 0.1])
+    old = ops[:, None] + np.array([0.0, 0.1])
+    np.testing.assert_allclose(done.metric("proxy_nwot"), new)  # every row: recomputed
+    fresh = np.isin(np.arange(6), [1, 4])[:, None]
+    np.testing.assert_allclose(done.metric("proxy_snip"), np.where(fresh, new, old))
+    record = done.attrs["proxies"]
+    assert REDO not in done.arrays and "redo" not in record and redo_note(done) == ""
+    entry = record["recomputed"][-1]
+    assert entry["proxies"] == ["nwot"] and entry["cpu_seconds"] > 0
+    assert record["cpu_seconds"] > main_cost["cpu_seconds"]  # the two fresh rows' share
+    # Each chunk's cost split by rows: 4 recomputed + 2 fresh rows of 2 cpu s a 2-row call.
+    assert entry["cpu_seconds"] + record["cpu_seconds"] - main_cost["cpu_seconds"] == (
+        pytest.approx(2.0 * 6 / 2)
+    )
+    assert first.attrs["proxies"]["compile_seconds"] == 5.0
+
+
+def test_recompute_on_a_file_with_no_finished_row_starts_nothing(tmp_path, monkeypatch):
+    from nasbench_lite.proxies import batched
+    from nasbench_lite.proxies.writer import REDO
+
+    path, ProxiesConfig, compute_proxies = _fake_table(tmp_path, rows=3)
+    monkeypatch.setattr(batched, "proxy_cells", _FakeProxies(0.0))
+    table = compute_proxies(path, ProxiesConfig(recompute=("nwot",)), progress=False)
+    assert REDO not in table.arrays and "recomputed" not in table.attrs["proxies"]
+    assert np.isfinite(table.metric("proxy_nwot")).all()

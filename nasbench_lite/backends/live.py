@@ -25,8 +25,9 @@ class LiveBenchmark:
     charges only the (e2 - e1) / e2 share of the measured time: the cost of a resumed run.
 
     Without a reference table there is no noise-free mean: `mean_test_acc` is NaN, regret is
-    NaN, and the runner reports the incumbent's own measured test accuracy instead; with a
-    partial one, so for every incumbent whose class it lacks.
+    NaN, and the runner reports the incumbent's own measured test accuracy instead. With a
+    partial one, an incumbent whose class it lacks is scored by that measured accuracy too
+    (its regret carries one run's noise; `compare` says so in its report).
     """
 
     def __init__(

@@ -51,15 +51,18 @@ class ProxyLookup:
     @classmethod
     def from_table(cls, table: Any) -> ProxyLookup | None:
         """The lookup of a `Table`'s computed proxies (None when it holds none); rows whose
-        proxies are not done read NaN."""
+        proxies are not done, or await an unfinished `proxies --recompute`, read NaN."""
         names = [m for m in table.metrics if m.startswith(PREFIX)]
         if not names:
             return None
+        from nasbench_lite.table.proxy_stats import current_rows
+
         done = np.asarray(table.arrays.get(DONE, np.ones(table.num_rows, bool)), bool)
+        current = current_rows(table)
         values = {}
         for metric in names:
             array = np.array(table.metric(metric), dtype=np.float64)
-            array[~done] = np.nan
+            array[~current] = np.nan
             values[metric[len(PREFIX) :]] = array
         record = table.attrs.get("proxies", {})
         pairs = int(done.sum()) * table.num_seeds

@@ -28,6 +28,7 @@ optimistic 98.5%). `regret_source` says which, and the report prints it.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -121,11 +122,14 @@ class SurrogateBenchmark:
         from nasbench_lite.datasets import DatasetIdentity
 
         table = self.model.meta.get("table", {})
-        recorded = table.get("dataset_identity")
+        recorded, dataset = table.get("dataset_identity"), table.get("dataset")
+        if recorded:  # with the examples' fingerprint, so that a rebuild is checked
+            dataset = DatasetIdentity.from_dict(recorded)
+            dataset = dataclasses.replace(dataset, fingerprint=table.get("dataset_fingerprint"))
         return BenchmarkContext(
             max_epochs=self.epochs,
             train_config=table.get("train_config"),
-            dataset=DatasetIdentity.from_dict(recorded) if recorded else table.get("dataset"),
+            dataset=dataset,
             table=self.regret_source,
             metrics=("valid_acc", "test_acc", "train_seconds", "params", "flops"),
         )

@@ -39,6 +39,14 @@ def cmd_proxies(args: argparse.Namespace) -> int:
 
 
 def _rows_done(path: str) -> str:
-    from nasbench_lite.table.proxy_stats import DONE
+    import h5py
 
-    return rows_kept(path, DONE, "proxies")
+    from nasbench_lite.table.proxy_stats import DONE, REDO
+
+    kept = rows_kept(path, DONE, "proxies")
+    try:
+        with h5py.File(path, "r") as file:
+            waiting = int(file[REDO][:].sum()) if REDO in file else 0
+    except OSError:
+        return kept
+    return f"{kept}, {waiting:,} of them still to compute again" if waiting else kept

@@ -75,6 +75,10 @@ def cmd_info(args: argparse.Namespace) -> int:
               "against the space)")  # fmt: skip
     print(f"  {coverage(table)}")
     print(f"  metrics: {metric_list(table).replace('`', '')}")
+    from nasbench_lite.table.proxy_stats import redo_note
+
+    if note := redo_note(table):
+        print(f"  proxies: {note}")
     print(f"  dataset {dataset_line(table)}")
     print("attributes")
     for name in sorted(table.attrs):

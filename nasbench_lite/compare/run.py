@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from nasbench_lite.compare.config import BASELINE, CompareConfig, Plan, resolve
-from nasbench_lite.compare.objectives import check_backend, check_live_reference
+from nasbench_lite.compare.objectives import check_backend, live_reference_note
 from nasbench_lite.compare.results import TIMINGS_FILE, read_results, remove_outputs, write_results
 from nasbench_lite.compare.workers import Worker, choose_jobs, run_tasks
 from nasbench_lite.errors import InputError, Interrupted, MissingFileError
@@ -134,12 +134,12 @@ def compare(config: CompareConfig) -> CompareResult:
     # fails with its own error before any process starts.
     local = Worker(plan, table)
     check_backend(plan.objectives, local.benchmark, table, plan.backend)
-    check_live_reference(plan.backend, table)
     # What regret is measured against, when the backend says (the surrogate's may be its
     # own prediction); the report prints it.
     plan = dataclasses.replace(plan, regret_source=getattr(local.benchmark, "regret_source", None))
     coverage = getattr(local.benchmark, "coverage", None)
     restriction = None if coverage is None or coverage.complete else coverage.describe()
+    restriction = restriction or live_reference_note(plan.backend, table)
     if restriction:
         logger.warning("%s: %s", table.source, restriction)
     journal, kept = None, {}

@@ -36,7 +36,7 @@ from nasbench_lite.datasets.files import (
     load_cifar10,
     load_idx,
 )
-from nasbench_lite.datasets.fingerprint import check_fingerprint, fingerprint
+from nasbench_lite.datasets.fingerprint import check_fingerprint, data_fingerprint
 from nasbench_lite.datasets.identity import DatasetIdentity, identity_of
 from nasbench_lite.datasets.tasks import SUITE, load_task
 from nasbench_lite.errors import InputError
@@ -155,8 +155,8 @@ __all__ = [
     "build_dataset",
     "cache_dir",
     "check_fingerprint",
+    "data_fingerprint",
     "dataset_identity",
-    "fingerprint",
     "load_dataset",
     "mnist1d_arrays",
     "rebuild_dataset",

@@ -30,22 +30,22 @@ STATS = ("mean", "std", "example_weighted", "position_weighted")
 
 
 def _weights(n: int) -> np.ndarray:
-    """Fixed weights in [-0.5, 0.5) for positions 0..n-1 (no position's weight repeats
-    with a short period, so a shift or a reordering changes the weighted sums)."""
-    return ((np.arange(n, dtype=np.int64) * 7919) % 1009) / 1009.0 - 0.5
+    """Fixed weights in [-0.5, 0.5) for positions 0..n-1: Knuth's multiplicative hash of the
+    position, so no weight repeats with a period a dataset could have (a reordering or a
+    shift changes the weighted sums)."""
+    return ((np.arange(n, dtype=np.int64) * 2654435761) % 2**32) / 2**32 - 0.5
 
 
 def split_fingerprint(x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
     """{"labels": sha256 hex of y as little-endian int32, "inputs": the four STATS}."""
-    flat = x.reshape(len(x), -1)
+    flat = x.reshape(len(x), int(np.prod(x.shape[1:], dtype=np.int64)))
     example_w, position_w = _weights(len(flat)), _weights(flat.shape[1])
     total = squares = by_example = by_position = 0.0
     for start in range(0, len(flat), BLOCK):
         block = flat[start : start + BLOCK].astype(np.float64)
-        row_means = block.mean(axis=1)
         total += block.sum()
         squares += np.square(block).sum()
-        by_example += row_means @ example_w[start : start + BLOCK]
+        by_example += block.mean(axis=1) @ example_w[start : start + BLOCK]
         by_position += (block @ position_w).sum()
     count = max(flat.size, 1)
     mean = total / count
@@ -55,7 +55,7 @@ def split_fingerprint(x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
     return {"labels": labels, "inputs": [float(v) for v in stats]}
 
 
-def fingerprint(data: Any) -> dict[str, dict[str, Any]]:
+def data_fingerprint(data: Any) -> dict[str, dict[str, Any]]:
     """The fingerprint of a loaded `Dataset`: split name -> `split_fingerprint`."""
     return {
         split: split_fingerprint(getattr(data, f"x_{split}"), getattr(data, f"y_{split}"))
@@ -63,20 +63,35 @@ def fingerprint(data: Any) -> dict[str, dict[str, Any]]:
     }
 
 
-def differences(recorded: dict, current: dict) -> list[str]:
-    """What differs between two fingerprints, in words ([] when they match)."""
+def _malformed(record: Any) -> str | None:
+    """What is wrong with a recorded split fingerprint, or None."""
+    if not isinstance(record, dict) or not isinstance(record.get("labels"), str):
+        return "not a {labels, inputs} record"
+    inputs = record.get("inputs")
+    if not isinstance(inputs, list) or len(inputs) != len(STATS):
+        return f"inputs {inputs!r}, not {len(STATS)} sums"
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in inputs):
+        return f"inputs {inputs!r}, not numbers"
+    return None
+
+
+def differences(recorded: Any, current: dict) -> list[str]:
+    """What differs between a recorded fingerprint and a computed one, in words ([] when
+    they match); a malformed record is a difference, named."""
+    if not isinstance(recorded, dict):
+        return [f"the record is {type(recorded).__name__}, not a dict of splits"]
     found = []
     for split in SPLIT_NAMES:
-        want, got = recorded.get(split), current.get(split)
-        if want is None or got is None:
+        want, got = recorded.get(split), current[split]
+        if want is None:
             found.append(f"{split}: not recorded")
             continue
-        if want.get("labels") != got["labels"]:
-            found.append(f"{split} labels (sha256 {got['labels'][:12]}, recorded "
-                         f"{str(want.get('labels'))[:12]})")  # fmt: skip
-        if len(want.get("inputs", ())) != len(STATS):
-            found.append(f"{split} inputs: recorded {want.get('inputs')!r}, not {len(STATS)} sums")
+        if problem := _malformed(want):
+            found.append(f"{split}: recorded {problem}")
             continue
+        if want["labels"] != got["labels"]:
+            found.append(f"{split} labels (sha256 {got['labels'][:12]}, recorded "
+                         f"{want['labels'][:12]})")  # fmt: skip
         close = np.isclose(got["inputs"], want["inputs"], rtol=RTOL, atol=ATOL)
         for name, a, b, ok in zip(STATS, got["inputs"], want["inputs"], close, strict=True):
             if not ok:
@@ -84,7 +99,7 @@ def differences(recorded: dict, current: dict) -> list[str]:
     return found
 
 
-def check_same(recorded: dict, current: dict, what: str) -> None:
+def check_same(recorded: Any, current: dict, what: str) -> None:
     """InputError "`what` (the differences)" unless two fingerprints match."""
     if found := differences(recorded, current):
         raise InputError(f"{what} ({'; '.join(found[:3])})")
@@ -95,8 +110,6 @@ def check_fingerprint(recorded: dict | None, data: Any, needed_by: str) -> None:
     fingerprint; nothing to check when none was recorded (a table written before it was)."""
     if recorded is None:
         return
-    if not isinstance(recorded, dict):
-        raise InputError(f"{needed_by}: a dataset fingerprint must be a dict, got {recorded!r}")
-    check_same(recorded, fingerprint(data), f"{needed_by}: the rebuilt {data.name!r} examples "
+    check_same(recorded, data_fingerprint(data), f"{needed_by}: the rebuilt {data.name!r} examples "
                "are not the ones the table was trained on (another release of its generator "
                "or other files)")  # fmt: skip

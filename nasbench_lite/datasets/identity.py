@@ -44,8 +44,9 @@ class DatasetIdentity:
     splits: dict[str, int] | None = None
     files: tuple[str, ...] = ()
     # The table's `dataset_fingerprint` (fingerprint.py), checked when the examples are
-    # rebuilt; not part of the record (`to_dict`) nor of equality.
-    fingerprint: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    # rebuilt; not part of the record (`to_dict`), but of equality and the hash (a cache
+    # keyed by an identity must not hand one table's examples to another's).
+    fingerprint: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
     def needs_files(self) -> bool:
@@ -53,7 +54,7 @@ class DatasetIdentity:
         return bool(self.files)
 
     def __hash__(self) -> int:  # dict fields: hash the stored form
-        return hash(json.dumps(self.to_dict(), sort_keys=True))
+        return hash(json.dumps([self.to_dict(), self.fingerprint], sort_keys=True))
 
     def to_dict(self) -> dict[str, Any]:
         """The plain JSON-able dict a table stores (keys: FIELDS)."""

@@ -11,6 +11,7 @@ import logging
 import os
 import platform
 import queue
+import socket
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -32,6 +33,9 @@ class ChunkJob:
     data_dir: str | None = None
     cache_dir: str | None = None  # JAX persistent compilation cache; None: off
     space: str = "nb201"  # a registered space name
+    # The file's `dataset_fingerprint` as JSON: a worker (a Ray node with another mnist1d
+    # release) checks its own examples against it before training. None: unchecked.
+    fingerprint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -61,10 +65,15 @@ def enable_compilation_cache(cache_dir: str) -> None:
 
 
 @functools.lru_cache(maxsize=2)
-def _dataset(name: str, data_dir: str | None):
-    from nasbench_lite.datasets import load_dataset
+def _dataset(name: str, data_dir: str | None, fingerprint: str | None = None):
+    import json
 
-    return load_dataset(name, data_dir)
+    from nasbench_lite.datasets import check_fingerprint, load_dataset
+
+    data = load_dataset(name, data_dir)
+    recorded = None if fingerprint is None else json.loads(fingerprint)
+    check_fingerprint(recorded, data, f"a generation worker on {socket.gethostname()}")
+    return data
 
 
 def hardware() -> dict[str, Any]:
@@ -105,7 +114,7 @@ def run_chunk(job: ChunkJob, cells: np.ndarray, seeds: np.ndarray) -> dict[str, 
     if job.cache_dir:
         enable_compilation_cache(job.cache_dir)
     config = TrainConfig.from_dict(job.config)
-    data = _dataset(job.dataset, job.data_dir)
+    data = _dataset(job.dataset, job.data_dir, job.fingerprint)
     result = train_cells(config, cells, seeds, data, space=job.space)
     return {
         "metrics": result.metrics,

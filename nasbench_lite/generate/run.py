@@ -129,7 +129,7 @@ def select_classes(space, config: GenerateConfig) -> np.ndarray:
 
 def _new_table(space, config: GenerateConfig, train_config, data, classes) -> tuple[dict, dict]:
     """Arrays (all rows pending, metrics NaN) and root attributes of a new file."""
-    from nasbench_lite.datasets import dataset_identity, fingerprint
+    from nasbench_lite.datasets import data_fingerprint, dataset_identity
 
     rows, seeds, epochs = len(classes), config.seeds, train_config.epochs
     arrays = pending_arrays({"rows": rows, "seeds": seeds, "epochs": epochs, "chunks": 0,
@@ -152,7 +152,7 @@ def _new_table(space, config: GenerateConfig, train_config, data, classes) -> tu
         command=config.command,
     )
     attrs["dataset_identity"] = dataset_identity(config.dataset, data).to_dict()
-    attrs["dataset_fingerprint"] = fingerprint(data)
+    attrs["dataset_fingerprint"] = data_fingerprint(data)
     attrs["selection"] = {
         "fraction": config.fraction,
         "cells": config.cells,
@@ -270,8 +270,9 @@ def open_or_create(out: str | Path, config: GenerateConfig) -> tuple[dict, dict]
     if "dataset_fingerprint" in attrs:  # within rounding: not in check_match's exact fields
         check_same(attrs["dataset_fingerprint"], expected["dataset_fingerprint"],
                    f"cannot resume {out}: this run's examples are not the file's")  # fmt: skip
-    for name in RECORDED:  # an older file lacks them
-        attrs.setdefault(name, expected[name])
+    for name in (n for n in RECORDED if n not in attrs):  # an older file: this run's
+        log.warning("%s predates %s: recording this run's, whose recipe is the file's", out, name)
+        attrs[name] = expected[name]
     if not np.array_equal(arrays["cells/row_class"], classes):
         raise InputError(
             f"cannot resume {out}: its target rows ({len(arrays['cells/row_class'])} "
@@ -317,7 +318,8 @@ def _generate(out: Path, config: GenerateConfig, progress: bool) -> Table:
             return Table.open(out)
         return write_table(out, arrays, attrs)
     jax_cache = config.cache_dir or (str(cache_dir() / "jax") if cache_dir() else None)
-    job = ChunkJob(attrs["config"], config.dataset, config.data_dir, jax_cache, config.space)
+    job = ChunkJob(attrs["config"], config.dataset, config.data_dir, jax_cache, config.space,
+                   json.dumps(attrs["dataset_fingerprint"], sort_keys=True))  # fmt: skip
     executor = make_executor(config.executor, job, config.ray_address)
     bar = tqdm(total=rows, initial=done, unit="cell", disable=not progress, file=sys.stderr)
 

@@ -47,9 +47,10 @@ class ProxiesConfig:
     recompute: tuple[str, ...] = ()  # proxies of the finished rows to compute again
 
 
-def _start_redo(arrays: dict, attrs: dict, names: tuple[str, ...]) -> None:
-    """Mark the finished rows for recomputing `names`, or check that the file's unfinished
-    recompute is of the same proxies (it then resumes)."""
+def _start_redo(arrays: dict, attrs: dict, names: tuple[str, ...]) -> bool:
+    """Mark the finished rows for recomputing `names` (True: a new recompute, to be written
+    at once), or check that the file's unfinished recompute is of the same proxies (it then
+    resumes). Nothing to mark when no row is finished: the pending rows get every proxy."""
     unknown = [name for name in names if name not in COMPUTED]
     if unknown:
         raise InputError(f"--recompute {' '.join(unknown)}: not a computed proxy; the proxies "
@@ -62,11 +63,13 @@ def _start_redo(arrays: dict, attrs: dict, names: tuple[str, ...]) -> None:
                 f"the file is half way through recomputing {' '.join(running)}; finish that "
                 f"first (--recompute {' '.join(running)}) before recomputing {' '.join(names)}"
             )
-        return
-    if names:
-        record["redo"] = sorted(set(names))
-        record["redo_seconds"] = 0.0
-        arrays[REDO] = np.asarray(arrays[DONE], bool).copy()
+        return False
+    if not names or not np.asarray(arrays[DONE], bool).any():
+        return False
+    record["redo"] = sorted(set(names))
+    record["redo_cost"] = dict.fromkeys(("seconds", "cpu_seconds", "compile_seconds"), 0.0)
+    arrays[REDO] = np.asarray(arrays[DONE], bool).copy()
+    return True
 
 
 def _finish_redo(arrays: dict, attrs: dict, command: str) -> None:
@@ -76,7 +79,7 @@ def _finish_redo(arrays: dict, attrs: dict, command: str) -> None:
         return
     arrays.pop(REDO)
     record.setdefault("recomputed", []).append({
-        "proxies": record.pop("redo"), "seconds": record.pop("redo_seconds"),
+        "proxies": record.pop("redo"), **record.pop("redo_cost"),
         "versions": library_versions(), "command": command,
         "finished": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     })  # fmt: skip
@@ -146,7 +149,8 @@ def _compute(path: Path, config: ProxiesConfig, progress: bool) -> Table:
 
     arrays, attrs = read_arrays(path)
     chunk = _prepare(arrays, attrs, config, BATCH)
-    _start_redo(arrays, attrs, tuple(config.recompute))
+    if _start_redo(arrays, attrs, tuple(config.recompute)):
+        write_arrays(path, arrays, attrs)  # a Ctrl-C before the first chunk keeps it started
     fresh = pending_rows(arrays)
     redo = np.flatnonzero(arrays[REDO]) if REDO in arrays else np.zeros(0, np.int64)
     pending = np.union1d(fresh, redo)
@@ -187,16 +191,16 @@ def _compute(path: Path, config: ProxiesConfig, progress: bool) -> Table:
                 rows_to = part if name in record.get("redo", ()) else part[~is_redo[part]]
                 arrays[f"metrics/{metric_name(name)}"][rows_to] = values[np.isin(part, rows_to)]
             arrays[DONE][part] = True
+            redone = int(is_redo[part].sum())
+            fresh_rows, redo_cost = len(part) - redone, record.get("redo_cost")
+            for cost, k in ((record, fresh_rows), (redo_cost, redone)):
+                if cost is not None and k:  # each its rows' share; the padding nobody's
+                    cost["seconds"] += result.seconds * k / chunk
+                    cost["cpu_seconds"] += result.cpu_seconds * k / chunk
+            compiled = record if fresh_rows >= redone or redo_cost is None else redo_cost
+            compiled["compile_seconds"] += result.compile_seconds
             if REDO in arrays:
                 arrays[REDO][part] = False
-                record["redo_seconds"] += result.seconds * is_redo[part].sum() / chunk
-            share = (~is_redo[part]).sum() / chunk  # padding and recomputed rows not charged
-            record["seconds"] += result.seconds * share
-            record["cpu_seconds"] += result.cpu_seconds * share
-            if share:
-                record["compile_seconds"] += result.compile_seconds
-            else:
-                record["redo_seconds"] += result.compile_seconds
             _finish_redo(arrays, attrs, config.command)
             write_arrays(path, arrays, attrs)
             bar.update(len(part))

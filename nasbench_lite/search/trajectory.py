@@ -128,15 +128,11 @@ def trajectory_from_rows(rows: list[tuple], benchmark: Any, run: dict[str, Any])
     incumbent_valid = np.where(known, valid[which], np.nan)
     incumbent_test = np.full(n, np.nan)
     incumbent_test[known] = benchmark.mean_test_acc(incumbent[known])
-    # No noise-free mean (e.g. live training without a reference table, or of a class its
-    # partial reference lacks): report what the incumbent's own training run measured, and
-    # no regret (one run's test accuracy against the reference's best seed mean would mix
-    # seed noise into it, even below zero).
+    # No noise-free mean (e.g. live training without a reference table): report what the
+    # incumbent's own training run measured.
     measured = known & np.isnan(incumbent_test)
     incumbent_test[measured] = test[which[measured]]
     best_test_acc = float(benchmark.best_test_acc)
-    regret = best_test_acc - incumbent_test
-    regret[measured] = np.nan
     # The cell string where the incumbent changed and on the last row: a few per run.
     named = known & (np.diff(incumbent, prepend=-1) != 0)
     if n:
@@ -153,7 +149,7 @@ def trajectory_from_rows(rows: list[tuple], benchmark: Any, run: dict[str, Any])
         incumbent_cell=incumbent_cell,
         incumbent_valid=incumbent_valid,
         incumbent_test=incumbent_test,
-        regret=regret,
+        regret=best_test_acc - incumbent_test,
         overhead_seconds=overheads.copy(),
         epoch=epoch,
         epochs_trained=np.cumsum(trained).astype(np.int64),

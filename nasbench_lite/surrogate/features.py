@@ -100,6 +100,7 @@ def table_identity(table) -> dict[str, Any]:
         "epochs": int(table.num_epochs), "input_shape": list(identity.input_shape),
         "num_classes": identity.num_classes, "dataset_identity": identity.to_dict(),
         "source": str(table.source), "rows_done": int(table.done.sum()),
+        "dataset_fingerprint": table.attrs.get("dataset_fingerprint"),
     }  # fmt: skip
 
 
@@ -126,6 +127,12 @@ def check_table(meta: dict[str, Any], table) -> None:
                 f"the model was fitted on {field} {mine[field]!r}, but {table.source} "
                 f"has {theirs[field]!r}"
             )
+    if mine.get("dataset_fingerprint") and theirs["dataset_fingerprint"]:  # both recorded
+        from nasbench_lite.datasets.fingerprint import differences
+
+        if found := differences(mine["dataset_fingerprint"], theirs["dataset_fingerprint"]):
+            raise SurrogateError(f"the model was fitted on other examples than {table.source}'s "
+                                 f"({'; '.join(found[:3])})")  # fmt: skip
 
 
 def check_proxies(names) -> tuple[str, ...]:

@@ -22,6 +22,7 @@ import numpy as np
 PREFIX = "proxy_"
 COST = ("params", "flops")
 DONE = "proxies/done"
+REDO = "proxies/redo"  # rows a `proxies --recompute` still has to do (while it is unfinished)
 TOP = 0.10
 # Abdelfattah et al.'s vote: the rank-sum of these three.
 VOTE = ("synflow", "jacov", "snip")
@@ -36,14 +37,29 @@ def proxy_metrics(table: Any) -> dict[str, str]:
     return found
 
 
+def current_rows(table: Any) -> np.ndarray:
+    """bool (rows,): the rows whose proxies are all computed and current: done, and not
+    awaiting an unfinished `proxies --recompute` (their values would mix two versions)."""
+    done = np.asarray(table.arrays.get(DONE, np.ones(table.num_rows, bool)), bool)
+    return done & ~np.asarray(table.arrays.get(REDO, np.zeros(table.num_rows, bool)), bool)
+
+
+def redo_note(table: Any) -> str:
+    """A sentence on an unfinished `proxies --recompute` ("" when there is none)."""
+    waiting = int(np.asarray(table.arrays.get(REDO, [])).sum())
+    if not waiting:
+        return ""
+    names = ", ".join((table.attrs.get("proxies") or {}).get("redo") or ["proxies"])
+    return (f"{names} of {waiting:,} classes await an unfinished `nasbench-lite proxies "
+            f"--recompute`: those classes read as not computed until it is resumed")  # fmt: skip
+
+
 def proxy_scores(table: Any) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
     """(rows, {proxy: (rows, seeds) values}, seed-mean final valid acc (rows,)) over the rows
     that are trained, have their proxies and a finite accuracy; a cost proxy repeats its value
     per seed."""
     metrics = proxy_metrics(table)
-    done = np.asarray(table.done, bool) & np.asarray(
-        table.arrays.get(DONE, np.ones(table.num_rows, bool)), bool
-    )
+    done = np.asarray(table.done, bool) & current_rows(table)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         valid = np.nanmean(table.metric("valid_acc")[:, :, -1], axis=1)
@@ -123,6 +139,7 @@ def proxy_section(table: Any) -> list[str]:
     record = table.attrs.get("proxies", {})
     pairs = int(np.asarray(table.arrays.get(DONE, [])).sum()) * table.num_seeds
     cost = record.get("cpu_seconds", float("nan")) / max(pairs, 1)
+    note = redo_note(table)
     lines = [
         "## Zero-cost proxies", "",
         "Each proxy's seed mean (its value per class for params and flops) against the "
@@ -130,7 +147,7 @@ def proxy_section(table: Any) -> list[str]:
         f"within the top {TOP:.0%} by accuracy; seed stability is the mean Spearman between "
         "two init seeds' values; `vote` is the rank-sum of synflow, jacov and snip. "
         f"Computing them cost {cost * 1e3:.1f} ms of CPU per (class, seed) pair "
-        "(docs/proxies.md).", "",
+        "(docs/proxies.md)." + (f" **{note[0].upper()}{note[1:]}.**" if note else ""), "",
         "| proxy | Spearman | Kendall | top-10% Spearman | top-10% Kendall | seed stability |",
         "|---|---|---|---|---|---|",
     ]  # fmt: skip

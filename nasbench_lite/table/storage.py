@@ -41,7 +41,9 @@ __all__ = [
     "complete_arrays", "file_is_complete", "library_versions", "read_arrays", "row_index",
     "write_arrays", "write_table",
 ]  # fmt: skip
-VERSION_PACKAGES = ("numpy", "jax", "jaxlib", "flax", "optax", "h5py", "nasbench-lite")
+# The data generators too: another mnist1d release may draw other examples.
+VERSION_PACKAGES = ("numpy", "jax", "jaxlib", "flax", "optax", "h5py", "mnist1d", "scikit-learn",
+                    "nasbench-lite")  # fmt: skip
 _INT64_ARRAY_ATTRS = tuple(a.name for a in ATTRS if a.kind == "int64 array")
 
 
