@@ -338,7 +338,7 @@ def test_live_backend_and_compare_train_on_the_generated_table(generated_path, f
     assert main([*args, "--data-dir", str(files)]) == 0
     report = (tmp_path / "out" / "report.md").read_text()
     assert f"--data-dir {files}" in report and "| dataset | mnist: read from files" in report
-    assert "regret is measured against the best seed mean of the 2 trained classes" in report
+    assert "| regret measured against | the best seed mean of the 2 trained classes" in report
 
 
 @pytest.mark.slow

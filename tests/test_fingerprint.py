@@ -169,3 +169,25 @@ def test_the_card_and_info_line_say_whether_it_is_recorded(data):
     table.attrs["dataset_fingerprint"] = record
     assert dataset_line(table).endswith(f"examples' fingerprint: train labels "
                                         f"{record['train']['labels'][:12]}")  # fmt: skip
+
+
+def test_a_generation_worker_checks_its_own_examples(data):
+    import json
+
+    from nasbench_lite.generate.executors import _dataset
+
+    recorded = data_fingerprint(data)
+    assert _dataset("mnist1d", None, json.dumps(recorded)).splits == data.splits
+    recorded["train"]["labels"] = "0" * 64  # the driver's examples differ from this node's
+    with pytest.raises(InputError, match=r"^a generation worker on .*: the rebuilt 'mnist1d' "
+                       r"examples are not the ones"):  # fmt: skip
+        _dataset("mnist1d", None, json.dumps(recorded))
+
+
+def test_two_stored_records_compare_without_a_crash(data):
+    record = data_fingerprint(data)
+    partial = {k: v for k, v in record.items() if k != "test"}
+    assert differences(record, partial) == ["test: not recorded"]
+    assert differences(record, "text") == ["the other record is str, not a dict of splits"]
+    bad = {**record, "valid": {"labels": 3}}
+    assert differences(record, bad) == ["valid: recorded not a {labels, inputs} record"]

@@ -432,6 +432,14 @@ def test_a_resumed_file_lists_other_library_versions_once(monkeypatch):
     records.note_versions(merged)
     records.note_versions(merged)
     assert merged["versions"] == {"merged": [old, new]}
+    # A package listed since the file was written (mnist1d): added, not a difference.
+    listed = {**old, "mnist1d": "0.0.2"}
+    monkeypatch.setattr(storage, "library_versions", lambda: dict(listed))
+    attrs = {"versions": dict(old)}
+    records.note_versions(attrs)
+    assert attrs["versions"] == listed
+    assert storage.versions_differ(old, listed) is False
+    assert storage.versions_differ(listed, {**listed, "mnist1d": "0.1"}) is True
 
 
 def test_missing_ray_gives_install_hint(tmp_path, monkeypatch, capsys):

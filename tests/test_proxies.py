@@ -492,7 +492,7 @@ class _FakeProxies:
         return ProxyResult({name: value for name in COMPUTED}, 1.0, 2.0, 5.0 * (self.calls == 1))
 
 
-def _fake_table(tmp_path, rows=6, done=None):
+def _fake_table(tmp_path, rows=6):
     from nasbench_lite.proxies.writer import ProxiesConfig, compute_proxies
     from nasbench_lite.table.synthetic import synthetic_table
     from nasbench_lite.train.config import get_preset
@@ -565,3 +565,37 @@ def test_recompute_on_a_file_with_no_finished_row_starts_nothing(tmp_path, monke
     table = compute_proxies(path, ProxiesConfig(recompute=("nwot",)), progress=False)
     assert REDO not in table.arrays and "recomputed" not in table.attrs["proxies"]
     assert np.isfinite(table.metric("proxy_nwot")).all()
+
+
+def test_a_failed_rebuild_leaves_the_file_as_it_was(tmp_path, monkeypatch):
+    """The recompute is written to the file only once the examples are rebuilt: a failed
+    rebuild (a missing data_dir, other examples) leaves every proxy current."""
+    import nasbench_lite.datasets as datasets
+    from nasbench_lite.errors import InputError
+    from nasbench_lite.proxies import batched
+    from nasbench_lite.proxies.writer import REDO, _finish_redo
+    from nasbench_lite.table.proxy_stats import current_rows, proxy_section
+    from nasbench_lite.table.reader import Table
+
+    path, ProxiesConfig, compute_proxies = _fake_table(tmp_path, rows=4)
+    monkeypatch.setattr(batched, "proxy_cells", _FakeProxies(0.0))
+    compute_proxies(path, ProxiesConfig(), progress=False)
+
+    def refuse(*args, **kwargs):
+        raise InputError("proxies for t.h5: the rebuilt 'mnist1d' examples are not the ones")
+
+    monkeypatch.setattr(datasets, "rebuild_dataset", refuse)
+    with pytest.raises(InputError, match="are not the ones"):
+        compute_proxies(path, ProxiesConfig(recompute=("nwot",)), progress=False)
+    table = Table.open(path)
+    assert REDO not in table.arrays and current_rows(table).all()
+    # While a recompute leaves no row current, the card keeps the section and says why.
+    table.arrays[REDO] = np.ones(4, bool)
+    table.attrs["proxies"]["redo"] = ["nwot"]
+    section = proxy_section(table)
+    assert section[0] == "## Zero-cost proxies" and "await an unfinished" in section[2]
+    # A recompute left unfinished by a version that kept only its seconds finishes.
+    arrays = {REDO: np.zeros(4, bool)}
+    attrs = {"proxies": {"redo": ["nwot"], "redo_seconds": 12.0}}
+    _finish_redo(arrays, attrs, "cmd")
+    assert attrs["proxies"]["recomputed"][0]["seconds"] == 12.0 and REDO not in arrays

@@ -233,6 +233,9 @@ def fitted_table(model: Any) -> Any:
             found = table_identity(table)
         except (OSError, ValueError, KeyError):
             continue  # unreadable, or not a table of this schema: not the model's
-        if all(found.get(k) == v for k, v in record.items() if k != "source"):
+        # A fingerprint recorded since the fit (a `generate` resume adds it) is not another
+        # table; two recorded ones must agree.
+        if all(found.get(k) == v for k, v in record.items()
+               if k != "source" and not (k == "dataset_fingerprint" and v is None)):  # fmt: skip
             return table
     return None

@@ -165,16 +165,16 @@ def check_backend(plan: ObjectivePlan | None, benchmark: Any, table: Any, backen
 
 
 def live_reference_note(backend: str, table: Any) -> str | None:
-    """The sentence a comparison's report leads with when live training takes regret from a
-    partial table (None otherwise): an incumbent in a class the table lacks has no seed
-    mean, so its own run's test accuracy stands in for it."""
+    """What regret is measured against when live training takes it from a partial table
+    (the report's "regret measured against" row; None otherwise): an incumbent in a class
+    the table lacks has no seed mean, so its own run's test accuracy stands in for it."""
     done = np.asarray(table.done)
     if backend != "live" or not ((np.asarray(table.raw_to_row) < 0).any() or not done.all()):
         return None
-    return (f"regret is measured against the best seed mean of the {int(done.sum()):,} "
-            f"trained classes of {table.space.num_unique:,} that {table.source} holds; an "
-            "incumbent in a class it lacks is scored by its own run's test accuracy (one "
-            "training seed, not a seed mean), so its regret carries that run's noise")  # fmt: skip
+    return (f"the best seed mean of the {int(done.sum()):,} trained classes of "
+            f"{table.space.num_unique:,} that {table.source} holds; an incumbent in a class "
+            "it lacks is scored by its own run's test accuracy (one training seed, not a seed "
+            "mean), so its regret carries that run's noise and can fall below 0")  # fmt: skip
 
 
 def _check_measured(table: Any, name: str, raws: np.ndarray) -> None:

@@ -3,7 +3,9 @@
 The three views NAS-Bench-101 (Ying et al., 2019) recommends for strategy studies. Drawn with
 matplotlib's object API on an Agg canvas (no pyplot state, no backend switch), imported only
 when a plot is made. Regret axes are logarithmic and regret is often exactly 0 (the run found
-the best cell), so every regret is drawn as ``regret + REGRET_FLOOR``; captions say so.
+the best cell), so every regret is drawn as ``regret + REGRET_FLOOR``; captions say so. A
+negative regret (live training against a partial table scores an incumbent the table lacks by
+its own run, which can beat the table's best mean) is drawn at the floor, with 0.
 """
 
 from __future__ import annotations
@@ -121,7 +123,7 @@ def _anytime(frame: pd.DataFrame, axis: str, grid: np.ndarray, xlabel: str, titl
         # A curve with one defined point (e.g. one evaluation per run) gets a marker.
         marker = "o" if np.count_nonzero(~np.isnan(mean)) == 1 else None
         label = f"{name} (n={runs.shape[0]})"
-        ax.plot(grid, mean + REGRET_FLOOR, label=label, marker=marker, **style)
+        ax.plot(grid, np.maximum(mean, 0.0) + REGRET_FLOOR, label=label, marker=marker, **style)
         if runs.shape[0] > 1:
             low = np.maximum(mean - sem, 0.0) + REGRET_FLOOR
             ax.fill_between(grid, low, mean + sem + REGRET_FLOOR, color=style["color"], alpha=0.15)
@@ -157,7 +159,7 @@ def plot_final_ecdf(frame: pd.DataFrame, out_dir: Path) -> list[Path]:
     fig, ax = _figure()
     n = matrix.shape[0]
     for i, name in enumerate(strategies):
-        x = np.sort(matrix[:, i]) + REGRET_FLOOR
+        x = np.sort(np.maximum(matrix[:, i], 0.0)) + REGRET_FLOOR
         # Start the step at 0 just left of the smallest value so each curve rises from 0.
         y = np.r_[0.0, np.arange(1, n + 1) / n]
         ax.step(np.r_[x[0], x], y, where="post", label=name, **strategy_style(name))

@@ -136,10 +136,13 @@ def compare(config: CompareConfig) -> CompareResult:
     check_backend(plan.objectives, local.benchmark, table, plan.backend)
     # What regret is measured against, when the backend says (the surrogate's may be its
     # own prediction); the report prints it.
-    plan = dataclasses.replace(plan, regret_source=getattr(local.benchmark, "regret_source", None))
+    live_note = live_reference_note(plan.backend, table)
+    if live_note:
+        logger.warning("%s: %s", table.source, live_note)
+    regret_source = getattr(local.benchmark, "regret_source", None) or live_note
+    plan = dataclasses.replace(plan, regret_source=regret_source)
     coverage = getattr(local.benchmark, "coverage", None)
     restriction = None if coverage is None or coverage.complete else coverage.describe()
-    restriction = restriction or live_reference_note(plan.backend, table)
     if restriction:
         logger.warning("%s: %s", table.source, restriction)
     journal, kept = None, {}

@@ -80,13 +80,15 @@ def differences(recorded: Any, current: dict) -> list[str]:
     they match); a malformed record is a difference, named."""
     if not isinstance(recorded, dict):
         return [f"the record is {type(recorded).__name__}, not a dict of splits"]
+    if not isinstance(current, dict):  # a record read from a file, as `merge` passes
+        return [f"the other record is {type(current).__name__}, not a dict of splits"]
     found = []
     for split in SPLIT_NAMES:
-        want, got = recorded.get(split), current[split]
-        if want is None:
+        want, got = recorded.get(split), current.get(split)
+        if want is None or got is None:
             found.append(f"{split}: not recorded")
             continue
-        if problem := _malformed(want):
+        if problem := _malformed(want) or _malformed(got):
             found.append(f"{split}: recorded {problem}")
             continue
         if want["labels"] != got["labels"]:

@@ -12,16 +12,18 @@ def note_versions(attrs: dict) -> None:
     """Record the library versions that trained the chunks, as `note_hardware` records the
     hardware: a resumed file lists the versions of a later run that differ under "others"
     (or adds them to a merged table's list)."""
-    from nasbench_lite.table.storage import library_versions
+    from nasbench_lite.table.storage import library_versions, versions_differ
 
     mine, previous = library_versions(), attrs.get("versions") or {}
     if "merged" in previous:
-        if mine not in previous["merged"]:
+        if all(versions_differ(v, mine) for v in previous["merged"]):
             attrs["versions"] = {"merged": [*previous["merged"], mine]}
         return
     first = {k: v for k, v in previous.items() if k != "others"}
     seen = previous.get("others", [])
-    if mine != first and mine not in seen:
+    if not versions_differ(first, mine):  # the same; a package listed since is added
+        attrs["versions"] = {**previous, **{k: v for k, v in mine.items() if k not in first}}
+    elif all(versions_differ(v, mine) for v in seen):
         log.warning("library versions %s differ from the file's %s", mine, first)
         attrs["versions"] = {**previous, "others": [*seen, mine]}
 

@@ -29,7 +29,12 @@ from nasbench_lite.generate.lock import writer_lock
 from nasbench_lite.proxies.names import COMPUTED, metric_name
 from nasbench_lite.table.proxy_stats import DONE
 from nasbench_lite.table.reader import Table
-from nasbench_lite.table.storage import library_versions, read_arrays, write_arrays
+from nasbench_lite.table.storage import (
+    library_versions,
+    read_arrays,
+    versions_differ,
+    write_arrays,
+)
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +83,9 @@ def _finish_redo(arrays: dict, attrs: dict, command: str) -> None:
     if record.get("redo") is None or np.asarray(arrays[REDO]).any():
         return
     arrays.pop(REDO)
+    cost = record.pop("redo_cost", None) or {"seconds": record.pop("redo_seconds", 0.0)}
     record.setdefault("recomputed", []).append({
-        "proxies": record.pop("redo"), **record.pop("redo_cost"),
+        "proxies": record.pop("redo"), **cost,
         "versions": library_versions(), "command": command,
         "finished": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     })  # fmt: skip
@@ -117,8 +123,10 @@ def _prepare(arrays: dict, attrs: dict, config: ProxiesConfig, batch: int) -> in
     if chunk < 1:
         raise InputError(f"--chunk {chunk}: need at least one class per chunk")
     record["chunk_classes"] = int(min(chunk, max(rows, 1)))
+    if config.recompute and not len(pending_rows(arrays)):
+        return record["chunk_classes"]  # a recompute alone: its own record says the rest
     versions = library_versions()
-    if record.get("versions", versions) != versions:  # resumed under other versions: kept
+    if versions_differ(record.get("versions", versions), versions):  # resumed under others
         record.setdefault("earlier_versions", []).append(record["versions"])
     record["versions"] = versions
     record["command"] = config.command
@@ -149,8 +157,7 @@ def _compute(path: Path, config: ProxiesConfig, progress: bool) -> Table:
 
     arrays, attrs = read_arrays(path)
     chunk = _prepare(arrays, attrs, config, BATCH)
-    if _start_redo(arrays, attrs, tuple(config.recompute)):
-        write_arrays(path, arrays, attrs)  # a Ctrl-C before the first chunk keeps it started
+    started = _start_redo(arrays, attrs, tuple(config.recompute))
     fresh = pending_rows(arrays)
     redo = np.flatnonzero(arrays[REDO]) if REDO in arrays else np.zeros(0, np.int64)
     pending = np.union1d(fresh, redo)
@@ -164,6 +171,8 @@ def _compute(path: Path, config: ProxiesConfig, progress: bool) -> Table:
         enable_compilation_cache(str(cache / "jax"))
     identity = table_dataset(attrs, str(path))
     data = rebuild_dataset(identity, config.data_dir, f"proxies for {path}")
+    if started:  # written once the data is there: a Ctrl-C before the first chunk keeps it
+        write_arrays(path, arrays, attrs)
     train_config = TrainConfig.from_dict(attrs["config"])
     seeds = np.asarray(attrs["seeds"], np.int64)
     ops = arrays["cells/ops"]

@@ -163,13 +163,17 @@ def proxy_columns(table, names: tuple[str, ...]) -> np.ndarray:
             f"{table.source} holds no {', '.join(metric_name(n) for n in missing)}: compute "
             f"them with `nasbench-lite proxies --table {table.source}`, or fit without proxies"
         )
+    from nasbench_lite.table.proxy_stats import current_rows
+
     space = table.space
     out = np.full((space.num_unique, len(names)), np.nan, np.float64)
     classes = np.asarray(space.canonical_ids)[table.row_raw]
+    current = current_rows(table)  # not a row awaiting an unfinished `proxies --recompute`
     for j, name in enumerate(names):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # rows not computed: all NaN
             values = np.nanmean(np.asarray(table.metric(metric_name(name)), np.float64), axis=1)
+        values[~current] = np.nan
         values[~np.isfinite(values)] = np.nan  # e.g. zen's log of a zero variance
         out[classes, j] = np.sign(values) * np.log1p(np.abs(values))
     return out.astype(np.float32)

@@ -132,14 +132,14 @@ def proxy_statistics(table: Any, top: float = TOP) -> dict[str, dict[str, float]
 
 
 def proxy_section(table: Any) -> list[str]:
-    """The card's markdown section on the table's proxies ([] when it holds none)."""
-    st = proxy_statistics(table)
+    """The card's markdown section on the table's proxies ([] when it holds none; its header
+    and a note while a `proxies --recompute` leaves no row current)."""
+    st, note = proxy_statistics(table), redo_note(table)
     if not st:
-        return []
+        return ["## Zero-cost proxies", "", f"{note[0].upper()}{note[1:]}.", ""] if note else []
     record = table.attrs.get("proxies", {})
     pairs = int(np.asarray(table.arrays.get(DONE, [])).sum()) * table.num_seeds
     cost = record.get("cpu_seconds", float("nan")) / max(pairs, 1)
-    note = redo_note(table)
     lines = [
         "## Zero-cost proxies", "",
         "Each proxy's seed mean (its value per class for params and flops) against the "

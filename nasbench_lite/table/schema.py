@@ -177,7 +177,9 @@ ATTRS: tuple[Attr, ...] = (
          '`"residual"`)'),
     Attr("seeds", "int64 array", "seed values, one per seed position"),
     Attr("epochs", "int", "epochs of the single cosine schedule"),
-    Attr("versions", "JSON", "python, numpy, jax, jaxlib, flax, optax, h5py, nasbench-lite"),
+    Attr("versions", "JSON", "python, numpy, jax, jaxlib, flax, optax, h5py, mnist1d, "
+         "scikit-learn, nasbench-lite (files written before the last two were listed lack "
+         "them)"),
     Attr("hardware", "JSON",
          "device platform/kind/count, CPU count, OS, machine, executor; `others` lists any "
          "different hardware that trained later chunks; a merged table of different "

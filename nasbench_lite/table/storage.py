@@ -39,7 +39,7 @@ from nasbench_lite.table.schema import (
 __all__ = [
     "CURVE_METRICS", "METRICS", "SCHEMA_VERSION", "base_attrs", "check_arrays",
     "complete_arrays", "file_is_complete", "library_versions", "read_arrays", "row_index",
-    "write_arrays", "write_table",
+    "versions_differ", "write_arrays", "write_table",
 ]  # fmt: skip
 # The data generators too: another mnist1d release may draw other examples.
 VERSION_PACKAGES = ("numpy", "jax", "jaxlib", "flax", "optax", "h5py", "mnist1d", "scikit-learn",
@@ -56,6 +56,12 @@ def library_versions(packages: tuple[str, ...] = VERSION_PACKAGES) -> dict[str, 
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return versions
+
+
+def versions_differ(recorded: dict, current: dict) -> bool:
+    """Whether two `library_versions` records name another version of a package both
+    list (a record written before a package was listed lacks it: not a difference)."""
+    return any(recorded.get(name, version) != version for name, version in current.items())
 
 
 def base_attrs(
