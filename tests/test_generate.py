@@ -502,3 +502,25 @@ def test_an_output_not_named_h5_is_warned_about(tmp_path, caplog):
         assert not caplog.text
         check_out(tmp_path / "t.txt")
     assert "t.txt: an HDF5 table is written there" in caplog.text
+
+
+def test_a_chunk_handed_over_when_ctrl_c_lands_is_drained_not_lost(monkeypatch):
+    """A Ctrl-C after the executor handed a chunk over and before the caller wrote it: the
+    chunk comes back from `drain` (the caller skips it if it had kept it), with the ones
+    that finished meanwhile."""
+    import time
+
+    from nasbench_lite.generate import executors
+    from nasbench_lite.generate.executors import ChunkTask, LocalExecutor
+
+    monkeypatch.setattr(executors, "run_chunk", lambda job, cells, seeds: {"seconds": 1.0})
+    tasks = [ChunkTask(np.array([i]), np.zeros((1, 6), np.int8), np.zeros(1, np.int64))
+             for i in range(3)]  # fmt: skip
+    executor = LocalExecutor(ChunkJob({}, "mnist1d"))
+    run = executor.run(tasks)
+    first = next(run)  # handed over; the caller is interrupted before it writes it
+    time.sleep(0.5)  # the other two finish meanwhile
+    drained = executor.drain()
+    assert [int(t.rows[0]) for t, _ in drained] == [0, 1, 2] and drained[0] == first
+    assert executor.drain() == []
+    run.close()

@@ -151,6 +151,9 @@ class LocalExecutor:
         self.job = job
         self._stop = threading.Event()
         self._finished: queue.Queue = queue.Queue()
+        # The chunk handed to the caller and not yet asked past: a Ctrl-C between the
+        # hand-over and the caller's write would otherwise lose it (`drain` returns it).
+        self._handing: tuple[ChunkTask, dict[str, Any]] | None = None
 
     def _train(self, tasks: list[ChunkTask]) -> None:
         try:
@@ -177,11 +180,15 @@ class LocalExecutor:
                 return
             if task is None:
                 raise result
+            self._handing = (task, result)
             yield task, result
+            self._handing = None
 
     def drain(self) -> list[tuple[ChunkTask, dict[str, Any]]]:
-        """The chunks that finished but were not handed over yet (after an interrupt)."""
-        items = []
+        """The chunks that finished but were not handed over yet (after an interrupt), the
+        one handed over last first: the caller skips it if it kept it already."""
+        items = [self._handing] if self._handing is not None else []
+        self._handing = None
         while True:
             try:
                 task, result = self._finished.get_nowait()

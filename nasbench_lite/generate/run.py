@@ -337,7 +337,8 @@ def _generate(out: Path, config: GenerateConfig, progress: bool) -> Table:
             keep(task, result)
     except KeyboardInterrupt:
         for task, result in getattr(executor, "drain", list)():  # finished meanwhile
-            keep(task, result)
+            if not arrays["status/done"][task.rows].all():  # not the one kept as it came
+                keep(task, result)
         trained = int(arrays["status/done"].sum())
         message = f"interrupted with {trained} of {rows} rows trained"
         raise Interrupted(message, trained, rows, saved=out if out.exists() else None) from None
