@@ -84,3 +84,10 @@ def test_too_little_to_say_and_the_lines(capsys, tmp_path):
     out = capsys.readouterr().out
     assert "noise floor" in out and "top 10% (20 classes)" in out and "resolvable" in out
     assert "picked by a third seed: top 10%" in out
+    assert "classes only" not in out  # 20 classes in the top 10%: enough to state plainly
+
+
+def test_a_small_table_says_its_figures_are_rough():
+    floor = noise_floor(synthetic_table(rows=60, epochs=2))
+    assert floor["classes"]["top 10%"] == 6
+    assert noise_lines(floor)[-1].startswith("the top 10% holds 6 classes only: its figures")

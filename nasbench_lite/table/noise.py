@@ -35,6 +35,9 @@ import numpy as np
 
 SUBSETS = {"all": 1.0, "top 10%": 0.10, "top 1%": 0.01}
 Z95 = 1.959963984540054  # two-sided 5% quantile of the normal
+# Below this many classes in the top 10%, its Kendall and noise SD rest on too few classes
+# (a table of under 200 classes); the lines say so.
+FEW = 20
 
 
 def noise_floor(table: Any) -> dict[str, Any]:
@@ -153,12 +156,16 @@ def noise_lines(floor: dict[str, Any]) -> list[str]:
             f"the same, the best classes picked by a third seed: {picked} (picked by the "
             "compared seeds' mean, the figure above is biased down; by one other seed, up)"
         )
-    return lines + [
+    lines += [
         f"per-seed noise SD of test accuracy: {100 * sd['all']:.2f} pp over all classes, "
         f"{100 * sd['top 10%']:.2f} pp in the top 10%",
         f"smallest resolvable difference of {floor['seeds']}-seed means (5%, top 10%): "
         f"{100 * floor['resolution']:.2f} pp; regret differences below it are ties",
     ]
+    if n["top 10%"] < FEW:
+        lines.append(f"the top 10% holds {n['top 10%']} classes only: its figures above "
+                     "(the resolution included) are rough")  # fmt: skip
+    return lines
 
 
 def noise_section(table: Any) -> list[str]:
