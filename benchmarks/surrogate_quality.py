@@ -145,14 +145,18 @@ def with_related(table, related, fraction: float, seed: int) -> dict:
     alone = Surrogate.fit(table, train_fraction=fraction, seed=seed)
     both = Surrogate.fit(table, train_fraction=fraction, seed=seed, related=related)
     assert alone.meta["held_out_classes"] == both.meta["held_out_classes"]
+    prior = (both.meta.get("related_prior") or {}).get("valid_acc") or {}
     out = {"alone": evaluate(alone, table), "related": evaluate(both, table),
-           "train_classes": len(both.meta["train_classes"])}  # fmt: skip
+           "train_classes": len(both.meta["train_classes"]),
+           "model_weight": float(prior.get("weight", 1.0))}  # fmt: skip
     held = np.asarray(both.meta["held_out_classes"])
     raws = np.asarray(table.space.representatives)[held]
     true = table.values("valid_acc", raws).astype(np.float64)
     columns = related_columns(table, related)[held].astype(np.float64)
     for j, other in enumerate(related):
         ok = np.isfinite(true) & np.isfinite(columns[:, j])
+        if ok.sum() < 3:  # the other table shares (almost) no held-out class: nothing to rank
+            continue
         out[f"measured/{other.attrs['dataset']}"] = {
             **ranking(columns[ok, j], true[ok]),
             "classes": int(ok.sum()),
@@ -173,7 +177,10 @@ def render_related(table, related, transfer: dict) -> str:
              "blended with the model; docs/surrogate.md), on the same classes of this task, "
              "and each other task's measured accuracy taken as the prediction with no fit. "
              "Final validation accuracy of the held-out classes (a measured row: those that "
-             "task has measured); mean ± sd over repeats.", "",
+             "task has measured); mean ± sd over repeats. The paired row is the model with "
+             "the other tasks less the model alone, repeat by repeat (same split, same "
+             "boosters: only the blended line differs); the weight is the model's share of "
+             "the blend, chosen on the fitted classes (1: the line is not used).", "",
              "| model | classes of this task fitted on | held-out classes scored | Kendall tau "
              "| Spearman | Kendall top 10% | MAE (pp) | R² |",
              "|---|--:|--:|--:|--:|--:|--:|--:|"]  # fmt: skip
@@ -185,15 +192,30 @@ def render_related(table, related, transfer: dict) -> str:
             (f"this task alone, {100 * fraction:g}%", "alone", count),
             (f"{' + '.join(names)} + {100 * fraction:g}% of this task", "related", count),
         ]
-        rows += [(f"{name}'s measured accuracy, no fit", f"measured/{name}", 0) for name in names]
+        rows += [(f"{name}'s measured accuracy, no fit", f"measured/{name}", 0) for name in names
+                 if all(f"measured/{name}" in r for r in runs)]  # fmt: skip
         for label, key, fitted in rows:
-            cells = [
-                mean_sd([r[key][m] * (100 if m == "mae" else 1) for r in runs])
+            cells = [  # another task's accuracy is on its own scale: ranks only
+                "–"
+                if key.startswith("measured/") and m in ("mae", "r2")
+                else mean_sd([r[key][m] * (100 if m == "mae" else 1) for r in runs])
                 for m in ("kendall", "spearman", "top10_kendall", "mae", "r2")
             ]
             scored = int(np.mean([r[key]["classes"] for r in runs]))
             lines.append(f"| {label} | {fitted:,} | {scored:,} | " + " | ".join(cells) + " |")
+        paired = [
+            mean_sd([(r["related"][m] - r["alone"][m]) * (100 if m == "mae" else 1) for r in runs])
+            for m in ("kendall", "spearman", "top10_kendall", "mae", "r2")
+        ]
+        weights = ", ".join(f"{r.get('model_weight', float('nan')):g}" for r in runs)
+        label = f"with the other tasks less alone, paired (model weight {weights})"
+        lines.append(f"| {label} | {count:,} | {scored_alone(runs):,} | " + " | ".join(paired)
+                     + " |")  # fmt: skip
     return "\n".join(lines) + "\n"
+
+
+def scored_alone(runs: list[dict]) -> int:
+    return int(np.mean([r["alone"]["classes"] for r in runs]))
 
 
 def mean_sd(values: list[float]) -> str:
@@ -219,6 +241,11 @@ def main(argv: list[str] | None = None) -> int:
         help="tables of other tasks: also fit with them (see above)",
     )
     parser.add_argument("--related-fractions", nargs="+", type=float, default=[0.01])
+    parser.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="read tables still being generated (the classes done so far)",
+    )
     from nasbench_lite.table.shipped import default_table_path
 
     words = list(sys.argv[1:] if argv is None else argv)
@@ -236,6 +263,11 @@ def main(argv: list[str] | None = None) -> int:
 
     path = Path(args.table) if args.table else default_table_path()
     table = Table.open(path)
+    for name, t in [(str(path), table), *((n, Table.open(n)) for n in args.related)]:
+        if not t.done.all() and not args.allow_partial:  # classes done come in one order
+            parser.error(f"{name} holds {int(t.done.sum()):,} of {t.num_rows:,} classes: its "
+                         "figures would read the first classes generated, not the task; "
+                         "finish it, or pass --allow-partial")  # fmt: skip
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     rows, figures, speed = [], {}, {}
@@ -297,7 +329,8 @@ def render(path, table, args, figures, speed, ablation, images) -> str:
     lines = [
         "# The surrogate: quality on held-out classes", "",
         f"Regenerate: `{args.command}` "
-        f"(table `{Path(path).name}`, {int(table.done.sum()):,} of {table.num_rows:,} rows "
+        f"(measured {time.strftime('%Y-%m-%d')}; table `{Path(path).name}`, "
+        f"{int(table.done.sum()):,} of {table.num_rows:,} rows "
         f"done; {args.repeats} repeat(s) per fraction: mean ± sd over repeats).", "",
         "How the model works, and why, is in the docstring of `nasbench_lite/surrogate/model.py`.",
         "", "## Final validation accuracy of held-out classes", "",

@@ -2,7 +2,8 @@
 counterpart on every target task, the other tasks as its sources (docs/transfer.md).
 
     python benchmarks/transfer_study.py --tasks mnist1d mnist1d_v2 mnist1d_short_warped \\
-        --seeds 100 --evals 100 1000 --json transfer.json --markdown transfer.md
+        --seeds 100 --evals 100 1000 --json docs/transfer_study/transfer.json \
+        --markdown docs/transfer_study/transfer.md
 
 For every target task: one comparison (`nasbench_lite.compare.compare`, tabular lookups, one
 worker) of the transfer strategies and their counterparts (random search, regularized
@@ -10,8 +11,9 @@ evolution, REINFORCE) for `--seeds` seeds at the largest budget of `--evals` eva
 with the other tasks of `--tasks` as sources (leave one task out). A smaller budget reads the
 same runs after its first N evaluations: with one worker a run's first N evaluations do not
 depend on its budget (no strategy here is told the budget), so they are exactly the runs a
-budget of N evaluations gives. Per (target, budget): final regret of each strategy (mean,
-and the share of seeds within the target's noise floor of its best cell), and for each
+budget of N evaluations gives. Per (target, budget): final regret of each strategy (mean
+and its standard error over seeds, and the share of seeds within the target's noise floor
+of its best cell), the paired difference to the counterpart (mean and s.e.), and for each
 transfer strategy the paired Wilcoxon signed-rank test against its counterpart (final
 regrets within the target's noise floor count as ties), Holm-corrected over the four
 transfer strategies of that target and budget. Also printed: how each target's seed-mean
@@ -50,6 +52,12 @@ def at_evals(results: pd.DataFrame, evals: int) -> pd.DataFrame:
     return results[results["evals"] <= evals]
 
 
+def _se_pp(values: np.ndarray) -> float:
+    """The standard error of the mean of `values` (fractions), in percentage points."""
+    n = len(values)
+    return 100 * float(values.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+
+
 def paired_tests(frame: pd.DataFrame, tolerance: float) -> pd.DataFrame:
     """Per transfer strategy: means, wins/ties/losses against its counterpart and the
     Wilcoxon p-value, Holm-corrected over the transfer strategies."""
@@ -61,10 +69,13 @@ def paired_tests(frame: pd.DataFrame, tolerance: float) -> pd.DataFrame:
     for name, base in pairs.items():
         sub = matrix[:, [column[base], column[name]]]
         test = stats.wilcoxon_vs_baseline(sub, [base, name], base, tolerance).iloc[0]
+        diff = sub[:, 1] - sub[:, 0]
         rows.append({
             "strategy": name, "counterpart": base,
-            "regret_pp": 100 * float(sub[:, 1].mean()),
+            "regret_pp": 100 * float(sub[:, 1].mean()), "regret_se_pp": _se_pp(sub[:, 1]),
             "counterpart_regret_pp": 100 * float(sub[:, 0].mean()),
+            "counterpart_regret_se_pp": _se_pp(sub[:, 0]),
+            "diff_pp": 100 * float(diff.mean()), "diff_se_pp": _se_pp(diff),
             "found_best": float(np.mean(sub[:, 1] <= tolerance)),
             "counterpart_found_best": float(np.mean(sub[:, 0] <= tolerance)),
             "wins": int(test["wins"]), "ties": int(test["ties"]), "losses": int(test["losses"]),
@@ -96,23 +107,35 @@ def meta_training_seconds(found, target: str, runs: int = 3) -> float:
     return float(np.mean(seconds))
 
 
+def _pm(mean: float, se: float) -> str:
+    """ "m.mm ± s.ss" (just the mean when the error is not known)."""
+    return f"{mean:.2f} ± {se:.2f}" if np.isfinite(se) else f"{mean:.2f}"
+
+
 def markdown(figures: dict) -> list[str]:
-    lines = []
+    lines = [f"Measured {figures.get('date', '(date not recorded)')}: `{figures['command']}`; "
+             "regret in percentage points, mean ± standard error over seeds; difference: the "
+             "transfer strategy's regret less its counterpart's on the same seed.", ""]  # fmt: skip
     for target, block in figures["targets"].items():
         coverage = block["classes"]
-        lines += [f"### Target {target} ({coverage:,} classes; sources: "
-                  f"{', '.join(block['sources'])}; ties within {block['tolerance_pp']:.2f} pp)",
-                  ""]  # fmt: skip
+        held = block.get("source_classes", {})
+        sources = ", ".join(f"{s} ({held[s]:,} classes)" if s in held else s
+                            for s in block["sources"])  # fmt: skip
+        lines += [f"### Target {target} ({coverage:,} classes; sources: {sources}; ties "
+                  f"within {block['tolerance_pp']:.2f} pp)", ""]  # fmt: skip
         lines += ["| evaluations | strategy | regret (pp) | counterpart | its regret (pp) | "
-                  "found best / counterpart | wins / ties / losses | p (Holm) |",
-                  "|---:|---|---:|---|---:|---:|---:|---:|"]  # fmt: skip
+                  "difference (pp) | found best / counterpart | wins / ties / losses | "
+                  "p (Holm) |", "|---:|---|---:|---|---:|---:|---:|---:|---:|"]  # fmt: skip
         for evals, rows in block["budgets"].items():
             for r in rows:
+                nan = float("nan")
+                regret = _pm(r["regret_pp"], r.get("regret_se_pp", nan))
+                theirs = _pm(r["counterpart_regret_pp"], r.get("counterpart_regret_se_pp", nan))
+                diff = _pm(r.get("diff_pp", nan), r.get("diff_se_pp", nan))
                 lines.append(
-                    f"| {evals} | `{r['strategy']}` | {r['regret_pp']:.2f} | `{r['counterpart']}` "
-                    f"| {r['counterpart_regret_pp']:.2f} | {r['found_best']:.0%} / "
-                    f"{r['counterpart_found_best']:.0%} | {r['wins']} / {r['ties']} / "
-                    f"{r['losses']} | {r['pvalue_holm']:.3g} |"
+                    f"| {evals} | `{r['strategy']}` | {regret} | `{r['counterpart']}` | {theirs} "
+                    f"| {diff} | {r['found_best']:.0%} / {r['counterpart_found_best']:.0%} | "
+                    f"{r['wins']} / {r['ties']} / {r['losses']} | {r['pvalue_holm']:.3g} |"
                 )
         corr = block["correlation"]
         agreement = "; ".join(
@@ -139,7 +162,7 @@ def main() -> None:
     strategies = tuple(dict.fromkeys([*TRANSFER, *counterparts().values()]))
     figures = {"command": "python benchmarks/transfer_study.py " + " ".join(
         ["--tasks", *args.tasks, "--seeds", str(args.seeds), "--evals", *map(str, args.evals)]),
-        "targets": {}}  # fmt: skip
+        "date": time.strftime("%Y-%m-%d"), "targets": {}}  # fmt: skip
     agreement = correlations(found)
     for label, path in found:
         started = time.perf_counter()
@@ -152,6 +175,7 @@ def main() -> None:
         block = {
             "classes": int(table.done.sum()),
             "sources": [s for s, _ in sources],
+            "source_classes": {s: int(Table.open(p).done.sum()) for s, p in sources},
             "tolerance_pp": 100 * result.tolerance,
             "budgets": {},
             "correlation": agreement[label],
