@@ -288,6 +288,19 @@ def test_the_masked_network_gives_the_plain_networks_proxies(text):
     assert float(plain["fisher"]) > 0 and float(plain["l2_norm"]) > 0
 
 
+def stopping_at_second_call(original):
+    """`original` that raises KeyboardInterrupt (a Ctrl-C) on its second call."""
+    calls = []
+
+    def stop_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    return stop_second
+
+
 @pytest.fixture(scope="module")
 def proxy_table(tmp_path_factory):
     """A 5-class, 2-seed table of the tiny recipe with its proxies, computed in chunks of 2
@@ -302,17 +315,10 @@ def proxy_table(tmp_path_factory):
     synthetic_table(path, rows=5, seeds=2, epochs=config["epochs"], rng=3,
                     attrs={"config": config, "preset": "tiny"})  # fmt: skip
     options = {"xla_backend_optimization_level": 0}
-    original, calls = batched.proxy_cells, []
-
-    def stop_second(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return original(*args, **kwargs)
-
+    original = batched.proxy_cells
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(batched, "COMPILER_OPTIONS", options)
-        mp.setattr(batched, "proxy_cells", stop_second)
+        mp.setattr(batched, "proxy_cells", stopping_at_second_call(original))
         with pytest.raises(KeyboardInterrupt):
             compute_proxies(path, ProxiesConfig(chunk=2), progress=False)
         from nasbench_lite.table.reader import Table
@@ -442,18 +448,11 @@ def test_recompute_overwrites_only_the_named_proxy_and_resumes(proxy_table, tmp_
     write_arrays(path, arrays, attrs)
     with pytest.raises(InputError, match="--recompute nope: not a computed proxy"):
         compute_proxies(path, ProxiesConfig(recompute=("nope",)), progress=False)
-    original, calls = batched.proxy_cells, []
-
-    def stop_second(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return original(*args, **kwargs)
-
+    original = batched.proxy_cells
     options = {"xla_backend_optimization_level": 0}
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(batched, "COMPILER_OPTIONS", options)
-        mp.setattr(batched, "proxy_cells", stop_second)
+        mp.setattr(batched, "proxy_cells", stopping_at_second_call(original))
         with pytest.raises(KeyboardInterrupt):
             compute_proxies(path, ProxiesConfig(chunk=2, recompute=("nwot",)), progress=False)
         partial = Table.open(path)
