@@ -191,3 +191,28 @@ def test_two_stored_records_compare_without_a_crash(data):
     assert differences(record, "text") == ["the other record is str, not a dict of splits"]
     bad = {**record, "valid": {"labels": 3}}
     assert differences(record, bad) == ["valid: recorded not a {labels, inputs} record"]
+
+
+def test_a_surrogate_keeps_its_tables_fingerprint_and_refuses_other_examples(data):
+    """The model records the fingerprint; its benchmark's context carries it to whatever
+    rebuilds the data (a supernet search); a table of other examples is refused."""
+    from nasbench_lite.backends.surrogate import SurrogateBenchmark, fitted_table
+    from nasbench_lite.surrogate.features import SurrogateError
+    from nasbench_lite.surrogate.model import Surrogate, SurrogateConfig
+    from nasbench_lite.table.synthetic import synthetic_table
+
+    table = synthetic_table(rows=120, seeds=2, epochs=2, rng=1)
+    table.attrs["dataset_fingerprint"] = data_fingerprint(data)
+    model = Surrogate.fit(table, train_fraction=0.5, seed=0,
+                          config=SurrogateConfig(members=1, folds=2, grid=({},)))  # fmt: skip
+    assert model.meta["table"]["dataset_fingerprint"] == data_fingerprint(data)
+    context = SurrogateBenchmark(model, noise=False).context()
+    assert context.dataset.fingerprint == data_fingerprint(data)
+    other = synthetic_table(rows=120, seeds=2, epochs=2, rng=1)
+    other.attrs["dataset_fingerprint"] = data_fingerprint(data)
+    other.attrs["dataset_fingerprint"]["test"]["labels"] = "0" * 64
+    with pytest.raises(SurrogateError, match=r"fitted on other examples than .*\(test labels"):
+        model.check_table(other)
+    unstamped = synthetic_table(rows=120, seeds=2, epochs=2, rng=1)
+    model.check_table(unstamped)  # nothing recorded there: the recipe decides
+    assert fitted_table(model) is None  # a table in memory has no file to find
