@@ -14,7 +14,9 @@ from nasbench_lite.compare.run import rebuild
 from nasbench_lite.table.noise import noise_floor
 from nasbench_lite.table.synthetic import synthetic_table
 
-STRATEGIES = ("random_search", "regularized_evolution", "local_search")
+# Evolution at a population below the budget (its default 50 would be random search here).
+STRATEGIES = ("random_search", "regularized_evolution[population_size=8, tournament_size=3]",
+              "local_search")  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -58,10 +60,26 @@ def test_found_best_and_ranks_follow_the_tolerance_and_survive_a_rebuild(table, 
     assert loose.results.drop(columns=measured).equals(exact.results.drop(columns=measured))
     regret = exact.results.groupby(["strategy", "seed"]).tail(1).pivot(
         index="seed", columns="strategy", values="regret")  # fmt: skip
-    for frame, tol in ((loose.summary, loose.tolerance), (exact.summary, 0.0)):
-        found = frame.set_index("strategy")["found_best"]
+    # A tolerance between the final regrets, so that it ties some and not others.
+    tol = float(np.median(regret.to_numpy()))
+    middle = run(table, tmp_path / "middle", tolerance=tol)
+    for frame, t in ((loose.summary, loose.tolerance), (exact.summary, 0.0),
+                     (middle.summary, tol)):  # fmt: skip
+        by = frame.set_index("strategy")
         for name in STRATEGIES:
-            assert found[name] == pytest.approx(np.mean(regret[name] <= tol))
+            assert by.loc[name, "found_best"] == pytest.approx(np.mean(regret[name] <= t))
+        # Ranks pair by pair, by hand: 1 + the regrets more than t below + half the others
+        # within t, averaged over seeds.
+        values = regret[list(STRATEGIES)].to_numpy()
+        ranks = [[1 + sum(v - w > t for w in row) + (sum(abs(v - w) <= t for w in row) - 1) / 2
+                  for v in row] for row in values]  # fmt: skip
+        assert by.loc[list(STRATEGIES), "avg_rank"].to_numpy() == pytest.approx(
+            np.mean(ranks, axis=0)
+        )
+    assert 0 < middle.summary["found_best"].mean() < 1
+    ordered = [f.set_index("strategy").loc[list(STRATEGIES), "avg_rank"].to_numpy()
+               for f in (middle.summary, exact.summary)]  # fmt: skip
+    assert not np.allclose(*ordered)  # the tolerance changed the ranks
     assert loose.tolerance > 0 and exact.tolerance == 0
     assert (loose.summary["found_best"] >= exact.summary["found_best"]).all()
     setup = json.loads((tmp_path / "loose" / "setup.json").read_text())
