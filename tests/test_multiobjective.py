@@ -257,6 +257,42 @@ def test_evolution_breeds_from_the_top_of_the_first_front(space):
         assert int((space.cell(child) != space.cell(state.raws[0])).sum()) == 1
 
 
+def test_evolution_breeds_from_the_front_not_from_accuracy_alone(space):
+    """Tournaments of 2 among (0.9, 500), (0.5, 100), (0.6, 900) params: on both objectives
+    the second member is on the first front and wins 3 of 9 draws (both entrants from
+    {2nd, 3rd}, at least one the 2nd); on accuracy alone it would win only 1 of 9."""
+    cls = get_strategy("mo_regularized_evolution")
+    shares = {}
+    for objectives in (TWO, ("valid_acc:max",)):
+        strategy = cls(space, parse_objectives(objectives), population_size=3, sample_size=2)
+        rng = np.random.default_rng(0)
+        state = strategy.init(rng)
+        for acc, params in [(0.9, 500.0), (0.5, 100.0), (0.6, 900.0)]:
+            state, raw = strategy.ask(state, rng)
+            state = strategy.tell(state, raw, Result.of(acc, 1.0, params=params))
+        parent = space.cell(state.raws[1])
+        children = [strategy.ask(state, rng)[1] for _ in range(900)]
+        shares[objectives] = np.mean([(space.cell(c) != parent).sum() == 1 for c in children])
+    assert shares[TWO] == pytest.approx(3 / 9, abs=0.06)
+    assert shares[("valid_acc:max",)] == pytest.approx(1 / 9, abs=0.05)
+
+
+def test_nsga2_searches_by_its_second_objective():
+    """Past its random first generation (50), NSGA-II asks other cells when the second
+    objective is turned round: it reads it. On a complete table: on one holding few classes
+    most proposals are replaced by available edits, which NSGA-II does not count toward a
+    generation (docs/adapters.md), so it stays in its random first one."""
+    from nasbench_lite.backends.tabular import TabularBenchmark
+
+    bench = TabularBenchmark(synthetic_table(epochs=2, rng=3))
+    asked = [
+        run_search("nsga2", bench, "120evals", 0, objectives=parse_objectives(pair)).raw.tolist()
+        for pair in (TWO, ("valid_acc:max", "params:max"))
+    ]
+    assert asked[0][:50] == asked[1][:50]  # the random first generation: the same draws
+    assert asked[0][50:] != asked[1][50:]
+
+
 # -- the comparison ----------------------------------------------------------------------------
 
 
