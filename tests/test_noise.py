@@ -61,6 +61,35 @@ def test_against_a_direct_computation():
     assert floor["kendall_by_third_seed"]["test_acc"]["top 10%"] == pytest.approx(np.mean(taus))
 
 
+def test_every_subset_and_metric_against_a_direct_computation():
+    """Validation and test differ (other noise): each metric's Kendall over all classes, the
+    top 10% and the top 1% (picked by the seed-mean test accuracy, as regret ranks), and the
+    overall noise SD (of test accuracy), each computed directly."""
+    base = synthetic_table(rows=400, epochs=2)
+    rng = np.random.default_rng(5)
+    truth = rng.uniform(0.1, 0.9, base.num_rows)
+    noisy = {m: truth[:, None] + rng.normal(0, sd, (base.num_rows, 3))
+             for m, sd in (("valid_acc", 0.05), ("test_acc", 0.02))}  # fmt: skip
+    finals = {m: np.clip(v, 0, 1).astype(np.float32) for m, v in noisy.items()}
+    arrays = dict(base.arrays)
+    for m, final in finals.items():
+        curve = np.array(base.metric(m))
+        curve[:, :, -1] = final
+        arrays[f"metrics/{m}"] = curve
+    floor = noise_floor(Table(arrays, base.attrs))
+    test = finals["test_acc"].astype(np.float64)
+    order = np.argsort(-test.mean(axis=1), kind="stable")
+    for m, final in finals.items():
+        f64 = final.astype(np.float64)
+        for subset, n in (("all", 400), ("top 10%", 40), ("top 1%", 4)):
+            rows = order[:n]
+            taus = [stats.kendalltau(f64[rows, a], f64[rows, b])[0]
+                    for a, b in itertools.combinations(range(3), 2)]  # fmt: skip
+            assert floor["kendall"][m][subset] == pytest.approx(np.mean(taus)), (m, subset)
+    assert floor["kendall"]["valid_acc"]["all"] < floor["kendall"]["test_acc"]["all"]
+    assert floor["noise_sd"]["all"] == pytest.approx(np.sqrt(np.mean(np.var(test, 1, ddof=1))))
+
+
 def test_picking_the_best_by_the_compared_seeds_biases_their_agreement_down():
     # No true differences at all: every class is the same cell, the seeds pure noise. Picked
     # by a third seed, the two others agree at about 0; picked by their own mean, below it.

@@ -54,12 +54,21 @@ def test_sequence_length_follows_the_recipe():
     assert data.x_valid.shape == (40, 24, 1)
 
 
-def test_cache_is_written_and_reused(tmp_path):
-    load_task(SMALL)
+def test_cache_is_written_and_reused(tmp_path, monkeypatch):
+    first = load_task(SMALL)
     path = task_cache_path(SMALL)
     assert path is not None and path.parent == tmp_path and path.is_file()
     assert task_cache_path(SMALL.replace(seed=9)) != path
     assert task_cache_path(SMALL.replace(name="renamed")) == path  # keyed by the recipe
+    # Read back from the disk, not drawn again: a draw now would fail.
+    from nasbench_lite.datasets import tasks
+
+    task_arrays.cache_clear()
+    monkeypatch.setattr(tasks, "draw", lambda task: pytest.fail("drawn again"))
+    again = load_task(SMALL)
+    for split in ("train", "valid", "test"):
+        np.testing.assert_array_equal(getattr(again, f"x_{split}"), getattr(first, f"x_{split}"))
+        np.testing.assert_array_equal(getattr(again, f"y_{split}"), getattr(first, f"y_{split}"))
 
 
 def test_identity_round_trips_through_json():
