@@ -538,11 +538,24 @@ def test_results_name_the_final_incumbent_cell(table_path, tmp_path):
     cmp.compare(config)
     frame = cmp.read_results(tmp_path / "results.csv")
     space = get_space("nb201")
-    for _, run in frame.groupby("seed"):
+    from nasbench_lite.backends.tabular import TabularBenchmark
+    from nasbench_lite.search.runner import run_search
+    from nasbench_lite.table.reader import Table
+
+    bench = TabularBenchmark(Table.open(table_path))
+    for seed, run in frame.groupby("seed"):
         last = run.iloc[-1]
         assert last.incumbent_cell == space.format(int(last.incumbent_raw))
-        # The incumbent is the first cell reaching the best validation accuracy of the run.
-        assert last.incumbent_valid == run.incumbent_valid.max()
+        # The incumbent is the first cell reaching the best validation accuracy of the run,
+        # read off the same run made directly.
+        direct = run_search("random_search", bench, "30evals", int(seed))
+        assert last.incumbent_raw == direct.raw[np.argmax(direct.valid_acc)]
+        # The cell is named where the incumbent changes (and on the last row), nowhere else.
+        raw = run.incumbent_raw.to_numpy()
+        changed = np.diff(raw, prepend=-1) != 0
+        changed[-1] = True
+        named = run.incumbent_cell.fillna("").astype(str).to_numpy() != ""
+        np.testing.assert_array_equal(named, changed)
 
 
 # -- scripts without a main guard ----------------------------------------------------------------
