@@ -212,6 +212,7 @@ def test_no_test_accuracy_of_any_task_reaches_a_transfer_strategy(name, tasks, s
     other_target = TabularBenchmark(scrambled(target, 3))
     again = asked_cells(name, other_target, other_sources, seed=3)
     # Everything a strategy decides shows in the cells it asked and when: identical.
+    assert np.array_equal(plain.raw, again.raw)
     for column in ("incumbent_raw", "evals", "sim_seconds", "incumbent_valid"):
         assert np.array_equal(plain.to_frame(name, 3)[column], again.to_frame(name, 3)[column])
     assert not np.array_equal(plain.to_frame(name, 3)["incumbent_test"],
