@@ -147,6 +147,10 @@ def test_ppo_clipped_samples_do_not_move_the_policy(space):
     buffer = tuple((r, a, lp) for (r, a, _), lp in zip(buffer, logp, strict=True))
     logits, _ = strategy._update(state.logits, state.adam, buffer)
     assert not np.array_equal(logits, state.logits)
+    # Past the clip against its advantage (ratio e^2 > 1.2, advantage < 0): the min keeps
+    # the unclipped term, whose gradient lowers the sample's probability.
+    logits, _ = strategy._update(state.logits, state.adam, ((11, -0.3, logp[0] - 2),))
+    assert strategy._log_prob(logits, 11) < logp[0]
 
 
 @pytest.mark.parametrize(

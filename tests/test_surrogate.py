@@ -277,9 +277,27 @@ def test_backend_answers_like_the_protocol_says(table, model):
     for e in a:
         assert 0 <= e.valid_acc <= 1 and 0 <= e.test_acc <= 1 and e.cost_seconds > 0
     mean, _ = model.predict(raws)
-    got = [e.valid_acc for e in exact.evaluate_many(raws, np.random.default_rng(0))]
-    np.testing.assert_allclose(got, mean)
-    assert [e.cost_seconds for e in a] == [e.cost_seconds for e in b]
+    answers = exact.evaluate_many(raws, np.random.default_rng(0))
+    np.testing.assert_allclose([e.valid_acc for e in answers], mean)
+    # Without noise every value is the model's own prediction: test accuracy and the cost
+    # (train_seconds of the full schedule), noisy or not.
+    test_mean = model.predict(raws, metric="test_acc")[0]
+    np.testing.assert_allclose([e.test_acc for e in answers], test_mean)
+    cost = model.predict(raws, metric="train_seconds")[0]
+    np.testing.assert_allclose([e.cost_seconds for e in answers], cost, rtol=1e-6)
+    np.testing.assert_allclose([e.cost_seconds for e in a], cost, rtol=1e-6)
+    # With noise: each accuracy is its mean plus one seed's predicted SD times its own draw
+    # of the run (two draws a query, one each), where not clipped.
+    test_sd = model.predict(raws, metric="test_acc", spread="seed")[1]
+    valid_sd = model.predict(raws, spread="seed")[1]
+    checked = 0
+    for e, vm, vs, tm, ts in zip(a, mean, valid_sd, test_mean, test_sd, strict=True):
+        if 0 < e.valid_acc < 1 and 0 < e.test_acc < 1:
+            assert e.valid_acc == pytest.approx(vm + vs * e.run[0], abs=1e-9)
+            assert e.test_acc == pytest.approx(tm + ts * e.run[1], abs=1e-9)
+            checked += 1
+    assert checked >= 3
+    assert len({e.run for e in a}) == len(a) and all(e.run[0] != e.run[1] for e in a)
     # Regret reference: the model's own prediction, or the table's truth when given.
     np.testing.assert_allclose(noisy.mean_test_acc(np.array(raws)),
                                model.predict(raws, metric="test_acc")[0])  # fmt: skip

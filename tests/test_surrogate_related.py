@@ -123,6 +123,12 @@ def test_a_class_one_related_table_lacks_is_placed_by_the_other(target, related)
     keep = np.isfinite(x[:, 0])
     expected = np.linalg.lstsq(np.column_stack([np.ones(30), x[keep]]), y[keep], rcond=None)[0]
     np.testing.assert_allclose(fitted["11"], expected)
+    # One column alone: over every class that has that column (all 40 for the second, the
+    # 30 with the first), not only those that have both.
+    only_1 = np.linalg.lstsq(np.column_stack([np.ones(40), x[:, 1]]), y, rcond=None)[0]
+    np.testing.assert_allclose(fitted["01"], only_1)
+    only_0 = np.linalg.lstsq(np.column_stack([np.ones(30), x[keep, 0]]), y[keep], rcond=None)[0]
+    np.testing.assert_allclose(fitted["10"], only_0)
     assert np.isnan(apply_lines(fitted, np.array([[np.nan, np.nan]]))).all()
 
 
