@@ -144,9 +144,13 @@ def test_no_strategy_overspends(name, workers, bench):
     # Evaluations: exactly the budget when the strategy keeps asking.
     trajectory = run_search(name, bench, "37evals", seed=workers, workers=workers)
     assert len(trajectory) == (1 if trajectory.strategy_done else 37)
-    # Both: whichever runs out first.
+    # Both: whichever runs out first (evaluations here, then seconds).
     trajectory = run_search(name, bench, Budget(seconds=2000, evals=15), seed=0, workers=workers)
-    assert len(trajectory) <= 15 and trajectory.sim_seconds.max() <= 2000.0
+    assert len(trajectory) == (1 if trajectory.strategy_done else 15)
+    assert trajectory.sim_seconds.max() <= 2000.0
+    trajectory = run_search(name, bench, Budget(seconds=100, evals=1000), seed=0, workers=workers)
+    assert trajectory.sim_seconds.max() <= 100.0 and len(trajectory) < 1000
+    assert trajectory.end_seconds == 100.0 or trajectory.strategy_done
     # Epochs: never more than the budget; spent unless the strategy stopped asking.
     trajectory = run_search(name, bench, "61epochs", seed=workers, workers=workers)
     assert trajectory.epochs_trained[-1] <= 61
