@@ -213,11 +213,14 @@ def test_same_seed_same_trajectory(workers, name, bench):
 
 @pytest.mark.parametrize("name", multi_trial_strategies())
 def test_strategy_is_told_named_metrics_never_test_ones(name, table, bench):
-    params = {"max_epochs": bench.epochs} if name in FIDELITY else {}
+    # eta 2 on the table's 2 epochs: rungs at 1 and 2 epochs, so low fidelities are told too.
+    params = {"max_epochs": bench.epochs, "eta": 2} if name in FIDELITY else {}
     spy = Spy(get_strategy(name)(bench.space, **params))
     recording = Recording(bench)
     trajectory = run_search(spy, recording, "60evals", seed=0, workers=3)
     assert len(spy.told) == len(trajectory)
+    if name in FIDELITY:
+        assert set(trajectory.epoch.tolist()) == {1, 2}
     cost = cost_of(recording)
     shown = {m for m in table.metrics if not m.startswith("test_")} | {"cost", "epoch"}
     for (asked, result), row in zip(spy.told, range(len(trajectory)), strict=True):
