@@ -27,7 +27,7 @@ from nasbench_lite.errors import InputError, MissingFileError
 from nasbench_lite.extras import require
 from nasbench_lite.generate.lock import writer_lock
 from nasbench_lite.proxies.names import COMPUTED, metric_name
-from nasbench_lite.table.proxy_stats import DONE
+from nasbench_lite.table.proxy_stats import DONE, REDO
 from nasbench_lite.table.reader import Table
 from nasbench_lite.table.storage import (
     library_versions,
@@ -39,7 +39,6 @@ from nasbench_lite.table.storage import (
 log = logging.getLogger(__name__)
 
 DEFAULT_CHUNK = 64  # classes per compiled call (x seeds pairs)
-REDO = "proxies/redo"
 
 
 @dataclass(frozen=True)
