@@ -6,11 +6,12 @@ set -euo pipefail
 
 usage() {
     cat <<'EOF'
-usage: benchmarks/gpu_run.sh [--preset NAME] [--minutes N] [--out PATH] [--wheels DIR]
+usage: benchmarks/gpu_run.sh [--preset NAME] [--dataset NAME] [--minutes N] [--out PATH] [--wheels DIR]
                              [--throughput-args "ARGS"] [--skip-throughput]
                              [--generate-args "ARGS"]
 
   --preset NAME             trainer preset of the table and the benchmark (default: gpu)
+  --dataset NAME            dataset (task) of the table (default: mnist1d)
   --minutes N               time limit of the generation, fractions allowed (default: 8)
   --out PATH                table to create or resume (default: data/nb201_mnist1d_gpu.h5)
   --wheels DIR              wheels to install offline (default: .whl; skipped if missing or empty)
@@ -43,6 +44,7 @@ absolute() { # a path from the caller's directory, made absolute
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 preset=gpu
+dataset=mnist1d
 minutes=8
 out=$ROOT/data/nb201_mnist1d_gpu.h5
 wheels=$ROOT/.whl
@@ -53,12 +55,13 @@ while (($#)); do
     case $1 in
         -h | --help) usage; exit 0 ;;
         --skip-throughput) skip_throughput=1; shift; continue ;;
-        --preset | --minutes | --out | --wheels | --throughput-args | --generate-args)
+        --preset | --dataset | --minutes | --out | --wheels | --throughput-args | --generate-args)
             (($# >= 2)) || die "$1 needs a value" ;;
         *) die "unknown option '$1' (see --help)" ;;
     esac
     case $1 in
         --preset) preset=$2 ;;
+        --dataset) dataset=$2 ;;
         --minutes) minutes=$2 ;;
         --out) out=$(absolute "$2") ;;
         --wheels) wheels=$(absolute "$2") ;;
@@ -105,7 +108,7 @@ finish() {
 }
 trap finish EXIT
 
-echo "gpu_run: preset $preset, time limit $minutes min, table $out"
+echo "gpu_run: preset $preset, dataset $dataset, time limit $minutes min, table $out"
 echo "gpu_run: repository $ROOT, log $log, $(date -Is)"
 
 step "1. wheels"
@@ -214,7 +217,7 @@ EOF
 else
     echo "creating $out"
 fi
-command=("$PYTHON" -m nasbench_lite generate --space nb201 --dataset mnist1d --preset "$preset"
+command=("$PYTHON" -m nasbench_lite generate --space nb201 --dataset "$dataset" --preset "$preset"
     --seeds 3 --out "$out" "${extra_generate[@]}")
 echo "${command[*]}   (time limit ${seconds} s)"
 start=$(date +%s.%N)

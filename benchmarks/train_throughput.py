@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 import sys
 import time
 
@@ -163,7 +164,9 @@ def matmul_rate(size: int = 1024, repeats: int = 20) -> float:
     return 2 * size**3 * repeats / (time.perf_counter() - start)
 
 
-def measure(config, cells, sequential: int, plain: int, classes: list[int], seeds: int, data):
+def measure(
+    config, cells, sequential: int, plain: int, classes: list[int], seeds: int, data, layouts
+):
     """Rows for the two sequential baselines, then both batched layouts per program size.
 
     Each path trains a prefix of ``cells``: the first ``sequential`` (masked), ``plain``
@@ -172,15 +175,24 @@ def measure(config, cells, sequential: int, plain: int, classes: list[int], seed
     rows = []
     if sequential:
         progress(f"  sequential, masked: {sequential} cells")
-        rows.append(sequential_masked(config, cells[:sequential], data))
+        rows.append(measured(sequential_masked(config, cells[:sequential], data)))
     if plain:
         progress(f"  sequential, plain: {plain} cells, one compile each")
-        rows.append(sequential_plain(config, cells[:plain], data))
+        rows.append(measured(sequential_plain(config, cells[:plain], data)))
     for k in classes:
-        for layout in ("vmap", "grouped"):
+        for layout in layouts:
             progress(f"  batched ({layout}): {k} classes x {seeds} seeds in one program")
-            rows.append(batched(config, cells[:k], seeds, data, layout))
+            rows.append(measured(batched(config, cells[:k], seeds, data, layout)))
     return rows
+
+
+def measured(row: Row) -> Row:
+    """``row``, its figures printed at once (a run cut short keeps the rows measured)."""
+    progress(
+        f"    {row.path}, {row.per_program} per program: {row.rate:.2f} cell-epochs/s, "
+        f"{row.seconds / row.pairs:.4f} s/pair, compile {row.compile_seconds:.1f} s"
+    )
+    return row
 
 
 def table(results: dict[str, list[Row]], peak: float) -> str:
@@ -202,7 +214,7 @@ def table(results: dict[str, list[Row]], peak: float) -> str:
                 f"| {r.seconds / r.pairs:.3f} | {r.cpu_seconds / r.pairs:.3f} "
                 f"| {gflops:.2f} | {100 * gflops * 1e9 / peak:.1f}% |"
             )
-    return "\n".join(lines).replace("| nan |", "| |").replace("| nan% |", "| |")
+    return re.sub(r"\| nan%? (?=\|)", "| ", "\n".join(lines))  # unmeasured: blank
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -223,6 +235,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plain-cells", type=int, default=None, help="cells of the plain path")
     parser.add_argument("--epochs", type=int, default=None, help="default: the preset's")
     parser.add_argument("--seed", type=int, default=0, help="seed of the cell sample")
+    parser.add_argument(
+        "--layouts", nargs="+", choices=["vmap", "grouped"], default=["vmap", "grouped"],
+        help="batched layouts to measure (default: both)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     from nasbench_lite.devices import cpu_cores, use_cpu_cores
 
@@ -267,25 +283,49 @@ def main(argv: list[str] | None = None) -> int:
             config = dataclasses.replace(config, epochs=args.epochs)
         progress(f"{preset}: {config}")
         results[preset] = measure(
-            config, cells, args.cells, args.plain_cells, args.classes, args.seeds, data
+            config,
+            cells,
+            args.cells,
+            args.plain_cells,
+            args.classes,
+            args.seeds,
+            data,
+            args.layouts,
         )
     print()
     print(table(results, peak))
     print()
     for preset, rows in results.items():
         tag = "" if len(results) == 1 else f" ({preset})"
-        for k in args.classes:
-            pairs = k * args.seeds
-            old, new = (
-                next(r for r in rows if r.path == f"batched, {p}" and r.per_program == pairs)
-                for p in ("all ops", "chosen ops")
-            )
-            print(
-                f"chosen ops / all ops{tag}, {k} classes x {args.seeds} seeds: "
+        for line in summary(rows, args.classes, args.seeds, tag):
+            print(line)
+    return 0
+
+
+def summary(rows: list[Row], classes: list[int], seeds: int, tag: str = "") -> list[str]:
+    """The closing lines of one preset: chosen ops against all ops at each program size
+    (when both were measured), then the fastest batched path at the largest program size
+    against the sequential masked one (when that was measured)."""
+    lines = []
+    for k in classes:
+        found = {r.path: r for r in rows if r.per_program == k * seeds}
+        old, new = found.get("batched, all ops"), found.get("batched, chosen ops")
+        if old and new:
+            lines.append(
+                f"chosen ops / all ops{tag}, {k} classes x {seeds} seeds: "
                 f"{old.seconds / new.seconds:.2f}x fewer wall seconds, "
                 f"{old.cpu_seconds / new.cpu_seconds:.2f}x fewer CPU seconds per pair"
             )
-    return 0
+    largest = max(classes) * seeds
+    batched = [r for r in rows if r.path.startswith("batched") and r.per_program == largest]
+    base = next((r for r in rows if r.path == "sequential, masked"), None)
+    if base and batched:
+        best = max(batched, key=lambda r: r.rate)
+        lines.append(
+            f"batched/sequential speedup{tag}: {best.rate / base.rate:.2f}x ({best.path}, "
+            f"{largest} pairs per program, against one cell at a time, masked)"
+        )
+    return lines
 
 
 if __name__ == "__main__":

@@ -91,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="classes per compiled batch (default: the file's, else by device)",
     )
     p.add_argument("--executor", choices=["local", "ray"], default="local", help="who trains")
+    p.add_argument("--layout", choices=["grouped", "vmap"], default=None,
+                   help="how a chunk's pairs share one program: grouped (each cell's own ops, "
+                   "one class after another) or vmap (every op, all pairs at once); "
+                   "default: grouped on a CPU, vmap on an accelerator")  # fmt: skip
     p.add_argument("--ray-address", default=None, help="Ray cluster address (default: local)")
     p.add_argument(
         "--cache-dir",

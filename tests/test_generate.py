@@ -463,6 +463,35 @@ def test_default_chunk_is_small_on_a_cpu_and_large_on_an_accelerator(monkeypatch
         assert default_chunk() == gpu
 
 
+@pytest.mark.slow
+def test_the_layout_option_reaches_the_trainer(reference, tmp_path, monkeypatch):
+    """`generate --layout vmap` trains every chunk with the vmap layout (the accelerator's
+    default), and the table holds what the default (grouped on a CPU) trains, to float
+    tolerance; without the option the trainer picks its backend's."""
+    from nasbench_lite.train import trainer
+
+    layouts = []
+    real = trainer.train_cells
+
+    def recording(*args, layout=None, **kwargs):
+        layouts.append(layout)
+        return real(*args, layout=layout, **kwargs)
+
+    monkeypatch.setattr(trainer, "train_cells", recording)
+    path = tmp_path / "t.h5"
+    assert main(["generate", "--out", str(path), *CLI_ARGS, "--layout", "vmap"]) == 0
+    assert layouts == ["vmap"] * (CELLS // CHUNK)
+    a, _ = read_arrays(path)
+    b, _ = read_arrays(reference)
+    for name in ("metrics/train_loss", "metrics/valid_loss", "metrics/test_loss"):
+        np.testing.assert_allclose(a[name], b[name], rtol=1e-3, err_msg=name)
+    layouts.clear()
+    generate(tmp_path / "u.h5", dataclasses.replace(TINY, cells=CHUNK), progress=False)
+    assert layouts == [None]
+    with pytest.raises(SystemExit):
+        main(["generate", "--out", str(tmp_path / "v.h5"), *CLI_ARGS, "--layout", "rows"])
+
+
 def test_resuming_keeps_what_other_commands_added(reference, tmp_path):
     """A table given its latency (or proxies) before its rows are trained keeps them through
     `generate`, and trains the same values as an uninterrupted run."""

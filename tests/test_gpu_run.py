@@ -113,11 +113,14 @@ def test_stops_at_the_limit_before_any_chunk(tmp_path):
     slow.chmod(0o755)
     out = tmp_path / "t.h5"
     result = run_script(
-        tmp_path, "--preset", "tiny", "--skip-throughput", "--minutes", "0.01", "--out", str(out),
+        tmp_path, "--preset", "tiny", "--dataset", "mnist1d_v2", "--skip-throughput",
+        "--minutes", "0.01", "--out", str(out), "--wheels", str(tmp_path / "no_wheels"),
         python=str(slow),
     )  # fmt: skip
     assert result.returncode == 1
-    assert "no wheel directory" in result.stdout
+    assert "gpu_run: preset tiny, dataset mnist1d_v2, time limit 0.01 min" in result.stdout
+    assert f"no wheel directory {tmp_path / 'no_wheels'}" in result.stdout
+    assert "--dataset mnist1d_v2 --preset tiny" in result.stdout
     assert "no chunk finished within 0.01 min" in result.stdout
     assert not out.exists()
 

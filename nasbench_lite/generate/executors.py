@@ -36,6 +36,7 @@ class ChunkJob:
     # The file's `dataset_fingerprint` as JSON: a worker (a Ray node with another mnist1d
     # release) checks its own examples against it before training. None: unchecked.
     fingerprint: str | None = None
+    layout: str | None = None  # the trainer's layout; None: the worker's backend's
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ def run_chunk(job: ChunkJob, cells: np.ndarray, seeds: np.ndarray) -> dict[str, 
         enable_compilation_cache(job.cache_dir)
     config = TrainConfig.from_dict(job.config)
     data = _dataset(job.dataset, job.data_dir, job.fingerprint)
-    result = train_cells(config, cells, seeds, data, space=job.space)
+    result = train_cells(config, cells, seeds, data, layout=job.layout, space=job.space)
     return {
         "metrics": result.metrics,
         "diverged": result.diverged,

@@ -62,6 +62,7 @@ class GenerateConfig:
     sample_seed: int = 0
     shard: tuple[int, int] | None = None  # (i, n): classes i::n of the selection
     chunk: int | None = None  # classes per call; None: the file's, else default_chunk()
+    layout: str | None = None  # trainer layout (train.layout.LAYOUTS); None: the backend's
     executor: str = "local"
     ray_address: str | None = None
     cache_dir: str | None = None  # JAX compilation cache; None: <data cache>/jax
@@ -319,7 +320,8 @@ def _generate(out: Path, config: GenerateConfig, progress: bool) -> Table:
         return write_table(out, arrays, attrs)
     jax_cache = config.cache_dir or (str(cache_dir() / "jax") if cache_dir() else None)
     job = ChunkJob(attrs["config"], config.dataset, config.data_dir, jax_cache, config.space,
-                   json.dumps(attrs["dataset_fingerprint"], sort_keys=True))  # fmt: skip
+                   json.dumps(attrs["dataset_fingerprint"], sort_keys=True),
+                   config.layout)  # fmt: skip
     executor = make_executor(config.executor, job, config.ray_address)
     bar = tqdm(total=rows, initial=done, unit="cell", disable=not progress, file=sys.stderr)
 

@@ -29,7 +29,7 @@ from nasbench_lite.train.config import (
     splits,
 )
 from nasbench_lite.train.cost import network_cost
-from nasbench_lite.train.layout import balance_groups, group_pairs
+from nasbench_lite.train.layout import LAYOUTS, balance_groups, default_layout, group_pairs
 
 log = logging.getLogger(__name__)
 
@@ -148,9 +148,6 @@ def make_train(
     return train
 
 
-LAYOUTS = ("grouped", "vmap")
-
-
 @functools.lru_cache(maxsize=8)
 def _batched(
     config: TrainConfig, num_classes: int, devices: tuple, layout: str, space, stop_epoch=None
@@ -237,7 +234,7 @@ def train_cells(
     seeds,
     data,
     lr_scale=None,
-    layout: str = "grouped",
+    layout: str | None = None,
     space="nb201",
     stop_epoch: int | None = None,
 ) -> TrainResult:
@@ -246,9 +243,10 @@ def train_cells(
     cells: (n, E) int op ids of ``space`` (a ``Space`` or its name; E = ``space.num_edges``);
     seeds: (n,) int; data: a ``datasets.Dataset``; lr_scale: optional
     (n,) float multiplier of each pair's learning rate (1.0 by default). ``layout`` (see
-    ``_batched``): "grouped" (default) groups the pairs by cell and runs only the ops each
-    cell uses; "vmap" computes every op for every pair. Both train the same networks from
-    the same keys. The batch is padded to a multiple of the local device count and sharded
+    ``_batched``): "grouped" groups the pairs by cell and runs only the ops each cell uses;
+    "vmap" computes every op for every pair; None: the backend's (``layout.DEFAULT_LAYOUT``:
+    "grouped" on a CPU, "vmap" on an accelerator). Both train the same networks from the
+    same keys. The batch is padded to a multiple of the local device count and sharded
     over the devices. ``stop_epoch``: train only the first epochs of the schedule (the
     metrics then have ``stop_epoch`` epochs; see ``make_train``). Raises MissingExtra without
     the `train` extra.
@@ -277,6 +275,8 @@ def train_cells(
         raise InputError(f"stop_epoch must be an int in 1..{config.epochs}, got {stop_epoch!r}")
     stop_epoch = None if stop_epoch is None or stop_epoch == config.epochs else int(stop_epoch)
 
+    if layout is None:
+        layout = default_layout(jax.default_backend())
     if layout not in LAYOUTS:
         raise InputError(f"unknown trainer layout {layout!r}; available: {LAYOUTS}")
     devices = tuple(jax.local_devices())
