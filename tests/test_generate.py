@@ -442,6 +442,28 @@ def test_a_resumed_file_lists_other_library_versions_once(monkeypatch):
     assert storage.versions_differ(listed, {**listed, "mnist1d": "0.1"}) is True
 
 
+def test_versions_name_a_source_checkout_run_uninstalled(monkeypatch):
+    """A checkout run from sys.path (as benchmarks/gpu_run.sh does) records its own version,
+    not "not installed"; another package missing stays "not installed"."""
+    from importlib import metadata
+
+    import nasbench_lite
+    from nasbench_lite.table import storage
+
+    real = metadata.version
+
+    def version(name):
+        if name in ("nasbench-lite", "mnist1d"):
+            raise metadata.PackageNotFoundError(name)
+        return real(name)
+
+    monkeypatch.setattr(storage.metadata, "version", version)
+    versions = storage.library_versions()
+    assert versions["nasbench-lite"] == f"{nasbench_lite.__version__} (source, not installed)"
+    assert versions["mnist1d"] == "not installed"
+    assert versions["numpy"] == real("numpy")
+
+
 def test_missing_ray_gives_install_hint(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
     config = GenerateConfig(**{**TINY.__dict__, "executor": "ray"})

@@ -33,6 +33,7 @@ SHIPPED_MODELS = {
     V2_TABLE: "nb201_mnist1d_v2_surrogate",
     CPU_TABLE: "nb201_mnist1d_cpu_surrogate",
     "nb201_mnist1d_short_warped.h5": "nb201_mnist1d_short_warped_surrogate",
+    "nb201_noise_id.h5": "nb201_noise_id_surrogate",
 }
 # The model used where no table is given either: the default table's.
 MODEL_NAME = SHIPPED_MODELS[TABLE_NAMES[0]]

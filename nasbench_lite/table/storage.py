@@ -55,6 +55,10 @@ def library_versions(packages: tuple[str, ...] = VERSION_PACKAGES) -> dict[str, 
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
+    if versions.get("nasbench-lite") == "not installed":  # run from a checkout on sys.path
+        from nasbench_lite import __version__
+
+        versions["nasbench-lite"] = f"{__version__} (source, not installed)"
     return versions
 
 
