@@ -384,7 +384,16 @@ def test_every_shipped_model_loads_without_its_table_and_matches_it(table_name):
         held = np.asarray(model.meta["held_out_classes"])
         raws = np.asarray(table.space.representatives)[held]
         tau = kendalltau(model.predict(raws)[0], table.values("valid_acc", raws)).statistic
-        assert tau > 0.7
+        # Against what one seed does: its Kendall tau with the other seeds' mean on the same
+        # classes (0.65 on noise_id, 0.80 on mnist1d_v2). A model that matches its table
+        # comes within 10% of it (measured: 0.98-1.08 of it on the four shipped models).
+        seeds = [int(seed) for seed in table.attrs["seeds"]]
+        runs = np.stack([table.values("valid_acc", raws, seed=seed) for seed in seeds])
+        one_seed = np.mean([
+            kendalltau(runs[i], np.delete(runs, i, axis=0).mean(axis=0)).statistic
+            for i in range(len(seeds))
+        ])  # fmt: skip
+        assert tau > max(0.5, 0.9 * one_seed), (tau, one_seed)
 
 
 def test_noisy_queries_scatter_as_one_seed_does_not_as_the_models_doubt(table, model):

@@ -284,6 +284,9 @@ def _stop_pool(pool: Any, stop: Any) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         process.join(timeout=STOP_GRACE_SECONDS)
+        if process.is_alive():  # SIGTERM not acted on in time (a loaded machine): SIGKILL
+            process.kill()
+            process.join(timeout=STOP_GRACE_SECONDS)
 
 
 def run_tasks(
