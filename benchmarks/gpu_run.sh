@@ -13,7 +13,7 @@ usage: benchmarks/gpu_run.sh [--preset NAME] [--dataset NAME] [--minutes N] [--o
   --preset NAME             trainer preset of the table and the benchmark (default: gpu)
   --dataset NAME            dataset (task) of the table (default: mnist1d)
   --minutes N               time limit of the generation, fractions allowed (default: 8)
-  --out PATH                table to create or resume (default: data/nb201_mnist1d_gpu.h5)
+  --out PATH                table to create or resume (default: data/nb201_DATASET_gpu.h5)
   --wheels DIR              wheels to install offline (default: .whl; skipped if missing or empty)
   --throughput-args "ARGS"  extra arguments for benchmarks/train_throughput.py
   --skip-throughput         do not run the throughput benchmark
@@ -46,7 +46,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 preset=gpu
 dataset=mnist1d
 minutes=8
-out=$ROOT/data/nb201_mnist1d_gpu.h5
+out=
 wheels=$ROOT/.whl
 throughput_args=""
 generate_args=""
@@ -73,6 +73,7 @@ done
 [[ $minutes =~ ^([0-9]+([.][0-9]*)?|[.][0-9]+)$ ]] || die "--minutes '$minutes' is not a number"
 seconds=$(awk -v m="$minutes" 'BEGIN { printf "%.1f", m * 60 }')
 awk -v s="$seconds" 'BEGIN { exit !(s > 0) }' || die "--minutes $minutes is not positive"
+out=${out:-$ROOT/data/nb201_${dataset}_gpu.h5}  # named for its task
 [[ $out == *.h5 ]] || die "--out '$out' does not end in .h5"
 read -r -a extra_throughput <<<"$throughput_args"
 read -r -a extra_generate <<<"$generate_args"

@@ -11,12 +11,12 @@ mnist1d, seed 0 for every pair, and is timed on its own (compilation reported ap
   the cell as a traced argument, run for one cell after another;
 - sequential, plain: ``reference_network`` of each cell (only its active ops), jitted and
   compiled once per cell: the natural way to train one cell alone;
-- batched, all ops: ``train_cells(..., layout="vmap")``, B pairs in one program, every op
-  of every edge computed for every pair (the op choice a select): the trainer before the
-  "grouped" layout existed;
-- batched, chosen ops: ``train_cells`` (layout "grouped", the default): the same B pairs as
-  K classes x S seeds, each device looping over its classes and running only the ops each
-  cell uses, ``vmap`` over a class's seeds.
+- batched, all ops: ``train_cells(..., layout="vmap")`` (the default on a GPU or TPU), B
+  pairs in one program, every op of every edge computed for every pair (the op choice a
+  select);
+- batched, chosen ops: ``train_cells(..., layout="grouped")`` (the default on a CPU): the
+  same B pairs as K classes x S seeds, each device looping over its classes and running
+  only the ops each cell uses, ``vmap`` over a class's seeds.
 
 Throughput is cell-epochs per second: pairs x epochs / run seconds. The batched paths are
 also timed in process CPU seconds per pair, and their useful FLOP rate (``network_cost``
@@ -302,6 +302,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def fewer(old: float, new: float) -> str:
+    """``new`` against ``old`` in words: "4.73x fewer", or "6.86x more" when it grew."""
+    ratio = old / new
+    return f"{ratio:.2f}x fewer" if ratio >= 1 else f"{1 / ratio:.2f}x more"
+
+
 def summary(rows: list[Row], classes: list[int], seeds: int, tag: str = "") -> list[str]:
     """The closing lines of one preset: chosen ops against all ops at each program size
     (when both were measured), then the fastest batched path at the largest program size
@@ -313,8 +319,8 @@ def summary(rows: list[Row], classes: list[int], seeds: int, tag: str = "") -> l
         if old and new:
             lines.append(
                 f"chosen ops / all ops{tag}, {k} classes x {seeds} seeds: "
-                f"{old.seconds / new.seconds:.2f}x fewer wall seconds, "
-                f"{old.cpu_seconds / new.cpu_seconds:.2f}x fewer CPU seconds per pair"
+                f"{fewer(old.seconds, new.seconds)} wall seconds, "
+                f"{fewer(old.cpu_seconds, new.cpu_seconds)} CPU seconds per pair"
             )
     largest = max(classes) * seeds
     batched = [r for r in rows if r.path.startswith("batched") and r.per_program == largest]

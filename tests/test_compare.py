@@ -749,3 +749,46 @@ def test_a_strategy_that_raises_is_named_in_one_line_and_leaves_no_worker(
     assert multiprocessing.active_children() == []
     if jobs == 1:  # in order: random search's three runs came first and are kept
         assert journal.progress(tmp_path / "out") == (3, 6)
+
+
+def test_a_worker_that_ignores_sigterm_is_killed_in_one_grace_period(monkeypatch):
+    """Stopping the pool ends every worker: one that does not act on SIGTERM is killed once
+    the one grace period (shared by all workers, not one each) has passed."""
+    import multiprocessing
+    import signal
+    import time
+
+    from nasbench_lite.compare import workers
+
+    monkeypatch.setattr(workers, "STOP_GRACE_SECONDS", 1.0)
+    context = multiprocessing.get_context("fork")  # a local target, no pickling
+    ready = context.Event()
+
+    def deaf_worker():
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        ready.set()
+        time.sleep(60)
+
+    deaf = [context.Process(target=deaf_worker) for _ in range(2)]
+    plain = context.Process(target=time.sleep, args=(60,))
+    for process in deaf:
+        ready.clear()
+        process.start()
+        assert ready.wait(10)
+    plain.start()
+
+    class Pool:  # what _end_processes uses of a ProcessPoolExecutor
+        _processes = {p.pid: p for p in (*deaf, plain)}
+        shut = False
+
+        def shutdown(self, wait, cancel_futures):
+            Pool.shut = True
+
+    start = time.monotonic()
+    workers._end_processes(Pool())
+    took = time.monotonic() - start
+    assert Pool.shut
+    assert [p.exitcode for p in deaf] == [-signal.SIGKILL] * 2, took
+    assert plain.exitcode == -signal.SIGTERM
+    assert 1.0 <= took < 3.0  # one grace period for all, not one each
+    assert multiprocessing.active_children() == []

@@ -489,7 +489,9 @@ def test_default_chunk_is_small_on_a_cpu_and_large_on_an_accelerator(monkeypatch
 def test_the_layout_option_reaches_the_trainer(reference, tmp_path, monkeypatch):
     """`generate --layout vmap` trains every chunk with the vmap layout (the accelerator's
     default), and the table holds what the default (grouped on a CPU) trains, to float
-    tolerance; without the option the trainer picks its backend's."""
+    tolerance; without the option the worker picks its backend's. The layout is recorded
+    with the hardware; a bad one from the Python API is refused before any work."""
+    from nasbench_lite.errors import InputError
     from nasbench_lite.train import trainer
 
     layouts = []
@@ -507,11 +509,17 @@ def test_the_layout_option_reaches_the_trainer(reference, tmp_path, monkeypatch)
     b, _ = read_arrays(reference)
     for name in ("metrics/train_loss", "metrics/valid_loss", "metrics/test_loss"):
         np.testing.assert_allclose(a[name], b[name], rtol=1e-3, err_msg=name)
+    _, attrs = read_arrays(path)
+    assert attrs["hardware"]["layout"] == "vmap"  # what timed the chunks is recorded
     layouts.clear()
     generate(tmp_path / "u.h5", dataclasses.replace(TINY, cells=CHUNK), progress=False)
-    assert layouts == [None]
+    assert layouts == ["grouped"]  # this backend's (a CPU)
+    assert read_arrays(tmp_path / "u.h5")[1]["hardware"]["layout"] == "grouped"
     with pytest.raises(SystemExit):
         main(["generate", "--out", str(tmp_path / "v.h5"), *CLI_ARGS, "--layout", "rows"])
+    with pytest.raises(InputError, match="--layout 'rows': must be grouped or vmap"):
+        generate(tmp_path / "w.h5", dataclasses.replace(TINY, layout="rows"), progress=False)
+    assert not (tmp_path / "w.h5").exists() and layouts == ["grouped"]
 
 
 def test_resuming_keeps_what_other_commands_added(reference, tmp_path):

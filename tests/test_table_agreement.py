@@ -26,7 +26,7 @@ def test_identical_runs_agree_perfectly():
     a = np.random.default_rng(0).uniform(0.5, 1.0, size=(200, 3))
     got = agreement(a, a.copy())
     assert got["bias b-a (pp)"] == 0 and got["sd of b-a, run by run (pp)"] == 0
-    assert got["runs identical"] == 1.0
+    assert got["final values equal"] == 1.0
     assert got["Spearman a vs b, same seed"] == pytest.approx(1.0)
     assert got["Spearman of seed means, all"] == pytest.approx(1.0)
     assert got["Kendall of seed means, a's top 10%"] == pytest.approx(1.0)
@@ -61,6 +61,28 @@ def test_figures_are_the_direct_computations():
     assert got["a's best class on b, share above it"] == pytest.approx(share)
 
 
+def test_a_and_b_are_not_mixed_up():
+    """Two tables of different quality: every figure named for a or for b reads that one
+    (each checked against a hand-made answer that the other table would not give)."""
+    rng = np.random.default_rng(2)
+    n = 100
+    quality = np.linspace(0.5, 0.99, n)[:, None]
+    a = quality + rng.normal(0, 0.002, size=(n, 3))  # seeds agree closely
+    b = quality[::-1] + rng.normal(0, 0.05, size=(n, 3))  # reversed, seeds barely agree
+    b[7, 0] = a[7, 0]  # one final value equal
+    got = agreement(a, b)
+    assert got["mean a"] == pytest.approx(100 * a.mean())
+    assert got["mean b"] == pytest.approx(100 * b.mean())
+    assert got["final values equal"] == pytest.approx(1 / (3 * n))
+    assert got["Spearman a vs a, other seed"] > 0.99 > 0.9 > got["Spearman b vs b, other seed"]
+    assert got["Spearman of seed means, all"] < -0.9  # reversed
+    assert got["Kendall of seed means, all"] < -0.7
+    # a's top 10% are its last 10 classes; on b they are the worst, in reversed order
+    assert got["Spearman of seed means, a's top 10%"] < 0
+    assert got["a's best class on b, share above it"] > 0.9  # a's best is b's worst region
+    assert got["b's best class on a, share above it"] > 0.9
+
+
 def test_tables_of_other_runs_are_refused(tmp_path, capsys):
     a_path, b_path = tmp_path / "a.h5", tmp_path / "b.h5"
     synthetic_table(a_path, rows=120)
@@ -68,7 +90,41 @@ def test_tables_of_other_runs_are_refused(tmp_path, capsys):
     assert agreement_module.main([str(a_path), str(b_path)]) == 0
     out = capsys.readouterr().out
     assert "Spearman of seed means, all: 1.000" in out
+    assert "classes both finished: 120 of 120" in out
     arrays, attrs = read_arrays(b_path)
+    # A row b has not finished, and a run of b that diverged: both left out, and said so.
+    done = arrays["status/done"].copy()
+    done[0] = False
+    test = arrays["metrics/test_acc"].copy()
+    test[1, 0, -1] = np.nan
+    write_arrays(b_path, {**arrays, "status/done": done, "metrics/test_acc": test}, attrs)
+    assert agreement_module.main([str(a_path), str(b_path)]) == 0
+    out = capsys.readouterr().out
+    assert "classes both finished: 119 of 120" in out
+    assert "final test_acc (118 classes with every run finite)" in out
+    assert "final valid_acc (119 classes with every run finite)" in out
     write_arrays(b_path, arrays, {**attrs, "seeds": [5, 6, 7]})
-    with pytest.raises(SystemExit, match="differ in 'seeds'"):
+    with pytest.raises(SystemExit, match="not the same runs made twice: seeds differs"):
         agreement_module.main([str(a_path), str(b_path)])
+    other = synthetic_table(tmp_path / "c.h5", rows=120, rng=1)
+    assert not np.array_equal(other.row_raw, read_arrays(a_path)[0]["cells/row_raw"])
+    b_path = tmp_path / "c.h5"
+    with pytest.raises(SystemExit, match="hold different rows"):
+        agreement_module.main([str(a_path), str(b_path)])
+
+
+def test_fingerprints_are_compared_to_their_tolerance():
+    from nasbench_lite.datasets.fingerprint import split_fingerprint
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(50, 8, 1)).astype(np.float32), rng.integers(0, 10, 50)
+    record = {s: split_fingerprint(x, y) for s in ("train", "valid", "test")}
+    nudged = {s: split_fingerprint(np.nextafter(x, np.inf), y) for s in record}
+    other = {**record, "test": split_fingerprint(x, (y + 1) % 10)}
+    attrs = {"space": "nb201", "dataset": "d", "config": {}, "seeds": [0], "epochs": 1}
+    check = agreement_module.check_same_runs
+    check({**attrs, "dataset_fingerprint": record}, {**attrs, "dataset_fingerprint": nudged},
+          "a", "b")  # fmt: skip
+    with pytest.raises(SystemExit, match="trained on other examples: test labels"):
+        check({**attrs, "dataset_fingerprint": record}, {**attrs, "dataset_fingerprint": other},
+              "a", "b")  # fmt: skip

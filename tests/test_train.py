@@ -271,7 +271,7 @@ def test_layouts_agree_and_pair_order_does_not_matter(data):
 
 def test_the_default_layout_is_grouped_on_a_cpu_and_vmap_on_an_accelerator(data, monkeypatch):
     """train_cells without a layout compiles the grouped program on a CPU and the vmap one
-    on a GPU or TPU (measured on an H200: 6.8x more pairs a second, docs/throughput.md)."""
+    on a GPU or TPU (measured on an H200: 6.9x more pairs a second, docs/throughput.md)."""
     import jax
 
     from nasbench_lite.train import trainer

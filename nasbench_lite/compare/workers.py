@@ -24,6 +24,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -266,9 +267,7 @@ def _run_in_pool(plan: Plan, items: list, jobs: int, finish: Callable, interrupt
         if future.exception() is None:
             collect(future)
     if late:
-        for process in list((getattr(pool, "_processes", None) or {}).values()):
-            process.terminate()
-        pool.shutdown(wait=False, cancel_futures=True)
+        _end_processes(pool)
     else:
         pool.shutdown(wait=True)
     raise KeyboardInterrupt
@@ -278,13 +277,22 @@ def _stop_pool(pool: Any, stop: Any) -> None:
     """End every worker process of `pool` now and wait for them: none outlives the command
     (a worker left running would hold its output pipe open)."""
     stop.set()
+    _end_processes(pool)
+
+
+def _end_processes(pool: Any) -> None:
+    """Terminate `pool`'s worker processes and shut it down; wait for them together up to
+    STOP_GRACE_SECONDS, then kill any that has not ended (SIGTERM not acted on in time,
+    e.g. on a loaded machine) and wait for those."""
     processes = list((getattr(pool, "_processes", None) or {}).values())
     for process in processes:
         process.terminate()
     pool.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
     for process in processes:
-        process.join(timeout=STOP_GRACE_SECONDS)
-        if process.is_alive():  # SIGTERM not acted on in time (a loaded machine): SIGKILL
+        process.join(timeout=max(0.0, deadline - time.monotonic()))
+    for process in processes:
+        if process.is_alive():
             process.kill()
             process.join(timeout=STOP_GRACE_SECONDS)
 

@@ -114,9 +114,14 @@ def run_chunk(job: ChunkJob, cells: np.ndarray, seeds: np.ndarray) -> dict[str, 
 
     if job.cache_dir:
         enable_compilation_cache(job.cache_dir)
+    import jax
+
+    from nasbench_lite.train.layout import default_layout
+
     config = TrainConfig.from_dict(job.config)
     data = _dataset(job.dataset, job.data_dir, job.fingerprint)
-    result = train_cells(config, cells, seeds, data, layout=job.layout, space=job.space)
+    layout = job.layout or default_layout(jax.default_backend())
+    result = train_cells(config, cells, seeds, data, layout=layout, space=job.space)
     return {
         "metrics": result.metrics,
         "diverged": result.diverged,
@@ -126,7 +131,9 @@ def run_chunk(job: ChunkJob, cells: np.ndarray, seeds: np.ndarray) -> dict[str, 
         "seconds": float(result.seconds),
         "cpu_seconds": float(result.cpu_seconds),
         "compile_seconds": float(result.compile_seconds),
-        "hardware": hardware(),
+        # The trainer's program is part of what timed the chunk: recorded with the hardware,
+        # so a resume under another layout is listed (and warned about) like other hardware.
+        "hardware": {**hardware(), "layout": layout},
     }
 
 

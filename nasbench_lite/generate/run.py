@@ -254,6 +254,8 @@ def open_or_create(out: str | Path, config: GenerateConfig) -> tuple[dict, dict]
         raise InputError(f"--chunk {config.chunk}: need at least one class per chunk")
     if config.sample_seed < 0:
         raise InputError(f"--sample-seed {config.sample_seed}: must be >= 0")
+    if config.layout not in (None, "grouped", "vmap"):  # train.layout.LAYOUTS
+        raise InputError(f"--layout {config.layout!r}: must be grouped or vmap")
     if config.ray_address is not None and config.executor != "ray":
         raise InputError(
             f"--ray-address {config.ray_address}: for --executor ray; the {config.executor} "
