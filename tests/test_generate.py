@@ -462,6 +462,12 @@ def test_versions_name_a_source_checkout_run_uninstalled(monkeypatch):
     assert versions["nasbench-lite"] == f"{nasbench_lite.__version__} (source, not installed)"
     assert versions["mnist1d"] == "not installed"
     assert versions["numpy"] == real("numpy")
+    # An install-mode change alone is no other version; another number is.
+    installed = {**versions, "nasbench-lite": nasbench_lite.__version__, "mnist1d": "0.0.2"}
+    assert storage.versions_differ(installed, versions) is False
+    assert storage.versions_differ(versions, installed) is False
+    assert storage.versions_differ(installed, {**installed, "nasbench-lite": "0.2.0"}) is True
+    assert storage.versions_differ(installed, {**installed, "numpy": "0.0"}) is True
 
 
 def test_missing_ray_gives_install_hint(tmp_path, monkeypatch, capsys):

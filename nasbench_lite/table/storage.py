@@ -58,14 +58,27 @@ def library_versions(packages: tuple[str, ...] = VERSION_PACKAGES) -> dict[str, 
     if versions.get("nasbench-lite") == "not installed":  # run from a checkout on sys.path
         from nasbench_lite import __version__
 
-        versions["nasbench-lite"] = f"{__version__} (source, not installed)"
+        versions["nasbench-lite"] = __version__ + SOURCE_SUFFIX
     return versions
+
+
+SOURCE_SUFFIX = " (source, not installed)"
 
 
 def versions_differ(recorded: dict, current: dict) -> bool:
     """Whether two `library_versions` records name another version of a package both
-    list (a record written before a package was listed lacks it: not a difference)."""
-    return any(recorded.get(name, version) != version for name, version in current.items())
+    list (a record written before a package was listed lacks it, and "not installed" says
+    nothing of a version: neither is a difference; a checkout run uninstalled is its
+    version number)."""
+
+    def version(value):
+        return value.removesuffix(SOURCE_SUFFIX) if isinstance(value, str) else value
+
+    return any(
+        version(recorded[name]) != version(value)
+        for name, value in current.items()
+        if name in recorded and "not installed" not in (recorded[name], value)
+    )
 
 
 def base_attrs(
