@@ -740,13 +740,15 @@ def test_a_strategy_that_raises_is_named_in_one_line_and_leaves_no_worker(
     broken = importlib.import_module("broken_strategy").TellRaises
     config = CompareConfig(table=str(table_path), strategies=("random_search", broken),
                            seeds=3, budget="30evals", jobs=jobs, out=tmp_path / "out")  # fmt: skip
+    before = set(multiprocessing.active_children())  # another test's may still be exiting
     with pytest.raises(RunFailed) as failed:
         compare(config)
     message = str(failed.value)
     assert "\n" not in message and "the run of 'tell_raises' on seed " in message
     assert "raised RuntimeError: boom in tell at " in message
     assert "broken_strategy.py:" in message and message.endswith(" in tell")
-    assert multiprocessing.active_children() == []
+    left = [p for p in multiprocessing.active_children() if p not in before]
+    assert left == [], [(p.name, p.pid) for p in left]
     if jobs == 1:  # in order: random search's three runs came first and are kept
         assert journal.progress(tmp_path / "out") == (3, 6)
 
@@ -791,4 +793,4 @@ def test_a_worker_that_ignores_sigterm_is_killed_in_one_grace_period(monkeypatch
     assert [p.exitcode for p in deaf] == [-signal.SIGKILL] * 2, took
     assert plain.exitcode == -signal.SIGTERM
     assert 1.0 <= took < 3.0  # one grace period for all, not one each
-    assert multiprocessing.active_children() == []
+    assert not {*deaf, plain} & set(multiprocessing.active_children())
