@@ -285,6 +285,7 @@ def _end_processes(pool: Any) -> None:
     STOP_GRACE_SECONDS, then kill any that has not ended (SIGTERM not acted on in time,
     e.g. on a loaded machine) and wait for those."""
     processes = list((getattr(pool, "_processes", None) or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)  # joins them too, on its own
     for process in processes:
         process.terminate()
     pool.shutdown(wait=False, cancel_futures=True)
@@ -295,6 +296,8 @@ def _end_processes(pool: Any) -> None:
         if process.is_alive():
             process.kill()
             process.join(timeout=STOP_GRACE_SECONDS)
+    if manager is not None:  # its clean-up done before the caller goes on
+        manager.join(timeout=STOP_GRACE_SECONDS)
 
 
 def run_tasks(
