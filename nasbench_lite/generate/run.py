@@ -33,6 +33,7 @@ from nasbench_lite.table.storage import (
     write_arrays,
 )
 from nasbench_lite.train.config import TrainConfig
+from nasbench_lite.train.layout import LAYOUTS
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ class GenerateConfig:
     sample_seed: int = 0
     shard: tuple[int, int] | None = None  # (i, n): classes i::n of the selection
     chunk: int | None = None  # classes per call; None: the file's, else default_chunk()
-    layout: str | None = None  # trainer layout (train.layout.LAYOUTS); None: the backend's
+    layout: str | None = None  # a trainer layout (LAYOUTS); None: the backend's
     executor: str = "local"
     ray_address: str | None = None
     cache_dir: str | None = None  # JAX compilation cache; None: <data cache>/jax
@@ -254,8 +255,8 @@ def open_or_create(out: str | Path, config: GenerateConfig) -> tuple[dict, dict]
         raise InputError(f"--chunk {config.chunk}: need at least one class per chunk")
     if config.sample_seed < 0:
         raise InputError(f"--sample-seed {config.sample_seed}: must be >= 0")
-    if config.layout not in (None, "grouped", "vmap"):  # train.layout.LAYOUTS
-        raise InputError(f"--layout {config.layout!r}: must be grouped or vmap")
+    if config.layout is not None and config.layout not in LAYOUTS:
+        raise InputError(f"--layout {config.layout!r}: must be {' or '.join(LAYOUTS)}")
     if config.ray_address is not None and config.executor != "ray":
         raise InputError(
             f"--ray-address {config.ray_address}: for --executor ray; the {config.executor} "

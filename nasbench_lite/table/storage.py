@@ -44,6 +44,8 @@ __all__ = [
 # The data generators too: another mnist1d release may draw other examples.
 VERSION_PACKAGES = ("numpy", "jax", "jaxlib", "flax", "optax", "h5py", "mnist1d", "scikit-learn",
                     "nasbench-lite")  # fmt: skip
+# How `library_versions` names this package run from a checkout that is not installed.
+SOURCE_SUFFIX = " (source, not installed)"
 _INT64_ARRAY_ATTRS = tuple(a.name for a in ATTRS if a.kind == "int64 array")
 
 
@@ -60,9 +62,6 @@ def library_versions(packages: tuple[str, ...] = VERSION_PACKAGES) -> dict[str, 
 
         versions["nasbench-lite"] = __version__ + SOURCE_SUFFIX
     return versions
-
-
-SOURCE_SUFFIX = " (source, not installed)"
 
 
 def versions_differ(recorded: dict, current: dict) -> bool:
