@@ -21,12 +21,7 @@ from itertools import combinations
 
 import numpy as np
 
-
-def load(path: str):
-    from nasbench_lite.table.storage import read_arrays
-
-    arrays, attrs = read_arrays(path)
-    return arrays, attrs
+from nasbench_lite.table.storage import read_arrays
 
 
 def check_same_runs(a_attrs: dict, b_attrs: dict, a: str, b: str) -> None:
@@ -82,8 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("a", help="first table (its top 10% is the one read)")
     parser.add_argument("b", help="second table: the same task, protocol and seeds")
     args = parser.parse_args(argv)
-    a_arrays, a_attrs = load(args.a)
-    b_arrays, b_attrs = load(args.b)
+    a_arrays, a_attrs = read_arrays(args.a)
+    b_arrays, b_attrs = read_arrays(args.b)
     check_same_runs(a_attrs, b_attrs, args.a, args.b)
     if not np.array_equal(a_arrays["cells/row_raw"], b_arrays["cells/row_raw"]):
         raise SystemExit(f"{args.a} and {args.b} hold different rows")
